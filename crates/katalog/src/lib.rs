@@ -1,0 +1,6 @@
+//! The Katalog language: everything ork knows about a Katalog without talking to a cluster.
+//!
+//! Data flows one way: files are parsed strictly, resolved (includes, Komposer and Motif
+//! imports, profiles), validated (every problem at once, each with file:line:col), and then
+//! used to render the exact Kubernetes objects a CR produces. Nothing here does I/O beyond
+//! reading the Katalog's own files.

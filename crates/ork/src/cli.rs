@@ -1,0 +1,82 @@
+//! The raw command line: what was typed, as clap structs. Each command module turns
+//! its arguments into a library configuration.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+/// Declarative Kubernetes operators: one Katalog, one runtime.
+#[derive(Debug, Parser)]
+#[command(name = "ork", version, about, propagate_version = true)]
+pub struct Cli {
+    /// Options shared by every command.
+    #[command(flatten)]
+    pub global: Global,
+    /// The command to run.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by every command.
+#[derive(Debug, Args)]
+pub struct Global {
+    /// Log filter, in `RUST_LOG` syntax (e.g. `info`, `ork=debug`).
+    #[arg(long, global = true, env = "ORK_LOG", default_value = "info")]
+    pub log: String,
+    /// Print logs as JSON lines instead of human-readable text.
+    #[arg(long, global = true, env = "ORK_LOG_JSON")]
+    pub log_json: bool,
+}
+
+/// Every `ork` command.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Start a local Kubernetes control plane (and optionally run a Katalog on it).
+    Dev(DevArgs),
+    /// Print version information.
+    Version,
+}
+
+/// Arguments of `ork dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// A Katalog (or Komposer) to run against the local control plane once it is ready.
+    pub katalog: Option<PathBuf>,
+    /// Where the control plane keeps its data between runs.
+    #[arg(long, env = "ORK_DEV_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Delete the state directory and exit (the next start begins from an empty cluster).
+    #[arg(long)]
+    pub reset: bool,
+    /// Port for the API server on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+}
+
+/// Parses the process arguments, exiting with a usage message on error.
+pub fn parse() -> Cli {
+    Cli::parse()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn cli_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn dev_accepts_a_katalog_and_reset() {
+        let cli = Cli::try_parse_from(["ork", "dev", "k.yaml", "--reset"]).unwrap();
+        match cli.command {
+            Command::Dev(args) => {
+                assert_eq!(args.katalog, Some(PathBuf::from("k.yaml")));
+                assert!(args.reset);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+}
