@@ -175,11 +175,23 @@ impl ControlPlane {
         let logs = root.join("logs");
         fs::create_dir_all(&logs).map_err(|e| Error::Io(logs.clone(), e))?;
 
+        let remembered = root.join("api-port");
         let api_port = match config.api_port {
+            // A persistent cluster keeps its port across restarts when it can, so open
+            // shells and tools keep working.
+            0 if config.state_dir.is_some() => fs::read_to_string(&remembered)
+                .ok()
+                .and_then(|t| t.trim().parse::<u16>().ok())
+                .filter(|&p| p != 0 && port_is_free(p))
+                .map_or_else(free_port, Ok)?,
             0 => free_port()?,
             port if port_is_free(port) => port,
             port => return Err(Error::PortInUse(port)),
         };
+        if config.state_dir.is_some() {
+            fs::write(&remembered, api_port.to_string())
+                .map_err(|e| Error::Io(remembered.clone(), e))?;
+        }
         let etcd_port = free_port()?;
         let peer_port = free_port()?;
         let server = format!("https://127.0.0.1:{api_port}");
@@ -246,9 +258,11 @@ impl ControlPlane {
         }
         let apiserver = cp.spawn("kube-apiserver", args, &logs)?;
         let probe = cp.client().await?;
+        let api_addr = format!("127.0.0.1:{api_port}");
         cp.wait_ready(apiserver, "GET /readyz", config.start_timeout, "", || {
             let client = probe.clone();
-            async move { readyz(&client).await }
+            let addr = api_addr.clone();
+            async move { readyz(&client, &addr).await }
         })
         .await?;
 
@@ -568,7 +582,12 @@ fn etcd_healthy(addr: &str) -> bool {
     response.starts_with("HTTP/1.0 200") || response.starts_with("HTTP/1.1 200")
 }
 
-async fn readyz(client: &kube::Client) -> bool {
+async fn readyz(client: &kube::Client, addr: &str) -> bool {
+    // Ask kube only once the port accepts connections; before that its client logs every
+    // refused connection as an error.
+    if TcpStream::connect(addr).is_err() {
+        return false;
+    }
     let Ok(request) = http::Request::get("/readyz").body(Vec::new()) else {
         return false;
     };
