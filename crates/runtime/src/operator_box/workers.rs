@@ -19,11 +19,12 @@ use std::fmt::{self, Debug, Display};
 use std::future::Future;
 use std::hash::Hash;
 use std::panic::AssertUnwindSafe;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use futures::FutureExt;
+use futures::future::BoxFuture;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 use tokio::time::Instant;
@@ -202,15 +203,22 @@ impl Drop for ActiveGuard {
 pub struct Workers<K> {
     queue: Queue<K>,
     tasks: JoinSet<()>,
-    stop: watch::Sender<bool>,
+    sizing: Arc<Sizing>,
+    /// Makes the future of one more worker.
+    worker: Box<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>,
     active: ActiveWorkers,
     config: WorkersConfig,
 }
 
 impl<K> Debug for Workers<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (count, running) = {
+            let size = self.sizing.lock();
+            (size.target, size.running)
+        };
         f.debug_struct("Workers")
-            .field("running", &self.tasks.len())
+            .field("count", &count)
+            .field("running", &running)
             .field("active", &self.active.get())
             .field("config", &self.config)
             .finish()
@@ -246,30 +254,54 @@ where
         E: Display + Send + 'static,
         O: Observe<K>,
     {
-        let (stop, stopped) = watch::channel(false);
+        let sizing = Arc::new(Sizing::default());
         let active = ActiveWorkers::default();
         let worker = Arc::new(Worker {
             queue: queue.clone(),
             reconcile,
             observer,
             active: active.clone(),
+            sizing: Arc::clone(&sizing),
         });
-        let mut tasks = JoinSet::new();
-        for _ in 0..config.count.max(1) {
-            tasks.spawn(Arc::clone(&worker).run(stopped.clone()));
-        }
-        Self {
+        let mut workers = Self {
             queue,
-            tasks,
-            stop,
+            tasks: JoinSet::new(),
+            sizing,
+            worker: Box::new(move || Arc::clone(&worker).run().boxed()),
             active,
             config,
-        }
+        };
+        workers.resize(workers.config.count);
+        workers
     }
 
     /// A handle on the number of reconciles running now.
     pub fn active(&self) -> ActiveWorkers {
         self.active.clone()
+    }
+
+    /// How many workers the pool is meant to have.
+    pub fn count(&self) -> usize {
+        self.sizing.lock().target
+    }
+
+    /// How many workers run now; differs from [`Workers::count`] while a shrink waits for
+    /// reconciles to finish.
+    pub fn running(&self) -> usize {
+        self.sizing.lock().running
+    }
+
+    /// Grows or shrinks the pool to `count` workers (at least one), as the autoscaler does.
+    ///
+    /// Growing starts workers at once. Shrinking lets idle workers leave at once and busy ones
+    /// after their reconcile; no reconcile is interrupted.
+    pub fn resize(&mut self, count: usize) {
+        while let Some(joined) = self.tasks.try_join_next() {
+            log_worker_end(joined);
+        }
+        for _ in 0..self.sizing.resize(count.max(1)) {
+            self.tasks.spawn((self.worker)());
+        }
     }
 
     /// Stops gracefully: shuts the queue down, lets running reconciles finish within the
@@ -282,7 +314,7 @@ where
     /// their leases ended.
     pub async fn stop(mut self) -> Result<()> {
         self.queue.shutdown();
-        self.stop.send_replace(true);
+        self.sizing.resize(0);
         let waited = self.config.stop_timeout;
         let finished = tokio::time::timeout(waited, async {
             while let Some(joined) = self.tasks.join_next().await {
@@ -309,12 +341,66 @@ fn log_worker_end(joined: Result<(), tokio::task::JoinError>) {
     }
 }
 
+/// The size a pool is meant to have and the workers it has; a worker leaves while there are
+/// more than meant.
+#[derive(Default)]
+struct Sizing {
+    size: Mutex<Size>,
+    /// Wakes idle workers when the target changes.
+    resized: watch::Sender<()>,
+}
+
+#[derive(Default)]
+struct Size {
+    target: usize,
+    running: usize,
+}
+
+impl Sizing {
+    fn lock(&self) -> MutexGuard<'_, Size> {
+        // Nothing panics while holding this lock.
+        self.size
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Sets the target and returns how many workers to start to reach it (they are counted
+    /// as running from now).
+    fn resize(&self, target: usize) -> usize {
+        let missing = {
+            let mut size = self.lock();
+            size.target = target;
+            let missing = target.saturating_sub(size.running);
+            size.running += missing;
+            missing
+        };
+        self.resized.send_replace(());
+        missing
+    }
+
+    /// True, and counted out, when the calling worker is one too many.
+    fn leave_if_surplus(&self) -> bool {
+        let mut size = self.lock();
+        let surplus = size.running > size.target;
+        if surplus {
+            size.running -= 1;
+        }
+        surplus
+    }
+
+    fn leave(&self) {
+        let mut size = self.lock();
+        size.running = size.running.saturating_sub(1);
+    }
+}
+
 /// What every worker of a pool shares.
 struct Worker<K, F, O> {
     queue: Queue<K>,
     reconcile: F,
     observer: O,
     active: ActiveWorkers,
+    sizing: Arc<Sizing>,
 }
 
 impl<K, F, Fut, E, O> Worker<K, F, O>
@@ -325,14 +411,24 @@ where
     E: Display + Send + 'static,
     O: Observe<K>,
 {
-    async fn run(self: Arc<Self>, mut stopped: watch::Receiver<bool>) {
-        loop {
+    async fn run(self: Arc<Self>) {
+        let mut resized = self.sizing.resized.subscribe();
+        while !self.sizing.leave_if_surplus() {
             let lease = tokio::select! {
                 biased;
-                _ = stopped.wait_for(|stop| *stop) => break,
+                changed = resized.changed() => match changed {
+                    Ok(()) => continue,
+                    Err(_) => {
+                        self.sizing.leave();
+                        break;
+                    }
+                },
                 lease = self.queue.next() => match lease {
                     Some(lease) => lease,
-                    None => break,
+                    None => {
+                        self.sizing.leave();
+                        break;
+                    }
                 },
             };
             let key = lease.key().clone();
@@ -362,14 +458,14 @@ where
             }
             Ok(Err(error)) => {
                 let message = error.to_string();
-                let retry_in = self.queue.add_rate_limited(key);
-                tracing::warn!(error = %message, ?retry_in, "reconcile failed");
+                let retry_in = self.queue.add_rate_limited(key.clone());
+                tracing::warn!(?key, error = %message, ?retry_in, "reconcile failed");
                 Outcome::Failed { message }
             }
             Err(payload) => {
                 let message = format!("reconciler panic: {}", panic_message(&*payload));
-                let retry_in = self.queue.add_rate_limited(key);
-                tracing::error!(error = %message, ?retry_in, "reconcile panicked");
+                let retry_in = self.queue.add_rate_limited(key.clone());
+                tracing::error!(?key, error = %message, ?retry_in, "reconcile panicked");
                 Outcome::Panicked { message }
             }
         };
@@ -391,9 +487,10 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::metrics::Metrics;
+    use crate::operator_box::health::{Health, State};
     use crate::operator_box::queue::QueueConfig;
     use std::collections::HashMap;
-    use std::sync::Mutex;
     use tokio::sync::{Notify, mpsc};
 
     type Reports = mpsc::UnboundedReceiver<(u32, Report)>;
@@ -479,6 +576,39 @@ mod tests {
             "other keys did not wait for the panicking one"
         );
         assert_eq!(queue.failures(&0), 0, "success forgot the backoff");
+        workers.stop().await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn health_and_metrics_observe_every_reconcile_including_panics() {
+        let queue = Queue::new(QueueConfig::default());
+        let health = Health::new(2);
+        let metrics = Metrics::new();
+        let (mut reports, recorder) = recorder();
+        let reconcile = |key: u32| async move {
+            assert!(key != 0, "key 0 always panics");
+            Ok::<_, String>(Action::Done)
+        };
+        health.mark_started();
+        let observer = ((health.clone(), metrics.crd("website")), recorder);
+        let workers = Workers::spawn(queue.clone(), WorkersConfig::default(), reconcile, observer);
+        queue.add(1);
+        queue.add(0);
+        receive(&mut reports, 3).await;
+        assert_eq!(health.state(), State::Degraded, "two panics in a row");
+        let snapshot = health.snapshot("website");
+        assert_eq!(
+            (snapshot.total_reconciles, snapshot.failed_reconciles),
+            (3, 2)
+        );
+        assert!(
+            snapshot
+                .last_error
+                .starts_with("reconciler panic: key 0 always panics")
+        );
+        let text = metrics.encode();
+        assert!(text.contains(r#"controller_reconcile_total{crd="website",result="error"} 2"#));
+        assert!(text.contains(r#"controller_reconcile_total{crd="website",result="success"} 1"#));
         workers.stop().await.unwrap();
     }
 
@@ -602,6 +732,99 @@ mod tests {
         assert_eq!(receive(&mut reports, 2).await.len(), 2);
         assert!(reports.try_recv().is_err(), "queued keys were not started");
         assert_eq!(queue.len(), 3);
+    }
+
+    /// A reconcile that reports each key it starts and then waits for a release.
+    fn held(
+        entered: mpsc::UnboundedSender<u32>,
+        release: Arc<Notify>,
+    ) -> impl Fn(u32) -> BoxFuture<'static, Result<Action, String>> + Send + Sync + 'static {
+        move |key| {
+            let (entered, release) = (entered.clone(), Arc::clone(&release));
+            async move {
+                let released = release.notified();
+                entered.send(key).unwrap();
+                released.await;
+                Ok(Action::Done)
+            }
+            .boxed()
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn growing_the_pool_starts_more_reconciles_at_once() {
+        let queue = Queue::new(QueueConfig::default());
+        let (entered_tx, mut entered) = mpsc::unbounded_channel();
+        let release = Arc::new(Notify::new());
+        let config = WorkersConfig::default().count(1);
+        let mut workers = Workers::spawn(
+            queue.clone(),
+            config,
+            held(entered_tx, Arc::clone(&release)),
+            (),
+        );
+        for key in 0..3 {
+            queue.add(key);
+        }
+        entered.recv().await;
+        tokio::task::yield_now().await;
+        assert_eq!(workers.active().get(), 1);
+        workers.resize(3);
+        entered.recv().await;
+        entered.recv().await;
+        assert_eq!(
+            (workers.count(), workers.running(), workers.active().get()),
+            (3, 3, 3)
+        );
+        release.notify_waiters();
+        workers.stop().await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn shrinking_the_pool_lets_running_reconciles_finish_first() {
+        let queue = Queue::new(QueueConfig::default());
+        let (entered_tx, mut entered) = mpsc::unbounded_channel();
+        let release = Arc::new(Notify::new());
+        let config = WorkersConfig::default().count(3);
+        let mut workers = Workers::spawn(
+            queue.clone(),
+            config,
+            held(entered_tx, Arc::clone(&release)),
+            (),
+        );
+        let active = workers.active();
+        for key in 0..3 {
+            queue.add(key);
+        }
+        for _ in 0..3 {
+            entered.recv().await;
+        }
+        workers.resize(1);
+        tokio::task::yield_now().await;
+        assert_eq!(
+            (workers.count(), workers.running(), active.get()),
+            (1, 3, 3)
+        );
+        for key in 3..6 {
+            queue.add(key);
+        }
+        release.notify_waiters();
+        entered.recv().await;
+        tokio::task::yield_now().await;
+        assert_eq!(
+            workers.running(),
+            1,
+            "two workers left after their reconcile"
+        );
+        assert_eq!(active.get(), 1, "one reconcile at a time now");
+        assert_eq!(queue.len(), 2);
+        release.notify_waiters();
+        assert_eq!(entered.recv().await, Some(4));
+        let error = workers.stop().await.unwrap_err();
+        assert!(
+            matches!(error, Error::StopTimedOut { aborted: 1, .. }),
+            "{error}"
+        );
     }
 
     #[tokio::test(start_paused = true)]
