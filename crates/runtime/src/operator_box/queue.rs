@@ -39,7 +39,7 @@ use tokio::time::Instant;
 /// use runtime::QueueConfig;
 ///
 /// let config = QueueConfig::default().max_depth(500).base_delay(Duration::from_millis(10));
-/// assert_eq!(config.get_max_depth(), 500);
+/// assert_eq!(config.depth_limit(), 500);
 /// ```
 #[derive(Clone, Debug, PartialEq)]
 pub struct QueueConfig {
@@ -101,7 +101,7 @@ impl QueueConfig {
     }
 
     /// The depth limit set by [`QueueConfig::max_depth`]; 0 means none.
-    pub fn get_max_depth(&self) -> usize {
+    pub fn depth_limit(&self) -> usize {
         self.max_depth
     }
 
@@ -131,7 +131,31 @@ pub enum Added {
 /// A deduplicating, rate-limited work queue of keys of type `K`.
 ///
 /// Cloning gives another handle to the same queue. See the [module docs](self) for the
-/// semantics.
+/// semantics; `Workers` runs the loop below for a pool of tasks.
+///
+/// ```no_run
+/// use std::time::Duration;
+/// use runtime::{Queue, QueueConfig};
+///
+/// # async fn example(reconcile: impl Fn(&str) -> Result<Option<Duration>, String>) {
+/// let queue: Queue<String> = Queue::new(QueueConfig::default());
+/// queue.add("default/web".to_owned());
+/// while let Some(lease) = queue.next().await {
+///     match reconcile(lease.key()) {
+///         Ok(requeue) => {
+///             queue.forget(lease.key());
+///             if let Some(after) = requeue {
+///                 queue.add_after(lease.key().clone(), after);
+///             }
+///         }
+///         Err(_) => {
+///             queue.add_rate_limited(lease.key().clone());
+///         }
+///     }
+///     lease.done();
+/// }
+/// # }
+/// ```
 ///
 /// # Shutdown
 ///
@@ -246,7 +270,11 @@ impl<K: Clone + Eq + Hash> State<K> {
 
     /// Moves every delayed key whose deadline has passed into the queue; true when any
     /// became ready.
-    fn promote_due(&mut self, now: Instant, max_depth: usize) -> bool {
+    fn promote_due(&mut self, max_depth: usize) -> bool {
+        if self.delayed.is_empty() {
+            return false;
+        }
+        let now = Instant::now();
         let mut any = false;
         while let Some(entry) = self.delayed.first_entry() {
             if entry.key().0 > now {
@@ -297,7 +325,7 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
     pub fn add(&self, key: K) -> Added {
         let (added, woke) = {
             let mut state = self.shared.lock();
-            let woke = state.promote_due(Instant::now(), self.shared.config.max_depth);
+            let woke = state.promote_due(self.shared.config.max_depth);
             let (added, ready) = state.enqueue(key, self.shared.config.max_depth);
             (added, woke || ready)
         };
@@ -359,7 +387,7 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
     /// being processed are not counted).
     pub fn len(&self) -> usize {
         let mut state = self.shared.lock();
-        state.promote_due(Instant::now(), self.shared.config.max_depth);
+        state.promote_due(self.shared.config.max_depth);
         state.ready.len()
     }
 
@@ -406,7 +434,7 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
             woken.as_mut().enable();
             let deadline = {
                 let mut state = self.shared.lock();
-                state.promote_due(Instant::now(), max_depth);
+                state.promote_due(max_depth);
                 if let Some(key) = state.ready.pop_front() {
                     state.dirty.remove(&key);
                     state.processing.insert(key.clone());
@@ -650,6 +678,30 @@ mod tests {
         assert!(is_pending(queue.next()).await);
         tokio::time::advance(Duration::from_secs(60)).await;
         assert!(queue.is_empty(), "the later deadlines were dropped");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delayed_key_is_processed_again_after_being_processed_now() {
+        let queue = queue();
+        let start = Instant::now();
+        queue.add_after("a", Duration::from_secs(1));
+        assert_eq!(queue.add("a"), Added::Queued);
+        assert_eq!(take(&queue).await, "a");
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(take(&queue).await, "a");
+        assert_eq!(start.elapsed(), Duration::from_secs(1));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_delayed_key_coming_due_in_a_full_queue_is_dropped() {
+        let queue = Queue::new(QueueConfig::default().max_depth(1));
+        queue.add("a");
+        queue.add_after("b", Duration::from_secs(1));
+        tokio::time::advance(Duration::from_secs(1)).await;
+        assert_eq!(queue.len(), 1);
+        assert_eq!(queue.dropped(), 1);
+        assert_eq!(take(&queue).await, "a");
+        assert!(is_pending(queue.next()).await);
     }
 
     #[tokio::test(start_paused = true)]

@@ -828,6 +828,46 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_stuck_pool_does_not_slow_another_pool() {
+        let (flooded, other) = (
+            Queue::new(QueueConfig::default()),
+            Queue::new(QueueConfig::default()),
+        );
+        let (entered_tx, mut entered) = mpsc::unbounded_channel();
+        let release = Arc::new(Notify::new());
+        let config = WorkersConfig::default()
+            .count(2)
+            .stop_timeout(Duration::from_secs(1));
+        let stuck = Workers::spawn(
+            flooded.clone(),
+            config.clone(),
+            held(entered_tx, release),
+            (),
+        );
+        for key in 0..1000 {
+            flooded.add(key);
+        }
+        entered.recv().await;
+        entered.recv().await;
+        let (mut reports, observer) = recorder();
+        let healthy = Workers::spawn(
+            other.clone(),
+            config,
+            |_key: u32| async { Ok::<_, String>(Action::Done) },
+            observer,
+        );
+        let start = Instant::now();
+        for key in 0..10 {
+            other.add(key);
+        }
+        assert_eq!(receive(&mut reports, 10).await.len(), 10);
+        assert_eq!(start.elapsed(), Duration::ZERO);
+        assert_eq!(flooded.len(), 998);
+        healthy.stop().await.unwrap();
+        assert!(stuck.stop().await.is_err());
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn stop_aborts_reconciles_that_outlive_the_timeout() {
         let queue = Queue::new(QueueConfig::default());
         let reconcile = |_key: u32| async {
