@@ -119,43 +119,56 @@ impl Metrics {
             activations: Family::default(),
         };
         let mut registry = Registry::default();
-        registry.register(
-            "controller_reconcile",
-            "Reconciles finished, by CRD and result",
-            families.reconciles.clone(),
-        );
-        registry.register_with_unit(
-            "controller_reconcile_duration",
-            "Time one reconcile took",
-            Unit::Seconds,
-            families.reconcile_duration.clone(),
-        );
-        registry.register(
-            "controller_queue_depth",
-            "Keys waiting in the work queue",
-            families.queue_depth.clone(),
-        );
-        registry.register(
-            "controller_workers_active",
-            "Workers inside a reconcile",
-            families.workers_active.clone(),
-        );
-        registry.register(
-            "controller_resource_count",
-            "Objects of the CRD in the cache",
-            families.resource_count.clone(),
-        );
-        registry.register_with_unit(
-            "controller_crd_activation_latency",
-            "Time from start of activation to workers running",
-            Unit::Seconds,
-            families.activation_latency.clone(),
-        );
-        registry.register(
-            "controller_crd_activation",
-            "CRD activations, by CRD and result",
-            families.activations.clone(),
-        );
+        let counters = [
+            (
+                "controller_reconcile",
+                "Reconciles finished, by CRD and result",
+                &families.reconciles,
+            ),
+            (
+                "controller_crd_activation",
+                "CRD activations, by CRD and result",
+                &families.activations,
+            ),
+        ];
+        for (name, help, family) in counters {
+            registry.register(name, help, family.clone());
+        }
+        let gauges = [
+            (
+                "controller_queue_depth",
+                "Keys waiting in the work queue",
+                &families.queue_depth,
+            ),
+            (
+                "controller_workers_active",
+                "Workers inside a reconcile",
+                &families.workers_active,
+            ),
+            (
+                "controller_resource_count",
+                "Objects of the CRD in the cache",
+                &families.resource_count,
+            ),
+        ];
+        for (name, help, family) in gauges {
+            registry.register(name, help, family.clone());
+        }
+        let histograms = [
+            (
+                "controller_reconcile_duration",
+                "Time one reconcile took",
+                &families.reconcile_duration,
+            ),
+            (
+                "controller_crd_activation_latency",
+                "Time from start of activation to workers running",
+                &families.activation_latency,
+            ),
+        ];
+        for (name, help, family) in histograms {
+            registry.register_with_unit(name, help, Unit::Seconds, family.clone());
+        }
         Self {
             registry: Arc::new(registry),
             families,

@@ -693,134 +693,117 @@ mod tests {
         assert!(finished >= 4, "re-adds while running were processed");
     }
 
+    /// A pool whose reconciles report each key they start on `entered`, then wait until
+    /// `release` is notified.
+    struct HeldPool {
+        queue: Queue<u32>,
+        workers: Workers<u32>,
+        entered: mpsc::UnboundedReceiver<u32>,
+        release: Arc<Notify>,
+    }
+
+    impl HeldPool {
+        fn spawn(config: WorkersConfig, observer: impl Observe<u32>) -> Self {
+            let queue = Queue::new(QueueConfig::default());
+            let (entered_tx, entered) = mpsc::unbounded_channel();
+            let release = Arc::new(Notify::new());
+            let reconcile = {
+                let release = Arc::clone(&release);
+                move |key: u32| {
+                    let (entered_tx, release) = (entered_tx.clone(), Arc::clone(&release));
+                    async move {
+                        // Registered before reporting, so a release right after is not missed.
+                        let released = release.notified();
+                        entered_tx.send(key).unwrap();
+                        released.await;
+                        Ok::<_, String>(Action::Done)
+                    }
+                }
+            };
+            let workers = Workers::spawn(queue.clone(), config, reconcile, observer);
+            Self {
+                queue,
+                workers,
+                entered,
+                release,
+            }
+        }
+
+        /// Queues `keys` and waits until `started` reconciles have begun.
+        async fn start(&mut self, keys: std::ops::Range<u32>, started: usize) {
+            for key in keys {
+                self.queue.add(key);
+            }
+            for _ in 0..started {
+                self.entered.recv().await.expect("workers are running");
+            }
+        }
+    }
+
     #[tokio::test(start_paused = true)]
     async fn stop_lets_running_reconciles_finish_and_reports_the_active_count() {
-        let queue = Queue::new(QueueConfig::default());
-        let release = Arc::new(Notify::new());
-        let (entered_tx, mut entered) = mpsc::unbounded_channel();
-        let reconcile = {
-            let release = Arc::clone(&release);
-            move |key: u32| {
-                let (release, entered_tx) = (Arc::clone(&release), entered_tx.clone());
-                async move {
-                    entered_tx.send(key).unwrap();
-                    release.notified().await;
-                    Ok::<_, String>(Action::Done)
-                }
-            }
-        };
         let (mut reports, observer) = recorder();
-        let workers = Workers::spawn(
-            queue.clone(),
-            WorkersConfig::default().count(2),
-            reconcile,
-            observer,
-        );
-        let active = workers.active();
-        for key in 0..5 {
-            queue.add(key);
-        }
-        entered.recv().await;
-        entered.recv().await;
+        let mut pool = HeldPool::spawn(WorkersConfig::default().count(2), observer);
+        pool.start(0..5, 2).await;
+        let active = pool.workers.active();
         assert_eq!(active.get(), 2);
-        let stopping = tokio::spawn(workers.stop());
+        let stopping = tokio::spawn(pool.workers.stop());
         tokio::task::yield_now().await;
         assert!(!stopping.is_finished(), "stop waits for running reconciles");
-        release.notify_waiters();
+        pool.release.notify_waiters();
         stopping.await.unwrap().unwrap();
         assert_eq!(active.get(), 0);
         assert_eq!(receive(&mut reports, 2).await.len(), 2);
         assert!(reports.try_recv().is_err(), "queued keys were not started");
-        assert_eq!(queue.len(), 3);
-    }
-
-    /// A reconcile that reports each key it starts and then waits for a release.
-    fn held(
-        entered: mpsc::UnboundedSender<u32>,
-        release: Arc<Notify>,
-    ) -> impl Fn(u32) -> BoxFuture<'static, Result<Action, String>> + Send + Sync + 'static {
-        move |key| {
-            let (entered, release) = (entered.clone(), Arc::clone(&release));
-            async move {
-                let released = release.notified();
-                entered.send(key).unwrap();
-                released.await;
-                Ok(Action::Done)
-            }
-            .boxed()
-        }
+        assert_eq!(pool.queue.len(), 3);
     }
 
     #[tokio::test(start_paused = true)]
     async fn growing_the_pool_starts_more_reconciles_at_once() {
-        let queue = Queue::new(QueueConfig::default());
-        let (entered_tx, mut entered) = mpsc::unbounded_channel();
-        let release = Arc::new(Notify::new());
-        let config = WorkersConfig::default().count(1);
-        let mut workers = Workers::spawn(
-            queue.clone(),
-            config,
-            held(entered_tx, Arc::clone(&release)),
-            (),
-        );
-        for key in 0..3 {
-            queue.add(key);
-        }
-        entered.recv().await;
+        let mut pool = HeldPool::spawn(WorkersConfig::default().count(1), ());
+        pool.start(0..3, 1).await;
         tokio::task::yield_now().await;
-        assert_eq!(workers.active().get(), 1);
-        workers.resize(3);
-        entered.recv().await;
-        entered.recv().await;
+        assert_eq!(pool.workers.active().get(), 1);
+        pool.workers.resize(3);
+        pool.entered.recv().await;
+        pool.entered.recv().await;
+        let workers = &pool.workers;
         assert_eq!(
             (workers.count(), workers.running(), workers.active().get()),
             (3, 3, 3)
         );
-        release.notify_waiters();
-        workers.stop().await.unwrap();
+        pool.release.notify_waiters();
+        pool.workers.stop().await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]
     async fn shrinking_the_pool_lets_running_reconciles_finish_first() {
-        let queue = Queue::new(QueueConfig::default());
-        let (entered_tx, mut entered) = mpsc::unbounded_channel();
-        let release = Arc::new(Notify::new());
-        let config = WorkersConfig::default().count(3);
-        let mut workers = Workers::spawn(
-            queue.clone(),
-            config,
-            held(entered_tx, Arc::clone(&release)),
-            (),
-        );
-        let active = workers.active();
-        for key in 0..3 {
-            queue.add(key);
-        }
-        for _ in 0..3 {
-            entered.recv().await;
-        }
-        workers.resize(1);
+        let config = WorkersConfig::default()
+            .count(3)
+            .stop_timeout(Duration::from_secs(1));
+        let mut pool = HeldPool::spawn(config, ());
+        let active = pool.workers.active();
+        pool.start(0..3, 3).await;
+        pool.workers.resize(1);
         tokio::task::yield_now().await;
+        let workers = &pool.workers;
         assert_eq!(
             (workers.count(), workers.running(), active.get()),
             (1, 3, 3)
         );
-        for key in 3..6 {
-            queue.add(key);
-        }
-        release.notify_waiters();
-        entered.recv().await;
+        pool.release.notify_waiters();
+        pool.start(3..6, 1).await;
         tokio::task::yield_now().await;
         assert_eq!(
-            workers.running(),
+            pool.workers.running(),
             1,
             "two workers left after their reconcile"
         );
         assert_eq!(active.get(), 1, "one reconcile at a time now");
-        assert_eq!(queue.len(), 2);
-        release.notify_waiters();
-        assert_eq!(entered.recv().await, Some(4));
-        let error = workers.stop().await.unwrap_err();
+        assert_eq!(pool.queue.len(), 2);
+        pool.release.notify_waiters();
+        assert_eq!(pool.entered.recv().await, Some(4));
+        let error = pool.workers.stop().await.unwrap_err();
         assert!(
             matches!(error, Error::StopTimedOut { aborted: 1, .. }),
             "{error}"
@@ -829,63 +812,36 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_stuck_pool_does_not_slow_another_pool() {
-        let (flooded, other) = (
-            Queue::new(QueueConfig::default()),
-            Queue::new(QueueConfig::default()),
-        );
-        let (entered_tx, mut entered) = mpsc::unbounded_channel();
-        let release = Arc::new(Notify::new());
         let config = WorkersConfig::default()
             .count(2)
             .stop_timeout(Duration::from_secs(1));
-        let stuck = Workers::spawn(
-            flooded.clone(),
-            config.clone(),
-            held(entered_tx, release),
-            (),
-        );
-        for key in 0..1000 {
-            flooded.add(key);
-        }
-        entered.recv().await;
-        entered.recv().await;
+        let mut stuck = HeldPool::spawn(config.clone(), ());
+        stuck.start(0..1000, 2).await;
         let (mut reports, observer) = recorder();
-        let healthy = Workers::spawn(
-            other.clone(),
-            config,
-            |_key: u32| async { Ok::<_, String>(Action::Done) },
-            observer,
-        );
+        let other = Queue::new(QueueConfig::default());
+        let reconcile = |_key: u32| async { Ok::<_, String>(Action::Done) };
+        let healthy = Workers::spawn(other.clone(), config, reconcile, observer);
         let start = Instant::now();
         for key in 0..10 {
             other.add(key);
         }
         assert_eq!(receive(&mut reports, 10).await.len(), 10);
         assert_eq!(start.elapsed(), Duration::ZERO);
-        assert_eq!(flooded.len(), 998);
+        assert_eq!(stuck.queue.len(), 998);
         healthy.stop().await.unwrap();
-        assert!(stuck.stop().await.is_err());
+        assert!(stuck.workers.stop().await.is_err());
     }
 
     #[tokio::test(start_paused = true)]
     async fn stop_aborts_reconciles_that_outlive_the_timeout() {
-        let queue = Queue::new(QueueConfig::default());
-        let reconcile = |_key: u32| async {
-            std::future::pending::<()>().await;
-            Ok::<_, String>(Action::Done)
-        };
         let config = WorkersConfig::default()
             .count(3)
             .stop_timeout(Duration::from_secs(5));
-        let workers = Workers::spawn(queue.clone(), config, reconcile, ());
-        let active = workers.active();
-        queue.add(1);
-        queue.add(2);
-        while active.get() < 2 {
-            tokio::task::yield_now().await;
-        }
+        let mut pool = HeldPool::spawn(config, ());
+        pool.start(1..3, 2).await;
+        let active = pool.workers.active();
         let start = Instant::now();
-        let error = workers.stop().await.unwrap_err();
+        let error = pool.workers.stop().await.unwrap_err();
         assert!(
             matches!(error, Error::StopTimedOut { aborted: 2, .. }),
             "{error}"
@@ -893,7 +849,7 @@ mod tests {
         assert_eq!(start.elapsed(), Duration::from_secs(5));
         assert_eq!(active.get(), 0);
         assert_eq!(
-            queue.processing(),
+            pool.queue.processing(),
             0,
             "aborted reconciles ended their leases"
         );
