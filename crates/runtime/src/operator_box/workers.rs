@@ -490,7 +490,8 @@ mod tests {
     use crate::metrics::Metrics;
     use crate::operator_box::health::{Health, State};
     use crate::operator_box::queue::QueueConfig;
-    use std::collections::HashMap;
+    use std::collections::{HashMap, HashSet};
+    use std::sync::atomic::AtomicBool;
     use tokio::sync::{Notify, mpsc};
 
     type Reports = mpsc::UnboundedReceiver<(u32, Report)>;
@@ -738,6 +739,59 @@ mod tests {
                 self.entered.recv().await.expect("workers are running");
             }
         }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn under_real_concurrency_a_key_is_never_reconciled_twice_at_once() {
+        const KEYS: u32 = 50;
+        let queue = Queue::new(QueueConfig::default());
+        let busy: Arc<Vec<AtomicBool>> =
+            Arc::new((0..KEYS).map(|_| AtomicBool::new(false)).collect());
+        let overlaps = Arc::new(AtomicUsize::new(0));
+        let reconcile = {
+            let (busy, overlaps) = (Arc::clone(&busy), Arc::clone(&overlaps));
+            move |key: u32| {
+                let (busy, overlaps) = (Arc::clone(&busy), Arc::clone(&overlaps));
+                async move {
+                    let flag = &busy[key as usize];
+                    if flag.swap(true, Ordering::SeqCst) {
+                        overlaps.fetch_add(1, Ordering::SeqCst);
+                    }
+                    tokio::task::yield_now().await;
+                    flag.store(false, Ordering::SeqCst);
+                    Ok::<_, String>(Action::Done)
+                }
+            }
+        };
+        let (mut reports, observer) = recorder();
+        let workers = Workers::spawn(
+            queue.clone(),
+            WorkersConfig::default().count(8),
+            reconcile,
+            observer,
+        );
+        let producers: Vec<_> = (0..2)
+            .map(|_| {
+                let queue = queue.clone();
+                tokio::spawn(async move {
+                    for round in 0..2_000 {
+                        queue.add(round % KEYS);
+                        if round % 10 == 0 {
+                            tokio::task::yield_now().await;
+                        }
+                    }
+                })
+            })
+            .collect();
+        for producer in producers {
+            producer.await.unwrap();
+        }
+        let mut seen = HashSet::new();
+        while seen.len() < KEYS as usize {
+            seen.insert(reports.recv().await.unwrap().0);
+        }
+        workers.stop().await.unwrap();
+        assert_eq!(overlaps.load(Ordering::SeqCst), 0);
     }
 
     #[tokio::test(start_paused = true)]
