@@ -5,12 +5,12 @@
 //! function on each. The queue already guarantees that a key is processed by one worker at a
 //! time; the pool decides what happens after a reconcile:
 //!
-//! | reconcile returned          | the pool then                                   |
-//! |-----------------------------|-------------------------------------------------|
-//! | `Ok(Action::Done)`          | forgets the key's backoff                       |
-//! | `Ok(Action::RequeueAfter)`  | forgets the backoff, queues the key after delay |
-//! | `Err(_)`                    | queues the key with backoff (`add_rate_limited`) |
-//! | a panic                     | logs it, then as `Err`                          |
+//! | reconcile returned         | the pool then                                     |
+//! |----------------------------|---------------------------------------------------|
+//! | `Ok(Action::Done)`         | forgets the key's backoff                         |
+//! | `Ok(Action::RequeueAfter)` | forgets the backoff, queues the key after delay   |
+//! | `Err(_)`                   | queues the key with backoff (`add_rate_limited`)  |
+//! | a panic                    | logs it with the key, then as `Err`               |
 //!
 //! and in every case ends the key's lease. An [`Observe`] sees each reconcile start and finish,
 //! which is how health and metrics are kept.
