@@ -1,0 +1,125 @@
+//! [`Text`]: a Katalog scalar kept as the text the author wrote.
+//!
+//! Orkestra declares numbers, ports and flags as strings (`replicas: "3"`), and any string
+//! may hold a template (`"{{ .spec.replicas }}"`). Authors also write bare YAML scalars
+//! (`port: 8080`, `greaterThan: 0`, `equals: true`); those are accepted and kept as their
+//! text so every such field is rendered and parsed the same way.
+
+use std::fmt;
+use std::ops::Deref;
+
+use serde::de::{self, Deserializer, Visitor};
+use serde::{Deserialize, Serialize, Serializer};
+
+/// A scalar field of a declaration, as text. May hold a template.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Text(pub String);
+
+impl Text {
+    /// Wraps a string.
+    pub fn new(s: impl Into<String>) -> Self {
+        Text(s.into())
+    }
+
+    /// The text as written.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+
+    /// Whether the text is a template (contains `{{`), the Orkestra inference rule.
+    pub fn is_template(&self) -> bool {
+        self.0.contains("{{")
+    }
+}
+
+impl Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Text {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl From<&str> for Text {
+    fn from(s: &str) -> Self {
+        Text(s.to_owned())
+    }
+}
+
+impl From<String> for Text {
+    fn from(s: String) -> Self {
+        Text(s)
+    }
+}
+
+impl Serialize for Text {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.0)
+    }
+}
+
+struct TextVisitor;
+
+impl<'de> Visitor<'de> for TextVisitor {
+    type Value = Text;
+
+    fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("a string, number or boolean")
+    }
+
+    fn visit_str<E: de::Error>(self, v: &str) -> Result<Text, E> {
+        Ok(Text(v.to_owned()))
+    }
+    fn visit_string<E: de::Error>(self, v: String) -> Result<Text, E> {
+        Ok(Text(v))
+    }
+    fn visit_bool<E: de::Error>(self, v: bool) -> Result<Text, E> {
+        Ok(Text(v.to_string()))
+    }
+    fn visit_i64<E: de::Error>(self, v: i64) -> Result<Text, E> {
+        Ok(Text(v.to_string()))
+    }
+    fn visit_u64<E: de::Error>(self, v: u64) -> Result<Text, E> {
+        Ok(Text(v.to_string()))
+    }
+    fn visit_f64<E: de::Error>(self, v: f64) -> Result<Text, E> {
+        Ok(Text(v.to_string()))
+    }
+    fn visit_unit<E: de::Error>(self) -> Result<Text, E> {
+        Ok(Text(String::new()))
+    }
+}
+
+impl<'de> Deserialize<'de> for Text {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        d.deserialize_any(TextVisitor)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_and_booleans_are_kept_as_their_text() {
+        let v: Vec<Text> = serde_json::from_str(r#"["3", 8080, true, 1.5, null]"#).unwrap();
+        let got: Vec<&str> = v.iter().map(Text::as_str).collect();
+        assert_eq!(got, ["3", "8080", "true", "1.5", ""]);
+    }
+
+    #[test]
+    fn maps_are_rejected() {
+        assert!(serde_json::from_str::<Text>(r#"{"a": 1}"#).is_err());
+    }
+
+    #[test]
+    fn templates_are_recognised_by_their_braces() {
+        assert!(Text::from("{{ .spec.image }}").is_template());
+        assert!(!Text::from("nginx:1.25").is_template());
+    }
+}
