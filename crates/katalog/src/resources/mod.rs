@@ -34,7 +34,9 @@ pub use shapes::{
     SeccompProfile, TextMap, Volume, VolumeMount, WorkloadAutoscale,
 };
 pub use storage::{PvDecl, PvcDecl};
-pub use text::Text;
+#[cfg(test)]
+pub(crate) use text::PathRender;
+pub use text::{Render, RenderFailure, Text, render_text};
 pub use workloads::{
     CronJobDecl, DeploymentDecl, JobDecl, PodDecl, ReplicaSetDecl, StatefulSetDecl,
     VolumeClaimTemplate,

@@ -5,6 +5,7 @@
 //! (`port: 8080`, `greaterThan: 0`, `equals: true`); those are accepted and kept as their
 //! text so every such field is rendered and parsed the same way.
 
+use std::borrow::Cow;
 use std::fmt;
 use std::ops::Deref;
 
@@ -29,6 +30,44 @@ impl Text {
     /// Whether the text is a template (contains `{{`), the Orkestra inference rule.
     pub fn is_template(&self) -> bool {
         self.0.contains("{{")
+    }
+}
+
+/// Renders template text against a data map. Implemented by the template engine (with a
+/// parse cache) and by small stand-ins in tests; keeps conditions and object building
+/// independent of how templates are compiled.
+pub trait Render {
+    /// Renders `src`, a template (`{{ ... }}`), against `data`.
+    fn render(&self, src: &str, data: &serde_json::Value) -> Result<String, RenderFailure>;
+}
+
+/// Why a template could not be rendered: the engine's message.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{message}")]
+pub struct RenderFailure {
+    /// The engine's description of the failure.
+    pub message: String,
+}
+
+impl RenderFailure {
+    /// A failure with this message.
+    pub fn new(message: impl Into<String>) -> Self {
+        RenderFailure {
+            message: message.into(),
+        }
+    }
+}
+
+/// Renders `src` if it is a template; static text is returned as it is, without copying.
+pub fn render_text<'a>(
+    r: &dyn Render,
+    src: &'a str,
+    data: &serde_json::Value,
+) -> Result<Cow<'a, str>, RenderFailure> {
+    if src.contains("{{") {
+        r.render(src, data).map(Cow::Owned)
+    } else {
+        Ok(Cow::Borrowed(src))
     }
 }
 
@@ -98,6 +137,38 @@ impl<'de> Visitor<'de> for TextVisitor {
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(TextVisitor)
+    }
+}
+
+/// A stand-in renderer for unit tests: replaces each `{{ .dot.path }}` with the text of
+/// that path (empty when absent) and fails on anything else.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct PathRender;
+
+#[cfg(test)]
+impl Render for PathRender {
+    fn render(&self, src: &str, data: &serde_json::Value) -> Result<String, RenderFailure> {
+        let mut out = String::new();
+        let mut rest = src;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..]
+                .find("}}")
+                .ok_or_else(|| RenderFailure::new("unclosed action"))?;
+            let expr = rest[start + 2..start + end].trim();
+            if !expr.starts_with('.') || expr.contains(' ') {
+                return Err(RenderFailure::new(format!(
+                    "unsupported expression {expr:?}"
+                )));
+            }
+            if let Some(v) = crate::condition::lookup(data, expr) {
+                out.push_str(&crate::condition::value_text(v));
+            }
+            rest = &rest[start + end + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 }
 
