@@ -4,3 +4,5 @@
 //! imports, profiles), validated (every problem at once, each with file:line:col), and then
 //! used to render the exact Kubernetes objects a CR produces. Nothing here does I/O beyond
 //! reading the Katalog's own files.
+
+pub mod template;

@@ -1,0 +1,5 @@
+//! stub
+
+use super::Builtin;
+
+pub(crate) const FUNCS: &[Builtin] = &[];
