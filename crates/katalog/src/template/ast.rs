@@ -57,8 +57,6 @@ pub(crate) struct Pipe {
 pub(crate) struct Cmd {
     /// The operands; a function in first place is called with the rest.
     pub args: Vec<Arg>,
-    /// Byte offset in the source (for messages).
-    pub pos: usize,
 }
 
 /// An operand.

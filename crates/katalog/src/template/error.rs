@@ -19,7 +19,12 @@ impl ParseError {
     /// An error at byte offset `at` of `src`.
     pub(crate) fn at(src: &str, at: usize, message: impl Into<String>) -> ParseError {
         let (line, col) = line_col(src, at);
-        ParseError { message: message.into(), line, col, function: None }
+        ParseError {
+            message: message.into(),
+            line,
+            col,
+            function: None,
+        }
     }
 }
 

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use super::ast::{Arg, Branch, Callee, Cmd, Node, Pipe};
 use super::error::RenderError;
 use super::funcs::FnCx;
-use super::value::{self, Val, NIL};
+use super::value::{self, NIL, Val};
 use super::{EngineInner, TemplateInner};
 
 /// The largest output a render may produce, in bytes.
@@ -39,8 +39,20 @@ pub(crate) struct Exec<'a> {
 }
 
 /// Renders a template's body over `data`.
-pub(crate) fn render(engine: &EngineInner, t: &TemplateInner, data: &Json, cx: FnCx) -> Res<String> {
-    let mut ex = Exec { engine, defines: &t.defines, vars: Vec::new(), iterations: 0, depth: 0, cx };
+pub(crate) fn render(
+    engine: &EngineInner,
+    t: &TemplateInner,
+    data: &Json,
+    cx: FnCx,
+) -> Res<String> {
+    let mut ex = Exec {
+        engine,
+        defines: &t.defines,
+        vars: Vec::new(),
+        iterations: 0,
+        depth: 0,
+        cx,
+    };
     let mut out = String::with_capacity(t.source.len());
     ex.vars.push(("", Cow::Borrowed(data)));
     ex.list(&t.body, &Cow::Borrowed(data), &mut out)?;
@@ -48,7 +60,9 @@ pub(crate) fn render(engine: &EngineInner, t: &TemplateInner, data: &Json, cx: F
 }
 
 fn eval_err<T>(message: impl Into<String>) -> Res<T> {
-    Err(RenderError::EvaluationFailed { message: message.into() })
+    Err(RenderError::EvaluationFailed {
+        message: message.into(),
+    })
 }
 
 /// The value of `name` in a map, with the capitalised aliases for Kubernetes objects.
@@ -140,9 +154,12 @@ impl<'a> Exec<'a> {
                         Some(p) => self.pipe(p, dot)?,
                         None => Cow::Borrowed(&NIL),
                     };
-                    let body = self.defines.get(name).ok_or_else(|| RenderError::EvaluationFailed {
-                        message: format!("no such template {name:?}"),
-                    })?;
+                    let body =
+                        self.defines
+                            .get(name)
+                            .ok_or_else(|| RenderError::EvaluationFailed {
+                                message: format!("no such template {name:?}"),
+                            })?;
                     self.enter()?;
                     let saved = std::mem::take(&mut self.vars);
                     self.vars.push(("", new_dot.clone()));
@@ -156,12 +173,22 @@ impl<'a> Exec<'a> {
         Ok(Flow::Normal)
     }
 
-    fn cond(&mut self, br: &'a Branch, is_with: bool, dot: &Val<'a>, out: &mut String) -> Res<Flow> {
+    fn cond(
+        &mut self,
+        br: &'a Branch,
+        is_with: bool,
+        dot: &Val<'a>,
+        out: &mut String,
+    ) -> Res<Flow> {
         self.enter()?;
         let mark = self.vars.len();
         let v = self.pipe(&br.pipe, dot)?;
         let r = if value::truthy(&v) {
-            if is_with { self.list(&br.then, &v, out) } else { self.list(&br.then, dot, out) }
+            if is_with {
+                self.list(&br.then, &v, out)
+            } else {
+                self.list(&br.then, dot, out)
+            }
         } else {
             self.list(&br.otherwise, dot, out)
         };
@@ -178,20 +205,27 @@ impl<'a> Exec<'a> {
         self.vars.truncate(mark);
         let names: Vec<&'a str> = br.pipe.vars.iter().map(String::as_str).collect();
         let items: Vec<(Val<'a>, Val<'a>)> = match v {
-            Cow::Borrowed(Json::Array(a)) => {
-                a.iter().enumerate().map(|(i, x)| (Cow::Owned(Json::from(i)), Cow::Borrowed(x))).collect()
-            }
+            Cow::Borrowed(Json::Array(a)) => a
+                .iter()
+                .enumerate()
+                .map(|(i, x)| (Cow::Owned(Json::from(i)), Cow::Borrowed(x)))
+                .collect(),
             Cow::Borrowed(Json::Object(m)) => value::sorted_entries(m)
                 .into_iter()
                 .map(|(k, x)| (Cow::Owned(Json::String(k.clone())), Cow::Borrowed(x)))
                 .collect(),
-            Cow::Owned(Json::Array(a)) => {
-                a.into_iter().enumerate().map(|(i, x)| (Cow::Owned(Json::from(i)), Cow::Owned(x))).collect()
-            }
+            Cow::Owned(Json::Array(a)) => a
+                .into_iter()
+                .enumerate()
+                .map(|(i, x)| (Cow::Owned(Json::from(i)), Cow::Owned(x)))
+                .collect(),
             Cow::Owned(Json::Object(m)) => {
                 let mut entries: Vec<_> = m.into_iter().collect();
                 entries.sort_by(|a, b| a.0.cmp(&b.0));
-                entries.into_iter().map(|(k, x)| (Cow::Owned(Json::String(k)), Cow::Owned(x))).collect()
+                entries
+                    .into_iter()
+                    .map(|(k, x)| (Cow::Owned(Json::String(k)), Cow::Owned(x)))
+                    .collect()
             }
             ref n @ Cow::Borrowed(Json::Number(_)) | ref n @ Cow::Owned(Json::Number(_)) => {
                 if !value::is_int(n) {
@@ -199,12 +233,21 @@ impl<'a> Exec<'a> {
                 }
                 let count = value::as_i64(n).unwrap_or(0).max(0) as usize;
                 if self.iterations + count > MAX_ITERATIONS {
-                    return Err(RenderError::TooManyIterations { limit: MAX_ITERATIONS });
+                    return Err(RenderError::TooManyIterations {
+                        limit: MAX_ITERATIONS,
+                    });
                 }
-                (0..count).map(|i| (Cow::Owned(Json::from(i)), Cow::Owned(Json::from(i)))).collect()
+                (0..count)
+                    .map(|i| (Cow::Owned(Json::from(i)), Cow::Owned(Json::from(i))))
+                    .collect()
             }
             Cow::Borrowed(Json::Null) | Cow::Owned(Json::Null) => Vec::new(),
-            other => return eval_err(format!("range can't iterate over {}", value::go_string(&other))),
+            other => {
+                return eval_err(format!(
+                    "range can't iterate over {}",
+                    value::go_string(&other)
+                ));
+            }
         };
         let r = if items.is_empty() {
             self.list(&br.otherwise, dot, out).map(|_| ())
@@ -227,7 +270,9 @@ impl<'a> Exec<'a> {
         for (key, elem) in items {
             self.iterations += 1;
             if self.iterations > MAX_ITERATIONS {
-                return Err(RenderError::TooManyIterations { limit: MAX_ITERATIONS });
+                return Err(RenderError::TooManyIterations {
+                    limit: MAX_ITERATIONS,
+                });
             }
             self.vars.truncate(mark);
             match names {
@@ -312,7 +357,13 @@ impl<'a> Exec<'a> {
         })
     }
 
-    fn call(&mut self, callee: Callee, args: &'a [Arg], dot: &Val<'a>, piped: Option<Val<'a>>) -> Res<Val<'a>> {
+    fn call(
+        &mut self,
+        callee: Callee,
+        args: &'a [Arg],
+        dot: &Val<'a>,
+        piped: Option<Val<'a>>,
+    ) -> Res<Val<'a>> {
         match callee {
             Callee::And | Callee::Or => {
                 let want = matches!(callee, Callee::Or);
@@ -331,8 +382,10 @@ impl<'a> Exec<'a> {
                     vals.push(self.arg(a, dot)?);
                 }
                 vals.extend(piped);
-                (f.call)(vals, &mut self.cx)
-                    .map_err(|message| RenderError::FunctionFailed { name: f.name.to_string(), message })
+                (f.call)(vals, &mut self.cx).map_err(|message| RenderError::FunctionFailed {
+                    name: f.name.to_string(),
+                    message,
+                })
             }
             Callee::Note(index) => {
                 let note = &self.engine.notes[index];
@@ -343,14 +396,18 @@ impl<'a> Exec<'a> {
                 };
                 self.enter()?;
                 let saved_vars = std::mem::take(&mut self.vars);
-                let saved_defines = std::mem::replace(&mut self.defines, &note.template.inner.defines);
+                let saved_defines =
+                    std::mem::replace(&mut self.defines, &note.template.inner.defines);
                 self.vars.push(("", new_dot.clone()));
                 let mut buf = String::new();
                 let r = self.list(&note.template.inner.body, &new_dot, &mut buf);
                 self.vars = saved_vars;
                 self.defines = saved_defines;
                 self.depth -= 1;
-                r.map_err(|e| RenderError::NoteFailed { name: note.name.clone(), source: Box::new(e) })?;
+                r.map_err(|e| RenderError::NoteFailed {
+                    name: note.name.clone(),
+                    source: Box::new(e),
+                })?;
                 Ok(Cow::Owned(Json::String(buf)))
             }
         }

@@ -88,7 +88,11 @@ fn number(
 ) -> Result<Option<usize>, String> {
     if chars.peek() == Some(&'*') {
         chars.next();
-        let n = args.get(*next).and_then(|a| value::as_i64(a)).unwrap_or(0).max(0) as usize;
+        let n = args
+            .get(*next)
+            .and_then(|a| value::as_i64(a))
+            .unwrap_or(0)
+            .max(0) as usize;
         *next += 1;
         return check(n).map(Some);
     }
@@ -128,7 +132,9 @@ fn verb_body(verb: char, spec: Spec, v: &Json) -> String {
     match verb {
         'v' | 's' => match v {
             Json::Null => String::new(),
-            Json::Number(_) if is_int(v) => int_body(value::as_i64(v).unwrap_or(0), 10, spec, false),
+            Json::Number(_) if is_int(v) => {
+                int_body(value::as_i64(v).unwrap_or(0), 10, spec, false)
+            }
             Json::Number(_) => float_body(as_f64(v).unwrap_or(0.0), 'g', spec),
             Json::String(s) if verb == 's' => truncate(s, spec.prec),
             _ => go_string(v),
@@ -223,7 +229,7 @@ fn int_body(i: i64, radix: u32, spec: Spec, prefix: bool) -> String {
 }
 
 /// Go float formatting for `%f %e %g` (and `%v`).
-pub(crate) fn float_body(f: f64, verb: char, spec: Spec) -> String {
+fn float_body(f: f64, verb: char, spec: Spec) -> String {
     let neg = f.is_sign_negative() && f != 0.0;
     let a = f.abs();
     let body = match verb {
@@ -238,14 +244,25 @@ pub(crate) fn float_body(f: f64, verb: char, spec: Spec) -> String {
             Some(p) => {
                 let p = p.max(1);
                 let sci = format!("{a:.*e}", p - 1);
-                let exp: i32 = sci.split_once('e').and_then(|(_, e)| e.parse().ok()).unwrap_or(0);
+                let exp: i32 = sci
+                    .split_once('e')
+                    .and_then(|(_, e)| e.parse().ok())
+                    .unwrap_or(0);
                 if exp < -4 || exp >= p as i32 {
                     let (m, _) = sci.split_once('e').unwrap_or((&sci, ""));
-                    let m = if m.contains('.') { m.trim_end_matches('0').trim_end_matches('.') } else { m };
+                    let m = if m.contains('.') {
+                        m.trim_end_matches('0').trim_end_matches('.')
+                    } else {
+                        m
+                    };
                     go_exp(&format!("{m}e{exp}"), verb == 'G')
                 } else {
                     let s = format!("{a:.*}", (p as i32 - 1 - exp).max(0) as usize);
-                    if s.contains('.') { s.trim_end_matches('0').trim_end_matches('.').to_string() } else { s }
+                    if s.contains('.') {
+                        s.trim_end_matches('0').trim_end_matches('.').to_string()
+                    } else {
+                        s
+                    }
                 }
             }
         },
@@ -258,7 +275,11 @@ fn go_exp(rust: &str, upper: bool) -> String {
     let (m, e) = rust.split_once('e').unwrap_or((rust, "0"));
     let e: i32 = e.parse().unwrap_or(0);
     let letter = if upper { 'E' } else { 'e' };
-    format!("{m}{letter}{}{:02}", if e < 0 { '-' } else { '+' }, e.unsigned_abs())
+    format!(
+        "{m}{letter}{}{:02}",
+        if e < 0 { '-' } else { '+' },
+        e.unsigned_abs()
+    )
 }
 
 /// Go's `strconv.Quote`.
@@ -276,7 +297,9 @@ pub(crate) fn quote(s: &str) -> String {
             '\x08' => out.push_str("\\b"),
             '\x0c' => out.push_str("\\f"),
             '\x0b' => out.push_str("\\v"),
-            c if (c as u32) < 0x20 || c as u32 == 0x7f => out.push_str(&format!("\\x{:02x}", c as u32)),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32))
+            }
             c => out.push(c),
         }
     }
@@ -324,11 +347,15 @@ mod tests {
         let cases: Vec<(&str, Vec<Json>, &str)> = vec![
             ("%s-%s", vec![json!("a"), json!("b")], "a-b"),
             ("%d", vec![json!(42)], "42"),
-            ("%5d|%-5d|%05d", vec![json!(42), json!(42), json!(-42)], "   42|42   |-0042"),
+            (
+                "%5d|%-5d|%05d",
+                vec![json!(42), json!(42), json!(-42)],
+                "   42|42   |-0042",
+            ),
             ("%v", vec![json!([1, "a"])], "[1 a]"),
             ("%q", vec![json!("a\"b\n")], "\"a\\\"b\\n\""),
             ("%f", vec![json!(1.5)], "1.500000"),
-            ("%.2f", vec![json!(3.14159)], "3.14"),
+            ("%.2f", vec![json!(1.23456)], "1.23"),
             ("%.2f", vec![json!(3)], "3.00"),
             ("%x %X", vec![json!(255), json!("hi")], "ff 6869"),
             ("%t", vec![json!(true)], "true"),

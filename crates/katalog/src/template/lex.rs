@@ -59,7 +59,12 @@ const TRIM_CHARS: &[char] = &[' ', '\t', '\r', '\n'];
 
 /// Splits the source into tokens.
 pub(crate) fn lex(src: &str) -> Result<Vec<Token>, ParseError> {
-    let mut lx = Lexer { src, pos: 0, tokens: Vec::new(), trim_next_text: false };
+    let mut lx = Lexer {
+        src,
+        pos: 0,
+        tokens: Vec::new(),
+        trim_next_text: false,
+    };
     lx.run()?;
     Ok(lx.tokens)
 }
@@ -132,7 +137,10 @@ impl<'s> Lexer<'s> {
             };
             let mut p = start + 2 + end + 2;
             let rest = &self.src[p..];
-            if let Some(r) = rest.strip_prefix(" -}}").or_else(|| rest.strip_prefix("\t-}}")) {
+            if let Some(r) = rest
+                .strip_prefix(" -}}")
+                .or_else(|| rest.strip_prefix("\t-}}"))
+            {
                 self.trim_next_text = true;
                 p = self.src.len() - r.len();
             } else if rest.starts_with("}}") {
@@ -231,7 +239,10 @@ impl<'s> Lexer<'s> {
                     self.push(kind, start);
                 }
                 other => {
-                    return Err(self.err(start, format!("unrecognized character in action: {other:?}")));
+                    return Err(self.err(
+                        start,
+                        format!("unrecognized character in action: {other:?}"),
+                    ));
                 }
             }
         }
@@ -278,7 +289,11 @@ impl<'s> Lexer<'s> {
         while let Some(&b) = bytes.get(end) {
             let exp_sign = matches!(b, b'+' | b'-')
                 && end > 0
-                && if hex { matches!(bytes[end - 1], b'p' | b'P') } else { matches!(bytes[end - 1], b'e' | b'E') };
+                && if hex {
+                    matches!(bytes[end - 1], b'p' | b'P')
+                } else {
+                    matches!(bytes[end - 1], b'e' | b'E')
+                };
             if b.is_ascii_alphanumeric() || b == b'.' || b == b'_' || exp_sign {
                 end += 1;
             } else {
@@ -311,7 +326,9 @@ impl<'s> Lexer<'s> {
                     let Some((_, e)) = chars.next() else { break };
                     match unescape(e, &mut chars, '"') {
                         Some(ch) => out.push(ch),
-                        None => return Err(self.err(start + 1 + i, "invalid escape in quoted string")),
+                        None => {
+                            return Err(self.err(start + 1 + i, "invalid escape in quoted string"));
+                        }
                     }
                 }
                 c => out.push(c),
@@ -325,7 +342,9 @@ impl<'s> Lexer<'s> {
         let rest = &self.src[self.pos + 1..];
         let mut chars = rest.char_indices();
         let value = match chars.next() {
-            Some((_, '\\')) => chars.next().and_then(|(_, e)| unescape(e, &mut chars, '\'')),
+            Some((_, '\\')) => chars
+                .next()
+                .and_then(|(_, e)| unescape(e, &mut chars, '\'')),
             Some((_, '\'')) | Some((_, '\n')) | None => None,
             Some((_, c)) => Some(c),
         };
@@ -402,7 +421,8 @@ pub(crate) fn parse_number(text: &str) -> Option<Number> {
         radix_int(d, 8)
     } else if let Some(d) = lower.strip_prefix("0b") {
         radix_int(d, 2)
-    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|b| b.is_ascii_digit()) {
+    } else if lower.len() > 1 && lower.starts_with('0') && lower.bytes().all(|b| b.is_ascii_digit())
+    {
         radix_int(&lower[1..], 8)
     } else if lower.bytes().all(|b| b.is_ascii_digit()) {
         lower.parse().ok()
@@ -412,8 +432,13 @@ pub(crate) fn parse_number(text: &str) -> Option<Number> {
     if let Some(i) = int {
         return Some(Number::Int(if neg { -i } else { i }));
     }
-    let valid_float = lower.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
-        && lower.bytes().next().is_some_and(|b| b.is_ascii_digit() || b == b'.');
+    let valid_float = lower
+        .bytes()
+        .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
+        && lower
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_digit() || b == b'.');
     if !valid_float {
         return None;
     }
@@ -447,30 +472,45 @@ mod tests {
 
     #[test]
     fn trim_markers_remove_surrounding_whitespace() {
-        assert_eq!(kinds("a \n {{- 1 -}} \n b"), vec![
-            Tok::Text("a".into()),
-            Tok::Open,
-            Tok::Space,
-            Tok::Number("1".into()),
-            Tok::Close,
-            Tok::Text("b".into())
-        ]);
+        assert_eq!(
+            kinds("a \n {{- 1 -}} \n b"),
+            vec![
+                Tok::Text("a".into()),
+                Tok::Open,
+                Tok::Space,
+                Tok::Number("1".into()),
+                Tok::Close,
+                Tok::Text("b".into())
+            ]
+        );
     }
 
     #[test]
     fn a_dash_without_space_is_a_negative_number_not_a_trim_marker() {
-        assert_eq!(kinds("{{-3}}"), vec![Tok::Open, Tok::Number("-3".into()), Tok::Close]);
+        assert_eq!(
+            kinds("{{-3}}"),
+            vec![Tok::Open, Tok::Number("-3".into()), Tok::Close]
+        );
     }
 
     #[test]
     fn comments_vanish_and_may_trim() {
-        assert_eq!(kinds("a {{/* hi */}} b"), vec![Tok::Text("a ".into()), Tok::Text(" b".into())]);
-        assert_eq!(kinds("a {{- /* hi */ -}} b"), vec![Tok::Text("a".into()), Tok::Text("b".into())]);
+        assert_eq!(
+            kinds("a {{/* hi */}} b"),
+            vec![Tok::Text("a ".into()), Tok::Text(" b".into())]
+        );
+        assert_eq!(
+            kinds("a {{- /* hi */ -}} b"),
+            vec![Tok::Text("a".into()), Tok::Text("b".into())]
+        );
     }
 
     #[test]
     fn strings_decode_go_escapes() {
-        assert_eq!(kinds(r#"{{"a\n\"\x41\u00e9"}}"#)[1], Tok::Str("a\n\"Aé".into()));
+        assert_eq!(
+            kinds(r#"{{"a\n\"\x41\u00e9"}}"#)[1],
+            Tok::Str("a\n\"Aé".into())
+        );
         assert_eq!(kinds("{{`raw\\n`}}")[1], Tok::Str("raw\\n".into()));
         assert_eq!(kinds("{{'a'}}")[1], Tok::Char(97));
     }
@@ -483,9 +523,18 @@ mod tests {
     #[test]
     fn unclosed_actions_and_strings_are_errors_with_positions() {
         let e = lex("x\n  {{ .spec.image").unwrap_err();
-        assert_eq!((e.message.as_str(), e.line, e.col), ("unclosed action", 2, 3));
-        assert_eq!(lex("{{ \"abc }}").unwrap_err().message, "unterminated quoted string");
-        assert_eq!(lex("{{ 1x }}").unwrap_err().message, "bad number syntax: \"1x\"");
+        assert_eq!(
+            (e.message.as_str(), e.line, e.col),
+            ("unclosed action", 2, 3)
+        );
+        assert_eq!(
+            lex("{{ \"abc }}").unwrap_err().message,
+            "unterminated quoted string"
+        );
+        assert_eq!(
+            lex("{{ 1x }}").unwrap_err().message,
+            "bad number syntax: \"1x\""
+        );
     }
 
     #[test]

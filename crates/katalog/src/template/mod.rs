@@ -71,7 +71,10 @@ pub struct RenderContext {
 
 impl Default for RenderContext {
     fn default() -> RenderContext {
-        RenderContext { now: time::OffsetDateTime::now_utc(), seed: None }
+        RenderContext {
+            now: time::OffsetDateTime::now_utc(),
+            seed: None,
+        }
     }
 }
 
@@ -133,10 +136,16 @@ impl Engine {
             .inner
             .notes
             .iter()
-            .map(|n| Note { name: n.name.clone(), expression: n.template.source().to_string(), description: None })
+            .map(|n| Note {
+                name: n.name.clone(),
+                expression: n.template.source().to_string(),
+                description: None,
+            })
             .collect();
         all.extend(notes);
-        notes::build(all, next_engine_id()).map(|inner| Engine { inner: Arc::new(inner) })
+        notes::build(all, next_engine_id()).map(|inner| Engine {
+            inner: Arc::new(inner),
+        })
     }
 
     /// Names of user notes that shadow a built-in function.
@@ -167,7 +176,12 @@ impl Engine {
     /// A function failing, a cap exceeded ([`RenderError::OutputTooLarge`],
     /// [`RenderError::TooManyIterations`], [`RenderError::RecursionTooDeep`]), or a template
     /// parsed by an engine with different notes.
-    pub fn render_with(&self, t: &Template, data: &Json, cx: &RenderContext) -> Result<String, RenderError> {
+    pub fn render_with(
+        &self,
+        t: &Template,
+        data: &Json,
+        cx: &RenderContext,
+    ) -> Result<String, RenderError> {
         if t.inner.engine_id != self.inner.id && t.inner.uses_notes {
             return Err(RenderError::EngineMismatch);
         }
@@ -175,12 +189,27 @@ impl Engine {
             Some(seed) => funcs::Rng::new(seed),
             None => funcs::Rng::from_entropy(),
         };
-        exec::render(&self.inner, &t.inner, data, funcs::FnCx { now: cx.now, rng })
+        exec::render(
+            &self.inner,
+            &t.inner,
+            data,
+            funcs::FnCx { now: cx.now, rng },
+        )
     }
 
     /// Whether `name` is a built-in function or a user note.
     pub fn has_function(&self, name: &str) -> bool {
         resolve(&self.inner, name).is_some()
+    }
+
+    /// The family a built-in belongs to (`strings`, `cron`, `kubernetes`, ...), or `note` for
+    /// a user note; `None` for unknown names.
+    pub fn function_domain(&self, name: &str) -> Option<&'static str> {
+        match resolve(&self.inner, name)?.0 {
+            Callee::Note(_) => Some("note"),
+            Callee::And | Callee::Or => Some("go"),
+            Callee::Builtin(f) => Some(f.domain),
+        }
     }
 
     /// Every function name (built-ins and notes), sorted.
@@ -197,20 +226,31 @@ impl Engine {
 /// Finds a function: notes first (they may shadow built-ins), then built-ins.
 pub(crate) fn resolve(engine: &EngineInner, name: &str) -> Option<(Callee, Arity)> {
     if let Some(&i) = engine.note_index.get(name) {
-        return Some((Callee::Note(i), Arity { min: 0, max: Some(1) }));
+        return Some((
+            Callee::Note(i),
+            Arity {
+                min: 0,
+                max: Some(1),
+            },
+        ));
     }
     match name {
         "and" => return Some((Callee::And, Arity { min: 1, max: None })),
         "or" => return Some((Callee::Or, Arity { min: 1, max: None })),
         _ => {}
     }
-    funcs::builtins().get(name).map(|f| (Callee::Builtin(f), f.arity))
+    funcs::builtins()
+        .get(name)
+        .map(|f| (Callee::Builtin(f), f.arity))
 }
 
 fn parse_with(engine: &EngineInner, src: &str) -> Result<Template, ParseError> {
     let resolver = |name: &str| resolve(engine, name);
     let parsed = parse::parse(src, &resolver)?;
-    let uses_notes = parsed.functions.iter().any(|f| engine.note_index.contains_key(f));
+    let uses_notes = parsed
+        .functions
+        .iter()
+        .any(|f| engine.note_index.contains_key(f));
     Ok(Template {
         inner: Arc::new(TemplateInner {
             source: src.to_string(),
@@ -249,7 +289,12 @@ impl Template {
 
     /// Whether it has no actions at all (renders to its own text).
     pub fn is_static(&self) -> bool {
-        self.inner.defines.is_empty() && self.inner.body.iter().all(|n| matches!(n, ast::Node::Text(_)))
+        self.inner.defines.is_empty()
+            && self
+                .inner
+                .body
+                .iter()
+                .all(|n| matches!(n, ast::Node::Text(_)))
     }
 
     /// Field paths read from the root, e.g. `["spec.image", "children.deployment"]`, in order

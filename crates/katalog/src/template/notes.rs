@@ -7,8 +7,8 @@ use super::error::NotesError;
 use super::{EngineInner, Note, NoteDef, funcs, parse_with};
 
 const RESERVED: &[&str] = &[
-    "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue", "nil", "true",
-    "false",
+    "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",
+    "nil", "true", "false",
 ];
 
 fn is_identifier(name: &str) -> bool {
@@ -23,25 +23,43 @@ pub(crate) fn build(notes: Vec<Note>, id: u64) -> Result<EngineInner, NotesError
     let mut note_index = HashMap::new();
     for (i, note) in notes.iter().enumerate() {
         if !is_identifier(&note.name) {
-            return Err(NotesError::InvalidName { name: note.name.clone() });
+            return Err(NotesError::InvalidName {
+                name: note.name.clone(),
+            });
         }
         if note_index.insert(note.name.clone(), i).is_some() {
-            return Err(NotesError::Duplicate { name: note.name.clone() });
+            return Err(NotesError::Duplicate {
+                name: note.name.clone(),
+            });
         }
     }
     let mut shadowed: Vec<String> = notes
         .iter()
-        .filter(|n| funcs::builtins().contains_key(n.name.as_str()) || matches!(n.name.as_str(), "and" | "or"))
+        .filter(|n| {
+            funcs::builtins().contains_key(n.name.as_str())
+                || matches!(n.name.as_str(), "and" | "or")
+        })
         .map(|n| n.name.clone())
         .collect();
     shadowed.sort();
     // Parse every expression against an engine that already knows all note names.
-    let mut inner = EngineInner { id, notes: Vec::new(), note_index, shadowed };
+    let mut inner = EngineInner {
+        id,
+        notes: Vec::new(),
+        note_index,
+        shadowed,
+    };
     let mut defs = Vec::with_capacity(notes.len());
     for note in &notes {
-        let template = parse_with(&inner, &note.expression)
-            .map_err(|source| NotesError::ParseFailed { name: note.name.clone(), source })?;
-        defs.push(NoteDef { name: note.name.clone(), template });
+        let template =
+            parse_with(&inner, &note.expression).map_err(|source| NotesError::ParseFailed {
+                name: note.name.clone(),
+                source,
+            })?;
+        defs.push(NoteDef {
+            name: note.name.clone(),
+            template,
+        });
     }
     check_cycles(&defs, &inner.note_index)?;
     inner.notes = defs;
@@ -58,7 +76,13 @@ fn check_cycles(defs: &[NoteDef], index: &HashMap<String, usize>) -> Result<(), 
     }
     let calls: Vec<Vec<usize>> = defs
         .iter()
-        .map(|d| d.template.functions().iter().filter_map(|f| index.get(f).copied()).collect())
+        .map(|d| {
+            d.template
+                .functions()
+                .iter()
+                .filter_map(|f| index.get(f).copied())
+                .collect()
+        })
         .collect();
     let mut marks = vec![Mark::New; defs.len()];
     for start in 0..defs.len() {
@@ -78,7 +102,10 @@ fn check_cycles(defs: &[NoteDef], index: &HashMap<String, usize>) -> Result<(), 
                     }
                     Mark::Active => {
                         let from = stack.iter().position(|(n, _)| *n == next).unwrap_or(0);
-                        let mut cycle: Vec<String> = stack[from..].iter().map(|(n, _)| defs[*n].name.clone()).collect();
+                        let mut cycle: Vec<String> = stack[from..]
+                            .iter()
+                            .map(|(n, _)| defs[*n].name.clone())
+                            .collect();
                         cycle.push(defs[next].name.clone());
                         return Err(NotesError::Cycle { cycle });
                     }
@@ -100,48 +127,89 @@ mod tests {
     use serde_json::json;
 
     fn note(name: &str, expression: &str) -> Note {
-        Note { name: name.into(), expression: expression.into(), description: None }
+        Note {
+            name: name.into(),
+            expression: expression.into(),
+            description: None,
+        }
     }
 
     #[test]
     fn notes_render_against_the_callers_dot_and_may_call_each_other_in_any_order() {
         let engine = Engine::new()
             .with_notes([
-                note("fullImage", "{{ imageName }}:{{ .spec.tag | default \"latest\" }}"),
+                note(
+                    "fullImage",
+                    "{{ imageName }}:{{ .spec.tag | default \"latest\" }}",
+                ),
                 note("imageName", "{{ .spec.image }}"),
             ])
             .unwrap();
         let t = engine.parse("{{ fullImage }}").unwrap();
-        assert_eq!(engine.render(&t, &json!({"spec": {"image": "nginx"}})).unwrap(), "nginx:latest");
+        assert_eq!(
+            engine
+                .render(&t, &json!({"spec": {"image": "nginx"}}))
+                .unwrap(),
+            "nginx:latest"
+        );
     }
 
     #[test]
     fn a_note_given_an_argument_renders_against_it() {
-        let engine = Engine::new().with_notes([note("host", "{{ .name }}.svc")]).unwrap();
+        let engine = Engine::new()
+            .with_notes([note("host", "{{ .name }}.svc")])
+            .unwrap();
         let t = engine.parse("{{ host .spec }}/{{ .spec | host }}").unwrap();
-        assert_eq!(engine.render(&t, &json!({"spec": {"name": "db"}})).unwrap(), "db.svc/db.svc");
+        assert_eq!(
+            engine.render(&t, &json!({"spec": {"name": "db"}})).unwrap(),
+            "db.svc/db.svc"
+        );
     }
 
     #[test]
     fn cycles_between_notes_are_refused_at_construction() {
-        let err = Engine::new().with_notes([note("a", "{{ b }}"), note("b", "{{ c }}"), note("c", "{{ a }}")]).unwrap_err();
-        assert_eq!(err, NotesError::Cycle { cycle: vec!["a".into(), "b".into(), "c".into(), "a".into()] });
-        let err = Engine::new().with_notes([note("me", "{{ me }}")]).unwrap_err();
+        let err = Engine::new()
+            .with_notes([
+                note("a", "{{ b }}"),
+                note("b", "{{ c }}"),
+                note("c", "{{ a }}"),
+            ])
+            .unwrap_err();
+        assert_eq!(
+            err,
+            NotesError::Cycle {
+                cycle: vec!["a".into(), "b".into(), "c".into(), "a".into()]
+            }
+        );
+        let err = Engine::new()
+            .with_notes([note("me", "{{ me }}")])
+            .unwrap_err();
         assert!(matches!(err, NotesError::Cycle { .. }));
     }
 
     #[test]
     fn bad_names_duplicates_and_unparsable_expressions_are_refused() {
-        assert!(matches!(Engine::new().with_notes([note("1x", "a")]), Err(NotesError::InvalidName { .. })));
-        assert!(matches!(Engine::new().with_notes([note("if", "a")]), Err(NotesError::InvalidName { .. })));
+        assert!(matches!(
+            Engine::new().with_notes([note("1x", "a")]),
+            Err(NotesError::InvalidName { .. })
+        ));
+        assert!(matches!(
+            Engine::new().with_notes([note("if", "a")]),
+            Err(NotesError::InvalidName { .. })
+        ));
         assert!(matches!(
             Engine::new().with_notes([note("a", "x"), note("a", "y")]),
             Err(NotesError::Duplicate { .. })
         ));
-        let Err(NotesError::ParseFailed { name, source }) = Engine::new().with_notes([note("a", "{{ nope }}")]) else {
+        let Err(NotesError::ParseFailed { name, source }) =
+            Engine::new().with_notes([note("a", "{{ nope }}")])
+        else {
             panic!("expected a parse failure");
         };
-        assert_eq!((name.as_str(), source.function.as_deref()), ("a", Some("nope")));
+        assert_eq!(
+            (name.as_str(), source.function.as_deref()),
+            ("a", Some("nope"))
+        );
     }
 
     #[test]
@@ -163,9 +231,14 @@ mod tests {
 
     #[test]
     fn errors_inside_a_note_name_the_note() {
-        let engine = Engine::new().with_notes([note("need", "{{ required \"missing\" .x }}")]).unwrap();
+        let engine = Engine::new()
+            .with_notes([note("need", "{{ required \"missing\" .x }}")])
+            .unwrap();
         let t = engine.parse("{{ need }}").unwrap();
         let err = engine.render(&t, &json!({})).unwrap_err();
-        assert!(matches!(err, RenderError::NoteFailed { ref name, .. } if name == "need"), "{err:?}");
+        assert!(
+            matches!(err, RenderError::NoteFailed { ref name, .. } if name == "need"),
+            "{err:?}"
+        );
     }
 }

@@ -107,7 +107,13 @@ impl Parser<'_, '_> {
     }
 
     fn skip_space(&mut self) {
-        while matches!(self.peek(), Some(Token { kind: Tok::Space, .. })) {
+        while matches!(
+            self.peek(),
+            Some(Token {
+                kind: Tok::Space,
+                ..
+            })
+        ) {
             self.i += 1;
         }
     }
@@ -115,7 +121,10 @@ impl Parser<'_, '_> {
     fn enter(&mut self, pos: usize) -> Result<(), ParseError> {
         self.depth += 1;
         if self.depth > MAX_PARSE_DEPTH {
-            return Err(self.err(pos, format!("template nested deeper than {MAX_PARSE_DEPTH} levels")));
+            return Err(self.err(
+                pos,
+                format!("template nested deeper than {MAX_PARSE_DEPTH} levels"),
+            ));
         }
         Ok(())
     }
@@ -123,8 +132,13 @@ impl Parser<'_, '_> {
     fn expect_close(&mut self, context: &str) -> Result<(), ParseError> {
         self.skip_space();
         match self.next() {
-            Some(Token { kind: Tok::Close, .. }) => Ok(()),
-            Some(t) => Err(self.err(t.pos, format!("unexpected {} in {context}", describe(&t.kind)))),
+            Some(Token {
+                kind: Tok::Close, ..
+            }) => Ok(()),
+            Some(t) => Err(self.err(
+                t.pos,
+                format!("unexpected {} in {context}", describe(&t.kind)),
+            )),
             None => Err(self.err(self.src.len(), "unclosed action")),
         }
     }
@@ -145,7 +159,10 @@ impl Parser<'_, '_> {
                     self.skip_space();
                     let kw_pos = self.pos();
                     let keyword = match self.peek() {
-                        Some(Token { kind: Tok::Ident(w), .. }) => keyword(w),
+                        Some(Token {
+                            kind: Tok::Ident(w),
+                            ..
+                        }) => keyword(w),
                         _ => None,
                     };
                     match keyword {
@@ -177,7 +194,12 @@ impl Parser<'_, '_> {
         }
     }
 
-    fn control(&mut self, word: &'static str, pos: usize, top: bool) -> Result<Option<Node>, ParseError> {
+    fn control(
+        &mut self,
+        word: &'static str,
+        pos: usize,
+        top: bool,
+    ) -> Result<Option<Node>, ParseError> {
         match word {
             "if" | "with" | "range" => Ok(Some(self.branch(word, pos)?)),
             "break" | "continue" => {
@@ -185,12 +207,22 @@ impl Parser<'_, '_> {
                     return Err(self.err(pos, format!("{{{{{word}}}}} outside {{{{range}}}}")));
                 }
                 self.expect_close(word)?;
-                Ok(Some(if word == "break" { Node::Break } else { Node::Continue }))
+                Ok(Some(if word == "break" {
+                    Node::Break
+                } else {
+                    Node::Continue
+                }))
             }
             "template" => {
                 let name = self.template_name(word)?;
                 self.skip_space();
-                let pipe = if matches!(self.peek(), Some(Token { kind: Tok::Close, .. })) {
+                let pipe = if matches!(
+                    self.peek(),
+                    Some(Token {
+                        kind: Tok::Close,
+                        ..
+                    })
+                ) {
                     None
                 } else {
                     Some(self.pipeline("template clause", false)?)
@@ -212,7 +244,8 @@ impl Parser<'_, '_> {
                 };
                 self.expect_close(word)?;
                 // The body sees a fresh variable scope and an unknown dot.
-                let saved_scopes = std::mem::replace(&mut self.scopes, vec![vec![(String::new(), None)]]);
+                let saved_scopes =
+                    std::mem::replace(&mut self.scopes, vec![vec![(String::new(), None)]]);
                 let saved_range = std::mem::replace(&mut self.range_depth, 0);
                 self.dot.push(None);
                 self.enter(pos)?;
@@ -223,13 +256,20 @@ impl Parser<'_, '_> {
                 self.range_depth = saved_range;
                 match end {
                     Some(ListEnd { word: "end", .. }) => {}
-                    Some(e) => return Err(self.err(e.pos, format!("unexpected {{{{{}}}}} in {word}", e.word))),
+                    Some(e) => {
+                        return Err(
+                            self.err(e.pos, format!("unexpected {{{{{}}}}} in {word}", e.word))
+                        );
+                    }
                     None => return Err(self.err(self.src.len(), "unexpected EOF")),
                 }
                 if self.out.defines.insert(name.clone(), body).is_some() {
                     return Err(self.err(pos, format!("template {name:?} defined twice")));
                 }
-                Ok(pipe.map(|pipe| Node::Template { name, pipe: Some(pipe) }))
+                Ok(pipe.map(|pipe| Node::Template {
+                    name,
+                    pipe: Some(pipe),
+                }))
             }
             _ => unreachable!("keyword list and control words agree"),
         }
@@ -238,8 +278,13 @@ impl Parser<'_, '_> {
     fn template_name(&mut self, word: &str) -> Result<String, ParseError> {
         self.skip_space();
         match self.next() {
-            Some(Token { kind: Tok::Str(s), .. }) => Ok(s),
-            t => Err(self.err(t.map_or(self.src.len(), |t| t.pos), format!("expected template name in {word}"))),
+            Some(Token {
+                kind: Tok::Str(s), ..
+            }) => Ok(s),
+            t => Err(self.err(
+                t.map_or(self.src.len(), |t| t.pos),
+                format!("expected template name in {word}"),
+            )),
         }
     }
 
@@ -265,12 +310,16 @@ impl Parser<'_, '_> {
         self.dot.pop();
         let (then, end) = then?;
         let mut otherwise = Vec::new();
-        if let Some(ListEnd { word: "else", pos: else_pos }) = end {
+        if let Some(ListEnd {
+            word: "else",
+            pos: else_pos,
+        }) = end
+        {
             self.skip_space();
-            let chained = match self.peek() {
-                Some(Token { kind: Tok::Ident(w), .. }) if (word == "if" && w == "if") || (word == "with" && w == "with") => true,
-                _ => false,
-            };
+            let chained = matches!(
+                self.peek(),
+                Some(Token { kind: Tok::Ident(w), .. }) if (word == "if" || word == "with") && w == word
+            );
             if chained {
                 // `{{else if ...}}` is `{{else}}{{if ...}}...{{end}}` sharing this `end`.
                 self.i += 1;
@@ -288,7 +337,11 @@ impl Parser<'_, '_> {
         }
         self.scopes.pop();
         self.depth -= 1;
-        let branch = Branch { pipe, then, otherwise };
+        let branch = Branch {
+            pipe,
+            then,
+            otherwise,
+        };
         Ok(match word {
             "if" => Node::If(branch),
             "with" => Node::With(branch),
@@ -305,8 +358,11 @@ impl Parser<'_, '_> {
         // Declarations: `$x :=`, `$x =`, and in range `$i, $v :=`.
         let save = self.i;
         let mut names = Vec::new();
-        loop {
-            let Some(Token { kind: Tok::Variable(name), .. }) = self.peek().cloned() else { break };
+        while let Some(Token {
+            kind: Tok::Variable(name),
+            ..
+        }) = self.peek().cloned()
+        {
             self.i += 1;
             self.skip_space();
             names.push(name);
@@ -349,8 +405,16 @@ impl Parser<'_, '_> {
         if cmds.iter().all(|c| c.args.is_empty()) {
             return Err(self.err(start, format!("missing value for {context}")));
         }
-        let pipe = Pipe { vars, is_assign, cmds };
-        let path = if is_range { None } else { single_path(&pipe, self) };
+        let pipe = Pipe {
+            vars,
+            is_assign,
+            cmds,
+        };
+        let path = if is_range {
+            None
+        } else {
+            single_path(&pipe, self)
+        };
         if is_assign {
             let name = &pipe.vars[0];
             if self.lookup_var(name).is_none() {
@@ -359,22 +423,37 @@ impl Parser<'_, '_> {
         } else {
             for (k, name) in pipe.vars.iter().enumerate() {
                 // In `range $i, $v`, `$i` is the index/key; the value's path is unknown.
-                let known = if k == 0 && pipe.vars.len() == 1 { path.clone() } else { None };
-                self.scopes.last_mut().expect("a scope is always open").push((name.clone(), known));
+                let known = if k == 0 && pipe.vars.len() == 1 {
+                    path.clone()
+                } else {
+                    None
+                };
+                self.scopes
+                    .last_mut()
+                    .expect("a scope is always open")
+                    .push((name.clone(), known));
             }
         }
         Ok(pipe)
     }
 
     fn lookup_var(&self, name: &str) -> Option<Option<String>> {
-        self.scopes.iter().rev().flat_map(|s| s.iter().rev()).find(|(n, _)| n == name).map(|(_, p)| p.clone())
+        self.scopes
+            .iter()
+            .rev()
+            .flat_map(|s| s.iter().rev())
+            .find(|(n, _)| n == name)
+            .map(|(_, p)| p.clone())
     }
 
     /// Parses one command (operands up to `|`, `}}` or `)`).
     fn command(&mut self, stage: usize) -> Result<Cmd, ParseError> {
         let pos = self.pos();
         let head = match self.peek() {
-            Some(Token { kind: Tok::Ident(name), .. }) => Some(name.clone()),
+            Some(Token {
+                kind: Tok::Ident(name),
+                ..
+            }) => Some(name.clone()),
             _ => None,
         };
         let mut args = Vec::new();
@@ -389,7 +468,10 @@ impl Parser<'_, '_> {
             match self.peek().map(|t| &t.kind) {
                 None | Some(Tok::Space | Tok::Close | Tok::RParen | Tok::Pipe) => {}
                 Some(other) => {
-                    return Err(self.err(self.pos(), format!("unexpected {} in operand", describe(other))));
+                    return Err(self.err(
+                        self.pos(),
+                        format!("unexpected {} in operand", describe(other)),
+                    ));
                 }
             }
         }
@@ -407,7 +489,10 @@ impl Parser<'_, '_> {
                 }
             }
             _ if stage > 0 => {
-                return Err(self.err(pos, format!("non executable command in pipeline stage {}", stage + 1)));
+                return Err(self.err(
+                    pos,
+                    format!("non executable command in pipeline stage {}", stage + 1),
+                ));
             }
             _ if args.len() > 1 => {
                 return Err(self.err(pos, "can't give argument to non-function"));
@@ -415,16 +500,20 @@ impl Parser<'_, '_> {
             _ => {}
         }
         self.record_index_ref(&args);
-        Ok(Cmd { args, pos })
+        Ok(Cmd { args })
     }
 
     /// `index .x "a" "b"` and `get .x "a" "b"` read `x.a.b`: record the longer path.
     fn record_index_ref(&mut self, args: &[Arg]) {
-        let [Arg::Func(Callee::Builtin(b)), first, rest @ ..] = args else { return };
+        let [Arg::Func(Callee::Builtin(b)), first, rest @ ..] = args else {
+            return;
+        };
         if !matches!(b.name, "index" | "get") || rest.is_empty() {
             return;
         }
-        let Some(mut path) = self.arg_path(first) else { return };
+        let Some(mut path) = self.arg_path(first) else {
+            return;
+        };
         for key in rest {
             match key {
                 Arg::Literal(Json::String(s)) => join(&mut path, s),
@@ -498,7 +587,9 @@ impl Parser<'_, '_> {
             }
             Tok::Ident(name) => {
                 if keyword(&name).is_some() {
-                    return Err(self.err(tok.pos, format!("unexpected keyword {name:?} in operand")));
+                    return Err(
+                        self.err(tok.pos, format!("unexpected keyword {name:?} in operand"))
+                    );
                 }
                 let Some((callee, arity)) = (self.resolve)(&name) else {
                     let mut e = self.err(tok.pos, format!("function {name:?} not defined"));
@@ -517,15 +608,26 @@ impl Parser<'_, '_> {
                 self.depth -= 1;
                 self.skip_space();
                 match self.next() {
-                    Some(Token { kind: Tok::RParen, .. }) => {}
+                    Some(Token {
+                        kind: Tok::RParen, ..
+                    }) => {}
                     _ => return Err(self.err(tok.pos, "unclosed left paren")),
                 }
                 Arg::Pipe(Box::new(pipe))
             }
-            other => return Err(self.err(tok.pos, format!("unexpected {} in operand", describe(&other)))),
+            other => {
+                return Err(self.err(
+                    tok.pos,
+                    format!("unexpected {} in operand", describe(&other)),
+                ));
+            }
         };
         let mut chain = Vec::new();
-        while let Some(Token { kind: Tok::Field(name), .. }) = self.peek() {
+        while let Some(Token {
+            kind: Tok::Field(name),
+            ..
+        }) = self.peek()
+        {
             chain.push(name.clone());
             self.i += 1;
         }

@@ -6,13 +6,20 @@ use serde_json::{Value as Json, json};
 use super::*;
 
 fn cx() -> RenderContext {
-    RenderContext { now: time::macros::datetime!(2026-05-19 10:30:00 UTC), seed: Some(42) }
+    RenderContext {
+        now: time::macros::datetime!(2026-05-19 10:30:00 UTC),
+        seed: Some(42),
+    }
 }
 
 fn render(src: &str, data: &Json) -> String {
     let engine = Engine::new();
-    let t = engine.parse(src).unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
-    engine.render_with(&t, data, &cx()).unwrap_or_else(|e| panic!("render {src:?}: {e}"))
+    let t = engine
+        .parse(src)
+        .unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
+    engine
+        .render_with(&t, data, &cx())
+        .unwrap_or_else(|e| panic!("render {src:?}: {e}"))
 }
 
 fn parse_err(src: &str) -> ParseError {
@@ -21,7 +28,9 @@ fn parse_err(src: &str) -> ParseError {
 
 fn render_err(src: &str, data: &Json) -> RenderError {
     let engine = Engine::new();
-    let t = engine.parse(src).unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
+    let t = engine
+        .parse(src)
+        .unwrap_or_else(|e| panic!("parse {src:?}: {e}"));
     engine.render_with(&t, data, &cx()).expect_err(src)
 }
 
@@ -46,21 +55,45 @@ fn text_without_actions_is_static_and_renders_as_is() {
 #[test]
 fn field_access_prints_values_like_go() {
     let data = cr();
-    assert_eq!(render("{{ .metadata.name }}:{{ .spec.replicas }}:{{ .spec.ratio }}", &data), "web:3:0.5");
-    assert_eq!(render("{{ .spec.tags }} {{ .spec.env }} {{ .spec.enabled }}", &data), "[a b] map[A:1 B:2] true");
+    assert_eq!(
+        render(
+            "{{ .metadata.name }}:{{ .spec.replicas }}:{{ .spec.ratio }}",
+            &data
+        ),
+        "web:3:0.5"
+    );
+    assert_eq!(
+        render(
+            "{{ .spec.tags }} {{ .spec.env }} {{ .spec.enabled }}",
+            &data
+        ),
+        "[a b] map[A:1 B:2] true"
+    );
 }
 
 #[test]
 fn missing_keys_and_nil_render_empty_never_no_value() {
     let data = cr();
-    assert_eq!(render("[{{ .spec.nope }}][{{ .nope.deeper.still }}][{{ .spec.image.notamap }}]", &data), "[][][]");
+    assert_eq!(
+        render(
+            "[{{ .spec.nope }}][{{ .nope.deeper.still }}][{{ .spec.image.notamap }}]",
+            &data
+        ),
+        "[][][]"
+    );
     assert_eq!(render("[{{ print nil }}]", &data), "[<nil>]");
 }
 
 #[test]
 fn capitalised_accessors_alias_metadata_spec_and_status() {
     let data = cr();
-    assert_eq!(render("{{ .Name }}/{{ .Namespace }}/{{ .Spec.image }}/{{ .Labels.app }}", &data), "web/prod/nginx/web");
+    assert_eq!(
+        render(
+            "{{ .Name }}/{{ .Namespace }}/{{ .Spec.image }}/{{ .Labels.app }}",
+            &data
+        ),
+        "web/prod/nginx/web"
+    );
     assert_eq!(render("{{ .Name }}", &json!({"Name": "own"})), "own");
 }
 
@@ -85,49 +118,115 @@ fn with_sets_dot_and_falls_back_to_else() {
     let src = "{{ with .spec }}{{ .image }}{{ else }}none{{ end }}";
     assert_eq!(render(src, &cr()), "nginx");
     assert_eq!(render(src, &json!({})), "none");
-    assert_eq!(render("{{ with .a }}A{{ else with .b }}{{ . }}{{ end }}", &json!({"b": "B"})), "B");
+    assert_eq!(
+        render(
+            "{{ with .a }}A{{ else with .b }}{{ . }}{{ end }}",
+            &json!({"b": "B"})
+        ),
+        "B"
+    );
 }
 
 #[test]
 fn range_iterates_lists_maps_in_sorted_order_and_integers() {
     let data = cr();
-    assert_eq!(render("{{ range .spec.tags }}<{{ . }}>{{ end }}", &data), "<a><b>");
-    assert_eq!(render("{{ range $k, $v := .spec.env }}{{ $k }}={{ $v }};{{ end }}", &data), "A=1;B=2;");
-    assert_eq!(render("{{ range $i, $v := .spec.tags }}{{ $i }}{{ $v }}{{ end }}", &data), "0a1b");
+    assert_eq!(
+        render("{{ range .spec.tags }}<{{ . }}>{{ end }}", &data),
+        "<a><b>"
+    );
+    assert_eq!(
+        render(
+            "{{ range $k, $v := .spec.env }}{{ $k }}={{ $v }};{{ end }}",
+            &data
+        ),
+        "A=1;B=2;"
+    );
+    assert_eq!(
+        render(
+            "{{ range $i, $v := .spec.tags }}{{ $i }}{{ $v }}{{ end }}",
+            &data
+        ),
+        "0a1b"
+    );
     assert_eq!(render("{{ range 3 }}{{ . }}{{ end }}", &data), "012");
-    assert_eq!(render("{{ range .spec.none }}x{{ else }}empty{{ end }}", &data), "empty");
-    assert_eq!(render("{{ range (list 3 1 2) }}{{ . }}{{ end }}", &data), "312");
-    assert_eq!(render("{{ range $k, $v := dict \"z\" 1 \"a\" 2 }}{{ $k }}{{ end }}", &data), "az");
+    assert_eq!(
+        render("{{ range .spec.none }}x{{ else }}empty{{ end }}", &data),
+        "empty"
+    );
+    assert_eq!(
+        render("{{ range (list 3 1 2) }}{{ . }}{{ end }}", &data),
+        "312"
+    );
+    assert_eq!(
+        render(
+            "{{ range $k, $v := dict \"z\" 1 \"a\" 2 }}{{ $k }}{{ end }}",
+            &data
+        ),
+        "az"
+    );
 }
 
 #[test]
 fn break_and_continue_control_the_innermost_range() {
     let src = "{{ range (list 1 2 3 4) }}{{ if eq . 2 }}{{ continue }}{{ end }}{{ if eq . 4 }}{{ break }}{{ end }}{{ . }}{{ end }}";
     assert_eq!(render(src, &json!({})), "13");
-    assert_eq!(parse_err("{{ break }}").message, "{{break}} outside {{range}}");
+    assert_eq!(
+        parse_err("{{ break }}").message,
+        "{{break}} outside {{range}}"
+    );
 }
 
 #[test]
 fn variables_are_scoped_to_their_block_and_can_be_reassigned() {
     let src = "{{ $x := 1 }}{{ if true }}{{ $x = 2 }}{{ $y := 3 }}{{ $y }}{{ end }}{{ $x }}";
     assert_eq!(render(src, &json!({})), "32");
-    assert_eq!(parse_err("{{ if true }}{{ $y := 3 }}{{ end }}{{ $y }}").message, "undefined variable \"$y\"");
-    assert_eq!(render("{{ range .spec.tags }}{{ $.metadata.name }}{{ end }}", &cr()), "webweb");
+    assert_eq!(
+        parse_err("{{ if true }}{{ $y := 3 }}{{ end }}{{ $y }}").message,
+        "undefined variable \"$y\""
+    );
+    assert_eq!(
+        render(
+            "{{ range .spec.tags }}{{ $.metadata.name }}{{ end }}",
+            &cr()
+        ),
+        "webweb"
+    );
 }
 
 #[test]
 fn pipelines_pass_the_value_as_the_last_argument() {
     let data = cr();
-    assert_eq!(render("{{ .spec.image | printf \"%s:%s\" \"img\" }}", &data), "img:nginx");
-    assert_eq!(render("{{ .spec.missing | default \"x\" | upper }}", &data), "X");
-    assert_eq!(render("{{ printf \"%d-%s\" (len .spec.tags) (index .spec.tags 1) }}", &data), "2-b");
-    assert_eq!(render("{{ (index .spec.tags 0) }}{{ (dict \"k\" \"v\").k }}", &data), "av");
+    assert_eq!(
+        render("{{ .spec.image | printf \"%s:%s\" \"img\" }}", &data),
+        "img:nginx"
+    );
+    assert_eq!(
+        render("{{ .spec.missing | default \"x\" | upper }}", &data),
+        "X"
+    );
+    assert_eq!(
+        render(
+            "{{ printf \"%d-%s\" (len .spec.tags) (index .spec.tags 1) }}",
+            &data
+        ),
+        "2-b"
+    );
+    assert_eq!(
+        render(
+            "{{ (index .spec.tags 0) }}{{ (dict \"k\" \"v\").k }}",
+            &data
+        ),
+        "av"
+    );
 }
 
 #[test]
 fn and_or_short_circuit_and_return_the_deciding_value() {
     assert_eq!(render("{{ and 1 0 (fail \"never\") }}", &json!({})), "0");
-    assert_eq!(render("{{ or \"\" \"b\" (fail \"never\") }}", &json!({})), "b");
+    assert_eq!(
+        render("{{ or \"\" \"b\" (fail \"never\") }}", &json!({})),
+        "b"
+    );
     assert_eq!(render("{{ and 1 2 }}|{{ or 0 \"\" }}", &json!({})), "2|");
 }
 
@@ -141,7 +240,10 @@ fn literals_cover_strings_raw_strings_numbers_chars_bools_and_nil() {
 fn define_template_and_block_render_named_bodies() {
     let src = "{{ define \"greet\" }}hi {{ .name }}{{ end }}{{ template \"greet\" .spec }}|{{ block \"b\" . }}B{{ end }}";
     assert_eq!(render(src, &json!({"spec": {"name": "bob"}})), "hi bob|B");
-    assert_eq!(parse_err("{{ template \"nope\" }}").message, "no such template \"nope\"");
+    assert_eq!(
+        parse_err("{{ template \"nope\" }}").message,
+        "no such template \"nope\""
+    );
 }
 
 #[test]
@@ -158,9 +260,18 @@ fn syntax_errors_have_lowercase_messages_and_positions() {
     assert_eq!(parse_err("{{ if .x }}a").message, "unexpected EOF");
     assert_eq!(parse_err("{{ end }}").message, "unexpected {{end}}");
     assert_eq!(parse_err("{{ (1 }}").message, "unclosed left paren");
-    assert_eq!(parse_err("{{ upper }}").message, "wrong number of args for upper: want 1 got 0");
-    assert_eq!(parse_err("{{ .a | .b }}").message, "non executable command in pipeline stage 2");
-    assert_eq!(parse_err("{{ $nope }}").message, "undefined variable \"$nope\"");
+    assert_eq!(
+        parse_err("{{ upper }}").message,
+        "wrong number of args for upper: want 1 got 0"
+    );
+    assert_eq!(
+        parse_err("{{ .a | .b }}").message,
+        "non executable command in pipeline stage 2"
+    );
+    assert_eq!(
+        parse_err("{{ $nope }}").message,
+        "undefined variable \"$nope\""
+    );
     assert_eq!(parse_err("{{ }}").message, "missing value for command");
 }
 
@@ -168,7 +279,11 @@ fn syntax_errors_have_lowercase_messages_and_positions() {
 fn deep_nesting_is_a_parse_error_not_a_stack_overflow() {
     let deep = format!("{{{{ {}1{} }}}}", "(".repeat(10_000), ")".repeat(10_000));
     assert!(parse_err(&deep).message.contains("nested deeper"));
-    let ifs = format!("{}x{}", "{{ if true }}".repeat(5_000), "{{ end }}".repeat(5_000));
+    let ifs = format!(
+        "{}x{}",
+        "{{ if true }}".repeat(5_000),
+        "{{ end }}".repeat(5_000)
+    );
     assert!(parse_err(&ifs).message.contains("nested deeper"));
 }
 
@@ -176,20 +291,42 @@ fn deep_nesting_is_a_parse_error_not_a_stack_overflow() {
 fn renders_are_bounded_in_output_iterations_and_recursion() {
     assert_eq!(
         render_err("{{ range 200000 }}x{{ end }}", &json!({})),
-        RenderError::TooManyIterations { limit: MAX_ITERATIONS }
+        RenderError::TooManyIterations {
+            limit: MAX_ITERATIONS
+        }
     );
     let nested = "{{ range 1000 }}{{ range 1000 }}{{ end }}{{ end }}";
-    assert_eq!(render_err(nested, &json!({})), RenderError::TooManyIterations { limit: MAX_ITERATIONS });
+    assert_eq!(
+        render_err(nested, &json!({})),
+        RenderError::TooManyIterations {
+            limit: MAX_ITERATIONS
+        }
+    );
     let big = "{{ range 2000 }}{{ repeat \"x\" 1000 }}{{ end }}";
-    assert_eq!(render_err(big, &json!({})), RenderError::OutputTooLarge { limit: MAX_OUTPUT });
+    assert_eq!(
+        render_err(big, &json!({})),
+        RenderError::OutputTooLarge { limit: MAX_OUTPUT }
+    );
     let recursive = "{{ define \"r\" }}{{ template \"r\" . }}{{ end }}{{ template \"r\" . }}";
-    assert_eq!(render_err(recursive, &json!({})), RenderError::RecursionTooDeep { limit: MAX_DEPTH });
+    assert_eq!(
+        render_err(recursive, &json!({})),
+        RenderError::RecursionTooDeep { limit: MAX_DEPTH }
+    );
 }
 
 #[test]
 fn function_failures_name_the_function() {
-    let e = render_err("{{ required \"image is required\" .spec.image }}", &json!({}));
-    assert_eq!(e, RenderError::FunctionFailed { name: "required".into(), message: "image is required".into() });
+    let e = render_err(
+        "{{ required \"image is required\" .spec.image }}",
+        &json!({}),
+    );
+    assert_eq!(
+        e,
+        RenderError::FunctionFailed {
+            name: "required".into(),
+            message: "image is required".into()
+        }
+    );
 }
 
 #[test]
@@ -218,8 +355,13 @@ fn field_refs_list_root_paths_through_with_variables_and_index() {
 #[test]
 fn engine_lists_and_finds_functions() {
     let e = Engine::new();
-    assert!(e.has_function("printf") && e.has_function("and") && e.has_function("allReplicasReady"));
+    assert!(
+        e.has_function("printf") && e.has_function("and") && e.has_function("allReplicasReady")
+    );
     assert!(!e.has_function("frobnicate"));
+    assert_eq!(e.function_domain("cronDescribe"), Some("cron"));
+    assert_eq!(e.function_domain("and"), Some("go"));
+    assert_eq!(e.function_domain("frobnicate"), None);
     let names = e.function_names();
     assert!(names.windows(2).all(|w| w[0] < w[1]));
     assert!(names.len() > 150, "only {} functions", names.len());
@@ -244,24 +386,32 @@ fn engine_and_template_are_send_sync_and_cheap_to_clone() {
 fn every_template_in_the_conformance_packs_parses() {
     // `shared/` sits beside the repository (or beside the worktrees' folder).
     let manifest = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let root = ["../../../shared/conformance/packs", "../../../../shared/conformance/packs"]
-        .iter()
-        .map(|p| manifest.join(p))
-        .find(|p| p.is_dir())
-        .expect("conformance corpus not found beside the repository");
+    let root = [
+        "../../../shared/conformance/packs",
+        "../../../../shared/conformance/packs",
+    ]
+    .iter()
+    .map(|p| manifest.join(p))
+    .find(|p| p.is_dir())
+    .expect("conformance corpus not found beside the repository");
     let entries = walk(&root).unwrap();
     let engine = Engine::new()
-        .with_notes(
-            ["fullImage", "appLabel", "serviceHost"]
-                .map(|n| Note { name: n.into(), expression: "x".into(), description: None }),
-        )
+        .with_notes(["fullImage", "appLabel", "serviceHost"].map(|n| Note {
+            name: n.into(),
+            expression: "x".into(),
+            description: None,
+        }))
         .unwrap();
     let mut checked = 0;
     for path in entries {
         let text = std::fs::read_to_string(&path).unwrap();
         for line in text.lines() {
-            let Some(start) = line.find("{{") else { continue };
-            let Some(end) = line.rfind("}}") else { continue };
+            let Some(start) = line.find("{{") else {
+                continue;
+            };
+            let Some(end) = line.rfind("}}") else {
+                continue;
+            };
             if end < start {
                 continue;
             }

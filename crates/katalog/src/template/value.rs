@@ -170,7 +170,9 @@ pub(crate) fn as_i64(v: &Json) -> Option<i64> {
         Json::Number(n) => n.as_i64().or_else(|| n.as_f64().map(|f| f as i64)),
         Json::String(s) => {
             let s = s.trim();
-            s.parse().ok().or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
+            s.parse()
+                .ok()
+                .or_else(|| s.parse::<f64>().ok().map(|f| f as i64))
         }
         Json::Bool(b) => Some(i64::from(*b)),
         _ => None,
@@ -240,10 +242,25 @@ mod tests {
 
     #[test]
     fn truthiness_follows_go() {
-        for v in [json!(0), json!(0.0), json!(""), json!(null), json!([]), json!({}), json!(false)] {
+        for v in [
+            json!(0),
+            json!(0.0),
+            json!(""),
+            json!(null),
+            json!([]),
+            json!({}),
+            json!(false),
+        ] {
             assert!(!truthy(&v), "{v} should be false");
         }
-        for v in [json!(1), json!(-0.5), json!("0"), json!([0]), json!({"a": null}), json!(true)] {
+        for v in [
+            json!(1),
+            json!(-0.5),
+            json!("0"),
+            json!([0]),
+            json!({"a": null}),
+            json!(true),
+        ] {
             assert!(truthy(&v), "{v} should be true");
         }
     }

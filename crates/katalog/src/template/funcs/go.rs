@@ -5,7 +5,7 @@ use std::cmp::Ordering;
 
 use serde_json::Value as Json;
 
-use super::{Builtin, FnCx, arg, b, bounded, f, i, int_arg, nil, s, take};
+use super::{Builtin, FnCx, arg, b, bounded, i, int_arg, nil, s, take};
 use crate::template::format::sprintf;
 use crate::template::value::{self, Val, as_f64, is_int, truthy, write_go};
 
@@ -13,10 +13,18 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("not", "go", 1, 1, |a, _| b(!truthy(arg(&a, 0)))),
     f!("eq", "go", 2, _, eq),
     f!("ne", "go", 2, 2, |a, _| b(!equal(arg(&a, 0), arg(&a, 1)))),
-    f!("lt", "go", 2, 2, |a, _| compare(&a).map(|o| o == Ordering::Less).and_then(b)),
-    f!("le", "go", 2, 2, |a, _| compare(&a).map(|o| o != Ordering::Greater).and_then(b)),
-    f!("gt", "go", 2, 2, |a, _| compare(&a).map(|o| o == Ordering::Greater).and_then(b)),
-    f!("ge", "go", 2, 2, |a, _| compare(&a).map(|o| o != Ordering::Less).and_then(b)),
+    f!("lt", "go", 2, 2, |a, _| compare(&a)
+        .map(|o| o == Ordering::Less)
+        .and_then(b)),
+    f!("le", "go", 2, 2, |a, _| compare(&a)
+        .map(|o| o != Ordering::Greater)
+        .and_then(b)),
+    f!("gt", "go", 2, 2, |a, _| compare(&a)
+        .map(|o| o == Ordering::Greater)
+        .and_then(b)),
+    f!("ge", "go", 2, 2, |a, _| compare(&a)
+        .map(|o| o != Ordering::Less)
+        .and_then(b)),
     f!("index", "go", 1, _, index),
     f!("slice", "go", 1, 4, slice),
     f!("len", "go", 1, 1, |a, _| i(length(arg(&a, 0)) as i64)),
@@ -43,7 +51,9 @@ pub(crate) fn equal(x: &Json, y: &Json) -> bool {
                 as_f64(x) == as_f64(y)
             }
         }
-        (Json::Array(p), Json::Array(q)) => p.len() == q.len() && p.iter().zip(q).all(|(a, b)| equal(a, b)),
+        (Json::Array(p), Json::Array(q)) => {
+            p.len() == q.len() && p.iter().zip(q).all(|(a, b)| equal(a, b))
+        }
         (Json::Object(p), Json::Object(q)) => {
             p.len() == q.len() && p.iter().all(|(k, v)| q.get(k).is_some_and(|w| equal(v, w)))
         }
@@ -59,7 +69,8 @@ pub(crate) fn order(x: &Json, y: &Json) -> Result<Ordering, String> {
                 return Ok(p.cmp(&q));
             }
             let (p, q) = (as_f64(x).unwrap_or(0.0), as_f64(y).unwrap_or(0.0));
-            p.partial_cmp(&q).ok_or_else(|| "cannot compare NaN".to_string())
+            p.partial_cmp(&q)
+                .ok_or_else(|| "cannot compare NaN".to_string())
         }
         (Json::String(p), Json::String(q)) => Ok(p.cmp(q)),
         (Json::Null, Json::Number(_)) => order(&Json::from(0), y),
@@ -96,10 +107,20 @@ fn index_one<'j>(v: &'j Json, key: &Json) -> Result<&'j Json, String> {
         Json::Object(m) => m.get(value::to_str(key).as_ref()).unwrap_or(&value::NIL),
         Json::Array(items) => match value::as_i64(key) {
             Some(i) if i >= 0 => items.get(i as usize).unwrap_or(&value::NIL),
-            _ => return Err(format!("cannot index slice/array with {}", value::go_string(key))),
+            _ => {
+                return Err(format!(
+                    "cannot index slice/array with {}",
+                    value::go_string(key)
+                ));
+            }
         },
         Json::Null => &value::NIL,
-        other => return Err(format!("can't index item of type {}", crate::template::format::type_name(other))),
+        other => {
+            return Err(format!(
+                "can't index item of type {}",
+                crate::template::format::type_name(other)
+            ));
+        }
     })
 }
 
@@ -109,10 +130,19 @@ fn slice<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
         Json::String(s) => s.len(),
         Json::Array(items) => items.len(),
         Json::Null => return nil(),
-        other => return Err(format!("can't slice item of type {}", crate::template::format::type_name(other))),
+        other => {
+            return Err(format!(
+                "can't slice item of type {}",
+                crate::template::format::type_name(other)
+            ));
+        }
     };
     let lo = if a.len() > 1 { int_arg(&a, 1) } else { 0 };
-    let hi = if a.len() > 2 { int_arg(&a, 2) } else { len as i64 };
+    let hi = if a.len() > 2 {
+        int_arg(&a, 2)
+    } else {
+        len as i64
+    };
     if lo < 0 || hi < lo || hi as usize > len {
         return Err(format!("index out of range: [{lo}:{hi}] with length {len}"));
     }
@@ -206,7 +236,9 @@ pub(crate) fn query_escape(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for byte in s.bytes() {
         match byte {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(byte as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(byte as char)
+            }
             b' ' => out.push('+'),
             other => out.push_str(&format!("%{other:02X}")),
         }
@@ -232,20 +264,45 @@ mod tests {
             ("lt", vec![json!("a"), json!("b")], "true"),
             ("ge", vec![json!(2), json!(2)], "true"),
             ("gt", vec![json!(null), json!(-1)], "true"),
-            ("lt", vec![json!("a"), json!(1)], "error: incompatible types for comparison: string and int64"),
-            ("index", vec![json!({"a": [1, {"b": "x"}]}), json!("a"), json!(1), json!("b")], "x"),
+            (
+                "lt",
+                vec![json!("a"), json!(1)],
+                "error: incompatible types for comparison: string and int64",
+            ),
+            (
+                "index",
+                vec![
+                    json!({"a": [1, {"b": "x"}]}),
+                    json!("a"),
+                    json!(1),
+                    json!("b"),
+                ],
+                "x",
+            ),
             ("index", vec![json!({"a": 1}), json!("zz")], ""),
             ("index", vec![json!(null), json!("a")], ""),
             ("slice", vec![json!("hello"), json!(1), json!(3)], "el"),
             ("slice", vec![json!([1, 2, 3]), json!(1)], "[2 3]"),
-            ("slice", vec![json!("abc"), json!(2), json!(9)], "error: index out of range: [2:9] with length 3"),
+            (
+                "slice",
+                vec![json!("abc"), json!(2), json!(9)],
+                "error: index out of range: [2:9] with length 3",
+            ),
             ("len", vec![json!("héllo")], "6"),
             ("len", vec![json!({"a": 1})], "1"),
             ("len", vec![json!(null)], "0"),
-            ("print", vec![json!("a"), json!(1), json!(2), json!("b")], "a1 2b"),
+            (
+                "print",
+                vec![json!("a"), json!(1), json!(2), json!("b")],
+                "a1 2b",
+            ),
             ("println", vec![json!("a"), json!(1)], "a 1\n"),
             ("printf", vec![json!("%s=%d"), json!("n"), json!(3)], "n=3"),
-            ("html", vec![json!("<a href='x'>&</a>")], "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;"),
+            (
+                "html",
+                vec![json!("<a href='x'>&</a>")],
+                "&lt;a href=&#39;x&#39;&gt;&amp;&lt;/a&gt;",
+            ),
             ("js", vec![json!("it's <b>")], "it\\'s \\u003Cb\\u003E"),
             ("urlquery", vec![json!("a b&c=d/é")], "a+b%26c%3Dd%2F%C3%A9"),
         ];

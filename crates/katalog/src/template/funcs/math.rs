@@ -7,11 +7,31 @@ use super::{Builtin, FnCx, arg, fl, i};
 use crate::template::value::{Val, as_f64, as_i64};
 
 pub(crate) const FUNCS: &[Builtin] = &[
-    f!("add", "math", 1, _, |a, _| fold(&a, |x, y| x.checked_add(y), |x, y| x + y)),
-    f!("sub", "math", 2, 2, |a, _| fold(&a, |x, y| x.checked_sub(y), |x, y| x - y)),
-    f!("mul", "math", 1, _, |a, _| fold(&a, |x, y| x.checked_mul(y), |x, y| x * y)),
-    f!("div", "math", 2, 2, |a, _| fold(&a, |x, y| if y == 0 { Some(0) } else { x.checked_div(y) }, |x, y| if y == 0.0 { 0.0 } else { x / y })),
-    f!("mod", "math", 2, 2, |a, _| fold(&a, |x, y| if y == 0 { Some(0) } else { x.checked_rem(y) }, |x, y| if y == 0.0 { 0.0 } else { x % y })),
+    f!("add", "math", 1, _, |a, _| fold(
+        &a,
+        |x, y| x.checked_add(y),
+        |x, y| x + y
+    )),
+    f!("sub", "math", 2, 2, |a, _| fold(
+        &a,
+        |x, y| x.checked_sub(y),
+        |x, y| x - y
+    )),
+    f!("mul", "math", 1, _, |a, _| fold(
+        &a,
+        |x, y| x.checked_mul(y),
+        |x, y| x * y
+    )),
+    f!("div", "math", 2, 2, |a, _| fold(
+        &a,
+        |x, y| if y == 0 { Some(0) } else { x.checked_div(y) },
+        |x, y| if y == 0.0 { 0.0 } else { x / y }
+    )),
+    f!("mod", "math", 2, 2, |a, _| fold(
+        &a,
+        |x, y| if y == 0 { Some(0) } else { x.checked_rem(y) },
+        |x, y| if y == 0.0 { 0.0 } else { x % y }
+    )),
     f!("min", "math", 1, _, |a, _| pick(&a, |x, y| x < y)),
     f!("max", "math", 1, _, |a, _| pick(&a, |x, y| x > y)),
     f!("clamp", "math", 3, 3, clamp),
@@ -19,9 +39,17 @@ pub(crate) const FUNCS: &[Builtin] = &[
         Num::Int(x) => i(x.saturating_abs()),
         Num::Float(x) => fl(x.abs()),
     }),
-    f!("add1", "math", 1, 1, |a, _| fold(&[a[0].clone(), Val::Owned(Json::from(1))], |x, y| x.checked_add(y), |x, y| x + y)),
-    f!("floor", "math", 1, 1, |a, _| fl(as_f64(arg(&a, 0)).unwrap_or(0.0).floor())),
-    f!("ceil", "math", 1, 1, |a, _| fl(as_f64(arg(&a, 0)).unwrap_or(0.0).ceil())),
+    f!("add1", "math", 1, 1, |a, _| fold(
+        &[a[0].clone(), Val::Owned(Json::from(1))],
+        |x, y| x.checked_add(y),
+        |x, y| x + y
+    )),
+    f!("floor", "math", 1, 1, |a, _| fl(as_f64(arg(&a, 0))
+        .unwrap_or(0.0)
+        .floor())),
+    f!("ceil", "math", 1, 1, |a, _| fl(as_f64(arg(&a, 0))
+        .unwrap_or(0.0)
+        .ceil())),
     f!("round", "math", 1, 2, |a, _| {
         let p = 10f64.powi(as_i64(arg(&a, 1)).unwrap_or(0).clamp(0, 15) as i32);
         fl((as_f64(arg(&a, 0)).unwrap_or(0.0) * p).round() / p)
@@ -36,10 +64,14 @@ enum Num {
 
 fn num(v: &Json) -> Num {
     match v {
-        Json::Number(n) => n.as_i64().map_or_else(|| Num::Float(n.as_f64().unwrap_or(0.0)), Num::Int),
+        Json::Number(n) => n
+            .as_i64()
+            .map_or_else(|| Num::Float(n.as_f64().unwrap_or(0.0)), Num::Int),
         Json::String(st) => {
             let t = st.trim();
-            t.parse().map(Num::Int).unwrap_or_else(|_| Num::Float(t.parse().unwrap_or(0.0)))
+            t.parse()
+                .map(Num::Int)
+                .unwrap_or_else(|_| Num::Float(t.parse().unwrap_or(0.0)))
         }
         Json::Bool(b) => Num::Int(i64::from(*b)),
         _ => Num::Int(0),
@@ -53,7 +85,11 @@ fn as_float(n: Num) -> f64 {
     }
 }
 
-fn fold<'a>(a: &[Val<'_>], int: impl Fn(i64, i64) -> Option<i64>, float: impl Fn(f64, f64) -> f64) -> Result<Val<'a>, String> {
+fn fold<'a>(
+    a: &[Val<'_>],
+    int: impl Fn(i64, i64) -> Option<i64>,
+    float: impl Fn(f64, f64) -> f64,
+) -> Result<Val<'a>, String> {
     let mut acc = num(arg(a, 0));
     for v in &a[1.min(a.len())..] {
         let y = num(v);
@@ -85,9 +121,8 @@ fn pick<'a>(a: &[Val<'_>], better: impl Fn(f64, f64) -> bool) -> Result<Val<'a>,
     }
 }
 
-fn clamp<'a>(a: Vec<Val<'a>>, cx: &mut FnCx) -> Result<Val<'a>, String> {
+fn clamp<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
     let (v, lo, hi) = (num(arg(&a, 0)), num(arg(&a, 1)), num(arg(&a, 2)));
-    let _ = cx;
     let out = if as_float(v) < as_float(lo) {
         lo
     } else if as_float(v) > as_float(hi) {
@@ -128,7 +163,11 @@ mod tests {
             ("add1", vec![json!(4)], "5"),
             ("floor", vec![json!(1.7)], "1"),
             ("round", vec![json!(1.2345), json!(2)], "1.23"),
-            ("add", vec![json!(i64::MAX), json!(1)], "9.223372036854776e+18"),
+            (
+                "add",
+                vec![json!(i64::MAX), json!(1)],
+                "9.223372036854776e+18",
+            ),
         ];
         for (name, args, want) in cases {
             assert_eq!(show(name, &args), want, "{name} {args:?}");

@@ -13,6 +13,32 @@ use serde_json::Value as Json;
 use super::parse::Arity;
 use super::value::{self, Val};
 
+/// Declares a built-in: `f!("name", "domain", min, max, fn)`; `max` is `_` for variadic.
+macro_rules! f {
+    ($name:literal, $domain:literal, $min:literal, _, $call:expr) => {
+        $crate::template::funcs::Builtin {
+            name: $name,
+            domain: $domain,
+            arity: $crate::template::parse::Arity {
+                min: $min,
+                max: None,
+            },
+            call: $call,
+        }
+    };
+    ($name:literal, $domain:literal, $min:literal, $max:literal, $call:expr) => {
+        $crate::template::funcs::Builtin {
+            name: $name,
+            domain: $domain,
+            arity: $crate::template::parse::Arity {
+                min: $min,
+                max: Some($max),
+            },
+            call: $call,
+        }
+    };
+}
+
 mod collections;
 mod conditional;
 mod cron;
@@ -49,27 +75,6 @@ pub(crate) struct Builtin {
     pub call: Call,
 }
 
-/// Declares a built-in: `f!("name", "domain", min, max, fn)`; `max` is `_` for variadic.
-macro_rules! f {
-    ($name:literal, $domain:literal, $min:literal, _, $call:expr) => {
-        $crate::template::funcs::Builtin {
-            name: $name,
-            domain: $domain,
-            arity: $crate::template::parse::Arity { min: $min, max: None },
-            call: $call,
-        }
-    };
-    ($name:literal, $domain:literal, $min:literal, $max:literal, $call:expr) => {
-        $crate::template::funcs::Builtin {
-            name: $name,
-            domain: $domain,
-            arity: $crate::template::parse::Arity { min: $min, max: Some($max) },
-            call: $call,
-        }
-    };
-}
-pub(crate) use f;
-
 /// What functions may use besides their arguments: the clock and the random source.
 #[derive(Debug)]
 pub(crate) struct FnCx {
@@ -93,7 +98,11 @@ impl Rng {
     pub(crate) fn from_entropy() -> Rng {
         use std::hash::{BuildHasher, Hasher};
         let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos()));
+        h.write_u128(
+            std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |d| d.as_nanos()),
+        );
         Rng(h.finish())
     }
 
@@ -160,19 +169,11 @@ pub(crate) fn int_arg(args: &[Val<'_>], i: usize) -> i64 {
     value::as_i64(arg(args, i)).unwrap_or(0)
 }
 
-/// The `i`th argument as a float (0 when not a number).
-pub(crate) fn float_arg(args: &[Val<'_>], i: usize) -> f64 {
-    value::as_f64(arg(args, i)).unwrap_or(0.0)
-}
-
 /// Takes the `i`th argument out (nil when absent).
 pub(crate) fn take<'a>(args: &mut [Val<'a>], i: usize) -> Val<'a> {
-    args.get_mut(i).map_or(Cow::Borrowed(&value::NIL), |v| std::mem::replace(v, Cow::Borrowed(&value::NIL)))
-}
-
-/// The last argument (the piped value in `x | f a`), nil when there are none.
-pub(crate) fn last<'x>(args: &'x [Val<'_>]) -> &'x Json {
-    args.last().map_or(&value::NIL, |v| v.as_ref())
+    args.get_mut(i).map_or(Cow::Borrowed(&value::NIL), |v| {
+        std::mem::replace(v, Cow::Borrowed(&value::NIL))
+    })
 }
 
 /// A string result.
@@ -218,7 +219,11 @@ pub(crate) fn dig<'j>(mut v: &'j Json, path: &[&str]) -> &'j Json {
     for seg in path {
         v = match v {
             Json::Object(m) => m.get(*seg).unwrap_or(&value::NIL),
-            Json::Array(a) => seg.parse::<usize>().ok().and_then(|i| a.get(i)).unwrap_or(&value::NIL),
+            Json::Array(a) => seg
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| a.get(i))
+                .unwrap_or(&value::NIL),
             _ => &value::NIL,
         };
     }
@@ -233,11 +238,6 @@ pub(crate) fn project<'a>(v: Val<'a>, path: &[&str]) -> Val<'a> {
     }
 }
 
-/// Whether a value is "empty" in Sprig's sense: nil, false, 0, "", empty list or map.
-pub(crate) fn is_empty(v: &Json) -> bool {
-    !value::truthy(v)
-}
-
 #[cfg(test)]
 pub(crate) mod testing {
     //! Table-test helpers: call a built-in by name with JSON arguments.
@@ -246,8 +246,13 @@ pub(crate) mod testing {
 
     /// Calls a built-in with a fixed clock and seed; panics on unknown names.
     pub(crate) fn call(name: &str, args: &[Json]) -> Result<Json, String> {
-        let f = builtins().get(name).unwrap_or_else(|| panic!("no built-in {name}"));
-        let mut cx = FnCx { now: ::time::macros::datetime!(2026-05-19 10:30:00 UTC), rng: Rng::new(7) };
+        let f = builtins()
+            .get(name)
+            .unwrap_or_else(|| panic!("no built-in {name}"));
+        let mut cx = FnCx {
+            now: ::time::macros::datetime!(2026-05-19 10:30:00 UTC),
+            rng: Rng::new(7),
+        };
         let args = args.iter().map(Cow::Borrowed).collect();
         (f.call)(args, &mut cx).map(Cow::into_owned)
     }
@@ -294,7 +299,11 @@ mod tests {
         .collect();
         assert_eq!(all.len(), builtins().len(), "a name is declared twice");
         for f in all {
-            assert!(f.arity.max.is_none_or(|m| m >= f.arity.min), "{} arity", f.name);
+            assert!(
+                f.arity.max.is_none_or(|m| m >= f.arity.min),
+                "{} arity",
+                f.name
+            );
         }
     }
 

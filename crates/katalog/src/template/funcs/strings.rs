@@ -7,11 +7,25 @@ use super::{Builtin, arg, b, bounded, int_arg, j, s, str_arg};
 use crate::template::value::{self, Val};
 
 pub(crate) const FUNCS: &[Builtin] = &[
-    f!("toLower", "strings", 1, 1, |a, _| s(str_arg(&a, 0).to_lowercase())),
-    f!("toUpper", "strings", 1, 1, |a, _| s(str_arg(&a, 0).to_uppercase())),
-    f!("lower", "strings", 1, 1, |a, _| s(str_arg(&a, 0).to_lowercase())),
-    f!("upper", "strings", 1, 1, |a, _| s(str_arg(&a, 0).to_uppercase())),
-    f!("trimSpace", "strings", 1, 1, |a, _| s(str_arg(&a, 0).trim())),
+    f!("toLower", "strings", 1, 1, |a, _| s(
+        str_arg(&a, 0).to_lowercase()
+    )),
+    f!("toUpper", "strings", 1, 1, |a, _| s(
+        str_arg(&a, 0).to_uppercase()
+    )),
+    f!("lower", "strings", 1, 1, |a, _| s(
+        str_arg(&a, 0).to_lowercase()
+    )),
+    f!("upper", "strings", 1, 1, |a, _| s(
+        str_arg(&a, 0).to_uppercase()
+    )),
+    f!(
+        "trimSpace",
+        "strings",
+        1,
+        1,
+        |a, _| s(str_arg(&a, 0).trim())
+    ),
     f!("trim", "strings", 1, 2, trim),
     f!("trimPrefix", "strings", 2, 2, |a, _| {
         let (st, p) = (str_arg(&a, 0), str_arg(&a, 1));
@@ -21,9 +35,15 @@ pub(crate) const FUNCS: &[Builtin] = &[
         let (st, p) = (str_arg(&a, 0), str_arg(&a, 1));
         s(st.strip_suffix(p.as_ref()).unwrap_or(&st))
     }),
-    f!("hasPrefix", "strings", 2, 2, |a, _| b(str_arg(&a, 0).starts_with(str_arg(&a, 1).as_ref()))),
-    f!("hasSuffix", "strings", 2, 2, |a, _| b(str_arg(&a, 0).ends_with(str_arg(&a, 1).as_ref()))),
-    f!("contains", "strings", 2, 2, |a, _| b(str_arg(&a, 0).contains(str_arg(&a, 1).as_ref()))),
+    f!("hasPrefix", "strings", 2, 2, |a, _| b(
+        str_arg(&a, 0).starts_with(str_arg(&a, 1).as_ref())
+    )),
+    f!("hasSuffix", "strings", 2, 2, |a, _| b(
+        str_arg(&a, 0).ends_with(str_arg(&a, 1).as_ref())
+    )),
+    f!("contains", "strings", 2, 2, |a, _| b(
+        str_arg(&a, 0).contains(str_arg(&a, 1).as_ref())
+    )),
     f!("replace", "strings", 3, 3, |a, _| {
         let (st, old, new) = (str_arg(&a, 0), str_arg(&a, 1), str_arg(&a, 2));
         if old.is_empty() {
@@ -39,13 +59,17 @@ pub(crate) const FUNCS: &[Builtin] = &[
         let parts: Vec<Json> = if sep.is_empty() {
             st.chars().map(|c| Json::String(c.to_string())).collect()
         } else {
-            st.split(sep.as_ref()).map(|p| Json::String(p.to_string())).collect()
+            st.split(sep.as_ref())
+                .map(|p| Json::String(p.to_string()))
+                .collect()
         };
         j(Json::Array(parts))
     }),
     f!("join", "strings", 2, 2, join),
     f!("repeat", "strings", 2, 2, repeat),
-    f!("camelToKebab", "strings", 1, 1, |a, _| s(camel_to_kebab(&str_arg(&a, 0)))),
+    f!("camelToKebab", "strings", 1, 1, |a, _| s(camel_to_kebab(
+        &str_arg(&a, 0)
+    ))),
     f!("truncate", "strings", 2, 2, |a, _| {
         let (st, n) = (str_arg(&a, 0), int_arg(&a, 1).max(0) as usize);
         if st.chars().count() <= n {
@@ -65,7 +89,10 @@ pub(crate) const FUNCS: &[Builtin] = &[
         };
         s(chars[start..end].iter().collect::<String>())
     }),
-    f!("nospace", "strings", 1, 1, |a, _| s(str_arg(&a, 0).chars().filter(|c| !c.is_whitespace()).collect::<String>())),
+    f!("nospace", "strings", 1, 1, |a, _| s(str_arg(&a, 0)
+        .chars()
+        .filter(|c| !c.is_whitespace())
+        .collect::<String>())),
     f!("trimAll", "strings", 2, 2, |a, _| {
         // Sprig order: trimAll cutset string.
         let (cut, st) = (str_arg(&a, 0), str_arg(&a, 1));
@@ -116,7 +143,8 @@ pub(crate) fn camel_to_kebab(st: &str) -> String {
     let mut out = String::with_capacity(st.len() + 4);
     for (k, &c) in chars.iter().enumerate() {
         if c.is_uppercase() {
-            let prev_lower = k > 0 && (chars[k - 1].is_lowercase() || chars[k - 1].is_ascii_digit());
+            let prev_lower =
+                k > 0 && (chars[k - 1].is_lowercase() || chars[k - 1].is_ascii_digit());
             let next_lower = chars.get(k + 1).is_some_and(|n| n.is_lowercase());
             let prev_upper = k > 0 && chars[k - 1].is_uppercase();
             if k > 0 && !out.ends_with('-') && (prev_lower || (prev_upper && next_lower)) {
@@ -160,21 +188,53 @@ mod tests {
             ("toUpper", vec![json!("premium")], "PREMIUM"),
             ("upper", vec![json!(null)], ""),
             ("trimSpace", vec![json!("  example.com  ")], "example.com"),
-            ("trim", vec![json!("/images/nginx/"), json!("/")], "images/nginx"),
-            ("trimPrefix", vec![json!("app-frontend"), json!("app-")], "frontend"),
-            ("trimSuffix", vec![json!("nginx:latest"), json!(":latest")], "nginx"),
-            ("hasPrefix", vec![json!("gcr.io/p/app:v1"), json!("gcr.io/")], "true"),
+            (
+                "trim",
+                vec![json!("/images/nginx/"), json!("/")],
+                "images/nginx",
+            ),
+            (
+                "trimPrefix",
+                vec![json!("app-frontend"), json!("app-")],
+                "frontend",
+            ),
+            (
+                "trimSuffix",
+                vec![json!("nginx:latest"), json!(":latest")],
+                "nginx",
+            ),
+            (
+                "hasPrefix",
+                vec![json!("gcr.io/p/app:v1"), json!("gcr.io/")],
+                "true",
+            ),
             ("hasSuffix", vec![json!(null), json!("x")], "false"),
             ("contains", vec![json!("production"), json!("prod")], "true"),
-            ("replace", vec![json!("my.app.example.com"), json!("."), json!("-")], "my-app-example-com"),
-            ("split", vec![json!("latest,stable,v2"), json!(",")], "[latest stable v2]"),
+            (
+                "replace",
+                vec![json!("my.app.example.com"), json!("."), json!("-")],
+                "my-app-example-com",
+            ),
+            (
+                "split",
+                vec![json!("latest,stable,v2"), json!(",")],
+                "[latest stable v2]",
+            ),
             ("split", vec![json!(""), json!(",")], "[]"),
             ("join", vec![json!(["a", "b"]), json!(", ")], "a, b"),
             ("join", vec![json!("-"), json!(["a", 1])], "a-1"),
             ("repeat", vec![json!("ha"), json!(3)], "hahaha"),
             ("repeat", vec![json!(2), json!("ab")], "abab"),
-            ("repeat", vec![json!("x"), json!(2_000_000)], "error: result longer than 1048576 bytes"),
-            ("camelToKebab", vec![json!("WebsiteOperator")], "website-operator"),
+            (
+                "repeat",
+                vec![json!("x"), json!(2_000_000)],
+                "error: result longer than 1048576 bytes",
+            ),
+            (
+                "camelToKebab",
+                vec![json!("WebsiteOperator")],
+                "website-operator",
+            ),
             ("camelToKebab", vec![json!("myAppName")], "my-app-name"),
             ("camelToKebab", vec![json!("HTTPServer")], "http-server"),
             ("truncate", vec![json!("abcdef"), json!(3)], "abc..."),
