@@ -9,3 +9,4 @@ pub mod build;
 pub mod condition;
 pub mod labels;
 pub mod resources;
+pub mod template;
