@@ -4,3 +4,9 @@
 //! imports, profiles), validated (every problem at once, each with file:line:col), and then
 //! used to render the exact Kubernetes objects a CR produces. Nothing here does I/O beyond
 //! reading the Katalog's own files.
+
+pub mod de;
+pub mod diagnostic;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
