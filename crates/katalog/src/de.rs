@@ -611,10 +611,8 @@ impl<'de> MapAccess<'de> for Map<'_, '_, '_> {
     ) -> Result<Option<K::Value>, Error> {
         for (key, value) in self.entries.by_ref() {
             let name = key.as_str().unwrap_or("?");
-            if let Some(fields) = self.fields {
-                if !fields.contains(&name) {
-                    continue;
-                }
+            if self.fields.is_some_and(|fields| !fields.contains(&name)) {
+                continue;
             }
             let key_de = self.parent.child(key, name);
             let k = seed.deserialize(key_de)?;
