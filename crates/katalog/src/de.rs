@@ -13,7 +13,7 @@
 
 use std::cell::RefCell;
 use std::fmt;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use serde::de::Error as _;
 use serde::de::{
@@ -23,7 +23,7 @@ use serde::de::{
 use serde::{Deserialize, Deserializer};
 
 use crate::diagnostic::{Diagnostic, Location};
-use crate::yaml::{Node, NodeKind, Span, Style, is_null_text};
+use crate::yaml::{Node, NodeKind, SourceMap, Span, Style, is_null_text};
 
 /// A decoding failure: what went wrong and, once known, where.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -70,20 +70,20 @@ const RENAMED: &[(&str, &str, &str)] = &[
 /// renamed key found on the way (these do not stop decoding, but make the result invalid).
 pub fn from_node<T: DeserializeOwned>(
     node: &Node,
-    file: &Path,
+    sources: &SourceMap,
 ) -> (Result<T, Diagnostic>, Vec<Diagnostic>) {
-    from_node_at(node, file, "")
+    from_node_at(node, sources, "")
 }
 
 /// Like [`from_node`], with key paths starting at `path` (for nodes that sit inside a larger
 /// document, e.g. an included file).
 pub fn from_node_at<T: DeserializeOwned>(
     node: &Node,
-    file: &Path,
+    sources: &SourceMap,
     path: &str,
 ) -> (Result<T, Diagnostic>, Vec<Diagnostic>) {
     let ctx = Context {
-        file: file.to_path_buf(),
+        sources,
         found: RefCell::new(Vec::new()),
     };
     let de = NodeDeserializer {
@@ -105,15 +105,15 @@ pub fn from_node_at<T: DeserializeOwned>(
     (result, found)
 }
 
-struct Context {
-    file: PathBuf,
+struct Context<'s> {
+    sources: &'s SourceMap,
     found: RefCell<Vec<Diagnostic>>,
 }
 
-impl Context {
+impl Context<'_> {
     fn location(&self, span: Span) -> Location {
         Location {
-            file: self.file.clone(),
+            file: self.sources.path(span.file).to_path_buf(),
             line: span.line,
             col: span.col,
         }
@@ -123,7 +123,7 @@ impl Context {
 /// A deserializer for one node.
 struct NodeDeserializer<'a, 'c> {
     node: &'a Node,
-    ctx: &'c Context,
+    ctx: &'c Context<'c>,
     path: String,
 }
 
@@ -701,6 +701,12 @@ impl<T> Spanned<T> {
     }
 }
 
+impl<T: Default> Default for Spanned<T> {
+    fn default() -> Self {
+        Spanned::new(T::default(), Location::default())
+    }
+}
+
 impl<T> std::ops::Deref for Spanned<T> {
     type Target = T;
     fn deref(&self) -> &T {
@@ -774,7 +780,14 @@ impl<'de> MapAccess<'de> for SpannedAccess<'_, '_> {
             .as_ref()
             .ok_or_else(|| Error::custom("spanned value read twice"))?;
         match step {
-            0 => seed.deserialize(de.ctx.file.display().to_string().into_deserializer()),
+            0 => seed.deserialize(
+                de.ctx
+                    .sources
+                    .path(de.node.span.file)
+                    .display()
+                    .to_string()
+                    .into_deserializer(),
+            ),
             1 => seed.deserialize(de.node.span.line.into_deserializer()),
             2 => seed.deserialize(de.node.span.col.into_deserializer()),
             _ => {
@@ -809,8 +822,10 @@ mod tests {
     }
 
     fn decode<T: DeserializeOwned>(text: &str) -> (Result<T, Diagnostic>, Vec<Diagnostic>) {
-        let node = parse_single(text).unwrap();
-        from_node(&node, Path::new("k.yaml"))
+        let mut sources = SourceMap::default();
+        let id = sources.add("k.yaml".into(), text.into());
+        let node = parse_single(text, id).unwrap();
+        from_node(&node, &sources)
     }
 
     #[test]

@@ -68,6 +68,7 @@ impl Error {
         match self {
             Error::Empty => Span::default(),
             Error::TabIndentation { line } => Span {
+                file: 0,
                 line: *line,
                 col: 1,
             },
@@ -94,8 +95,8 @@ impl Error {
 }
 
 /// Parses a text that must hold exactly one non-empty document.
-pub fn parse_single(text: &str) -> Result<Node, Error> {
-    let mut documents = parse_all(text)?;
+pub fn parse_single(text: &str, file: u32) -> Result<Node, Error> {
+    let mut documents = parse_all(text, file)?;
     match documents.len() {
         0 => Err(Error::Empty),
         1 => Ok(documents.remove(0)),
@@ -106,28 +107,29 @@ pub fn parse_single(text: &str) -> Result<Node, Error> {
 }
 
 /// Parses every non-empty document of a text (e.g. a CRD file with `---` separators).
-pub fn parse_documents(text: &str) -> Result<Vec<Node>, Error> {
-    parse_all(text)
+pub fn parse_documents(text: &str, file: u32) -> Result<Vec<Node>, Error> {
+    parse_all(text, file)
 }
 
-fn parse_all(text: &str) -> Result<Vec<Node>, Error> {
+fn parse_all(text: &str, file: u32) -> Result<Vec<Node>, Error> {
     let mut builder = Builder::default();
     for event in Parser::new_from_str(text) {
         match event {
             Ok((event, span)) => {
                 let at = Span {
+                    file,
                     line: u32::try_from(span.start.line()).unwrap_or(u32::MAX),
                     col: u32::try_from(span.start.col() + 1).unwrap_or(u32::MAX),
                 };
                 builder.event(event, at)?;
             }
-            Err(err) => return Err(syntax_error(text, &err)),
+            Err(err) => return Err(syntax_error(text, file, &err)),
         }
     }
     Ok(builder.documents)
 }
 
-fn syntax_error(text: &str, err: &ScanError) -> Error {
+fn syntax_error(text: &str, file: u32, err: &ScanError) -> Error {
     let line = err.marker().line();
     let tab_line = (1..=line.max(1)).rev().find(|&n| {
         text.lines().nth(n - 1).is_some_and(|l| {
@@ -144,6 +146,7 @@ fn syntax_error(text: &str, err: &ScanError) -> Error {
         _ => Error::Syntax {
             message: info,
             span: Span {
+                file,
                 line: u32::try_from(line).unwrap_or(u32::MAX),
                 col: u32::try_from(err.marker().col() + 1).unwrap_or(u32::MAX),
             },
@@ -353,46 +356,46 @@ mod tests {
 
     #[test]
     fn nodes_carry_one_based_lines_and_columns() {
-        let node = parse_single("a:\n  b: x\n").unwrap();
+        let node = parse_single("a:\n  b: x\n", 0).unwrap();
         let b = node.get("a").unwrap().get("b").unwrap();
-        assert_eq!(b.span, Span { line: 2, col: 6 });
+        assert_eq!(b.span, Span { file: 0, line: 2, col: 6 });
         assert_eq!(b.as_str(), Some("x"));
     }
 
     #[test]
     fn duplicate_keys_name_the_key_and_both_positions() {
-        let err = parse_single("a: 1\nb: 2\na: 3\n").unwrap_err();
+        let err = parse_single("a: 1\nb: 2\na: 3\n", 0).unwrap_err();
         assert_eq!(
             err,
             Error::DuplicateKey {
                 key: "a".into(),
-                first: Span { line: 1, col: 1 },
-                second: Span { line: 3, col: 1 },
+                first: Span { file: 0, line: 1, col: 1 },
+                second: Span { file: 0, line: 3, col: 1 },
             }
         );
     }
 
     #[test]
     fn tab_indentation_is_reported_with_its_line() {
-        let err = parse_single("a:\n\tb: 1\n").unwrap_err();
+        let err = parse_single("a:\n\tb: 1\n", 0).unwrap_err();
         assert_eq!(err, Error::TabIndentation { line: 2 });
     }
 
     #[test]
     fn empty_and_comment_only_texts_are_empty() {
-        assert_eq!(parse_single(""), Err(Error::Empty));
-        assert_eq!(parse_single("# nothing\n\n"), Err(Error::Empty));
+        assert_eq!(parse_single("", 0), Err(Error::Empty));
+        assert_eq!(parse_single("# nothing\n\n", 0), Err(Error::Empty));
     }
 
     #[test]
     fn aliases_expand_to_copies_of_their_anchor() {
-        let node = parse_single("a: &x {k: v}\nb: *x\n").unwrap();
+        let node = parse_single("a: &x {k: v}\nb: *x\n", 0).unwrap();
         assert_eq!(node.get("b").unwrap().get("k").unwrap().as_str(), Some("v"));
     }
 
     #[test]
     fn merge_keys_add_entries_the_map_does_not_declare() {
-        let node = parse_single("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n").unwrap();
+        let node = parse_single("base: &b {x: 1, y: 2}\nm:\n  <<: *b\n  y: 3\n", 0).unwrap();
         let m = node.get("m").unwrap();
         assert_eq!(m.get("x").unwrap().as_str(), Some("1"));
         assert_eq!(m.get("y").unwrap().as_str(), Some("3"));
@@ -407,23 +410,23 @@ mod tests {
                 "a{i}: &a{i} [*a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}, *a{prev}]\n"
             ));
         }
-        let err = parse_single(&text).unwrap_err();
+        let err = parse_single(&text, 0).unwrap_err();
         assert!(matches!(err, Error::AliasBudgetExceeded { .. }), "{err:?}");
     }
 
     #[test]
     fn several_documents_are_all_returned() {
-        let docs = parse_documents("a: 1\n---\nb: 2\n").unwrap();
+        let docs = parse_documents("a: 1\n---\nb: 2\n", 0).unwrap();
         assert_eq!(docs.len(), 2);
         assert!(matches!(
-            parse_single("a: 1\n---\nb: 2\n"),
+            parse_single("a: 1\n---\nb: 2\n", 0),
             Err(Error::MultipleDocuments { .. })
         ));
     }
 
     #[test]
     fn quoted_scalars_keep_their_style() {
-        let node = parse_single("a: \"1\"\nb: 1\n").unwrap();
+        let node = parse_single("a: \"1\"\nb: 1\n", 0).unwrap();
         assert!(matches!(
             node.get("a").unwrap().kind,
             NodeKind::Scalar(_, Style::Quoted)

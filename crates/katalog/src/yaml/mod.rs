@@ -14,9 +14,11 @@ mod source;
 pub use build::{Error, parse_documents, parse_single};
 pub use source::SourceMap;
 
-/// Where a node starts: 1-based line and column within its file.
+/// Where a node starts: its file (an index into the [`SourceMap`]) and 1-based line and column.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Span {
+    /// The file, as an index into the [`SourceMap`] of the load.
+    pub file: u32,
     /// Line, starting at 1.
     pub line: u32,
     /// Column, starting at 1.

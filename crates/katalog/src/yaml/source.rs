@@ -9,11 +9,22 @@ pub struct SourceMap {
 }
 
 impl SourceMap {
-    /// Records a file's text (a second record of the same path replaces nothing).
-    pub fn add(&mut self, path: PathBuf, text: String) {
-        if self.text(&path).is_none() {
-            self.files.push((path, text));
+    /// Records a file's text and returns its index (a second record of the same path keeps
+    /// the first text and returns its index).
+    pub fn add(&mut self, path: PathBuf, text: String) -> u32 {
+        if let Some(i) = self.files.iter().position(|(p, _)| *p == path) {
+            return u32::try_from(i).unwrap_or(u32::MAX);
         }
+        self.files.push((path, text));
+        u32::try_from(self.files.len() - 1).unwrap_or(u32::MAX)
+    }
+
+    /// The path of the file with this index (empty when unknown).
+    pub fn path(&self, id: u32) -> &Path {
+        usize::try_from(id)
+            .ok()
+            .and_then(|i| self.files.get(i))
+            .map_or(Path::new(""), |(p, _)| p.as_path())
     }
 
     /// The text of a file, if it was read.
@@ -38,7 +49,7 @@ impl SourceMap {
     /// Adds every file of another map.
     pub fn extend(&mut self, other: SourceMap) {
         for (path, text) in other.files {
-            self.add(path, text);
+            let _ = self.add(path, text);
         }
     }
 }
@@ -50,7 +61,8 @@ mod tests {
     #[test]
     fn line_returns_the_one_based_line() {
         let mut map = SourceMap::default();
-        map.add("a.yaml".into(), "one\ntwo\n".into());
+        let id = map.add("a.yaml".into(), "one\ntwo\n".into());
+        assert_eq!(map.path(id), Path::new("a.yaml"));
         assert_eq!(map.line(Path::new("a.yaml"), 2), Some("two"));
         assert_eq!(map.line(Path::new("a.yaml"), 0), None);
         assert_eq!(map.line(Path::new("b.yaml"), 1), None);
