@@ -5,8 +5,10 @@
 //! used to render the exact Kubernetes objects a CR produces. Nothing here does I/O beyond
 //! reading the Katalog's own files.
 
+pub mod condition;
 pub mod de;
 pub mod diagnostic;
+pub mod resources;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
