@@ -8,6 +8,7 @@
 pub mod condition;
 pub mod de;
 pub mod diagnostic;
+pub mod model;
 pub mod resources;
 pub mod yaml;
 

@@ -1,12 +1,10 @@
 //! One CRD entry (`spec.crds.<name>`, spec §4), as written, in either layout.
 
-use std::collections::BTreeMap;
-
 use serde::Deserialize;
 
 use super::{
-    Admission, DependsOn, Labels, MotifImport, Mutation, Normalize, OperatorBox, Setup,
-    Validation, Webhooks,
+    Admission, DependsOn, Labels, MotifImport, Mutation, Normalize, OperatorBox, Setup, Validation,
+    Webhooks,
 };
 use crate::de::Spanned;
 
@@ -137,7 +135,3 @@ pub struct Endpoints {
     /// Info endpoint.
     pub info: Option<bool>,
 }
-
-/// Keys of a CRD entry that the newest layout moved into `operatorBox.runtime`, with their
-/// values, for the layout mapping.
-pub type RuntimeKeys = BTreeMap<&'static str, bool>;

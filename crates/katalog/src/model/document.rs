@@ -186,7 +186,10 @@ impl<'de> Deserialize<'de> for FileImport {
                     auth: None,
                 })
             }
-            fn visit_map<A: serde::de::MapAccess<'de>>(self, map: A) -> Result<FileImport, A::Error> {
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                map: A,
+            ) -> Result<FileImport, A::Error> {
                 let o = FileImportObject::deserialize(
                     serde::de::value::MapAccessDeserializer::new(map),
                 )?;

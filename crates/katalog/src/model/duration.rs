@@ -9,7 +9,9 @@ pub enum Error {
     #[error("empty duration")]
     Empty,
     /// A number is missing, malformed or followed by an unknown unit.
-    #[error("invalid duration `{0}`: expected a number followed by ns, us, ms, s, m, h, d, w, mo or y (e.g. 30s, 1h30m, 90d)")]
+    #[error(
+        "invalid duration `{0}`: expected a number followed by ns, us, ms, s, m, h, d, w, mo or y (e.g. 30s, 1h30m, 90d)"
+    )]
     Invalid(String),
     /// Negative durations are not allowed here.
     #[error("negative duration `{0}`")]

@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::{
-    Autoscale, Condition, Cross, CrdEntry, HookTemplates, Observe, PreReconcile, Reconciler,
+    Autoscale, Condition, CrdEntry, Cross, HookTemplates, Observe, PreReconcile, Reconciler,
     Status, Watch,
 };
 use crate::de::Spanned;
@@ -144,24 +144,87 @@ impl OperatorBox {
         let mut c = Vec::new();
         if let Some(shorthand) = self.default.take() {
             let reconciler = self.reconciler.get_or_insert_with(Reconciler::default);
-            put(&mut reconciler.default, Some(shorthand), "operatorBox.reconciler.default", "operatorBox.default", &crate::Location::default(), &mut c);
+            put(
+                &mut reconciler.default,
+                Some(shorthand),
+                "operatorBox.reconciler.default",
+                "operatorBox.default",
+                &crate::Location::default(),
+                &mut c,
+            );
         }
         if let Some(reconcile) = self.reconcile.take() {
             let at = reconcile.at.clone();
             let mut r = reconcile.value;
-            put(&mut self.on_create, r.on_create.take(), "operatorBox.onCreate", "operatorBox.reconcile.onCreate", &at, &mut c);
-            put(&mut self.on_reconcile, r.on_reconcile.take(), "operatorBox.onReconcile", "operatorBox.reconcile.onReconcile", &at, &mut c);
-            put(&mut self.on_delete, r.on_delete.take(), "operatorBox.onDelete", "operatorBox.reconcile.onDelete", &at, &mut c);
-            put(&mut self.reconciler, Some(r), "operatorBox.reconciler", "operatorBox.reconcile", &at, &mut c);
+            put(
+                &mut self.on_create,
+                r.on_create.take(),
+                "operatorBox.onCreate",
+                "operatorBox.reconcile.onCreate",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.on_reconcile,
+                r.on_reconcile.take(),
+                "operatorBox.onReconcile",
+                "operatorBox.reconcile.onReconcile",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.on_delete,
+                r.on_delete.take(),
+                "operatorBox.onDelete",
+                "operatorBox.reconcile.onDelete",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.reconciler,
+                Some(r),
+                "operatorBox.reconciler",
+                "operatorBox.reconcile",
+                &at,
+                &mut c,
+            );
         }
         if let Some(reconciler) = &mut self.reconciler {
-            put(&mut self.on_create, reconciler.on_create.take(), "operatorBox.onCreate", "operatorBox.reconciler.onCreate", &crate::Location::default(), &mut c);
-            put(&mut self.on_reconcile, reconciler.on_reconcile.take(), "operatorBox.onReconcile", "operatorBox.reconciler.onReconcile", &crate::Location::default(), &mut c);
-            put(&mut self.on_delete, reconciler.on_delete.take(), "operatorBox.onDelete", "operatorBox.reconciler.onDelete", &crate::Location::default(), &mut c);
+            put(
+                &mut self.on_create,
+                reconciler.on_create.take(),
+                "operatorBox.onCreate",
+                "operatorBox.reconciler.onCreate",
+                &crate::Location::default(),
+                &mut c,
+            );
+            put(
+                &mut self.on_reconcile,
+                reconciler.on_reconcile.take(),
+                "operatorBox.onReconcile",
+                "operatorBox.reconciler.onReconcile",
+                &crate::Location::default(),
+                &mut c,
+            );
+            put(
+                &mut self.on_delete,
+                reconciler.on_delete.take(),
+                "operatorBox.onDelete",
+                "operatorBox.reconciler.onDelete",
+                &crate::Location::default(),
+                &mut c,
+            );
         }
         if let Some(emit) = self.emit.take() {
             let at = emit.at.clone();
-            put(&mut self.status, emit.value.status, "operatorBox.status", "operatorBox.emit.status", &at, &mut c);
+            put(
+                &mut self.status,
+                emit.value.status,
+                "operatorBox.status",
+                "operatorBox.emit.status",
+                &at,
+                &mut c,
+            );
             self.events = emit.value.events;
         }
         if let Some(observe) = &mut self.observe {
@@ -171,17 +234,87 @@ impl OperatorBox {
         if let Some(runtime) = self.runtime.take() {
             let at = runtime.at.clone();
             let r = runtime.value;
-            put(&mut self.finalizers, r.finalizers, "operatorBox.finalizers", "operatorBox.runtime.finalizers", &at, &mut c);
-            put(&mut self.autoscale, r.autoscale, "operatorBox.autoscale", "operatorBox.runtime.autoscale", &at, &mut c);
-            put(&mut self.rollback, r.rollback, "operatorBox.rollback", "operatorBox.runtime.rollback", &at, &mut c);
-            put(&mut self.roll_back_on_error, r.roll_back_on_error, "operatorBox.rollBackOnError", "operatorBox.runtime.rollBackOnError", &at, &mut c);
+            put(
+                &mut self.finalizers,
+                r.finalizers,
+                "operatorBox.finalizers",
+                "operatorBox.runtime.finalizers",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.autoscale,
+                r.autoscale,
+                "operatorBox.autoscale",
+                "operatorBox.runtime.autoscale",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.rollback,
+                r.rollback,
+                "operatorBox.rollback",
+                "operatorBox.runtime.rollback",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.roll_back_on_error,
+                r.roll_back_on_error,
+                "operatorBox.rollBackOnError",
+                "operatorBox.runtime.rollBackOnError",
+                &at,
+                &mut c,
+            );
             self.cleanup = r.cleanup;
-            put(&mut entry.remove_finalizers, r.remove_finalizers, "removeFinalizers", "operatorBox.runtime.removeFinalizers", &at, &mut c);
-            put(&mut entry.deletion_protection, r.deletion_protection, "deletionProtection", "operatorBox.runtime.deletionProtection", &at, &mut c);
-            put(&mut entry.restricted_namespaces, r.restricted_namespaces, "restrictedNamespaces", "operatorBox.runtime.restrictedNamespaces", &at, &mut c);
-            put(&mut entry.allowed_namespaces, r.allowed_namespaces, "allowedNamespaces", "operatorBox.runtime.allowedNamespaces", &at, &mut c);
-            put(&mut entry.ignore_status_patch, r.ignore_status_patch, "ignoreStatusPatch", "operatorBox.runtime.ignoreStatusPatch", &at, &mut c);
-            put(&mut entry.ignore_observed_generation, r.ignore_observed_generation, "ignoreObservedGeneration", "operatorBox.runtime.ignoreObservedGeneration", &at, &mut c);
+            put(
+                &mut entry.remove_finalizers,
+                r.remove_finalizers,
+                "removeFinalizers",
+                "operatorBox.runtime.removeFinalizers",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut entry.deletion_protection,
+                r.deletion_protection,
+                "deletionProtection",
+                "operatorBox.runtime.deletionProtection",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut entry.restricted_namespaces,
+                r.restricted_namespaces,
+                "restrictedNamespaces",
+                "operatorBox.runtime.restrictedNamespaces",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut entry.allowed_namespaces,
+                r.allowed_namespaces,
+                "allowedNamespaces",
+                "operatorBox.runtime.allowedNamespaces",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut entry.ignore_status_patch,
+                r.ignore_status_patch,
+                "ignoreStatusPatch",
+                "operatorBox.runtime.ignoreStatusPatch",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut entry.ignore_observed_generation,
+                r.ignore_observed_generation,
+                "ignoreObservedGeneration",
+                "operatorBox.runtime.ignoreObservedGeneration",
+                &at,
+                &mut c,
+            );
         }
         c
     }
@@ -194,10 +327,38 @@ impl CrdEntry {
         let mut c = Vec::new();
         if let Some(admission) = self.admission.take() {
             let at = crate::Location::default();
-            put(&mut self.validation, admission.validation, "validation", "admission.validation", &at, &mut c);
-            put(&mut self.mutation, admission.mutation, "mutation", "admission.mutation", &at, &mut c);
-            put(&mut self.conversion, admission.conversion, "conversion", "admission.conversion", &at, &mut c);
-            put(&mut self.webhooks, admission.webhooks, "webhooks", "admission.webhooks", &at, &mut c);
+            put(
+                &mut self.validation,
+                admission.validation,
+                "validation",
+                "admission.validation",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.mutation,
+                admission.mutation,
+                "mutation",
+                "admission.mutation",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.conversion,
+                admission.conversion,
+                "conversion",
+                "admission.conversion",
+                &at,
+                &mut c,
+            );
+            put(
+                &mut self.webhooks,
+                admission.webhooks,
+                "webhooks",
+                "admission.webhooks",
+                &at,
+                &mut c,
+            );
         }
         if let Some(mut operator_box) = self.operator_box.take() {
             c.extend(operator_box.normalize(self));

@@ -102,17 +102,52 @@ impl Profiles {
             }
         }
         let mut out = Vec::new();
-        class("reconciler", &mut self.reconciler, other.reconciler, &mut out);
-        class("networkPolicies", &mut self.network_policies, other.network_policies, &mut out);
-        class("resourceQuotas", &mut self.resource_quotas, other.resource_quotas, &mut out);
-        class("limitRanges", &mut self.limit_ranges, other.limit_ranges, &mut out);
+        class(
+            "reconciler",
+            &mut self.reconciler,
+            other.reconciler,
+            &mut out,
+        );
+        class(
+            "networkPolicies",
+            &mut self.network_policies,
+            other.network_policies,
+            &mut out,
+        );
+        class(
+            "resourceQuotas",
+            &mut self.resource_quotas,
+            other.resource_quotas,
+            &mut out,
+        );
+        class(
+            "limitRanges",
+            &mut self.limit_ranges,
+            other.limit_ranges,
+            &mut out,
+        );
         class("hpa", &mut self.hpa, other.hpa, &mut out);
         class("pdb", &mut self.pdb, other.pdb, &mut out);
-        class("rollingUpdate", &mut self.rolling_update, other.rolling_update, &mut out);
+        class(
+            "rollingUpdate",
+            &mut self.rolling_update,
+            other.rolling_update,
+            &mut out,
+        );
         class("resources", &mut self.resources, other.resources, &mut out);
         class("probes", &mut self.probes, other.probes, &mut out);
-        class("containerSecurity", &mut self.container_security, other.container_security, &mut out);
-        class("podSecurity", &mut self.pod_security, other.pod_security, &mut out);
+        class(
+            "containerSecurity",
+            &mut self.container_security,
+            other.container_security,
+            &mut out,
+        );
+        class(
+            "podSecurity",
+            &mut self.pod_security,
+            other.pod_security,
+            &mut out,
+        );
         out
     }
 }

@@ -358,7 +358,14 @@ mod tests {
     fn nodes_carry_one_based_lines_and_columns() {
         let node = parse_single("a:\n  b: x\n", 0).unwrap();
         let b = node.get("a").unwrap().get("b").unwrap();
-        assert_eq!(b.span, Span { file: 0, line: 2, col: 6 });
+        assert_eq!(
+            b.span,
+            Span {
+                file: 0,
+                line: 2,
+                col: 6
+            }
+        );
         assert_eq!(b.as_str(), Some("x"));
     }
 
@@ -369,8 +376,16 @@ mod tests {
             err,
             Error::DuplicateKey {
                 key: "a".into(),
-                first: Span { file: 0, line: 1, col: 1 },
-                second: Span { file: 0, line: 3, col: 1 },
+                first: Span {
+                    file: 0,
+                    line: 1,
+                    col: 1
+                },
+                second: Span {
+                    file: 0,
+                    line: 3,
+                    col: 1
+                },
             }
         );
     }
