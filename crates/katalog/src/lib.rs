@@ -7,6 +7,12 @@
 
 pub mod build;
 pub mod condition;
+pub mod de;
+pub mod diagnostic;
 pub mod labels;
+pub mod model;
 pub mod resources;
 pub mod template;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
