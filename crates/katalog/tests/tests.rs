@@ -1,1 +1,2 @@
 //! Integration tests of the katalog crate.
+mod build;

@@ -5,7 +5,7 @@ use serde_json::{Map, Value};
 
 use super::{Builder, Child, Error, ErrorKind, Hooks, ObjectRef, Phase, Result};
 use crate::condition::parse_duration;
-use crate::resources::{HookTemplates, Kind};
+use crate::resources::HookTemplates;
 
 /// Default time allowed for an ordered deletion sequence.
 pub const DEFAULT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(300);
@@ -98,21 +98,18 @@ impl Builder<'_> {
         block: &HookTemplates,
         extra: &Map<String, Value>,
     ) -> Result<Option<DeleteGroup>> {
-        let plan = self.build(
-            cr,
-            Hooks {
-                on_create: Some(block),
-                on_reconcile: None,
-            },
-            extra,
-        );
-        let plan = match plan {
-            Ok(p) => p,
-            Err(mut e) => {
-                e.phase = Phase::OnDelete;
-                return Err(e);
-            }
+        let state = super::State {
+            refs_only: true,
+            ..super::State::default()
         };
+        let hooks = Hooks {
+            on_create: Some(block),
+            on_reconcile: None,
+        };
+        let st = self.build_state(cr, hooks, extra, state).map_err(|mut e| {
+            e.phase = Phase::OnDelete;
+            e
+        })?;
         let data = super::data_map(cr, extra).map_err(|kind| Error {
             phase: Phase::OnDelete,
             path: String::new(),
@@ -126,13 +123,10 @@ impl Builder<'_> {
             name: block.name.as_ref().map(|n| n.0.clone()),
             ..DeleteGroup::default()
         };
-        for mut child in plan.children {
+        group.deletes = st.refs;
+        for mut child in st.plan.children {
             child.phase = Phase::OnDelete;
-            if child.kind == Kind::Job {
-                group.jobs.push(child);
-            } else {
-                group.deletes.push(child.object_ref());
-            }
+            group.jobs.push(child);
         }
         Ok(Some(group))
     }

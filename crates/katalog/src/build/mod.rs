@@ -20,6 +20,7 @@ mod network;
 mod owner;
 mod policy;
 mod profiles;
+mod render;
 mod scaling;
 mod storage;
 mod workloads;
@@ -38,6 +39,7 @@ use context::{Built, Ctx, Fault, Meta};
 pub use delete::{DeleteGroup, DeletePlan};
 pub use owner::{Owner, add_owner_reference, owner_reference};
 pub use profiles::{ProfileClass, Profiles, builtin as builtin_profile};
+pub use render::EngineRender;
 
 /// The lifecycle block a declaration came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize)]
@@ -348,6 +350,11 @@ struct State {
     candidates: Vec<ObjectRef>,
     /// Position of each child in `plan.children`.
     index: HashMap<ObjectRef, usize>,
+    /// Resolve only references (onDelete): every kind but Job is recorded in `refs`
+    /// instead of being built.
+    refs_only: bool,
+    /// The references recorded when `refs_only`.
+    refs: Vec<ObjectRef>,
 }
 
 impl<'a> Builder<'a> {
@@ -406,6 +413,18 @@ impl<'a> Builder<'a> {
     /// # Errors
     /// The first declaration that cannot be built, located as `onCreate.deployments[2].image`.
     pub fn build(&self, cr: &Value, hooks: Hooks<'_>, extra: &Map<String, Value>) -> Result<Plan> {
+        self.build_state(cr, hooks, extra, State::default())
+            .map(|st| st.plan)
+    }
+
+    /// Runs the blocks into `st`, then settles the deletion candidates.
+    fn build_state(
+        &self,
+        cr: &Value,
+        hooks: Hooks<'_>,
+        extra: &Map<String, Value>,
+        mut st: State,
+    ) -> Result<State> {
         let data = data_map(cr, extra).map_err(|kind| Error {
             phase: Phase::OnCreate,
             path: String::new(),
@@ -413,7 +432,6 @@ impl<'a> Builder<'a> {
             kind,
         })?;
         let owner = Owner::of(cr);
-        let mut st = State::default();
         for (phase, block) in [
             (Phase::OnCreate, hooks.on_create),
             (Phase::OnReconcile, hooks.on_reconcile),
@@ -425,16 +443,12 @@ impl<'a> Builder<'a> {
             }
         }
         let mut seen = HashSet::new();
-        let State {
-            mut plan,
-            candidates,
-            index,
-        } = st;
-        plan.deletions = candidates
+        let candidates = std::mem::take(&mut st.candidates);
+        st.plan.deletions = candidates
             .into_iter()
-            .filter(|r| !index.contains_key(r) && seen.insert(r.clone()))
+            .filter(|r| !st.index.contains_key(r) && seen.insert(r.clone()))
             .collect();
-        Ok(plan)
+        Ok(st)
     }
 
     /// Whether a block's own `when`/`or` pass.
@@ -629,6 +643,13 @@ impl<'a> Builder<'a> {
                         if let Some(r) = meta.object_ref.clone() {
                             st.candidates.push(r);
                         }
+                        continue;
+                    }
+                    if st.refs_only && spec.kind != Kind::Job {
+                        let r = meta.object_ref.clone().ok_or_else(|| {
+                            at(&path, Fault::at("apiVersion", ErrorKind::Missing))
+                        })?;
+                        st.refs.push(r);
                         continue;
                     }
                     let built = (spec.build)(&ctx, &meta, decl).map_err(|f| at(&path, f))?;
