@@ -8,8 +8,13 @@
 pub mod condition;
 pub mod de;
 pub mod diagnostic;
+mod load;
 pub mod model;
+pub mod resolve;
 pub mod resources;
+pub mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
+pub use load::{Loaded, load};
+pub use model::{Crd, Gvk, Katalog};

@@ -1,1 +1,4 @@
-//! Integration tests of the katalog crate.
+//! Integration tests of the katalog crate: one binary, one module per concern.
+
+mod conformance;
+mod util;
