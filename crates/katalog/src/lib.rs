@@ -10,9 +10,14 @@ pub mod condition;
 pub mod de;
 pub mod diagnostic;
 pub mod labels;
+mod load;
 pub mod model;
+pub mod resolve;
 pub mod resources;
 pub mod template;
+pub mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
+pub use load::{Loaded, load};
+pub use model::{Crd, Gvk, Katalog};

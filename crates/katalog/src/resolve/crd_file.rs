@@ -84,7 +84,13 @@ pub const BUILT_INS: &[BuiltIn] = &[
     ("ConfigMap", "", "v1", "configmaps", true),
     ("Secret", "", "v1", "secrets", true),
     ("ServiceAccount", "", "v1", "serviceaccounts", true),
-    ("PersistentVolumeClaim", "", "v1", "persistentvolumeclaims", true),
+    (
+        "PersistentVolumeClaim",
+        "",
+        "v1",
+        "persistentvolumeclaims",
+        true,
+    ),
     ("PersistentVolume", "", "v1", "persistentvolumes", false),
     ("Namespace", "", "v1", "namespaces", false),
     ("Node", "", "v1", "nodes", false),
@@ -99,13 +105,49 @@ pub const BUILT_INS: &[BuiltIn] = &[
     ("Job", "batch", "v1", "jobs", true),
     ("CronJob", "batch", "v1", "cronjobs", true),
     ("Ingress", "networking.k8s.io", "v1", "ingresses", true),
-    ("NetworkPolicy", "networking.k8s.io", "v1", "networkpolicies", true),
+    (
+        "NetworkPolicy",
+        "networking.k8s.io",
+        "v1",
+        "networkpolicies",
+        true,
+    ),
     ("Role", "rbac.authorization.k8s.io", "v1", "roles", true),
-    ("RoleBinding", "rbac.authorization.k8s.io", "v1", "rolebindings", true),
-    ("ClusterRole", "rbac.authorization.k8s.io", "v1", "clusterroles", false),
-    ("ClusterRoleBinding", "rbac.authorization.k8s.io", "v1", "clusterrolebindings", false),
-    ("HorizontalPodAutoscaler", "autoscaling", "v2", "horizontalpodautoscalers", true),
-    ("PodDisruptionBudget", "policy", "v1", "poddisruptionbudgets", true),
+    (
+        "RoleBinding",
+        "rbac.authorization.k8s.io",
+        "v1",
+        "rolebindings",
+        true,
+    ),
+    (
+        "ClusterRole",
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterroles",
+        false,
+    ),
+    (
+        "ClusterRoleBinding",
+        "rbac.authorization.k8s.io",
+        "v1",
+        "clusterrolebindings",
+        false,
+    ),
+    (
+        "HorizontalPodAutoscaler",
+        "autoscaling",
+        "v2",
+        "horizontalpodautoscalers",
+        true,
+    ),
+    (
+        "PodDisruptionBudget",
+        "policy",
+        "v1",
+        "poddisruptionbudgets",
+        true,
+    ),
 ];
 
 /// The built-in kind named `kind`, when `group` (if given) matches it.
@@ -122,7 +164,14 @@ pub fn apply_manifest(api_types: &mut ApiTypes, manifest: &CrdManifest) {
     api_types.version = Some(manifest.version.clone());
     api_types.kind = Some(manifest.kind.clone());
     api_types.plural = Some(manifest.plural.clone());
-    api_types.scope = Some(if manifest.namespaced { "Namespaced" } else { "Cluster" }.to_string());
+    api_types.scope = Some(
+        if manifest.namespaced {
+            "Namespaced"
+        } else {
+            "Cluster"
+        }
+        .to_string(),
+    );
 }
 
 /// Fills missing identity fields of `api_types` from the built-in table. Returns whether the
@@ -131,7 +180,10 @@ pub fn enrich_built_in(api_types: &mut ApiTypes) -> bool {
     let Some(kind) = api_types.kind.clone() else {
         return false;
     };
-    let group = api_types.group.as_deref().filter(|g| !g.is_empty() && *g != "core");
+    let group = api_types
+        .group
+        .as_deref()
+        .filter(|g| !g.is_empty() && *g != "core");
     let Some(b) = built_in(&kind, group) else {
         return false;
     };

@@ -25,7 +25,9 @@ pub fn expand_reconciler_include(resolver: &mut Resolver, from: &Path, entry: &m
         };
         let at = resolver.location(include.span);
         let Some(reference) = include.as_str().map(str::to_string) else {
-            resolver.report(Diagnostic::error("invalid-value", "`include` must be a file path").at(&at));
+            resolver.report(
+                Diagnostic::error("invalid-value", "`include` must be a file path").at(&at),
+            );
             continue;
         };
         let path = match resolve_path(from, &reference) {
@@ -48,7 +50,13 @@ pub fn expand_reconciler_include(resolver: &mut Resolver, from: &Path, entry: &m
             );
             continue;
         };
-        let inline = std::mem::replace(block, Node { kind: crate::yaml::NodeKind::Map(Vec::new()), span: block.span });
+        let inline = std::mem::replace(
+            block,
+            Node {
+                kind: crate::yaml::NodeKind::Map(Vec::new()),
+                span: block.span,
+            },
+        );
         nodes::merge(&mut base, inline);
         *block = base;
     }

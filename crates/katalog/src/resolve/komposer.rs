@@ -62,9 +62,12 @@ pub fn compose(resolver: &mut Resolver, path: &Path, root: &mut Node) -> Vec<Imp
                 Ok(p) => p,
                 Err(message) => {
                     resolver.report(
-                        Diagnostic::error("import-unsupported", format!("import `{reference}`: {message}"))
-                            .at(&at)
-                            .with_path("imports.files"),
+                        Diagnostic::error(
+                            "import-unsupported",
+                            format!("import `{reference}`: {message}"),
+                        )
+                        .at(&at)
+                        .with_path("imports.files"),
                     );
                     continue;
                 }
@@ -77,7 +80,10 @@ pub fn compose(resolver: &mut Resolver, path: &Path, root: &mut Node) -> Vec<Imp
                 resolver.report(
                     Diagnostic::error(
                         "komposer-imports-komposer",
-                        format!("`{}` is a Komposer; a Komposer can only import Katalogs", target.display()),
+                        format!(
+                            "`{}` is a Komposer; a Komposer can only import Katalogs",
+                            target.display()
+                        ),
                     )
                     .at(&at),
                 );

@@ -27,6 +27,9 @@ pub struct Resolver {
     pub sources: SourceMap,
     /// Every problem found so far.
     pub diagnostics: Vec<Diagnostic>,
+    /// The merged trees that were decoded (entry document first), for checks that need
+    /// positions of nested values.
+    pub roots: Vec<Node>,
 }
 
 impl Resolver {
@@ -61,7 +64,9 @@ impl Resolver {
                     Some(at) => d.at(at),
                     None => d.in_file(path),
                 };
-                self.report(d.with_hint("check the path; relative paths resolve from the file that names them"));
+                self.report(d.with_hint(
+                    "check the path; relative paths resolve from the file that names them",
+                ));
                 None
             }
         }
@@ -80,7 +85,11 @@ impl Resolver {
     }
 
     /// Reads and parses every document of a file.
-    pub fn parse_all(&mut self, path: &Path, referenced_at: Option<&Location>) -> Option<Vec<Node>> {
+    pub fn parse_all(
+        &mut self,
+        path: &Path,
+        referenced_at: Option<&Location>,
+    ) -> Option<Vec<Node>> {
         let (id, text) = self.read(path, referenced_at)?;
         match yaml::parse_documents(&text, id) {
             Ok(nodes) => Some(nodes),
@@ -105,7 +114,9 @@ impl Resolver {
             d.in_file(path)
         };
         let hint = match err {
-            yaml::Error::Empty => Some("a Katalog needs at least apiVersion, kind, metadata and spec"),
+            yaml::Error::Empty => {
+                Some("a Katalog needs at least apiVersion, kind, metadata and spec")
+            }
             yaml::Error::TabIndentation { .. } => Some("replace the tabs with spaces"),
             yaml::Error::DuplicateKey { .. } => Some("remove or rename one of the two keys"),
             _ => None,

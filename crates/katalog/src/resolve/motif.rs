@@ -36,7 +36,11 @@ fn read_motif(
         Ok(p) => p,
         Err(message) => {
             resolver.report(
-                Diagnostic::error("import-unsupported", format!("motif `{reference}`: {message}")).at(&at),
+                Diagnostic::error(
+                    "import-unsupported",
+                    format!("motif `{reference}`: {message}"),
+                )
+                .at(&at),
             );
             return None;
         }
@@ -82,7 +86,7 @@ pub fn apply_crd_imports(
         let with = item.get("with");
         for input in &document.inputs {
             let bound = with.and_then(|w| w.get(&input.name)).and_then(Node::as_str);
-            match (bound, &input.default) {
+            match (bound, input.default.as_deref()) {
                 (Some(v), _) | (None, Some(v)) => {
                     out.inputs.insert(input.name.clone(), v.to_string());
                 }
@@ -91,7 +95,11 @@ pub fn apply_crd_imports(
                     resolver.report(
                         Diagnostic::error(
                             "motif-input-missing",
-                            format!("Motif `{}` needs input `{}`", reference.as_str().unwrap_or_default(), input.name),
+                            format!(
+                                "Motif `{}` needs input `{}`",
+                                reference.as_str().unwrap_or_default(),
+                                input.name
+                            ),
                         )
                         .at(&at)
                         .with_crd(crd)
@@ -105,7 +113,9 @@ pub fn apply_crd_imports(
         }
         if let Some(fields) = node.get("status").and_then(|s| s.get("fields")) {
             let span = entry.span;
-            if let Some(status) = operator_box(entry, span).and_then(|b| nodes::entry(b, "status", span)) {
+            if let Some(status) =
+                operator_box(entry, span).and_then(|b| nodes::entry(b, "status", span))
+            {
                 nodes::append_list(status, "fields", fields.clone());
             }
         }
@@ -130,17 +140,18 @@ fn merge_resources(entry: &mut Node, resources: &Node) {
         .is_some_and(|b| b.get("reconcile").is_some());
     for (key, value) in nodes::entries(resources) {
         let Some(name) = key.as_str() else { continue };
-        let (block, lists): (&str, Vec<(&str, &Node)>) = if name == "onCreate" || name == "onReconcile" || name == "onDelete" {
-            (
-                name,
-                nodes::entries(value)
-                    .iter()
-                    .filter_map(|(k, v)| k.as_str().map(|k| (k, v)))
-                    .collect(),
-            )
-        } else {
-            ("onReconcile", vec![(name, value)])
-        };
+        let (block, lists): (&str, Vec<(&str, &Node)>) =
+            if name == "onCreate" || name == "onReconcile" || name == "onDelete" {
+                (
+                    name,
+                    nodes::entries(value)
+                        .iter()
+                        .filter_map(|(k, v)| k.as_str().map(|k| (k, v)))
+                        .collect(),
+                )
+            } else {
+                ("onReconcile", vec![(name, value)])
+            };
         let Some(mut target) = operator_box(entry, span) else {
             return;
         };
@@ -162,7 +173,11 @@ fn merge_resources(entry: &mut Node, resources: &Node) {
 /// Reads the Motifs of `spec.imports` for their notes and profiles.
 pub fn apply_spec_imports(resolver: &mut Resolver, from: &Path, root: &Node) -> Contribution {
     let mut out = Contribution::default();
-    let Some(NodeKind::Seq(items)) = root.get("spec").and_then(|s| s.get("imports")).map(|i| &i.kind) else {
+    let Some(NodeKind::Seq(items)) = root
+        .get("spec")
+        .and_then(|s| s.get("imports"))
+        .map(|i| &i.kind)
+    else {
         return out;
     };
     for item in items {

@@ -143,7 +143,12 @@ mod tests {
         let target = get_mut(&mut base, "box").unwrap();
         let on_reconcile = entry(target, "onReconcile", Span::default()).unwrap();
         assert!(append_list(on_reconcile, "services", items));
-        let services = base.get("box").unwrap().get("onReconcile").unwrap().get("services");
+        let services = base
+            .get("box")
+            .unwrap()
+            .get("onReconcile")
+            .unwrap()
+            .get("services");
         assert!(matches!(&services.unwrap().kind, NodeKind::Seq(items) if items.len() == 2));
     }
 }

@@ -16,7 +16,9 @@ pub const BUILT_IN_RECONCILER_PROFILES: &[(&str, u32, Duration)] = &[
 /// True when `name` is a reconciler profile (user or built-in).
 pub fn is_reconciler_profile(profiles: &Profiles, name: &str) -> bool {
     profiles.reconciler.contains_key(name)
-        || BUILT_IN_RECONCILER_PROFILES.iter().any(|(n, _, _)| *n == name)
+        || BUILT_IN_RECONCILER_PROFILES
+            .iter()
+            .any(|(n, _, _)| *n == name)
 }
 
 fn positive(value: i64) -> Option<u32> {
@@ -28,7 +30,11 @@ fn apply_profile(settings: &mut ReconcilerSettings, profile: &ReconcilerProfile)
         settings.workers = w;
         settings.workers_source = Source::Profile;
     }
-    if let Some(r) = profile.resync.as_deref().and_then(|r| duration::parse(r).ok()) {
+    if let Some(r) = profile
+        .resync
+        .as_deref()
+        .and_then(|r| duration::parse(r).ok())
+    {
         settings.resync = r;
     }
     if let Some(d) = profile.queue.as_ref().and_then(|q| q.max_depth.as_ref()) {
@@ -39,7 +45,10 @@ fn apply_profile(settings: &mut ReconcilerSettings, profile: &ReconcilerProfile)
 /// The settings of one CRD entry (already normalized to the v0.7.17 layout).
 pub fn settings(entry: &CrdEntry, profiles: &Profiles) -> ReconcilerSettings {
     let mut s = ReconcilerSettings::default();
-    let reconciler = entry.operator_box.as_ref().and_then(|b| b.reconciler.as_ref());
+    let reconciler = entry
+        .operator_box
+        .as_ref()
+        .and_then(|b| b.reconciler.as_ref());
     if let Some(name) = reconciler.and_then(|r| r.profile.as_ref()) {
         if let Some(user) = profiles.reconciler.get(&name.value) {
             apply_profile(&mut s, user);
@@ -76,7 +85,11 @@ pub fn settings(entry: &CrdEntry, profiles: &Profiles) -> ReconcilerSettings {
             if let Some(d) = &q.max_depth {
                 s.max_depth = u32::try_from(d.value).unwrap_or(0);
             }
-            if let Some(t) = q.failure_threshold.as_ref().or(q.degrade_threshold.as_ref()) {
+            if let Some(t) = q
+                .failure_threshold
+                .as_ref()
+                .or(q.degrade_threshold.as_ref())
+            {
                 if let Some(t) = positive(t.value) {
                     s.failure_threshold = t;
                 }
