@@ -14,6 +14,7 @@
 mod access;
 mod config;
 mod context;
+mod crd;
 mod custom;
 mod delete;
 mod network;
@@ -36,6 +37,7 @@ use crate::condition::{self, Conditions, Env};
 use crate::resources::{Declaration, HookTemplates, Kind, Render, RenderFailure, Text};
 
 use context::{Built, Ctx, Fault, Meta};
+pub use crd::{cr_skeleton, engine_for, hooks_of};
 pub use delete::{DeleteGroup, DeletePlan};
 pub use owner::{Owner, add_owner_reference, owner_reference};
 pub use profiles::{ProfileClass, Profiles, builtin as builtin_profile};

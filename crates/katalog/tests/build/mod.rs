@@ -2,6 +2,7 @@
 
 mod builder;
 mod conditions;
+mod packs;
 
 use katalog::build::{Builder, EngineRender, Hooks, Plan};
 use katalog::resources::HookTemplates;
