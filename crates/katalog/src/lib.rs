@@ -12,6 +12,7 @@ pub mod diagnostic;
 pub mod labels;
 mod load;
 pub mod model;
+pub mod rbac;
 pub mod resolve;
 pub mod resources;
 pub mod template;

@@ -3,6 +3,7 @@
 mod builder;
 mod conditions;
 mod packs;
+mod rbac;
 
 use katalog::build::{Builder, EngineRender, Hooks, Plan};
 use katalog::resources::HookTemplates;
