@@ -4,3 +4,21 @@
 //! imports, profiles), validated (every problem at once, each with file:line:col), and then
 //! used to render the exact Kubernetes objects a CR produces. Nothing here does I/O beyond
 //! reading the Katalog's own files.
+
+pub mod build;
+pub mod condition;
+pub mod de;
+pub mod diagnostic;
+pub mod labels;
+mod load;
+pub mod model;
+pub mod rbac;
+pub mod resolve;
+pub mod resources;
+pub mod template;
+pub mod validate;
+pub mod yaml;
+
+pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
+pub use load::{Loaded, load};
+pub use model::{Crd, Gvk, Katalog};

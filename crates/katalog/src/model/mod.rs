@@ -1,0 +1,58 @@
+//! The Katalog model: plain types decoded strictly from YAML (see [`crate::de`]).
+//!
+//! Types named after YAML blocks ([`Document`], [`CrdEntry`], [`OperatorBox`], …) hold what
+//! was written, in either layout of spec §5. [`Katalog`] and [`Crd`] are the resolved model
+//! the runtime and gateway consume: GVK, plural and scope known, defaults applied.
+//! Conditions ([`Condition`]) and resource declarations ([`HookTemplates`]) are the types of
+//! [`crate::condition`] and [`crate::resources`].
+
+mod admission;
+mod crd;
+mod crd_map;
+mod document;
+pub mod duration;
+mod motif;
+mod notes;
+mod observe;
+mod operator_box;
+mod polymorphic;
+mod profiles;
+mod reconciler;
+mod resolved;
+mod security;
+mod status;
+
+pub use crate::condition::Condition;
+pub use crate::resources::HookTemplates;
+pub use admission::{
+    Admission, Mutation, MutationRule, Normalize, Validation, ValidationRule, Webhooks,
+};
+pub use crd::{ApiTypes, CrdEntry, Endpoints};
+pub use crd_map::CrdMap;
+pub use document::{
+    API_VERSION, Deprecation, Document, FileImport, KomposerImports, Lifecycle, Metadata, Policy,
+    PolicyLifecycle, Spec, Timeline,
+};
+pub use motif::{MotifDocument, MotifImport, MotifInput};
+pub use notes::{NoteFunction, Notes};
+pub use observe::{
+    Cross, CrossAuth, CrossSelector, CrossSource, External, Fires, Gate, KeyFrom, Observe,
+    PreReconcile, Watch,
+};
+pub use operator_box::{Emit, LayoutConflict, OperatorBox, RuntimeSection};
+pub use polymorphic::{
+    DependCondition, Dependency, DependsOn, Labels, OneOrMany, RetryBackoff, ScalarString, Setup,
+};
+pub use profiles::{ProfileClass, Profiles, ReconcilerProfile};
+pub use reconciler::{
+    Behaviour, Hooks, ManagedResource, Queue, QueueRule, Reconciler, Remote, Requeue,
+};
+pub use resolved::{
+    Backoff, Crd, DEFAULT_FAILURE_THRESHOLD, DEFAULT_FINALIZER, DEFAULT_RESYNC, DEFAULT_WORKERS,
+    DocumentKind, Gvk, Katalog, ReconcilerSettings, Source,
+};
+pub use security::{
+    CertManager, Gateway, GatewayApi, GatewayAuth, GatewayToken, NamespaceProtection, Protection,
+    Security, SecurityConversion, SecurityWebhooks, Toggle,
+};
+pub use status::{Autoscale, AutoscaleAction, AutoscaleConditions, Status, StatusField};

@@ -1,0 +1,187 @@
+//! Validation and mutation rules (§18.3 #45) and normalize templates.
+
+use super::Cx;
+use crate::model::{Crd, MutationRule, ValidationRule};
+
+const OPERATORS: &[&str] = &[
+    "equals",
+    "eq",
+    "notEquals",
+    "neq",
+    "contains",
+    "notContains",
+    "prefix",
+    "notPrefix",
+    "suffix",
+    "notSuffix",
+    "regex",
+    "exists",
+    "notExists",
+    "gt",
+    "lt",
+    "gte",
+    "lte",
+    "between",
+    "notBetween",
+    "in",
+    "notIn",
+    "unique",
+    "typeOf",
+    "typeMap",
+    "typeList",
+    "typeString",
+    "typeNumber",
+    "typeBool",
+    "typeNull",
+];
+const VALUE_TYPES: &[&str] = &["string", "int", "float", "bool"];
+
+pub fn check(cx: &mut Cx<'_>) {
+    for crd in &cx.katalog.crds {
+        if let Some(v) = &crd.entry.validation {
+            for (i, rule) in v.rules.iter().enumerate() {
+                validation_rule(cx, crd, i, rule);
+            }
+        }
+        if let Some(m) = &crd.entry.mutation {
+            for (i, rule) in m.rules.iter().enumerate() {
+                mutation_rule(cx, crd, i, rule);
+            }
+        }
+    }
+}
+
+fn shorthand_count(r: &ValidationRule) -> usize {
+    [
+        &r.equals,
+        &r.not_equals,
+        &r.contains,
+        &r.not_contains,
+        &r.prefix,
+        &r.not_prefix,
+        &r.suffix,
+        &r.not_suffix,
+        &r.regex,
+        &r.exists,
+        &r.not_exists,
+        &r.greater_than,
+        &r.less_than,
+        &r.greater_than_or_equal,
+        &r.less_than_or_equal,
+        &r.min,
+        &r.max,
+        &r.between,
+        &r.not_between,
+        &r.in_list,
+        &r.not_in,
+    ]
+    .iter()
+    .filter(|v| v.is_some())
+    .count()
+}
+
+fn validation_rule(
+    cx: &mut Cx<'_>,
+    crd: &Crd,
+    i: usize,
+    rule: &crate::de::Spanned<ValidationRule>,
+) {
+    let rest = format!("validation.rules[{i}]");
+    let r = &rule.value;
+    if r.field.as_deref().is_none_or(str::is_empty) {
+        cx.crd_error(
+            crd,
+            Some(&rule.at),
+            "missing-field",
+            &format!("{rest}.field"),
+            "a validation rule needs a `field`",
+            "",
+        );
+    }
+    match &r.operator {
+        Some(op) if !OPERATORS.contains(&op.value.as_str()) => {
+            let hint = crate::de::did_you_mean(&op.value, OPERATORS)
+                .map(|c| format!("did you mean `{c}`?"))
+                .unwrap_or_else(|| "see the condition operators of spec §7".into());
+            cx.crd_error(
+                crd,
+                Some(&op.at),
+                "unknown-operator",
+                &format!("{rest}.operator"),
+                format!("unknown operator `{}`", op.value),
+                hint,
+            );
+        }
+        None if shorthand_count(r) == 0 => cx.crd_error(
+            crd,
+            Some(&rule.at),
+            "missing-operator",
+            &rest,
+            "a validation rule needs an `operator` or a shorthand such as `equals:`",
+            "add e.g. `operator: exists`",
+        ),
+        _ => {}
+    }
+    if shorthand_count(r) > 1 || (r.operator.is_some() && shorthand_count(r) > 0) {
+        cx.crd_error(
+            crd,
+            Some(&rule.at),
+            "ambiguous-operator",
+            &rest,
+            "a validation rule declares more than one operator",
+            "keep one operator or shorthand key",
+        );
+    }
+    value_type(cx, crd, &rest, r.value_type.as_ref());
+    if let Some(a) = &r.action {
+        if !["deny", "warn"].contains(&a.value.as_str()) {
+            cx.crd_error(
+                crd,
+                Some(&a.at),
+                "invalid-action",
+                &format!("{rest}.action"),
+                format!("action `{}` is not `deny` or `warn`", a.value),
+                "use `action: deny` or `action: warn`",
+            );
+        }
+    }
+}
+
+fn value_type(cx: &mut Cx<'_>, crd: &Crd, rest: &str, vt: Option<&crate::de::Spanned<String>>) {
+    if let Some(vt) = vt.filter(|v| !VALUE_TYPES.contains(&v.value.as_str())) {
+        cx.crd_error(
+            crd,
+            Some(&vt.at),
+            "invalid-value-type",
+            &format!("{rest}.valueType"),
+            format!("valueType `{}` is not string, int, float or bool", vt.value),
+            "",
+        );
+    }
+}
+
+fn mutation_rule(cx: &mut Cx<'_>, crd: &Crd, i: usize, rule: &crate::de::Spanned<MutationRule>) {
+    let rest = format!("mutation.rules[{i}]");
+    let r = &rule.value;
+    if r.field.as_deref().is_none_or(str::is_empty) {
+        cx.crd_error(
+            crd,
+            Some(&rule.at),
+            "missing-field",
+            &format!("{rest}.field"),
+            "a mutation rule needs a `field`",
+            "",
+        );
+    }
+    if r.default.is_some() == r.override_value.is_some() {
+        cx.crd_error(
+            crd,
+            Some(&rule.at),
+            "mutation-default-xor-override",
+            &rest,
+            "a mutation rule needs exactly one of `default` and `override`",
+            "keep one of them",
+        );
+    }
+    value_type(cx, crd, &rest, r.value_type.as_ref());
+}

@@ -1,0 +1,386 @@
+//! External calls, cross reads, watches, preReconcile gates and events
+//! (§18.3 #40, #41, #52, #53, #54).
+
+use super::{Cx, duration_problem, is_camel_case};
+use crate::model::{Crd, External, Gate};
+
+/// The sentinels of spec §11.5.
+pub const SENTINELS: &[&str] = &[
+    "generationChanged",
+    "labelsChanged",
+    "annotationsChanged",
+    "deletionStarted",
+    "finalizersChanged",
+    "nameChanged",
+    "namespaceChanged",
+    "generateNameChanged",
+    "uidChanged",
+    "resourceVersionChanged",
+    "creationTimestampChanged",
+    "deletionGracePeriodSecondsChanged",
+    "ownerReferenceChanged",
+    "managedFieldsChanged",
+];
+
+pub fn check(cx: &mut Cx<'_>) {
+    for crd in &cx.katalog.crds {
+        externals(cx, crd);
+        cross(cx, crd);
+        watches(cx, crd);
+        pre_reconcile(cx, crd);
+        events(cx, crd);
+    }
+}
+
+fn externals(cx: &mut Cx<'_>, crd: &Crd) {
+    let b = crd.operator_box();
+    let mut all: Vec<(String, &External)> = Vec::new();
+    if let Some(p) = &b.pre_reconcile {
+        all.extend(
+            p.external
+                .iter()
+                .map(|e| ("operatorBox.preReconcile.external".to_string(), e)),
+        );
+        for (key, gate) in [
+            ("enqueueGate", &p.enqueue_gate),
+            ("reconcileGate", &p.reconcile_gate),
+        ] {
+            if let Some(g) = gate {
+                all.extend(
+                    g.external
+                        .iter()
+                        .map(|e| (format!("operatorBox.preReconcile.{key}.external"), e)),
+                );
+            }
+        }
+    }
+    for (key, rules) in [
+        (
+            "validation",
+            crd.entry.validation.as_ref().map(|v| &v.external),
+        ),
+        ("mutation", crd.entry.mutation.as_ref().map(|m| &m.external)),
+    ] {
+        if let Some(list) = rules {
+            all.extend(list.iter().map(|e| (format!("{key}.external"), e)));
+        }
+    }
+    let mut names: Vec<String> = Vec::new();
+    for (rest, e) in all {
+        match &e.name {
+            None => cx.crd_error(
+                crd,
+                None,
+                "missing-field",
+                &format!("{rest}.name"),
+                "an external call needs a `name`",
+                "add a camelCase `name`",
+            ),
+            Some(n) if !is_camel_case(&n.value) => cx.crd_error(
+                crd,
+                Some(&n.at),
+                "invalid-external-name",
+                &format!("{rest}.name"),
+                format!(
+                    "external call name `{}` must be camelCase (it is read as `.external.{}`)",
+                    n.value, n.value
+                ),
+                "",
+            ),
+            Some(n) if names.contains(&n.value) => cx.crd_error(
+                crd,
+                Some(&n.at),
+                "duplicate-external",
+                &format!("{rest}.name"),
+                format!("external call `{}` is declared twice", n.value),
+                "give each call its own name",
+            ),
+            Some(n) => names.push(n.value.clone()),
+        }
+        if e.url.as_deref().is_none_or(str::is_empty)
+            && e.protocol.as_deref().is_none_or(|p| p == "http")
+        {
+            cx.crd_error(
+                crd,
+                None,
+                "missing-field",
+                &format!("{rest}.url"),
+                "an external call needs a `url`",
+                "",
+            );
+        }
+        for (key, value) in [("timeout", &e.timeout), ("sleep", &e.sleep)] {
+            if let Some(v) = value {
+                if let Some(problem) = duration_problem(&v.value) {
+                    cx.crd_error(
+                        crd,
+                        Some(&v.at),
+                        "invalid-duration",
+                        &format!("{rest}.{key}"),
+                        problem,
+                        "",
+                    );
+                }
+            }
+        }
+    }
+}
+
+fn cross(cx: &mut Cx<'_>, crd: &Crd) {
+    let names: Vec<&str> = cx.katalog.crds.iter().map(|c| c.name.as_str()).collect();
+    for (i, c) in crd.operator_box().cross.iter().enumerate() {
+        let rest = format!("operatorBox.cross[{i}]");
+        let by_label = c
+            .value
+            .label_selector
+            .as_ref()
+            .is_some_and(|l| !l.0.is_empty());
+        match (&c.value.crd, by_label) {
+            (Some(_), true) | (None, false) => cx.crd_error(
+                crd,
+                Some(&c.at),
+                "cross-target",
+                &rest,
+                "a cross declaration needs exactly one of `crd` and `labelSelector`",
+                "name the CRD with `crd:`",
+            ),
+            (Some(target), false) => {
+                let remote = c
+                    .value
+                    .source
+                    .as_ref()
+                    .is_some_and(|s| s.host.is_some() || s.endpoint.is_some());
+                if !remote && !names.contains(&target.value.as_str()) {
+                    cx.crd_error(crd, Some(&target.at), "cross-unknown-crd", &format!("{rest}.crd"),
+                        format!("cross reads `{}`, which is not declared in spec.crds (and no remote `source` is given)", target.value),
+                        crate::de::did_you_mean(&target.value, &names).map(|n| format!("did you mean `{n}`?")).unwrap_or_default());
+                }
+            }
+            (None, true) => {}
+        }
+        if let Some(source) = &c.value.source {
+            if let Some(p) = source
+                .protocol
+                .as_deref()
+                .filter(|p| !["cr", "health", "metrics", "info", "events"].contains(p))
+            {
+                cx.crd_error(
+                    crd,
+                    Some(&c.at),
+                    "invalid-value",
+                    &format!("{rest}.source.protocol"),
+                    format!(
+                        "cross source protocol `{p}` is not cr, health, metrics, info or events"
+                    ),
+                    "",
+                );
+            }
+            if let Some(auth) = &source.auth {
+                if auth.value.token.is_some() == auth.value.secret_ref.is_some() {
+                    cx.crd_error(
+                        crd,
+                        Some(&auth.at),
+                        "cross-auth",
+                        &format!("{rest}.source.auth"),
+                        "cross source auth needs exactly one of `token` and `secretRef`",
+                        "",
+                    );
+                }
+            }
+            if let Some(cache) = &source.cache_for {
+                if let Some(problem) = duration_problem(&cache.value) {
+                    cx.crd_error(
+                        crd,
+                        Some(&cache.at),
+                        "invalid-duration",
+                        &format!("{rest}.source.cacheFor"),
+                        problem,
+                        "",
+                    );
+                }
+            }
+        }
+        if let Some(s) = c
+            .value
+            .strategy
+            .as_deref()
+            .filter(|s| !["first", "all"].contains(s))
+        {
+            cx.crd_error(
+                crd,
+                Some(&c.at),
+                "invalid-value",
+                &format!("{rest}.strategy"),
+                format!("cross strategy `{s}` is not `first` or `all`"),
+                "",
+            );
+        }
+    }
+}
+
+fn watches(cx: &mut Cx<'_>, crd: &Crd) {
+    let mut seen: Vec<(String, String, String)> = Vec::new();
+    for (i, w) in crd.operator_box().watch.iter().enumerate() {
+        let rest = format!("operatorBox.observe.watch[{i}]");
+        for (key, value) in [
+            ("apiVersion", &w.value.api_version),
+            ("kind", &w.value.kind),
+        ] {
+            if value.as_deref().is_none_or(str::is_empty) {
+                cx.crd_error(
+                    crd,
+                    Some(&w.at),
+                    "missing-field",
+                    &format!("{rest}.{key}"),
+                    format!("a watch entry needs `{key}`"),
+                    "",
+                );
+            }
+        }
+        for on in &w.value.on {
+            if !["create", "update", "delete"].contains(&on.value.as_str()) {
+                cx.crd_error(
+                    crd,
+                    Some(&on.at),
+                    "invalid-value",
+                    &format!("{rest}.on"),
+                    format!("watch event `{}` is not create, update or delete", on.value),
+                    "",
+                );
+            }
+        }
+        if let Some(k) = &w.value.key_from {
+            if k.value.label.is_some() == k.value.name.is_some() {
+                cx.crd_error(
+                    crd,
+                    Some(&k.at),
+                    "watch-key-from",
+                    &format!("{rest}.keyFrom"),
+                    "`keyFrom` needs exactly one of `label` and `name`",
+                    "",
+                );
+            }
+        }
+        let key = (
+            w.value.api_version.clone().unwrap_or_default(),
+            w.value.kind.clone().unwrap_or_default(),
+            w.value.namespace.clone().unwrap_or_default(),
+        );
+        if seen.contains(&key) {
+            cx.crd_error(
+                crd,
+                Some(&w.at),
+                "duplicate-watch",
+                &rest,
+                format!(
+                    "`{} {}` is watched twice in the same namespace",
+                    key.0, key.1
+                ),
+                "merge the two entries",
+            );
+        }
+        seen.push(key);
+    }
+}
+
+fn pre_reconcile(cx: &mut Cx<'_>, crd: &Crd) {
+    let Some(p) = &crd.operator_box().pre_reconcile else {
+        return;
+    };
+    let declared: Vec<&str> = p.sentinels.iter().map(|s| s.value.as_str()).collect();
+    for s in &p.sentinels {
+        if !SENTINELS.contains(&s.value.as_str()) {
+            cx.crd_error(
+                crd,
+                Some(&s.at),
+                "unknown-sentinel",
+                "operatorBox.preReconcile.sentinels",
+                format!("unknown sentinel `{}`", s.value),
+                crate::de::did_you_mean(&s.value, SENTINELS)
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_default(),
+            );
+        }
+    }
+    for (key, gate) in [
+        ("enqueueGate", &p.enqueue_gate),
+        ("reconcileGate", &p.reconcile_gate),
+    ] {
+        let Some(gate) = gate else { continue };
+        gate_check(cx, crd, key, gate, &declared);
+    }
+}
+
+fn gate_check(cx: &mut Cx<'_>, crd: &Crd, key: &str, gate: &Gate, declared: &[&str]) {
+    let rest = format!("operatorBox.preReconcile.{key}");
+    for s in &gate.sentinels {
+        if !declared.contains(&s.value.as_str()) {
+            cx.crd_error(
+                crd,
+                Some(&s.at),
+                "undeclared-sentinel",
+                &format!("{rest}.sentinels"),
+                format!(
+                    "gate uses sentinel `{}`, which preReconcile.sentinels does not declare",
+                    s.value
+                ),
+                format!("add `{}` to operatorBox.preReconcile.sentinels", s.value),
+            );
+        }
+    }
+    if let Some(f) = &gate.fail_policy {
+        if !["open", "closed"].contains(&f.value.as_str()) {
+            cx.crd_error(
+                crd,
+                Some(&f.at),
+                "invalid-value",
+                &format!("{rest}.failPolicy"),
+                format!("failPolicy `{}` is not `open` or `closed`", f.value),
+                "",
+            );
+        }
+    }
+}
+
+fn events(cx: &mut Cx<'_>, crd: &Crd) {
+    let Some(events) = crd
+        .operator_box()
+        .observe
+        .as_ref()
+        .and_then(|o| o.events.as_ref())
+    else {
+        return;
+    };
+    cx.crd_warning(
+        crd,
+        Some(&events.at),
+        "experimental",
+        "operatorBox.observe.events",
+        "`observe.events` is experimental",
+        "",
+    );
+    for (name, matcher) in &events.value {
+        if !is_camel_case(name) {
+            cx.crd_error(
+                crd,
+                Some(&events.at),
+                "invalid-event-name",
+                "operatorBox.observe.events",
+                format!("event declaration name `{name}` must be camelCase"),
+                "",
+            );
+        }
+        if matcher.as_object().is_none_or(|m| m.is_empty()) {
+            cx.crd_error(
+                crd,
+                Some(&events.at),
+                "empty-event-matcher",
+                &format!("operatorBox.observe.events.{name}"),
+                format!(
+                    "event declaration `{name}` matches nothing; declare reason, type, regarding, …"
+                ),
+                "",
+            );
+        }
+    }
+}

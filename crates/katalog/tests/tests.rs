@@ -1,0 +1,5 @@
+//! Integration tests of the katalog crate: one binary, one module per concern.
+
+mod build;
+mod conformance;
+mod util;
