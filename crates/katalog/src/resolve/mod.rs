@@ -133,14 +133,28 @@ impl Resolver {
     /// Decodes a node strictly, recording unknown keys and the error that stopped decoding.
     pub fn decode<T: DeserializeOwned>(&mut self, node: &Node, path: &str) -> Option<T> {
         let (result, found) = crate::de::from_node_at::<T>(node, &self.sources, path);
-        self.diagnostics.extend(found);
+        self.diagnostics
+            .extend(found.into_iter().map(with_crd_from_path));
         match result {
             Ok(value) => Some(value),
             Err(err) => {
-                self.report(err);
+                self.report(with_crd_from_path(err));
                 None
             }
         }
+    }
+}
+
+/// Names the CRD of a diagnostic whose path is under `spec.crds.<name>`.
+fn with_crd_from_path(d: Diagnostic) -> Diagnostic {
+    let crd = d
+        .path
+        .as_deref()
+        .and_then(|p| p.strip_prefix("spec.crds."))
+        .map(|rest| rest.split(['.', '[']).next().unwrap_or(rest).to_string());
+    match crd {
+        Some(c) if d.crd.is_none() => d.with_crd(c),
+        _ => d,
     }
 }
 
