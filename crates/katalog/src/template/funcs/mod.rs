@@ -75,13 +75,36 @@ pub(crate) struct Builtin {
     pub call: Call,
 }
 
-/// What functions may use besides their arguments: the clock and the random source.
+/// What functions may use besides their arguments: the clock and the random source, both
+/// made on first use so renders that need neither pay for neither.
 #[derive(Debug)]
 pub(crate) struct FnCx {
-    /// The render's notion of now.
-    pub now: ::time::OffsetDateTime,
-    /// The random source (seeded for deterministic renders).
-    pub rng: Rng,
+    now: Option<::time::OffsetDateTime>,
+    seed: Option<u64>,
+    rng: Option<Rng>,
+}
+
+impl FnCx {
+    /// A context with a fixed clock (or the real one when `None`) and seed (or real randomness).
+    pub(crate) fn new(now: Option<::time::OffsetDateTime>, seed: Option<u64>) -> FnCx {
+        FnCx {
+            now,
+            seed,
+            rng: None,
+        }
+    }
+
+    /// The render's notion of now (UTC).
+    pub(crate) fn now(&mut self) -> ::time::OffsetDateTime {
+        *self.now.get_or_insert_with(::time::OffsetDateTime::now_utc)
+    }
+
+    /// The render's random source.
+    pub(crate) fn rng(&mut self) -> &mut Rng {
+        let seed = self.seed;
+        self.rng
+            .get_or_insert_with(|| seed.map_or_else(Rng::from_entropy, Rng::new))
+    }
 }
 
 /// A small splitmix64 generator: deterministic for a seed, good enough for names and tokens.
@@ -249,10 +272,10 @@ pub(crate) mod testing {
         let f = builtins()
             .get(name)
             .unwrap_or_else(|| panic!("no built-in {name}"));
-        let mut cx = FnCx {
-            now: ::time::macros::datetime!(2026-05-19 10:30:00 UTC),
-            rng: Rng::new(7),
-        };
+        let mut cx = FnCx::new(
+            Some(::time::macros::datetime!(2026-05-19 10:30:00 UTC)),
+            Some(7),
+        );
         let args = args.iter().map(Cow::Borrowed).collect();
         (f.call)(args, &mut cx).map(Cow::into_owned)
     }
