@@ -308,6 +308,8 @@ impl Template {
 }
 
 #[cfg(test)]
+mod go_conformance;
+#[cfg(test)]
 mod proptests;
 #[cfg(test)]
 mod tests;

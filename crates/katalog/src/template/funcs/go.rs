@@ -148,10 +148,8 @@ fn slice<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
     }
     let (lo, hi) = (lo as usize, hi as usize);
     match v {
-        Json::String(st) => match st.get(lo..hi) {
-            Some(sub) => s(sub),
-            None => Err("slice splits a UTF-8 character".into()),
-        },
+        // Byte offsets, as in Go; a cut through a character becomes U+FFFD.
+        Json::String(st) => s(String::from_utf8_lossy(&st.as_bytes()[lo..hi])),
         Json::Array(items) => Ok(Cow::Owned(Json::Array(items[lo..hi].to_vec()))),
         _ => nil(),
     }
