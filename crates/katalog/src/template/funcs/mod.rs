@@ -55,6 +55,7 @@ mod sprig;
 mod strings;
 mod time;
 mod types;
+mod workloads;
 
 /// The largest string a function may build (the output cap).
 pub(crate) const MAX_STRING: usize = 1 << 20;
@@ -144,30 +145,34 @@ impl Rng {
     }
 }
 
+/// Every family of built-ins.
+const FAMILIES: &[&[Builtin]] = &[
+    go::FUNCS,
+    strings::FUNCS,
+    math::FUNCS,
+    conditional::FUNCS,
+    types::FUNCS,
+    data::FUNCS,
+    random::FUNCS,
+    time::FUNCS,
+    cron::FUNCS,
+    semver::FUNCS,
+    net::FUNCS,
+    quantity::FUNCS,
+    collections::FUNCS,
+    kube::FUNCS,
+    pods::FUNCS,
+    sprig::FUNCS,
+    workloads::FUNCS,
+];
+
 /// Every built-in, by name (and `and`/`or`, which the evaluator handles itself, are not here).
 pub(crate) fn builtins() -> &'static HashMap<&'static str, &'static Builtin> {
     static MAP: OnceLock<HashMap<&'static str, &'static Builtin>> = OnceLock::new();
     MAP.get_or_init(|| {
-        let families: [&'static [Builtin]; 16] = [
-            go::FUNCS,
-            strings::FUNCS,
-            math::FUNCS,
-            conditional::FUNCS,
-            types::FUNCS,
-            data::FUNCS,
-            random::FUNCS,
-            time::FUNCS,
-            cron::FUNCS,
-            semver::FUNCS,
-            net::FUNCS,
-            quantity::FUNCS,
-            collections::FUNCS,
-            kube::FUNCS,
-            pods::FUNCS,
-            sprig::FUNCS,
-        ];
+        let families = FAMILIES;
         let mut map = HashMap::new();
-        for f in families.into_iter().flatten() {
+        for f in families.iter().copied().flatten() {
             let previous = map.insert(f.name, f);
             debug_assert!(previous.is_none(), "built-in {} declared twice", f.name);
         }
@@ -299,27 +304,7 @@ mod tests {
 
     #[test]
     fn every_builtin_has_a_unique_name_and_sane_arity() {
-        let all: Vec<_> = [
-            go::FUNCS,
-            strings::FUNCS,
-            math::FUNCS,
-            conditional::FUNCS,
-            types::FUNCS,
-            data::FUNCS,
-            random::FUNCS,
-            time::FUNCS,
-            cron::FUNCS,
-            semver::FUNCS,
-            net::FUNCS,
-            quantity::FUNCS,
-            collections::FUNCS,
-            kube::FUNCS,
-            pods::FUNCS,
-            sprig::FUNCS,
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let all: Vec<&Builtin> = FAMILIES.iter().copied().flatten().collect();
         assert_eq!(all.len(), builtins().len(), "a name is declared twice");
         for f in all {
             assert!(
