@@ -246,7 +246,7 @@ pub(crate) fn query_escape(s: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -304,8 +304,6 @@ mod tests {
             ("js", vec![json!("it's <b>")], "it\\'s \\u003Cb\\u003E"),
             ("urlquery", vec![json!("a b&c=d/é")], "a+b%26c%3Dd%2F%C3%A9"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

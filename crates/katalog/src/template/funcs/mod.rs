@@ -39,6 +39,31 @@ macro_rules! f {
     };
 }
 
+/// Declares a one-argument note returning the string at a fixed path of its argument:
+/// `text_note!("phase", "kubernetes", ["status", "phase"])`.
+macro_rules! text_note {
+    ($name:literal, $domain:literal, [$($seg:literal),+]) => {
+        f!($name, $domain, 1, 1, |a, _| {
+            $crate::template::funcs::s($crate::template::funcs::kube::text(
+                $crate::template::funcs::arg(&a, 0),
+                &[$($seg),+],
+            ))
+        })
+    };
+}
+
+/// Declares a one-argument note returning the integer at a fixed path of its argument.
+macro_rules! int_note {
+    ($name:literal, $domain:literal, [$($seg:literal),+]) => {
+        f!($name, $domain, 1, 1, |a, _| {
+            $crate::template::funcs::i($crate::template::funcs::kube::int(
+                $crate::template::funcs::arg(&a, 0),
+                &[$($seg),+],
+            ))
+        })
+    };
+}
+
 mod collections;
 mod conditional;
 mod cron;
@@ -283,6 +308,13 @@ pub(crate) mod testing {
         );
         let args = args.iter().map(Cow::Borrowed).collect();
         (f.call)(args, &mut cx).map(Cow::into_owned)
+    }
+
+    /// Checks a table of `(function, arguments, printed result)` rows.
+    pub(crate) fn check(cases: &[(&str, Vec<Json>, &str)]) {
+        for (name, args, want) in cases {
+            assert_eq!(show(name, args), *want, "{name} {args:?}");
+        }
     }
 
     /// Calls a built-in and prints its result as a template would.

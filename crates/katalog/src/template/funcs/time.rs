@@ -233,7 +233,7 @@ pub(crate) fn go_layout(t: OffsetDateTime, layout: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use super::*;
     use serde_json::json;
 
@@ -282,9 +282,7 @@ mod tests {
             ),
             ("timeInWindow", vec![json!("bad"), json!("06:00")], "false"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 
     #[test]

@@ -19,25 +19,23 @@ const SERVE_SOURCE: &str = "orkestra.orkspace.io/serve-source";
 
 pub(crate) const FUNCS: &[Builtin] = &[
     // StatefulSet.
-    f!("statefulSetCurrentRevision", "statefulset", 1, 1, |a, _| s(
-        text(arg(&a, 0), &["status", "currentRevision"])
-    )),
-    f!("statefulSetUpdateRevision", "statefulset", 1, 1, |a, _| s(
-        text(arg(&a, 0), &["status", "updateRevision"])
-    )),
+    text_note!(
+        "statefulSetCurrentRevision",
+        "statefulset",
+        ["status", "currentRevision"]
+    ),
+    text_note!(
+        "statefulSetUpdateRevision",
+        "statefulset",
+        ["status", "updateRevision"]
+    ),
     f!("statefulSetPVCCount", "statefulset", 1, 1, |a, _| i(count(
         arg(&a, 0),
         "_pvcs"
     ))),
     // ReplicaSet.
-    f!("replicaSetOwnerName", "replicaset", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_owner", "name"]
-    ))),
-    f!("replicaSetOwnerKind", "replicaset", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_owner", "kind"]
-    ))),
+    text_note!("replicaSetOwnerName", "replicaset", ["_owner", "name"]),
+    text_note!("replicaSetOwnerKind", "replicaset", ["_owner", "kind"]),
     f!("deploymentReplicaSetCount", "replicaset", 1, 1, |a, _| i(
         count(arg(&a, 0), "_replicaSets")
     )),
@@ -48,14 +46,8 @@ pub(crate) const FUNCS: &[Builtin] = &[
         j(Json::Array(names.collect()))
     }),
     // HorizontalPodAutoscaler.
-    f!("hpaCurrentReplicas", "hpa", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "currentReplicas"]
-    ))),
-    f!("hpaDesiredReplicas", "hpa", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "desiredReplicas"]
-    ))),
+    int_note!("hpaCurrentReplicas", "hpa", ["status", "currentReplicas"]),
+    int_note!("hpaDesiredReplicas", "hpa", ["status", "desiredReplicas"]),
     f!(
         "hpaMinReplicas",
         "hpa",
@@ -66,10 +58,7 @@ pub(crate) const FUNCS: &[Builtin] = &[
             _ => i(int(arg(&a, 0), &["spec", "minReplicas"])),
         }
     ),
-    f!("hpaMaxReplicas", "hpa", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["spec", "maxReplicas"]
-    ))),
+    int_note!("hpaMaxReplicas", "hpa", ["spec", "maxReplicas"]),
     f!("hpaScaling", "hpa", 1, 1, |a, _| {
         let h = arg(&a, 0);
         b(condition_true(h, "ScalingActive")
@@ -92,14 +81,8 @@ pub(crate) const FUNCS: &[Builtin] = &[
         b(h.is_object()
             && int(h, &["status", "currentReplicas"]) >= int(h, &["spec", "maxReplicas"]))
     }),
-    f!("hpaScaleTargetName", "hpa", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_scaleTarget", "name"]
-    ))),
-    f!("hpaScaleTargetKind", "hpa", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_scaleTarget", "kind"]
-    ))),
+    text_note!("hpaScaleTargetName", "hpa", ["_scaleTarget", "name"]),
+    text_note!("hpaScaleTargetKind", "hpa", ["_scaleTarget", "kind"]),
     f!("hpaMetricTypes", "hpa", 1, 1, |a, _| s(joined(
         arg(&a, 0),
         &["_currentMetrics"],
@@ -111,18 +94,17 @@ pub(crate) const FUNCS: &[Builtin] = &[
         b(lb.iter()
             .any(|e| !text(e, &["ip"]).is_empty() || !text(e, &["hostname"]).is_empty()))
     }),
-    f!("ingressIP", "ingress", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "loadBalancer", "ingress", "0", "ip"]
-    ))),
-    f!("ingressHost", "ingress", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "loadBalancer", "ingress", "0", "hostname"]
-    ))),
-    f!("ingressClassName", "ingress", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "ingressClassName"]
-    ))),
+    text_note!(
+        "ingressIP",
+        "ingress",
+        ["status", "loadBalancer", "ingress", "0", "ip"]
+    ),
+    text_note!(
+        "ingressHost",
+        "ingress",
+        ["status", "loadBalancer", "ingress", "0", "hostname"]
+    ),
+    text_note!("ingressClassName", "ingress", ["spec", "ingressClassName"]),
     f!("ingressRules", "ingress", 1, 1, |a, _| s(joined(
         arg(&a, 0),
         &["spec", "rules"],
@@ -151,18 +133,13 @@ pub(crate) const FUNCS: &[Builtin] = &[
         arg(&a, 0),
         &["status", "phase"]
     ) == "Bound")),
-    f!("pvcPhase", "pvc", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "phase"]
-    ))),
-    f!("pvcCapacity", "pvc", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "resources", "requests", "storage"]
-    ))),
-    f!("pvcStorageClass", "pvc", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "storageClassName"]
-    ))),
+    text_note!("pvcPhase", "pvc", ["status", "phase"]),
+    text_note!(
+        "pvcCapacity",
+        "pvc",
+        ["spec", "resources", "requests", "storage"]
+    ),
+    text_note!("pvcStorageClass", "pvc", ["spec", "storageClassName"]),
     f!("pvcAccessModes", "pvc", 1, 1, |a, _| s(joined(
         arg(&a, 0),
         &["spec", "accessModes"],
@@ -179,14 +156,12 @@ pub(crate) const FUNCS: &[Builtin] = &[
             ],
         ))
     }),
-    f!("pvcVolumeMode", "pvc", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_pv", "spec", "volumeMode"]
-    ))),
-    f!("pvcStorageClassProvisioner", "pvc", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_storageClass", "provisioner"]
-    ))),
+    text_note!("pvcVolumeMode", "pvc", ["_pv", "spec", "volumeMode"]),
+    text_note!(
+        "pvcStorageClassProvisioner",
+        "pvc",
+        ["_storageClass", "provisioner"]
+    ),
     f!("pvcStorageClassReclaimPolicy", "pvc", 1, 1, |a, _| {
         // The StorageClass API keeps reclaimPolicy at the top level; accept `spec.` too.
         let sc = dig(arg(&a, 0), &["_storageClass"]);
@@ -202,14 +177,16 @@ pub(crate) const FUNCS: &[Builtin] = &[
         arg(&a, 0),
         "Ready"
     ))),
-    f!("nodeAllocatableCPU", "node", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "allocatable", "cpu"]
-    ))),
-    f!("nodeAllocatableMemory", "node", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "allocatable", "memory"]
-    ))),
+    text_note!(
+        "nodeAllocatableCPU",
+        "node",
+        ["status", "allocatable", "cpu"]
+    ),
+    text_note!(
+        "nodeAllocatableMemory",
+        "node",
+        ["status", "allocatable", "memory"]
+    ),
     f!("nodeCondition", "node", 2, 2, |a, _| {
         let want = str_arg(&a, 1);
         let c = items(dig(arg(&a, 0), &["status", "conditions"]))
@@ -222,22 +199,10 @@ pub(crate) const FUNCS: &[Builtin] = &[
         &["spec", "taints"],
         &["key"]
     ))),
-    f!("podNodeName", "node", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_node", "name"]
-    ))),
-    f!("podNodeZone", "node", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_node", "zone"]
-    ))),
-    f!("podNodeRegion", "node", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_node", "region"]
-    ))),
-    f!("podNodeInstanceType", "node", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_node", "instanceType"]
-    ))),
+    text_note!("podNodeName", "node", ["_node", "name"]),
+    text_note!("podNodeZone", "node", ["_node", "zone"]),
+    text_note!("podNodeRegion", "node", ["_node", "region"]),
+    text_note!("podNodeInstanceType", "node", ["_node", "instanceType"]),
     // Warning events.
     f!("hasWarnings", "warnings", 1, 1, |a, _| b(count(
         arg(&a, 0),
@@ -247,10 +212,7 @@ pub(crate) const FUNCS: &[Builtin] = &[
         arg(&a, 0),
         "_warnings"
     ))),
-    f!("firstWarning", "warnings", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_warnings", "0", "message"]
-    ))),
+    text_note!("firstWarning", "warnings", ["_warnings", "0", "message"]),
     f!("warningMessages", "warnings", 1, 1, |a, _| s(joined(
         arg(&a, 0),
         &["_warnings"],
@@ -330,7 +292,7 @@ fn annotation(v: &Json, key: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -405,8 +367,6 @@ mod tests {
             ("isDirectApply", vec![served.clone()], "false"),
             ("isDirectApply", vec![json!({})], "true"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }
