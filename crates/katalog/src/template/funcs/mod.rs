@@ -73,6 +73,7 @@ mod kube;
 mod math;
 mod net;
 mod pods;
+mod prometheus;
 mod quantity;
 mod random;
 mod semver;
@@ -80,6 +81,7 @@ mod sprig;
 mod strings;
 mod time;
 mod types;
+mod validation;
 mod workloads;
 
 /// The largest string a function may build (the output cap).
@@ -189,6 +191,8 @@ const FAMILIES: &[&[Builtin]] = &[
     pods::FUNCS,
     sprig::FUNCS,
     workloads::FUNCS,
+    validation::FUNCS,
+    prometheus::FUNCS,
 ];
 
 /// Every built-in, by name (and `and`/`or`, which the evaluator handles itself, are not here).
@@ -260,6 +264,13 @@ pub(crate) fn fl<'a>(v: f64) -> Result<Val<'a>, String> {
 /// An owned JSON result.
 pub(crate) fn j<'a>(v: Json) -> Result<Val<'a>, String> {
     Ok(Cow::Owned(v))
+}
+
+/// A float as Go's `%v` prints it, as text.
+pub(crate) fn float_text(f: f64) -> String {
+    let mut out = String::new();
+    value::write_float(&mut out, f);
+    out
 }
 
 /// The nil result.
