@@ -12,6 +12,7 @@ mod load;
 pub mod model;
 pub mod resolve;
 pub mod resources;
+pub mod template;
 pub mod validate;
 pub mod yaml;
 

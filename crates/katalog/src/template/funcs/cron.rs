@@ -1,0 +1,225 @@
+//! Cron notes: five-field expressions as strings or maps (`minute`, `hour`, `dayOfMonth`,
+//! `month`, `dayOfWeek`), `@`-macros, field extraction and plain-English descriptions.
+
+use serde_json::{Map, Value as Json};
+
+use super::{Builtin, FnCx, arg, b, int_arg, j, s, str_arg};
+use crate::template::value::{Val, to_str};
+
+const KEYS: [&str; 5] = ["minute", "hour", "dayOfMonth", "month", "dayOfWeek"];
+
+pub(crate) const FUNCS: &[Builtin] = &[
+    f!("cronNormalize", "cron", 1, 1, |a, _| s(normalize(
+        &str_arg(&a, 0)
+    )
+    .unwrap_or_else(|| "* * * * *".into()))),
+    f!("cronValid", "cron", 1, 1, |a, _| b(normalize(&str_arg(
+        &a, 0
+    ))
+    .is_some())),
+    f!("cronFromMap", "cron", 1, 1, |a, _| s(from_map(arg(&a, 0)))),
+    f!("cronFromAny", "cron", 1, 1, |a, _| match arg(&a, 0) {
+        m @ Json::Object(_) => s(from_map(m)),
+        other => s(normalize(&to_str(other)).unwrap_or_else(|| "* * * * *".into())),
+    }),
+    f!("cronToMap", "cron", 1, 1, |a, _| {
+        let expr = normalize(&str_arg(&a, 0)).unwrap_or_else(|| "* * * * *".into());
+        let m: Map<String, Json> = KEYS
+            .iter()
+            .zip(expr.split(' '))
+            .map(|(k, v)| (k.to_string(), Json::from(v)))
+            .collect();
+        j(Json::Object(m))
+    }),
+    f!("cronExpr", "cron", 5, 5, |a, _| {
+        let parts: Vec<String> = (0..5).map(|k| star(&str_arg(&a, k))).collect();
+        s(parts.join(" "))
+    }),
+    f!("cronDescribe", "cron", 1, 1, |a, _| s(describe(arg(&a, 0)))),
+    f!("cronField", "cron", 2, 2, |a, cx| field(a, cx, None)),
+    f!("cronMinute", "cron", 1, 1, |a, cx| field(a, cx, Some(0))),
+    f!("cronHour", "cron", 1, 1, |a, cx| field(a, cx, Some(1))),
+    f!("cronDom", "cron", 1, 1, |a, cx| field(a, cx, Some(2))),
+    f!("cronMonth", "cron", 1, 1, |a, cx| field(a, cx, Some(3))),
+    f!("cronDow", "cron", 1, 1, |a, cx| field(a, cx, Some(4))),
+];
+
+fn star(part: &str) -> String {
+    match part.trim() {
+        "" => "*".into(),
+        p => p.to_string(),
+    }
+}
+
+/// Expands macros, collapses whitespace, and checks there are exactly five fields.
+pub(crate) fn normalize(expr: &str) -> Option<String> {
+    let expr = expr.trim();
+    let expanded = match expr {
+        "@yearly" | "@annually" => "0 0 1 1 *",
+        "@monthly" => "0 0 1 * *",
+        "@weekly" => "0 0 * * 0",
+        "@daily" | "@midnight" => "0 0 * * *",
+        "@hourly" => "0 * * * *",
+        other => other,
+    };
+    let fields: Vec<&str> = expanded.split_whitespace().collect();
+    let valid = fields.len() == 5
+        && fields.iter().all(|f| {
+            f.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?'))
+        });
+    valid.then(|| fields.join(" "))
+}
+
+fn from_map(v: &Json) -> String {
+    let parts: Vec<String> = KEYS
+        .iter()
+        .map(|k| star(&to_str(super::dig(v, &[k]))))
+        .collect();
+    parts.join(" ")
+}
+
+fn field<'a>(a: Vec<Val<'a>>, _: &mut FnCx, pos: Option<usize>) -> Result<Val<'a>, String> {
+    let expr = match arg(&a, 0) {
+        m @ Json::Object(_) => from_map(m),
+        other => to_str(other).into_owned(),
+    };
+    if expr.trim().is_empty() {
+        return s("*");
+    }
+    let pos = pos.unwrap_or_else(|| int_arg(&a, 1).clamp(0, 4) as usize);
+    let Some(norm) = normalize(&expr) else {
+        return Err(format!(
+            "invalid cron expression {expr:?}: want five fields"
+        ));
+    };
+    s(norm.split(' ').nth(pos).unwrap_or("*"))
+}
+
+const DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
+
+fn describe(v: &Json) -> String {
+    let expr = match v {
+        m @ Json::Object(_) => from_map(m),
+        other => to_str(other).into_owned(),
+    };
+    let Some(norm) = normalize(&expr) else {
+        return String::new();
+    };
+    let f: Vec<&str> = norm.split(' ').collect();
+    let num = |s: &str| s.parse::<u32>().ok();
+    let every = |s: &str| s.strip_prefix("*/").and_then(|n| n.parse::<u32>().ok());
+    let time = || match (num(f[1]), num(f[0])) {
+        (Some(h), Some(m)) => Some(format!("{h:02}:{m:02}")),
+        _ => None,
+    };
+    match (f[0], f[1], f[2], f[3], f[4]) {
+        ("*", "*", "*", "*", "*") => "Every minute".into(),
+        (m, "*", "*", "*", "*") if every(m).is_some() => {
+            format!("Every {} minutes", every(m).unwrap_or(1))
+        }
+        ("0", "*", "*", "*", "*") => "Every hour".into(),
+        ("0", h, "*", "*", "*") if every(h).is_some() => {
+            format!("Every {} hours", every(h).unwrap_or(1))
+        }
+        (_, _, "*", "*", "*") if time().is_some() => {
+            format!("At {} every day", time().unwrap_or_default())
+        }
+        (_, _, "*", "*", d) if time().is_some() && num(d).is_some_and(|d| d <= 7) => {
+            format!(
+                "At {} on {}s",
+                time().unwrap_or_default(),
+                DAYS[num(d).unwrap_or(0) as usize % 7]
+            )
+        }
+        (_, _, dom, "*", "*") if time().is_some() && num(dom).is_some() => {
+            format!(
+                "At {} on day {dom} of every month",
+                time().unwrap_or_default()
+            )
+        }
+        _ => format!("Cron schedule {norm}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::check;
+    use serde_json::json;
+
+    #[test]
+    fn cron_notes_normalise_extract_and_describe() {
+        let map = json!({"minute": "*/5", "hour": "2"});
+        let cases: Vec<(&str, Vec<serde_json::Value>, &str)> = vec![
+            ("cronNormalize", vec![json!("@daily")], "0 0 * * *"),
+            (
+                "cronNormalize",
+                vec![json!("  */5   * * * * ")],
+                "*/5 * * * *",
+            ),
+            ("cronNormalize", vec![json!("")], "* * * * *"),
+            ("cronNormalize", vec![json!("1 2 3")], "* * * * *"),
+            ("cronValid", vec![json!("0 2 * * 0")], "true"),
+            ("cronValid", vec![json!("@hourly")], "true"),
+            ("cronValid", vec![json!("not cron")], "false"),
+            ("cronValid", vec![json!(null)], "false"),
+            ("cronFromMap", vec![map.clone()], "*/5 2 * * *"),
+            ("cronFromAny", vec![map.clone()], "*/5 2 * * *"),
+            ("cronFromAny", vec![json!("@weekly")], "0 0 * * 0"),
+            (
+                "cronToMap",
+                vec![json!("1 2 3 4 5")],
+                "map[dayOfMonth:3 dayOfWeek:5 hour:2 minute:1 month:4]",
+            ),
+            (
+                "cronExpr",
+                vec![json!("*/1"), json!(""), json!(null), json!("*"), json!("1")],
+                "*/1 * * * 1",
+            ),
+            ("cronMinute", vec![json!("*/5 2 * * 1")], "*/5"),
+            ("cronHour", vec![json!("*/5 2 * * 1")], "2"),
+            ("cronDom", vec![json!("0 0 15 * *")], "15"),
+            ("cronMonth", vec![json!("0 0 1 6 *")], "6"),
+            ("cronDow", vec![json!("0 0 * * 1")], "1"),
+            ("cronMinute", vec![json!("")], "*"),
+            (
+                "cronMinute",
+                vec![json!("bad")],
+                "error: invalid cron expression \"bad\": want five fields",
+            ),
+            ("cronField", vec![json!("0 0 1 6 *"), json!(3)], "6"),
+            (
+                "cronDescribe",
+                vec![json!("*/5 * * * *")],
+                "Every 5 minutes",
+            ),
+            ("cronDescribe", vec![json!("0 * * * *")], "Every hour"),
+            (
+                "cronDescribe",
+                vec![json!("0 2 * * *")],
+                "At 02:00 every day",
+            ),
+            (
+                "cronDescribe",
+                vec![json!("0 2 * * 1")],
+                "At 02:00 on Mondays",
+            ),
+            ("cronDescribe", vec![json!("@daily")], "At 00:00 every day"),
+            (
+                "cronDescribe",
+                vec![json!("0 3 1 * *")],
+                "At 03:00 on day 1 of every month",
+            ),
+            ("cronDescribe", vec![json!(null)], ""),
+        ];
+        check(&cases);
+    }
+}

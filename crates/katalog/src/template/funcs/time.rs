@@ -1,0 +1,294 @@
+//! Time notes over RFC 3339 timestamps and Go durations, against the render's clock
+//! (`RenderContext::now`, UTC): `timeSince`, `timeUntil`, `timeAgo`, `timeFormat`,
+//! `isExpired`, `durationSeconds`, `durationAdd`, `durationValid`, `weekday`, `timeInWindow`,
+//! `now`.
+
+use time::format_description::well_known::Rfc3339;
+use time::{Duration, OffsetDateTime, Weekday};
+
+use super::{Builtin, FnCx, arg, b, i, s, str_arg};
+use crate::template::value::{Val, to_str};
+
+pub(crate) const FUNCS: &[Builtin] = &[
+    f!("now", "time", 0, 0, |_, cx| s(rfc3339(cx.now()))),
+    f!("timeSince", "time", 1, 1, |a, cx| s(since(
+        &str_arg(&a, 0),
+        cx
+    )
+    .map_or_else(|| "0s".into(), go_duration))),
+    f!("timeUntil", "time", 1, 1, |a, cx| {
+        s(parse_time(&str_arg(&a, 0)).map_or_else(
+            || "0s".into(),
+            |t| go_duration((t - cx.now()).max(Duration::ZERO)),
+        ))
+    }),
+    f!("timeAgo", "time", 1, 1, |a, cx| s(since(
+        &str_arg(&a, 0),
+        cx
+    )
+    .map(ago)
+    .unwrap_or_default())),
+    f!("isExpired", "time", 1, 1, |a, cx| b(parse_time(&str_arg(
+        &a, 0
+    ))
+    .is_some_and(|t| t < cx.now()))),
+    f!("timeFormat", "time", 2, 2, time_format),
+    f!("durationSeconds", "time", 1, 1, |a, _| i(parse_duration(
+        &str_arg(&a, 0)
+    )
+    .map_or(0, |d| d.whole_seconds()))),
+    f!("durationValid", "time", 1, 1, |a, _| b(parse_duration(
+        &str_arg(&a, 0)
+    )
+    .is_some())),
+    f!("durationAdd", "time", 2, 2, |a, _| {
+        match (parse_time(&str_arg(&a, 0)), parse_duration(&str_arg(&a, 1))) {
+            (Some(t), Some(d)) => s(rfc3339(t + d)),
+            _ => s(""),
+        }
+    }),
+    f!("weekday", "time", 0, 0, |_, cx| b(!matches!(
+        cx.now().weekday(),
+        Weekday::Saturday | Weekday::Sunday
+    ))),
+    f!("timeInWindow", "time", 2, 2, |a, cx| {
+        let now = u32::from(cx.now().hour()) * 60 + u32::from(cx.now().minute());
+        match (hhmm(&str_arg(&a, 0)), hhmm(&str_arg(&a, 1))) {
+            (Some(from), Some(to)) if from <= to => b(from <= now && now < to),
+            (Some(from), Some(to)) => b(now >= from || now < to),
+            _ => b(false),
+        }
+    }),
+];
+
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_default()
+}
+
+/// Parses RFC 3339 (and `YYYY-MM-DD`) into UTC.
+pub(crate) fn parse_time(st: &str) -> Option<OffsetDateTime> {
+    let st = st.trim();
+    if let Ok(t) = OffsetDateTime::parse(st, &Rfc3339) {
+        return Some(t.to_offset(time::UtcOffset::UTC));
+    }
+    let date = time::Date::parse(
+        st,
+        time::macros::format_description!("[year]-[month]-[day]"),
+    )
+    .ok()?;
+    Some(date.midnight().assume_utc())
+}
+
+fn since(st: &str, cx: &mut FnCx) -> Option<Duration> {
+    parse_time(st).map(|t| (cx.now() - t).max(Duration::ZERO))
+}
+
+/// Go's `time.Duration.String()` at whole-second precision: `72h0m0s`, `1m30s`, `0s`.
+pub(crate) fn go_duration(d: Duration) -> String {
+    let total = d.whole_seconds();
+    let (sign, total) = if total < 0 {
+        ("-", -total)
+    } else {
+        ("", total)
+    };
+    let (h, m, sec) = (total / 3600, total % 3600 / 60, total % 60);
+    match (h, m) {
+        (0, 0) => format!("{sign}{sec}s"),
+        (0, _) => format!("{sign}{m}m{sec}s"),
+        _ => format!("{sign}{h}h{m}m{sec}s"),
+    }
+}
+
+fn ago(d: Duration) -> String {
+    let secs = d.whole_seconds();
+    match secs {
+        s if s < 60 => "just now".into(),
+        s if s < 3600 => format!("{}m ago", s / 60),
+        s if s < 86_400 => format!("{}h ago", s / 3600),
+        s => format!("{}d ago", s / 86_400),
+    }
+}
+
+/// Go durations plus Orkestra's `d` and `w`: `1h30m`, `90s`, `1.5h`, `2d`, `-5m`.
+pub(crate) fn parse_duration(st: &str) -> Option<Duration> {
+    let st = st.trim();
+    let (neg, mut rest) = match st.strip_prefix('-') {
+        Some(r) => (true, r),
+        None => (false, st.strip_prefix('+').unwrap_or(st)),
+    };
+    if rest == "0" {
+        return Some(Duration::ZERO);
+    }
+    if rest.is_empty() {
+        return None;
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let num_len = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let value: f64 = rest[..num_len].parse().ok()?;
+        rest = &rest[num_len..];
+        let unit_len = rest
+            .find(|c: char| c.is_ascii_digit() || c == '.')
+            .unwrap_or(rest.len());
+        let scale = match &rest[..unit_len] {
+            "ns" => 1e-9,
+            "us" | "µs" => 1e-6,
+            "ms" => 1e-3,
+            "s" => 1.0,
+            "m" => 60.0,
+            "h" => 3600.0,
+            "d" => 86_400.0,
+            "w" => 604_800.0,
+            _ => return None,
+        };
+        rest = &rest[unit_len..];
+        total += value * scale;
+    }
+    let d = Duration::seconds_f64(total.min(1e15));
+    Some(if neg { -d } else { d })
+}
+
+fn hhmm(st: &str) -> Option<u32> {
+    let (h, m) = st.trim().split_once(':')?;
+    let (h, m): (u32, u32) = (h.parse().ok()?, m.parse().ok()?);
+    (h < 24 && m < 60).then_some(h * 60 + m)
+}
+
+/// `timeFormat TIMESTAMP LAYOUT` with a Go reference-time layout (`2006-01-02 15:04`).
+fn time_format<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
+    let Some(t) = parse_time(&to_str(arg(&a, 0))) else {
+        return s("");
+    };
+    s(go_layout(t, &str_arg(&a, 1)))
+}
+
+/// Formats with the common tokens of Go's reference time `Mon Jan 2 15:04:05 MST 2006`.
+pub(crate) fn go_layout(t: OffsetDateTime, layout: &str) -> String {
+    const TOKENS: &[&str] = &[
+        "January", "Monday", "2006", "Z07:00", "-07:00", "Jan", "Mon", "MST", "01", "02", "15",
+        "03", "04", "05", "06", "PM", "pm", "_2", "1", "2", "3",
+    ];
+    let mut out = String::with_capacity(layout.len() + 8);
+    let mut rest = layout;
+    'outer: while !rest.is_empty() {
+        for tok in TOKENS {
+            if let Some(r) = rest.strip_prefix(tok) {
+                let hour12 = match t.hour() % 12 {
+                    0 => 12,
+                    h => h,
+                };
+                let piece = match *tok {
+                    "January" => t.month().to_string(),
+                    "Monday" => t.weekday().to_string(),
+                    "2006" => format!("{:04}", t.year()),
+                    "Z07:00" | "-07:00" => {
+                        if t.offset().is_utc() && *tok == "Z07:00" {
+                            "Z".into()
+                        } else {
+                            "+00:00".into()
+                        }
+                    }
+                    "Jan" => t.month().to_string()[..3].to_string(),
+                    "Mon" => t.weekday().to_string()[..3].to_string(),
+                    "MST" => "UTC".into(),
+                    "01" => format!("{:02}", u8::from(t.month())),
+                    "02" => format!("{:02}", t.day()),
+                    "_2" => format!("{:>2}", t.day()),
+                    "15" => format!("{:02}", t.hour()),
+                    "03" => format!("{hour12:02}"),
+                    "04" => format!("{:02}", t.minute()),
+                    "05" => format!("{:02}", t.second()),
+                    "06" => format!("{:02}", t.year() % 100),
+                    "PM" => {
+                        if t.hour() >= 12 {
+                            "PM".into()
+                        } else {
+                            "AM".into()
+                        }
+                    }
+                    "pm" => {
+                        if t.hour() >= 12 {
+                            "pm".into()
+                        } else {
+                            "am".into()
+                        }
+                    }
+                    "1" => u8::from(t.month()).to_string(),
+                    "2" => t.day().to_string(),
+                    _ => hour12.to_string(),
+                };
+                out.push_str(&piece);
+                rest = r;
+                continue 'outer;
+            }
+        }
+        let c = rest.chars().next().unwrap_or(' ');
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::check;
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn time_notes_measure_against_the_render_clock() {
+        // The test clock is 2026-05-19 10:30:00 UTC, a Tuesday.
+        let cases: Vec<(&str, Vec<serde_json::Value>, &str)> = vec![
+            ("now", vec![], "2026-05-19T10:30:00Z"),
+            ("timeSince", vec![json!("2026-05-16T10:30:00Z")], "72h0m0s"),
+            ("timeSince", vec![json!("garbage")], "0s"),
+            ("timeUntil", vec![json!("2026-05-19T10:31:30Z")], "1m30s"),
+            ("timeUntil", vec![json!("2020-01-01T00:00:00Z")], "0s"),
+            ("timeAgo", vec![json!("2026-05-19T08:00:00Z")], "2h ago"),
+            ("timeAgo", vec![json!("2026-05-19T10:29:50Z")], "just now"),
+            (
+                "isExpired",
+                vec![json!("2026-05-19T10:00:00+00:00")],
+                "true",
+            ),
+            ("isExpired", vec![json!("2026-05-20")], "false"),
+            ("isExpired", vec![json!(null)], "false"),
+            (
+                "timeFormat",
+                vec![
+                    json!("2026-05-19T10:30:05Z"),
+                    json!("2006-01-02 15:04:05 Mon Jan"),
+                ],
+                "2026-05-19 10:30:05 Tue May",
+            ),
+            ("durationSeconds", vec![json!("1h30m")], "5400"),
+            ("durationSeconds", vec![json!("2d")], "172800"),
+            ("durationSeconds", vec![json!("nope")], "0"),
+            ("durationValid", vec![json!("1.5h")], "true"),
+            ("durationValid", vec![json!("5x")], "false"),
+            (
+                "durationAdd",
+                vec![json!("2026-05-19T10:30:00Z"), json!("90m")],
+                "2026-05-19T12:00:00Z",
+            ),
+            ("weekday", vec![], "true"),
+            ("timeInWindow", vec![json!("09:00"), json!("18:00")], "true"),
+            (
+                "timeInWindow",
+                vec![json!("22:00"), json!("06:00")],
+                "false",
+            ),
+            ("timeInWindow", vec![json!("bad"), json!("06:00")], "false"),
+        ];
+        check(&cases);
+    }
+
+    #[test]
+    fn durations_print_like_go() {
+        assert_eq!(go_duration(Duration::seconds(0)), "0s");
+        assert_eq!(go_duration(Duration::seconds(3661)), "1h1m1s");
+        assert_eq!(go_duration(Duration::seconds(-90)), "-1m30s");
+    }
+}

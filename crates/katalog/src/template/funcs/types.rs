@@ -1,0 +1,117 @@
+//! Type notes: conversions (`toInt`, `toFloat`, `toBool`, `toString`, Sprig's `int`, `atoi`,
+//! `float64`) and checks (`typeOf`, `typeMap`, ..., `isScalar`, `isComposite`).
+
+use serde_json::Value as Json;
+
+use super::{Builtin, arg, b, fl, i, s};
+use crate::template::value::{as_f64, as_i64, is_int, to_str};
+
+pub(crate) const FUNCS: &[Builtin] = &[
+    f!("toInt", "types", 1, 1, |a, _| i(
+        as_i64(arg(&a, 0)).unwrap_or(0)
+    )),
+    f!("int", "types", 1, 1, |a, _| i(
+        as_i64(arg(&a, 0)).unwrap_or(0)
+    )),
+    f!("int64", "types", 1, 1, |a, _| i(
+        as_i64(arg(&a, 0)).unwrap_or(0)
+    )),
+    f!("atoi", "types", 1, 1, |a, _| i(to_str(arg(&a, 0))
+        .trim()
+        .parse()
+        .unwrap_or(0))),
+    f!("toFloat", "types", 1, 1, |a, _| fl(
+        as_f64(arg(&a, 0)).unwrap_or(0.0)
+    )),
+    f!("float64", "types", 1, 1, |a, _| fl(
+        as_f64(arg(&a, 0)).unwrap_or(0.0)
+    )),
+    f!("toBool", "types", 1, 1, |a, _| b(to_bool(arg(&a, 0)))),
+    f!("toString", "types", 1, 1, |a, _| s(to_str(arg(&a, 0)))),
+    f!("typeOf", "types", 1, 1, |a, _| s(type_of(arg(&a, 0)))),
+    f!("kindOf", "types", 1, 1, |a, _| s(type_of(arg(&a, 0)))),
+    f!("typeMap", "types", 1, 1, |a, _| b(arg(&a, 0).is_object())),
+    f!("typeList", "types", 1, 1, |a, _| b(arg(&a, 0).is_array())),
+    f!(
+        "typeString",
+        "types",
+        1,
+        1,
+        |a, _| b(arg(&a, 0).is_string())
+    ),
+    f!(
+        "typeNumber",
+        "types",
+        1,
+        1,
+        |a, _| b(arg(&a, 0).is_number())
+    ),
+    f!("typeBool", "types", 1, 1, |a, _| b(arg(&a, 0).is_boolean())),
+    f!("typeNull", "types", 1, 1, |a, _| b(arg(&a, 0).is_null())),
+    f!("isScalar", "types", 1, 1, |a, _| b(matches!(
+        arg(&a, 0),
+        Json::String(_) | Json::Number(_) | Json::Bool(_)
+    ))),
+    f!("isComposite", "types", 1, 1, |a, _| b(matches!(
+        arg(&a, 0),
+        Json::Array(_) | Json::Object(_)
+    ))),
+];
+
+/// Go's `strconv.ParseBool` for strings ("1", "t", "true", "TRUE", ...); numbers are true when
+/// non-zero; anything else is false.
+pub(crate) fn to_bool(v: &Json) -> bool {
+    match v {
+        Json::Bool(x) => *x,
+        Json::Number(_) => as_f64(v).is_some_and(|f| f != 0.0),
+        Json::String(st) => matches!(st.trim(), "1" | "t" | "T" | "true" | "TRUE" | "True"),
+        _ => false,
+    }
+}
+
+/// The Go kind of a value as unstructured JSON holds it.
+pub(crate) fn type_of(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "nil",
+        Json::Bool(_) => "bool",
+        Json::Number(_) if is_int(v) => "int64",
+        Json::Number(_) => "float64",
+        Json::String(_) => "string",
+        Json::Array(_) => "slice",
+        Json::Object(_) => "map",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::testing::check;
+    use serde_json::json;
+
+    #[test]
+    fn type_notes_convert_and_check_nil_safely() {
+        let cases: Vec<(&str, Vec<serde_json::Value>, &str)> = vec![
+            ("toInt", vec![json!("42")], "42"),
+            ("toInt", vec![json!(3.9)], "3"),
+            ("toInt", vec![json!("x")], "0"),
+            ("toInt", vec![json!(null)], "0"),
+            ("toFloat", vec![json!("1.5")], "1.5"),
+            ("toFloat", vec![json!(2)], "2"),
+            ("toBool", vec![json!("true")], "true"),
+            ("toBool", vec![json!("yes")], "false"),
+            ("toBool", vec![json!(1)], "true"),
+            ("toString", vec![json!(3)], "3"),
+            ("toString", vec![json!([1, 2])], "[1 2]"),
+            ("typeOf", vec![json!({})], "map"),
+            ("typeOf", vec![json!([])], "slice"),
+            ("typeOf", vec![json!(1)], "int64"),
+            ("typeOf", vec![json!(null)], "nil"),
+            ("typeMap", vec![json!({"a": 1})], "true"),
+            ("typeList", vec![json!("x")], "false"),
+            ("typeNull", vec![json!(null)], "true"),
+            ("isScalar", vec![json!("x")], "true"),
+            ("isComposite", vec![json!([1])], "true"),
+            ("atoi", vec![json!(" 12 ")], "12"),
+        ];
+        check(&cases);
+    }
+}

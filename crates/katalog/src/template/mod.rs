@@ -1,0 +1,315 @@
+//! The Katalog template engine: Go `text/template` syntax evaluated over a CR as JSON.
+//!
+//! Orkestra decides by "option B" inference whether a string is a template: any string
+//! containing `{{` is one ([`is_template`]). Templates are parsed once with [`Engine::parse`]
+//! (errors carry line and column, unknown functions are caught here) and rendered many times
+//! with [`Engine::render`]. Missing keys render as the empty string, never `<no value>`.
+//!
+//! The engine knows Go's built-in functions, the Orkestra notes library (strings, math, cron,
+//! Kubernetes object helpers, ...; see `docs/template-functions.md`) and common Sprig names, and
+//! can be extended with user notes ([`Engine::with_notes`]).
+//!
+//! # Guarantees
+//! Rendering is bounded: output is capped at [`MAX_OUTPUT`] bytes, `range` at [`MAX_ITERATIONS`]
+//! iterations in total and nesting (blocks, `template` calls, note calls) at [`MAX_DEPTH`].
+//! Exceeding a cap is a [`RenderError`], never a hang or a stack overflow.
+//!
+//! # Example
+//! ```
+//! use katalog::template::Engine;
+//! let engine = Engine::new();
+//! let t = engine.parse("{{ .metadata.name }}-{{ .spec.tag | default \"latest\" }}").unwrap();
+//! let cr = serde_json::json!({"metadata": {"name": "web"}, "spec": {}});
+//! assert_eq!(engine.render(&t, &cr).unwrap(), "web-latest");
+//! ```
+
+mod ast;
+mod error;
+mod exec;
+mod format;
+mod funcs;
+mod lex;
+mod notes;
+mod parse;
+mod value;
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde_json::Value as Json;
+
+use ast::Callee;
+pub use error::{NotesError, ParseError, RenderError};
+pub use exec::{MAX_DEPTH, MAX_ITERATIONS, MAX_OUTPUT};
+use parse::Arity;
+
+/// Whether a string is a template: it contains `{{` (Orkestra's "option B" inference).
+pub fn is_template(s: &str) -> bool {
+    s.contains("{{")
+}
+
+/// A user note: a named template expression callable as a function (`{{ fullImage }}`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Note {
+    /// The function name (a valid identifier).
+    pub name: String,
+    /// The template rendered when the note is called.
+    pub expression: String,
+    /// What the note is for.
+    pub description: Option<String>,
+}
+
+/// When and with what randomness a render happens.
+#[derive(Clone, Debug)]
+pub struct RenderContext {
+    /// The time functions such as `timeSince` see as now.
+    pub now: time::OffsetDateTime,
+    /// Seed for the random functions; `None` uses real randomness.
+    pub seed: Option<u64>,
+}
+
+impl Default for RenderContext {
+    fn default() -> RenderContext {
+        RenderContext {
+            now: time::OffsetDateTime::now_utc(),
+            seed: None,
+        }
+    }
+}
+
+/// Parses and renders templates. Cheap to clone (the function table is shared).
+#[derive(Clone, Debug)]
+pub struct Engine {
+    inner: Arc<EngineInner>,
+}
+
+/// A user note, parsed.
+#[derive(Debug)]
+pub(crate) struct NoteDef {
+    pub name: String,
+    pub template: Template,
+}
+
+#[derive(Debug)]
+pub(crate) struct EngineInner {
+    id: u64,
+    pub notes: Vec<NoteDef>,
+    note_index: HashMap<String, usize>,
+    shadowed: Vec<String>,
+}
+
+fn next_engine_id() -> u64 {
+    static NEXT: AtomicU64 = AtomicU64::new(1);
+    NEXT.fetch_add(1, Ordering::Relaxed)
+}
+
+impl Default for Engine {
+    fn default() -> Engine {
+        Engine::new()
+    }
+}
+
+impl Engine {
+    /// An engine with every built-in function and no user notes.
+    pub fn new() -> Engine {
+        Engine {
+            inner: Arc::new(EngineInner {
+                id: next_engine_id(),
+                notes: Vec::new(),
+                note_index: HashMap::new(),
+                shadowed: Vec::new(),
+            }),
+        }
+    }
+
+    /// Adds user notes (Katalog `notes.functions`, Motif notes).
+    ///
+    /// Notes may call built-ins and each other in any order; a note shadowing a built-in is
+    /// allowed and listed by [`Engine::shadowed`].
+    ///
+    /// # Errors
+    /// A note with an invalid or repeated name, an expression that does not parse, or notes
+    /// calling each other in a cycle.
+    pub fn with_notes<I: IntoIterator<Item = Note>>(self, notes: I) -> Result<Engine, NotesError> {
+        let mut all: Vec<Note> = self
+            .inner
+            .notes
+            .iter()
+            .map(|n| Note {
+                name: n.name.clone(),
+                expression: n.template.source().to_string(),
+                description: None,
+            })
+            .collect();
+        all.extend(notes);
+        notes::build(all, next_engine_id()).map(|inner| Engine {
+            inner: Arc::new(inner),
+        })
+    }
+
+    /// Names of user notes that shadow a built-in function.
+    pub fn shadowed(&self) -> Vec<String> {
+        self.inner.shadowed.clone()
+    }
+
+    /// Parses a template.
+    ///
+    /// # Errors
+    /// Syntax errors, unknown functions, wrong argument counts and undefined variables, each
+    /// with its 1-based line and column.
+    pub fn parse(&self, src: &str) -> Result<Template, ParseError> {
+        parse_with(&self.inner, src)
+    }
+
+    /// Renders a template over `data` with the current time and real randomness.
+    ///
+    /// # Errors
+    /// See [`Engine::render_with`].
+    pub fn render(&self, t: &Template, data: &Json) -> Result<String, RenderError> {
+        // Like `render_with(.., &RenderContext::default())`, but the clock and the random
+        // source are only made if a function asks for them.
+        self.render_cx(t, data, funcs::FnCx::new(None, None))
+    }
+
+    /// Renders a template over `data` with the given clock and random seed.
+    ///
+    /// # Errors
+    /// A function failing, a cap exceeded ([`RenderError::OutputTooLarge`],
+    /// [`RenderError::TooManyIterations`], [`RenderError::RecursionTooDeep`]), or a template
+    /// parsed by an engine with different notes.
+    pub fn render_with(
+        &self,
+        t: &Template,
+        data: &Json,
+        cx: &RenderContext,
+    ) -> Result<String, RenderError> {
+        self.render_cx(t, data, funcs::FnCx::new(Some(cx.now), cx.seed))
+    }
+
+    fn render_cx(&self, t: &Template, data: &Json, cx: funcs::FnCx) -> Result<String, RenderError> {
+        if t.inner.engine_id != self.inner.id && t.inner.uses_notes {
+            return Err(RenderError::EngineMismatch);
+        }
+        exec::render(&self.inner, &t.inner, data, cx)
+    }
+
+    /// Whether `name` is a built-in function or a user note.
+    pub fn has_function(&self, name: &str) -> bool {
+        resolve(&self.inner, name).is_some()
+    }
+
+    /// The family a built-in belongs to (`strings`, `cron`, `kubernetes`, ...), or `note` for
+    /// a user note; `None` for unknown names.
+    pub fn function_domain(&self, name: &str) -> Option<&'static str> {
+        match resolve(&self.inner, name)?.0 {
+            Callee::Note(_) => Some("note"),
+            Callee::And | Callee::Or => Some("go"),
+            Callee::Builtin(f) => Some(f.domain),
+        }
+    }
+
+    /// Every function name (built-ins and notes), sorted.
+    pub fn function_names(&self) -> Vec<&str> {
+        let mut names: Vec<&str> = funcs::builtins().keys().copied().collect();
+        names.extend(["and", "or"]);
+        names.extend(self.inner.notes.iter().map(|n| n.name.as_str()));
+        names.sort_unstable();
+        names.dedup();
+        names
+    }
+}
+
+/// Finds a function: notes first (they may shadow built-ins), then built-ins.
+pub(crate) fn resolve(engine: &EngineInner, name: &str) -> Option<(Callee, Arity)> {
+    if let Some(&i) = engine.note_index.get(name) {
+        return Some((
+            Callee::Note(i),
+            Arity {
+                min: 0,
+                max: Some(1),
+            },
+        ));
+    }
+    match name {
+        "and" => return Some((Callee::And, Arity { min: 1, max: None })),
+        "or" => return Some((Callee::Or, Arity { min: 1, max: None })),
+        _ => {}
+    }
+    funcs::builtins()
+        .get(name)
+        .map(|f| (Callee::Builtin(f), f.arity))
+}
+
+fn parse_with(engine: &EngineInner, src: &str) -> Result<Template, ParseError> {
+    let resolver = |name: &str| resolve(engine, name);
+    let parsed = parse::parse(src, &resolver)?;
+    let uses_notes = parsed
+        .functions
+        .iter()
+        .any(|f| engine.note_index.contains_key(f));
+    Ok(Template {
+        inner: Arc::new(TemplateInner {
+            source: src.to_string(),
+            body: parsed.body,
+            defines: parsed.defines,
+            field_refs: parsed.field_refs,
+            functions: parsed.functions,
+            engine_id: engine.id,
+            uses_notes,
+        }),
+    })
+}
+
+/// A parsed template. Cheap to clone; safe to share between threads.
+#[derive(Clone, Debug)]
+pub struct Template {
+    inner: Arc<TemplateInner>,
+}
+
+#[derive(Debug)]
+pub(crate) struct TemplateInner {
+    source: String,
+    body: Vec<ast::Node>,
+    defines: HashMap<String, Vec<ast::Node>>,
+    field_refs: Vec<String>,
+    functions: Vec<String>,
+    engine_id: u64,
+    uses_notes: bool,
+}
+
+impl Template {
+    /// The source text it was parsed from.
+    pub fn source(&self) -> &str {
+        &self.inner.source
+    }
+
+    /// Whether it has no actions at all (renders to its own text).
+    pub fn is_static(&self) -> bool {
+        self.inner.defines.is_empty()
+            && self
+                .inner
+                .body
+                .iter()
+                .all(|n| matches!(n, ast::Node::Text(_)))
+    }
+
+    /// Field paths read from the root, e.g. `["spec.image", "children.deployment"]`, in order
+    /// of first use. Capitalised aliases are given in canonical form (`.Name` is
+    /// `metadata.name`); `index`/`get` with literal keys extend the path.
+    pub fn field_refs(&self) -> Vec<String> {
+        self.inner.field_refs.clone()
+    }
+
+    /// Names of the functions it calls, in order of first use.
+    pub fn functions(&self) -> Vec<String> {
+        self.inner.functions.clone()
+    }
+}
+
+#[cfg(test)]
+mod go_conformance;
+#[cfg(test)]
+mod proptests;
+#[cfg(test)]
+mod tests;
