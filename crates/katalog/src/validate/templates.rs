@@ -91,23 +91,23 @@ const PROSE_KEYS: &[&str] = &["description", "message", "hint", "label"];
 /// Parses every template of the Katalog.
 pub fn check(cx: &mut Cx<'_>) {
     let (parser, notes_error) = Parser::new(&cx.katalog.notes);
-    if let Some(err) = notes_error {
-        if !matches!(
+    if let Some(err) = notes_error
+        && !matches!(
             err,
             NotesError::InvalidName { .. } | NotesError::Duplicate { .. }
-        ) {
-            let at = cx
-                .katalog
-                .notes
-                .first()
-                .map(|n| n.name.at.clone())
-                .unwrap_or_default();
-            cx.push(
-                Diagnostic::error("invalid-notes", format!("user notes are invalid: {err}"))
-                    .at(&at)
-                    .with_path("notes"),
-            );
-        }
+        )
+    {
+        let at = cx
+            .katalog
+            .notes
+            .first()
+            .map(|n| n.name.at.clone())
+            .unwrap_or_default();
+        cx.push(
+            Diagnostic::error("invalid-notes", format!("user notes are invalid: {err}"))
+                .at(&at)
+                .with_path("notes"),
+        );
     }
     let roots = cx.resolver.roots.clone();
     let mut problems = Vec::new();
