@@ -44,8 +44,23 @@ pub struct Loaded {
 /// # Ok::<(), ()>(())
 /// ```
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded, Diagnostics> {
-    let path = path.as_ref();
+    load_with(path.as_ref(), Resolver::default())
+}
+
+/// Like [`load`], with the entry file's text given instead of read (files it references are
+/// still read from disk, relative to `path`).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_text(path: impl AsRef<Path>, text: impl Into<String>) -> Result<Loaded, Diagnostics> {
     let mut resolver = Resolver::default();
+    let _ = resolver
+        .sources
+        .add(path.as_ref().to_path_buf(), text.into());
+    load_with(path.as_ref(), resolver)
+}
+
+fn load_with(path: &Path, mut resolver: Resolver) -> Result<Loaded, Diagnostics> {
     let katalog = resolve(&mut resolver, path);
     if let Some(katalog) = &katalog {
         validate::validate(katalog, &mut resolver);

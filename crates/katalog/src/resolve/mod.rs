@@ -49,6 +49,11 @@ impl Resolver {
 
     /// Reads a text file; a missing file is reported at `referenced_at` (or at the file itself).
     pub fn read(&mut self, path: &Path, referenced_at: Option<&Location>) -> Option<(u32, String)> {
+        if let Some(text) = self.sources.text(path) {
+            let text = text.to_string();
+            let id = self.sources.add(path.to_path_buf(), text.clone());
+            return Some((id, text));
+        }
         match std::fs::read(path) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -121,8 +126,8 @@ impl Resolver {
             yaml::Error::DuplicateKey { .. } => Some("remove or rename one of the two keys"),
             _ => None,
         };
-        if let yaml::Error::DuplicateKey { key, .. } = err {
-            d = d.with_path(key.clone());
+        if let yaml::Error::DuplicateKey { path, .. } = err {
+            d = d.with_path(path.clone());
         }
         if let Some(hint) = hint {
             d = d.with_hint(hint);
