@@ -1,7 +1,7 @@
 //! External calls, cross reads, watches, preReconcile gates and events
 //! (§18.3 #40, #41, #52, #53, #54).
 
-use super::{Cx, duration_problem, is_camel_case};
+use super::{Cx, is_camel_case};
 use crate::model::{Crd, External, Gate};
 
 /// The sentinels of spec §11.5.
@@ -110,18 +110,7 @@ fn externals(cx: &mut Cx<'_>, crd: &Crd) {
             );
         }
         for (key, value) in [("timeout", &e.timeout), ("sleep", &e.sleep)] {
-            if let Some(v) = value
-                && let Some(problem) = duration_problem(&v.value)
-            {
-                cx.crd_error(
-                    crd,
-                    Some(&v.at),
-                    "invalid-duration",
-                    &format!("{rest}.{key}"),
-                    problem,
-                    "",
-                );
-            }
+            cx.crd_duration(crd, value.as_ref(), &format!("{rest}.{key}"));
         }
     }
 }
@@ -187,18 +176,11 @@ fn cross(cx: &mut Cx<'_>, crd: &Crd) {
                     "",
                 );
             }
-            if let Some(cache) = &source.cache_for
-                && let Some(problem) = duration_problem(&cache.value)
-            {
-                cx.crd_error(
-                    crd,
-                    Some(&cache.at),
-                    "invalid-duration",
-                    &format!("{rest}.source.cacheFor"),
-                    problem,
-                    "",
-                );
-            }
+            cx.crd_duration(
+                crd,
+                source.cache_for.as_ref(),
+                &format!("{rest}.source.cacheFor"),
+            );
         }
         if let Some(s) = c
             .value

@@ -57,18 +57,7 @@ fn resync(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
         (r.resync.as_ref(), format!("{PREFIX}.resync")),
         (crd.entry.resync.as_ref(), "resync".to_string()),
     ] {
-        if let Some(v) = value
-            && let Some(problem) = duration_problem(&v.value)
-        {
-            cx.crd_error(
-                crd,
-                Some(&v.at),
-                "invalid-duration",
-                &rest,
-                format!("`resync`: {problem}"),
-                "use a duration such as 30s or 5m",
-            );
-        }
+        cx.crd_duration(crd, value, &rest);
     }
 }
 
@@ -325,18 +314,11 @@ fn extension_points(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
                 "use `protocol: http`",
             );
         }
-        if let Some(t) = &remote.value.timeout
-            && let Some(problem) = duration_problem(&t.value)
-        {
-            cx.crd_error(
-                crd,
-                Some(&t.at),
-                "invalid-duration",
-                &format!("{PREFIX}.remote.timeout"),
-                problem,
-                "",
-            );
-        }
+        cx.crd_duration(
+            crd,
+            remote.value.timeout.as_ref(),
+            &format!("{PREFIX}.remote.timeout"),
+        );
         if remote.value.managed_resources.is_empty() {
             cx.crd_warning(crd, Some(&remote.at), "remote-without-managed-resources", &format!("{PREFIX}.remote"),
                 "the remote reconciler declares no `managedResources`; no RBAC is generated for what it creates", "list the kinds it manages");
@@ -420,18 +402,7 @@ fn autoscale(cx: &mut Cx<'_>, crd: &Crd) {
         ("interval", &a.value.interval),
         ("cooldown", &a.value.cooldown),
     ] {
-        if let Some(v) = value
-            && let Some(problem) = duration_problem(&v.value)
-        {
-            cx.crd_error(
-                crd,
-                Some(&v.at),
-                "invalid-duration",
-                &format!("{rest}.{key}"),
-                problem,
-                "",
-            );
-        }
+        cx.crd_duration(crd, value.as_ref(), &format!("{rest}.{key}"));
     }
     if let Some(action) = &a.value.action
         && let Some(w) = action
