@@ -44,8 +44,23 @@ pub struct Loaded {
 /// # Ok::<(), ()>(())
 /// ```
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded, Diagnostics> {
-    let path = path.as_ref();
+    load_with(path.as_ref(), Resolver::default())
+}
+
+/// Like [`load`], with the entry file's text given instead of read (files it references are
+/// still read from disk, relative to `path`).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_text(path: impl AsRef<Path>, text: impl Into<String>) -> Result<Loaded, Diagnostics> {
     let mut resolver = Resolver::default();
+    let _ = resolver
+        .sources
+        .add(path.as_ref().to_path_buf(), text.into());
+    load_with(path.as_ref(), resolver)
+}
+
+fn load_with(path: &Path, mut resolver: Resolver) -> Result<Loaded, Diagnostics> {
     let katalog = resolve(&mut resolver, path);
     if let Some(katalog) = &katalog {
         validate::validate(katalog, &mut resolver);
@@ -99,16 +114,16 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
     let spec_motifs = motif::apply_spec_imports(resolver, path, &root);
     let mut inputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut crd_motifs = Vec::new();
-    if let Some(crds) = nodes::get_mut(&mut root, "spec").and_then(|s| nodes::get_mut(s, "crds")) {
-        if let Some(entries) = nodes::entries_mut(crds) {
-            for (key, entry) in entries.iter_mut() {
-                let name = key.as_str().unwrap_or_default().to_string();
-                let from = resolver.sources.path(entry.span.file).to_path_buf();
-                let contribution = motif::apply_crd_imports(resolver, &from, &name, entry);
-                include::expand_reconciler_include(resolver, &from, entry);
-                inputs.insert(name, contribution.inputs.clone());
-                crd_motifs.push(contribution);
-            }
+    if let Some(crds) = nodes::get_mut(&mut root, "spec").and_then(|s| nodes::get_mut(s, "crds"))
+        && let Some(entries) = nodes::entries_mut(crds)
+    {
+        for (key, entry) in entries.iter_mut() {
+            let name = key.as_str().unwrap_or_default().to_string();
+            let from = resolver.sources.path(entry.span.file).to_path_buf();
+            let contribution = motif::apply_crd_imports(resolver, &from, &name, entry);
+            include::expand_reconciler_include(resolver, &from, entry);
+            inputs.insert(name, contribution.inputs.clone());
+            crd_motifs.push(contribution);
         }
     }
 
@@ -135,8 +150,7 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         notes.extend(contribution.notes.functions);
         profile_sets.extend(contribution.profiles);
     }
-    let mut provenance: BTreeMap<String, (Option<String>, Option<String>, Option<String>)> =
-        BTreeMap::new();
+    let mut provenance: BTreeMap<String, Provenance> = BTreeMap::new();
     for import in &imported {
         let Some(doc) = resolver.decode::<Document>(&import.root, "") else {
             continue;
@@ -241,6 +255,9 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         profiles,
     })
 }
+
+/// Name, description and version of the Katalog a Komposer imported a CRD from.
+type Provenance = (Option<String>, Option<String>, Option<String>);
 
 fn read_profile_include(resolver: &mut Resolver, profiles: &Profiles) -> Option<Profiles> {
     let include = profiles.include.as_ref()?;

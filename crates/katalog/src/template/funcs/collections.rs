@@ -261,7 +261,7 @@ fn dig_fn<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -337,8 +337,6 @@ mod tests {
             ("sortAlpha", vec![json!(["b", "a"])], "[a b]"),
             ("until", vec![json!(3)], "[0 1 2]"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

@@ -86,7 +86,7 @@ fn ternary<'a>(mut a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -171,8 +171,6 @@ mod tests {
             ),
             ("fail", vec![json!("boom")], "error: boom"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

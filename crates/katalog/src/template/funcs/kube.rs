@@ -32,46 +32,32 @@ pub(crate) const FUNCS: &[Builtin] = &[
         arg(&a, 0),
         &["status"]
     ))),
-    f!("phase", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "phase"]
-    ))),
-    f!("name", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "name"]
-    ))),
-    f!("namespace", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "namespace"]
-    ))),
-    f!("resourceName", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "name"]
-    ))),
-    f!("resourceNamespace", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "namespace"]
-    ))),
-    f!("resourceUID", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "uid"]
-    ))),
-    f!("resourceVersion", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "resourceVersion"]
-    ))),
-    f!("creationTimestamp", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "creationTimestamp"]
-    ))),
-    f!("ownerKind", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "ownerReferences", "0", "kind"]
-    ))),
-    f!("ownerName", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "ownerReferences", "0", "name"]
-    ))),
+    text_note!("phase", "kubernetes", ["status", "phase"]),
+    text_note!("name", "kubernetes", ["metadata", "name"]),
+    text_note!("namespace", "kubernetes", ["metadata", "namespace"]),
+    text_note!("resourceName", "kubernetes", ["metadata", "name"]),
+    text_note!("resourceNamespace", "kubernetes", ["metadata", "namespace"]),
+    text_note!("resourceUID", "kubernetes", ["metadata", "uid"]),
+    text_note!(
+        "resourceVersion",
+        "kubernetes",
+        ["metadata", "resourceVersion"]
+    ),
+    text_note!(
+        "creationTimestamp",
+        "kubernetes",
+        ["metadata", "creationTimestamp"]
+    ),
+    text_note!(
+        "ownerKind",
+        "kubernetes",
+        ["metadata", "ownerReferences", "0", "kind"]
+    ),
+    text_note!(
+        "ownerName",
+        "kubernetes",
+        ["metadata", "ownerReferences", "0", "name"]
+    ),
     f!("hasCondition", "kubernetes", 2, 2, |a, _| {
         b(condition(arg(&a, 0), &str_arg(&a, 1)).is_some_and(|c| text(c, &["status"]) == "True"))
     }),
@@ -93,26 +79,26 @@ pub(crate) const FUNCS: &[Builtin] = &[
         &["metadata", "deletionTimestamp"]
     )
     .is_empty())),
-    f!("generation", "kubernetes", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["metadata", "generation"]
-    ))),
-    f!("observedGeneration", "kubernetes", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "observedGeneration"]
-    ))),
+    int_note!("generation", "kubernetes", ["metadata", "generation"]),
+    int_note!(
+        "observedGeneration",
+        "kubernetes",
+        ["status", "observedGeneration"]
+    ),
     f!("isSynced", "kubernetes", 1, 1, |a, _| {
         let o = arg(&a, 0);
         b(int(o, &["metadata", "generation"]) == int(o, &["status", "observedGeneration"]))
     }),
-    f!("resourceCPU", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "resources", "requests", "cpu"]
-    ))),
-    f!("resourceMemory", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "resources", "requests", "memory"]
-    ))),
+    text_note!(
+        "resourceCPU",
+        "kubernetes",
+        ["spec", "resources", "requests", "cpu"]
+    ),
+    text_note!(
+        "resourceMemory",
+        "kubernetes",
+        ["spec", "resources", "requests", "memory"]
+    ),
     // Replicas (Deployment, StatefulSet, ReplicaSet).
     f!("replicasReady", "replica", 1, 1, |a, _| b(replicas_ready(
         arg(&a, 0)
@@ -123,18 +109,13 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("desiredReplicas", "replica", 1, 1, |a, _| i(desired(arg(
         &a, 0
     )))),
-    f!("readyReplicas", "replica", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "readyReplicas"]
-    ))),
-    f!("availableReplicas", "replica", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "availableReplicas"]
-    ))),
-    f!("updatedReplicas", "replica", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "updatedReplicas"]
-    ))),
+    int_note!("readyReplicas", "replica", ["status", "readyReplicas"]),
+    int_note!(
+        "availableReplicas",
+        "replica",
+        ["status", "availableReplicas"]
+    ),
+    int_note!("updatedReplicas", "replica", ["status", "updatedReplicas"]),
     f!("rolloutComplete", "replica", 1, 1, |a, _| {
         let o = arg(&a, 0);
         let want = desired(o);
@@ -144,10 +125,7 @@ pub(crate) const FUNCS: &[Builtin] = &[
             && int(o, &["status", "observedGeneration"]) >= int(o, &["metadata", "generation"]))
     }),
     // Services.
-    f!("serviceClusterIP", "service", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "clusterIP"]
-    ))),
+    text_note!("serviceClusterIP", "service", ["spec", "clusterIP"]),
     f!("serviceNodePort", "service", 2, 2, |a, _| {
         let want = str_arg(&a, 1);
         let port = items(dig(arg(&a, 0), &["spec", "ports"]))
@@ -156,10 +134,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
             .map_or(0, |p| int(p, &["nodePort"]));
         i(port)
     }),
-    f!("serviceLoadBalancerIP", "service", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "loadBalancer", "ingress", "0", "ip"]
-    ))),
+    text_note!(
+        "serviceLoadBalancerIP",
+        "service",
+        ["status", "loadBalancer", "ingress", "0", "ip"]
+    ),
     f!("serviceLoadBalancerHost", "service", 1, 1, |a, _| {
         s(text(
             arg(&a, 0),
@@ -223,22 +202,26 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("cronJobActiveCount", "job", 1, 1, |a, _| i(
         items(dig(arg(&a, 0), &["status", "active"])).len() as i64
     )),
-    f!("cronJobLastScheduleTime", "job", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "lastScheduleTime"]
-    ))),
-    f!("cronJobNextScheduleTime", "job", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "nextScheduleTime"]
-    ))),
-    f!("cronJobLastSuccessTime", "job", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "lastSuccessfulTime"]
-    ))),
-    f!("cronJobLastJobName", "job", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_lastJob", "metadata", "name"]
-    ))),
+    text_note!(
+        "cronJobLastScheduleTime",
+        "job",
+        ["status", "lastScheduleTime"]
+    ),
+    text_note!(
+        "cronJobNextScheduleTime",
+        "job",
+        ["status", "nextScheduleTime"]
+    ),
+    text_note!(
+        "cronJobLastSuccessTime",
+        "job",
+        ["status", "lastSuccessfulTime"]
+    ),
+    text_note!(
+        "cronJobLastJobName",
+        "job",
+        ["_lastJob", "metadata", "name"]
+    ),
     f!("cronJobLastJobSucceeded", "job", 1, 1, |a, _| b(int(
         arg(&a, 0),
         &["_lastJob", "status", "succeeded"]
@@ -355,7 +338,7 @@ fn container<'x>(a: &'x [Val<'_>]) -> &'x Json {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     fn deployment() -> serde_json::Value {
@@ -501,8 +484,6 @@ mod tests {
                 "false",
             ),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

@@ -176,7 +176,7 @@ fn by_ordinal<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::{check, show};
     use serde_json::json;
 
     fn enriched() -> serde_json::Value {
@@ -219,9 +219,7 @@ mod tests {
             ("hasCrashingPod", vec![json!(null)], "false"),
             ("jobFirstExitCode", vec![json!(null)], "-1"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
         assert!(show("podByOrdinal", &[p.clone(), json!(0)]).contains("name:db-0"));
     }
 }

@@ -114,7 +114,7 @@ fn format(v: f64, style: Style) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -139,8 +139,6 @@ mod tests {
             ("compareQuantity", vec![json!("1Gi"), json!("1000Mi")], "1"),
             ("compareQuantity", vec![json!("100m"), json!("0.1")], "0"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

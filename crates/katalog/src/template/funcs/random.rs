@@ -41,11 +41,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
         int_arg(&a, 0)
     ))),
     f!("randomBase64", "random", 1, 1, |a, cx| {
-        let bytes = bytes(&mut cx.rng, int_arg(&a, 0));
+        let bytes = bytes(cx.rng(), int_arg(&a, 0));
         s(base64::engine::general_purpose::STANDARD.encode(bytes))
     }),
     f!("uuidv4", "random", 0, 0, |_, cx| {
-        let mut b = bytes(&mut cx.rng, 16);
+        let mut b = bytes(cx.rng(), 16);
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -62,7 +62,7 @@ pub(crate) const FUNCS: &[Builtin] = &[
 
 fn pick(cx: &mut FnCx, alphabet: &[u8], n: i64) -> String {
     (0..n.clamp(0, MAX_LEN))
-        .map(|_| alphabet[cx.rng.below(alphabet.len() as u64) as usize] as char)
+        .map(|_| alphabet[cx.rng().below(alphabet.len() as u64) as usize] as char)
         .collect()
 }
 

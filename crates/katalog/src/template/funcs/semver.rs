@@ -184,7 +184,7 @@ fn term(t: &str, v: &Version) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -256,8 +256,6 @@ mod tests {
                 "false",
             ),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

@@ -10,7 +10,7 @@ use super::{Builtin, FnCx, arg, b, i, s, str_arg};
 use crate::template::value::{Val, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
-    f!("now", "time", 0, 0, |_, cx| s(rfc3339(cx.now))),
+    f!("now", "time", 0, 0, |_, cx| s(rfc3339(cx.now()))),
     f!("timeSince", "time", 1, 1, |a, cx| s(since(
         &str_arg(&a, 0),
         cx
@@ -19,7 +19,7 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("timeUntil", "time", 1, 1, |a, cx| {
         s(parse_time(&str_arg(&a, 0)).map_or_else(
             || "0s".into(),
-            |t| go_duration((t - cx.now).max(Duration::ZERO)),
+            |t| go_duration((t - cx.now()).max(Duration::ZERO)),
         ))
     }),
     f!("timeAgo", "time", 1, 1, |a, cx| s(since(
@@ -31,7 +31,7 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("isExpired", "time", 1, 1, |a, cx| b(parse_time(&str_arg(
         &a, 0
     ))
-    .is_some_and(|t| t < cx.now))),
+    .is_some_and(|t| t < cx.now()))),
     f!("timeFormat", "time", 2, 2, time_format),
     f!("durationSeconds", "time", 1, 1, |a, _| i(parse_duration(
         &str_arg(&a, 0)
@@ -48,11 +48,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
         }
     }),
     f!("weekday", "time", 0, 0, |_, cx| b(!matches!(
-        cx.now.weekday(),
+        cx.now().weekday(),
         Weekday::Saturday | Weekday::Sunday
     ))),
     f!("timeInWindow", "time", 2, 2, |a, cx| {
-        let now = u32::from(cx.now.hour()) * 60 + u32::from(cx.now.minute());
+        let now = u32::from(cx.now().hour()) * 60 + u32::from(cx.now().minute());
         match (hhmm(&str_arg(&a, 0)), hhmm(&str_arg(&a, 1))) {
             (Some(from), Some(to)) if from <= to => b(from <= now && now < to),
             (Some(from), Some(to)) => b(now >= from || now < to),
@@ -79,8 +79,8 @@ pub(crate) fn parse_time(st: &str) -> Option<OffsetDateTime> {
     Some(date.midnight().assume_utc())
 }
 
-fn since(st: &str, cx: &FnCx) -> Option<Duration> {
-    parse_time(st).map(|t| (cx.now - t).max(Duration::ZERO))
+fn since(st: &str, cx: &mut FnCx) -> Option<Duration> {
+    parse_time(st).map(|t| (cx.now() - t).max(Duration::ZERO))
 }
 
 /// Go's `time.Duration.String()` at whole-second precision: `72h0m0s`, `1m30s`, `0s`.
@@ -233,7 +233,7 @@ pub(crate) fn go_layout(t: OffsetDateTime, layout: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use super::*;
     use serde_json::json;
 
@@ -282,9 +282,7 @@ mod tests {
             ),
             ("timeInWindow", vec![json!("bad"), json!("06:00")], "false"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 
     #[test]

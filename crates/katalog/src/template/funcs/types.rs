@@ -84,7 +84,7 @@ pub(crate) fn type_of(v: &Json) -> &'static str {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -112,8 +112,6 @@ mod tests {
             ("isComposite", vec![json!([1])], "true"),
             ("atoi", vec![json!(" 12 ")], "12"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }
