@@ -103,9 +103,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("replicasReady", "replica", 1, 1, |a, _| b(replicas_ready(
         arg(&a, 0)
     ))),
-    f!("allReplicasReady", "replica", 1, 1, |a, _| b(
-        replicas_ready(arg(&a, 0))
-    )),
+    // Orkestra: ready equals desired exactly (scale-to-zero is ready; a surge is not).
+    f!("allReplicasReady", "replica", 1, 1, |a, _| {
+        let o = arg(&a, 0);
+        b(int(o, &["status", "readyReplicas"]) == desired(o))
+    }),
     f!("desiredReplicas", "replica", 1, 1, |a, _| i(desired(arg(
         &a, 0
     )))),
@@ -116,13 +118,10 @@ pub(crate) const FUNCS: &[Builtin] = &[
         ["status", "availableReplicas"]
     ),
     int_note!("updatedReplicas", "replica", ["status", "updatedReplicas"]),
+    // Orkestra: every pod runs the current template (updated equals desired).
     f!("rolloutComplete", "replica", 1, 1, |a, _| {
         let o = arg(&a, 0);
-        let want = desired(o);
-        b(o.is_object()
-            && int(o, &["status", "updatedReplicas"]) >= want
-            && int(o, &["status", "readyReplicas"]) >= want
-            && int(o, &["status", "observedGeneration"]) >= int(o, &["metadata", "generation"]))
+        b(int(o, &["status", "updatedReplicas"]) == desired(o))
     }),
     // Services.
     text_note!("serviceClusterIP", "service", ["spec", "clusterIP"]),
@@ -415,6 +414,26 @@ mod tests {
                 "false",
             ),
             ("allReplicasReady", vec![json!(null)], "false"),
+            (
+                "allReplicasReady",
+                vec![json!({"spec": {"replicas": 0}, "status": {}})],
+                "true",
+            ),
+            (
+                "allReplicasReady",
+                vec![json!({"spec": {"replicas": 2}, "status": {"readyReplicas": 3}})],
+                "false",
+            ),
+            (
+                "replicasReady",
+                vec![json!({"spec": {"replicas": 2}, "status": {"readyReplicas": 3}})],
+                "true",
+            ),
+            (
+                "rolloutComplete",
+                vec![json!({"status": {"updatedReplicas": 1}})],
+                "true",
+            ),
             ("desiredReplicas", vec![json!({})], "1"),
             ("availableReplicas", vec![d.clone()], "2"),
             ("rolloutComplete", vec![d.clone()], "true"),
