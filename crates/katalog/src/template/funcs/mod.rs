@@ -84,6 +84,8 @@ mod types;
 mod validation;
 mod workloads;
 
+pub(crate) use types::type_of;
+
 /// The largest string a function may build (the output cap).
 pub(crate) const MAX_STRING: usize = 1 << 20;
 
