@@ -98,6 +98,90 @@ fn field<'a>(a: Vec<Val<'a>>, _: &mut FnCx, pos: Option<usize>) -> Result<Val<'a
     s(norm.split(' ').nth(pos).unwrap_or("*"))
 }
 
+/// The next time after `after` (to the minute, UTC) that a standard cron expression fires,
+/// looking up to five years ahead; `None` for malformed or never-firing expressions.
+pub(crate) fn next_fire(expr: &str, after: time::OffsetDateTime) -> Option<time::OffsetDateTime> {
+    let norm = normalize(expr)?;
+    let f: Vec<&str> = norm.split(' ').collect();
+    let minutes = field_set(f[0], 0, 59, &[])?;
+    let hours = field_set(f[1], 0, 23, &[])?;
+    let doms = field_set(f[2], 1, 31, &[])?;
+    const MONTHS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let months = field_set(f[3], 1, 12, MONTHS)?;
+    const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let mut dows = field_set(f[4], 0, 7, DAYS)?;
+    if dows[7] {
+        dows[0] = true;
+    }
+    // Standard cron: when both day fields are restricted, either may match.
+    let (dom_any, dow_any) = (f[2] == "*" || f[2] == "?", f[4] == "*" || f[4] == "?");
+    let start =
+        after.replace_second(0).ok()?.replace_nanosecond(0).ok()? + time::Duration::minutes(1);
+    let mut day = start.date();
+    for _ in 0..(5 * 366) {
+        let dom_ok = doms[usize::from(day.day())];
+        let dow_ok = dows[usize::from(day.weekday().number_days_from_sunday())];
+        let day_ok = match (dom_any, dow_any) {
+            (true, true) => true,
+            (false, true) => dom_ok,
+            (true, false) => dow_ok,
+            (false, false) => dom_ok || dow_ok,
+        };
+        if months[usize::from(u8::from(day.month()))] && day_ok {
+            for h in (0..24u8).filter(|h| hours[usize::from(*h)]) {
+                for m in (0..60u8).filter(|m| minutes[usize::from(*m)]) {
+                    let t = day.with_hms(h, m, 0).ok()?.assume_utc();
+                    if t >= start {
+                        return Some(t);
+                    }
+                }
+            }
+        }
+        day = day.next_day()?;
+    }
+    None
+}
+
+/// The values a cron field allows, as a table indexed by value: `*`, `?`, `a`, `a-b`, `*/n`,
+/// `a-b/n`, `a/n`, comma lists and (for months and weekdays) three-letter names.
+fn field_set(field: &str, lo: u32, hi: u32, names: &[&str]) -> Option<Vec<bool>> {
+    let value = |s: &str| -> Option<u32> {
+        let lower = s.to_ascii_lowercase();
+        let v = match names.iter().position(|n| *n == lower) {
+            Some(k) => k as u32 + if lo == 1 { 1 } else { 0 },
+            None => s.parse().ok()?,
+        };
+        (lo..=hi).contains(&v).then_some(v)
+    };
+    let mut set = vec![false; hi as usize + 1];
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, st)) => (r, st.parse::<u32>().ok().filter(|n| *n > 0)?),
+            None => (part, 1),
+        };
+        let (from, to) = match range {
+            "*" | "?" => (lo, hi),
+            r => match r.split_once('-') {
+                Some((a, b)) => (value(a)?, value(b)?),
+                None if part.contains('/') => (value(r)?, hi),
+                None => {
+                    let v = value(r)?;
+                    (v, v)
+                }
+            },
+        };
+        if from > to {
+            return None;
+        }
+        for v in (from..=to).step_by(step as usize) {
+            set[v as usize] = true;
+        }
+    }
+    Some(set)
+}
+
 /// Orkestra's descriptions, word for word (they end up in status fields).
 fn describe(v: &Json) -> String {
     let expr = match v {
