@@ -71,9 +71,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
             .map(|c| text(c, &["message"]))
             .unwrap_or_default())
     }),
-    f!("resourceExists", "kubernetes", 1, 1, |a, _| b(
-        arg(&a, 0).is_object()
-    )),
+    // Any map, except the runtime's placeholders for children not created yet.
+    f!("resourceExists", "kubernetes", 1, 1, |a, _| {
+        let o = arg(&a, 0);
+        b(o.is_object() && dig(o, &["_placeholder"]) != &Json::Bool(true))
+    }),
     f!("isTerminating", "kubernetes", 1, 1, |a, _| b(!text(
         arg(&a, 0),
         &["metadata", "deletionTimestamp"]
@@ -403,6 +405,11 @@ mod tests {
             ),
             ("resourceExists", vec![d.clone()], "true"),
             ("resourceExists", vec![json!(null)], "false"),
+            (
+                "resourceExists",
+                vec![json!({"_placeholder": true})],
+                "false",
+            ),
             ("isTerminating", vec![d.clone()], "false"),
             ("generation", vec![d.clone()], "3"),
             ("isSynced", vec![d.clone()], "true"),
