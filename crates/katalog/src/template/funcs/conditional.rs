@@ -41,14 +41,6 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("notEmpty", "conditional", 1, 1, |a, _| b(!empty(arg(
         &a, 0
     )))),
-    // Orkestra's `Empty` (types): nil, "", empty list or map; unlike `empty`, 0 and false are not.
-    f!("Empty", "types", 1, 1, |a, _| b(match arg(&a, 0) {
-        Json::Null => true,
-        Json::String(st) => st.is_empty(),
-        Json::Array(l) => l.is_empty(),
-        Json::Object(m) => m.is_empty(),
-        _ => false,
-    })),
     f!("required", "conditional", 2, 2, |mut a, _| {
         if empty_required(arg(&a, 1)) {
             return Err(str_arg(&a, 0).into_owned());

@@ -38,6 +38,10 @@ pub(crate) const FUNCS: &[Builtin] = &[
         ))
     }),
     f!("toString", "types", 1, 1, |a, _| s(to_str(arg(&a, 0)))),
+    // Orkestra's `isEmpty`/`Empty`: nil, "", empty list or map; unlike `empty`, 0 and false
+    // are not empty.
+    f!("isEmpty", "types", 1, 1, |a, _| b(is_blank(arg(&a, 0)))),
+    f!("Empty", "types", 1, 1, |a, _| b(is_blank(arg(&a, 0)))),
     f!("typeOf", "types", 1, 1, |a, _| s(type_of(arg(&a, 0)))),
     f!("kindOf", "types", 1, 1, |a, _| s(type_of(arg(&a, 0)))),
     f!("typeMap", "types", 1, 1, |a, _| b(arg(&a, 0).is_object())),
@@ -84,6 +88,16 @@ pub(crate) fn to_bool(v: &Json) -> Option<bool> {
     }
 }
 
+fn is_blank(v: &Json) -> bool {
+    match v {
+        Json::Null => true,
+        Json::String(st) => st.is_empty(),
+        Json::Array(l) => l.is_empty(),
+        Json::Object(m) => m.is_empty(),
+        _ => false,
+    }
+}
+
 /// Orkestra's type names, shared with the `typeOf` condition operator: `string`, `number`,
 /// `bool`, `map`, `slice`, `null`.
 pub(crate) fn type_of(v: &Json) -> &'static str {
@@ -122,6 +136,8 @@ mod tests {
             ),
             ("toList", vec![json!("a, b,c")], "[a b c]"),
             ("toList", vec![json!("")], "[]"),
+            ("isEmpty", vec![json!(0)], "false"),
+            ("Empty", vec![json!([])], "true"),
             ("toBool", vec![json!(1)], "true"),
             ("toString", vec![json!(3)], "3"),
             ("toString", vec![json!([1, 2])], "[1 2]"),
