@@ -27,6 +27,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
             style,
         ))
     }),
+    f!("subtractQuantity", "quantity", 2, 2, |a, _| {
+        let (x, y) = (str_arg(&a, 0), str_arg(&a, 1));
+        let diff = parse(&x).unwrap_or(0.0) - parse(&y).unwrap_or(0.0);
+        s(format(diff, Style::of(&x)))
+    }),
     f!("compareQuantity", "quantity", 2, 2, |a, _| {
         let (x, y) = (
             parse(&str_arg(&a, 0)).unwrap_or(0.0),
@@ -172,6 +177,17 @@ mod tests {
             ("sumQuantity", vec![json!("512Mi"), json!("512Mi")], "1Gi"),
             ("sumQuantity", vec![json!("1Ki"), json!("0.5")], "1024500m"),
             ("sumQuantity", vec![], "0"),
+            (
+                "subtractQuantity",
+                vec![json!("1Gi"), json!("512Mi")],
+                "512Mi",
+            ),
+            ("subtractQuantity", vec![json!("500m"), json!("500m")], "0"),
+            (
+                "subtractQuantity",
+                vec![json!("100m"), json!("200m")],
+                "-100m",
+            ),
             ("compareQuantity", vec![json!("1Gi"), json!("1000Mi")], "1"),
             ("compareQuantity", vec![json!("100m"), json!("0.1")], "0"),
         ]);
