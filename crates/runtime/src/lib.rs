@@ -30,9 +30,11 @@
 //! # }
 //! ```
 
+pub mod leader;
 pub mod metrics;
 pub mod operator_box;
 
+pub use leader::{Elector, LeaderConfig};
 pub use metrics::{CrdMetrics, Metrics};
 pub use operator_box::health::{Health, HealthSnapshot, State};
 pub use operator_box::queue::{Added, Lease, Queue, QueueConfig};

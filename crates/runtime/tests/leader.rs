@@ -1,0 +1,258 @@
+//! Lease election against a real control plane: one leader, hand-over on release, take-over
+//! after a crash, and no split brain when a leader cannot renew.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::Event;
+use k8s_openapi::api::rbac::v1::{PolicyRule, Role, RoleBinding, RoleRef, Subject};
+use kube::api::{Api, DeleteParams, ListParams, ObjectMeta, PostParams};
+use runtime::{Elector, LeaderConfig};
+use testenv::Identity;
+use tokio::sync::watch;
+use tokio::time::Instant;
+
+/// Short durations so failures show quickly: lease 4 s, renew deadline 3 s, retry 250 ms.
+fn fast(namespace: &str, identity: &str) -> LeaderConfig {
+    LeaderConfig::default()
+        .namespace(namespace)
+        .identity(identity)
+        .lease_duration(Duration::from_secs(4))
+        .renew_deadline(Duration::from_secs(3))
+        .retry_period(Duration::from_millis(250))
+}
+
+/// Waits until `rx` holds `want`; returns how long that took, or panics after `within`.
+async fn until(rx: &mut watch::Receiver<bool>, want: bool, within: Duration) -> Duration {
+    let start = Instant::now();
+    tokio::time::timeout(within, rx.wait_for(|leading| *leading == want))
+        .await
+        .unwrap_or_else(|_| panic!("leadership did not become {want} within {within:?}"))
+        .expect("the elector is alive");
+    start.elapsed()
+}
+
+/// Records whether `a` and `b` ever both claim to lead.
+fn watch_for_split_brain(
+    mut a: watch::Receiver<bool>,
+    mut b: watch::Receiver<bool>,
+) -> Arc<AtomicBool> {
+    let both = Arc::new(AtomicBool::new(false));
+    let flag = both.clone();
+    tokio::spawn(async move {
+        loop {
+            if *a.borrow_and_update() && *b.borrow_and_update() {
+                flag.store(true, Ordering::SeqCst);
+            }
+            tokio::select! {
+                r = a.changed() => if r.is_err() { break },
+                r = b.changed() => if r.is_err() { break },
+            }
+        }
+    });
+    both
+}
+
+async fn holder(client: &kube::Client, namespace: &str) -> Option<String> {
+    let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
+    api.get("orkestra-konductor")
+        .await
+        .unwrap()
+        .spec
+        .and_then(|s| s.holder_identity)
+}
+
+#[tokio::test]
+async fn two_electors_elect_exactly_one_leader() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "leader-one").await;
+    let a = Elector::spawn(client.clone(), fast(&ns, "a")).unwrap();
+    let b = Elector::spawn(client.clone(), fast(&ns, "b")).unwrap();
+    let both = watch_for_split_brain(a.subscribe(), b.subscribe());
+    let (mut ra, mut rb) = (a.subscribe(), b.subscribe());
+    tokio::time::timeout(Duration::from_secs(10), async {
+        tokio::select! {
+            _ = ra.wait_for(|l| *l) => {},
+            _ = rb.wait_for(|l| *l) => {},
+        }
+    })
+    .await
+    .expect("someone leads within 10 s");
+    // A few more renewals by the leader and polls by the follower change nothing.
+    let lease = holder(&client, &ns).await.expect("the Lease has a holder");
+    for _ in 0..4 {
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        assert_ne!(a.is_leader(), b.is_leader(), "exactly one leads");
+    }
+    let leader = if a.is_leader() { "a" } else { "b" };
+    assert_eq!(lease, leader);
+    assert_eq!(holder(&client, &ns).await.as_deref(), Some(leader));
+    assert!(!both.load(Ordering::SeqCst), "both led at one moment");
+    a.shutdown().await;
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_released_lease_is_taken_over_within_two_seconds() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "leader-release").await;
+    let a = Elector::spawn(client.clone(), fast(&ns, "a")).unwrap();
+    until(&mut a.subscribe(), true, Duration::from_secs(10)).await;
+    let b = Elector::spawn(client.clone(), fast(&ns, "b")).unwrap();
+    let both = watch_for_split_brain(a.subscribe(), b.subscribe());
+    let mut rb = b.subscribe();
+    let start = Instant::now();
+    a.shutdown().await;
+    assert_eq!(
+        holder(&client, &ns).await,
+        None,
+        "shutdown released the Lease"
+    );
+    until(&mut rb, true, Duration::from_secs(2)).await;
+    assert!(start.elapsed() < Duration::from_secs(2));
+    assert!(!both.load(Ordering::SeqCst), "both led at one moment");
+    assert_eq!(holder(&client, &ns).await.as_deref(), Some("b"));
+    b.shutdown().await;
+    let reasons = lease_event_reasons(&client, &ns, 3).await;
+    for reason in ["KonductorElected", "KonductorLost"] {
+        assert!(
+            reasons.iter().any(|r| r == reason),
+            "{reason} in {reasons:?}"
+        );
+    }
+}
+
+/// The reasons of the Events on the Lease, once there are at least `at_least` (10 s at most).
+async fn lease_event_reasons(
+    client: &kube::Client,
+    namespace: &str,
+    at_least: usize,
+) -> Vec<String> {
+    let api: Api<Event> = Api::namespaced(client.clone(), namespace);
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let reasons: Vec<String> = api
+            .list(&ListParams::default())
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|e| e.involved_object.kind.as_deref() == Some("Lease"))
+            .filter_map(|e| e.reason)
+            .collect();
+        if reasons.len() >= at_least || Instant::now() > deadline {
+            return reasons;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_crashed_leader_is_replaced_within_lease_duration_plus_two_seconds() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "leader-crash").await;
+    let a = Elector::spawn(client.clone(), fast(&ns, "a")).unwrap();
+    until(&mut a.subscribe(), true, Duration::from_secs(10)).await;
+    let b = Elector::spawn(client.clone(), fast(&ns, "b")).unwrap();
+    let mut rb = b.subscribe();
+    // Let b see the Lease held, then kill a without releasing (as SIGKILL would).
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    assert!(!b.is_leader());
+    let start = Instant::now();
+    drop(a);
+    until(&mut rb, true, Duration::from_secs(4 + 2)).await;
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_secs(3),
+        "b waited for the Lease to expire (took {took:?})"
+    );
+    assert_eq!(holder(&client, &ns).await.as_deref(), Some("b"));
+    b.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_leader_that_cannot_renew_stops_leading_before_another_can_take_over() {
+    let cp = testenv::shared().await;
+    let admin = cp.client().await.unwrap();
+    let ns = testenv::namespace(&admin, "leader-renew").await;
+    // `a` may use Leases only while its RoleBinding exists.
+    let roles: Api<Role> = Api::namespaced(admin.clone(), &ns);
+    let role = Role {
+        metadata: ObjectMeta {
+            name: Some("elector".into()),
+            ..ObjectMeta::default()
+        },
+        rules: Some(vec![PolicyRule {
+            api_groups: Some(vec!["coordination.k8s.io".into()]),
+            resources: Some(vec!["leases".into()]),
+            verbs: vec!["get".into(), "create".into(), "update".into()],
+            ..PolicyRule::default()
+        }]),
+    };
+    roles.create(&PostParams::default(), &role).await.unwrap();
+    let bindings: Api<RoleBinding> = Api::namespaced(admin.clone(), &ns);
+    let binding = RoleBinding {
+        metadata: ObjectMeta {
+            name: Some("elector".into()),
+            ..ObjectMeta::default()
+        },
+        role_ref: RoleRef {
+            api_group: Some("rbac.authorization.k8s.io".into()),
+            kind: "Role".into(),
+            name: "elector".into(),
+        },
+        subjects: Some(vec![Subject {
+            kind: "ServiceAccount".into(),
+            name: "elector-a".into(),
+            namespace: Some(ns.clone()),
+            ..Subject::default()
+        }]),
+    };
+    bindings
+        .create(&PostParams::default(), &binding)
+        .await
+        .unwrap();
+    let limited = cp
+        .client_as(&Identity::service_account(&ns, "elector-a"))
+        .await
+        .unwrap();
+
+    let a = Elector::spawn(limited, fast(&ns, "a")).unwrap();
+    let mut ra = a.subscribe();
+    tokio::time::timeout(Duration::from_secs(10), ra.wait_for(|l| *l))
+        .await
+        .expect("a leads while it may write Leases")
+        .unwrap();
+    let b = Elector::spawn(admin.clone(), fast(&ns, "b")).unwrap();
+    let both = watch_for_split_brain(a.subscribe(), b.subscribe());
+    let mut rb = b.subscribe();
+
+    let revoked = Instant::now();
+    bindings
+        .delete("elector", &DeleteParams::default())
+        .await
+        .unwrap();
+    // a renewed at the latest just before the revocation, so it must give up within the
+    // renew deadline (3 s) of it; b may take over only a lease duration (4 s) after that.
+    let lost = until(
+        &mut ra,
+        false,
+        Duration::from_secs(3) + Duration::from_millis(500),
+    )
+    .await;
+    let lost_at = revoked + lost;
+    until(&mut rb, true, Duration::from_secs(4 + 2)).await;
+    let taken = revoked.elapsed();
+    assert!(
+        lost_at < revoked + taken,
+        "a stopped leading ({lost:?}) before b led ({taken:?})"
+    );
+    assert!(!both.load(Ordering::SeqCst), "both led at one moment");
+    b.shutdown().await;
+    a.shutdown().await;
+}
