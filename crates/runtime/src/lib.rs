@@ -30,10 +30,12 @@
 //! # }
 //! ```
 
+pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod operator_box;
 
+pub use http::RuntimeView;
 pub use leader::{Elector, LeaderConfig};
 pub use metrics::{CrdMetrics, Metrics};
 pub use operator_box::health::{Health, HealthSnapshot, State};

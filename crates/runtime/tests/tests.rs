@@ -1,3 +1,4 @@
 //! Integration tests of the runtime against a real control plane.
 
+mod http;
 mod leader;

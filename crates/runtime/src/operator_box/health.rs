@@ -248,14 +248,14 @@ pub struct HealthSnapshot {
 }
 
 /// RFC 3339 to the second, as Go prints `time.Time` in JSON after truncation; empty for none.
-fn format_time(at: Option<OffsetDateTime>) -> String {
+pub(crate) fn format_time(at: Option<OffsetDateTime>) -> String {
     at.and_then(|at| at.replace_nanosecond(0).ok())
         .and_then(|at| at.format(&Rfc3339).ok())
         .unwrap_or_default()
 }
 
 /// Whole seconds in Go's `time.Duration` format: `0s`, `47s`, `11m47s`, `2h0m5s`.
-fn format_go_duration(duration: Duration) -> String {
+pub(crate) fn format_go_duration(duration: Duration) -> String {
     let seconds = duration.as_secs();
     let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
     let mut text = String::new();

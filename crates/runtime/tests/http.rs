@@ -1,0 +1,381 @@
+//! The HTTP API over a fixture view: status codes and the JSON shapes of §14 (insta snapshots,
+//! volatile fields redacted), served through the real router.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use runtime::http::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView, router};
+use runtime::{Health, Metrics};
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+/// A process with two CRDs, `website` (healthy, 2 CRs) and `database` (configurable).
+struct Fixture {
+    probes: Mutex<Probes>,
+    leader: bool,
+    website: Health,
+    database: Health,
+    metrics: Metrics,
+}
+
+impl Fixture {
+    fn new(leader: bool) -> Self {
+        let website = Health::new(3);
+        let database = Health::new(2);
+        if leader {
+            website.mark_started();
+            database.mark_started();
+            website.record_success();
+            website.record_failure("apply failed: conflict");
+            website.record_success();
+        }
+        let metrics = Metrics::new();
+        let web = metrics.crd("website");
+        web.record_reconcile(Duration::from_millis(20), true);
+        web.record_reconcile(Duration::from_millis(30), false);
+        web.record_reconcile(Duration::from_millis(40), true);
+        web.set_queue_depth(1);
+        web.set_workers_active(2);
+        web.set_resource_count(2);
+        Self {
+            probes: Mutex::new(Probes {
+                started: true,
+                ..Probes::default()
+            }),
+            leader,
+            website,
+            database,
+            metrics,
+        }
+    }
+
+    fn crd(&self, name: &str, gvk: &str, health: &Health, resources: usize) -> CrdView {
+        let mut snapshot = health.snapshot(name);
+        snapshot.queue_depth = 1;
+        snapshot.resource_count = resources;
+        CrdView {
+            name: name.into(),
+            gvk: gvk.into(),
+            enabled: true,
+            namespace: if name == "website" {
+                "web".into()
+            } else {
+                String::new()
+            },
+            workers: 3,
+            workers_source: "default".into(),
+            resync: Duration::from_secs(30),
+            rbac: vec![
+                json!({"apiGroups": ["example.com"], "resources": [format!("{name}s")],
+                              "verbs": ["get", "list", "watch"]}),
+            ],
+            health: snapshot,
+        }
+    }
+}
+
+impl RuntimeView for Fixture {
+    fn katalog(&self) -> KatalogView {
+        KatalogView {
+            name: "shop".into(),
+            version: "0.1.0".into(),
+            raw: "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\n".into(),
+            enriched: json!({"metadata": {"name": "shop"}}),
+            raw_crds: BTreeMap::from([("website".into(), json!({"workers": 3}))]),
+            enriched_crds: BTreeMap::from([(
+                "website".into(),
+                json!({"workers": 3, "resync": "30s"}),
+            )]),
+            gateway_endpoint: String::new(),
+        }
+    }
+
+    fn probes(&self) -> Probes {
+        *self.probes.lock().unwrap()
+    }
+
+    fn is_konductor(&self) -> bool {
+        self.leader
+    }
+
+    fn crds(&self) -> Vec<CrdView> {
+        vec![
+            self.crd("website", "example.com/v1, Kind=Website", &self.website, 2),
+            self.crd(
+                "database",
+                "example.com/v1, Kind=Database",
+                &self.database,
+                0,
+            ),
+        ]
+    }
+
+    fn objects(&self, crd: &str) -> Option<Vec<Value>> {
+        match crd {
+            "website" => Some(vec![
+                json!({"metadata": {"name": "b-site", "namespace": "web", "generation": 1,
+                                    "creationTimestamp": "2026-01-01T00:00:00Z"},
+                       "spec": {"email": "b@example.com"}}),
+                json!({"metadata": {"name": "a-site", "namespace": "web", "generation": 2,
+                                    "creationTimestamp": "2026-01-01T00:00:00Z"},
+                       "spec": {"email": "a@example.com"},
+                       "status": {"phase": "Running",
+                                  "conditions": [{"type": "Ready", "status": "True"}]}}),
+            ]),
+            "database" => Some(Vec::new()),
+            _ => None,
+        }
+    }
+
+    async fn children(
+        &self,
+        _: &str,
+        namespace: &str,
+        name: &str,
+    ) -> BTreeMap<String, Vec<ChildView>> {
+        BTreeMap::from([(
+            "Deployment".to_owned(),
+            vec![ChildView {
+                name: name.into(),
+                namespace: namespace.into(),
+                ready: Some(true),
+            }],
+        )])
+    }
+
+    async fn events(&self, _: &str, _: &str, name: &str) -> Vec<EventView> {
+        (0..120)
+            .map(|i| EventView {
+                type_: "Normal".into(),
+                reason: "Reconciled".into(),
+                message: format!("reconciled {name} #{i}"),
+                age: format!("{i}s"),
+            })
+            .collect()
+    }
+
+    fn metrics(&self) -> String {
+        self.metrics.encode()
+    }
+}
+
+async fn get(view: Arc<Fixture>, uri: &str) -> (StatusCode, String) {
+    let response = router(view)
+        .oneshot(Request::get(uri).body(Body::empty()).unwrap())
+        .await
+        .unwrap();
+    let status = response.status();
+    let bytes = axum::body::to_bytes(response.into_body(), usize::MAX)
+        .await
+        .unwrap();
+    (status, String::from_utf8(bytes.to_vec()).unwrap())
+}
+
+async fn get_json(view: Arc<Fixture>, uri: &str) -> (StatusCode, Value) {
+    let (status, text) = get(view, uri).await;
+    (
+        status,
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{uri}: {e}: {text}")),
+    )
+}
+
+#[tokio::test]
+async fn probes_answer_503_while_booting_and_shutting_down() {
+    let view = Arc::new(Fixture::new(true));
+    *view.probes.lock().unwrap() = Probes::default();
+    assert_eq!(
+        get(view.clone(), "/startup").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(
+        get(view.clone(), "/ready").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    assert_eq!(get(view.clone(), "/health").await.0, StatusCode::OK);
+    view.probes.lock().unwrap().started = true;
+    assert_eq!(get(view.clone(), "/startup").await.0, StatusCode::OK);
+    assert_eq!(get(view.clone(), "/ready").await.0, StatusCode::OK);
+    view.probes.lock().unwrap().shutting_down = true;
+    assert_eq!(
+        get(view.clone(), "/ready").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    view.probes.lock().unwrap().fatal = true;
+    assert_eq!(
+        get(view, "/health").await.0,
+        StatusCode::INTERNAL_SERVER_ERROR
+    );
+}
+
+#[tokio::test]
+async fn a_degraded_crd_makes_katalog_and_ready_answer_503() {
+    let view = Arc::new(Fixture::new(true));
+    view.database.record_failure("boom");
+    view.database.record_failure("boom");
+    let (status, body) = get_json(view.clone(), "/katalog").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(body["healthy"], false);
+    assert_eq!(body["totalDegraded"], 1);
+    assert_eq!(body["degradedReason"], "degraded: database");
+    assert_eq!(
+        get(view.clone(), "/ready").await.0,
+        StatusCode::SERVICE_UNAVAILABLE
+    );
+    let (status, health) = get_json(view, "/katalog/database/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health["state"], "degraded");
+}
+
+#[tokio::test]
+async fn the_katalog_summary_has_the_documented_shape() {
+    let (status, body) = get_json(Arc::new(Fixture::new(true)), "/katalog").await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!(body);
+}
+
+#[tokio::test]
+async fn crd_info_and_health_have_the_documented_shape() {
+    let view = Arc::new(Fixture::new(true));
+    let (status, info) = get_json(view.clone(), "/katalog/website").await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("crd_info", info);
+    let (status, health) = get_json(view, "/katalog/website/health").await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("crd_health", health, {
+        ".startedAt" => "[time]", ".lastReconcile" => "[time]", ".uptime" => "[duration]",
+    });
+}
+
+#[tokio::test]
+async fn a_follower_reports_pending_and_is_not_konductor() {
+    let view = Arc::new(Fixture::new(false));
+    let (status, health) = get_json(view.clone(), "/katalog/website/health").await;
+    assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE);
+    assert_eq!(health["isKonductor"], false);
+    assert_eq!(health["state"], "pending");
+    assert_eq!(health["pending"], true);
+    let (_, summary) = get_json(view.clone(), "/katalog").await;
+    assert_eq!(summary["isKonductor"], false);
+    assert_eq!(summary["OrkReady"], false);
+    assert_eq!(summary["statusCounts"]["pending"], 2);
+    assert_eq!(
+        get(view, "/ready").await.0,
+        StatusCode::OK,
+        "followers serve traffic"
+    );
+}
+
+#[tokio::test]
+async fn cr_list_detail_and_events_have_the_documented_shape() {
+    let view = Arc::new(Fixture::new(true));
+    let (status, list) = get_json(view.clone(), "/katalog/website/cr?field=spec.email").await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("cr_list", list, { ".items[].age" => "[duration]" });
+    let (status, detail) = get_json(view.clone(), "/katalog/website/cr/web/a-site").await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("cr_detail", detail);
+    let (status, events) = get_json(view.clone(), "/katalog/website/cr/web/a-site/events").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        events["events"].as_array().unwrap().len(),
+        100,
+        "at most 100"
+    );
+    assert_eq!(
+        events["events"][0],
+        json!({"type": "Normal", "reason": "Reconciled",
+        "message": "reconciled a-site #0", "age": "0s"})
+    );
+    assert_eq!(events["namespace"], "web");
+}
+
+#[tokio::test]
+async fn unknown_crds_and_crs_are_404() {
+    let view = Arc::new(Fixture::new(true));
+    for uri in [
+        "/katalog/nope",
+        "/katalog/nope/health",
+        "/katalog/nope/cr",
+        "/katalog/website/cr/web/missing",
+        "/katalog/website/cr/missing",
+        "/katalog/website/cr/web/missing/events",
+        "/katalog/database/raw",
+    ] {
+        let (status, body) = get_json(view.clone(), uri).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{uri}");
+        assert!(
+            body["error"].as_str().unwrap().ends_with("not found"),
+            "{uri}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn raw_and_enriched_serve_the_katalog_and_single_entries() {
+    let view = Arc::new(Fixture::new(true));
+    let (status, raw) = get(view.clone(), "/katalog/raw").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(raw.starts_with("apiVersion: orkestra.orkspace.io/v1"));
+    assert_eq!(
+        get_json(view.clone(), "/katalog/enriched").await.1["metadata"]["name"],
+        "shop"
+    );
+    assert_eq!(
+        get_json(view.clone(), "/katalog/website/raw").await.1,
+        json!({"workers": 3})
+    );
+    assert_eq!(
+        get_json(view, "/katalog/website/enriched").await.1["resync"],
+        "30s"
+    );
+}
+
+#[tokio::test]
+async fn metrics_expose_the_five_controller_families_with_their_values() {
+    let (status, text) = get(Arc::new(Fixture::new(true)), "/metrics").await;
+    assert_eq!(status, StatusCode::OK);
+    for line in [
+        r#"controller_reconcile_total{crd="website",result="success"} 2"#,
+        r#"controller_reconcile_total{crd="website",result="error"} 1"#,
+        r#"controller_reconcile_duration_seconds_count{crd="website"} 3"#,
+        r#"controller_queue_depth{crd="website"} 1"#,
+        r#"controller_workers_active{crd="website"} 2"#,
+        r#"controller_resource_count{crd="website"} 2"#,
+    ] {
+        assert!(text.lines().any(|l| l == line), "{line} in\n{text}");
+    }
+}
+
+#[tokio::test]
+async fn the_api_is_served_over_tcp_until_shutdown() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    drop(listener);
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(runtime::http::serve(
+        addr,
+        router(Arc::new(Fixture::new(true))),
+        async move {
+            let _ = stopped.await;
+        },
+    ));
+    let mut stream = loop {
+        match tokio::net::TcpStream::connect(addr).await {
+            Ok(stream) => break stream,
+            Err(_) => tokio::task::yield_now().await,
+        }
+    };
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET /startup HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
