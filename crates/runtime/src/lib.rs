@@ -30,11 +30,13 @@
 //! # }
 //! ```
 
+pub mod config;
 pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod operator_box;
 
+pub use config::RuntimeArgs;
 pub use http::RuntimeView;
 pub use leader::{Elector, LeaderConfig};
 pub use metrics::{CrdMetrics, Metrics};
