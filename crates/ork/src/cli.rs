@@ -32,14 +32,20 @@ pub struct Global {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Start a local Kubernetes control plane (and optionally run a Katalog on it).
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     Dev(DevArgs),
+    /// Generate deployment files from a Katalog.
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+    Generate(GenerateArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     Validate(ValidateArgs),
     /// Print version information.
     Version,
 }
 
 /// Output format of `ork validate`.
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// Human-readable, like compiler errors.
@@ -49,6 +55,7 @@ pub enum OutputFormat {
 }
 
 /// Arguments of `ork validate`.
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The Katalog or Komposer (default: katalog.yaml, then komposer.yaml in the current directory).
@@ -64,7 +71,53 @@ pub struct ValidateArgs {
     pub full: bool,
 }
 
+/// Arguments of `ork generate`.
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to generate.
+    #[command(subcommand)]
+    pub command: GenerateCommand,
+}
+
+/// The `ork generate` subcommands.
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Namespace, ServiceAccounts, least-privilege ClusterRoles and Bindings, the Katalog
+    /// ConfigMap and a Deployment per process, as one deterministic multi-document YAML.
+    Bundle(BundleArgs),
+}
+
+/// Arguments of `ork generate bundle`.
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The Katalog or Komposer.
+    #[arg(short = 'f', long = "file", default_value = "katalog.yaml")]
+    pub file: PathBuf,
+    /// Processes to deploy, comma-separated: runtime (run), gateway (gw). The gateway is
+    /// left out when the Katalog gives it nothing to do.
+    #[arg(long = "for", value_delimiter = ',', default_value = "runtime,gateway")]
+    pub for_: Vec<String>,
+    /// Namespace of the processes, their ServiceAccounts, ConfigMap and Lease.
+    #[arg(
+        short = 'n',
+        long,
+        env = "ORK_NAMESPACE",
+        default_value = "orkestra-system"
+    )]
+    pub namespace: String,
+    /// Write the bundle to this file instead of standard output.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Container image of the Deployments (a runtime-only build, see deploy/Containerfile).
+    #[arg(long, default_value = concat!("ork-runtime:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+}
+
 /// Arguments of `ork dev`.
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 #[derive(Debug, Args)]
 pub struct DevArgs {
     /// A Katalog (or Komposer) to run against the local control plane once it is ready.
@@ -95,6 +148,7 @@ mod tests {
         Cli::command().debug_assert();
     }
 
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     #[test]
     fn validate_accepts_a_path_output_format_and_full() {
         let cli =
@@ -117,6 +171,7 @@ mod tests {
         }
     }
 
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     #[test]
     fn dev_accepts_a_katalog_and_reset() {
         let cli = Cli::try_parse_from(["ork", "dev", "k.yaml", "--reset"]).unwrap();
@@ -127,5 +182,26 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+    #[test]
+    fn generate_bundle_accepts_for_namespace_output_and_image() {
+        let cli = Cli::try_parse_from([
+            "ork", "generate", "bundle", "-f", "k.yaml", "--for", "run,gw", "-n", "ops", "-o",
+            "b.yaml", "--image", "img:1",
+        ])
+        .unwrap();
+        let Command::Generate(GenerateArgs {
+            command: GenerateCommand::Bundle(args),
+        }) = cli.command
+        else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.file, PathBuf::from("k.yaml"));
+        assert_eq!(args.for_, ["run", "gw"]);
+        assert_eq!(args.namespace, "ops");
+        assert_eq!(args.output, Some(PathBuf::from("b.yaml")));
+        assert_eq!(args.image, "img:1");
     }
 }

@@ -1,7 +1,11 @@
 //! One module per command. Each turns its arguments into a library configuration and
 //! calls one library function.
 
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod dev;
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+mod generate;
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod validate;
 
 use std::process::ExitCode;
@@ -35,7 +39,11 @@ pub fn init_logging(global: &Global) {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
         Command::Dev(args) => dev::run(args),
+        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+        Command::Generate(args) => generate::run(args),
+        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
         Command::Validate(args) => validate::run(args),
         Command::Version => {
             println!("ork {}", env!("CARGO_PKG_VERSION"));
