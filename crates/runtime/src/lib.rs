@@ -39,3 +39,4 @@ pub use operator_box::queue::{Added, Lease, Queue, QueueConfig};
 pub use operator_box::workers::{
     Action, ActiveWorkers, Observe, Outcome, Report, Workers, WorkersConfig,
 };
+pub use operator_box::{BoxConfig, Key, OperatorBox, Reconcile};
