@@ -30,8 +30,10 @@
 //! # }
 //! ```
 
+pub mod cluster;
 pub mod metrics;
 pub mod operator_box;
+pub mod supervisor;
 
 pub use metrics::{CrdMetrics, Metrics};
 pub use operator_box::health::{Health, HealthSnapshot, State};
@@ -40,3 +42,4 @@ pub use operator_box::workers::{
     Action, ActiveWorkers, Observe, Outcome, Report, Workers, WorkersConfig,
 };
 pub use operator_box::{BoxConfig, Key, OperatorBox, Reconcile};
+pub use supervisor::Supervisor;
