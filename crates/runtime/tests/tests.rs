@@ -1,0 +1,3 @@
+//! Integration tests of the runtime against a real local control plane (`testenv`).
+
+mod operator_box;
