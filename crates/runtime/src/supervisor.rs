@@ -48,7 +48,8 @@ pub struct Supervisor {
 
 impl Supervisor {
     /// Starts one box per enabled CRD of `katalog`, in [`start_order`], each with the
-    /// reconcile `reconcile_for` builds for it and its own series in `metrics`.
+    /// reconcile `reconcile_for` builds for it, its own series in `metrics`, and
+    /// `stop_timeout` for its running reconciles to finish on stop.
     ///
     /// # Errors
     ///
@@ -58,6 +59,7 @@ impl Supervisor {
         client: &Client,
         katalog: &katalog::Katalog,
         metrics: &Metrics,
+        stop_timeout: std::time::Duration,
         mut reconcile_for: impl FnMut(&katalog::Crd) -> Result<Arc<R>, E>,
     ) -> Result<Self, Error>
     where
@@ -79,7 +81,7 @@ impl Supervisor {
             tracing::info!(crd = %crd.name, kind = %crd.gvk(), "starting OperatorBox");
             supervisor.boxes.push(OperatorBox::start(
                 client.clone(),
-                BoxConfig::from_crd(crd),
+                BoxConfig::from_crd(crd).stop_timeout(stop_timeout),
                 reconcile,
                 metrics.crd(&crd.name),
             ));

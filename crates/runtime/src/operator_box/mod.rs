@@ -212,6 +212,13 @@ impl BoxConfig {
         self
     }
 
+    /// How long running reconciles get to finish when the box stops.
+    #[must_use]
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.workers = self.workers.stop_timeout(timeout);
+        self
+    }
+
     /// How often every cached object is queued again.
     #[must_use]
     pub fn resync(mut self, resync: Duration) -> Self {
