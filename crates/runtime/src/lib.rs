@@ -31,10 +31,16 @@
 //! ```
 
 pub mod cluster;
+pub mod discovery;
+pub mod events;
+pub mod finalizer;
 pub mod metrics;
 pub mod operator_box;
+pub mod reconcile;
 pub mod supervisor;
 
+pub use discovery::Discovery;
+pub use events::Recorder;
 pub use metrics::{CrdMetrics, Metrics};
 pub use operator_box::health::{Health, HealthSnapshot, State};
 pub use operator_box::queue::{Added, Lease, Queue, QueueConfig};
@@ -42,4 +48,5 @@ pub use operator_box::workers::{
     Action, ActiveWorkers, Observe, Outcome, Report, Workers, WorkersConfig,
 };
 pub use operator_box::{BoxConfig, Key, OperatorBox, Reconcile};
+pub use reconcile::{Extra, Reconciler, ReconcilerConfig};
 pub use supervisor::Supervisor;

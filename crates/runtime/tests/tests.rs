@@ -1,3 +1,4 @@
 //! Integration tests of the runtime against a real local control plane (`testenv`).
 
 mod operator_box;
+mod reconcile;

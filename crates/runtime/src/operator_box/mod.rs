@@ -119,6 +119,23 @@ pub trait Reconcile: Send + Sync + 'static {
     }
 }
 
+/// The Katalog-driven reconcile. Cross-CRD reads (`Extra::cross`) are not filled in yet.
+impl Reconcile for crate::reconcile::Reconciler {
+    type Error = crate::reconcile::Error;
+
+    async fn reconcile(&self, cr: Arc<DynamicObject>) -> Result<Action, Self::Error> {
+        crate::reconcile::Reconciler::reconcile(self, cr, &crate::reconcile::Extra::default()).await
+    }
+
+    fn child_kinds(&self) -> Vec<(String, String)> {
+        crate::reconcile::Reconciler::child_kinds(self)
+    }
+
+    fn retry(error: &Self::Error) -> bool {
+        error.retry()
+    }
+}
+
 /// What one box watches and how it works: built from a Katalog's CRD entry with
 /// [`BoxConfig::from_crd`], or by hand in tests.
 #[derive(Clone, Debug)]
