@@ -2,6 +2,7 @@
 //! its arguments into a library configuration.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -33,6 +34,8 @@ pub struct Global {
 pub enum Command {
     /// Start a local Kubernetes control plane (and optionally run a Katalog on it).
     Dev(DevArgs),
+    /// Run the operators of a Katalog: one OperatorBox per CRD, until SIGTERM or Ctrl-C.
+    Run(RunArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
     Validate(ValidateArgs),
     /// Print version information.
@@ -62,6 +65,37 @@ pub struct ValidateArgs {
     /// Also print each CRD's resolved settings and the dependency order.
     #[arg(long)]
     pub full: bool,
+}
+
+/// Arguments of `ork run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The Katalog or Komposer (default: katalog.yaml, then komposer.yaml in the current directory).
+    pub katalog: Option<PathBuf>,
+    /// The Katalog or Komposer, as a flag (same as the positional argument).
+    #[arg(short = 'f', long = "file", conflicts_with = "katalog")]
+    pub file: Option<PathBuf>,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster
+    /// ServiceAccount), as kubectl.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Skip the local-mode setup (setup manifests, crdFile, crFiles) even outside a cluster.
+    #[arg(long)]
+    pub no_setup: bool,
+    /// How long to wait for each applied CRD to be Established (Go duration, e.g. 60s).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub establish_timeout: Duration,
+    /// How long running reconciles get to finish on shutdown, per OperatorBox.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub stop_timeout: Duration,
+}
+
+/// A Go duration (`500ms`, `30s`, `1m30s`) or whole seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    katalog::model::duration::parse(text).map_err(|error| error.to_string())
 }
 
 /// Arguments of `ork dev`.
@@ -115,6 +149,34 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn run_accepts_kubeconfig_context_and_durations() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "run",
+            "k.yaml",
+            "--kubeconfig",
+            "/tmp/kc",
+            "--context",
+            "dev",
+            "--establish-timeout",
+            "1m30s",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Run(args) => {
+                assert_eq!(args.katalog, Some(PathBuf::from("k.yaml")));
+                assert_eq!(args.kubeconfig, Some(PathBuf::from("/tmp/kc")));
+                assert_eq!(args.context.as_deref(), Some("dev"));
+                assert_eq!(args.establish_timeout, Duration::from_secs(90));
+                assert_eq!(args.stop_timeout, Duration::from_secs(30));
+                assert!(!args.no_setup);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "run", "--stop-timeout", "soon"]).is_err());
     }
 
     #[test]
