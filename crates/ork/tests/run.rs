@@ -252,7 +252,10 @@ async fn sigkill_at_random_moments_still_converges_without_duplicates_or_orphans
 
     // The steady state: over one resync period (10 s) and more, ork writes nothing.
     let before = writes_by(&cp.audit_log_path(), ORK_USER);
-    assert!(before >= CRS * 3, "the audit log shows only {before} writes by ork");
+    assert!(
+        before >= CRS * 3,
+        "the audit log shows only {before} writes by ork"
+    );
     tokio::time::sleep(Duration::from_secs(13)).await;
     let after = writes_by(&cp.audit_log_path(), ORK_USER);
     assert_eq!(after - before, 0, "ork wrote in a steady state");

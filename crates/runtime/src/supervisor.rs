@@ -89,6 +89,27 @@ impl Supervisor {
         Ok(supervisor)
     }
 
+    /// Starts one box per enabled CRD of `katalog` driven by the Katalog's own
+    /// [`Reconciler`](crate::Reconciler)s (default configuration: field manager `orkestra`,
+    /// a discovery cache per box, so boxes share nothing mutable): what `ork run` does once
+    /// the cluster is prepared.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReconcileNotBuilt`] when a CRD's templates cannot be prepared.
+    pub async fn start_katalog(
+        client: &Client,
+        katalog: &katalog::Katalog,
+        metrics: &Metrics,
+        stop_timeout: std::time::Duration,
+    ) -> Result<Self, Error> {
+        Self::start(client, katalog, metrics, stop_timeout, |crd| {
+            let config = crate::ReconcilerConfig::default();
+            crate::Reconciler::new(katalog, crd, client.clone(), config).map(Arc::new)
+        })
+        .await
+    }
+
     /// Starts with boxes already built (tests, or callers with their own configuration).
     pub fn from_boxes(boxes: Vec<OperatorBox>) -> Self {
         Self { boxes }

@@ -1,4 +1,5 @@
 //! Integration tests of the runtime against a real local control plane (`testenv`).
 
 mod operator_box;
+mod packs;
 mod reconcile;

@@ -12,13 +12,12 @@
 use std::future::Future;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
-use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use katalog::Loaded;
 use runtime::cluster::{self, ConnectOptions, Mode};
-use runtime::{Metrics, Reconciler, ReconcilerConfig, Supervisor};
+use runtime::{Metrics, Supervisor};
 
 use crate::cli::RunArgs;
 
@@ -113,11 +112,8 @@ pub async fn operate(
         cluster::prepare(&client, katalog, settings.establish_timeout).await?;
     }
     let metrics = Metrics::new();
-    let stop_timeout = settings.stop_timeout;
-    let supervisor = Supervisor::start(&client, katalog, &metrics, stop_timeout, |crd| {
-        Reconciler::new(katalog, crd, client.clone(), ReconcilerConfig::default()).map(Arc::new)
-    })
-    .await?;
+    let supervisor =
+        Supervisor::start_katalog(&client, katalog, &metrics, settings.stop_timeout).await?;
     tracing::info!(
         katalog = %katalog.name,
         boxes = supervisor.boxes().len(),
