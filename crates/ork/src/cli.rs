@@ -36,6 +36,9 @@ pub enum Command {
     Dev(DevArgs),
     /// Run the operators of a Katalog: one OperatorBox per CRD, until SIGTERM or Ctrl-C.
     Run(RunArgs),
+    /// Measure how fast `ork run` converges CRs against a raw server-side-apply floor, on a
+    /// throwaway local control plane.
+    Bench(BenchArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
     Validate(ValidateArgs),
     /// Print version information.
@@ -91,6 +94,17 @@ pub struct RunArgs {
     /// How long running reconciles get to finish on shutdown, per OperatorBox.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub stop_timeout: Duration,
+}
+
+/// Arguments of `ork bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The numbers of CRs to converge, one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    pub crs: Vec<usize>,
+    /// Requests in flight for the floor, CR creates in flight, and ork's workers.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
 }
 
 /// A Go duration (`500ms`, `30s`, `1m30s`) or whole seconds.
@@ -177,6 +191,19 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(Cli::try_parse_from(["ork", "run", "--stop-timeout", "soon"]).is_err());
+    }
+
+    #[test]
+    fn bench_takes_a_list_of_sizes() {
+        let cli =
+            Cli::try_parse_from(["ork", "bench", "--crs", "10,20", "--concurrency", "4"]).unwrap();
+        match cli.command {
+            Command::Bench(args) => {
+                assert_eq!(args.crs, [10, 20]);
+                assert_eq!(args.concurrency, 4);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
     }
 
     #[test]

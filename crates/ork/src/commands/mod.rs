@@ -1,6 +1,7 @@
 //! One module per command. Each turns its arguments into a library configuration and
 //! calls one library function.
 
+mod bench;
 mod dev;
 mod run;
 mod validate;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Dev(args) => dev::run(args),
         Command::Run(args) => run::run(args),
+        Command::Bench(args) => bench::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Version => {
             println!("ork {}", env!("CARGO_PKG_VERSION"));
