@@ -2,6 +2,7 @@
 //! its arguments into a library configuration.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 
@@ -34,6 +35,12 @@ pub enum Command {
     /// Start a local Kubernetes control plane (and optionally run a Katalog on it).
     #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     Dev(DevArgs),
+    /// Run the operators of a Katalog: one OperatorBox per CRD, until SIGTERM or Ctrl-C.
+    Run(RunArgs),
+    /// Measure how fast `ork run` converges CRs against a raw server-side-apply floor, on a
+    /// throwaway local control plane.
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+    Bench(BenchArgs),
     /// Generate deployment files from a Katalog.
     #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     Generate(GenerateArgs),
@@ -45,7 +52,6 @@ pub enum Command {
 }
 
 /// Output format of `ork validate`.
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
     /// Human-readable, like compiler errors.
@@ -55,7 +61,6 @@ pub enum OutputFormat {
 }
 
 /// Arguments of `ork validate`.
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 #[derive(Debug, Args)]
 pub struct ValidateArgs {
     /// The Katalog or Komposer (default: katalog.yaml, then komposer.yaml in the current directory).
@@ -116,6 +121,49 @@ pub struct BundleArgs {
     pub image: String,
 }
 
+/// Arguments of `ork run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The Katalog or Komposer (default: katalog.yaml, then komposer.yaml in the current directory).
+    pub katalog: Option<PathBuf>,
+    /// The Katalog or Komposer, as a flag (same as the positional argument).
+    #[arg(short = 'f', long = "file", conflicts_with = "katalog")]
+    pub file: Option<PathBuf>,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster
+    /// ServiceAccount), as kubectl.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Skip the local-mode setup (setup manifests, crdFile, crFiles) even outside a cluster.
+    #[arg(long)]
+    pub no_setup: bool,
+    /// How long to wait for each applied CRD to be Established (Go duration, e.g. 60s).
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub establish_timeout: Duration,
+    /// How long running reconciles get to finish on shutdown, per OperatorBox.
+    #[arg(long, default_value = "30s", value_parser = parse_duration)]
+    pub stop_timeout: Duration,
+}
+
+/// Arguments of `ork bench`.
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The numbers of CRs to converge, one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    pub crs: Vec<usize>,
+    /// Requests in flight for the floor, CR creates in flight, and ork's workers.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+}
+
+/// A Go duration (`500ms`, `30s`, `1m30s`) or whole seconds.
+fn parse_duration(text: &str) -> Result<Duration, String> {
+    katalog::model::duration::parse(text).map_err(|error| error.to_string())
+}
+
 /// Arguments of `ork dev`.
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 #[derive(Debug, Args)]
@@ -166,6 +214,48 @@ mod tests {
             Command::Validate(args) => {
                 assert_eq!(args.katalog, None);
                 assert_eq!(args.output, OutputFormat::Text);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn run_accepts_kubeconfig_context_and_durations() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "run",
+            "k.yaml",
+            "--kubeconfig",
+            "/tmp/kc",
+            "--context",
+            "dev",
+            "--establish-timeout",
+            "1m30s",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Run(args) => {
+                assert_eq!(args.katalog, Some(PathBuf::from("k.yaml")));
+                assert_eq!(args.kubeconfig, Some(PathBuf::from("/tmp/kc")));
+                assert_eq!(args.context.as_deref(), Some("dev"));
+                assert_eq!(args.establish_timeout, Duration::from_secs(90));
+                assert_eq!(args.stop_timeout, Duration::from_secs(30));
+                assert!(!args.no_setup);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "run", "--stop-timeout", "soon"]).is_err());
+    }
+
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+    #[test]
+    fn bench_takes_a_list_of_sizes() {
+        let cli =
+            Cli::try_parse_from(["ork", "bench", "--crs", "10,20", "--concurrency", "4"]).unwrap();
+        match cli.command {
+            Command::Bench(args) => {
+                assert_eq!(args.crs, [10, 20]);
+                assert_eq!(args.concurrency, 4);
             }
             other => panic!("parsed as {other:?}"),
         }

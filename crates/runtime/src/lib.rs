@@ -30,13 +30,21 @@
 //! # }
 //! ```
 
+pub mod cluster;
 pub mod config;
+pub mod discovery;
+pub mod events;
+pub mod finalizer;
 pub mod http;
 pub mod leader;
 pub mod metrics;
 pub mod operator_box;
+pub mod reconcile;
+pub mod supervisor;
 
 pub use config::RuntimeArgs;
+pub use discovery::Discovery;
+pub use events::Recorder;
 pub use http::RuntimeView;
 pub use leader::{Elector, LeaderConfig};
 pub use metrics::{CrdMetrics, Metrics};
@@ -45,3 +53,6 @@ pub use operator_box::queue::{Added, Lease, Queue, QueueConfig};
 pub use operator_box::workers::{
     Action, ActiveWorkers, Observe, Outcome, Report, Workers, WorkersConfig,
 };
+pub use operator_box::{BoxConfig, Key, OperatorBox, Reconcile};
+pub use reconcile::{Extra, Reconciler, ReconcilerConfig};
+pub use supervisor::Supervisor;

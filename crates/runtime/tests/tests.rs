@@ -1,4 +1,7 @@
-//! Integration tests of the runtime against a real control plane.
+//! Integration tests of the runtime against a real local control plane (`testenv`).
 
 mod http;
 mod leader;
+mod operator_box;
+mod packs;
+mod reconcile;

@@ -84,12 +84,27 @@ async fn serve(args: DevArgs, state_dir: PathBuf) -> anyhow::Result<ExitCode> {
     Ok(code)
 }
 
-/// The hook where the runtime runs a Katalog against the local control plane.
-fn run_katalog(katalog: &Path, _cp: &ControlPlane) -> anyhow::Result<()> {
-    anyhow::bail!(
-        "running {} needs the ork runtime, which is not built yet; start `ork dev` without a Katalog",
-        katalog.display()
-    )
+/// Runs a Katalog against the local control plane in the background of `ork dev`, as
+/// `ork run --kubeconfig <the control plane's>` would; it stops with `ork dev`.
+///
+/// The Katalog is loaded first: an invalid one fails `ork dev` before anything is applied.
+fn run_katalog(katalog: &Path, cp: &ControlPlane) -> anyhow::Result<()> {
+    let loaded = super::run::load(&katalog.to_path_buf())
+        .ok_or_else(|| anyhow::anyhow!("{} is not a valid Katalog", katalog.display()))?;
+    let settings = super::run::Settings {
+        connect: runtime::cluster::ConnectOptions {
+            kubeconfig: Some(cp.kubeconfig_path().to_path_buf()),
+            context: None,
+        },
+        ..super::run::Settings::default()
+    };
+    eprintln!("ork dev: running {}", katalog.display());
+    tokio::spawn(async move {
+        if let Err(error) = super::run::operate(loaded, settings, std::future::pending()).await {
+            eprintln!("ork dev: the Katalog stopped running: {error:#}");
+        }
+    });
+    Ok(())
 }
 
 /// Waits for Ctrl-C or SIGTERM (exit 0), or for a control-plane process to die (exit 1).

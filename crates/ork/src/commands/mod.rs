@@ -2,10 +2,17 @@
 //! calls one library function.
 
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+mod bench;
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod dev;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod generate;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+mod run;
+// `run` shares its default-file lookup; only the `validate` command is left out.
+#[cfg_attr(
+    not(all(feature = "dev-tools", not(feature = "runtime-only"))),
+    allow(dead_code)
+)]
 mod validate;
 
 use std::process::ExitCode;
@@ -41,6 +48,9 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
         Command::Dev(args) => dev::run(args),
+        Command::Run(args) => run::run(args),
+        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+        Command::Bench(args) => bench::run(args),
         #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
         Command::Generate(args) => generate::run(args),
         #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]

@@ -34,7 +34,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
 }
 
 /// `katalog.yaml`, else `komposer.yaml`, in `dir`.
-fn default_file(dir: &Path) -> anyhow::Result<PathBuf> {
+pub(super) fn default_file(dir: &Path) -> anyhow::Result<PathBuf> {
     DEFAULT_FILES
         .iter()
         .map(|name| dir.join(name))

@@ -51,6 +51,8 @@ struct Record {
     consecutive_fails: u32,
     last_error: String,
     last_reconcile: Option<OffsetDateTime>,
+    /// Why the box's watch cannot reach the API server right now.
+    watch_error: Option<String>,
 }
 
 impl Default for Health {
@@ -120,6 +122,25 @@ impl Health {
         record.last_reconcile = Some(OffsetDateTime::now_utc());
     }
 
+    /// The box's watch failed with `error` (the API server is unreachable, the CRD is missing,
+    /// access is denied) and retries with backoff: the box is degraded and `lastError` says
+    /// why until [`Health::clear_watch_error`].
+    pub fn set_watch_error(&self, error: &str) {
+        let mut record = self.lock();
+        record.watch_error = Some(error.to_owned());
+        format!("watch: {error}").clone_into(&mut record.last_error);
+    }
+
+    /// The box's watch works again.
+    pub fn clear_watch_error(&self) {
+        self.lock().watch_error = None;
+    }
+
+    /// Why the watch fails now, if it does.
+    pub fn watch_error(&self) -> Option<String> {
+        self.lock().watch_error.clone()
+    }
+
     /// The state now.
     pub fn state(&self) -> State {
         self.state_of(&self.lock())
@@ -135,7 +156,8 @@ impl Health {
             State::Gated
         } else if record.started_at.is_none() {
             State::Pending
-        } else if record.consecutive_fails >= self.failure_threshold {
+        } else if record.consecutive_fails >= self.failure_threshold || record.watch_error.is_some()
+        {
             State::Degraded
         } else if record.total == 0 {
             State::Started
@@ -309,6 +331,23 @@ mod tests {
         assert_eq!(snapshot.failed_reconciles, 3);
         assert_eq!(snapshot.last_error, "apply failed", "kept as audit");
         assert!((snapshot.error_rate - 0.75).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn a_failing_watch_degrades_the_box_until_it_recovers() {
+        let health = Health::default();
+        health.mark_started();
+        health.record_success();
+        health.set_watch_error("connection refused");
+        assert_eq!(health.state(), State::Degraded);
+        assert_eq!(
+            health.snapshot("web").last_error,
+            "watch: connection refused"
+        );
+        assert_eq!(health.watch_error().as_deref(), Some("connection refused"));
+        health.clear_watch_error();
+        assert_eq!(health.state(), State::Healthy);
+        assert_eq!(health.watch_error(), None);
     }
 
     #[test]

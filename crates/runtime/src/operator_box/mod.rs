@@ -1,6 +1,413 @@
 //! One OperatorBox per CRD: its own watch, queue, workers and health, so that a panic or a
 //! flood in one box never slows another.
+//!
+//! An [`OperatorBox`] is a pipeline that reads top to bottom:
+//!
+//! 1. the **primary watch** (`watch.rs`) lists and watches the CRD's objects into a reflector
+//!    store and queues the key of every object whose spec or metadata changed;
+//! 2. one **child watch** per kind the CRD produces watches only metadata, filtered by the
+//!    `orkestra.orkspace.io/managed=true` label, and queues the *owner* of a changed or deleted
+//!    child, so drift is corrected within a second;
+//! 3. a **resync** tick queues every cached object again;
+//! 4. the [`Queue`] dedupes and rate-limits, and the [`Workers`] run [`Reconcile::reconcile`]
+//!    on the object as cached (never a GET), catching panics;
+//! 5. [`Health`] and [`CrdMetrics`] observe every reconcile.
+//!
+//! Nothing mutable is shared between boxes: each has its own watches, store, queue, workers,
+//! health and series.
 
 pub mod health;
 pub mod queue;
+mod watch;
 pub mod workers;
+
+use std::fmt;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use kube::Client;
+use kube::api::{ApiResource, DynamicObject};
+use kube::runtime::reflector::{self, ObjectRef, Store};
+use tokio::task::JoinSet;
+
+use crate::metrics::CrdMetrics;
+use health::Health;
+use queue::{Queue, QueueConfig};
+use workers::{Action, ActiveWorkers, Workers, WorkersConfig};
+
+/// Errors of stopping a box.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Some reconciles outlived the stop timeout and were aborted.
+    #[error("stopping the workers of {crd}")]
+    StopFailed {
+        /// The CRD's name in the Katalog.
+        crd: String,
+        /// Why.
+        #[source]
+        source: workers::Error,
+    },
+}
+
+/// The identity of one CR in a box's queue: namespace (for namespaced CRDs) and name.
+#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct Key {
+    /// The namespace; `None` for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// The name.
+    pub name: String,
+}
+
+impl Key {
+    /// The key of an object as its metadata names it; `None` when it has no name.
+    pub fn of(meta: &kube::api::ObjectMeta) -> Option<Self> {
+        Some(Self {
+            namespace: meta.namespace.clone(),
+            name: meta.name.clone()?,
+        })
+    }
+
+    /// The reflector reference of this key for objects of `resource`.
+    pub fn object_ref(&self, resource: &ApiResource) -> ObjectRef<DynamicObject> {
+        let reference = ObjectRef::new_with(&self.name, resource.clone());
+        match &self.namespace {
+            Some(namespace) => reference.within(namespace),
+            None => reference,
+        }
+    }
+}
+
+impl fmt::Display for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{namespace}/{}", self.name),
+            None => f.write_str(&self.name),
+        }
+    }
+}
+
+impl fmt::Debug for Key {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+/// What a box runs for each CR: the per-CR reconcile (`reconcile::Reconciler`, or a stand-in
+/// in tests).
+pub trait Reconcile: Send + Sync + 'static {
+    /// Why a reconcile failed.
+    type Error: fmt::Display + Send + 'static;
+
+    /// Drives one CR, as read from the box's cache, toward its declaration.
+    fn reconcile(
+        &self,
+        cr: Arc<DynamicObject>,
+    ) -> impl Future<Output = Result<Action, Self::Error>> + Send;
+
+    /// The `(apiVersion, kind)` of every kind of child this CRD produces; the box watches
+    /// each for drift.
+    fn child_kinds(&self) -> Vec<(String, String)> {
+        Vec::new()
+    }
+
+    /// Whether a failure is worth retrying with backoff; false leaves the CR until it
+    /// changes (an invalid spec).
+    fn retry(error: &Self::Error) -> bool {
+        let _ = error;
+        true
+    }
+}
+
+/// The Katalog-driven reconcile. Cross-CRD reads (`Extra::cross`) are not filled in yet.
+impl Reconcile for crate::reconcile::Reconciler {
+    type Error = crate::reconcile::Error;
+
+    async fn reconcile(&self, cr: Arc<DynamicObject>) -> Result<Action, Self::Error> {
+        crate::reconcile::Reconciler::reconcile(self, cr, &crate::reconcile::Extra::default()).await
+    }
+
+    fn child_kinds(&self) -> Vec<(String, String)> {
+        crate::reconcile::Reconciler::child_kinds(self)
+    }
+
+    fn retry(error: &Self::Error) -> bool {
+        error.retry()
+    }
+}
+
+/// What one box watches and how it works: built from a Katalog's CRD entry with
+/// [`BoxConfig::from_crd`], or by hand in tests.
+#[derive(Clone, Debug)]
+pub struct BoxConfig {
+    name: String,
+    resource: ApiResource,
+    namespaced: bool,
+    namespace: Option<String>,
+    label_selector: Option<String>,
+    field_selector: Option<String>,
+    queue: QueueConfig,
+    workers: WorkersConfig,
+    resync: Duration,
+    failure_threshold: u32,
+}
+
+impl BoxConfig {
+    /// A box named `name` for the objects of `resource`, with Orkestra's defaults: three
+    /// workers, the default queue, a 30 s resync and a failure threshold of 5.
+    pub fn new(name: impl Into<String>, resource: ApiResource, namespaced: bool) -> Self {
+        Self {
+            name: name.into(),
+            resource,
+            namespaced,
+            namespace: None,
+            label_selector: None,
+            field_selector: None,
+            queue: QueueConfig::default(),
+            workers: WorkersConfig::default(),
+            resync: katalog::model::DEFAULT_RESYNC,
+            failure_threshold: katalog::model::DEFAULT_FAILURE_THRESHOLD,
+        }
+    }
+
+    /// The box of a resolved CRD entry: its GVK and plural, scope, `namespace`,
+    /// `labelSelector`, `fieldSelector`, and reconciler settings (`workers`, `resync`,
+    /// `failureThreshold`, queue `maxDepth` and `retryBackoff`).
+    pub fn from_crd(crd: &katalog::Crd) -> Self {
+        let gvk = crd.gvk();
+        let resource = ApiResource {
+            group: gvk.group.clone(),
+            version: gvk.version.clone(),
+            api_version: gvk.api_version(),
+            kind: gvk.kind.clone(),
+            plural: crd.plural.clone(),
+        };
+        let settings = &crd.settings;
+        let queue = QueueConfig::default()
+            .base_delay(settings.retry.initial)
+            .max_delay(settings.retry.max)
+            .max_depth(usize::try_from(settings.max_depth).unwrap_or(usize::MAX));
+        let workers = WorkersConfig::default().count(settings.workers as usize);
+        let entry = &crd.entry;
+        Self {
+            namespace: entry.namespace.clone().filter(|n| !n.is_empty()),
+            label_selector: entry.label_selector.as_ref().and_then(|l| selector(&l.0)),
+            field_selector: entry.field_selector.as_ref().and_then(|f| selector(&f.0)),
+            queue,
+            workers,
+            resync: settings.resync,
+            failure_threshold: settings.failure_threshold,
+            ..Self::new(crd.name.clone(), resource, crd.namespaced)
+        }
+    }
+
+    /// Watch only this namespace (`None`: all).
+    #[must_use]
+    pub fn namespace(mut self, namespace: Option<String>) -> Self {
+        self.namespace = namespace;
+        self
+    }
+
+    /// Watch only objects matching this label selector (`a=b,c=d`).
+    #[must_use]
+    pub fn label_selector(mut self, selector: impl Into<String>) -> Self {
+        self.label_selector = Some(selector.into());
+        self
+    }
+
+    /// The queue's limits.
+    #[must_use]
+    pub fn queue(mut self, queue: QueueConfig) -> Self {
+        self.queue = queue;
+        self
+    }
+
+    /// The worker pool's size and stop bound.
+    #[must_use]
+    pub fn workers(mut self, workers: WorkersConfig) -> Self {
+        self.workers = workers;
+        self
+    }
+
+    /// How long running reconciles get to finish when the box stops.
+    #[must_use]
+    pub fn stop_timeout(mut self, timeout: Duration) -> Self {
+        self.workers = self.workers.stop_timeout(timeout);
+        self
+    }
+
+    /// How often every cached object is queued again.
+    #[must_use]
+    pub fn resync(mut self, resync: Duration) -> Self {
+        self.resync = resync;
+        self
+    }
+
+    /// The CRD's name in the Katalog.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The primary resource.
+    pub fn resource(&self) -> &ApiResource {
+        &self.resource
+    }
+}
+
+/// `k=v,k2=v2` of a selector map, or `None` when it is empty.
+fn selector(pairs: &std::collections::BTreeMap<String, String>) -> Option<String> {
+    let text = pairs
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect::<Vec<_>>()
+        .join(",");
+    (!text.is_empty()).then_some(text)
+}
+
+/// One CRD's running operator: watches, store, queue, workers, health, metrics.
+///
+/// Dropping it aborts everything at once; [`OperatorBox::stop`] is the graceful way.
+pub struct OperatorBox {
+    name: String,
+    store: Store<DynamicObject>,
+    queue: Queue<Key>,
+    workers: Workers<Key>,
+    health: Health,
+    tasks: JoinSet<()>,
+}
+
+impl fmt::Debug for OperatorBox {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("OperatorBox")
+            .field("name", &self.name)
+            .field("objects", &self.store.len())
+            .field("queue", &self.queue)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OperatorBox {
+    /// Starts the box: its watches, resync, workers and gauges, at once.
+    ///
+    /// # Guarantees
+    ///
+    /// - A key is queued only once the object is in the store, so a reconcile always finds
+    ///   the object it was queued for (or nothing, when it was deleted meanwhile: then the
+    ///   reconcile is skipped).
+    /// - A failing watch (API server unreachable, CRD not yet established, access denied) is
+    ///   retried with backoff for as long as the box runs; it is logged and recorded in
+    ///   [`Health`], never fatal.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub fn start<R: Reconcile>(
+        client: Client,
+        config: BoxConfig,
+        reconcile: Arc<R>,
+        metrics: CrdMetrics,
+    ) -> Self {
+        let writer = reflector::store::Writer::new(config.resource.clone());
+        let store = writer.as_reader();
+        let queue = Queue::new(config.queue.clone());
+        let health = Health::new(config.failure_threshold);
+        let workers = Workers::spawn_with_retry(
+            queue.clone(),
+            config.workers.clone(),
+            reconcile_from_store(Arc::clone(&reconcile), store.clone(), &config.resource),
+            (health.clone(), metrics.clone()),
+            R::retry,
+        );
+        let name = config.name.clone();
+        let mut tasks = JoinSet::new();
+        let watch = watch::Watch {
+            client,
+            config: Arc::new(config),
+            queue: queue.clone(),
+            health: health.clone(),
+            store: store.clone(),
+        };
+        tasks.spawn(watch.clone().primary(writer));
+        for (api_version, kind) in reconcile.child_kinds() {
+            tasks.spawn(watch.clone().children(api_version, kind));
+        }
+        tasks.spawn(watch.clone().resync());
+        tasks.spawn(watch.gauges(metrics, workers.active()));
+        health.mark_started();
+        Self {
+            name,
+            store,
+            queue,
+            workers,
+            health,
+            tasks,
+        }
+    }
+
+    /// The CRD's name in the Katalog.
+    pub fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The box's health record.
+    pub fn health(&self) -> &Health {
+        &self.health
+    }
+
+    /// The box's cache of its CRs.
+    pub fn store(&self) -> &Store<DynamicObject> {
+        &self.store
+    }
+
+    /// The box's queue.
+    pub fn queue(&self) -> &Queue<Key> {
+        &self.queue
+    }
+
+    /// How many reconciles run now.
+    pub fn active(&self) -> ActiveWorkers {
+        self.workers.active()
+    }
+
+    /// Stops gracefully: no new keys are taken in (watches and resync stop, the queue shuts
+    /// down), running reconciles finish within the workers' stop timeout, then the box is
+    /// pending again.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StopFailed`] when reconciles outlived the timeout (they were aborted).
+    pub async fn stop(mut self) -> Result<(), Error> {
+        self.tasks.abort_all();
+        while self.tasks.join_next().await.is_some() {}
+        let stopped = self.workers.stop().await;
+        self.health.mark_stopped();
+        stopped.map_err(|source| Error::StopFailed {
+            crd: self.name.clone(),
+            source,
+        })
+    }
+}
+
+/// The workers' reconcile: look the key up in the store, skip it when gone, else reconcile.
+fn reconcile_from_store<R: Reconcile>(
+    reconcile: Arc<R>,
+    store: Store<DynamicObject>,
+    resource: &ApiResource,
+) -> impl Fn(Key) -> futures::future::BoxFuture<'static, Result<Action, R::Error>> + Send + Sync + 'static
+{
+    let resource = resource.clone();
+    move |key: Key| {
+        let cr = store.get(&key.object_ref(&resource));
+        let reconcile = Arc::clone(&reconcile);
+        Box::pin(async move {
+            match cr {
+                Some(cr) => reconcile.reconcile(cr).await,
+                None => {
+                    tracing::debug!(%key, "gone from the cache; nothing to reconcile");
+                    Ok(Action::Done)
+                }
+            }
+        })
+    }
+}

@@ -10,6 +10,7 @@
 //! | `Ok(Action::Done)`         | forgets the key's backoff                         |
 //! | `Ok(Action::RequeueAfter)` | forgets the backoff, queues the key after delay   |
 //! | `Err(_)`                   | queues the key with backoff (`add_rate_limited`)  |
+//! | `Err(_)`, not retryable    | forgets the key until it is added again           |
 //! | a panic                    | logs it with the key, then as `Err`               |
 //!
 //! and in every case ends the key's lease. An [`Observe`] sees each reconcile start and finish,
@@ -254,11 +255,37 @@ where
         E: Display + Send + 'static,
         O: Observe<K>,
     {
+        Self::spawn_with_retry(queue, config, reconcile, observer, |_: &E| true)
+    }
+
+    /// Like [`Workers::spawn`], with `retry` deciding which errors are queued again with
+    /// backoff. An error for which it returns false (an invalid object that only a change can
+    /// fix) is reported as a failure and its key forgotten; the next change of the object
+    /// queues it again.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub fn spawn_with_retry<F, Fut, E, O, R>(
+        queue: Queue<K>,
+        config: WorkersConfig,
+        reconcile: F,
+        observer: O,
+        retry: R,
+    ) -> Self
+    where
+        F: Fn(K) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Action, E>> + Send + 'static,
+        E: Display + Send + 'static,
+        O: Observe<K>,
+        R: Fn(&E) -> bool + Send + Sync + 'static,
+    {
         let sizing = Arc::new(Sizing::default());
         let active = ActiveWorkers::default();
         let worker = Arc::new(Worker {
             queue: queue.clone(),
             reconcile,
+            retry,
             observer,
             active: active.clone(),
             sizing: Arc::clone(&sizing),
@@ -395,21 +422,23 @@ impl Sizing {
 }
 
 /// What every worker of a pool shares.
-struct Worker<K, F, O> {
+struct Worker<K, F, O, R> {
     queue: Queue<K>,
     reconcile: F,
+    retry: R,
     observer: O,
     active: ActiveWorkers,
     sizing: Arc<Sizing>,
 }
 
-impl<K, F, Fut, E, O> Worker<K, F, O>
+impl<K, F, Fut, E, O, R> Worker<K, F, O, R>
 where
     K: Clone + Eq + Hash + Send + Sync + Debug + 'static,
     F: Fn(K) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Action, E>> + Send + 'static,
     E: Display + Send + 'static,
     O: Observe<K>,
+    R: Fn(&E) -> bool + Send + Sync + 'static,
 {
     async fn run(self: Arc<Self>) {
         let mut resized = self.sizing.resized.subscribe();
@@ -455,6 +484,12 @@ where
                     self.queue.add_after(key, delay);
                 }
                 Outcome::Succeeded
+            }
+            Ok(Err(error)) if !(self.retry)(&error) => {
+                let message = error.to_string();
+                self.queue.forget(&key);
+                tracing::warn!(?key, error = %message, "reconcile failed; waiting for a change");
+                Outcome::Failed { message }
             }
             Ok(Err(error)) => {
                 let message = error.to_string();
@@ -646,6 +681,29 @@ mod tests {
             start.elapsed(),
             Duration::from_millis(5) + Duration::from_secs(30)
         );
+        workers.stop().await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_that_is_not_retryable_waits_for_the_key_to_be_added_again() {
+        let queue = Queue::new(QueueConfig::default());
+        let (mut reports, observer) = recorder();
+        let reconcile = |_key: u32| async { Err::<Action, _>("invalid spec") };
+        queue.add(3);
+        let workers = Workers::spawn_with_retry(
+            queue.clone(),
+            WorkersConfig::default(),
+            reconcile,
+            observer,
+            |error: &&str| *error != "invalid spec",
+        );
+        let log = receive(&mut reports, 1).await;
+        assert_eq!(log[0].1.error(), Some("invalid spec"));
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(reports.try_recv().is_err(), "retried without a change");
+        assert_eq!(queue.failures(&3), 0);
+        queue.add(3);
+        assert_eq!(receive(&mut reports, 1).await[0].0, 3);
         workers.stop().await.unwrap();
     }
 

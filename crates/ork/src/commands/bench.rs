@@ -1,0 +1,392 @@
+//! `ork bench`: how fast `ork run` converges, against a floor measured in the same run.
+//!
+//! It starts a throwaway local control plane (with an audit log), then for each N:
+//!
+//! - **floor**: a tight loop server-side-applying the 3·N children directly, with as many
+//!   requests in flight as ork has workers;
+//! - **ork**: a real `ork run` process (this binary) running `fixtures/stack` (one CRD, two
+//!   ConfigMaps and a Service per CR) converges N new CRs: every child applied and the CR
+//!   `Ready=True`.
+//!
+//! It prints the throughput ratio ork/floor, p50/p99 latency from a CR's create to its last
+//! child applied, write requests per CR (from the audit log, by ork's own user), and ork's peak
+//! RSS; finally ork's RSS with 15 idle CRDs. A benchmark, not a test: nothing is asserted.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use anyhow::Context as _;
+use futures::{StreamExt, TryStreamExt};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
+use kube::runtime::watcher;
+use kube::{Client, ResourceExt};
+use testenv::{Binaries, Config, ControlPlane, Identity};
+
+use crate::cli::BenchArgs;
+
+const KATALOG: &str = include_str!("../../fixtures/stack/katalog.yaml");
+const CRD: &str = include_str!("../../fixtures/stack/crd.yaml");
+/// The user `ork run` authenticates as, so the audit log tells its writes apart.
+const ORK_USER: &str = "ork-bench";
+const MANAGED: &str = "orkestra.orkspace.io/managed=true";
+
+/// Runs `ork bench`.
+pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(bench(args))?;
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn bench(args: BenchArgs) -> anyhow::Result<()> {
+    let binaries = tokio::task::spawn_blocking(Binaries::locate_or_build).await??;
+    let state = tempfile::tempdir()?;
+    let mut cp = ControlPlane::start(
+        Config::new()
+            .state_dir(state.path().join("cluster"))
+            .audit_log(true)
+            .binaries_dir(binaries.dir()),
+    )
+    .await?;
+    let result = measure(&args, &cp, state.path()).await;
+    tokio::task::spawn_blocking(move || cp.stop(Duration::from_secs(3))).await?;
+    result
+}
+
+async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Result<()> {
+    let client = cp.client().await?;
+    let kubeconfig = dir.join("ork.kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        cp.kubeconfig_as(&Identity::user(ORK_USER, &["system:masters"]))?,
+    )?;
+    let workers = args.concurrency.max(1);
+    let katalog = dir.join("katalog.yaml");
+    std::fs::write(dir.join("crd.yaml"), CRD)?;
+    std::fs::write(
+        &katalog,
+        KATALOG.replace("workers: 8", &format!("workers: {workers}")),
+    )?;
+    let resource = ApiResource {
+        group: "bench.ork.test".into(),
+        version: "v1".into(),
+        api_version: "bench.ork.test/v1".into(),
+        kind: "Stack".into(),
+        plural: "stacks".into(),
+    };
+    let mut ork = Ork::start(&katalog, &kubeconfig, dir, "ork")?;
+    wait_listable(&client, &resource).await?;
+    println!(
+        "ork bench: Kubernetes {}, {} in flight (ork: {workers} workers), fixtures/stack (3 children per CR)",
+        testenv::KUBERNETES_VERSION,
+        workers
+    );
+    println!(
+        "{:>6} {:>12} {:>12} {:>7} {:>10} {:>10} {:>12} {:>10}",
+        "N", "floor CR/s", "ork CR/s", "ratio", "p50", "p99", "writes/CR", "peak RSS"
+    );
+    for &n in &args.crs {
+        let floor = floor(&client, n, workers).await?;
+        let converged = converge(&client, &resource, n, workers, &cp.audit_log_path()).await?;
+        let rss = ork.memory();
+        println!(
+            "{n:>6} {:>12.1} {:>12.1} {:>7.2} {:>10} {:>10} {:>12.1} {:>10}",
+            floor,
+            converged.rate,
+            converged.rate / floor,
+            format!("{:.0?}", converged.p50),
+            format!("{:.0?}", converged.p99),
+            converged.writes_per_cr,
+            rss.peak
+        );
+    }
+    ork.stop()?;
+
+    // Idle: 15 CRDs, no CRs.
+    let idle = idle_katalog(dir, 15)?;
+    let mut ork = Ork::start(&idle, &kubeconfig, dir, "ork-idle")?;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let rss = ork.memory();
+    println!("idle with 15 CRDs: RSS {} (peak {})", rss.now, rss.peak);
+    ork.stop()?;
+    Ok(())
+}
+
+/// The floor: every child applied directly, `workers` at a time; CRs (3 children) per second.
+async fn floor(client: &Client, n: usize, workers: usize) -> anyhow::Result<f64> {
+    let namespace = create_namespace(client, &format!("floor-{n}")).await?;
+    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+    let params = PatchParams::apply("floor").force();
+    let started = Instant::now();
+    futures::stream::iter(0..n * 3)
+        .map(|i| {
+            let (maps, services, params) = (&maps, &services, &params);
+            async move {
+                let name = format!("s{}", i / 3);
+                let body = match i % 3 {
+                    0 | 1 => serde_json::json!({
+                        "apiVersion": "v1", "kind": "ConfigMap",
+                        "metadata": {"name": format!("{name}-{}", if i % 3 == 0 { "a" } else { "b" }),
+                                     "labels": {"orkestra.orkspace.io/managed": "true"}},
+                        "data": {"n": (i / 3).to_string()},
+                    }),
+                    _ => serde_json::json!({
+                        "apiVersion": "v1", "kind": "Service",
+                        "metadata": {"name": format!("{name}-svc"),
+                                     "labels": {"orkestra.orkspace.io/managed": "true"}},
+                        "spec": {"ports": [{"port": 80, "targetPort": 8080}]},
+                    }),
+                };
+                let child = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
+                if i % 3 == 2 {
+                    services.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
+                } else {
+                    maps.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
+                }
+            }
+        })
+        .buffer_unordered(workers)
+        .try_collect::<Vec<()>>()
+        .await?;
+    Ok(n as f64 / started.elapsed().as_secs_f64())
+}
+
+struct Converged {
+    rate: f64,
+    p50: Duration,
+    p99: Duration,
+    writes_per_cr: f64,
+}
+
+/// Creates N CRs (`workers` at a time) and waits for every child and every `Ready=True`.
+async fn converge(
+    client: &Client,
+    resource: &ApiResource,
+    n: usize,
+    workers: usize,
+    audit_log: &Path,
+) -> anyhow::Result<Converged> {
+    let namespace = create_namespace(client, &format!("ork-{n}")).await?;
+    let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let ready: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
+    let mut watches = tokio::task::JoinSet::new();
+    let config = || watcher::Config::default().labels(MANAGED);
+    watches.spawn(first_seen(
+        Api::<ConfigMap>::namespaced(client.clone(), &namespace),
+        config(),
+        Arc::clone(&seen),
+        |_| true,
+    ));
+    watches.spawn(first_seen(
+        Api::<Service>::namespaced(client.clone(), &namespace),
+        config(),
+        Arc::clone(&seen),
+        |_| true,
+    ));
+    let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, resource);
+    watches.spawn(first_seen(
+        crs.clone(),
+        watcher::Config::default(),
+        Arc::clone(&ready),
+        is_ready,
+    ));
+    let writes_before = writes_by(audit_log, ORK_USER);
+    let started = Instant::now();
+    let created: Vec<(String, Instant)> = futures::stream::iter(0..n)
+        .map(|i| {
+            let crs = &crs;
+            async move {
+                let name = format!("s{i}");
+                let mut cr = DynamicObject::new(&name, resource);
+                cr.data = serde_json::json!({"spec": {"n": i.to_string()}});
+                let at = Instant::now();
+                crs.create(&PostParams::default(), &cr).await?;
+                Ok::<_, kube::Error>((name, at))
+            }
+        })
+        .buffer_unordered(workers)
+        .try_collect()
+        .await?;
+    let deadline = Instant::now() + Duration::from_secs(600);
+    loop {
+        let done = seen.lock().map(|s| s.len()).unwrap_or(0) >= n * 3
+            && ready.lock().map(|r| r.len()).unwrap_or(0) >= n;
+        if done {
+            break;
+        }
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "{n} CRs did not converge in 10 minutes"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let finished = {
+        let ready = ready.lock().expect("not poisoned");
+        ready.values().max().copied().unwrap_or_else(Instant::now)
+    };
+    watches.abort_all();
+    // The audit log is written as requests complete; let the last lines land.
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let writes = writes_by(audit_log, ORK_USER) - writes_before;
+    let seen = seen.lock().expect("not poisoned");
+    let mut latencies: Vec<Duration> = created
+        .iter()
+        .map(|(name, at)| {
+            ["a", "b", "svc"]
+                .iter()
+                .filter_map(|suffix| seen.get(&format!("{name}-{suffix}")))
+                .max()
+                .map_or(Duration::ZERO, |last| last.saturating_duration_since(*at))
+        })
+        .collect();
+    latencies.sort();
+    let percentile = |p: usize| latencies[(latencies.len() * p / 100).min(latencies.len() - 1)];
+    Ok(Converged {
+        rate: n as f64 / finished.duration_since(started).as_secs_f64(),
+        p50: percentile(50),
+        p99: percentile(99),
+        writes_per_cr: writes as f64 / n as f64,
+    })
+}
+
+/// Records when each object first passes `keep`.
+async fn first_seen<K>(
+    api: Api<K>,
+    config: watcher::Config,
+    seen: Arc<Mutex<HashMap<String, Instant>>>,
+    keep: fn(&K) -> bool,
+) where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let mut events = std::pin::pin!(watcher(api, config));
+    while let Some(event) = events.next().await {
+        if let Ok(watcher::Event::Apply(object) | watcher::Event::InitApply(object)) = event
+            && keep(&object)
+            && let Ok(mut seen) = seen.lock()
+        {
+            seen.entry(object.name_any()).or_insert_with(Instant::now);
+        }
+    }
+}
+
+fn is_ready(cr: &DynamicObject) -> bool {
+    cr.data["status"]["conditions"].as_array().is_some_and(|c| {
+        c.iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True")
+    })
+}
+
+/// Write requests by `user` in the audit log (the policy audits only writes).
+fn writes_by(audit_log: &Path, user: &str) -> usize {
+    let needle = format!("\"username\":\"{user}\"");
+    std::fs::read_to_string(audit_log)
+        .unwrap_or_default()
+        .lines()
+        .filter(|l| l.contains(&needle) && l.contains("\"stage\":\"ResponseComplete\""))
+        .count()
+}
+
+async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<String> {
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(name.to_owned()),
+            ..ObjectMeta::default()
+        },
+        ..Namespace::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await?;
+    Ok(name.to_owned())
+}
+
+async fn wait_listable(client: &Client, resource: &ApiResource) -> anyhow::Result<()> {
+    let api: Api<DynamicObject> = Api::all_with(client.clone(), resource);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while api.list(&Default::default()).await.is_err() {
+        anyhow::ensure!(
+            Instant::now() < deadline,
+            "ork did not install the CRD in 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    Ok(())
+}
+
+/// A Katalog of `count` CRDs (each from its own crdFile) with one ConfigMap child each.
+fn idle_katalog(dir: &Path, count: usize) -> anyhow::Result<PathBuf> {
+    let dir = dir.join("idle");
+    std::fs::create_dir_all(&dir)?;
+    let mut katalog = String::from(
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: idle}\nspec:\n  crds:\n",
+    );
+    for i in 0..count {
+        let crd = CRD
+            .replace("stacks", &format!("idle{i}s"))
+            .replace("stack", &format!("idle{i}"))
+            .replace("Stack", &format!("Idle{i}"));
+        std::fs::write(dir.join(format!("crd-{i}.yaml")), crd)?;
+        katalog.push_str(&format!(
+            "    idle{i}:\n      crdFile: ./crd-{i}.yaml\n      operatorBox:\n        onReconcile:\n          configMaps:\n            - name: \"{{{{ .metadata.name }}}}\"\n              data: {{k: v}}\n"
+        ));
+    }
+    let path = dir.join("katalog.yaml");
+    std::fs::write(&path, katalog)?;
+    Ok(path)
+}
+
+/// A running `ork run` child process.
+struct Ork {
+    child: Child,
+}
+
+/// Resident set sizes, as /proc prints them.
+struct Memory {
+    now: String,
+    peak: String,
+}
+
+impl Ork {
+    fn start(katalog: &Path, kubeconfig: &Path, dir: &Path, log: &str) -> anyhow::Result<Self> {
+        let log = std::fs::File::create(dir.join(format!("{log}.log")))?;
+        let child = Command::new(std::env::current_exe()?)
+            .arg("run")
+            .arg(katalog)
+            .arg("--kubeconfig")
+            .arg(kubeconfig)
+            .env("ORK_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .context("starting ork run")?;
+        Ok(Self { child })
+    }
+
+    fn memory(&self) -> Memory {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        let field = |name: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(name))
+                .map(|v| v.trim().replace(" kB", " KiB"))
+                .unwrap_or_else(|| "?".into())
+        };
+        Memory {
+            now: field("VmRSS:"),
+            peak: field("VmHWM:"),
+        }
+    }
+
+    fn stop(&mut self) -> anyhow::Result<()> {
+        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id())?);
+        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
+        let status = self.child.wait()?;
+        anyhow::ensure!(status.success(), "ork run exited with {status}");
+        Ok(())
+    }
+}

@@ -1,0 +1,341 @@
+//! The watches of one box turned into keys in its queue: the primary watch, one metadata-only
+//! watch per child kind, the resync tick and the gauges.
+//!
+//! Every loop here runs until the box aborts it. Watch errors (API server unreachable, kind
+//! not served yet, access denied) are retried with kube's default backoff (0.8 s doubling to
+//! 30 s, with jitter), logged, and recorded in the box's [`Health`]; they never end a loop.
+
+use std::collections::HashMap;
+use std::hash::{DefaultHasher, Hash, Hasher};
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::StreamExt;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
+use kube::core::PartialObjectMeta;
+use kube::discovery::{self, Scope};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::{Store, store::Writer};
+use kube::runtime::watcher::{self, Event, watcher};
+use kube::{Client, Resource};
+
+use super::health::Health;
+use super::queue::{Added, Queue};
+use super::workers::ActiveWorkers;
+use super::{BoxConfig, Key};
+use crate::metrics::CrdMetrics;
+
+/// How often the gauges (queue depth, active workers, cached objects) are refreshed.
+const GAUGE_PERIOD: Duration = Duration::from_secs(1);
+/// The longest wait between two discovery attempts of a child kind.
+const DISCOVERY_BACKOFF_MAX: Duration = Duration::from_secs(30);
+
+/// What every watch loop of a box shares (all handles; cloning is cheap).
+#[derive(Clone)]
+pub(super) struct Watch {
+    pub(super) client: Client,
+    pub(super) config: Arc<BoxConfig>,
+    pub(super) queue: Queue<Key>,
+    pub(super) health: Health,
+    pub(super) store: Store<DynamicObject>,
+}
+
+impl Watch {
+    /// Lists and watches the CRD's objects into the store, queueing each object whose spec or
+    /// metadata changed.
+    ///
+    /// Keys of a (re)list are queued once the list is complete and in the store. A change of
+    /// status alone queues nothing: the reconcile wrote it, and reconciling again would
+    /// change nothing (resync still visits every object).
+    pub(super) async fn primary(self, mut writer: Writer<DynamicObject>) {
+        let resource = &self.config.resource;
+        let api: Api<DynamicObject> = match &self.config.namespace {
+            Some(namespace) if self.config.namespaced => {
+                Api::namespaced_with(self.client.clone(), namespace, resource)
+            }
+            _ => Api::all_with(self.client.clone(), resource),
+        };
+        let mut config = watcher::Config::default();
+        if let Some(labels) = &self.config.label_selector {
+            config = config.labels(labels);
+        }
+        if let Some(fields) = &self.config.field_selector {
+            config = config.fields(fields);
+        }
+        let mut events = pin!(watcher(api, config).default_backoff());
+        let mut seen: HashMap<Key, u64> = HashMap::new();
+        let mut listing: HashMap<Key, u64> = HashMap::new();
+        let mut failing = false;
+        while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(event) => event,
+                Err(error) => {
+                    self.failed("primary", &error, &mut failing);
+                    continue;
+                }
+            };
+            self.recovered("primary", &mut failing);
+            writer.apply_watcher_event(&event);
+            match event {
+                Event::Init => listing.clear(),
+                Event::InitApply(object) => {
+                    if let Some(key) = Key::of(&object.metadata) {
+                        listing.insert(key, fingerprint(&object.metadata));
+                    }
+                }
+                Event::InitDone => {
+                    for (key, print) in &listing {
+                        if seen.get(key) != Some(print) {
+                            self.add(key.clone());
+                        }
+                    }
+                    seen = std::mem::take(&mut listing);
+                }
+                Event::Apply(object) => {
+                    if let Some(key) = Key::of(&object.metadata) {
+                        let print = fingerprint(&object.metadata);
+                        if seen.insert(key.clone(), print) != Some(print) {
+                            self.add(key);
+                        }
+                    }
+                }
+                Event::Delete(object) => {
+                    if let Some(key) = Key::of(&object.metadata) {
+                        seen.remove(&key);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Watches the metadata of managed objects of one child kind and queues the owner of each
+    /// one that changes or goes away.
+    pub(super) async fn children(self, api_version: String, kind: String) {
+        let (resource, scope) = self.discover(&api_version, &kind).await;
+        let api: Api<PartialObjectMeta<DynamicObject>> = match &self.config.namespace {
+            Some(namespace) if scope == Scope::Namespaced => {
+                Api::namespaced_with(self.client.clone(), namespace, &resource)
+            }
+            _ => Api::all_with(self.client.clone(), &resource),
+        };
+        let selector = format!("{}={}", katalog::labels::MANAGED, katalog::labels::TRUE);
+        let config = watcher::Config::default().labels(&selector);
+        let mut events = pin!(watcher(api, config).default_backoff());
+        let mut failing = false;
+        let watch = format!("{kind}.{api_version} children");
+        while let Some(event) = events.next().await {
+            match event {
+                // A (re)list reports objects as they are, not changes; the primary list
+                // already queued every owner.
+                Ok(Event::Init | Event::InitApply(_) | Event::InitDone) => {
+                    self.recovered(&watch, &mut failing);
+                }
+                Ok(Event::Apply(child) | Event::Delete(child)) => {
+                    self.recovered(&watch, &mut failing);
+                    for owner in self.owners(child.meta()) {
+                        self.add(owner);
+                    }
+                }
+                Err(error) => self.failed(&watch, &error, &mut failing),
+            }
+        }
+    }
+
+    /// Queues every cached object again, every `resync`.
+    pub(super) async fn resync(self) {
+        let period = self.config.resync;
+        if period.is_zero() {
+            return;
+        }
+        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            for object in self.store.state() {
+                if let Some(key) = Key::of(&object.metadata) {
+                    self.add(key);
+                }
+            }
+        }
+    }
+
+    /// Keeps the box's gauges current.
+    pub(super) async fn gauges(self, metrics: CrdMetrics, active: ActiveWorkers) {
+        let mut tick = tokio::time::interval(GAUGE_PERIOD);
+        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tick.tick().await;
+            metrics.set_queue_depth(self.queue.len());
+            metrics.set_workers_active(active.get());
+            metrics.set_resource_count(self.store.len());
+        }
+    }
+
+    fn add(&self, key: Key) {
+        if self.queue.add(key.clone()) == Added::Dropped {
+            tracing::warn!(
+                crd = %self.config.name,
+                %key,
+                "enqueue: queue depth limit reached — item dropped"
+            );
+        }
+    }
+
+    /// The CRs of this box that own `child`: the controller ownerReference of this CRD's kind,
+    /// else (cluster-scoped children) the `orkestra-owner` label, matched by name.
+    fn owners(&self, child: &ObjectMeta) -> Vec<Key> {
+        let resource = &self.config.resource;
+        let controller = child.owner_references.iter().flatten().find(|r| {
+            r.controller == Some(true)
+                && r.kind == resource.kind
+                && r.api_version == resource.api_version
+        });
+        if let Some(owner) = controller {
+            return vec![Key {
+                namespace: child.namespace.clone().filter(|_| self.config.namespaced),
+                name: owner.name.clone(),
+            }];
+        }
+        let Some(labels) = child.labels.as_ref() else {
+            return Vec::new();
+        };
+        let Some(owner) = labels.get(katalog::labels::OWNER) else {
+            return Vec::new();
+        };
+        // `<cr>.<target>` when the CR came through a serve target.
+        let name = labels
+            .get(katalog::labels::SERVE_TARGET_LABEL)
+            .and_then(|target| owner.strip_suffix(target.as_str())?.strip_suffix('.'))
+            .unwrap_or(owner);
+        self.store
+            .state()
+            .iter()
+            .filter(|cr| cr.metadata.name.as_deref() == Some(name))
+            .filter_map(|cr| Key::of(&cr.metadata))
+            .collect()
+    }
+
+    /// The resource and scope of a child kind, asking discovery until the kind is served.
+    async fn discover(&self, api_version: &str, kind: &str) -> (ApiResource, Scope) {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match discovery::pinned_kind(&self.client, &gvk).await {
+                Ok((resource, capabilities)) => return (resource, capabilities.scope),
+                Err(error) => {
+                    let message = format!("discovering {kind}.{api_version}: {error}");
+                    tracing::warn!(crd = %self.config.name, error = %message, retry_in = ?delay, "child watch waits");
+                    self.health.set_watch_error(&message);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(DISCOVERY_BACKOFF_MAX);
+                }
+            }
+        }
+    }
+
+    fn failed(&self, watch: &str, error: &watcher::Error, failing: &mut bool) {
+        let message = format!("{watch} watch: {error}");
+        tracing::warn!(crd = %self.config.name, error = %message, "watch failed; retrying with backoff");
+        self.health.set_watch_error(&message);
+        *failing = true;
+    }
+
+    fn recovered(&self, watch: &str, failing: &mut bool) {
+        if std::mem::take(failing) {
+            tracing::info!(crd = %self.config.name, watch, "watch recovered");
+            self.health.clear_watch_error();
+        }
+    }
+}
+
+/// A hash of what a reconcile reacts to in an object's metadata: generation (the spec),
+/// labels, annotations, finalizers, owners and deletion. Objects without a generation hash
+/// their resource version, so every change counts.
+fn fingerprint(meta: &ObjectMeta) -> u64 {
+    let mut hasher = DefaultHasher::new();
+    meta.uid.hash(&mut hasher);
+    match meta.generation {
+        Some(generation) => generation.hash(&mut hasher),
+        None => meta.resource_version.hash(&mut hasher),
+    }
+    meta.labels.hash(&mut hasher);
+    meta.annotations.hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.deletion_timestamp
+        .as_ref()
+        .map(|t| t.0.to_string())
+        .hash(&mut hasher);
+    for owner in meta.owner_references.iter().flatten() {
+        owner.uid.hash(&mut hasher);
+    }
+    hasher.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::BTreeMap;
+
+    fn meta(generation: i64, labels: &[(&str, &str)]) -> ObjectMeta {
+        ObjectMeta {
+            name: Some("web".into()),
+            namespace: Some("default".into()),
+            uid: Some("u1".into()),
+            generation: Some(generation),
+            resource_version: Some(format!("{generation}00")),
+            labels: Some(
+                labels
+                    .iter()
+                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                    .collect::<BTreeMap<_, _>>(),
+            ),
+            ..ObjectMeta::default()
+        }
+    }
+
+    #[test]
+    fn a_status_only_change_keeps_the_fingerprint() {
+        let before = meta(3, &[("a", "1")]);
+        let mut after = before.clone();
+        after.resource_version = Some("999".into());
+        assert_eq!(fingerprint(&before), fingerprint(&after));
+    }
+
+    #[test]
+    fn spec_labels_finalizers_and_deletion_change_the_fingerprint() {
+        let base = meta(3, &[("a", "1")]);
+        let print = fingerprint(&base);
+        assert_ne!(print, fingerprint(&meta(4, &[("a", "1")])));
+        assert_ne!(print, fingerprint(&meta(3, &[("a", "2")])));
+        let mut finalized = base.clone();
+        finalized.finalizers = Some(vec!["orkestra.orkspace.io/cleanup".into()]);
+        assert_ne!(print, fingerprint(&finalized));
+        let mut deleted = base;
+        deleted.deletion_timestamp = Some(k8s_openapi::apimachinery::pkg::apis::meta::v1::Time(
+            k8s_openapi::jiff::Timestamp::UNIX_EPOCH,
+        ));
+        assert_ne!(print, fingerprint(&deleted));
+    }
+
+    #[test]
+    fn objects_without_a_generation_change_with_every_version() {
+        let mut a = meta(1, &[]);
+        a.generation = None;
+        let mut b = a.clone();
+        b.resource_version = Some("101".into());
+        assert_ne!(fingerprint(&a), fingerprint(&b));
+    }
+
+    #[test]
+    fn keys_print_namespace_and_name() {
+        let key = Key::of(&meta(1, &[])).unwrap();
+        assert_eq!(key.to_string(), "default/web");
+        let cluster = Key {
+            namespace: None,
+            name: "global".into(),
+        };
+        assert_eq!(format!("{cluster:?}"), "global");
+    }
+}

@@ -1,0 +1,427 @@
+//! Server-side apply of children under one field manager (spec §9.3, §9.4).
+//!
+//! Each child is prepared ([`prepare`]: ownerReference or owner-uid annotation, undeclared
+//! replica counts left out) and then written:
+//! - [`Apply::Converge`] children by server-side apply with `force` as planned;
+//! - [`Apply::CreateIfAbsent`] children by a create when the owned-object list does not have
+//!   them (a 409 AlreadyExists is success).
+//!
+//! No write in a steady state: a server-side apply that changes nothing still counts as a
+//! PATCH request, so the [`Memo`] remembers, per child, what was last applied and the apply
+//! entry the API server recorded for ork's field manager. When the desired object is the
+//! same and the live object (from the owned-object list) still shows that very entry, no
+//! field ork owns has changed and the apply is skipped. Anyone editing a field ork owns
+//! takes it over, which changes the entry, so drift is still corrected; fields of other
+//! managers (an HPA's `replicas`) do not touch it. After a restart the memo is empty and each
+//! child is applied once.
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+
+use katalog::build::{Apply, Child, ObjectRef, add_owner_reference};
+use katalog::resources::{HookTemplates, Kind};
+use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::Value;
+
+use super::owned::{self, OWNER_UID};
+use crate::discovery::Resolved;
+
+/// Errors writing a child.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The built object is not a valid Kubernetes object.
+    #[error("{path}: {object} is not a valid object")]
+    InvalidObject {
+        /// The declaration.
+        path: String,
+        /// The object.
+        object: ObjectRef,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Server-side apply was refused (e.g. a field conflict without `force`).
+    #[error("{path}: applying {object}")]
+    ApplyFailed {
+        /// The declaration.
+        path: String,
+        /// The object.
+        object: ObjectRef,
+        /// The API failure.
+        #[source]
+        source: kube::Error,
+    },
+    /// A create-if-absent child could not be created.
+    #[error("{path}: creating {object}")]
+    CreateFailed {
+        /// The declaration.
+        path: String,
+        /// The object.
+        object: ObjectRef,
+        /// The API failure.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// `Result` of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What was last applied to one child.
+#[derive(Debug, Clone, PartialEq)]
+struct Applied {
+    desired: u64,
+    entry: Option<Value>,
+}
+
+/// Per CR uid and child, the last apply (see the module docs). Shared by a Reconciler's
+/// workers; entries go when the child is pruned or the CR released.
+#[derive(Debug, Default)]
+pub struct Memo {
+    applied: Mutex<HashMap<(String, ObjectRef), Applied>>,
+}
+
+impl Memo {
+    fn get(&self, uid: &str, r: &ObjectRef) -> Option<Applied> {
+        self.applied
+            .lock()
+            .ok()?
+            .get(&(uid.to_owned(), r.clone()))
+            .cloned()
+    }
+
+    fn put(&self, uid: &str, r: ObjectRef, applied: Applied) {
+        if let Ok(mut m) = self.applied.lock() {
+            m.insert((uid.to_owned(), r), applied);
+        }
+    }
+
+    /// Forgets one child of a CR.
+    pub fn forget(&self, uid: &str, r: &ObjectRef) {
+        if let Ok(mut m) = self.applied.lock() {
+            m.remove(&(uid.to_owned(), r.clone()));
+        }
+    }
+
+    /// Forgets every child of a CR.
+    pub fn forget_owner(&self, uid: &str) {
+        if let Ok(mut m) = self.applied.lock() {
+            m.retain(|(u, _), _| u != uid);
+        }
+    }
+
+    /// Number of remembered children.
+    pub fn len(&self) -> usize {
+        self.applied.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The owner a child is written for.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    /// The CR as JSON (apiVersion, kind, metadata).
+    pub cr: &'a Value,
+    /// The CR's uid.
+    pub uid: &'a str,
+    /// The CR's namespace; `None` for a cluster-scoped CR.
+    pub namespace: Option<&'a str>,
+}
+
+impl Owner<'_> {
+    /// Whether a child in `namespace` (`None`: cluster-scoped) may carry an ownerReference
+    /// to this CR: a cluster-scoped CR can own anything; a namespaced CR only objects in its
+    /// own namespace.
+    pub fn can_own(&self, namespace: Option<&str>) -> bool {
+        match self.namespace {
+            None => true,
+            Some(own) => namespace == Some(own),
+        }
+    }
+}
+
+/// The reference of `child` with the scope discovery reported (a cluster-scoped kind has no
+/// namespace, whatever the declaration said).
+pub fn object_ref(child: &Child, namespaced: bool) -> ObjectRef {
+    let mut r = child.object_ref();
+    if !namespaced {
+        r.namespace = None;
+    }
+    r
+}
+
+/// The object to write for `child` (of a kind `namespaced` or not): with the CR's
+/// ownerReference when it can have one, otherwise with the [`OWNER_UID`] annotation;
+/// `spec.replicas` removed when `keep_replicas` is false (the declaration set none, so another
+/// manager such as an HPA may own it).
+pub fn prepare(child: &Child, namespaced: bool, owner: Owner<'_>, keep_replicas: bool) -> Value {
+    let mut object = child.object.clone();
+    let namespace = object_ref(child, namespaced).namespace;
+    if !namespaced && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("namespace");
+    }
+    if owner.can_own(namespace.as_deref()) {
+        add_owner_reference(&mut object, owner.cr, owner.uid);
+    } else if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(a) = annotations {
+            a.insert(OWNER_UID.into(), owner.uid.into());
+        }
+    }
+    if !keep_replicas && let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+        spec.remove("replicas");
+    }
+    object
+}
+
+/// Whether the declaration behind `child` sets `replicas` (always true for kinds without
+/// one). The builder fills in a default of 1; sending it would take the field from an
+/// autoscaler, so it is only sent when declared.
+pub fn declares_replicas(child: &Child, block: Option<&HookTemplates>) -> bool {
+    let Some(block) = block else { return true };
+    let index = || -> Option<usize> {
+        let (_, rest) = child.path.split_once('[')?;
+        rest.split(']').next()?.parse().ok()
+    };
+    let Some(i) = index() else { return true };
+    match child.kind {
+        Kind::Deployment => block
+            .deployments
+            .get(i)
+            .is_none_or(|d| d.replicas.is_some()),
+        Kind::StatefulSet => block
+            .stateful_sets
+            .get(i)
+            .is_none_or(|d| d.replicas.is_some()),
+        Kind::ReplicaSet => block
+            .replica_sets
+            .get(i)
+            .is_none_or(|d| d.replicas.is_some()),
+        _ => true,
+    }
+}
+
+fn fingerprint(object: &Value, force: bool) -> u64 {
+    let mut h = DefaultHasher::new();
+    object.to_string().hash(&mut h);
+    force.hash(&mut h);
+    h.finish()
+}
+
+/// Writes the children of one CR.
+#[allow(missing_debug_implementations)]
+#[derive(Clone, Copy)]
+pub struct Writer<'a> {
+    /// The client.
+    pub client: &'a kube::Client,
+    /// The field manager.
+    pub manager: &'a str,
+    /// What was applied before.
+    pub memo: &'a Memo,
+    /// The CR's uid.
+    pub uid: &'a str,
+}
+
+impl Writer<'_> {
+    /// Writes one prepared child. `live` is the owned object of that name, if the
+    /// owned-object list has it. Returns the object as stored and whether a write happened.
+    ///
+    /// # Errors
+    /// The object is malformed, or the API server refused the apply or create.
+    pub async fn write(
+        &self,
+        kind: &Resolved,
+        child: &Child,
+        r: ObjectRef,
+        object: Value,
+        live: Option<&DynamicObject>,
+    ) -> Result<(Option<DynamicObject>, bool)> {
+        let Writer {
+            client,
+            manager,
+            memo,
+            uid,
+        } = *self;
+        let api = owned::api(client, kind, r.namespace.as_deref());
+        match child.apply {
+            Apply::CreateIfAbsent => {
+                if let Some(live) = live {
+                    return Ok((Some(live.clone()), false));
+                }
+                if let Some(d) = child.sleep {
+                    tokio::time::sleep(d).await;
+                }
+                let obj: DynamicObject =
+                    serde_json::from_value(object).map_err(|source| Error::InvalidObject {
+                        path: child.path.clone(),
+                        object: r.clone(),
+                        source,
+                    })?;
+                let params = PostParams {
+                    field_manager: Some(manager.to_owned()),
+                    ..PostParams::default()
+                };
+                match api.create(&params, &obj).await {
+                    Ok(created) => Ok((Some(created), true)),
+                    Err(kube::Error::Api(e)) if e.code == 409 => Ok((None, false)),
+                    Err(source) => Err(Error::CreateFailed {
+                        path: child.path.clone(),
+                        object: r,
+                        source,
+                    }),
+                }
+            }
+            Apply::Converge => {
+                let desired = fingerprint(&object, child.force);
+                if let (Some(live), Some(last)) = (live, memo.get(uid, &r))
+                    && last.desired == desired
+                    && last.entry == owned::applied_entry(live, manager)
+                {
+                    return Ok((Some(live.clone()), false));
+                }
+                if let Some(d) = child.sleep {
+                    tokio::time::sleep(d).await;
+                }
+                let mut params = PatchParams::apply(manager);
+                params.force = child.force;
+                let stored = api
+                    .patch(&r.name, &params, &Patch::Apply(&object))
+                    .await
+                    .map_err(|source| Error::ApplyFailed {
+                        path: child.path.clone(),
+                        object: r.clone(),
+                        source,
+                    })?;
+                memo.put(
+                    uid,
+                    r,
+                    Applied {
+                        desired,
+                        entry: owned::applied_entry(&stored, manager),
+                    },
+                );
+                Ok((Some(stored), true))
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use katalog::build::Phase;
+    use serde_json::json;
+
+    fn child(object: Value, cluster_scoped: bool) -> Child {
+        Child {
+            phase: Phase::OnReconcile,
+            path: "deployments[0]".into(),
+            kind: Kind::Deployment,
+            object,
+            apply: Apply::Converge,
+            force: true,
+            cluster_scoped,
+            secret: None,
+            sleep: None,
+            has_status: None,
+            status: None,
+        }
+    }
+
+    fn cr() -> Value {
+        json!({"apiVersion": "x.io/v1", "kind": "X", "metadata": {"name": "o", "namespace": "ns"}})
+    }
+
+    #[test]
+    fn a_child_in_the_crs_namespace_gets_a_controller_owner_reference() {
+        let cr = cr();
+        let c = child(
+            json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"replicas": 1}}),
+            false,
+        );
+        let owner = Owner {
+            cr: &cr,
+            uid: "u1",
+            namespace: Some("ns"),
+        };
+        let o = prepare(&c, true, owner, true);
+        assert_eq!(o["metadata"]["ownerReferences"][0]["uid"], "u1");
+        assert_eq!(o["metadata"]["ownerReferences"][0]["controller"], true);
+        assert!(o["metadata"].get("annotations").is_none());
+        assert_eq!(o["spec"]["replicas"], 1);
+    }
+
+    #[test]
+    fn cluster_scoped_and_foreign_namespace_children_are_tracked_by_annotation() {
+        let cr = cr();
+        let owner = Owner {
+            cr: &cr,
+            uid: "u1",
+            namespace: Some("ns"),
+        };
+        for (c, namespaced) in [
+            (
+                child(json!({"metadata": {"name": "a", "namespace": "ns"}}), true),
+                false,
+            ),
+            (
+                child(
+                    json!({"metadata": {"name": "a", "namespace": "other"}}),
+                    false,
+                ),
+                true,
+            ),
+        ] {
+            let o = prepare(&c, namespaced, owner, true);
+            assert_eq!(o["metadata"].get("namespace").is_some(), namespaced);
+            assert!(o["metadata"].get("ownerReferences").is_none());
+            assert_eq!(o["metadata"]["annotations"][OWNER_UID], "u1");
+        }
+    }
+
+    #[test]
+    fn undeclared_replicas_are_not_sent() {
+        let cr = cr();
+        let owner = Owner {
+            cr: &cr,
+            uid: "u1",
+            namespace: Some("ns"),
+        };
+        let c = child(
+            json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"replicas": 1, "x": 2}}),
+            false,
+        );
+        let o = prepare(&c, true, owner, false);
+        assert_eq!(o["spec"], json!({"x": 2}));
+    }
+
+    #[test]
+    fn replicas_count_as_declared_only_when_the_declaration_sets_them() {
+        let block: HookTemplates = serde_json::from_value(json!({"deployments": [
+            {"image": "nginx"}, {"image": "nginx", "replicas": "3"}]}))
+        .unwrap();
+        let mut c = child(json!({}), false);
+        assert!(!declares_replicas(&c, Some(&block)));
+        c.path = "deployments[1]#2".into();
+        assert!(declares_replicas(&c, Some(&block)));
+        c.kind = Kind::Service;
+        c.path = "services[0]".into();
+        assert!(declares_replicas(&c, Some(&block)));
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_object_and_the_force_flag() {
+        let a = json!({"a": 1});
+        assert_eq!(fingerprint(&a, true), fingerprint(&json!({"a": 1}), true));
+        assert_ne!(fingerprint(&a, true), fingerprint(&json!({"a": 2}), true));
+        assert_ne!(fingerprint(&a, true), fingerprint(&a, false));
+    }
+}

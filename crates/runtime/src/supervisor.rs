@@ -1,0 +1,265 @@
+//! Starts one [`OperatorBox`] per enabled CRD of a Katalog in `dependsOn` order and stops them
+//! in reverse.
+//!
+//! The order is topological (Kahn's algorithm) with an alphabetical tie-break, as Orkestra's
+//! kordinator computes it (spec §13.3); CRDs caught in a cycle (which validation rejects) come
+//! last, alphabetically. Every box starts at once: waiting for a dependency to be started or
+//! healthy is a later step. Boxes share nothing mutable, so a box whose watch fails (its CRD
+//! missing, the API server away) retries on its own while the others run.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Display;
+use std::future::Future;
+use std::sync::Arc;
+
+use kube::Client;
+
+use crate::metrics::Metrics;
+use crate::operator_box::{self, BoxConfig, OperatorBox, Reconcile};
+
+/// Errors of starting and stopping boxes.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The reconcile of a CRD could not be built.
+    #[error("preparing the reconcile of CRD {crd}: {message}")]
+    ReconcileNotBuilt {
+        /// The CRD's name in the Katalog.
+        crd: String,
+        /// Why.
+        message: String,
+    },
+    /// A box did not stop cleanly.
+    #[error("stopping OperatorBox {crd}")]
+    StopFailed {
+        /// The CRD's name in the Katalog.
+        crd: String,
+        /// Why.
+        #[source]
+        source: operator_box::Error,
+    },
+}
+
+/// The running boxes of one Katalog.
+#[derive(Debug)]
+pub struct Supervisor {
+    /// In start order.
+    boxes: Vec<OperatorBox>,
+}
+
+impl Supervisor {
+    /// Starts one box per enabled CRD of `katalog`, in [`start_order`], each with the
+    /// reconcile `reconcile_for` builds for it, its own series in `metrics`, and
+    /// `stop_timeout` for its running reconciles to finish on stop.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReconcileNotBuilt`] when `reconcile_for` fails for a CRD; the boxes already
+    /// started are stopped first.
+    pub async fn start<R, E>(
+        client: &Client,
+        katalog: &katalog::Katalog,
+        metrics: &Metrics,
+        stop_timeout: std::time::Duration,
+        mut reconcile_for: impl FnMut(&katalog::Crd) -> Result<Arc<R>, E>,
+    ) -> Result<Self, Error>
+    where
+        R: Reconcile,
+        E: Display,
+    {
+        let mut supervisor = Self { boxes: Vec::new() };
+        for crd in start_order(katalog) {
+            let reconcile = match reconcile_for(crd) {
+                Ok(reconcile) => reconcile,
+                Err(error) => {
+                    let _ = supervisor.stop().await;
+                    return Err(Error::ReconcileNotBuilt {
+                        crd: crd.name.clone(),
+                        message: error.to_string(),
+                    });
+                }
+            };
+            tracing::info!(crd = %crd.name, kind = %crd.gvk(), "starting OperatorBox");
+            supervisor.boxes.push(OperatorBox::start(
+                client.clone(),
+                BoxConfig::from_crd(crd).stop_timeout(stop_timeout),
+                reconcile,
+                metrics.crd(&crd.name),
+            ));
+        }
+        Ok(supervisor)
+    }
+
+    /// Starts one box per enabled CRD of `katalog` driven by the Katalog's own
+    /// [`Reconciler`](crate::Reconciler)s (default configuration: field manager `orkestra`,
+    /// a discovery cache per box, so boxes share nothing mutable): what `ork run` does once
+    /// the cluster is prepared.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::ReconcileNotBuilt`] when a CRD's templates cannot be prepared.
+    pub async fn start_katalog(
+        client: &Client,
+        katalog: &katalog::Katalog,
+        metrics: &Metrics,
+        stop_timeout: std::time::Duration,
+    ) -> Result<Self, Error> {
+        Self::start(client, katalog, metrics, stop_timeout, |crd| {
+            let config = crate::ReconcilerConfig::default();
+            crate::Reconciler::new(katalog, crd, client.clone(), config).map(Arc::new)
+        })
+        .await
+    }
+
+    /// Starts with boxes already built (tests, or callers with their own configuration).
+    pub fn from_boxes(boxes: Vec<OperatorBox>) -> Self {
+        Self { boxes }
+    }
+
+    /// The boxes, in start order.
+    pub fn boxes(&self) -> &[OperatorBox] {
+        &self.boxes
+    }
+
+    /// The box of CRD `name`.
+    pub fn operator_box(&self, name: &str) -> Option<&OperatorBox> {
+        self.boxes.iter().find(|b| b.name() == name)
+    }
+
+    /// Runs until `shutdown` completes, then [`Supervisor::stop`]s.
+    ///
+    /// # Errors
+    ///
+    /// As [`Supervisor::stop`].
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> Result<(), Vec<Error>> {
+        shutdown.await;
+        tracing::info!("stopping: no new work is taken in; running reconciles finish");
+        self.stop().await
+    }
+
+    /// Stops every box in reverse start order, each letting its running reconciles finish
+    /// within its workers' stop timeout.
+    ///
+    /// # Errors
+    ///
+    /// Every box that did not stop cleanly (the others still stopped).
+    pub async fn stop(mut self) -> Result<(), Vec<Error>> {
+        let mut errors = Vec::new();
+        while let Some(operator_box) = self.boxes.pop() {
+            let crd = operator_box.name().to_owned();
+            match operator_box.stop().await {
+                Ok(()) => tracing::info!(%crd, "OperatorBox stopped"),
+                Err(source) => errors.push(Error::StopFailed { crd, source }),
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(errors)
+        }
+    }
+}
+
+/// Waits for SIGTERM or SIGINT.
+///
+/// # Errors
+///
+/// When the signal handlers cannot be installed.
+pub async fn shutdown_signal() -> std::io::Result<()> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate())?;
+    let mut interrupt = signal(SignalKind::interrupt())?;
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received"),
+        _ = interrupt.recv() => tracing::info!("SIGINT received"),
+    }
+    Ok(())
+}
+
+/// The enabled CRDs of `katalog` in start order: every CRD after the enabled CRDs it depends
+/// on, alphabetical among those ready at the same time; CRDs in a cycle last, alphabetically.
+pub fn start_order(katalog: &katalog::Katalog) -> Vec<&katalog::Crd> {
+    let enabled: BTreeMap<&str, &katalog::Crd> = katalog
+        .enabled_crds()
+        .map(|crd| (crd.name.as_str(), crd))
+        .collect();
+    let mut waiting_on: BTreeMap<&str, BTreeSet<&str>> = enabled
+        .iter()
+        .map(|(name, crd)| {
+            let deps = crd
+                .depends_on()
+                .iter()
+                .map(|d| d.name.value.as_str())
+                .filter(|d| enabled.contains_key(d) && d != name)
+                .collect();
+            (*name, deps)
+        })
+        .collect();
+    let mut order = Vec::with_capacity(enabled.len());
+    let mut ready: BTreeSet<&str> = waiting_on
+        .iter()
+        .filter(|(_, deps)| deps.is_empty())
+        .map(|(name, _)| *name)
+        .collect();
+    while let Some(name) = ready.pop_first() {
+        waiting_on.remove(name);
+        order.push(enabled[name]);
+        for (other, deps) in &mut waiting_on {
+            if deps.remove(name) && deps.is_empty() {
+                ready.insert(other);
+            }
+        }
+    }
+    order.extend(waiting_on.keys().map(|name| enabled[name]));
+    order
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn katalog(text: &str) -> katalog::Katalog {
+        let loaded = katalog::load_text("/nonexistent/katalog.yaml", text)
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        loaded.katalog
+    }
+
+    fn crd(name: &str, depends: &[&str], enabled: bool) -> String {
+        let deps = if depends.is_empty() {
+            String::new()
+        } else {
+            format!("      dependsOn: [{}]\n", depends.join(", "))
+        };
+        format!(
+            "    {name}:\n      enabled: {enabled}\n{deps}      apiTypes: {{group: example.com, version: v1, kind: K{name}, plural: k{name}s}}\n"
+        )
+    }
+
+    fn names(katalog: &katalog::Katalog) -> Vec<&str> {
+        start_order(katalog)
+            .into_iter()
+            .map(|c| c.name.as_str())
+            .collect()
+    }
+
+    #[test]
+    fn dependencies_start_first_and_ties_break_alphabetically() {
+        let text = format!(
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: t}}\nspec:\n  crds:\n{}{}{}{}",
+            crd("zeta", &[], true),
+            crd("app", &["db", "zeta"], true),
+            crd("db", &[], true),
+            crd("cache", &["db"], true),
+        );
+        assert_eq!(names(&katalog(&text)), ["db", "cache", "zeta", "app"]);
+    }
+
+    #[test]
+    fn disabled_crds_do_not_start() {
+        let text = format!(
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: t}}\nspec:\n  crds:\n{}{}",
+            crd("web", &[], true),
+            crd("off", &[], false),
+        );
+        assert_eq!(names(&katalog(&text)), ["web"]);
+    }
+}

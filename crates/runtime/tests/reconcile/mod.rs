@@ -1,0 +1,1 @@
+//! The reconcile of one CR against a real control plane.
