@@ -1,0 +1,263 @@
+//! `ork generate bundle`: byte-identical output, and least privilege proven by running the real
+//! `ork run` as the bundle's ServiceAccount (bound only by the generated ClusterRole) — it
+//! converges a CR; without one generated rule it fails with a Forbidden error naming the
+//! resource.
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use serde_json::Value;
+
+fn katalog() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml")
+}
+
+fn generate(args: &[&str]) -> std::process::Output {
+    Command::new(env!("CARGO_BIN_EXE_ork"))
+        .args(["generate", "bundle", "-f"])
+        .arg(katalog())
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn documents(yaml: &str) -> Vec<Value> {
+    serde_saphyr::from_multiple(yaml).unwrap()
+}
+
+#[test]
+fn the_same_katalog_gives_a_byte_identical_bundle_on_stdout_and_in_a_file() {
+    let first = generate(&[]);
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let second = generate(&[]);
+    assert_eq!(first.stdout, second.stdout);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("bundle.yaml");
+    let written = generate(&["-o", file.to_str().unwrap()]);
+    assert!(written.status.success());
+    assert_eq!(std::fs::read(&file).unwrap(), first.stdout);
+    let kinds: Vec<String> = documents(&String::from_utf8(first.stdout).unwrap())
+        .iter()
+        .map(|d| d["kind"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            "Namespace",
+            "ServiceAccount",
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "ConfigMap",
+            "Deployment"
+        ]
+    );
+}
+
+#[test]
+fn an_unknown_process_is_refused_with_the_valid_ones() {
+    let output = generate(&["--for", "runtime,web"]);
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("valid: runtime"), "{stderr}");
+}
+
+/// The bundle's ClusterRole and Binding for namespace `ns`, renamed after `ns` so parallel
+/// tests do not share them, optionally without the rules for `drop_resource`.
+fn rbac_of_bundle(ns: &str, drop_resource: Option<&str>) -> (ClusterRole, ClusterRoleBinding) {
+    let output = generate(&["-n", ns, "--for", "runtime"]);
+    assert!(output.status.success());
+    let docs = documents(&String::from_utf8(output.stdout).unwrap());
+    let find = |kind: &str| docs.iter().find(|d| d["kind"] == kind).unwrap().clone();
+    let mut role: ClusterRole = serde_json::from_value(find("ClusterRole")).unwrap();
+    let mut binding: ClusterRoleBinding =
+        serde_json::from_value(find("ClusterRoleBinding")).unwrap();
+    let name = format!("{ns}-runtime");
+    role.metadata.name = Some(name.clone());
+    binding.metadata.name = Some(name.clone());
+    binding.role_ref.name = name;
+    if let Some(resource) = drop_resource {
+        let rules = role.rules.as_mut().unwrap();
+        let before = rules.len();
+        rules.retain(|r| !r.resources.iter().flatten().any(|x| x == resource));
+        assert!(rules.len() < before, "the bundle has a rule for {resource}");
+    }
+    (role, binding)
+}
+
+/// Installs the fixture's CRD as admin (the runtime's role may not), once.
+async fn install_crd(admin: &kube::Client) -> ApiResource {
+    let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
+    let text = std::fs::read_to_string(katalog().with_file_name("crd.yaml")).unwrap();
+    let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).unwrap();
+    match crds.create(&PostParams::default(), &crd).await {
+        Ok(_) => {}
+        Err(kube::Error::Api(status)) if status.code == 409 => {}
+        Err(error) => panic!("creating the CRD: {error}"),
+    }
+    ApiResource {
+        group: "bench.ork.test".into(),
+        version: "v1".into(),
+        api_version: "bench.ork.test/v1".into(),
+        kind: "Stack".into(),
+        plural: "stacks".into(),
+    }
+}
+
+/// `ork run` of the fixture, authenticated as `orkestra` of `ns`, with its log in `dir`.
+fn run_as_service_account(cp: &testenv::ControlPlane, ns: &str, dir: &Path) -> (Child, PathBuf) {
+    let kubeconfig = dir.join("kubeconfig");
+    let identity = testenv::Identity::service_account(ns, "orkestra");
+    std::fs::write(&kubeconfig, cp.kubeconfig_as(&identity).unwrap()).unwrap();
+    let log = dir.join("ork.log");
+    let child = Command::new(env!("CARGO_BIN_EXE_ork"))
+        .arg("run")
+        .arg(katalog())
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .arg("--no-setup")
+        .env("ORK_NAMESPACE", ns)
+        .env("ORK_HTTP_ADDR", "127.0.0.1:0")
+        .env("ORK_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    (child, log)
+}
+
+/// Polls `check` every 200 ms until it returns `Some`, or gives `None` after `timeout`.
+async fn within<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return Some(value);
+        }
+        if Instant::now() > deadline {
+            return None;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+struct Stopped(Child);
+
+impl Drop for Stopped {
+    fn drop(&mut self) {
+        let _ = kill(
+            Pid::from_raw(i32::try_from(self.0.id()).unwrap()),
+            Signal::SIGKILL,
+        );
+        let _ = self.0.wait();
+    }
+}
+
+/// `ork run` of the fixture as the bundle's ServiceAccount (bound by the bundle's role, less
+/// `drop_resource`), with one CR `s1` created.
+struct Run {
+    ns: String,
+    admin: kube::Client,
+    log: PathBuf,
+    _ork: Stopped,
+    _dir: tempfile::TempDir,
+}
+
+impl Run {
+    async fn start(prefix: &str, drop_resource: Option<&str>) -> Self {
+        let cp = testenv::shared().await;
+        let admin = cp.client().await.unwrap();
+        let ns = testenv::namespace(&admin, prefix).await;
+        let resource = install_crd(&admin).await;
+        let (role, binding) = rbac_of_bundle(&ns, drop_resource);
+        Api::<ClusterRole>::all(admin.clone())
+            .create(&PostParams::default(), &role)
+            .await
+            .unwrap();
+        Api::<ClusterRoleBinding>::all(admin.clone())
+            .create(&PostParams::default(), &binding)
+            .await
+            .unwrap();
+        let crs: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &resource);
+        within(Duration::from_secs(30), || async {
+            crs.list(&ListParams::default().limit(1)).await.ok()
+        })
+        .await
+        .expect("the CRD is served");
+        let dir = tempfile::tempdir().unwrap();
+        let (child, log) = run_as_service_account(cp, &ns, dir.path());
+        let mut cr = DynamicObject::new("s1", &resource);
+        cr.data = serde_json::json!({"spec": {"n": "1"}});
+        crs.create(&PostParams::default(), &cr).await.unwrap();
+        Self {
+            ns,
+            admin,
+            log,
+            _ork: Stopped(child),
+            _dir: dir,
+        }
+    }
+
+    fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    async fn has_service(&self) -> bool {
+        let services: Api<Service> = Api::namespaced(self.admin.clone(), &self.ns);
+        services.get_opt("s1-svc").await.ok().flatten().is_some()
+    }
+
+    async fn has_configmap(&self) -> bool {
+        let configmaps: Api<ConfigMap> = Api::namespaced(self.admin.clone(), &self.ns);
+        configmaps.get_opt("s1-a").await.ok().flatten().is_some()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ork_run_as_the_bundle_service_account_converges_a_cr() {
+    let run = Run::start("bundle-ok", None).await;
+    let converged = within(Duration::from_secs(30), || async {
+        (run.has_configmap().await && run.has_service().await).then_some(())
+    })
+    .await;
+    let log = run.log();
+    assert!(
+        converged.is_some(),
+        "children not created with the bundle's rules; log:\n{log}"
+    );
+    assert!(!log.to_lowercase().contains("forbidden"), "log:\n{log}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_services_rule_ork_run_reports_forbidden_naming_services() {
+    let run = Run::start("bundle-less", Some("services")).await;
+    let line = within(Duration::from_secs(30), || async {
+        run.log()
+            .lines()
+            .find(|l| {
+                let l = l.to_lowercase();
+                l.contains("forbidden") && l.contains("services")
+            })
+            .map(str::to_owned)
+    })
+    .await;
+    let log = run.log();
+    assert!(
+        line.is_some(),
+        "no Forbidden error naming services in the log:\n{log}"
+    );
+    assert!(!run.has_service().await);
+}

@@ -1,0 +1,45 @@
+//! Which commands a build carries: the runtime-only build (`--no-default-features --features
+//! runtime-only`) has exactly `run` and `version`; the developer build has the rest too.
+
+use std::process::Command;
+
+/// The subcommands `ork --help` lists, without clap's `help`.
+fn listed_commands() -> Vec<String> {
+    let output = Command::new(env!("CARGO_BIN_EXE_ork"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    help.lines()
+        .skip_while(|l| !l.starts_with("Commands:"))
+        .skip(1)
+        .take_while(|l| l.starts_with("  "))
+        .filter_map(|l| l.split_whitespace().next())
+        .filter(|c| *c != "help")
+        .map(str::to_owned)
+        .collect()
+}
+
+#[cfg(feature = "runtime-only")]
+#[test]
+fn the_runtime_only_build_lists_exactly_run_and_version() {
+    assert_eq!(listed_commands(), ["run", "version"]);
+    let output = Command::new(env!("CARGO_BIN_EXE_ork"))
+        .args(["validate", "katalog.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2), "validate is not compiled in");
+}
+
+#[cfg(not(feature = "runtime-only"))]
+#[test]
+fn the_developer_build_lists_every_command() {
+    let commands = listed_commands();
+    for command in ["dev", "run", "generate", "validate", "version"] {
+        assert!(
+            commands.iter().any(|c| c == command),
+            "{command} in {commands:?}"
+        );
+    }
+}
