@@ -145,6 +145,9 @@ pub struct RunArgs {
     /// How long running reconciles get to finish on shutdown, per OperatorBox.
     #[arg(long, default_value = "30s", value_parser = parse_duration)]
     pub stop_timeout: Duration,
+    /// Leader election, HTTP API and defaults (each also an environment variable).
+    #[command(flatten)]
+    pub runtime: runtime::RuntimeArgs,
 }
 
 /// Arguments of `ork bench`.

@@ -13,28 +13,24 @@
 //! | `--default-workers` | `DEFAULT_WORKERS` | the Katalog's default (3) |
 //! | `--default-resync` | `DEFAULT_RESYNC` | the Katalog's default (30 s) |
 //! | `--failure-threshold` | `FAILURE_THRESHOLD` | the Katalog's default (5) |
-//! | `--leader-elect` | `ORK_LEADER_ELECT` | `true` |
+//! | `--leader-elect` | `ORK_LEADER_ELECT` | `true` in a pod, `false` elsewhere |
 //! | `--lease-name` | `ORK_LEASE_NAME` | `orkestra-konductor` |
 //! | `--namespace` | `ORK_NAMESPACE` | `orkestra-system` (empty: `default`) |
 //! | `--identity` | `ORK_IDENTITY` | hostname + random suffix |
 //! | `--lease-duration` | `LEASE_DURATION` | 15 s |
 //! | `--renew-deadline` | `RENEW_DEADLINE` | 10 s |
 //! | `--retry-period` | `RETRY_PERIOD` | 2 s |
+//! | `--no-http` | `ORK_NO_HTTP` | off: the HTTP API is served |
 //! | `--http-addr` | `ORK_HTTP_ADDR` | `0.0.0.0:8080` in a pod, `127.0.0.1:8080` elsewhere |
 //! | `--port` | `ORK_PORT` | 8080 (the port of the default address) |
-//! | `--shutdown-grace` | `ORK_SHUTDOWN_GRACE` | 30 s |
 //! | `--gateway-endpoint` | `ORK_GATEWAY_ENDPOINT` | empty |
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
-use std::path::Path;
 use std::time::Duration;
 
 use clap::Args;
 
 use crate::leader::{DEFAULT_LEASE_NAME, DEFAULT_NAMESPACE, LeaderConfig};
-
-/// Where a pod finds its ServiceAccount token; its presence means "running in a cluster".
-pub const SERVICE_ACCOUNT_TOKEN: &str = "/var/run/secrets/kubernetes.io/serviceaccount/token";
 
 /// Errors checking the settings.
 #[derive(Debug, thiserror::Error)]
@@ -59,9 +55,10 @@ pub struct RuntimeArgs {
     /// Consecutive failures that degrade a CRD when the Katalog sets none.
     #[arg(long, env = "FAILURE_THRESHOLD")]
     pub failure_threshold: Option<u32>,
-    /// Elect a leader through a Lease (turn off only for a single replica).
-    #[arg(long, env = "ORK_LEADER_ELECT", default_value_t = true, action = clap::ArgAction::Set)]
-    pub leader_elect: bool,
+    /// Elect a leader through a Lease: `true` or `false` (default: true in a pod, false
+    /// elsewhere, where one process usually runs alone).
+    #[arg(long, env = "ORK_LEADER_ELECT", action = clap::ArgAction::Set)]
+    pub leader_elect: Option<bool>,
     /// Name of the Lease.
     #[arg(long, env = "ORK_LEASE_NAME", default_value = DEFAULT_LEASE_NAME)]
     pub lease_name: String,
@@ -80,27 +77,51 @@ pub struct RuntimeArgs {
     /// How often followers poll the Lease and the leader renews it.
     #[arg(long, env = "RETRY_PERIOD", default_value = "2s", value_parser = parse_duration)]
     pub retry_period: Duration,
+    /// Do not serve the HTTP API (probes, metrics, `/katalog`).
+    #[arg(long, env = "ORK_NO_HTTP")]
+    pub no_http: bool,
     /// Address of the HTTP API (default: 0.0.0.0 in a pod, 127.0.0.1 elsewhere, on `--port`).
     #[arg(long, env = "ORK_HTTP_ADDR")]
     pub http_addr: Option<SocketAddr>,
     /// Port of the HTTP API when `--http-addr` is not given.
     #[arg(long, env = "ORK_PORT", default_value_t = 8080)]
     pub port: u16,
-    /// How long shutdown waits for in-flight reconciles before giving up.
-    #[arg(long, env = "ORK_SHUTDOWN_GRACE", default_value = "30s", value_parser = parse_duration)]
-    pub shutdown_grace: Duration,
     /// Gateway URL advertised in `/katalog`.
     #[arg(long, env = "ORK_GATEWAY_ENDPOINT", default_value = "")]
     pub gateway_endpoint: String,
 }
 
+impl Default for RuntimeArgs {
+    /// The settings of a process embedded in a program or test: no HTTP API, no leader
+    /// election, every other value at its documented default.
+    fn default() -> Self {
+        Self {
+            default_workers: None,
+            default_resync: None,
+            failure_threshold: None,
+            leader_elect: Some(false),
+            lease_name: DEFAULT_LEASE_NAME.to_owned(),
+            namespace: DEFAULT_NAMESPACE.to_owned(),
+            identity: None,
+            lease_duration: Duration::from_secs(15),
+            renew_deadline: Duration::from_secs(10),
+            retry_period: Duration::from_secs(2),
+            no_http: true,
+            http_addr: None,
+            port: 8080,
+            gateway_endpoint: String::new(),
+        }
+    }
+}
+
 impl RuntimeArgs {
-    /// The leader election these settings ask for, or `None` when it is turned off.
+    /// The leader election these settings ask for in a pod (`in_cluster`) or not, or `None`
+    /// when it is turned off.
     ///
     /// # Errors
     /// [`Error::LeaderInvalid`] unless retry period < renew deadline < lease duration.
-    pub fn leader(&self) -> Result<Option<LeaderConfig>> {
-        if !self.leader_elect {
+    pub fn leader(&self, in_cluster: bool) -> Result<Option<LeaderConfig>> {
+        if !self.leader_elect.unwrap_or(in_cluster) {
             return Ok(None);
         }
         let mut config = LeaderConfig::default()
@@ -116,57 +137,28 @@ impl RuntimeArgs {
         Ok(Some(config))
     }
 
-    /// The address of the HTTP API.
-    pub fn http_addr(&self) -> SocketAddr {
-        self.http_addr_in(Path::new(SERVICE_ACCOUNT_TOKEN).exists())
-    }
-
-    /// The address of the HTTP API, inside a pod or not.
-    pub fn http_addr_in(&self, in_cluster: bool) -> SocketAddr {
-        self.http_addr.unwrap_or_else(|| {
+    /// The address of the HTTP API, in a pod (`in_cluster`) or not; `None` when turned off.
+    pub fn http_addr(&self, in_cluster: bool) -> Option<SocketAddr> {
+        if self.no_http {
+            return None;
+        }
+        Some(self.http_addr.unwrap_or_else(|| {
             let ip = if in_cluster {
                 Ipv4Addr::UNSPECIFIED
             } else {
                 Ipv4Addr::LOCALHOST
             };
             SocketAddr::new(IpAddr::V4(ip), self.port)
-        })
+        }))
     }
 }
 
-/// Parses whole seconds (`15`) or a Go-style duration (`1m30s`, `500ms`).
+/// Parses whole seconds (`15`, Orkestra's env format) or a Go-style duration (`1m30s`).
 ///
 /// # Errors
 /// A message naming the bad input.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if let Ok(seconds) = text.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
-    }
-    let bad = || format!("invalid duration {text:?} (expected seconds or e.g. 15s, 500ms, 2m)");
-    let mut total = Duration::ZERO;
-    let mut rest = text;
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    while !rest.is_empty() {
-        let digits = rest.find(|c: char| !c.is_ascii_digit()).ok_or_else(bad)?;
-        let value: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit())
-            .unwrap_or(rest.len());
-        let part = match &rest[..unit_len] {
-            "ms" => Duration::from_millis(value),
-            "s" => Duration::from_secs(value),
-            "m" => Duration::from_secs(value * 60),
-            "h" => Duration::from_secs(value * 3600),
-            _ => return Err(bad()),
-        };
-        total += part;
-        rest = &rest[unit_len..];
-    }
-    Ok(total)
+    katalog::model::duration::parse(text).map_err(|error| error.to_string())
 }
 
 #[cfg(test)]
@@ -194,25 +186,30 @@ mod tests {
         assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
         assert!(parse_duration("").is_err());
         assert!(parse_duration("5x").is_err());
-        assert!(parse_duration("s").is_err());
     }
 
     #[test]
     fn defaults_give_the_documented_leader_election() {
         let args = parse(&[]);
-        let leader = args.leader().unwrap().expect("on by default");
+        let leader = args.leader(true).unwrap().expect("on by default in a pod");
+        assert_eq!(
+            args.leader(false).unwrap(),
+            None,
+            "off by default elsewhere"
+        );
         assert_eq!(leader.lease_name_str(), "orkestra-konductor");
         assert_eq!(leader.namespace_str(), "orkestra-system");
         assert_eq!(args.lease_duration, Duration::from_secs(15));
         assert_eq!(args.renew_deadline, Duration::from_secs(10));
         assert_eq!(args.retry_period, Duration::from_secs(2));
-        assert_eq!(args.shutdown_grace, Duration::from_secs(30));
         assert_eq!(args.default_workers, None);
     }
 
     #[test]
     fn flags_set_the_lease_and_identity() {
         let args = parse(&[
+            "--leader-elect",
+            "true",
             "--lease-name",
             "mine",
             "--namespace",
@@ -226,7 +223,7 @@ mod tests {
             "--retry-period",
             "10",
         ]);
-        let leader = args.leader().unwrap().unwrap();
+        let leader = args.leader(false).unwrap().unwrap();
         assert_eq!(leader.lease_name_str(), "mine");
         assert_eq!(leader.namespace_str(), "default");
         assert_eq!(leader.identity_str(), "pod-1");
@@ -235,20 +232,37 @@ mod tests {
     #[test]
     fn inconsistent_durations_are_refused() {
         let args = parse(&["--renew-deadline", "20s"]);
-        assert!(matches!(args.leader(), Err(Error::LeaderInvalid(_))));
+        assert!(matches!(args.leader(true), Err(Error::LeaderInvalid(_))));
     }
 
     #[test]
     fn leader_election_can_be_turned_off() {
-        assert_eq!(parse(&["--leader-elect", "false"]).leader().unwrap(), None);
+        assert_eq!(
+            parse(&["--leader-elect", "false"]).leader(true).unwrap(),
+            None
+        );
+        assert!(
+            parse(&["--leader-elect", "true"])
+                .leader(false)
+                .unwrap()
+                .is_some()
+        );
     }
 
     #[test]
     fn the_http_address_is_loopback_locally_and_open_in_a_pod() {
         let args = parse(&["--port", "9090"]);
-        assert_eq!(args.http_addr_in(false).to_string(), "127.0.0.1:9090");
-        assert_eq!(args.http_addr_in(true).to_string(), "0.0.0.0:9090");
+        assert_eq!(args.http_addr(false).unwrap().to_string(), "127.0.0.1:9090");
+        assert_eq!(args.http_addr(true).unwrap().to_string(), "0.0.0.0:9090");
         let args = parse(&["--http-addr", "10.0.0.1:80"]);
-        assert_eq!(args.http_addr_in(true).to_string(), "10.0.0.1:80");
+        assert_eq!(args.http_addr(true).unwrap().to_string(), "10.0.0.1:80");
+        assert_eq!(parse(&["--no-http"]).http_addr(true), None);
+    }
+
+    #[test]
+    fn the_embedded_default_serves_nothing_and_elects_nobody() {
+        let args = RuntimeArgs::default();
+        assert_eq!(args.http_addr(true), None);
+        assert_eq!(args.leader(true).unwrap(), None);
     }
 }

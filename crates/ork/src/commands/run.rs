@@ -6,8 +6,11 @@
 //! 2. Connect as kubectl would (`--kubeconfig`, `KUBECONFIG`, `--context`, in-cluster).
 //! 3. Outside a pod, apply each CRD's `setup` manifests and `crdFile`, wait for the CRDs to be
 //!    Established, apply the `crFiles` (`--no-setup` skips this).
-//! 4. Start the boxes in `dependsOn` order; on SIGTERM/SIGINT stop taking work, let running
-//!    reconciles finish (`--stop-timeout`), stop the boxes in reverse order, exit 0.
+//! 4. Serve the HTTP API (probes, `/metrics`, `/katalog`) and, when leader election is on,
+//!    wait to hold the Lease.
+//! 5. Start the boxes in `dependsOn` order; on SIGTERM/SIGINT stop taking work, let running
+//!    reconciles finish (`--stop-timeout`), stop the boxes in reverse order, release the
+//!    Lease, exit 0. A replica that loses the Lease stops its boxes at once and follows.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -17,7 +20,10 @@ use std::time::Duration;
 use anyhow::Context as _;
 use katalog::Loaded;
 use runtime::cluster::{self, ConnectOptions, Mode};
-use runtime::{Metrics, Supervisor};
+use std::sync::Arc;
+
+use runtime::http::LiveView;
+use runtime::{Elector, Metrics, Supervisor};
 
 use crate::cli::RunArgs;
 
@@ -32,6 +38,8 @@ pub struct Settings {
     pub establish_timeout: Duration,
     /// Per box, how long running reconciles get on shutdown.
     pub stop_timeout: Duration,
+    /// Leader election, HTTP API and defaults.
+    pub runtime: runtime::RuntimeArgs,
 }
 
 impl Default for Settings {
@@ -41,6 +49,7 @@ impl Default for Settings {
             setup: true,
             establish_timeout: Duration::from_secs(60),
             stop_timeout: Duration::from_secs(30),
+            runtime: runtime::RuntimeArgs::default(),
         }
     }
 }
@@ -62,6 +71,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         setup: !args.no_setup,
         establish_timeout: args.establish_timeout,
         stop_timeout: args.stop_timeout,
+        runtime: args.runtime,
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async {
@@ -112,18 +122,111 @@ pub async fn operate(
         cluster::prepare(&client, katalog, settings.establish_timeout).await?;
     }
     let metrics = Metrics::new();
+    let in_cluster = mode == Mode::InCluster;
+    let leader = settings.runtime.leader(in_cluster)?;
+    let view = Arc::new(LiveView::new(
+        &loaded,
+        metrics.clone(),
+        Some(client.clone()),
+        &settings.runtime.gateway_endpoint,
+    ));
+    let (stop_http, http_stopped) = tokio::sync::oneshot::channel::<()>();
+    let http = settings.runtime.http_addr(in_cluster).map(|addr| {
+        let router = runtime::http::router(view.clone());
+        tokio::spawn(runtime::http::serve(addr, router, async {
+            let _ = http_stopped.await;
+        }))
+    });
+    view.mark_started();
+    let mut shutdown = std::pin::pin!(shutdown);
+    match leader {
+        None => {
+            view.set_leading(true);
+            lead(katalog, &client, &metrics, &settings, &view, shutdown, None).await?;
+        }
+        Some(config) => {
+            let elector = Elector::spawn(client.clone(), config)?;
+            tracing::info!(identity = %elector.identity(), "waiting to hold the Lease");
+            let mut leading = elector.subscribe();
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => break,
+                    elected = leading.wait_for(|l| *l) => if elected.is_err() { break },
+                }
+                let lost = lead(
+                    katalog,
+                    &client,
+                    &metrics,
+                    &settings,
+                    &view,
+                    shutdown.as_mut(),
+                    Some(&mut leading),
+                )
+                .await?;
+                if !lost {
+                    break;
+                }
+            }
+            view.mark_shutting_down();
+            elector.shutdown().await;
+        }
+    }
+    view.mark_shutting_down();
+    let _ = stop_http.send(());
+    if let Some(http) = http {
+        match http.await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) if in_cluster => return Err(error.into()),
+            Ok(Err(error)) => tracing::warn!(error = %anyhow::Error::new(error), "no HTTP API"),
+            Err(error) => tracing::warn!(%error, "the HTTP API task failed"),
+        }
+    }
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Runs the boxes while this replica leads: until `shutdown` (returns `false`) or until
+/// `leading` turns false (returns `true`, the boxes stopped at once).
+async fn lead(
+    katalog: &katalog::Katalog,
+    client: &kube::Client,
+    metrics: &Metrics,
+    settings: &Settings,
+    view: &LiveView,
+    shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
+    leading: Option<&mut tokio::sync::watch::Receiver<bool>>,
+) -> anyhow::Result<bool> {
+    view.set_leading(true);
     let supervisor =
-        Supervisor::start_katalog(&client, katalog, &metrics, settings.stop_timeout).await?;
+        Supervisor::start_katalog(client, katalog, metrics, settings.stop_timeout).await?;
+    view.set_boxes(supervisor.boxes());
     tracing::info!(
         katalog = %katalog.name,
         boxes = supervisor.boxes().len(),
         "running; SIGTERM or Ctrl-C stops"
     );
-    if let Err(errors) = supervisor.run_until(shutdown).await {
+    let lost = match leading {
+        None => {
+            shutdown.await;
+            false
+        }
+        Some(leading) => tokio::select! {
+            () = shutdown => false,
+            _ = leading.wait_for(|l| !*l) => true,
+        },
+    };
+    if lost {
+        tracing::warn!("lost the Lease: stopping every OperatorBox now");
+    } else {
+        view.mark_shutting_down();
+        tracing::info!("stopping: no new work is taken in; running reconciles finish");
+    }
+    view.clear_boxes();
+    view.set_leading(false);
+    if let Err(errors) = supervisor.stop().await {
         for error in errors {
             tracing::warn!(error = %anyhow::Error::new(error), "unclean stop");
         }
     }
-    tracing::info!("stopped");
-    Ok(())
+    Ok(lost)
 }

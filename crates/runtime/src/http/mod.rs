@@ -20,6 +20,7 @@
 //! | `/katalog/{crd}/cr/{ns}/{name}/events` (or `/cr/{name}/events`) | its Events | 404 |
 
 mod body;
+mod live;
 mod view;
 
 use std::net::SocketAddr;
@@ -38,6 +39,7 @@ pub use body::{
     CrDetail, CrEvents, CrItem, CrList, CrdInfo, KatalogSummary, MetricsInfo, QueueInfo,
     StatusCounts, WorkersInfo,
 };
+pub use live::LiveView;
 pub use view::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView};
 
 /// Errors serving the API.

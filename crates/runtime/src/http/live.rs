@@ -1,0 +1,318 @@
+//! [`LiveView`]: the [`RuntimeView`] of a running `ork run` process, read from its
+//! OperatorBoxes (health, cache, queue, workers), its [`Metrics`] and its leadership.
+//!
+//! The boxes come and go with leadership: [`LiveView::set_boxes`] when this replica starts
+//! leading, [`LiveView::clear_boxes`] when it stops. Without boxes every CRD reports
+//! `pending`, as a follower's do.
+
+use std::collections::BTreeMap;
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use k8s_openapi::api::events::v1::Event;
+use kube::api::{Api, DynamicObject, ListParams};
+use kube::runtime::reflector::Store;
+use time::OffsetDateTime;
+
+use super::view::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView};
+use crate::operator_box::health::format_go_duration;
+use crate::operator_box::{Key, OperatorBox};
+use crate::{ActiveWorkers, Health, Metrics, Queue};
+
+/// What the view reads of one running box.
+#[derive(Clone)]
+struct BoxHandle {
+    health: Health,
+    store: Store<DynamicObject>,
+    queue: Queue<Key>,
+    active: ActiveWorkers,
+}
+
+/// The static part of one CRD.
+#[derive(Clone, Debug)]
+struct CrdStatic {
+    name: String,
+    gvk: String,
+    enabled: bool,
+    namespace: String,
+    workers: usize,
+    workers_source: String,
+    resync: std::time::Duration,
+    failure_threshold: u32,
+    rbac: Vec<serde_json::Value>,
+}
+
+/// The view of a running process. Cheap to share behind an `Arc`.
+pub struct LiveView {
+    katalog: KatalogView,
+    crds: Vec<CrdStatic>,
+    metrics: Metrics,
+    client: Option<kube::Client>,
+    boxes: RwLock<BTreeMap<String, BoxHandle>>,
+    leading: AtomicBool,
+    started: AtomicBool,
+    shutting_down: AtomicBool,
+}
+
+impl LiveView {
+    /// A view of `loaded`, with no box running yet and boot not finished. `client` is used
+    /// for Events (none are shown without it).
+    pub fn new(
+        loaded: &katalog::Loaded,
+        metrics: Metrics,
+        client: Option<kube::Client>,
+        gateway_endpoint: &str,
+    ) -> Self {
+        let katalog = &loaded.katalog;
+        let needs = katalog::rbac::Needs::from_katalog(katalog);
+        let rules = katalog::rbac::runtime_rules(&needs);
+        let crds: Vec<CrdStatic> = katalog
+            .crds
+            .iter()
+            .map(|crd| {
+                let group = crd.gvk().group.clone();
+                let rbac = rules
+                    .iter()
+                    .filter(|r| {
+                        r.api_groups.contains(&group)
+                            && r.resources
+                                .iter()
+                                .any(|x| x == &crd.plural || *x == format!("{}/status", crd.plural))
+                    })
+                    .filter_map(|r| serde_json::to_value(r).ok())
+                    .collect();
+                CrdStatic {
+                    name: crd.name.clone(),
+                    gvk: crd.gvk().to_string(),
+                    enabled: crd.enabled,
+                    namespace: crd.entry.namespace.clone().unwrap_or_default(),
+                    workers: usize::try_from(crd.settings.workers).unwrap_or(usize::MAX),
+                    workers_source: format!("{:?}", crd.settings.workers_source).to_lowercase(),
+                    resync: crd.settings.resync,
+                    failure_threshold: crd.settings.failure_threshold,
+                    rbac,
+                }
+            })
+            .collect();
+        let enriched_crds: BTreeMap<String, serde_json::Value> =
+            crds.iter().map(|c| (c.name.clone(), enriched(c))).collect();
+        let view = KatalogView {
+            name: katalog.name.clone(),
+            version: katalog
+                .document
+                .metadata
+                .version
+                .clone()
+                .unwrap_or_default(),
+            raw: loaded.raw.clone(),
+            enriched: serde_json::json!({
+                "name": katalog.name,
+                "crds": enriched_crds,
+            }),
+            raw_crds: BTreeMap::new(),
+            enriched_crds,
+            gateway_endpoint: gateway_endpoint.to_owned(),
+        };
+        Self {
+            katalog: view,
+            crds,
+            metrics,
+            client,
+            boxes: RwLock::default(),
+            leading: AtomicBool::new(false),
+            started: AtomicBool::new(false),
+            shutting_down: AtomicBool::new(false),
+        }
+    }
+
+    /// Boot finished: `/startup` and `/ready` answer 200 from now on.
+    pub fn mark_started(&self) {
+        self.started.store(true, Ordering::SeqCst);
+    }
+
+    /// Shutdown began: `/ready` answers 503 from now on.
+    pub fn mark_shutting_down(&self) {
+        self.shutting_down.store(true, Ordering::SeqCst);
+    }
+
+    /// Whether this replica leads (shown as `isKonductor`).
+    pub fn set_leading(&self, leading: bool) {
+        self.leading.store(leading, Ordering::SeqCst);
+    }
+
+    /// The boxes now running.
+    pub fn set_boxes(&self, boxes: &[OperatorBox]) {
+        let handles = boxes
+            .iter()
+            .map(|b| {
+                (
+                    b.name().to_owned(),
+                    BoxHandle {
+                        health: b.health().clone(),
+                        store: b.store().clone(),
+                        queue: b.queue().clone(),
+                        active: b.active(),
+                    },
+                )
+            })
+            .collect();
+        *self.boxes.write().unwrap_or_else(|p| p.into_inner()) = handles;
+    }
+
+    /// No box runs any more (this replica stopped leading, or is shutting down).
+    pub fn clear_boxes(&self) {
+        self.boxes
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .clear();
+    }
+
+    fn handle(&self, crd: &str) -> Option<BoxHandle> {
+        self.boxes
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(crd)
+            .cloned()
+    }
+}
+
+/// The `/katalog/{crd}/enriched` entry: the settings in force, defaults applied.
+fn enriched(crd: &CrdStatic) -> serde_json::Value {
+    serde_json::json!({
+        "name": crd.name,
+        "gvk": crd.gvk,
+        "enabled": crd.enabled,
+        "namespace": crd.namespace,
+        "workers": crd.workers,
+        "resync": format_go_duration(crd.resync),
+        "failureThreshold": crd.failure_threshold,
+    })
+}
+
+impl RuntimeView for LiveView {
+    fn katalog(&self) -> KatalogView {
+        self.katalog.clone()
+    }
+
+    fn probes(&self) -> Probes {
+        Probes {
+            started: self.started.load(Ordering::SeqCst),
+            shutting_down: self.shutting_down.load(Ordering::SeqCst),
+            fatal: false,
+        }
+    }
+
+    fn is_konductor(&self) -> bool {
+        self.leading.load(Ordering::SeqCst)
+    }
+
+    fn crds(&self) -> Vec<CrdView> {
+        self.crds
+            .iter()
+            .map(|crd| {
+                let handle = self.handle(&crd.name);
+                let mut health = match &handle {
+                    Some(h) => h.health.snapshot(&crd.name),
+                    None => Health::new(crd.failure_threshold).snapshot(&crd.name),
+                };
+                if let Some(h) = &handle {
+                    health.queue_depth = h.queue.len();
+                    health.resource_count = h.store.len();
+                }
+                health.is_konductor = self.is_konductor();
+                CrdView {
+                    name: crd.name.clone(),
+                    gvk: crd.gvk.clone(),
+                    enabled: crd.enabled,
+                    namespace: crd.namespace.clone(),
+                    workers: crd.workers,
+                    workers_source: crd.workers_source.clone(),
+                    resync: crd.resync,
+                    rbac: crd.rbac.clone(),
+                    health,
+                }
+            })
+            .collect()
+    }
+
+    fn objects(&self, crd: &str) -> Option<Vec<serde_json::Value>> {
+        if !self.crds.iter().any(|c| c.name == crd) {
+            return None;
+        }
+        let Some(handle) = self.handle(crd) else {
+            return Some(Vec::new());
+        };
+        Some(
+            handle
+                .store
+                .state()
+                .iter()
+                .filter_map(|o| serde_json::to_value(o.as_ref()).ok())
+                .collect(),
+        )
+    }
+
+    async fn children(&self, _: &str, _: &str, _: &str) -> BTreeMap<String, Vec<ChildView>> {
+        // Children need a look-up per kind; not served yet (see docs/runtime-ops.md).
+        BTreeMap::new()
+    }
+
+    async fn events(&self, _crd: &str, namespace: &str, name: &str) -> Vec<EventView> {
+        let Some(client) = &self.client else {
+            return Vec::new();
+        };
+        let api: Api<Event> = if namespace.is_empty() {
+            Api::all(client.clone())
+        } else {
+            Api::namespaced(client.clone(), namespace)
+        };
+        let Ok(list) = api.list(&ListParams::default()).await else {
+            return Vec::new();
+        };
+        let now = OffsetDateTime::now_utc();
+        let mut events: Vec<(i128, EventView)> = list
+            .items
+            .into_iter()
+            .filter(|e| {
+                e.regarding.as_ref().is_some_and(|r| {
+                    r.name.as_deref() == Some(name)
+                        && r.namespace.as_deref().unwrap_or_default() == namespace
+                })
+            })
+            .map(|e| {
+                let at = e
+                    .series
+                    .as_ref()
+                    .map(|s| s.last_observed_time.0)
+                    .or_else(|| e.event_time.as_ref().map(|t| t.0))
+                    .or_else(|| e.deprecated_last_timestamp.as_ref().map(|t| t.0))
+                    .map_or(0, |t| t.as_nanosecond());
+                let age = OffsetDateTime::from_unix_timestamp_nanos(at)
+                    .ok()
+                    .and_then(|t| std::time::Duration::try_from(now - t).ok())
+                    .unwrap_or_default();
+                (
+                    at,
+                    EventView {
+                        type_: e.type_.unwrap_or_default(),
+                        reason: e.reason.unwrap_or_default(),
+                        message: e.note.unwrap_or_default(),
+                        age: format_go_duration(age),
+                    },
+                )
+            })
+            .collect();
+        events.sort_by_key(|e| std::cmp::Reverse(e.0));
+        events.into_iter().map(|(_, e)| e).take(100).collect()
+    }
+
+    fn metrics(&self) -> String {
+        for (name, handle) in self.boxes.read().unwrap_or_else(|p| p.into_inner()).iter() {
+            let crd = self.metrics.crd(name);
+            crd.set_queue_depth(handle.queue.len());
+            crd.set_workers_active(handle.active.get());
+            crd.set_resource_count(handle.store.len());
+        }
+        self.metrics.encode()
+    }
+}
