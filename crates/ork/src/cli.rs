@@ -36,7 +36,7 @@ pub enum Command {
     #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     Dev(DevArgs),
     /// Run the operators of a Katalog: one OperatorBox per CRD, until SIGTERM or Ctrl-C.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Measure how fast `ork run` converges CRs against a raw server-side-apply floor, on a
     /// throwaway local control plane.
     #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]

@@ -48,7 +48,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
         Command::Dev(args) => dev::run(args),
-        Command::Run(args) => run::run(args),
+        Command::Run(args) => run::run(*args),
         #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
         Command::Bench(args) => bench::run(args),
         #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
