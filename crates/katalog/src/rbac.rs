@@ -318,6 +318,8 @@ pub fn runtime_rules(n: &Needs) -> Vec<PolicyRule> {
         &["get", "create", "update"],
     );
     r.grant("", "events", &[], &["create", "patch"]);
+    // The reconciler records CR Events through events.k8s.io/v1, a group of its own.
+    r.grant("events.k8s.io", "events", &[], &["create", "patch"]);
     if n.secret_refs {
         r.grant("", "secrets", &[], &["get"]);
     }
@@ -456,6 +458,7 @@ mod tests {
                 rule("db.io", "databases", &all),
                 rule("demo.io", "websites", &all),
                 rule("demo.io", "websites/status", &["get", "update", "patch"]),
+                rule("events.k8s.io", "events", &["create", "patch"]),
                 rule(
                     "rbac.authorization.k8s.io",
                     "roles",

@@ -5,19 +5,15 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::coordination::v1::Lease;
+use k8s_openapi::api::core::v1::{ConfigMap, Event, Service};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::Value;
 
-fn katalog() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml")
-}
+use crate::util::{Killed, install_stack_crd, stack_katalog as katalog, stack_katalog_in, within};
 
 fn generate(args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ork"))
@@ -95,25 +91,6 @@ fn rbac_of_bundle(ns: &str, drop_resource: Option<&str>) -> (ClusterRole, Cluste
     (role, binding)
 }
 
-/// Installs the fixture's CRD as admin (the runtime's role may not), once.
-async fn install_crd(admin: &kube::Client) -> ApiResource {
-    let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
-    let text = std::fs::read_to_string(katalog().with_file_name("crd.yaml")).unwrap();
-    let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).unwrap();
-    match crds.create(&PostParams::default(), &crd).await {
-        Ok(_) => {}
-        Err(kube::Error::Api(status)) if status.code == 409 => {}
-        Err(error) => panic!("creating the CRD: {error}"),
-    }
-    ApiResource {
-        group: "bench.ork.test".into(),
-        version: "v1".into(),
-        api_version: "bench.ork.test/v1".into(),
-        kind: "Stack".into(),
-        plural: "stacks".into(),
-    }
-}
-
 /// `ork run` of the fixture, authenticated as `orkestra` of `ns`, with its log in `dir`.
 fn run_as_service_account(cp: &testenv::ControlPlane, ns: &str, dir: &Path) -> (Child, PathBuf) {
     let kubeconfig = dir.join("kubeconfig");
@@ -122,10 +99,16 @@ fn run_as_service_account(cp: &testenv::ControlPlane, ns: &str, dir: &Path) -> (
     let log = dir.join("ork.log");
     let child = Command::new(env!("CARGO_BIN_EXE_ork"))
         .arg("run")
-        .arg(katalog())
+        .arg(stack_katalog_in(dir, ns))
         .arg("--kubeconfig")
         .arg(&kubeconfig)
-        .arg("--no-setup")
+        .args([
+            "--no-setup",
+            "--leader-elect",
+            "true",
+            "--retry-period",
+            "250ms",
+        ])
         .env("ORK_NAMESPACE", ns)
         .env("ORK_HTTP_ADDR", "127.0.0.1:0")
         .env("ORK_LOG", "info")
@@ -136,43 +119,13 @@ fn run_as_service_account(cp: &testenv::ControlPlane, ns: &str, dir: &Path) -> (
     (child, log)
 }
 
-/// Polls `check` every 200 ms until it returns `Some`, or gives `None` after `timeout`.
-async fn within<T, F, Fut>(timeout: Duration, mut check: F) -> Option<T>
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return Some(value);
-        }
-        if Instant::now() > deadline {
-            return None;
-        }
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
-
-struct Stopped(Child);
-
-impl Drop for Stopped {
-    fn drop(&mut self) {
-        let _ = kill(
-            Pid::from_raw(i32::try_from(self.0.id()).unwrap()),
-            Signal::SIGKILL,
-        );
-        let _ = self.0.wait();
-    }
-}
-
 /// `ork run` of the fixture as the bundle's ServiceAccount (bound by the bundle's role, less
 /// `drop_resource`), with one CR `s1` created.
 struct Run {
     ns: String,
     admin: kube::Client,
     log: PathBuf,
-    _ork: Stopped,
+    _ork: Killed,
     _dir: tempfile::TempDir,
 }
 
@@ -181,7 +134,7 @@ impl Run {
         let cp = testenv::shared().await;
         let admin = cp.client().await.unwrap();
         let ns = testenv::namespace(&admin, prefix).await;
-        let resource = install_crd(&admin).await;
+        let resource = install_stack_crd(&admin).await;
         let (role, binding) = rbac_of_bundle(&ns, drop_resource);
         Api::<ClusterRole>::all(admin.clone())
             .create(&PostParams::default(), &role)
@@ -192,11 +145,6 @@ impl Run {
             .await
             .unwrap();
         let crs: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &resource);
-        within(Duration::from_secs(30), || async {
-            crs.list(&ListParams::default().limit(1)).await.ok()
-        })
-        .await
-        .expect("the CRD is served");
         let dir = tempfile::tempdir().unwrap();
         let (child, log) = run_as_service_account(cp, &ns, dir.path());
         let mut cr = DynamicObject::new("s1", &resource);
@@ -206,7 +154,7 @@ impl Run {
             ns,
             admin,
             log,
-            _ork: Stopped(child),
+            _ork: Killed(child),
             _dir: dir,
         }
     }
@@ -239,6 +187,52 @@ async fn ork_run_as_the_bundle_service_account_converges_a_cr() {
         "children not created with the bundle's rules; log:\n{log}"
     );
     assert!(!log.to_lowercase().contains("forbidden"), "log:\n{log}");
+    // It elected itself on a Lease and recorded that on the Lease, as the ServiceAccount.
+    let leases: Api<Lease> = Api::namespaced(run.admin.clone(), &run.ns);
+    let lease = leases.get("orkestra-konductor").await.unwrap();
+    assert!(lease.spec.unwrap().holder_identity.is_some());
+    let events: Api<Event> = Api::namespaced(run.admin.clone(), &run.ns);
+    let elected = within(Duration::from_secs(10), || async {
+        let list = events.list(&Default::default()).await.ok()?;
+        list.items
+            .into_iter()
+            .find(|e| e.reason.as_deref() == Some("KonductorElected"))
+    })
+    .await;
+    assert!(
+        elected.is_some(),
+        "no KonductorElected Event; log:\n{}",
+        run.log()
+    );
+    assert!(
+        !run.log().contains("not published"),
+        "an Event was refused; log:\n{}",
+        run.log()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_the_leases_rule_ork_run_never_leads_and_reports_forbidden_leases() {
+    let run = Run::start("bundle-nolease", Some("leases")).await;
+    let line = within(Duration::from_secs(30), || async {
+        run.log()
+            .lines()
+            .find(|l| {
+                let l = l.to_lowercase();
+                l.contains("forbidden") && l.contains("leases")
+            })
+            .map(str::to_owned)
+    })
+    .await;
+    assert!(
+        line.is_some(),
+        "no Forbidden error naming leases:\n{}",
+        run.log()
+    );
+    assert!(
+        !run.has_configmap().await,
+        "reconciled without holding the Lease"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

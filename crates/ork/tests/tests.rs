@@ -5,4 +5,8 @@ mod bundle;
 mod commands;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod dev;
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+mod leader;
 mod run;
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+mod util;

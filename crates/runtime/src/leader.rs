@@ -320,6 +320,7 @@ struct Machine {
     config: LeaderConfig,
     leading: watch::Sender<bool>,
     observed: Option<Observed>,
+    last_error: Option<String>,
 }
 
 impl Machine {
@@ -330,6 +331,7 @@ impl Machine {
             config,
             leading,
             observed: None,
+            last_error: None,
         }
     }
 
@@ -383,10 +385,16 @@ impl Machine {
         let retry = self.config.retry_period;
         match role {
             Role::Following => match self.try_acquire(now).await {
-                Ok(true) => (Role::Leading { renewed_at: now }, retry),
-                Ok(false) => (Role::Following, retry),
+                Ok(true) => {
+                    self.last_error = None;
+                    (Role::Leading { renewed_at: now }, retry)
+                }
+                Ok(false) => {
+                    self.last_error = None;
+                    (Role::Following, retry)
+                }
                 Err(error) => {
-                    tracing::debug!(error = %chain(&error), "Lease not acquired");
+                    self.report(&error);
                     (Role::Following, retry)
                 }
             },
@@ -574,6 +582,18 @@ impl Machine {
                 Ok(Err(error)) => tracing::debug!(%error, "Lease Event not recorded"),
                 Err(_) => tracing::debug!("Lease Event not recorded in time"),
             }
+        }
+    }
+
+    /// Logs a failed attempt to take the Lease: a warning when the error is new (a Forbidden
+    /// one names the resource), at debug level while it repeats.
+    fn report(&mut self, error: &Error) {
+        let text = chain(error);
+        if self.last_error.as_deref() == Some(text.as_str()) {
+            tracing::debug!(error = %text, "Lease not acquired");
+        } else {
+            tracing::warn!(error = %text, "cannot take part in leader election");
+            self.last_error = Some(text);
         }
     }
 

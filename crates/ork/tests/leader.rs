@@ -1,0 +1,164 @@
+//! Two `ork run` processes on one Katalog and one Lease: exactly one reconciles (as their HTTP
+//! API and metrics show); SIGTERM to the leader hands over within 2 s; SIGKILL to the new
+//! leader hands back to a restarted first process within lease duration + 2 s.
+
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, DynamicObject, PostParams};
+use nix::sys::signal::Signal;
+use serde_json::Value;
+
+use crate::util::{Killed, free_port, http_get, install_stack_crd, stack_katalog_in, within};
+
+/// Lease 4 s, renew deadline 3 s, retry 250 ms.
+const LEASE: Duration = Duration::from_secs(4);
+
+struct Replica {
+    port: u16,
+    process: Killed,
+}
+
+fn start(katalog: &Path, kubeconfig: &Path, ns: &str, name: &str, dir: &Path) -> Replica {
+    let port = free_port();
+    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
+    let child = Command::new(env!("CARGO_BIN_EXE_ork"))
+        .arg("run")
+        .arg(katalog)
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(["--no-setup", "--leader-elect", "true", "--namespace", ns])
+        .args([
+            "--identity",
+            name,
+            "--lease-duration",
+            "4s",
+            "--renew-deadline",
+            "3s",
+        ])
+        .args(["--retry-period", "250ms", "--http-addr"])
+        .arg(format!("127.0.0.1:{port}"))
+        .env("ORK_LOG", "info")
+        .stdout(Stdio::null())
+        .stderr(log)
+        .spawn()
+        .unwrap();
+    Replica {
+        port,
+        process: Killed(child),
+    }
+}
+
+/// `isKonductor` of `/katalog/stack/health`, `None` while the API does not answer.
+async fn is_konductor(replica: &Replica) -> Option<bool> {
+    let (_, body) = http_get(replica.port, "/katalog/stack/health").await?;
+    let health: Value = serde_json::from_str(&body).ok()?;
+    health["isKonductor"].as_bool()
+}
+
+/// The replica that leads, once exactly one of `replicas` does (checked on both APIs).
+async fn the_leader(replicas: &[&Replica], timeout: Duration) -> Option<usize> {
+    within(timeout, || async {
+        let mut leaders = Vec::new();
+        for (i, r) in replicas.iter().enumerate() {
+            match is_konductor(r).await {
+                Some(true) => leaders.push(i),
+                Some(false) => {}
+                None => return None,
+            }
+        }
+        (leaders.len() == 1).then(|| leaders[0])
+    })
+    .await
+}
+
+/// The `controller_reconcile_total{crd="stack",result="success"}` of a replica.
+async fn successes(replica: &Replica) -> u64 {
+    let (_, text) = http_get(replica.port, "/metrics").await.unwrap();
+    text.lines()
+        .find(|l| l.starts_with(r#"controller_reconcile_total{crd="stack",result="success"}"#))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill() {
+    let cp = testenv::shared().await;
+    let admin = cp.client().await.unwrap();
+    let ns = testenv::namespace(&admin, "leader").await;
+    let resource = install_stack_crd(&admin).await;
+    let dir = tempfile::tempdir().unwrap();
+    let katalog = stack_katalog_in(dir.path(), &ns);
+    let kubeconfig = cp.kubeconfig_path().to_path_buf();
+    let a = start(&katalog, &kubeconfig, &ns, "a", dir.path());
+    let b = start(&katalog, &kubeconfig, &ns, "b", dir.path());
+    let log = |name: &str| {
+        std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap_or_default()
+    };
+
+    let first = the_leader(&[&a, &b], Duration::from_secs(30))
+        .await
+        .unwrap_or_else(|| panic!("no single leader; logs:\n{}\n{}", log("a"), log("b")));
+    let (leader, follower) = if first == 0 { (a, b) } else { (b, a) };
+
+    // Only the leader reconciles.
+    let crs: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &resource);
+    let mut cr = DynamicObject::new("s1", &resource);
+    cr.data = serde_json::json!({"spec": {"n": "1"}});
+    crs.create(&PostParams::default(), &cr).await.unwrap();
+    let configmaps: Api<ConfigMap> = Api::namespaced(admin.clone(), &ns);
+    within(Duration::from_secs(30), || async {
+        configmaps.get_opt("s1-a").await.ok().flatten()
+    })
+    .await
+    .expect("the leader reconciles the CR");
+    assert!(successes(&leader).await >= 1);
+    assert_eq!(successes(&follower).await, 0, "the follower reconciled");
+    let (status, body) = http_get(follower.port, "/katalog/stack/health")
+        .await
+        .unwrap();
+    let health: Value = serde_json::from_str(&body).unwrap();
+    assert_eq!((status, health["state"].as_str()), (503, Some("pending")));
+
+    // SIGTERM: the leader stops its boxes, releases the Lease; the follower leads within 2 s.
+    let sigterm = Instant::now();
+    leader.process.signal(Signal::SIGTERM);
+    within(Duration::from_secs(2), || async {
+        is_konductor(&follower).await.filter(|l| *l)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no hand-over within 2 s; log:\n{}", log("b")));
+    eprintln!("hand-over after SIGTERM: {:?}", sigterm.elapsed());
+    let new_leader = follower;
+    drop(leader);
+
+    // A fresh process follows; SIGKILL the leader: the fresh one leads within lease + 2 s.
+    let restarted = start(&katalog, &kubeconfig, &ns, "c", dir.path());
+    within(Duration::from_secs(30), || async {
+        is_konductor(&restarted).await.filter(|l| !*l)
+    })
+    .await
+    .expect("the restarted process follows");
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let sigkill = Instant::now();
+    new_leader.process.signal(Signal::SIGKILL);
+    within(LEASE + Duration::from_secs(2), || async {
+        is_konductor(&restarted).await.filter(|l| *l)
+    })
+    .await
+    .unwrap_or_else(|| panic!("no take-over within lease + 2 s; log:\n{}", log("c")));
+    eprintln!("take-over after SIGKILL: {:?}", sigkill.elapsed());
+    // The new leader reconciles: a second CR converges.
+    let mut cr = DynamicObject::new("s2", &resource);
+    cr.data = serde_json::json!({"spec": {"n": "2"}});
+    crs.create(&PostParams::default(), &cr).await.unwrap();
+    within(Duration::from_secs(30), || async {
+        configmaps.get_opt("s2-a").await.ok().flatten()
+    })
+    .await
+    .expect("the new leader reconciles");
+    assert!(successes(&restarted).await >= 1);
+}
