@@ -211,19 +211,26 @@ async fn ork_run_as_the_bundle_service_account_converges_a_cr() {
     );
 }
 
+impl Run {
+    /// The first log line (within 30 s) with a Forbidden error naming `resource`.
+    async fn forbidden(&self, resource: &str) -> Option<String> {
+        within(Duration::from_secs(30), || async {
+            self.log()
+                .lines()
+                .find(|l| {
+                    let l = l.to_lowercase();
+                    l.contains("forbidden") && l.contains(resource)
+                })
+                .map(str::to_owned)
+        })
+        .await
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_leases_rule_ork_run_never_leads_and_reports_forbidden_leases() {
     let run = Run::start("bundle-nolease", Some("leases")).await;
-    let line = within(Duration::from_secs(30), || async {
-        run.log()
-            .lines()
-            .find(|l| {
-                let l = l.to_lowercase();
-                l.contains("forbidden") && l.contains("leases")
-            })
-            .map(str::to_owned)
-    })
-    .await;
+    let line = run.forbidden("leases").await;
     assert!(
         line.is_some(),
         "no Forbidden error naming leases:\n{}",
@@ -238,20 +245,11 @@ async fn without_the_leases_rule_ork_run_never_leads_and_reports_forbidden_lease
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn without_the_services_rule_ork_run_reports_forbidden_naming_services() {
     let run = Run::start("bundle-less", Some("services")).await;
-    let line = within(Duration::from_secs(30), || async {
-        run.log()
-            .lines()
-            .find(|l| {
-                let l = l.to_lowercase();
-                l.contains("forbidden") && l.contains("services")
-            })
-            .map(str::to_owned)
-    })
-    .await;
-    let log = run.log();
+    let line = run.forbidden("services").await;
     assert!(
         line.is_some(),
-        "no Forbidden error naming services in the log:\n{log}"
+        "no Forbidden error naming services:\n{}",
+        run.log()
     );
     assert!(!run.has_service().await);
 }
