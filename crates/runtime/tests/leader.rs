@@ -256,3 +256,31 @@ async fn a_leader_that_cannot_renew_stops_leading_before_another_can_take_over()
     b.shutdown().await;
     a.shutdown().await;
 }
+
+#[tokio::test]
+async fn twenty_graceful_hand_overs_each_take_less_than_two_seconds() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "leader-twenty").await;
+    let mut leader = Elector::spawn(client.clone(), fast(&ns, "e0")).unwrap();
+    until(&mut leader.subscribe(), true, Duration::from_secs(10)).await;
+    let mut took = Vec::new();
+    for i in 1..=20 {
+        let next = Elector::spawn(client.clone(), fast(&ns, &format!("e{i}"))).unwrap();
+        let mut rx = next.subscribe();
+        // The follower has polled the held Lease at least once.
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        let start = Instant::now();
+        leader.shutdown().await;
+        until(&mut rx, true, Duration::from_secs(2)).await;
+        took.push(start.elapsed());
+        leader = next;
+    }
+    leader.shutdown().await;
+    took.sort();
+    eprintln!(
+        "20 hand-overs (retry 250 ms): min {:?}, median {:?}, max {:?}",
+        took[0], took[10], took[19]
+    );
+    assert!(took[19] < Duration::from_secs(2));
+}
