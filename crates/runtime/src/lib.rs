@@ -29,6 +29,11 @@
 //! workers.stop().await.expect("reconciles finish in time");
 //! # }
 //! ```
+//!
+//! Around the boxes, a process runs an [`Elector`] ([`leader`]: a Lease decides which replica
+//! reconciles), serves the read-only HTTP API of [`http`] (probes, `/metrics`, `/katalog`)
+//! over a [`RuntimeView`], and takes its settings from [`RuntimeArgs`] ([`config`]: every
+//! setting as a flag and an environment variable).
 
 pub mod cluster;
 pub mod config;
