@@ -137,6 +137,34 @@ impl RuntimeArgs {
         Ok(Some(config))
     }
 
+    /// Applies `--default-workers`, `--default-resync` and `--failure-threshold` to the CRDs of
+    /// `katalog` that do not set their own.
+    ///
+    /// A worker count is known to be a default (`workersSource`); a resync or failure
+    /// threshold is taken for one when it equals the Katalog default (30 s, 5), so a Katalog
+    /// that spells out exactly the default value is overridden too.
+    pub fn apply_defaults(&self, katalog: &mut katalog::Katalog) {
+        use katalog::model::{DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESYNC};
+        for crd in &mut katalog.crds {
+            let settings = &mut crd.settings;
+            if let Some(workers) = self.default_workers
+                && settings.workers_source == katalog::model::Source::Default
+            {
+                settings.workers = workers;
+            }
+            if let Some(resync) = self.default_resync
+                && settings.resync == DEFAULT_RESYNC
+            {
+                settings.resync = resync;
+            }
+            if let Some(threshold) = self.failure_threshold
+                && settings.failure_threshold == DEFAULT_FAILURE_THRESHOLD
+            {
+                settings.failure_threshold = threshold;
+            }
+        }
+    }
+
     /// The address of the HTTP API, in a pod (`in_cluster`) or not; `None` when turned off.
     pub fn http_addr(&self, in_cluster: bool) -> Option<SocketAddr> {
         if self.no_http {
@@ -257,6 +285,46 @@ mod tests {
         let args = parse(&["--http-addr", "10.0.0.1:80"]);
         assert_eq!(args.http_addr(true).unwrap().to_string(), "10.0.0.1:80");
         assert_eq!(parse(&["--no-http"]).http_addr(true), None);
+    }
+
+    #[test]
+    fn defaults_from_flags_replace_only_what_the_katalog_left_unset() {
+        let mut katalog = katalog::load_text(
+            "/nonexistent/katalog.yaml",
+            "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {name: k}
+spec:
+  crds:
+    plain:
+      apiTypes: {group: example.com, version: v1, kind: Plain, plural: plains}
+    tuned:
+      apiTypes: {group: example.com, version: v1, kind: Tuned, plural: tuneds}
+      operatorBox:
+        reconciler: {workers: 7, resync: 45s, queue: {failureThreshold: 9}}
+",
+        )
+        .unwrap_or_else(|d| panic!("{}", d.render()))
+        .katalog;
+        let args = parse(&[
+            "--default-workers",
+            "2",
+            "--default-resync",
+            "15",
+            "--failure-threshold",
+            "10",
+        ]);
+        args.apply_defaults(&mut katalog);
+        let plain = &katalog.crd("plain").unwrap().settings;
+        assert_eq!(
+            (plain.workers, plain.resync, plain.failure_threshold),
+            (2, Duration::from_secs(15), 10)
+        );
+        let tuned = &katalog.crd("tuned").unwrap().settings;
+        assert_eq!(
+            (tuned.workers, tuned.resync, tuned.failure_threshold),
+            (7, Duration::from_secs(45), 9)
+        );
     }
 
     #[test]

@@ -110,10 +110,11 @@ pub fn load(path: &PathBuf) -> Option<Loaded> {
 /// When the cluster cannot be reached or prepared, or a reconcile cannot be built. Boxes that
 /// stop uncleanly are logged, not errors: the process still exits 0.
 pub async fn operate(
-    loaded: Loaded,
+    mut loaded: Loaded,
     settings: Settings,
     shutdown: impl Future<Output = ()>,
 ) -> anyhow::Result<()> {
+    settings.runtime.apply_defaults(&mut loaded.katalog);
     let katalog = &loaded.katalog;
     let client = cluster::connect(&settings.connect).await?;
     let mode = Mode::detect();
