@@ -16,9 +16,13 @@ use serde_json::Value;
 use crate::util::{Killed, install_stack_crd, stack_katalog as katalog, stack_katalog_in, within};
 
 fn generate(args: &[&str]) -> std::process::Output {
+    generate_from(&katalog(), args)
+}
+
+fn generate_from(katalog: &Path, args: &[&str]) -> std::process::Output {
     Command::new(env!("CARGO_BIN_EXE_ork"))
         .args(["generate", "bundle", "-f"])
-        .arg(katalog())
+        .arg(katalog)
         .args(args)
         .output()
         .unwrap()
@@ -70,8 +74,12 @@ fn an_unknown_process_is_refused_with_the_valid_ones() {
 
 /// The bundle's ClusterRole and Binding for namespace `ns`, renamed after `ns` so parallel
 /// tests do not share them, optionally without the rules for `drop_resource`.
-fn rbac_of_bundle(ns: &str, drop_resource: Option<&str>) -> (ClusterRole, ClusterRoleBinding) {
-    let output = generate(&["-n", ns, "--for", "runtime"]);
+fn rbac_of_bundle(
+    katalog: &Path,
+    ns: &str,
+    drop_resource: Option<&str>,
+) -> (ClusterRole, ClusterRoleBinding) {
+    let output = generate_from(katalog, &["-n", ns, "--for", "runtime"]);
     assert!(output.status.success());
     let docs = documents(&String::from_utf8(output.stdout).unwrap());
     let find = |kind: &str| docs.iter().find(|d| d["kind"] == kind).unwrap().clone();
@@ -92,14 +100,19 @@ fn rbac_of_bundle(ns: &str, drop_resource: Option<&str>) -> (ClusterRole, Cluste
 }
 
 /// `ork run` of the fixture, authenticated as `orkestra` of `ns`, with its log in `dir`.
-fn run_as_service_account(cp: &testenv::ControlPlane, ns: &str, dir: &Path) -> (Child, PathBuf) {
+fn run_as_service_account(
+    cp: &testenv::ControlPlane,
+    katalog: &Path,
+    ns: &str,
+    dir: &Path,
+) -> (Child, PathBuf) {
     let kubeconfig = dir.join("kubeconfig");
     let identity = testenv::Identity::service_account(ns, "orkestra");
     std::fs::write(&kubeconfig, cp.kubeconfig_as(&identity).unwrap()).unwrap();
     let log = dir.join("ork.log");
     let child = Command::new(env!("CARGO_BIN_EXE_ork"))
         .arg("run")
-        .arg(stack_katalog_in(dir, ns))
+        .arg(katalog)
         .arg("--kubeconfig")
         .arg(&kubeconfig)
         .args([
@@ -135,7 +148,9 @@ impl Run {
         let admin = cp.client().await.unwrap();
         let ns = testenv::namespace(&admin, prefix).await;
         let resource = install_stack_crd(&admin).await;
-        let (role, binding) = rbac_of_bundle(&ns, drop_resource);
+        let dir = tempfile::tempdir().unwrap();
+        let katalog = stack_katalog_in(dir.path(), &ns);
+        let (role, binding) = rbac_of_bundle(&katalog, &ns, drop_resource);
         Api::<ClusterRole>::all(admin.clone())
             .create(&PostParams::default(), &role)
             .await
@@ -145,8 +160,7 @@ impl Run {
             .await
             .unwrap();
         let crs: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &resource);
-        let dir = tempfile::tempdir().unwrap();
-        let (child, log) = run_as_service_account(cp, &ns, dir.path());
+        let (child, log) = run_as_service_account(cp, &katalog, &ns, dir.path());
         let mut cr = DynamicObject::new("s1", &resource);
         cr.data = serde_json::json!({"spec": {"n": "1"}});
         crs.create(&PostParams::default(), &cr).await.unwrap();

@@ -14,17 +14,27 @@ pub fn stack_katalog() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml")
 }
 
-/// A copy of the `fixtures/stack` Katalog in `dir` whose box watches only `namespace`, so
-/// that tests running at the same time do not reconcile each other's CRs.
+/// The API group of the copy of the fixture these tests run: other tests run `ork run` on
+/// the fixture itself, watching every namespace, and must not see these CRs.
+const GROUP: &str = "ops.ork.test";
+
+/// The fixture's CRD, moved to [`GROUP`].
+fn crd_text() -> String {
+    let text = std::fs::read_to_string(stack_katalog().with_file_name("crd.yaml")).unwrap();
+    assert!(
+        text.contains("bench.ork.test"),
+        "the fixture's group changed"
+    );
+    text.replace("bench.ork.test", GROUP)
+}
+
+/// A copy of the `fixtures/stack` Katalog and CRD in `dir`, in [`GROUP`], whose box watches
+/// only `namespace`, so that tests running at the same time do not reconcile each other's CRs.
 pub fn stack_katalog_in(dir: &Path, namespace: &str) -> PathBuf {
-    let text = std::fs::read_to_string(stack_katalog()).unwrap();
-    let crd = stack_katalog().with_file_name("crd.yaml");
-    let text = text.replace(
+    std::fs::write(dir.join("crd.yaml"), crd_text()).unwrap();
+    let text = std::fs::read_to_string(stack_katalog()).unwrap().replace(
         "      crdFile: ./crd.yaml\n",
-        &format!(
-            "      crdFile: {}\n      namespace: {namespace}\n",
-            crd.display()
-        ),
+        &format!("      crdFile: ./crd.yaml\n      namespace: {namespace}\n"),
     );
     assert!(
         text.contains("namespace: "),
@@ -35,23 +45,22 @@ pub fn stack_katalog_in(dir: &Path, namespace: &str) -> PathBuf {
     path
 }
 
-/// The `Stack` resource of the fixture.
+/// The `Stack` resource of the copy.
 pub fn stack_resource() -> ApiResource {
     ApiResource {
-        group: "bench.ork.test".into(),
+        group: GROUP.into(),
         version: "v1".into(),
-        api_version: "bench.ork.test/v1".into(),
+        api_version: format!("{GROUP}/v1"),
         kind: "Stack".into(),
         plural: "stacks".into(),
     }
 }
 
-/// Installs the fixture's CRD as admin (the runtime's role may not) and waits until it is
+/// Installs the copy's CRD as admin (the runtime's role may not) and waits until it is
 /// served.
 pub async fn install_stack_crd(admin: &kube::Client) -> ApiResource {
     let crds: Api<CustomResourceDefinition> = Api::all(admin.clone());
-    let text = std::fs::read_to_string(stack_katalog().with_file_name("crd.yaml")).unwrap();
-    let crd: CustomResourceDefinition = serde_saphyr::from_str(&text).unwrap();
+    let crd: CustomResourceDefinition = serde_saphyr::from_str(&crd_text()).unwrap();
     match crds.create(&PostParams::default(), &crd).await {
         Ok(_) => {}
         Err(kube::Error::Api(status)) if status.code == 409 => {}
