@@ -114,8 +114,12 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
         configmaps.get_opt("s1-a").await.ok().flatten()
     })
     .await
-    .expect("the leader reconciles the CR");
-    assert!(successes(&leader).await >= 1);
+    .expect("the leader creates the CR's children");
+    within(Duration::from_secs(10), || async {
+        (successes(&leader).await >= 1).then_some(())
+    })
+    .await
+    .expect("the leader counts its reconcile");
     assert_eq!(successes(&follower).await, 0, "the follower reconciled");
     let (status, body) = http_get(follower.port, "/katalog/stack/health")
         .await
@@ -160,5 +164,9 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
     })
     .await
     .expect("the new leader reconciles");
-    assert!(successes(&restarted).await >= 1);
+    within(Duration::from_secs(10), || async {
+        (successes(&restarted).await >= 1).then_some(())
+    })
+    .await
+    .expect("the new leader counts its reconcile");
 }
