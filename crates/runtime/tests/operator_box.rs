@@ -2,7 +2,6 @@
 //! child per CR, a finalizer, a Ready condition) so that the box's own behaviour is what is
 //! tested: drift through child watches, deletion, isolation between boxes, failing watches.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,26 +12,9 @@ use kube::{Client, ResourceExt};
 use runtime::{Action, BoxConfig, Metrics, OperatorBox, Reconcile, State, Supervisor};
 use serde_json::{Value, json};
 
-const FINALIZER: &str = "orkestra.orkspace.io/cleanup";
+use crate::wait::eventually;
 
-/// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout` naming `what`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+const FINALIZER: &str = "orkestra.orkspace.io/cleanup";
 
 /// Installs a namespaced CRD `kind` (status subresource, any content) in a group unique to
 /// this test.

@@ -3,3 +3,4 @@
 mod operator_box;
 mod packs;
 mod reconcile;
+mod wait;
