@@ -282,6 +282,53 @@ fn writes_by(audit_log: &Path, user: &str) -> usize {
 }
 
 #[test]
+fn an_unreachable_api_server_is_waited_for_and_sigterm_still_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port that was free a moment ago: nothing answers there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+             clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n\
+             users: [{{name: u, user: {{token: t}}}}]\n\
+             contexts: [{{name: c, context: {{cluster: c, user: u}}}}]\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("ork.log");
+    let mut ork = Command::new(env!("CARGO_BIN_EXE_ork"))
+        .arg("run")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("API server unreachable; retrying")
+    {
+        assert!(
+            ork.try_wait().unwrap().is_none(),
+            "ork exited: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        assert!(Instant::now() < deadline, "no retry logged");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&ork, Signal::SIGTERM);
+    let status = exit_status_within(&mut ork, Duration::from_secs(10));
+    assert!(status.success(), "ork exited with {status}");
+}
+
+#[test]
 fn an_invalid_katalog_exits_1_before_touching_the_cluster() {
     let dir = tempfile::tempdir().unwrap();
     let katalog = dir.path().join("katalog.yaml");

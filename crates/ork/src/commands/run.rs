@@ -92,13 +92,14 @@ pub fn load(path: &PathBuf) -> Option<Loaded> {
     }
 }
 
-/// Connects, prepares the cluster in local mode, runs every box until `shutdown` completes,
-/// then stops them.
+/// Connects, waits for the API server (retrying, logged), prepares the cluster in local mode,
+/// runs every box until `shutdown` completes, then stops them.
 ///
 /// # Errors
 ///
-/// When the cluster cannot be reached or prepared, or a reconcile cannot be built. Boxes that
-/// stop uncleanly are logged, not errors: the process still exits 0.
+/// When the kubeconfig is unusable, the cluster cannot be prepared, or a reconcile cannot be
+/// built. An unreachable API server is waited for, not an error. Boxes that stop uncleanly
+/// are logged, not errors: the process still exits 0.
 pub async fn operate(
     loaded: Loaded,
     settings: Settings,
@@ -106,24 +107,41 @@ pub async fn operate(
 ) -> anyhow::Result<()> {
     let katalog = &loaded.katalog;
     let client = cluster::connect(&settings.connect).await?;
-    let mode = Mode::detect();
-    if settings.setup && mode == Mode::Local {
-        tracing::info!("local mode: applying setup manifests, CRD files and CR files");
-        cluster::prepare(&client, katalog, settings.establish_timeout).await?;
-    }
-    let metrics = Metrics::new();
-    let supervisor =
-        Supervisor::start_katalog(&client, katalog, &metrics, settings.stop_timeout).await?;
+    let mut shutdown = std::pin::pin!(shutdown);
+    // Until the boxes run, a signal simply ends the run: nothing is in flight.
+    let started = tokio::select! {
+        started = start(&client, katalog, &settings) => started?,
+        () = &mut shutdown => {
+            tracing::info!("stopped before the boxes started");
+            return Ok(());
+        }
+    };
     tracing::info!(
         katalog = %katalog.name,
-        boxes = supervisor.boxes().len(),
+        boxes = started.boxes().len(),
         "running; SIGTERM or Ctrl-C stops"
     );
-    if let Err(errors) = supervisor.run_until(shutdown).await {
+    if let Err(errors) = started.run_until(shutdown).await {
         for error in errors {
             tracing::warn!(error = %anyhow::Error::new(error), "unclean stop");
         }
     }
     tracing::info!("stopped");
     Ok(())
+}
+
+/// Waits for the API server, prepares the cluster in local mode, starts the boxes.
+async fn start(
+    client: &kube::Client,
+    katalog: &katalog::Katalog,
+    settings: &Settings,
+) -> anyhow::Result<Supervisor> {
+    let version = cluster::wait_reachable(client).await;
+    tracing::info!(%version, "API server reachable");
+    if settings.setup && Mode::detect() == Mode::Local {
+        tracing::info!("local mode: applying setup manifests, CRD files and CR files");
+        cluster::prepare(client, katalog, settings.establish_timeout).await?;
+    }
+    let metrics = Metrics::new();
+    Ok(Supervisor::start_katalog(client, katalog, &metrics, settings.stop_timeout).await?)
 }
