@@ -36,13 +36,18 @@ impl Fixture {
         Self {
             dir,
             kubeconfig,
-            resource: ApiResource {
-                group: "bench.ork.test".into(),
-                version: "v1".into(),
-                api_version: "bench.ork.test/v1".into(),
-                kind: "Stack".into(),
-                plural: "stacks".into(),
-            },
+            resource: Self::stack(),
+        }
+    }
+
+    /// The resource of `fixtures/stack/crd.yaml`.
+    fn stack() -> ApiResource {
+        ApiResource {
+            group: "bench.ork.test".into(),
+            version: "v1".into(),
+            api_version: "bench.ork.test/v1".into(),
+            kind: "Stack".into(),
+            plural: "stacks".into(),
         }
     }
 
@@ -326,6 +331,59 @@ fn an_unreachable_api_server_is_waited_for_and_sigterm_still_exits_0() {
     signal(&ork, Signal::SIGTERM);
     let status = exit_status_within(&mut ork, Duration::from_secs(10));
     assert!(status.success(), "ork exited with {status}");
+}
+
+#[tokio::test]
+async fn ork_dev_runs_a_katalog_on_its_control_plane_and_stops_with_it() {
+    let state = tempfile::tempdir().unwrap();
+    let mut dev = Command::new(env!("CARGO_BIN_EXE_ork"))
+        .arg("dev")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = dev.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let path = line
+        .trim()
+        .strip_prefix("export KUBECONFIG=")
+        .unwrap()
+        .to_owned();
+    let text = std::fs::read_to_string(path).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::from_yaml(&text).unwrap(),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::try_from(config).unwrap();
+    let resource = Fixture::stack();
+    let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &resource);
+    let mut cr = DynamicObject::new("dev", &resource);
+    cr.data = serde_json::json!({"spec": {"n": "1"}});
+    eventually(
+        "the Katalog's CRD on the dev cluster",
+        Duration::from_secs(60),
+        || async { crs.create(&PostParams::default(), &cr).await.ok() },
+    )
+    .await;
+    let services: Api<Service> = Api::namespaced(client.clone(), "default");
+    eventually("the CR's Service", Duration::from_secs(30), || async {
+        services.get_opt("dev-svc").await.ok()?
+    })
+    .await;
+    signal(&dev, Signal::SIGTERM);
+    let status = exit_status_within(&mut dev, Duration::from_secs(15));
+    assert!(status.success(), "ork dev exited with {status}");
 }
 
 #[test]
