@@ -330,7 +330,11 @@ impl Reconciler {
     }
 
     fn now_text(&self) -> String {
-        self.now().format(&Rfc3339).unwrap_or_default()
+        let now = self.now();
+        now.replace_nanosecond(0)
+            .unwrap_or(now)
+            .format(&Rfc3339)
+            .unwrap_or_default()
     }
 
     fn builder(&self) -> Builder<'_> {
