@@ -340,6 +340,15 @@ mod tests {
         json!({"apiVersion": "x.io/v1", "kind": "X", "metadata": {"name": "o", "namespace": "ns"}})
     }
 
+    /// A CR `o` with uid `u1` in namespace `ns`.
+    fn owner(cr: &Value) -> Owner<'_> {
+        Owner {
+            cr,
+            uid: "u1",
+            namespace: Some("ns"),
+        }
+    }
+
     #[test]
     fn a_child_in_the_crs_namespace_gets_a_controller_owner_reference() {
         let cr = cr();
@@ -347,11 +356,7 @@ mod tests {
             json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"replicas": 1}}),
             false,
         );
-        let owner = Owner {
-            cr: &cr,
-            uid: "u1",
-            namespace: Some("ns"),
-        };
+        let owner = owner(&cr);
         let o = prepare(&c, true, owner, true);
         assert_eq!(o["metadata"]["ownerReferences"][0]["uid"], "u1");
         assert_eq!(o["metadata"]["ownerReferences"][0]["controller"], true);
@@ -362,11 +367,7 @@ mod tests {
     #[test]
     fn cluster_scoped_and_foreign_namespace_children_are_tracked_by_annotation() {
         let cr = cr();
-        let owner = Owner {
-            cr: &cr,
-            uid: "u1",
-            namespace: Some("ns"),
-        };
+        let owner = owner(&cr);
         for (c, namespaced) in [
             (
                 child(json!({"metadata": {"name": "a", "namespace": "ns"}}), true),
@@ -390,11 +391,7 @@ mod tests {
     #[test]
     fn undeclared_replicas_are_not_sent() {
         let cr = cr();
-        let owner = Owner {
-            cr: &cr,
-            uid: "u1",
-            namespace: Some("ns"),
-        };
+        let owner = owner(&cr);
         let c = child(
             json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"replicas": 1, "x": 2}}),
             false,

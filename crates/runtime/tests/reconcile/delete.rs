@@ -35,6 +35,14 @@ const ORDERED: &str = r#"
                   command: [echo, bye]
 "#;
 
+/// `Some` once the object `name` no longer exists.
+async fn gone<K>(api: Api<K>, name: &str) -> Option<()>
+where
+    K: Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    api.get_opt(name).await.unwrap().is_none().then_some(())
+}
+
 /// Marks a Job finished the way the Job controller would (no controller runs Jobs here).
 async fn complete(jobs: &Api<Job>, name: &str) {
     let now = "2026-01-01T00:00:00Z";
@@ -106,13 +114,8 @@ async fn deletion_runs_on_delete_groups_in_order_cleans_up_and_removes_the_final
     complete(&jobs, "gone-goodbye").await;
     assert_eq!(w.reconcile("gone").await.unwrap(), Action::Done);
 
-    eventually("the CR to be gone", Duration::from_secs(20), || async {
-        w.crs()
-            .get_opt("gone")
-            .await
-            .unwrap()
-            .is_none()
-            .then_some(())
+    eventually("the CR to be gone", Duration::from_secs(20), || {
+        gone(w.crs(), "gone")
     })
     .await;
     assert!(
@@ -122,14 +125,7 @@ async fn deletion_runs_on_delete_groups_in_order_cleans_up_and_removes_the_final
     eventually(
         "garbage collection of the namespaced child",
         Duration::from_secs(60),
-        || async {
-            w.config_maps()
-                .get_opt("gone-kept")
-                .await
-                .unwrap()
-                .is_none()
-                .then_some(())
-        },
+        || gone(w.config_maps(), "gone-kept"),
     )
     .await;
     assert!(

@@ -13,28 +13,15 @@ use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams, PostParams};
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use runtime::reconcile::{Action, Error, Extra, Reconciler, ReconcilerConfig};
 
-/// Polls `check` every 100 ms until it returns `Some`, or panics after `timeout` naming `what`.
-pub async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+// The CRD installer and `eventually` of testenv's own tests, shared rather than copied.
+#[path = "../../../testenv/tests/util.rs"]
+#[allow(dead_code)]
+mod util;
+
+pub use util::eventually;
 
 /// One test's world: a namespace, a CRD `Widget` of a unique group, a Katalog for it, a
 /// Reconciler writing as a user of its own (so its writes can be counted in the audit log).
@@ -68,8 +55,8 @@ impl World {
         let cp = testenv::shared().await;
         let admin = cp.client().await.unwrap();
         let ns = testenv::namespace(&admin, prefix).await;
-        let group = format!("{}.ork.test", testenv::unique_name("g"));
-        install_crd(&admin, &group).await;
+        let widgets = util::TestCrd::install(&admin).await;
+        let group = widgets.resource.group.clone();
         let text = format!(
             "apiVersion: orkestra.orkspace.io/v1
 kind: Katalog
@@ -95,14 +82,13 @@ spec:
             .unwrap();
         let crd = loaded.katalog.crd("widget").unwrap();
         let reconciler = Reconciler::new(&loaded.katalog, crd, client.clone(), config).unwrap();
-        let gvk = GroupVersionKind::gvk(&group, "v1", "Widget");
         World {
             cp,
             admin,
             user,
             ork: client,
             ns,
-            resource: ApiResource::from_gvk_with_plural(&gvk, "widgets"),
+            resource: widgets.resource,
             reconciler,
             _dir: dir,
         }
@@ -118,8 +104,10 @@ spec:
 
     /// Creates a CR with this spec.
     pub async fn create(&self, name: &str, spec: serde_json::Value) -> DynamicObject {
-        let mut obj = DynamicObject::new(name, &self.resource);
-        obj.data = serde_json::json!({ "spec": spec });
+        let obj = util::TestCrd {
+            resource: self.resource.clone(),
+        }
+        .object(name, spec);
         self.crs()
             .create(&PostParams::default(), &obj)
             .await
@@ -247,47 +235,6 @@ fn audit_window(
         }
     }
     None
-}
-
-async fn install_crd(client: &kube::Client, group: &str) {
-    let name = format!("widgets.{group}");
-    let crd: CustomResourceDefinition = serde_json::from_value(serde_json::json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "CustomResourceDefinition",
-        "metadata": {"name": name},
-        "spec": {
-            "group": group,
-            "scope": "Namespaced",
-            "names": {"plural": "widgets", "singular": "widget", "kind": "Widget"},
-            "versions": [{
-                "name": "v1", "served": true, "storage": true,
-                "subresources": {"status": {}},
-                "schema": {"openAPIV3Schema": {
-                    "type": "object",
-                    "properties": {
-                        "spec": {"type": "object", "x-kubernetes-preserve-unknown-fields": true},
-                        "status": {"type": "object", "x-kubernetes-preserve-unknown-fields": true}
-                    }
-                }}
-            }]
-        }
-    }))
-    .unwrap();
-    let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
-    crds.create(&PostParams::default(), &crd).await.unwrap();
-    eventually("the CRD to be Established", Duration::from_secs(30), || {
-        let crds = crds.clone();
-        let name = name.clone();
-        async move {
-            let crd = crds.get(&name).await.ok()?;
-            crd.status?
-                .conditions?
-                .iter()
-                .any(|c| c.type_ == "Established" && c.status == "True")
-                .then_some(())
-        }
-    })
-    .await;
 }
 
 /// The condition of `type_` in the CR's status.
