@@ -22,6 +22,7 @@ pub mod prune;
 pub mod status;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -205,6 +206,8 @@ pub struct Reconciler {
     config: ReconcilerConfig,
     finalizers: Vec<String>,
     announced: Mutex<HashSet<String>>,
+    /// False once a status patch found no status subresource (until restart).
+    status_subresource: AtomicBool,
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -269,6 +272,7 @@ impl Reconciler {
             memo: apply::Memo::default(),
             config,
             announced: Mutex::new(HashSet::new()),
+            status_subresource: AtomicBool::new(true),
         })
     }
 
@@ -647,7 +651,9 @@ impl Reconciler {
         data: &Value,
     ) -> Result<bool, Error> {
         let entry = &self.crd.entry;
-        if entry.ignore_status_patch == Some(true) {
+        if entry.ignore_status_patch == Some(true)
+            || !self.status_subresource.load(Ordering::Relaxed)
+        {
             return Ok(false);
         }
         let declared = self.crd.operator_box().status.as_ref();
@@ -676,9 +682,19 @@ impl Reconciler {
         if body.is_empty() {
             return Ok(false);
         }
-        status::publish(api, cr, body)
+        match status::publish(api, cr, body)
             .await
-            .map_err(Error::StatusFailed)
+            .map_err(Error::StatusFailed)?
+        {
+            status::Published::Written => Ok(true),
+            status::Published::Unchanged => Ok(false),
+            status::Published::NoSubresource => {
+                // Do not ask again on every reconcile (each ask is a write request).
+                self.status_subresource.store(false, Ordering::Relaxed);
+                tracing::info!("the CRD has no status subresource; status is not written");
+                Ok(false)
+            }
+        }
     }
 
     /// `requeue.after` when declared and its conditions hold.

@@ -5,6 +5,7 @@
 mod apply;
 mod delete;
 mod invalid;
+mod packs;
 
 use std::future::Future;
 use std::io::BufRead;
