@@ -256,6 +256,16 @@ impl Writer<'_> {
                 if let Some(live) = live {
                     return Ok((Some(live.clone()), false));
                 }
+                // Not among the CR's own objects: an object of that name may still exist (not
+                // ork's). A read keeps a steady state free of failing create requests.
+                let failed = |source| Error::CreateFailed {
+                    path: child.path.clone(),
+                    object: r.clone(),
+                    source,
+                };
+                if let Some(existing) = api.get_opt(&r.name).await.map_err(failed)? {
+                    return Ok((Some(existing), false));
+                }
                 if let Some(d) = child.sleep {
                     tokio::time::sleep(d).await;
                 }
@@ -272,11 +282,7 @@ impl Writer<'_> {
                 match api.create(&params, &obj).await {
                     Ok(created) => Ok((Some(created), true)),
                     Err(kube::Error::Api(e)) if e.code == 409 => Ok((None, false)),
-                    Err(source) => Err(Error::CreateFailed {
-                        path: child.path.clone(),
-                        object: r,
-                        source,
-                    }),
+                    Err(source) => Err(failed(source)),
                 }
             }
             Apply::Converge => {

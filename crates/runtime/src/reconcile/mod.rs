@@ -329,6 +329,18 @@ impl Reconciler {
         out
     }
 
+    /// The CRD's namespace guard (`allowedNamespaces`, `restrictedNamespaces`): CRs in other
+    /// namespaces are not reconciled at all.
+    fn is_namespace_permitted(&self, ns: &str) -> bool {
+        let list = |v: &Option<katalog::de::Spanned<Vec<String>>>| {
+            v.as_ref().map(|s| s.value.clone()).unwrap_or_default()
+        };
+        let allowed = list(&self.crd.entry.allowed_namespaces);
+        let restricted = list(&self.crd.entry.restricted_namespaces);
+        (allowed.is_empty() || allowed.iter().any(|a| a == ns))
+            && !restricted.iter().any(|r| r == ns)
+    }
+
     fn now(&self) -> OffsetDateTime {
         (self.config.clock)()
     }
@@ -420,6 +432,12 @@ impl Reconciler {
         let _enter = span.enter();
         if cr.metadata.deletion_timestamp.is_some() {
             return self.finalize(&cr, extra).await;
+        }
+        if let Some(ns) = cr.metadata.namespace.as_deref()
+            && !self.is_namespace_permitted(ns)
+        {
+            tracing::debug!(ns, "the namespace guard skips this CR");
+            return Ok(Action::Done);
         }
         let api = self.api(cr.metadata.namespace.as_deref());
         let tracking = self.tracking(&cr);

@@ -299,3 +299,58 @@ async fn a_child_changed_by_hand_is_put_back_on_the_next_reconcile() {
     w.reconcile("d").await.unwrap();
     assert!(w.config_maps().get_opt("d-config").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn on_create_children_are_created_once_never_updated_and_never_pruned() {
+    let w = World::new(
+        "once",
+        "",
+        r#"
+        onCreate:
+          configMaps:
+            - name: '{{ .metadata.name }}-seed'
+              data: {greeting: '{{ .spec.greeting }}'}
+              when: [{field: spec.seed, equals: 'yes'}]
+"#,
+    )
+    .await;
+    w.create("o", json!({"greeting": "hi", "seed": "yes"}))
+        .await;
+    w.reconcile("o").await.unwrap();
+    assert_eq!(
+        w.config_maps().get("o-seed").await.unwrap().data.unwrap()["greeting"],
+        "hi"
+    );
+
+    w.set_spec("o", json!({"greeting": "changed", "seed": "no"}))
+        .await;
+    let (result, writes) = w.writes_during(w.reconcile("o")).await;
+    result.unwrap();
+    let seed = w.config_maps().get("o-seed").await.unwrap();
+    assert_eq!(seed.data.unwrap()["greeting"], "hi");
+    assert!(
+        writes.iter().all(|w| !w.contains("configmaps")),
+        "an onCreate child was written or deleted: {writes:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_cr_outside_the_allowed_namespaces_is_left_untouched() {
+    let w = World::new(
+        "guard",
+        "      allowedNamespaces: [somewhere-else]",
+        r#"
+        onReconcile:
+          configMaps:
+            - name: '{{ .metadata.name }}-config'
+              data: {a: b}
+"#,
+    )
+    .await;
+    w.create("g", json!({})).await;
+    let (result, writes) = w.writes_during(w.reconcile("g")).await;
+    assert_eq!(result.unwrap(), Action::Done);
+    assert!(writes.is_empty(), "{writes:?}");
+    let cr = w.get("g").await;
+    assert!(cr.metadata.finalizers.is_none());
+}
