@@ -447,21 +447,22 @@ impl Reconciler {
             Ok(None) => (*cr).clone(),
             Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
         };
-        let cr_json = self.cr_json(&cr);
         let extra_map = self.extra_map(extra);
-        let mut data = cr_json.clone();
+        let mut data = self.cr_json(&cr);
         if let Some(d) = data.as_object_mut() {
             d.extend(extra_map.clone());
         }
-        let verdict = admission::validate(&self.crd.entry, &data, &self.render, self.now());
+        // The CR (plus extra keys) as templates see it: mutated in memory when declared.
+        let admitted = admission::admit(&self.crd, &data, &self.render, self.now());
+        let mut data = admitted.object;
         let findings_base = status::Findings {
-            denied: verdict.denied_message(),
-            warned: verdict.warning_message(),
+            denied: admitted.denied,
+            warned: admitted.warned,
             error: None,
         };
         let result = match &findings_base.denied {
             Some(denied) => Err(Error::ValidationDenied(denied.clone())),
-            None => self.converge(&cr, &cr_json, &extra_map).await,
+            None => self.converge(&cr, &data, &extra_map).await,
         };
         let (children, wrote) = match &result {
             Ok(c) => (c.children.clone(), c.wrote),
