@@ -63,14 +63,14 @@ impl Reconciler {
         }
         let cr_json = self.cr_json(cr);
         if let Some(on_delete) = &self.crd.operator_box().on_delete {
-            let plan =
-                match self
-                    .builder()
-                    .build_delete(&cr_json, on_delete, &self.extra_map(extra))
-                {
-                    Ok(p) => p,
-                    Err(e) => return Err(self.fail(cr, Error::RenderFailed(e)).await),
-                };
+            // The builder is not Send: it must be gone before the next await.
+            let built = self
+                .builder()
+                .build_delete(&cr_json, on_delete, &self.extra_map(extra));
+            let plan = match built {
+                Ok(p) => p,
+                Err(e) => return Err(self.fail(cr, Error::RenderFailed(e)).await),
+            };
             let pending = match self.run_on_delete(cr, &plan).await {
                 Ok(p) => p,
                 Err(e) => return Err(self.fail(cr, e).await),

@@ -36,6 +36,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tracing::Instrument;
 
 use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
@@ -429,7 +430,14 @@ impl Reconciler {
     pub async fn reconcile(&self, cr: Arc<DynamicObject>, extra: &Extra) -> Result<Action, Error> {
         let name = cr.metadata.name.clone().unwrap_or_default();
         let span = tracing::info_span!("reconcile", crd = %self.crd.name, namespace = ?cr.metadata.namespace, name);
-        let _enter = span.enter();
+        self.reconcile_in_span(cr, extra).instrument(span).await
+    }
+
+    async fn reconcile_in_span(
+        &self,
+        cr: Arc<DynamicObject>,
+        extra: &Extra,
+    ) -> Result<Action, Error> {
         if cr.metadata.deletion_timestamp.is_some() {
             return self.finalize(&cr, extra).await;
         }
@@ -764,6 +772,14 @@ impl Reconciler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+
+    /// Workers run reconciles on a multi-threaded runtime: the future must be `Send`.
+    #[allow(dead_code)]
+    fn the_reconcile_future_is_send(r: &Reconciler, cr: Arc<DynamicObject>, extra: &Extra) {
+        is_send(&r.reconcile(cr, extra));
+    }
 
     #[test]
     fn invalid_crs_are_not_retried_but_api_failures_are() {
