@@ -134,6 +134,7 @@ pub struct ReconcilerConfig {
     clock: Clock,
     instance: String,
     discovery: Option<Arc<Discovery>>,
+    child_cache: Option<Arc<dyn owned::ChildCache>>,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -152,6 +153,7 @@ impl Default for ReconcilerConfig {
             clock: Arc::new(OffsetDateTime::now_utc),
             instance: DEFAULT_FIELD_MANAGER.to_owned(),
             discovery: None,
+            child_cache: None,
         }
     }
 }
@@ -175,6 +177,14 @@ impl ReconcilerConfig {
     #[must_use]
     pub fn instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = instance.into();
+        self
+    }
+
+    /// Read children from this cache instead of a LIST per child kind and reconcile (default:
+    /// none). See [`owned::ChildCache`] for what a lagging cache costs.
+    #[must_use]
+    pub fn child_cache(mut self, cache: Arc<dyn owned::ChildCache>) -> Self {
+        self.child_cache = Some(cache);
         self
     }
 
@@ -599,7 +609,8 @@ impl Reconciler {
             let kind = self.resolve(&r.api_version, &r.kind).await?;
             scopes.push(scope_of(&kind, r.namespace.clone()));
         }
-        let observed = prune::observe(&self.client, &scopes, &owner.label, &uid)
+        let cache = self.config.child_cache.as_deref();
+        let observed = prune::observe(&self.client, cache, &scopes, &owner.label, &uid)
             .await
             .map_err(Error::OwnedFailed)?;
 

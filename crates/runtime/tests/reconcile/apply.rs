@@ -354,3 +354,70 @@ async fn a_cr_outside_the_allowed_namespaces_is_left_untouched() {
     let cr = w.get("g").await;
     assert!(cr.metadata.finalizers.is_none());
 }
+
+/// A cache of ConfigMaps that answers from a snapshot the test takes, counting its reads.
+struct Snapshot {
+    objects: std::sync::Mutex<Vec<kube::api::DynamicObject>>,
+    reads: std::sync::atomic::AtomicUsize,
+}
+
+impl runtime::reconcile::owned::ChildCache for Snapshot {
+    fn objects(
+        &self,
+        resource: &kube::api::ApiResource,
+        _namespace: Option<&str>,
+    ) -> Option<Vec<kube::api::DynamicObject>> {
+        if resource.kind != "ConfigMap" {
+            return None;
+        }
+        self.reads
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Some(self.objects.lock().unwrap().clone())
+    }
+}
+
+#[tokio::test]
+async fn a_child_cache_is_read_instead_of_listing_and_a_stale_one_never_causes_a_wrong_delete() {
+    let cache = std::sync::Arc::new(Snapshot {
+        objects: Default::default(),
+        reads: Default::default(),
+    });
+    let w = World::new_with(
+        "cache",
+        "",
+        r#"
+        onReconcile:
+          configMaps:
+            - name: '{{ .metadata.name }}-{{ .item }}'
+              forEach: {field: spec.names}
+              data: {a: b}
+"#,
+        runtime::reconcile::ReconcilerConfig::default().child_cache(cache.clone()),
+    )
+    .await;
+    w.create("c", json!({"names": ["one", "two"]})).await;
+    // The cache has seen nothing yet: both children are applied.
+    w.reconcile("c").await.unwrap();
+    assert!(cache.reads.load(std::sync::atomic::Ordering::Relaxed) >= 1);
+    let cms: Api<kube::api::DynamicObject> = Api::namespaced_with(
+        w.admin.clone(),
+        &w.ns,
+        &kube::api::ApiResource::erase::<ConfigMap>(&()),
+    );
+    let snapshot = cms.list(&Default::default()).await.unwrap().items;
+    *cache.objects.lock().unwrap() = snapshot;
+
+    // Up to date: nothing is written.
+    let (result, writes) = w.writes_during(w.reconcile("c")).await;
+    result.unwrap();
+    assert!(writes.is_empty(), "{writes:?}");
+
+    // The list shrinks; the (now stale) cache still shows both: "two" is pruned, "one" kept.
+    w.set_spec("c", json!({"names": ["one"]})).await;
+    w.reconcile("c").await.unwrap();
+    assert!(w.config_maps().get_opt("c-one").await.unwrap().is_some());
+    assert!(w.config_maps().get_opt("c-two").await.unwrap().is_none());
+    // Still stale (shows "two", which is gone): reconciling again deletes nothing else.
+    w.reconcile("c").await.unwrap();
+    assert!(w.config_maps().get_opt("c-one").await.unwrap().is_some());
+}
