@@ -19,6 +19,7 @@ pub mod apply;
 mod delete;
 pub mod owned;
 pub mod prune;
+pub mod secrets;
 pub mod status;
 
 use std::collections::{BTreeMap, HashSet};
@@ -72,6 +73,9 @@ pub enum Error {
     /// A child could not be applied or created.
     #[error("writing a child")]
     ApplyFailed(#[source] Box<apply::Error>),
+    /// A Secret's or ConfigMap's data could not be copied or generated.
+    #[error("preparing secret data")]
+    SecretFailed(#[source] Box<secrets::Error>),
     /// The status could not be written.
     #[error("writing status")]
     StatusFailed(#[source] status::Error),
@@ -634,13 +638,25 @@ impl Reconciler {
                 katalog::build::Phase::OnCreate => hooks.on_create,
                 _ => hooks.on_reconcile,
             };
-            let object = apply::prepare(
+            let mut object = apply::prepare(
                 child,
                 kind.namespaced,
                 apply_owner,
                 apply::declares_replicas(child, block),
             );
             let live = observed.objects.get(&r).map(|(_, o)| o);
+            let mut rotated;
+            let mut child = child;
+            if child.secret.is_some()
+                && secrets::complete(&self.client, child, &mut object, live, self.now())
+                    .await
+                    .map_err(|e| Error::SecretFailed(Box::new(e)))?
+            {
+                // Due for rotation: written now even when created only once.
+                rotated = child.clone();
+                rotated.apply = katalog::build::Apply::Converge;
+                child = &rotated;
+            }
             let (stored, changed) = writer
                 .write(kind, child, r.clone(), object, live)
                 .await

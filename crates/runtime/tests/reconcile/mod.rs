@@ -6,6 +6,7 @@ mod apply;
 mod delete;
 mod invalid;
 mod packs;
+mod secrets;
 
 use std::future::Future;
 use std::io::BufRead;
