@@ -223,6 +223,35 @@ pub struct Reconciler {
     announced: Mutex<HashSet<String>>,
     /// False once a status patch found no status subresource (until restart).
     status_subresource: AtomicBool,
+    protection: Protection,
+}
+
+/// Deletion-protection labels this CRD's CRs carry (spec §9.2 step 4, §16.6).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Protection {
+    /// `orkestra.io/deletion-protection: "true"`: `security.deletionProtection` is on and
+    /// the CRD does not turn `protectCRs` (or the whole setting) off.
+    protect: bool,
+    /// `orkestra.io/strict-mode-exempt: "true"`: the CRD sets `strictMode: false`.
+    exempt: bool,
+}
+
+impl Protection {
+    fn of(katalog: &Katalog, crd: &Crd) -> Protection {
+        let global = katalog
+            .document
+            .security
+            .as_ref()
+            .and_then(|s| s.deletion_protection.as_ref())
+            .is_some_and(|p| p.enabled != Some(false));
+        let own = crd.entry.deletion_protection.as_ref();
+        let off = |key: &str| own.and_then(|v| v.get(key)) == Some(&Value::Bool(false));
+        let disabled = own == Some(&Value::Bool(false)) || off("enabled") || off("protectCRs");
+        Protection {
+            protect: global && !disabled,
+            exempt: off("strictMode"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -288,6 +317,7 @@ impl Reconciler {
             config,
             announced: Mutex::new(HashSet::new()),
             status_subresource: AtomicBool::new(true),
+            protection: Protection::of(katalog, crd),
         })
     }
 
@@ -553,6 +583,14 @@ impl Reconciler {
     fn tracking(&self, cr: &DynamicObject) -> Tracking {
         let mut labels_map =
             BTreeMap::from([(labels::MANAGED.to_owned(), labels::TRUE.to_owned())]);
+        for (on, label) in [
+            (self.protection.protect, labels::DELETION_PROTECTION),
+            (self.protection.exempt, labels::STRICT_MODE_EXEMPT),
+        ] {
+            if on {
+                labels_map.insert(label.to_owned(), labels::TRUE.to_owned());
+            }
+        }
         if let Some(declared) = &self.crd.entry.labels {
             let data = self.cr_json(cr);
             for (k, v) in &declared.0 {
@@ -801,6 +839,54 @@ mod tests {
     use super::*;
 
     fn is_send<T: Send>(_: &T) {}
+
+    fn katalog(security: &str, entry: &str) -> Katalog {
+        let text = format!(
+            "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: t}}
+{security}
+spec:
+  crds:
+    a:
+      apiTypes: {{group: t.io, version: v1, kind: A, plural: as}}
+{entry}
+"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("katalog.yaml");
+        std::fs::write(&path, &text).unwrap();
+        katalog::load(&path)
+            .unwrap_or_else(|d| panic!("{d:?}"))
+            .katalog
+    }
+
+    #[test]
+    fn deletion_protection_labels_follow_the_security_block_and_the_crd_override() {
+        let on = "security:\n  deletionProtection: {enabled: true}";
+        let k = katalog(on, "");
+        let p = Protection::of(&k, &k.crds[0]);
+        assert_eq!(
+            p,
+            Protection {
+                protect: true,
+                exempt: false
+            }
+        );
+        let k = katalog("", "");
+        assert!(!Protection::of(&k, &k.crds[0]).protect);
+        let k = katalog(
+            on,
+            "      deletionProtection: {protectCRs: false, strictMode: false}",
+        );
+        assert_eq!(
+            Protection::of(&k, &k.crds[0]),
+            Protection {
+                protect: false,
+                exempt: true
+            }
+        );
+    }
 
     /// Workers run reconciles on a multi-threaded runtime: the future must be `Send`.
     #[allow(dead_code)]
