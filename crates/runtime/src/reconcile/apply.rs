@@ -320,6 +320,41 @@ impl Writer<'_> {
     }
 }
 
+/// Writes a custom child's declared initial `status` once, right after ork created it (spec
+/// §6.4 `status`/`hasStatus`). Skipped when `hasStatus: false`; a kind without a status
+/// subresource (404) is skipped too.
+///
+/// # Errors
+/// The API server refused the status patch.
+pub async fn initial_status(
+    client: &kube::Client,
+    kind: &Resolved,
+    child: &Child,
+    r: &ObjectRef,
+) -> Result<()> {
+    let Some(status) = child
+        .status
+        .as_ref()
+        .filter(|_| child.has_status != Some(false))
+    else {
+        return Ok(());
+    };
+    let api = owned::api(client, kind, r.namespace.as_deref());
+    let body = serde_json::json!({ "status": status });
+    match api
+        .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(source) => Err(Error::ApplyFailed {
+            path: child.path.clone(),
+            object: r.clone(),
+            source,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

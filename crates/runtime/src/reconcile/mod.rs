@@ -700,6 +700,11 @@ impl Reconciler {
                 .await
                 .map_err(|e| Error::ApplyFailed(Box::new(e)))?;
             wrote |= changed;
+            if changed && live.is_none() && child.kind == Kind::Custom {
+                apply::initial_status(&self.client, kind, child, &r)
+                    .await
+                    .map_err(|e| Error::ApplyFailed(Box::new(e)))?;
+            }
             if let Some(stored) = stored {
                 let value = serde_json::to_value(&stored).unwrap_or(Value::Null);
                 let key = kind.resource.kind.to_lowercase();

@@ -421,3 +421,53 @@ async fn a_child_cache_is_read_instead_of_listing_and_a_stale_one_never_causes_a
     w.reconcile("c").await.unwrap();
     assert!(w.config_maps().get_opt("c-one").await.unwrap().is_some());
 }
+
+#[tokio::test]
+async fn a_custom_child_of_another_crd_is_applied_with_its_initial_status() {
+    // A second CRD serves as the child kind.
+    let admin = testenv::shared().await.client().await.unwrap();
+    let child_kind = super::util::TestCrd::install(&admin).await;
+    let group = child_kind.resource.group.clone();
+    let w = World::new(
+        "custom",
+        "",
+        &format!(
+            r#"
+        onReconcile:
+          custom:
+            - apiVersion: {group}/v1
+              kind: Widget
+              metadata:
+                name: '{{{{ .metadata.name }}}}-part'
+                namespace: '{{{{ .metadata.namespace }}}}'
+              spec: {{size: '{{{{ .spec.size }}}}'}}
+              status: {{phase: Pending}}
+"#
+        ),
+    )
+    .await;
+    w.create("c", json!({"size": "3"})).await;
+    w.reconcile("c").await.unwrap();
+    let parts = child_kind.api(&w.admin, &w.ns);
+    let part = parts.get("c-part").await.unwrap();
+    assert_eq!(part.data["spec"]["size"], 3);
+    assert_eq!(part.data["status"]["phase"], "Pending");
+    let refs = part.metadata.owner_references.unwrap();
+    assert_eq!(refs[0].kind, "Widget");
+    assert_eq!(
+        w.reconciler.child_kinds(),
+        [(format!("{group}/v1"), "Widget".to_owned())]
+    );
+
+    // The initial status is not forced back once the child's own controller changed it.
+    let status = json!({"status": {"phase": "Ready"}});
+    parts
+        .patch_status("c-part", &PatchParams::default(), &Patch::Merge(&status))
+        .await
+        .unwrap();
+    w.reconcile("c").await.unwrap();
+    assert_eq!(
+        parts.get("c-part").await.unwrap().data["status"]["phase"],
+        "Ready"
+    );
+}
