@@ -224,6 +224,48 @@ pub struct Reconciler {
     /// False once a status patch found no status subresource (until restart).
     status_subresource: AtomicBool,
     protection: Protection,
+    child_kinds: Vec<(String, String)>,
+}
+
+/// See [`Reconciler::child_kinds`].
+fn child_kinds_of(crd: &Crd) -> Vec<(String, String)> {
+    let ob = crd.operator_box();
+    let mut blocks = Vec::new();
+    for block in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
+        .into_iter()
+        .flatten()
+    {
+        blocks.push(block);
+        blocks.extend(block.groups.iter());
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut push = |api_version: &str, kind: &str| {
+        let k = (api_version.to_owned(), kind.to_owned());
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    for kind in Kind::ALL {
+        for block in &blocks {
+            if block.declarations(kind).is_empty() {
+                continue;
+            }
+            match (kind.api_version(), kind.kube_kind()) {
+                (Some(v), Some(k)) => push(v, k),
+                _ => {
+                    for c in &block.custom {
+                        if let (Some(v), Some(k)) = (&c.api_version, &c.kind)
+                            && !v.is_template()
+                            && !k.is_template()
+                        {
+                            push(v.as_str(), k.as_str());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
 }
 
 /// Deletion-protection labels this CRD's CRs carry (spec §9.2 step 4, §16.6).
@@ -318,6 +360,7 @@ impl Reconciler {
             announced: Mutex::new(HashSet::new()),
             status_subresource: AtomicBool::new(true),
             protection: Protection::of(katalog, crd),
+            child_kinds: child_kinds_of(crd),
         })
     }
 
@@ -335,43 +378,7 @@ impl Reconciler {
     /// watches: every built-in kind with a declaration in `onCreate`, `onReconcile` or
     /// `onDelete`, and every `custom:` kind written without a template.
     pub fn child_kinds(&self) -> Vec<(String, String)> {
-        let ob = self.crd.operator_box();
-        let mut blocks = Vec::new();
-        for block in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
-            .into_iter()
-            .flatten()
-        {
-            blocks.push(block);
-            blocks.extend(block.groups.iter());
-        }
-        let mut out: Vec<(String, String)> = Vec::new();
-        let mut push = |api_version: &str, kind: &str| {
-            let k = (api_version.to_owned(), kind.to_owned());
-            if !out.contains(&k) {
-                out.push(k);
-            }
-        };
-        for kind in Kind::ALL {
-            for block in &blocks {
-                if block.declarations(kind).is_empty() {
-                    continue;
-                }
-                match (kind.api_version(), kind.kube_kind()) {
-                    (Some(v), Some(k)) => push(v, k),
-                    _ => {
-                        for c in &block.custom {
-                            if let (Some(v), Some(k)) = (&c.api_version, &c.kind)
-                                && !v.is_template()
-                                && !k.is_template()
-                            {
-                                push(v.as_str(), k.as_str());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        out
+        self.child_kinds.clone()
     }
 
     /// The CRD's namespace guard (`allowedNamespaces`, `restrictedNamespaces`): CRs in other
@@ -636,8 +643,8 @@ impl Reconciler {
         let scope_of = |kind: &Resolved, ns: Option<String>| {
             (kind.clone(), if kind.namespaced { ns } else { None })
         };
-        for (v, k) in self.child_kinds() {
-            let kind = self.resolve(&v, &k).await?;
+        for (v, k) in &self.child_kinds {
+            let kind = self.resolve(v, k).await?;
             scopes.push(scope_of(&kind, cr_namespace.clone()));
         }
         let mut kinds = Vec::with_capacity(plan.children.len());
@@ -824,8 +831,10 @@ impl Reconciler {
         }
     }
 
-    /// Forgets what is remembered of a CR (its deletion finished).
-    fn forget(&self, uid: &str) {
+    /// Forgets what is remembered of a CR (applied children, Events to aggregate). Called
+    /// when its deletion finishes; the OperatorBox may call it when its watch reports a CR
+    /// gone some other way (finalizer removed by hand).
+    pub fn forget(&self, uid: &str) {
         self.memo.forget_owner(uid);
         self.events.forget(uid);
         if let Ok(mut a) = self.announced.lock() {
