@@ -47,7 +47,26 @@ async fn children_get_owner_references_and_labels_status_is_ready_and_a_second_r
         .await;
     let uid = cr.metadata.uid.clone().unwrap();
 
-    assert_eq!(w.reconcile("site").await.unwrap(), Action::Done);
+    let (result, writes) = w.writes_during(w.reconcile("site")).await;
+    assert_eq!(result.unwrap(), Action::Done);
+    // The whole cost of a first reconcile: tracking metadata, three applies in plan order
+    // (onCreate's kinds, then onReconcile's), status, Event.
+    let verbs: Vec<&str> = writes
+        .iter()
+        .map(|w| w.rsplitn(2, ' ').nth(1).unwrap_or_default())
+        .collect();
+    assert_eq!(
+        verbs,
+        [
+            "patch widgets",
+            "patch deployments",
+            "patch services",
+            "patch configmaps",
+            "patch widgets",
+            "create events",
+        ],
+        "{writes:?}"
+    );
 
     let deployments: Api<Deployment> = Api::namespaced(w.admin.clone(), &w.ns);
     let d = deployments.get("site").await.unwrap();
