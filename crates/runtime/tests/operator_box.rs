@@ -29,6 +29,7 @@ struct Mirror {
     resource: ApiResource,
     panics: bool,
     reconciles: AtomicUsize,
+    forgotten: std::sync::Mutex<Vec<String>>,
 }
 
 impl Mirror {
@@ -38,6 +39,7 @@ impl Mirror {
             resource: resource.clone(),
             panics: false,
             reconciles: AtomicUsize::new(0),
+            forgotten: std::sync::Mutex::default(),
         })
     }
 
@@ -54,6 +56,10 @@ impl Reconcile for Mirror {
 
     fn child_kinds(&self) -> Vec<(String, String)> {
         vec![("v1".into(), "ConfigMap".into())]
+    }
+
+    fn forget(&self, uid: &str) {
+        self.forgotten.lock().unwrap().push(uid.to_owned());
     }
 
     async fn reconcile(&self, cr: Arc<DynamicObject>) -> Result<Action, kube::Error> {
@@ -208,10 +214,21 @@ async fn a_cr_converges_through_the_watch_and_drift_is_corrected_within_two_seco
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(mirror.reconciles.load(Ordering::SeqCst), settled);
 
-    // Deleted: the finalizer goes, the CR goes, the child is garbage-collected.
+    // Deleted: the finalizer goes, the CR goes (and the reconcile is told to forget it),
+    // the child is garbage-collected.
+    let uid = crs.get("web").await.unwrap().uid().unwrap();
     crs.delete("web", &DeleteParams::default()).await.unwrap();
     eventually("the CR gone", Duration::from_secs(10), || async {
         crs.get_opt("web").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    eventually("the CR forgotten", Duration::from_secs(5), || async {
+        mirror
+            .forgotten
+            .lock()
+            .unwrap()
+            .contains(&uid)
+            .then_some(())
     })
     .await;
     eventually("the child collected", Duration::from_secs(60), || async {

@@ -111,6 +111,12 @@ pub trait Reconcile: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The CR with this uid is gone (deleted, or missing from a relist): drop whatever is
+    /// remembered of it.
+    fn forget(&self, uid: &str) {
+        let _ = uid;
+    }
+
     /// Whether a failure is worth retrying with backoff; false leaves the CR until it
     /// changes (an invalid spec).
     fn retry(error: &Self::Error) -> bool {
@@ -133,6 +139,10 @@ impl Reconcile for crate::reconcile::Reconciler {
 
     fn retry(error: &Self::Error) -> bool {
         error.retry()
+    }
+
+    fn forget(&self, uid: &str) {
+        crate::reconcile::Reconciler::forget(self, uid);
     }
 }
 
@@ -320,6 +330,10 @@ impl OperatorBox {
             R::retry,
         );
         let name = config.name.clone();
+        let gone = {
+            let reconcile = Arc::clone(&reconcile);
+            Arc::new(move |uid: &str| reconcile.forget(uid))
+        };
         let mut tasks = JoinSet::new();
         let watch = watch::Watch {
             client,
@@ -327,6 +341,7 @@ impl OperatorBox {
             queue: queue.clone(),
             health: health.clone(),
             store: store.clone(),
+            gone,
         };
         tasks.spawn(watch.clone().primary(writer));
         for (api_version, kind) in reconcile.child_kinds() {

@@ -39,6 +39,8 @@ pub(super) struct Watch {
     pub(super) queue: Queue<Key>,
     pub(super) health: Health,
     pub(super) store: Store<DynamicObject>,
+    /// Told the uid of each CR that is gone, so the reconcile can forget it.
+    pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
 impl Watch {
@@ -64,8 +66,9 @@ impl Watch {
             config = config.fields(fields);
         }
         let mut events = pin!(watcher(api, config).default_backoff());
-        let mut seen: HashMap<Key, u64> = HashMap::new();
-        let mut listing: HashMap<Key, u64> = HashMap::new();
+        // What each cached object looked like (fingerprint) and which object it was (uid).
+        let mut seen: HashMap<Key, (u64, Option<String>)> = HashMap::new();
+        let mut listing: HashMap<Key, (u64, Option<String>)> = HashMap::new();
         let mut failing = false;
         while let Some(event) = events.next().await {
             let event = match event {
@@ -81,21 +84,30 @@ impl Watch {
                 Event::Init => listing.clear(),
                 Event::InitApply(object) => {
                     if let Some(key) = Key::of(&object.metadata) {
-                        listing.insert(key, fingerprint(&object.metadata));
+                        listing.insert(key, identity(&object.metadata));
                     }
                 }
                 Event::InitDone => {
-                    for (key, print) in &listing {
-                        if seen.get(key) != Some(print) {
+                    for (key, now) in &listing {
+                        if seen.get(key) != Some(now) {
                             self.add(key.clone());
+                        }
+                    }
+                    // Objects that went away while the watch was down.
+                    for (key, (_, uid)) in &seen {
+                        if listing.get(key).map(|(_, u)| u) != Some(uid)
+                            && let Some(uid) = uid
+                        {
+                            (self.gone)(uid);
                         }
                     }
                     seen = std::mem::take(&mut listing);
                 }
                 Event::Apply(object) => {
                     if let Some(key) = Key::of(&object.metadata) {
-                        let print = fingerprint(&object.metadata);
-                        if seen.insert(key.clone(), print) != Some(print) {
+                        let now = identity(&object.metadata);
+                        if seen.get(&key) != Some(&now) {
+                            seen.insert(key.clone(), now);
                             self.add(key);
                         }
                     }
@@ -103,6 +115,9 @@ impl Watch {
                 Event::Delete(object) => {
                     if let Some(key) = Key::of(&object.metadata) {
                         seen.remove(&key);
+                    }
+                    if let Some(uid) = &object.metadata.uid {
+                        (self.gone)(uid);
                     }
                 }
             }
@@ -248,6 +263,11 @@ impl Watch {
             self.health.clear_watch_error();
         }
     }
+}
+
+/// An object's fingerprint and uid.
+fn identity(meta: &ObjectMeta) -> (u64, Option<String>) {
+    (fingerprint(meta), meta.uid.clone())
 }
 
 /// A hash of what a reconcile reacts to in an object's metadata: generation (the spec),
