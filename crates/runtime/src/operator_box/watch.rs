@@ -148,7 +148,7 @@ impl Watch {
                 }
                 Ok(Event::Apply(child) | Event::Delete(child)) => {
                     self.recovered(&watch, &mut failing);
-                    for owner in self.owners(child.meta()) {
+                    for owner in owners(&self.config, &self.store, child.meta()) {
                         self.add(owner);
                     }
                 }
@@ -197,40 +197,6 @@ impl Watch {
         }
     }
 
-    /// The CRs of this box that own `child`: the controller ownerReference of this CRD's kind,
-    /// else (cluster-scoped children) the `orkestra-owner` label, matched by name.
-    fn owners(&self, child: &ObjectMeta) -> Vec<Key> {
-        let resource = &self.config.resource;
-        let controller = child.owner_references.iter().flatten().find(|r| {
-            r.controller == Some(true)
-                && r.kind == resource.kind
-                && r.api_version == resource.api_version
-        });
-        if let Some(owner) = controller {
-            return vec![Key {
-                namespace: child.namespace.clone().filter(|_| self.config.namespaced),
-                name: owner.name.clone(),
-            }];
-        }
-        let Some(labels) = child.labels.as_ref() else {
-            return Vec::new();
-        };
-        let Some(owner) = labels.get(katalog::labels::OWNER) else {
-            return Vec::new();
-        };
-        // `<cr>.<target>` when the CR came through a serve target.
-        let name = labels
-            .get(katalog::labels::SERVE_TARGET_LABEL)
-            .and_then(|target| owner.strip_suffix(target.as_str())?.strip_suffix('.'))
-            .unwrap_or(owner);
-        self.store
-            .state()
-            .iter()
-            .filter(|cr| cr.metadata.name.as_deref() == Some(name))
-            .filter_map(|cr| Key::of(&cr.metadata))
-            .collect()
-    }
-
     /// The resource and scope of a child kind, asking discovery until the kind is served.
     async fn discover(&self, api_version: &str, kind: &str) -> (ApiResource, Scope) {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
@@ -265,6 +231,41 @@ impl Watch {
     }
 }
 
+/// The CRs of the box `config` describes that own `child`: the controller ownerReference of
+/// the box's kind, else (cluster-scoped children) the `orkestra-owner` label, matched by name
+/// against the cached CRs.
+fn owners(config: &BoxConfig, store: &Store<DynamicObject>, child: &ObjectMeta) -> Vec<Key> {
+    let resource = &config.resource;
+    let controller = child.owner_references.iter().flatten().find(|r| {
+        r.controller == Some(true)
+            && r.kind == resource.kind
+            && r.api_version == resource.api_version
+    });
+    if let Some(owner) = controller {
+        return vec![Key {
+            namespace: child.namespace.clone().filter(|_| config.namespaced),
+            name: owner.name.clone(),
+        }];
+    }
+    let Some(labels) = child.labels.as_ref() else {
+        return Vec::new();
+    };
+    let Some(owner) = labels.get(katalog::labels::OWNER) else {
+        return Vec::new();
+    };
+    // `<cr>.<target>` when the CR came through a serve target.
+    let name = labels
+        .get(katalog::labels::SERVE_TARGET_LABEL)
+        .and_then(|target| owner.strip_suffix(target.as_str())?.strip_suffix('.'))
+        .unwrap_or(owner);
+    store
+        .state()
+        .iter()
+        .filter(|cr| cr.metadata.name.as_deref() == Some(name))
+        .filter_map(|cr| Key::of(&cr.metadata))
+        .collect()
+}
+
 /// An object's fingerprint and uid.
 fn identity(meta: &ObjectMeta) -> (u64, Option<String>) {
     (fingerprint(meta), meta.uid.clone())
@@ -296,6 +297,7 @@ fn fingerprint(meta: &ObjectMeta) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
     use std::collections::BTreeMap;
 
     fn meta(generation: i64, labels: &[(&str, &str)]) -> ObjectMeta {
@@ -346,6 +348,77 @@ mod tests {
         let mut b = a.clone();
         b.resource_version = Some("101".into());
         assert_ne!(fingerprint(&a), fingerprint(&b));
+    }
+
+    fn web_box() -> (BoxConfig, Store<DynamicObject>) {
+        let resource = ApiResource {
+            group: "example.com".into(),
+            version: "v1".into(),
+            api_version: "example.com/v1".into(),
+            kind: "Web".into(),
+            plural: "webs".into(),
+        };
+        let mut writer = kube::runtime::reflector::store::Writer::new(resource.clone());
+        let mut cr = DynamicObject::new("site", &resource).within("prod");
+        cr.metadata.uid = Some("u-site".into());
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(cr));
+        writer.apply_watcher_event(&Event::InitDone);
+        let store = writer.as_reader();
+        (BoxConfig::new("web", resource, true), store)
+    }
+
+    fn owner_reference(kind: &str, api_version: &str, controller: bool) -> OwnerReference {
+        OwnerReference {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: "site".into(),
+            uid: "u-site".into(),
+            controller: Some(controller),
+            block_owner_deletion: Some(true),
+        }
+    }
+
+    #[test]
+    fn a_child_maps_to_its_controller_of_this_kind_only() {
+        let (config, store) = web_box();
+        let mut child = meta(1, &[]);
+        child.namespace = Some("prod".into());
+        child.owner_references = Some(vec![owner_reference("Web", "example.com/v1", true)]);
+        let expected = Key {
+            namespace: Some("prod".into()),
+            name: "site".into(),
+        };
+        assert_eq!(owners(&config, &store, &child), [expected]);
+        for other in [
+            owner_reference("Web", "example.com/v1", false),
+            owner_reference("Web", "other.com/v1", true),
+            owner_reference("Api", "example.com/v1", true),
+        ] {
+            child.owner_references = Some(vec![other]);
+            assert!(owners(&config, &store, &child).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_cluster_scoped_child_maps_through_its_owner_label_and_serve_target() {
+        let (config, store) = web_box();
+        let child = meta(1, &[("orkestra-owner", "site")]);
+        let owner = Key {
+            namespace: Some("prod".into()),
+            name: "site".into(),
+        };
+        assert_eq!(owners(&config, &store, &child), [owner.clone()]);
+        let served = meta(
+            1,
+            &[
+                ("orkestra-owner", "site.public"),
+                ("orkestra-serve-target", "public"),
+            ],
+        );
+        assert_eq!(owners(&config, &store, &served), [owner]);
+        let stranger = meta(1, &[("orkestra-owner", "elsewhere")]);
+        assert!(owners(&config, &store, &stranger).is_empty());
     }
 
     #[test]
