@@ -9,8 +9,10 @@
 //!   `Ready=True`.
 //!
 //! It prints the throughput ratio ork/floor, p50/p99 latency from a CR's create to its last
-//! child applied, write requests per CR (from the audit log, by ork's own user), and ork's peak
-//! RSS; finally ork's RSS with 15 idle CRDs. A benchmark, not a test: nothing is asserted.
+//! child applied, write requests per CR (from the audit log, by ork's own user), requests of
+//! every verb per CR (the API server's `apiserver_request_total`, less the bench's creates),
+//! and ork's peak RSS; finally ork's RSS with 15 idle CRDs. A benchmark, not a test: nothing
+//! is asserted.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -85,21 +87,22 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
         workers
     );
     println!(
-        "{:>6} {:>12} {:>12} {:>7} {:>10} {:>10} {:>12} {:>10}",
-        "N", "floor CR/s", "ork CR/s", "ratio", "p50", "p99", "writes/CR", "peak RSS"
+        "{:>6} {:>11} {:>11} {:>6} {:>9} {:>9} {:>10} {:>9} {:>10}",
+        "N", "floor CR/s", "ork CR/s", "ratio", "p50", "p99", "writes/CR", "reqs/CR", "peak RSS"
     );
     for &n in &args.crs {
         let floor = floor(&client, n, workers).await?;
         let converged = converge(&client, &resource, n, workers, &cp.audit_log_path()).await?;
         let rss = ork.memory();
         println!(
-            "{n:>6} {:>12.1} {:>12.1} {:>7.2} {:>10} {:>10} {:>12.1} {:>10}",
+            "{n:>6} {:>11.1} {:>11.1} {:>6.2} {:>9} {:>9} {:>10.1} {:>9.1} {:>10}",
             floor,
             converged.rate,
             converged.rate / floor,
             format!("{:.0?}", converged.p50),
             format!("{:.0?}", converged.p99),
             converged.writes_per_cr,
+            converged.requests_per_cr,
             rss.peak
         );
     }
@@ -160,6 +163,7 @@ struct Converged {
     p50: Duration,
     p99: Duration,
     writes_per_cr: f64,
+    requests_per_cr: f64,
 }
 
 /// Creates N CRs (`workers` at a time) and waits for every child and every `Ready=True`.
@@ -195,6 +199,7 @@ async fn converge(
         is_ready,
     ));
     let writes_before = writes_by(audit_log, ORK_USER);
+    let requests_before = requests_served(client).await?;
     let started = Instant::now();
     let created: Vec<(String, Instant)> = futures::stream::iter(0..n)
         .map(|i| {
@@ -232,6 +237,11 @@ async fn converge(
     // The audit log is written as requests complete; let the last lines land.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let writes = writes_by(audit_log, ORK_USER) - writes_before;
+    // Everyone's requests, less the bench's own N creates (its watches are long requests that
+    // have not completed, so they are not counted yet).
+    let requests = requests_served(client)
+        .await?
+        .saturating_sub(requests_before + n as u64);
     let seen = seen.lock().expect("not poisoned");
     let mut latencies: Vec<Duration> = created
         .iter()
@@ -250,6 +260,7 @@ async fn converge(
         p50: percentile(50),
         p99: percentile(99),
         writes_per_cr: writes as f64 / n as f64,
+        requests_per_cr: requests as f64 / n as f64,
     })
 }
 
@@ -278,6 +289,17 @@ fn is_ready(cr: &DynamicObject) -> bool {
         c.iter()
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
     })
+}
+
+/// Requests the API server has completed so far (`apiserver_request_total`, every verb).
+async fn requests_served(client: &Client) -> anyhow::Result<u64> {
+    let request = http::Request::get("/metrics").body(Vec::new())?;
+    let text = client.request_text(request).await?;
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64)
 }
 
 /// Write requests by `user` in the audit log (the policy audits only writes).
