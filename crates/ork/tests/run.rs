@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::{Client, ResourceExt};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// The Katalog of `fixtures/stack` (one CRD from a crdFile; each CR produces two ConfigMaps and
-/// a Service), run by `ork run` under its own user so that its writes can be told apart in
+/// a ServiceAccount), run by `ork run` under its own user so that its writes can be told apart in
 /// the audit log.
 struct Fixture {
     dir: tempfile::TempDir,
@@ -126,12 +126,12 @@ async fn problems(
 ) -> Vec<String> {
     let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
     let managed = ListParams::default().labels("orkestra.orkspace.io/managed=true");
-    let (Ok(crs), Ok(maps), Ok(services)) = (
+    let (Ok(crs), Ok(maps), Ok(accounts)) = (
         crs.list(&ListParams::default()).await,
         Api::<ConfigMap>::namespaced(client.clone(), namespace)
             .list(&managed)
             .await,
-        Api::<Service>::namespaced(client.clone(), namespace)
+        Api::<ServiceAccount>::namespaced(client.clone(), namespace)
             .list(&managed)
             .await,
     ) else {
@@ -161,7 +161,7 @@ async fn problems(
         .iter()
         .map(|c| (c.name_any(), c.owner_references().to_vec()))
         .chain(
-            services
+            accounts
                 .items
                 .iter()
                 .map(|s| (s.name_any(), s.owner_references().to_vec())),
@@ -376,10 +376,12 @@ async fn ork_dev_runs_a_katalog_on_its_control_plane_and_stops_with_it() {
         || async { crs.create(&PostParams::default(), &cr).await.ok() },
     )
     .await;
-    let services: Api<Service> = Api::namespaced(client.clone(), "default");
-    eventually("the CR's Service", Duration::from_secs(30), || async {
-        services.get_opt("dev-svc").await.ok()?
-    })
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    eventually(
+        "the CR's ServiceAccount",
+        Duration::from_secs(30),
+        || async { accounts.get_opt("dev-sa").await.ok()? },
+    )
     .await;
     signal(&dev, Signal::SIGTERM);
     let status = exit_status_within(&mut dev, Duration::from_secs(15));

@@ -5,7 +5,7 @@
 //! - **floor**: a tight loop server-side-applying the 3·N children directly, with as many
 //!   requests in flight as ork has workers;
 //! - **ork**: a real `ork run` process (this binary) running `fixtures/stack` (one CRD, two
-//!   ConfigMaps and a Service per CR) converges N new CRs: every child applied and the CR
+//!   ConfigMaps and a ServiceAccount per CR) converges N new CRs: every child applied and the CR
 //!   `Ready=True`.
 //!
 //! It prints the throughput ratio ork/floor, p50/p99 latency from a CR's create to its last
@@ -22,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
@@ -122,12 +122,12 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
 async fn floor(client: &Client, n: usize, workers: usize) -> anyhow::Result<f64> {
     let namespace = create_namespace(client, &format!("floor-{n}")).await?;
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
-    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
     let params = PatchParams::apply("floor").force();
     let started = Instant::now();
     futures::stream::iter(0..n * 3)
         .map(|i| {
-            let (maps, services, params) = (&maps, &services, &params);
+            let (maps, accounts, params) = (&maps, &accounts, &params);
             async move {
                 let name = format!("s{}", i / 3);
                 let body = match i % 3 {
@@ -138,15 +138,14 @@ async fn floor(client: &Client, n: usize, workers: usize) -> anyhow::Result<f64>
                         "data": {"n": (i / 3).to_string()},
                     }),
                     _ => serde_json::json!({
-                        "apiVersion": "v1", "kind": "Service",
-                        "metadata": {"name": format!("{name}-svc"),
+                        "apiVersion": "v1", "kind": "ServiceAccount",
+                        "metadata": {"name": format!("{name}-sa"),
                                      "labels": {"orkestra.orkspace.io/managed": "true"}},
-                        "spec": {"ports": [{"port": 80, "targetPort": 8080}]},
                     }),
                 };
                 let child = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
                 if i % 3 == 2 {
-                    services.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
+                    accounts.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
                 } else {
                     maps.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
                 }
@@ -186,7 +185,7 @@ async fn converge(
         |_| true,
     ));
     watches.spawn(first_seen(
-        Api::<Service>::namespaced(client.clone(), &namespace),
+        Api::<ServiceAccount>::namespaced(client.clone(), &namespace),
         config(),
         Arc::clone(&seen),
         |_| true,
@@ -246,7 +245,7 @@ async fn converge(
     let mut latencies: Vec<Duration> = created
         .iter()
         .map(|(name, at)| {
-            ["a", "b", "svc"]
+            ["a", "b", "sa"]
                 .iter()
                 .filter_map(|suffix| seen.get(&format!("{name}-{suffix}")))
                 .max()
