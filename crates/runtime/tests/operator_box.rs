@@ -130,8 +130,12 @@ fn is_ready(cr: &DynamicObject) -> bool {
     })
 }
 
+/// A box that stops quickly and knows the stand-in's field manager (so its own child writes
+/// queue nothing, while anyone else's do).
 fn fast(config: BoxConfig) -> BoxConfig {
-    config.workers(runtime::WorkersConfig::default().stop_timeout(Duration::from_secs(10)))
+    config
+        .workers(runtime::WorkersConfig::default().stop_timeout(Duration::from_secs(10)))
+        .field_manager("orkestra")
 }
 
 async fn child_message(children: &Api<ConfigMap>, name: &str) -> Option<String> {

@@ -160,6 +160,7 @@ pub struct BoxConfig {
     workers: WorkersConfig,
     resync: Duration,
     failure_threshold: u32,
+    field_manager: Option<String>,
 }
 
 impl BoxConfig {
@@ -177,6 +178,7 @@ impl BoxConfig {
             workers: WorkersConfig::default(),
             resync: katalog::model::DEFAULT_RESYNC,
             failure_threshold: katalog::model::DEFAULT_FAILURE_THRESHOLD,
+            field_manager: None,
         }
     }
 
@@ -236,6 +238,15 @@ impl BoxConfig {
     #[must_use]
     pub fn workers(mut self, workers: WorkersConfig) -> Self {
         self.workers = workers;
+        self
+    }
+
+    /// The field manager the reconcile writes children with: child changes whose newest
+    /// managed-fields entry is this manager's are the reconcile's own and queue nothing. Unset
+    /// (the default), every child change queues its owner.
+    #[must_use]
+    pub fn field_manager(mut self, manager: impl Into<String>) -> Self {
+        self.field_manager = Some(manager.into());
         self
     }
 

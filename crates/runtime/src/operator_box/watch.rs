@@ -146,6 +146,17 @@ impl Watch {
                 Ok(Event::Init | Event::InitApply(_) | Event::InitDone) => {
                     self.recovered(&watch, &mut failing);
                 }
+                // A child ork itself wrote last needs no reconcile: that reconcile is running
+                // or done. Anyone else's write (a user's edit, a controller's status) does.
+                Ok(Event::Apply(child))
+                    if self
+                        .config
+                        .field_manager
+                        .as_deref()
+                        .is_some_and(|manager| is_last_written_by(child.meta(), manager)) =>
+                {
+                    self.recovered(&watch, &mut failing);
+                }
                 Ok(Event::Apply(child) | Event::Delete(child)) => {
                     self.recovered(&watch, &mut failing);
                     for owner in owners(&self.config, &self.store, child.meta()) {
@@ -266,6 +277,25 @@ fn owners(config: &BoxConfig, store: &Store<DynamicObject>, child: &ObjectMeta) 
         .collect()
 }
 
+/// Whether `manager` made the newest change recorded in the object's managed fields (strictly
+/// newer than every other manager's; the times have one-second resolution, so a tie counts as
+/// someone else's change).
+fn is_last_written_by(meta: &ObjectMeta, manager: &str) -> bool {
+    let newest = |ours: bool| {
+        meta.managed_fields
+            .iter()
+            .flatten()
+            .filter(|entry| (entry.manager.as_deref() == Some(manager)) == ours)
+            .filter_map(|entry| entry.time.as_ref().map(|t| t.0))
+            .max()
+    };
+    match (newest(true), newest(false)) {
+        (Some(ours), Some(theirs)) => ours > theirs,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
 /// An object's fingerprint and uid.
 fn identity(meta: &ObjectMeta) -> (u64, Option<String>) {
     (fingerprint(meta), meta.uid.clone())
@@ -297,7 +327,9 @@ fn fingerprint(meta: &ObjectMeta) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+        ManagedFieldsEntry, OwnerReference, Time,
+    };
     use std::collections::BTreeMap;
 
     fn meta(generation: i64, labels: &[(&str, &str)]) -> ObjectMeta {
@@ -419,6 +451,34 @@ mod tests {
         assert_eq!(owners(&config, &store, &served), [owner]);
         let stranger = meta(1, &[("orkestra-owner", "elsewhere")]);
         assert!(owners(&config, &store, &stranger).is_empty());
+    }
+
+    fn written(manager: &str, second: i64) -> ManagedFieldsEntry {
+        ManagedFieldsEntry {
+            manager: Some(manager.into()),
+            operation: Some("Apply".into()),
+            time: Some(Time(
+                k8s_openapi::jiff::Timestamp::from_second(second).unwrap(),
+            )),
+            ..ManagedFieldsEntry::default()
+        }
+    }
+
+    #[test]
+    fn only_a_strictly_newest_change_of_our_own_counts_as_ours() {
+        let mut child = meta(1, &[]);
+        assert!(!is_last_written_by(&child, "orkestra"));
+        child.managed_fields = Some(vec![written("orkestra", 100)]);
+        assert!(is_last_written_by(&child, "orkestra"));
+        child.managed_fields = Some(vec![written("orkestra", 100), written("kubectl-edit", 90)]);
+        assert!(is_last_written_by(&child, "orkestra"));
+        child.managed_fields = Some(vec![written("orkestra", 100), written("kubectl-edit", 100)]);
+        assert!(!is_last_written_by(&child, "orkestra"));
+        child.managed_fields = Some(vec![
+            written("orkestra", 100),
+            written("kube-controller-manager", 101),
+        ]);
+        assert!(!is_last_written_by(&child, "orkestra"));
     }
 
     #[test]
