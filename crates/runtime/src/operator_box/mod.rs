@@ -241,9 +241,10 @@ impl BoxConfig {
         self
     }
 
-    /// The field manager the reconcile writes children with: child changes whose newest
-    /// managed-fields entry is this manager's are the reconcile's own and queue nothing. Unset
-    /// (the default), every child change queues its owner.
+    /// The field manager the reconcile writes with: changes of a CR or child whose newest
+    /// managed-fields entry is this manager's are the reconcile's own and queue nothing (each
+    /// watch event is judged alone, so a change by anyone else in between still queues).
+    /// Unset (the default), every change queues.
     #[must_use]
     pub fn field_manager(mut self, manager: impl Into<String>) -> Self {
         self.field_manager = Some(manager.into());

@@ -106,9 +106,13 @@ impl Watch {
                 Event::Apply(object) => {
                     if let Some(key) = Key::of(&object.metadata) {
                         let now = identity(&object.metadata);
+                        // The reconcile's own metadata write (finalizers, tracking labels) needs
+                        // no second reconcile: it went on with the object it wrote.
                         if seen.get(&key) != Some(&now) {
                             seen.insert(key.clone(), now);
-                            self.add(key);
+                            if !self.is_own_write(&object.metadata) {
+                                self.add(key);
+                            }
                         }
                     }
                 }
@@ -148,13 +152,7 @@ impl Watch {
                 }
                 // A child ork itself wrote last needs no reconcile: that reconcile is running
                 // or done. Anyone else's write (a user's edit, a controller's status) does.
-                Ok(Event::Apply(child))
-                    if self
-                        .config
-                        .field_manager
-                        .as_deref()
-                        .is_some_and(|manager| is_last_written_by(child.meta(), manager)) =>
-                {
+                Ok(Event::Apply(child)) if self.is_own_write(child.meta()) => {
                     self.recovered(&watch, &mut failing);
                 }
                 Ok(Event::Apply(child) | Event::Delete(child)) => {
@@ -196,6 +194,18 @@ impl Watch {
             metrics.set_workers_active(active.get());
             metrics.set_resource_count(self.store.len());
         }
+    }
+
+    /// Whether the box's field manager made the object's newest change (see
+    /// [`BoxConfig::field_manager`]). A deletion in progress is never the box's own: deleting
+    /// records no managed fields.
+    fn is_own_write(&self, meta: &ObjectMeta) -> bool {
+        meta.deletion_timestamp.is_none()
+            && self
+                .config
+                .field_manager
+                .as_deref()
+                .is_some_and(|manager| is_last_written_by(meta, manager))
     }
 
     fn add(&self, key: Key) {
