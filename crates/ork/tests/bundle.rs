@@ -8,7 +8,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use k8s_openapi::api::coordination::v1::Lease;
-use k8s_openapi::api::core::v1::{ConfigMap, Event, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Event, ServiceAccount};
 use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
 use kube::api::{Api, DynamicObject, PostParams};
 use serde_json::Value;
@@ -177,9 +177,9 @@ impl Run {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    async fn has_service(&self) -> bool {
-        let services: Api<Service> = Api::namespaced(self.admin.clone(), &self.ns);
-        services.get_opt("s1-svc").await.ok().flatten().is_some()
+    async fn has_service_account(&self) -> bool {
+        let accounts: Api<ServiceAccount> = Api::namespaced(self.admin.clone(), &self.ns);
+        accounts.get_opt("s1-sa").await.ok().flatten().is_some()
     }
 
     async fn has_configmap(&self) -> bool {
@@ -192,7 +192,7 @@ impl Run {
 async fn ork_run_as_the_bundle_service_account_converges_a_cr() {
     let run = Run::start("bundle-ok", None).await;
     let converged = within(Duration::from_secs(30), || async {
-        (run.has_configmap().await && run.has_service().await).then_some(())
+        (run.has_configmap().await && run.has_service_account().await).then_some(())
     })
     .await;
     let log = run.log();
@@ -257,13 +257,13 @@ async fn without_the_leases_rule_ork_run_never_leads_and_reports_forbidden_lease
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn without_the_services_rule_ork_run_reports_forbidden_naming_services() {
-    let run = Run::start("bundle-less", Some("services")).await;
-    let line = run.forbidden("services").await;
+async fn without_the_serviceaccounts_rule_ork_run_reports_forbidden_naming_serviceaccounts() {
+    let run = Run::start("bundle-less", Some("serviceaccounts")).await;
+    let line = run.forbidden("serviceaccounts").await;
     assert!(
         line.is_some(),
-        "no Forbidden error naming services:\n{}",
+        "no Forbidden error naming serviceaccounts:\n{}",
         run.log()
     );
-    assert!(!run.has_service().await);
+    assert!(!run.has_service_account().await);
 }

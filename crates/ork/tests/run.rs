@@ -9,14 +9,14 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::{ConfigMap, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::{Client, ResourceExt};
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 
 /// The Katalog of `fixtures/stack` (one CRD from a crdFile; each CR produces two ConfigMaps and
-/// a Service), run by `ork run` under its own user so that its writes can be told apart in
+/// a ServiceAccount), run by `ork run` under its own user so that its writes can be told apart in
 /// the audit log.
 struct Fixture {
     dir: tempfile::TempDir,
@@ -36,13 +36,18 @@ impl Fixture {
         Self {
             dir,
             kubeconfig,
-            resource: ApiResource {
-                group: "bench.ork.test".into(),
-                version: "v1".into(),
-                api_version: "bench.ork.test/v1".into(),
-                kind: "Stack".into(),
-                plural: "stacks".into(),
-            },
+            resource: Self::stack(),
+        }
+    }
+
+    /// The resource of `fixtures/stack/crd.yaml`.
+    fn stack() -> ApiResource {
+        ApiResource {
+            group: "bench.ork.test".into(),
+            version: "v1".into(),
+            api_version: "bench.ork.test/v1".into(),
+            kind: "Stack".into(),
+            plural: "stacks".into(),
         }
     }
 
@@ -121,12 +126,12 @@ async fn problems(
 ) -> Vec<String> {
     let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
     let managed = ListParams::default().labels("orkestra.orkspace.io/managed=true");
-    let (Ok(crs), Ok(maps), Ok(services)) = (
+    let (Ok(crs), Ok(maps), Ok(accounts)) = (
         crs.list(&ListParams::default()).await,
         Api::<ConfigMap>::namespaced(client.clone(), namespace)
             .list(&managed)
             .await,
-        Api::<Service>::namespaced(client.clone(), namespace)
+        Api::<ServiceAccount>::namespaced(client.clone(), namespace)
             .list(&managed)
             .await,
     ) else {
@@ -156,7 +161,7 @@ async fn problems(
         .iter()
         .map(|c| (c.name_any(), c.owner_references().to_vec()))
         .chain(
-            services
+            accounts
                 .items
                 .iter()
                 .map(|s| (s.name_any(), s.owner_references().to_vec())),
@@ -279,6 +284,108 @@ fn writes_by(audit_log: &Path, user: &str) -> usize {
         .lines()
         .filter(|line| line.contains(&needle) && line.contains("\"stage\":\"ResponseComplete\""))
         .count()
+}
+
+#[test]
+fn an_unreachable_api_server_is_waited_for_and_sigterm_still_exits_0() {
+    let dir = tempfile::tempdir().unwrap();
+    // A port that was free a moment ago: nothing answers there.
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\n\
+             clusters: [{{name: c, cluster: {{server: 'http://127.0.0.1:{port}'}}}}]\n\
+             users: [{{name: u, user: {{token: t}}}}]\n\
+             contexts: [{{name: c, context: {{cluster: c, user: u}}}}]\n"
+        ),
+    )
+    .unwrap();
+    let log = dir.path().join("ork.log");
+    let mut ork = Command::new(env!("CARGO_BIN_EXE_ork"))
+        .arg("run")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while !std::fs::read_to_string(&log)
+        .unwrap()
+        .contains("API server unreachable; retrying")
+    {
+        assert!(
+            ork.try_wait().unwrap().is_none(),
+            "ork exited: {}",
+            std::fs::read_to_string(&log).unwrap()
+        );
+        assert!(Instant::now() < deadline, "no retry logged");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    signal(&ork, Signal::SIGTERM);
+    let status = exit_status_within(&mut ork, Duration::from_secs(10));
+    assert!(status.success(), "ork exited with {status}");
+}
+
+#[tokio::test]
+async fn ork_dev_runs_a_katalog_on_its_control_plane_and_stops_with_it() {
+    let state = tempfile::tempdir().unwrap();
+    let mut dev = Command::new(env!("CARGO_BIN_EXE_ork"))
+        .arg("dev")
+        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .unwrap();
+    let stdout = dev.stdout.take().unwrap();
+    let line = tokio::task::spawn_blocking(move || {
+        let mut line = String::new();
+        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    let path = line
+        .trim()
+        .strip_prefix("export KUBECONFIG=")
+        .unwrap()
+        .to_owned();
+    let text = std::fs::read_to_string(path).unwrap();
+    let config = kube::Config::from_custom_kubeconfig(
+        kube::config::Kubeconfig::from_yaml(&text).unwrap(),
+        &kube::config::KubeConfigOptions::default(),
+    )
+    .await
+    .unwrap();
+    let client = Client::try_from(config).unwrap();
+    let resource = Fixture::stack();
+    let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &resource);
+    let mut cr = DynamicObject::new("dev", &resource);
+    cr.data = serde_json::json!({"spec": {"n": "1"}});
+    eventually(
+        "the Katalog's CRD on the dev cluster",
+        Duration::from_secs(60),
+        || async { crs.create(&PostParams::default(), &cr).await.ok() },
+    )
+    .await;
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), "default");
+    eventually(
+        "the CR's ServiceAccount",
+        Duration::from_secs(30),
+        || async { accounts.get_opt("dev-sa").await.ok()? },
+    )
+    .await;
+    signal(&dev, Signal::SIGTERM);
+    let status = exit_status_within(&mut dev, Duration::from_secs(15));
+    assert!(status.success(), "ork dev exited with {status}");
 }
 
 #[test]

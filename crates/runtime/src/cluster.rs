@@ -157,6 +157,23 @@ pub async fn connect(options: &ConnectOptions) -> Result<Client> {
     Client::try_from(config(options).await?).map_err(|e| Error::ClientFailed(Box::new(e)))
 }
 
+/// Waits until the API server answers `/version`, retrying with backoff (0.5 s doubling to
+/// 30 s) and logging each failure; returns the server's version. Never gives up: the caller
+/// races it with its shutdown signal.
+pub async fn wait_reachable(client: &Client) -> String {
+    let mut delay = Duration::from_millis(500);
+    loop {
+        match client.apiserver_version().await {
+            Ok(info) => return info.git_version,
+            Err(error) => {
+                tracing::warn!(%error, retry_in = ?delay, "API server unreachable; retrying");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(30));
+            }
+        }
+    }
+}
+
 /// Applies what a Katalog declares for local runs: per enabled CRD its `setup` manifests and
 /// `crdFile`, then waits for those CRDs to be `Established` (at most `timeout` each), then
 /// applies the `crFiles`. Progress goes to the log.

@@ -49,7 +49,9 @@ pub struct Supervisor {
 impl Supervisor {
     /// Starts one box per enabled CRD of `katalog`, in [`start_order`], each with the
     /// reconcile `reconcile_for` builds for it, its own series in `metrics`, and
-    /// `stop_timeout` for its running reconciles to finish on stop.
+    /// `stop_timeout` for its running reconciles to finish on stop. The boxes take child
+    /// changes made under [`DEFAULT_FIELD_MANAGER`](crate::reconcile::DEFAULT_FIELD_MANAGER)
+    /// as the reconcile's own (see [`BoxConfig::field_manager`]).
     ///
     /// # Errors
     ///
@@ -81,7 +83,9 @@ impl Supervisor {
             tracing::info!(crd = %crd.name, kind = %crd.gvk(), "starting OperatorBox");
             supervisor.boxes.push(OperatorBox::start(
                 client.clone(),
-                BoxConfig::from_crd(crd).stop_timeout(stop_timeout),
+                BoxConfig::from_crd(crd)
+                    .stop_timeout(stop_timeout)
+                    .field_manager(crate::reconcile::DEFAULT_FIELD_MANAGER),
                 reconcile,
                 metrics.crd(&crd.name),
             ));

@@ -2,7 +2,6 @@
 //! child per CR, a finalizer, a Ready condition) so that the box's own behaviour is what is
 //! tested: drift through child watches, deletion, isolation between boxes, failing watches.
 
-use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Duration;
@@ -13,26 +12,9 @@ use kube::{Client, ResourceExt};
 use runtime::{Action, BoxConfig, Metrics, OperatorBox, Reconcile, State, Supervisor};
 use serde_json::{Value, json};
 
-const FINALIZER: &str = "orkestra.orkspace.io/cleanup";
+use crate::wait::eventually;
 
-/// Polls `check` every 50 ms until it returns `Some`, or panics after `timeout` naming `what`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-}
+const FINALIZER: &str = "orkestra.orkspace.io/cleanup";
 
 /// Installs a namespaced CRD `kind` (status subresource, any content) in a group unique to
 /// this test.
@@ -47,6 +29,7 @@ struct Mirror {
     resource: ApiResource,
     panics: bool,
     reconciles: AtomicUsize,
+    forgotten: std::sync::Mutex<Vec<String>>,
 }
 
 impl Mirror {
@@ -56,6 +39,7 @@ impl Mirror {
             resource: resource.clone(),
             panics: false,
             reconciles: AtomicUsize::new(0),
+            forgotten: std::sync::Mutex::default(),
         })
     }
 
@@ -72,6 +56,10 @@ impl Reconcile for Mirror {
 
     fn child_kinds(&self) -> Vec<(String, String)> {
         vec![("v1".into(), "ConfigMap".into())]
+    }
+
+    fn forget(&self, uid: &str) {
+        self.forgotten.lock().unwrap().push(uid.to_owned());
     }
 
     async fn reconcile(&self, cr: Arc<DynamicObject>) -> Result<Action, kube::Error> {
@@ -142,8 +130,12 @@ fn is_ready(cr: &DynamicObject) -> bool {
     })
 }
 
+/// A box that stops quickly and knows the stand-in's field manager (so its own child writes
+/// queue nothing, while anyone else's do).
 fn fast(config: BoxConfig) -> BoxConfig {
-    config.workers(runtime::WorkersConfig::default().stop_timeout(Duration::from_secs(10)))
+    config
+        .workers(runtime::WorkersConfig::default().stop_timeout(Duration::from_secs(10)))
+        .field_manager("orkestra")
 }
 
 async fn child_message(children: &Api<ConfigMap>, name: &str) -> Option<String> {
@@ -226,10 +218,21 @@ async fn a_cr_converges_through_the_watch_and_drift_is_corrected_within_two_seco
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert_eq!(mirror.reconciles.load(Ordering::SeqCst), settled);
 
-    // Deleted: the finalizer goes, the CR goes, the child is garbage-collected.
+    // Deleted: the finalizer goes, the CR goes (and the reconcile is told to forget it),
+    // the child is garbage-collected.
+    let uid = crs.get("web").await.unwrap().uid().unwrap();
     crs.delete("web", &DeleteParams::default()).await.unwrap();
     eventually("the CR gone", Duration::from_secs(10), || async {
         crs.get_opt("web").await.ok()?.is_none().then_some(())
+    })
+    .await;
+    eventually("the CR forgotten", Duration::from_secs(5), || async {
+        mirror
+            .forgotten
+            .lock()
+            .unwrap()
+            .contains(&uid)
+            .then_some(())
     })
     .await;
     eventually("the child collected", Duration::from_secs(60), || async {

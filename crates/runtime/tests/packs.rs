@@ -16,6 +16,8 @@ use kube::{Client, ResourceExt};
 use runtime::{BoxConfig, Metrics, Supervisor};
 use serde_json::Value;
 
+use crate::wait::eventually;
+
 /// What one CR of a pack must produce.
 struct Expect {
     /// The CRD's name in the Katalog.
@@ -130,25 +132,6 @@ fn child_resource(kind: &str) -> ApiResource {
         "Service" => ApiResource::erase::<Service>(&()),
         "ConfigMap" => ApiResource::erase::<ConfigMap>(&()),
         other => panic!("no resource for {other} in this test"),
-    }
-}
-
-/// Polls `check` every 100 ms until it returns `Some`, or panics after `timeout`.
-async fn wait_for<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
@@ -299,7 +282,7 @@ async fn packs_that_need_no_pods_produce_their_expected_children() {
         }
         for (crs, expect) in &created {
             let what = format!("{} {} deleted (finalizer removed)", expect.crd, expect.name);
-            wait_for(&what, Duration::from_secs(30), || async {
+            eventually(&what, Duration::from_secs(30), || async {
                 crs.get_opt(expect.name).await.ok()?.is_none().then_some(())
             })
             .await;

@@ -5,3 +5,4 @@ mod leader;
 mod operator_box;
 mod packs;
 mod reconcile;
+mod wait;

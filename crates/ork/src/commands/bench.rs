@@ -5,12 +5,14 @@
 //! - **floor**: a tight loop server-side-applying the 3·N children directly, with as many
 //!   requests in flight as ork has workers;
 //! - **ork**: a real `ork run` process (this binary) running `fixtures/stack` (one CRD, two
-//!   ConfigMaps and a Service per CR) converges N new CRs: every child applied and the CR
+//!   ConfigMaps and a ServiceAccount per CR) converges N new CRs: every child applied and the CR
 //!   `Ready=True`.
 //!
 //! It prints the throughput ratio ork/floor, p50/p99 latency from a CR's create to its last
-//! child applied, write requests per CR (from the audit log, by ork's own user), and ork's peak
-//! RSS; finally ork's RSS with 15 idle CRDs. A benchmark, not a test: nothing is asserted.
+//! child applied, write requests per CR (from the audit log, by ork's own user), requests of
+//! every verb per CR (the API server's `apiserver_request_total`, less the bench's creates),
+//! and ork's peak RSS; finally ork's RSS with 15 idle CRDs. A benchmark, not a test: nothing
+//! is asserted.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -20,7 +22,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, Service};
+use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
 use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
@@ -85,21 +87,22 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
         workers
     );
     println!(
-        "{:>6} {:>12} {:>12} {:>7} {:>10} {:>10} {:>12} {:>10}",
-        "N", "floor CR/s", "ork CR/s", "ratio", "p50", "p99", "writes/CR", "peak RSS"
+        "{:>6} {:>11} {:>11} {:>6} {:>9} {:>9} {:>10} {:>9} {:>10}",
+        "N", "floor CR/s", "ork CR/s", "ratio", "p50", "p99", "writes/CR", "reqs/CR", "peak RSS"
     );
     for &n in &args.crs {
         let floor = floor(&client, n, workers).await?;
         let converged = converge(&client, &resource, n, workers, &cp.audit_log_path()).await?;
         let rss = ork.memory();
         println!(
-            "{n:>6} {:>12.1} {:>12.1} {:>7.2} {:>10} {:>10} {:>12.1} {:>10}",
+            "{n:>6} {:>11.1} {:>11.1} {:>6.2} {:>9} {:>9} {:>10.1} {:>9.1} {:>10}",
             floor,
             converged.rate,
             converged.rate / floor,
             format!("{:.0?}", converged.p50),
             format!("{:.0?}", converged.p99),
             converged.writes_per_cr,
+            converged.requests_per_cr,
             rss.peak
         );
     }
@@ -119,12 +122,12 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
 async fn floor(client: &Client, n: usize, workers: usize) -> anyhow::Result<f64> {
     let namespace = create_namespace(client, &format!("floor-{n}")).await?;
     let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
-    let services: Api<Service> = Api::namespaced(client.clone(), &namespace);
+    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
     let params = PatchParams::apply("floor").force();
     let started = Instant::now();
     futures::stream::iter(0..n * 3)
         .map(|i| {
-            let (maps, services, params) = (&maps, &services, &params);
+            let (maps, accounts, params) = (&maps, &accounts, &params);
             async move {
                 let name = format!("s{}", i / 3);
                 let body = match i % 3 {
@@ -135,15 +138,14 @@ async fn floor(client: &Client, n: usize, workers: usize) -> anyhow::Result<f64>
                         "data": {"n": (i / 3).to_string()},
                     }),
                     _ => serde_json::json!({
-                        "apiVersion": "v1", "kind": "Service",
-                        "metadata": {"name": format!("{name}-svc"),
+                        "apiVersion": "v1", "kind": "ServiceAccount",
+                        "metadata": {"name": format!("{name}-sa"),
                                      "labels": {"orkestra.orkspace.io/managed": "true"}},
-                        "spec": {"ports": [{"port": 80, "targetPort": 8080}]},
                     }),
                 };
                 let child = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
                 if i % 3 == 2 {
-                    services.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
+                    accounts.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
                 } else {
                     maps.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
                 }
@@ -160,6 +162,7 @@ struct Converged {
     p50: Duration,
     p99: Duration,
     writes_per_cr: f64,
+    requests_per_cr: f64,
 }
 
 /// Creates N CRs (`workers` at a time) and waits for every child and every `Ready=True`.
@@ -182,7 +185,7 @@ async fn converge(
         |_| true,
     ));
     watches.spawn(first_seen(
-        Api::<Service>::namespaced(client.clone(), &namespace),
+        Api::<ServiceAccount>::namespaced(client.clone(), &namespace),
         config(),
         Arc::clone(&seen),
         |_| true,
@@ -195,6 +198,7 @@ async fn converge(
         is_ready,
     ));
     let writes_before = writes_by(audit_log, ORK_USER);
+    let requests_before = requests_served(client).await?;
     let started = Instant::now();
     let created: Vec<(String, Instant)> = futures::stream::iter(0..n)
         .map(|i| {
@@ -232,11 +236,16 @@ async fn converge(
     // The audit log is written as requests complete; let the last lines land.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let writes = writes_by(audit_log, ORK_USER) - writes_before;
+    // Everyone's requests, less the bench's own N creates (its watches are long requests that
+    // have not completed, so they are not counted yet).
+    let requests = requests_served(client)
+        .await?
+        .saturating_sub(requests_before + n as u64);
     let seen = seen.lock().expect("not poisoned");
     let mut latencies: Vec<Duration> = created
         .iter()
         .map(|(name, at)| {
-            ["a", "b", "svc"]
+            ["a", "b", "sa"]
                 .iter()
                 .filter_map(|suffix| seen.get(&format!("{name}-{suffix}")))
                 .max()
@@ -250,6 +259,7 @@ async fn converge(
         p50: percentile(50),
         p99: percentile(99),
         writes_per_cr: writes as f64 / n as f64,
+        requests_per_cr: requests as f64 / n as f64,
     })
 }
 
@@ -278,6 +288,17 @@ fn is_ready(cr: &DynamicObject) -> bool {
         c.iter()
             .any(|c| c["type"] == "Ready" && c["status"] == "True")
     })
+}
+
+/// Requests the API server has completed so far (`apiserver_request_total`, every verb).
+async fn requests_served(client: &Client) -> anyhow::Result<u64> {
+    let request = http::Request::get("/metrics").body(Vec::new())?;
+    let text = client.request_text(request).await?;
+    Ok(text
+        .lines()
+        .filter(|l| l.starts_with("apiserver_request_total{"))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum::<f64>() as u64)
 }
 
 /// Write requests by `user` in the audit log (the policy audits only writes).

@@ -99,8 +99,15 @@ fn run_katalog(katalog: &Path, cp: &ControlPlane) -> anyhow::Result<()> {
         ..super::run::Settings::default()
     };
     eprintln!("ork dev: running {}", katalog.display());
+    // The same SIGTERM/SIGINT that stops `ork dev` stops the boxes first: they have nothing
+    // in flight to wait for by the time the API server goes away.
+    let shutdown = async {
+        if runtime::supervisor::shutdown_signal().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
     tokio::spawn(async move {
-        if let Err(error) = super::run::operate(loaded, settings, std::future::pending()).await {
+        if let Err(error) = super::run::operate(loaded, settings, shutdown).await {
             eprintln!("ork dev: the Katalog stopped running: {error:#}");
         }
     });

@@ -102,13 +102,14 @@ pub fn load(path: &PathBuf) -> Option<Loaded> {
     }
 }
 
-/// Connects, prepares the cluster in local mode, runs every box until `shutdown` completes,
-/// then stops them.
+/// Connects, waits for the API server (retrying, logged), prepares the cluster in local mode,
+/// runs every box until `shutdown` completes, then stops them.
 ///
 /// # Errors
 ///
-/// When the cluster cannot be reached or prepared, or a reconcile cannot be built. Boxes that
-/// stop uncleanly are logged, not errors: the process still exits 0.
+/// When the kubeconfig is unusable, the cluster cannot be prepared, or a reconcile cannot be
+/// built. An unreachable API server is waited for, not an error. Boxes that stop uncleanly
+/// are logged, not errors: the process still exits 0.
 pub async fn operate(
     mut loaded: Loaded,
     settings: Settings,
@@ -117,11 +118,16 @@ pub async fn operate(
     settings.runtime.apply_defaults(&mut loaded.katalog);
     let katalog = &loaded.katalog;
     let client = cluster::connect(&settings.connect).await?;
-    let mode = Mode::detect();
-    if settings.setup && mode == Mode::Local {
-        tracing::info!("local mode: applying setup manifests, CRD files and CR files");
-        cluster::prepare(&client, katalog, settings.establish_timeout).await?;
+    let mut shutdown = std::pin::pin!(shutdown);
+    // Until the cluster is ready, a signal simply ends the run: nothing is in flight.
+    tokio::select! {
+        prepared = prepare(&client, katalog, &settings) => prepared?,
+        () = &mut shutdown => {
+            tracing::info!("stopped before the boxes started");
+            return Ok(());
+        }
     }
+    let mode = Mode::detect();
     let metrics = Metrics::new();
     let in_cluster = mode == Mode::InCluster;
     let leader = settings.runtime.leader(in_cluster)?;
@@ -139,7 +145,6 @@ pub async fn operate(
         }))
     });
     view.mark_started();
-    let mut shutdown = std::pin::pin!(shutdown);
     match leader {
         None => {
             view.set_leading(true);
@@ -183,6 +188,21 @@ pub async fn operate(
         }
     }
     tracing::info!("stopped");
+    Ok(())
+}
+
+/// Waits for the API server and prepares the cluster in local mode.
+async fn prepare(
+    client: &kube::Client,
+    katalog: &katalog::Katalog,
+    settings: &Settings,
+) -> anyhow::Result<()> {
+    let version = cluster::wait_reachable(client).await;
+    tracing::info!(%version, "API server reachable");
+    if settings.setup && Mode::detect() == Mode::Local {
+        tracing::info!("local mode: applying setup manifests, CRD files and CR files");
+        cluster::prepare(client, katalog, settings.establish_timeout).await?;
+    }
     Ok(())
 }
 

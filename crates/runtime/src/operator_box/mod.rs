@@ -111,6 +111,12 @@ pub trait Reconcile: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The CR with this uid is gone (deleted, or missing from a relist): drop whatever is
+    /// remembered of it.
+    fn forget(&self, uid: &str) {
+        let _ = uid;
+    }
+
     /// Whether a failure is worth retrying with backoff; false leaves the CR until it
     /// changes (an invalid spec).
     fn retry(error: &Self::Error) -> bool {
@@ -134,6 +140,10 @@ impl Reconcile for crate::reconcile::Reconciler {
     fn retry(error: &Self::Error) -> bool {
         error.retry()
     }
+
+    fn forget(&self, uid: &str) {
+        crate::reconcile::Reconciler::forget(self, uid);
+    }
 }
 
 /// What one box watches and how it works: built from a Katalog's CRD entry with
@@ -150,6 +160,7 @@ pub struct BoxConfig {
     workers: WorkersConfig,
     resync: Duration,
     failure_threshold: u32,
+    field_manager: Option<String>,
 }
 
 impl BoxConfig {
@@ -167,6 +178,7 @@ impl BoxConfig {
             workers: WorkersConfig::default(),
             resync: katalog::model::DEFAULT_RESYNC,
             failure_threshold: katalog::model::DEFAULT_FAILURE_THRESHOLD,
+            field_manager: None,
         }
     }
 
@@ -226,6 +238,16 @@ impl BoxConfig {
     #[must_use]
     pub fn workers(mut self, workers: WorkersConfig) -> Self {
         self.workers = workers;
+        self
+    }
+
+    /// The field manager the reconcile writes with: changes of a CR or child whose newest
+    /// managed-fields entry is this manager's are the reconcile's own and queue nothing (each
+    /// watch event is judged alone, so a change by anyone else in between still queues).
+    /// Unset (the default), every change queues.
+    #[must_use]
+    pub fn field_manager(mut self, manager: impl Into<String>) -> Self {
+        self.field_manager = Some(manager.into());
         self
     }
 
@@ -320,6 +342,10 @@ impl OperatorBox {
             R::retry,
         );
         let name = config.name.clone();
+        let gone = {
+            let reconcile = Arc::clone(&reconcile);
+            Arc::new(move |uid: &str| reconcile.forget(uid))
+        };
         let mut tasks = JoinSet::new();
         let watch = watch::Watch {
             client,
@@ -327,6 +353,7 @@ impl OperatorBox {
             queue: queue.clone(),
             health: health.clone(),
             store: store.clone(),
+            gone,
         };
         tasks.spawn(watch.clone().primary(writer));
         for (api_version, kind) in reconcile.child_kinds() {

@@ -39,6 +39,8 @@ pub(super) struct Watch {
     pub(super) queue: Queue<Key>,
     pub(super) health: Health,
     pub(super) store: Store<DynamicObject>,
+    /// Told the uid of each CR that is gone, so the reconcile can forget it.
+    pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
 }
 
 impl Watch {
@@ -64,8 +66,9 @@ impl Watch {
             config = config.fields(fields);
         }
         let mut events = pin!(watcher(api, config).default_backoff());
-        let mut seen: HashMap<Key, u64> = HashMap::new();
-        let mut listing: HashMap<Key, u64> = HashMap::new();
+        // What each cached object looked like (fingerprint) and which object it was (uid).
+        let mut seen: HashMap<Key, (u64, Option<String>)> = HashMap::new();
+        let mut listing: HashMap<Key, (u64, Option<String>)> = HashMap::new();
         let mut failing = false;
         while let Some(event) = events.next().await {
             let event = match event {
@@ -81,28 +84,44 @@ impl Watch {
                 Event::Init => listing.clear(),
                 Event::InitApply(object) => {
                     if let Some(key) = Key::of(&object.metadata) {
-                        listing.insert(key, fingerprint(&object.metadata));
+                        listing.insert(key, identity(&object.metadata));
                     }
                 }
                 Event::InitDone => {
-                    for (key, print) in &listing {
-                        if seen.get(key) != Some(print) {
+                    for (key, now) in &listing {
+                        if seen.get(key) != Some(now) {
                             self.add(key.clone());
+                        }
+                    }
+                    // Objects that went away while the watch was down.
+                    for (key, (_, uid)) in &seen {
+                        if listing.get(key).map(|(_, u)| u) != Some(uid)
+                            && let Some(uid) = uid
+                        {
+                            (self.gone)(uid);
                         }
                     }
                     seen = std::mem::take(&mut listing);
                 }
                 Event::Apply(object) => {
                     if let Some(key) = Key::of(&object.metadata) {
-                        let print = fingerprint(&object.metadata);
-                        if seen.insert(key.clone(), print) != Some(print) {
-                            self.add(key);
+                        let now = identity(&object.metadata);
+                        // The reconcile's own metadata write (finalizers, tracking labels) needs
+                        // no second reconcile: it went on with the object it wrote.
+                        if seen.get(&key) != Some(&now) {
+                            seen.insert(key.clone(), now);
+                            if !self.is_own_write(&object.metadata) {
+                                self.add(key);
+                            }
                         }
                     }
                 }
                 Event::Delete(object) => {
                     if let Some(key) = Key::of(&object.metadata) {
                         seen.remove(&key);
+                    }
+                    if let Some(uid) = &object.metadata.uid {
+                        (self.gone)(uid);
                     }
                 }
             }
@@ -131,9 +150,14 @@ impl Watch {
                 Ok(Event::Init | Event::InitApply(_) | Event::InitDone) => {
                     self.recovered(&watch, &mut failing);
                 }
+                // A child ork itself wrote last needs no reconcile: that reconcile is running
+                // or done. Anyone else's write (a user's edit, a controller's status) does.
+                Ok(Event::Apply(child)) if self.is_own_write(child.meta()) => {
+                    self.recovered(&watch, &mut failing);
+                }
                 Ok(Event::Apply(child) | Event::Delete(child)) => {
                     self.recovered(&watch, &mut failing);
-                    for owner in self.owners(child.meta()) {
+                    for owner in owners(&self.config, &self.store, child.meta()) {
                         self.add(owner);
                     }
                 }
@@ -172,6 +196,18 @@ impl Watch {
         }
     }
 
+    /// Whether the box's field manager made the object's newest change (see
+    /// [`BoxConfig::field_manager`]). A deletion in progress is never the box's own: deleting
+    /// records no managed fields.
+    fn is_own_write(&self, meta: &ObjectMeta) -> bool {
+        meta.deletion_timestamp.is_none()
+            && self
+                .config
+                .field_manager
+                .as_deref()
+                .is_some_and(|manager| is_last_written_by(meta, manager))
+    }
+
     fn add(&self, key: Key) {
         if self.queue.add(key.clone()) == Added::Dropped {
             tracing::warn!(
@@ -180,40 +216,6 @@ impl Watch {
                 "enqueue: queue depth limit reached — item dropped"
             );
         }
-    }
-
-    /// The CRs of this box that own `child`: the controller ownerReference of this CRD's kind,
-    /// else (cluster-scoped children) the `orkestra-owner` label, matched by name.
-    fn owners(&self, child: &ObjectMeta) -> Vec<Key> {
-        let resource = &self.config.resource;
-        let controller = child.owner_references.iter().flatten().find(|r| {
-            r.controller == Some(true)
-                && r.kind == resource.kind
-                && r.api_version == resource.api_version
-        });
-        if let Some(owner) = controller {
-            return vec![Key {
-                namespace: child.namespace.clone().filter(|_| self.config.namespaced),
-                name: owner.name.clone(),
-            }];
-        }
-        let Some(labels) = child.labels.as_ref() else {
-            return Vec::new();
-        };
-        let Some(owner) = labels.get(katalog::labels::OWNER) else {
-            return Vec::new();
-        };
-        // `<cr>.<target>` when the CR came through a serve target.
-        let name = labels
-            .get(katalog::labels::SERVE_TARGET_LABEL)
-            .and_then(|target| owner.strip_suffix(target.as_str())?.strip_suffix('.'))
-            .unwrap_or(owner);
-        self.store
-            .state()
-            .iter()
-            .filter(|cr| cr.metadata.name.as_deref() == Some(name))
-            .filter_map(|cr| Key::of(&cr.metadata))
-            .collect()
     }
 
     /// The resource and scope of a child kind, asking discovery until the kind is served.
@@ -250,6 +252,65 @@ impl Watch {
     }
 }
 
+/// The CRs of the box `config` describes that own `child`: the controller ownerReference of
+/// the box's kind, else (cluster-scoped children) the `orkestra-owner` label, matched by name
+/// against the cached CRs.
+fn owners(config: &BoxConfig, store: &Store<DynamicObject>, child: &ObjectMeta) -> Vec<Key> {
+    let resource = &config.resource;
+    let controller = child.owner_references.iter().flatten().find(|r| {
+        r.controller == Some(true)
+            && r.kind == resource.kind
+            && r.api_version == resource.api_version
+    });
+    if let Some(owner) = controller {
+        return vec![Key {
+            namespace: child.namespace.clone().filter(|_| config.namespaced),
+            name: owner.name.clone(),
+        }];
+    }
+    let Some(labels) = child.labels.as_ref() else {
+        return Vec::new();
+    };
+    let Some(owner) = labels.get(katalog::labels::OWNER) else {
+        return Vec::new();
+    };
+    // `<cr>.<target>` when the CR came through a serve target.
+    let name = labels
+        .get(katalog::labels::SERVE_TARGET_LABEL)
+        .and_then(|target| owner.strip_suffix(target.as_str())?.strip_suffix('.'))
+        .unwrap_or(owner);
+    store
+        .state()
+        .iter()
+        .filter(|cr| cr.metadata.name.as_deref() == Some(name))
+        .filter_map(|cr| Key::of(&cr.metadata))
+        .collect()
+}
+
+/// Whether `manager` made the newest change recorded in the object's managed fields (strictly
+/// newer than every other manager's; the times have one-second resolution, so a tie counts as
+/// someone else's change).
+fn is_last_written_by(meta: &ObjectMeta, manager: &str) -> bool {
+    let newest = |ours: bool| {
+        meta.managed_fields
+            .iter()
+            .flatten()
+            .filter(|entry| (entry.manager.as_deref() == Some(manager)) == ours)
+            .filter_map(|entry| entry.time.as_ref().map(|t| t.0))
+            .max()
+    };
+    match (newest(true), newest(false)) {
+        (Some(ours), Some(theirs)) => ours > theirs,
+        (Some(_), None) => true,
+        (None, _) => false,
+    }
+}
+
+/// An object's fingerprint and uid.
+fn identity(meta: &ObjectMeta) -> (u64, Option<String>) {
+    (fingerprint(meta), meta.uid.clone())
+}
+
 /// A hash of what a reconcile reacts to in an object's metadata: generation (the spec),
 /// labels, annotations, finalizers, owners and deletion. Objects without a generation hash
 /// their resource version, so every change counts.
@@ -276,6 +337,9 @@ fn fingerprint(meta: &ObjectMeta) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+        ManagedFieldsEntry, OwnerReference, Time,
+    };
     use std::collections::BTreeMap;
 
     fn meta(generation: i64, labels: &[(&str, &str)]) -> ObjectMeta {
@@ -326,6 +390,105 @@ mod tests {
         let mut b = a.clone();
         b.resource_version = Some("101".into());
         assert_ne!(fingerprint(&a), fingerprint(&b));
+    }
+
+    fn web_box() -> (BoxConfig, Store<DynamicObject>) {
+        let resource = ApiResource {
+            group: "example.com".into(),
+            version: "v1".into(),
+            api_version: "example.com/v1".into(),
+            kind: "Web".into(),
+            plural: "webs".into(),
+        };
+        let mut writer = kube::runtime::reflector::store::Writer::new(resource.clone());
+        let mut cr = DynamicObject::new("site", &resource).within("prod");
+        cr.metadata.uid = Some("u-site".into());
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(cr));
+        writer.apply_watcher_event(&Event::InitDone);
+        let store = writer.as_reader();
+        (BoxConfig::new("web", resource, true), store)
+    }
+
+    fn owner_reference(kind: &str, api_version: &str, controller: bool) -> OwnerReference {
+        OwnerReference {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: "site".into(),
+            uid: "u-site".into(),
+            controller: Some(controller),
+            block_owner_deletion: Some(true),
+        }
+    }
+
+    #[test]
+    fn a_child_maps_to_its_controller_of_this_kind_only() {
+        let (config, store) = web_box();
+        let mut child = meta(1, &[]);
+        child.namespace = Some("prod".into());
+        child.owner_references = Some(vec![owner_reference("Web", "example.com/v1", true)]);
+        let expected = Key {
+            namespace: Some("prod".into()),
+            name: "site".into(),
+        };
+        assert_eq!(owners(&config, &store, &child), [expected]);
+        for other in [
+            owner_reference("Web", "example.com/v1", false),
+            owner_reference("Web", "other.com/v1", true),
+            owner_reference("Api", "example.com/v1", true),
+        ] {
+            child.owner_references = Some(vec![other]);
+            assert!(owners(&config, &store, &child).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_cluster_scoped_child_maps_through_its_owner_label_and_serve_target() {
+        let (config, store) = web_box();
+        let child = meta(1, &[("orkestra-owner", "site")]);
+        let owner = Key {
+            namespace: Some("prod".into()),
+            name: "site".into(),
+        };
+        assert_eq!(owners(&config, &store, &child), [owner.clone()]);
+        let served = meta(
+            1,
+            &[
+                ("orkestra-owner", "site.public"),
+                ("orkestra-serve-target", "public"),
+            ],
+        );
+        assert_eq!(owners(&config, &store, &served), [owner]);
+        let stranger = meta(1, &[("orkestra-owner", "elsewhere")]);
+        assert!(owners(&config, &store, &stranger).is_empty());
+    }
+
+    fn written(manager: &str, second: i64) -> ManagedFieldsEntry {
+        ManagedFieldsEntry {
+            manager: Some(manager.into()),
+            operation: Some("Apply".into()),
+            time: Some(Time(
+                k8s_openapi::jiff::Timestamp::from_second(second).unwrap(),
+            )),
+            ..ManagedFieldsEntry::default()
+        }
+    }
+
+    #[test]
+    fn only_a_strictly_newest_change_of_our_own_counts_as_ours() {
+        let mut child = meta(1, &[]);
+        assert!(!is_last_written_by(&child, "orkestra"));
+        child.managed_fields = Some(vec![written("orkestra", 100)]);
+        assert!(is_last_written_by(&child, "orkestra"));
+        child.managed_fields = Some(vec![written("orkestra", 100), written("kubectl-edit", 90)]);
+        assert!(is_last_written_by(&child, "orkestra"));
+        child.managed_fields = Some(vec![written("orkestra", 100), written("kubectl-edit", 100)]);
+        assert!(!is_last_written_by(&child, "orkestra"));
+        child.managed_fields = Some(vec![
+            written("orkestra", 100),
+            written("kube-controller-manager", 101),
+        ]);
+        assert!(!is_last_written_by(&child, "orkestra"));
     }
 
     #[test]

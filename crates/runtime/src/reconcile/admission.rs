@@ -1,151 +1,74 @@
-//! Reconcile-time validation (spec §9.2 step 5): the CRD's `validation.rules` evaluated on the
-//! CR as read from the cache. A failing `deny` rule stops the reconcile (`ValidationFailed`,
-//! no retry until the CR changes); a failing `warn` rule is reported (`ValidationWarning`).
+//! Reconcile-time mutation and validation (spec §9.2 step 5), through the same rule engine as
+//! the gateway ([`katalog::admission`] at [`Stage::Reconcile`], so `fires.reconcile: false`
+//! rules are skipped).
 //!
-//! This is the hook the shared `katalog::admission` module (being written for the gateway)
-//! will replace: until then each rule's condition keys are read as a condition of the
-//! condition language and evaluated with it. Mutation rules are not applied at reconcile
-//! time yet.
+//! Mutation is applied in memory only: templates render the mutated CR, nothing is written
+//! back (the gateway persists mutations at admission). With `mutation.mutateFirst: true`
+//! validation sees the mutated CR, otherwise the CR as stored.
+//!
+//! A failing `deny` rule stops the reconcile (`ValidationFailed=True`, no retry until the CR
+//! changes); a failing `warn` rule is reported (`ValidationWarning=True` and an Event).
+//! Messages read `field "spec.x": <message>`, joined with `; ` (§10.1).
 
-use katalog::condition::{Condition, Conditions, Env};
-use katalog::model::{CrdEntry, ValidationRule};
+use katalog::Crd;
+use katalog::admission::{self, Finding, Input, Stage};
 use katalog::resources::Render;
-use serde_json::{Map, Value};
+use serde_json::Value;
+use time::OffsetDateTime;
 
-/// What validation rules said about a CR.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Verdict {
-    /// Messages of failed `deny` rules.
-    pub denied: Vec<String>,
-    /// Messages of failed `warn` rules.
-    pub warnings: Vec<String>,
+/// What mutation and validation made of a CR.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Admission {
+    /// The CR to render from (mutated when the CRD declares mutation rules).
+    pub object: Value,
+    /// Failed `deny` rules and mutation rules that could not be carried out.
+    pub denied: Option<String>,
+    /// Failed `warn` rules.
+    pub warned: Option<String>,
 }
 
-impl Verdict {
-    /// Failed rules joined as `field "x": msg; field "y": msg`, or `None`.
-    pub fn denied_message(&self) -> Option<String> {
-        (!self.denied.is_empty()).then(|| self.denied.join("; "))
+/// `field "x": message; …`, or `None` for no findings.
+fn describe(findings: &[Finding]) -> Option<String> {
+    if findings.is_empty() {
+        return None;
     }
-
-    /// Warnings joined the same way, or `None`.
-    pub fn warning_message(&self) -> Option<String> {
-        (!self.warnings.is_empty()).then(|| self.warnings.join("; "))
-    }
+    let lines: Vec<String> = findings
+        .iter()
+        .map(|f| match &f.field {
+            Some(field) => format!("field {field:?}: {}", f.message),
+            None => f.message.clone(),
+        })
+        .collect();
+    Some(lines.join("; "))
 }
 
-/// The rule's condition keys as a [`Condition`] (values that are numbers or booleans become
-/// text, as the condition language compares text).
-fn as_condition(rule: &ValidationRule) -> Option<Condition> {
-    let raw = serde_json::to_value(RuleKeys(rule)).ok()?;
-    serde_json::from_value(raw).ok()
-}
-
-/// Serializes only the condition keys of a rule.
-struct RuleKeys<'a>(&'a ValidationRule);
-
-impl serde::Serialize for RuleKeys<'_> {
-    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        let r = self.0;
-        let text = |v: &Option<Value>| {
-            v.as_ref().map(|v| match v {
-                Value::String(s) => Value::String(s.clone()),
-                other => Value::String(other.to_string()),
-            })
-        };
-        let flag = |v: &Option<Value>| {
-            v.as_ref().map(|v| match v {
-                Value::String(s) => Value::Bool(s == "true"),
-                other => other.clone(),
-            })
-        };
-        let mut m = Map::new();
-        let mut put = |k: &str, v: Option<Value>| {
-            if let Some(v) = v {
-                m.insert(k.to_owned(), v);
-            }
-        };
-        put("field", r.field.clone().map(Value::String));
-        put(
-            "operator",
-            r.operator.as_ref().map(|o| o.value.clone().into()),
-        );
-        put("value", text(&r.value));
-        put(
-            "valueType",
-            r.value_type.as_ref().map(|o| o.value.clone().into()),
-        );
-        put("negate", r.negate.map(Value::Bool));
-        put("equals", text(&r.equals));
-        put("notEquals", text(&r.not_equals));
-        put("contains", text(&r.contains));
-        put("notContains", text(&r.not_contains));
-        put("prefix", text(&r.prefix));
-        put("notPrefix", text(&r.not_prefix));
-        put("suffix", text(&r.suffix));
-        put("notSuffix", text(&r.not_suffix));
-        put("regex", text(&r.regex));
-        put("exists", flag(&r.exists));
-        put("notExists", flag(&r.not_exists));
-        put("greaterThan", text(&r.greater_than));
-        put("lessThan", text(&r.less_than));
-        put("greaterThanOrEqual", text(&r.greater_than_or_equal));
-        put("lessThanOrEqual", text(&r.less_than_or_equal));
-        put("min", text(&r.min));
-        put("max", text(&r.max));
-        put("between", text(&r.between));
-        put("notBetween", text(&r.not_between));
-        put("in", text(&r.in_list));
-        put("notIn", text(&r.not_in));
-        serde::Serialize::serialize(&m, s)
-    }
-}
-
-/// Evaluates the CRD's validation rules on `data` (the CR plus extra keys). A rule whose
-/// own `when`/`or` do not hold is skipped; a rule that cannot be evaluated counts as failed
-/// with the reason in its message.
-pub fn validate(
-    entry: &CrdEntry,
-    data: &Value,
-    render: &dyn Render,
-    now: time::OffsetDateTime,
-) -> Verdict {
-    let mut verdict = Verdict::default();
-    let Some(validation) = &entry.validation else {
-        return verdict;
+/// Mutates and validates `object` (the CR plus extra keys templates may read) for `crd`.
+pub fn admit(crd: &Crd, object: &Value, render: &dyn Render, now: OffsetDateTime) -> Admission {
+    let input = Input::new(object, render, Stage::Reconcile).at(now);
+    let mutated = match &crd.entry.mutation {
+        Some(m) => admission::mutate(&m.rules, &input),
+        None => admission::Mutated::unchanged(object.clone()),
     };
-    let env = Env::new(data, render, now);
-    for rule in &validation.rules {
-        let rule = &rule.value;
-        match Conditions::new(&rule.when, &rule.or).evaluate(&env) {
-            Ok(true) => {}
-            Ok(false) => continue,
-            Err(e) => {
-                tracing::warn!(rule = ?rule.name, error = %e, "validation rule conditions cannot be evaluated");
-                continue;
-            }
+    let mutate_first = crd
+        .entry
+        .mutation
+        .as_ref()
+        .and_then(|m| m.mutate_first)
+        .unwrap_or(false);
+    let verdict = match &crd.entry.validation {
+        Some(v) if mutate_first => {
+            admission::validate(&v.rules, &input.with_object(&mutated.object))
         }
-        let field = rule.field.clone().unwrap_or_default();
-        let failure = match as_condition(rule) {
-            None => Some("rule cannot be read as a condition".to_owned()),
-            Some(c) => match c.evaluate(&env) {
-                Ok(true) => None,
-                Ok(false) => Some(
-                    rule.message
-                        .clone()
-                        .unwrap_or_else(|| "validation failed".to_owned()),
-                ),
-                Err(e) => Some(format!("cannot be evaluated: {e}")),
-            },
-        };
-        if let Some(message) = failure {
-            let line = format!("field {field:?}: {message}");
-            match rule.action.as_ref().map(|a| a.value.as_str()) {
-                Some("warn") => verdict.warnings.push(line),
-                _ => verdict.denied.push(line),
-            }
-        }
+        Some(v) => admission::validate(&v.rules, &input),
+        None => admission::Verdict::default(),
+    };
+    let mut denied = verdict.denied;
+    denied.extend(mutated.errors);
+    Admission {
+        denied: describe(&denied),
+        warned: describe(&verdict.warnings),
+        object: mutated.object,
     }
-    verdict
 }
 
 #[cfg(test)]
@@ -155,7 +78,7 @@ mod tests {
     use katalog::template::Engine;
     use serde_json::json;
 
-    fn entry(rules: &str) -> CrdEntry {
+    fn crd(rules: &str) -> Crd {
         let text = format!(
             "apiVersion: orkestra.orkspace.io/v1
 kind: Katalog
@@ -164,48 +87,49 @@ spec:
   crds:
     widget:
       apiTypes: {{group: t.io, version: v1, kind: Widget, plural: widgets}}
-      validation:
-        rules: {rules}
+{rules}
 "
         );
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("katalog.yaml");
         std::fs::write(&path, &text).unwrap();
         let loaded = katalog::load(&path).unwrap_or_else(|d| panic!("{d:?}"));
-        loaded.katalog.crds[0].entry.clone()
+        loaded.katalog.crds[0].clone()
     }
 
+    const RULES: &str = r#"      validation:
+        rules:
+          - {field: spec.replicas, lessThanOrEqual: 5, message: "at most 5"}
+          - {field: spec.image, notContains: ":latest", action: warn, message: "pin the tag"}
+      mutation:
+        mutateFirst: true
+        rules:
+          - {field: spec.replicas, default: "2", valueType: int}"#;
+
     #[test]
-    fn a_failing_deny_rule_denies_and_a_failing_warn_rule_warns() {
+    fn failing_deny_and_warn_rules_are_described_by_field() {
         let render = EngineRender::new(Engine::new());
-        let e = entry(
-            r#"[
-          {field: spec.replicas, lessThanOrEqual: 5, message: "at most 5"},
-          {field: spec.image, notContains: ":latest", action: warn, message: "pin the tag"},
-          {field: spec.name, exists: true, message: "needs a name"}]"#,
-        );
-        let data = json!({"spec": {"replicas": 9, "image": "nginx:latest", "name": "x"}});
-        let v = validate(&e, &data, &render, time::OffsetDateTime::now_utc());
-        assert_eq!(v.denied, ["field \"spec.replicas\": at most 5"]);
-        assert_eq!(v.warnings, ["field \"spec.image\": pin the tag"]);
-        let ok = json!({"spec": {"replicas": 2, "image": "nginx:1.25", "name": "x"}});
+        let c = crd(RULES);
+        let data = json!({"spec": {"replicas": 9, "image": "nginx:latest"}});
+        let a = admit(&c, &data, &render, OffsetDateTime::now_utc());
         assert_eq!(
-            validate(&e, &ok, &render, time::OffsetDateTime::now_utc()),
-            Verdict::default()
+            a.denied.as_deref(),
+            Some("field \"spec.replicas\": at most 5")
+        );
+        assert_eq!(
+            a.warned.as_deref(),
+            Some("field \"spec.image\": pin the tag")
         );
     }
 
     #[test]
-    fn a_rule_whose_own_conditions_fail_is_skipped() {
+    fn mutation_defaults_are_rendered_from_and_validated_when_mutate_first() {
         let render = EngineRender::new(Engine::new());
-        let e = entry(
-            "[{field: spec.replicas, max: 1, message: m, when: [{field: spec.tier, equals: free}]}]",
-        );
-        let data = json!({"spec": {"replicas": 3, "tier": "pro"}});
-        assert!(
-            validate(&e, &data, &render, time::OffsetDateTime::now_utc())
-                .denied
-                .is_empty()
-        );
+        let c = crd(RULES);
+        let data = json!({"spec": {"image": "nginx:1.25"}});
+        let a = admit(&c, &data, &render, OffsetDateTime::now_utc());
+        assert_eq!(a.object["spec"]["replicas"], 2);
+        assert_eq!(a.denied, None);
+        assert_eq!(a.warned, None);
     }
 }

@@ -256,6 +256,16 @@ impl Writer<'_> {
                 if let Some(live) = live {
                     return Ok((Some(live.clone()), false));
                 }
+                // Not among the CR's own objects: an object of that name may still exist (not
+                // ork's). A read keeps a steady state free of failing create requests.
+                let failed = |source| Error::CreateFailed {
+                    path: child.path.clone(),
+                    object: r.clone(),
+                    source,
+                };
+                if let Some(existing) = api.get_opt(&r.name).await.map_err(failed)? {
+                    return Ok((Some(existing), false));
+                }
                 if let Some(d) = child.sleep {
                     tokio::time::sleep(d).await;
                 }
@@ -272,11 +282,7 @@ impl Writer<'_> {
                 match api.create(&params, &obj).await {
                     Ok(created) => Ok((Some(created), true)),
                     Err(kube::Error::Api(e)) if e.code == 409 => Ok((None, false)),
-                    Err(source) => Err(Error::CreateFailed {
-                        path: child.path.clone(),
-                        object: r,
-                        source,
-                    }),
+                    Err(source) => Err(failed(source)),
                 }
             }
             Apply::Converge => {
@@ -314,6 +320,41 @@ impl Writer<'_> {
     }
 }
 
+/// Writes a custom child's declared initial `status` once, right after ork created it (spec
+/// §6.4 `status`/`hasStatus`). Skipped when `hasStatus: false`; a kind without a status
+/// subresource (404) is skipped too.
+///
+/// # Errors
+/// The API server refused the status patch.
+pub async fn initial_status(
+    client: &kube::Client,
+    kind: &Resolved,
+    child: &Child,
+    r: &ObjectRef,
+) -> Result<()> {
+    let Some(status) = child
+        .status
+        .as_ref()
+        .filter(|_| child.has_status != Some(false))
+    else {
+        return Ok(());
+    };
+    let api = owned::api(client, kind, r.namespace.as_deref());
+    let body = serde_json::json!({ "status": status });
+    match api
+        .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(source) => Err(Error::ApplyFailed {
+            path: child.path.clone(),
+            object: r.clone(),
+            source,
+        }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -340,6 +381,15 @@ mod tests {
         json!({"apiVersion": "x.io/v1", "kind": "X", "metadata": {"name": "o", "namespace": "ns"}})
     }
 
+    /// A CR `o` with uid `u1` in namespace `ns`.
+    fn owner(cr: &Value) -> Owner<'_> {
+        Owner {
+            cr,
+            uid: "u1",
+            namespace: Some("ns"),
+        }
+    }
+
     #[test]
     fn a_child_in_the_crs_namespace_gets_a_controller_owner_reference() {
         let cr = cr();
@@ -347,11 +397,7 @@ mod tests {
             json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"replicas": 1}}),
             false,
         );
-        let owner = Owner {
-            cr: &cr,
-            uid: "u1",
-            namespace: Some("ns"),
-        };
+        let owner = owner(&cr);
         let o = prepare(&c, true, owner, true);
         assert_eq!(o["metadata"]["ownerReferences"][0]["uid"], "u1");
         assert_eq!(o["metadata"]["ownerReferences"][0]["controller"], true);
@@ -362,11 +408,7 @@ mod tests {
     #[test]
     fn cluster_scoped_and_foreign_namespace_children_are_tracked_by_annotation() {
         let cr = cr();
-        let owner = Owner {
-            cr: &cr,
-            uid: "u1",
-            namespace: Some("ns"),
-        };
+        let owner = owner(&cr);
         for (c, namespaced) in [
             (
                 child(json!({"metadata": {"name": "a", "namespace": "ns"}}), true),
@@ -390,11 +432,7 @@ mod tests {
     #[test]
     fn undeclared_replicas_are_not_sent() {
         let cr = cr();
-        let owner = Owner {
-            cr: &cr,
-            uid: "u1",
-            namespace: Some("ns"),
-        };
+        let owner = owner(&cr);
         let c = child(
             json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"replicas": 1, "x": 2}}),
             false,

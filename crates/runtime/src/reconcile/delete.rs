@@ -194,7 +194,7 @@ impl Reconciler {
         let owner = Owner::of(cr_json);
         for (v, k) in self.child_kinds() {
             let kind = self.resolve(&v, &k).await?;
-            let objects = owned::list(&self.client, &kind, None, &owner.label, uid)
+            let objects = owned::list(&self.client, None, &kind, None, &owner.label, uid)
                 .await
                 .map_err(Error::OwnedFailed)?;
             for object in objects {

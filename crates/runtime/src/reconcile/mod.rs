@@ -19,9 +19,11 @@ pub mod apply;
 mod delete;
 pub mod owned;
 pub mod prune;
+pub mod secrets;
 pub mod status;
 
 use std::collections::{BTreeMap, HashSet};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -35,6 +37,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
+use tracing::Instrument;
 
 use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
@@ -70,6 +73,9 @@ pub enum Error {
     /// A child could not be applied or created.
     #[error("writing a child")]
     ApplyFailed(#[source] Box<apply::Error>),
+    /// A Secret's or ConfigMap's data could not be copied or generated.
+    #[error("preparing secret data")]
+    SecretFailed(#[source] Box<secrets::Error>),
     /// The status could not be written.
     #[error("writing status")]
     StatusFailed(#[source] status::Error),
@@ -132,6 +138,7 @@ pub struct ReconcilerConfig {
     clock: Clock,
     instance: String,
     discovery: Option<Arc<Discovery>>,
+    child_cache: Option<Arc<dyn owned::ChildCache>>,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -150,6 +157,7 @@ impl Default for ReconcilerConfig {
             clock: Arc::new(OffsetDateTime::now_utc),
             instance: DEFAULT_FIELD_MANAGER.to_owned(),
             discovery: None,
+            child_cache: None,
         }
     }
 }
@@ -173,6 +181,14 @@ impl ReconcilerConfig {
     #[must_use]
     pub fn instance(mut self, instance: impl Into<String>) -> Self {
         self.instance = instance.into();
+        self
+    }
+
+    /// Read children from this cache instead of a LIST per child kind and reconcile (default:
+    /// none). See [`owned::ChildCache`] for what a lagging cache costs.
+    #[must_use]
+    pub fn child_cache(mut self, cache: Arc<dyn owned::ChildCache>) -> Self {
+        self.child_cache = Some(cache);
         self
     }
 
@@ -205,6 +221,79 @@ pub struct Reconciler {
     config: ReconcilerConfig,
     finalizers: Vec<String>,
     announced: Mutex<HashSet<String>>,
+    /// False once a status patch found no status subresource (until restart).
+    status_subresource: AtomicBool,
+    protection: Protection,
+    child_kinds: Vec<(String, String)>,
+}
+
+/// See [`Reconciler::child_kinds`].
+fn child_kinds_of(crd: &Crd) -> Vec<(String, String)> {
+    let ob = crd.operator_box();
+    let mut blocks = Vec::new();
+    for block in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
+        .into_iter()
+        .flatten()
+    {
+        blocks.push(block);
+        blocks.extend(block.groups.iter());
+    }
+    let mut out: Vec<(String, String)> = Vec::new();
+    let mut push = |api_version: &str, kind: &str| {
+        let k = (api_version.to_owned(), kind.to_owned());
+        if !out.contains(&k) {
+            out.push(k);
+        }
+    };
+    for kind in Kind::ALL {
+        for block in &blocks {
+            if block.declarations(kind).is_empty() {
+                continue;
+            }
+            match (kind.api_version(), kind.kube_kind()) {
+                (Some(v), Some(k)) => push(v, k),
+                _ => {
+                    for c in &block.custom {
+                        if let (Some(v), Some(k)) = (&c.api_version, &c.kind)
+                            && !v.is_template()
+                            && !k.is_template()
+                        {
+                            push(v.as_str(), k.as_str());
+                        }
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// Deletion-protection labels this CRD's CRs carry (spec §9.2 step 4, §16.6).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Protection {
+    /// `orkestra.io/deletion-protection: "true"`: `security.deletionProtection` is on and
+    /// the CRD does not turn `protectCRs` (or the whole setting) off.
+    protect: bool,
+    /// `orkestra.io/strict-mode-exempt: "true"`: the CRD sets `strictMode: false`.
+    exempt: bool,
+}
+
+impl Protection {
+    fn of(katalog: &Katalog, crd: &Crd) -> Protection {
+        let global = katalog
+            .document
+            .security
+            .as_ref()
+            .and_then(|s| s.deletion_protection.as_ref())
+            .is_some_and(|p| p.enabled != Some(false));
+        let own = crd.entry.deletion_protection.as_ref();
+        let off = |key: &str| own.and_then(|v| v.get(key)) == Some(&Value::Bool(false));
+        let disabled = own == Some(&Value::Bool(false)) || off("enabled") || off("protectCRs");
+        Protection {
+            protect: global && !disabled,
+            exempt: off("strictMode"),
+        }
+    }
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -269,6 +358,9 @@ impl Reconciler {
             memo: apply::Memo::default(),
             config,
             announced: Mutex::new(HashSet::new()),
+            status_subresource: AtomicBool::new(true),
+            protection: Protection::of(katalog, crd),
+            child_kinds: child_kinds_of(crd),
         })
     }
 
@@ -286,43 +378,19 @@ impl Reconciler {
     /// watches: every built-in kind with a declaration in `onCreate`, `onReconcile` or
     /// `onDelete`, and every `custom:` kind written without a template.
     pub fn child_kinds(&self) -> Vec<(String, String)> {
-        let ob = self.crd.operator_box();
-        let mut blocks = Vec::new();
-        for block in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
-            .into_iter()
-            .flatten()
-        {
-            blocks.push(block);
-            blocks.extend(block.groups.iter());
-        }
-        let mut out: Vec<(String, String)> = Vec::new();
-        let mut push = |api_version: &str, kind: &str| {
-            let k = (api_version.to_owned(), kind.to_owned());
-            if !out.contains(&k) {
-                out.push(k);
-            }
+        self.child_kinds.clone()
+    }
+
+    /// The CRD's namespace guard (`allowedNamespaces`, `restrictedNamespaces`): CRs in other
+    /// namespaces are not reconciled at all.
+    fn is_namespace_permitted(&self, ns: &str) -> bool {
+        let list = |v: &Option<katalog::de::Spanned<Vec<String>>>| {
+            v.as_ref().map(|s| s.value.clone()).unwrap_or_default()
         };
-        for kind in Kind::ALL {
-            for block in &blocks {
-                if block.declarations(kind).is_empty() {
-                    continue;
-                }
-                match (kind.api_version(), kind.kube_kind()) {
-                    (Some(v), Some(k)) => push(v, k),
-                    _ => {
-                        for c in &block.custom {
-                            if let (Some(v), Some(k)) = (&c.api_version, &c.kind)
-                                && !v.is_template()
-                                && !k.is_template()
-                            {
-                                push(v.as_str(), k.as_str());
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        out
+        let allowed = list(&self.crd.entry.allowed_namespaces);
+        let restricted = list(&self.crd.entry.restricted_namespaces);
+        (allowed.is_empty() || allowed.iter().any(|a| a == ns))
+            && !restricted.iter().any(|r| r == ns)
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -330,7 +398,11 @@ impl Reconciler {
     }
 
     fn now_text(&self) -> String {
-        self.now().format(&Rfc3339).unwrap_or_default()
+        let now = self.now();
+        now.replace_nanosecond(0)
+            .unwrap_or(now)
+            .format(&Rfc3339)
+            .unwrap_or_default()
     }
 
     fn builder(&self) -> Builder<'_> {
@@ -409,9 +481,22 @@ impl Reconciler {
     pub async fn reconcile(&self, cr: Arc<DynamicObject>, extra: &Extra) -> Result<Action, Error> {
         let name = cr.metadata.name.clone().unwrap_or_default();
         let span = tracing::info_span!("reconcile", crd = %self.crd.name, namespace = ?cr.metadata.namespace, name);
-        let _enter = span.enter();
+        self.reconcile_in_span(cr, extra).instrument(span).await
+    }
+
+    async fn reconcile_in_span(
+        &self,
+        cr: Arc<DynamicObject>,
+        extra: &Extra,
+    ) -> Result<Action, Error> {
         if cr.metadata.deletion_timestamp.is_some() {
             return self.finalize(&cr, extra).await;
+        }
+        if let Some(ns) = cr.metadata.namespace.as_deref()
+            && !self.is_namespace_permitted(ns)
+        {
+            tracing::debug!(ns, "the namespace guard skips this CR");
+            return Ok(Action::Done);
         }
         let api = self.api(cr.metadata.namespace.as_deref());
         let tracking = self.tracking(&cr);
@@ -421,21 +506,22 @@ impl Reconciler {
             Ok(None) => (*cr).clone(),
             Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
         };
-        let cr_json = self.cr_json(&cr);
         let extra_map = self.extra_map(extra);
-        let mut data = cr_json.clone();
+        let mut data = self.cr_json(&cr);
         if let Some(d) = data.as_object_mut() {
             d.extend(extra_map.clone());
         }
-        let verdict = admission::validate(&self.crd.entry, &data, &self.render, self.now());
+        // The CR (plus extra keys) as templates see it: mutated in memory when declared.
+        let admitted = admission::admit(&self.crd, &data, &self.render, self.now());
+        let mut data = admitted.object;
         let findings_base = status::Findings {
-            denied: verdict.denied_message(),
-            warned: verdict.warning_message(),
+            denied: admitted.denied,
+            warned: admitted.warned,
             error: None,
         };
         let result = match &findings_base.denied {
             Some(denied) => Err(Error::ValidationDenied(denied.clone())),
-            None => self.converge(&cr, &cr_json, &extra_map).await,
+            None => self.converge(&cr, &data, &extra_map).await,
         };
         let (children, wrote) = match &result {
             Ok(c) => (c.children.clone(), c.wrote),
@@ -504,6 +590,14 @@ impl Reconciler {
     fn tracking(&self, cr: &DynamicObject) -> Tracking {
         let mut labels_map =
             BTreeMap::from([(labels::MANAGED.to_owned(), labels::TRUE.to_owned())]);
+        for (on, label) in [
+            (self.protection.protect, labels::DELETION_PROTECTION),
+            (self.protection.exempt, labels::STRICT_MODE_EXEMPT),
+        ] {
+            if on {
+                labels_map.insert(label.to_owned(), labels::TRUE.to_owned());
+            }
+        }
         if let Some(declared) = &self.crd.entry.labels {
             let data = self.cr_json(cr);
             for (k, v) in &declared.0 {
@@ -549,8 +643,8 @@ impl Reconciler {
         let scope_of = |kind: &Resolved, ns: Option<String>| {
             (kind.clone(), if kind.namespaced { ns } else { None })
         };
-        for (v, k) in self.child_kinds() {
-            let kind = self.resolve(&v, &k).await?;
+        for (v, k) in &self.child_kinds {
+            let kind = self.resolve(v, k).await?;
             scopes.push(scope_of(&kind, cr_namespace.clone()));
         }
         let mut kinds = Vec::with_capacity(plan.children.len());
@@ -564,7 +658,8 @@ impl Reconciler {
             let kind = self.resolve(&r.api_version, &r.kind).await?;
             scopes.push(scope_of(&kind, r.namespace.clone()));
         }
-        let observed = prune::observe(&self.client, &scopes, &owner.label, &uid)
+        let cache = self.config.child_cache.as_deref();
+        let observed = prune::observe(&self.client, cache, &scopes, &owner.label, &uid)
             .await
             .map_err(Error::OwnedFailed)?;
 
@@ -588,18 +683,35 @@ impl Reconciler {
                 katalog::build::Phase::OnCreate => hooks.on_create,
                 _ => hooks.on_reconcile,
             };
-            let object = apply::prepare(
+            let mut object = apply::prepare(
                 child,
                 kind.namespaced,
                 apply_owner,
                 apply::declares_replicas(child, block),
             );
             let live = observed.objects.get(&r).map(|(_, o)| o);
+            let mut rotated;
+            let mut child = child;
+            if child.secret.is_some()
+                && secrets::complete(&self.client, child, &mut object, live, self.now())
+                    .await
+                    .map_err(|e| Error::SecretFailed(Box::new(e)))?
+            {
+                // Due for rotation: written now even when created only once.
+                rotated = child.clone();
+                rotated.apply = katalog::build::Apply::Converge;
+                child = &rotated;
+            }
             let (stored, changed) = writer
                 .write(kind, child, r.clone(), object, live)
                 .await
                 .map_err(|e| Error::ApplyFailed(Box::new(e)))?;
             wrote |= changed;
+            if changed && live.is_none() && child.kind == Kind::Custom {
+                apply::initial_status(&self.client, kind, child, &r)
+                    .await
+                    .map_err(|e| Error::ApplyFailed(Box::new(e)))?;
+            }
             if let Some(stored) = stored {
                 let value = serde_json::to_value(&stored).unwrap_or(Value::Null);
                 let key = kind.resource.kind.to_lowercase();
@@ -643,7 +755,9 @@ impl Reconciler {
         data: &Value,
     ) -> Result<bool, Error> {
         let entry = &self.crd.entry;
-        if entry.ignore_status_patch == Some(true) {
+        if entry.ignore_status_patch == Some(true)
+            || !self.status_subresource.load(Ordering::Relaxed)
+        {
             return Ok(false);
         }
         let declared = self.crd.operator_box().status.as_ref();
@@ -672,9 +786,19 @@ impl Reconciler {
         if body.is_empty() {
             return Ok(false);
         }
-        status::publish(api, cr, body)
+        match status::publish(api, cr, body)
             .await
-            .map_err(Error::StatusFailed)
+            .map_err(Error::StatusFailed)?
+        {
+            status::Published::Written => Ok(true),
+            status::Published::Unchanged => Ok(false),
+            status::Published::NoSubresource => {
+                // Do not ask again on every reconcile (each ask is a write request).
+                self.status_subresource.store(false, Ordering::Relaxed);
+                tracing::info!("the CRD has no status subresource; status is not written");
+                Ok(false)
+            }
+        }
     }
 
     /// `requeue.after` when declared and its conditions hold.
@@ -707,8 +831,10 @@ impl Reconciler {
         }
     }
 
-    /// Forgets what is remembered of a CR (its deletion finished).
-    fn forget(&self, uid: &str) {
+    /// Forgets what is remembered of a CR (applied children, Events to aggregate). Called
+    /// when its deletion finishes; the OperatorBox may call it when its watch reports a CR
+    /// gone some other way (finalizer removed by hand).
+    pub fn forget(&self, uid: &str) {
         self.memo.forget_owner(uid);
         self.events.forget(uid);
         if let Ok(mut a) = self.announced.lock() {
@@ -725,6 +851,62 @@ impl Reconciler {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+
+    fn katalog(security: &str, entry: &str) -> Katalog {
+        let text = format!(
+            "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: t}}
+{security}
+spec:
+  crds:
+    a:
+      apiTypes: {{group: t.io, version: v1, kind: A, plural: as}}
+{entry}
+"
+        );
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("katalog.yaml");
+        std::fs::write(&path, &text).unwrap();
+        katalog::load(&path)
+            .unwrap_or_else(|d| panic!("{d:?}"))
+            .katalog
+    }
+
+    #[test]
+    fn deletion_protection_labels_follow_the_security_block_and_the_crd_override() {
+        let on = "security:\n  deletionProtection: {enabled: true}";
+        let k = katalog(on, "");
+        let p = Protection::of(&k, &k.crds[0]);
+        assert_eq!(
+            p,
+            Protection {
+                protect: true,
+                exempt: false
+            }
+        );
+        let k = katalog("", "");
+        assert!(!Protection::of(&k, &k.crds[0]).protect);
+        let k = katalog(
+            on,
+            "      deletionProtection: {protectCRs: false, strictMode: false}",
+        );
+        assert_eq!(
+            Protection::of(&k, &k.crds[0]),
+            Protection {
+                protect: false,
+                exempt: true
+            }
+        );
+    }
+
+    /// Workers run reconciles on a multi-threaded runtime: the future must be `Send`.
+    #[allow(dead_code)]
+    fn the_reconcile_future_is_send(r: &Reconciler, cr: Arc<DynamicObject>, extra: &Extra) {
+        is_send(&r.reconcile(cr, extra));
+    }
 
     #[test]
     fn invalid_crs_are_not_retried_but_api_failures_are() {

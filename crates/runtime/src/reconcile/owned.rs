@@ -12,7 +12,7 @@
 //! a cache of child objects, [`list`] is the one place to read from it instead.
 
 use katalog::labels;
-use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Preconditions};
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Preconditions};
 use serde_json::Value;
 
 use crate::discovery::Resolved;
@@ -104,31 +104,62 @@ pub fn api(client: &kube::Client, kind: &Resolved, namespace: Option<&str>) -> A
     }
 }
 
+/// Child objects the OperatorBox already holds (its watch caches), read instead of a LIST
+/// request per child kind and reconcile.
+///
+/// A cache may lag behind the API server. That costs at most an extra (no-op) apply or a
+/// deletion noticed one reconcile later, never a wrong deletion: ownership is still checked
+/// on every object, and deletes carry a uid precondition. Objects must be complete (not
+/// metadata-only): they feed `.children` in status expressions when no apply happened.
+pub trait ChildCache: Send + Sync {
+    /// Every cached object of `resource` in `namespace` (`None`: cluster-wide), or `None`
+    /// when this kind is not cached (the Reconciler then lists from the API server).
+    fn objects(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+    ) -> Option<Vec<DynamicObject>>;
+}
+
+/// Whether `object` carries the labels of the CR's children.
+fn is_labelled(object: &DynamicObject, owner_label: &str) -> bool {
+    object.metadata.labels.as_ref().is_some_and(|l| {
+        l.get(labels::MANAGED).map(String::as_str) == Some(labels::TRUE)
+            && l.get(labels::OWNER).map(String::as_str) == Some(owner_label)
+    })
+}
+
 /// The objects of one kind in `namespace` (`None`: cluster-wide) that carry the CR's labels
-/// and point at its uid.
+/// and point at its uid, from `cache` when it holds the kind, else by a label-selected list.
 ///
 /// # Errors
 /// The list request failed.
 pub async fn list(
     client: &kube::Client,
+    cache: Option<&dyn ChildCache>,
     kind: &Resolved,
     namespace: Option<&str>,
     owner_label: &str,
     uid: &str,
 ) -> Result<Vec<DynamicObject>> {
-    let api = api(client, kind, namespace);
-    let listed = api
-        .list(&ListParams::default().labels(&selector(owner_label)))
-        .await
-        .map_err(|source| Error::ListFailed {
-            kind: kind.resource.kind.clone(),
-            owner: owner_label.to_owned(),
-            source,
-        })?;
-    Ok(listed
-        .items
+    let namespace = namespace.filter(|_| kind.namespaced);
+    let items = match cache.and_then(|c| c.objects(&kind.resource, namespace)) {
+        Some(cached) => cached,
+        None => {
+            api(client, kind, namespace)
+                .list(&ListParams::default().labels(&selector(owner_label)))
+                .await
+                .map_err(|source| Error::ListFailed {
+                    kind: kind.resource.kind.clone(),
+                    owner: owner_label.to_owned(),
+                    source,
+                })?
+                .items
+        }
+    };
+    Ok(items
         .into_iter()
-        .filter(|o| is_owned(o, uid))
+        .filter(|o| is_labelled(o, owner_label) && is_owned(o, uid))
         .map(|mut o| {
             // Lists omit apiVersion/kind on items of some servers; keep them for callers.
             if o.types.is_none() {
@@ -217,6 +248,16 @@ mod tests {
             {"manager": "orkestra", "operation": "Apply", "apiVersion": "v1"}]}));
         assert!(is_applied_by(&applied, "orkestra"));
         assert!(!is_applied_by(&applied, "someone"));
+    }
+
+    #[test]
+    fn cached_objects_count_only_with_both_labels() {
+        let o = object(json!({"name": "a",
+            "labels": {"orkestra-owner": "web", "orkestra.orkspace.io/managed": "true"}}));
+        assert!(is_labelled(&o, "web"));
+        assert!(!is_labelled(&o, "other"));
+        let unmanaged = object(json!({"name": "a", "labels": {"orkestra-owner": "web"}}));
+        assert!(!is_labelled(&unmanaged, "web"));
     }
 
     #[test]

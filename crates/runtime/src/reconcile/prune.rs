@@ -41,12 +41,14 @@ pub fn object_ref(kind: &Resolved, object: &DynamicObject) -> ObjectRef {
     }
 }
 
-/// Lists, for each (kind, namespace) scope, the objects the CR owns.
+/// Lists, for each (kind, namespace) scope, the objects the CR owns (from `cache` when it
+/// holds the kind).
 ///
 /// # Errors
 /// A list request failed.
 pub async fn observe(
     client: &kube::Client,
+    cache: Option<&dyn owned::ChildCache>,
     scopes: &[(Resolved, Option<String>)],
     owner_label: &str,
     uid: &str,
@@ -62,7 +64,9 @@ pub async fn observe(
         if !seen.insert(key) {
             continue;
         }
-        for object in owned::list(client, kind, namespace.as_deref(), owner_label, uid).await? {
+        for object in
+            owned::list(client, cache, kind, namespace.as_deref(), owner_label, uid).await?
+        {
             observed
                 .objects
                 .insert(object_ref(kind, &object), (kind.clone(), object));

@@ -256,18 +256,28 @@ pub fn changes(current: Option<&Value>, patch: &Map<String, Value>) -> bool {
     comparable(&merged) != comparable(&current)
 }
 
-/// Writes `status` by merge patch to `/status` when it changes the CR's current status;
-/// returns whether it wrote. A CRD without the status subresource (404) is ignored.
+/// What [`publish`] did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Published {
+    /// The status was written.
+    Written,
+    /// Nothing changed; nothing was written.
+    Unchanged,
+    /// The CRD has no status subresource (404); nothing can be written.
+    NoSubresource,
+}
+
+/// Writes `status` by merge patch to `/status` when it changes the CR's current status.
 ///
 /// # Errors
-/// The API server refused the patch.
+/// The API server refused the patch (a 404, meaning no status subresource, is not an error).
 pub async fn publish(
     api: &Api<DynamicObject>,
     cr: &DynamicObject,
     status: Map<String, Value>,
-) -> Result<bool> {
+) -> Result<Published> {
     if !changes(cr.data.get("status"), &status) {
-        return Ok(false);
+        return Ok(Published::Unchanged);
     }
     let name = cr.metadata.name.clone().unwrap_or_default();
     let body = json!({ "status": status });
@@ -275,8 +285,8 @@ pub async fn publish(
         .patch_status(&name, &PatchParams::default(), &Patch::Merge(&body))
         .await
     {
-        Ok(_) => Ok(true),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(false),
+        Ok(_) => Ok(Published::Written),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(Published::NoSubresource),
         Err(source) => Err(Error::PatchFailed { name, source }),
     }
 }
