@@ -1,3 +1,4 @@
 //! Integration tests of the `ork` binary: each runs the real executable.
 
 mod dev;
+mod gateway;
