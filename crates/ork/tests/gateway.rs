@@ -189,14 +189,18 @@ fn cr(kind: &str, api_version: &str, name: &str, spec: Value) -> DynamicObject {
     .unwrap()
 }
 
-fn platform_katalog(group: &str, policy: &str) -> String {
+/// A Katalog `name` with a gateway; `rest` continues under `security:` and holds `spec:`.
+fn with_header(name: &str, rest: &str) -> String {
     format!(
-        r#"apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: admission}}
-gateway: {{enabled: true}}
-security:
-  webhooks:
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: {name}}}\ngateway: {{enabled: true}}\nsecurity:\n{rest}"
+    )
+}
+
+fn platform_katalog(group: &str, policy: &str) -> String {
+    with_header(
+        "admission",
+        &format!(
+            r#"  webhooks:
     admission: {{enabled: true}}
     failurePolicy: {policy}
 spec:
@@ -220,6 +224,7 @@ spec:
           - {{field: spec.replicas, default: "2", valueType: int}}
           - {{field: spec.environment, default: development}}
 "#
+        ),
     )
 }
 
@@ -363,13 +368,10 @@ async fn admission_rules_deny_warn_and_default_and_ignore_admits_when_the_gatewa
 }
 
 fn conversion_katalog(group: &str) -> String {
-    format!(
-        r#"apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: conversion}}
-gateway: {{enabled: true}}
-security:
-  conversion: {{enabled: true}}
+    with_header(
+        "conversion",
+        &format!(
+            r#"  conversion: {{enabled: true}}
 spec:
   crds:
     database:
@@ -389,6 +391,7 @@ spec:
               databaseEngine: "{{{{ .spec.engine }}}}"
               size: "{{{{ .spec.replicas }}}}"
 "#
+        ),
     )
 }
 
@@ -451,18 +454,16 @@ async fn a_multi_version_crd_converts_both_ways_and_its_conversion_is_restored()
 }
 
 fn protection_katalog(group: &str) -> String {
-    format!(
-        r#"apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: protection}}
-gateway: {{enabled: true}}
-security:
-  deletionProtection: {{strictMode: true}}
+    with_header(
+        "protection",
+        &format!(
+            r#"  deletionProtection: {{strictMode: true}}
 spec:
   crds:
     vault:
       apiTypes: {{group: {group}, version: v1, kind: Vault, plural: vaults}}
 "#
+        ),
     )
 }
 
@@ -579,13 +580,10 @@ async fn snapshot(client: &kube::Client, instance: &str, ns: &str, crd: &str) ->
 }
 
 fn everything_katalog(group: &str) -> String {
-    format!(
-        r#"apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: everything}}
-gateway: {{enabled: true}}
-security:
-  webhooks:
+    with_header(
+        "everything",
+        &format!(
+            r#"  webhooks:
     admission: {{enabled: true}}
     failurePolicy: Ignore
   conversion: {{enabled: true}}
@@ -606,6 +604,7 @@ spec:
           - {{from: v1alpha1, to: v1, spec: {{a: "{{{{ .spec.a }}}}"}}}}
           - {{from: v1, to: v1alpha1, spec: {{a: "{{{{ .spec.a }}}}"}}}}
 "#
+        ),
     )
 }
 
