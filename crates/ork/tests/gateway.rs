@@ -324,9 +324,21 @@ async fn admission_rules_deny_warn_and_default_and_ignore_admits_when_the_gatewa
     assert_eq!(created.data["spec"]["replicas"], json!(2));
     assert_eq!(created.data["spec"]["environment"], json!("development"));
 
+    // Deleted while running: the housekeeper puts it back.
+    let vwc: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let config_name = format!("{instance}-admission-validation");
+    vwc.delete(&config_name, &DeleteParams::default())
+        .await
+        .unwrap();
+    eventually(
+        "the deleted configuration to be re-created",
+        SETTLE,
+        || async { vwc.get_opt(&config_name).await.unwrap().map(drop) },
+    )
+    .await;
+
     // Killed (configurations left behind, nobody answering): Ignore admits.
     kill_hard(gw);
-    let vwc: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
     assert!(
         vwc.get_opt(&format!("{instance}-admission-validation"))
             .await
@@ -802,12 +814,16 @@ async fn smtp_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>)
     (addr.to_string(), rx)
 }
 
-/// POSTs JSON over plain HTTP and returns the status and body.
-async fn post(addr: &str, path: &str, body: &Value) -> (u16, Value) {
+/// Sends a request over plain HTTP (`body` JSON for POST, `None` for GET) and returns the
+/// status and JSON body.
+async fn request(addr: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
-    let body = body.to_string();
+    let (method, body) = match body {
+        Some(b) => ("POST", b.to_string()),
+        None => ("GET", String::new()),
+    };
     let req = format!(
-        "POST {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();
@@ -856,7 +872,7 @@ spec:
     );
     let event = json!({"team": "ops", "crd": "site", "name": "web", "namespace": "prod",
                        "condition": "Ready", "status": "False", "reason": "Degraded", "message": "pods crash"});
-    let (status, outcome) = post(&gw.http, "/notify", &event).await;
+    let (status, outcome) = request(&gw.http, "/notify", Some(&event)).await;
     assert_eq!(status, 202);
     assert_eq!(
         outcome["delivered"],
@@ -881,17 +897,21 @@ spec:
     );
     assert!(mail.contains("To: ops@example.test"), "{mail}");
 
-    let (_, again) = post(&gw.http, "/notify", &event).await;
+    let (_, again) = request(&gw.http, "/notify", Some(&event)).await;
     assert_eq!(again["throttled"], json!(["ops"]), "{again}");
     assert_eq!(again["delivered"], json!([]));
     let recovered = json!({"team": "ops", "crd": "site", "name": "web", "namespace": "prod",
                            "condition": "Ready", "status": "True"});
-    let (_, third) = post(&gw.http, "/notify", &recovered).await;
+    let (_, third) = request(&gw.http, "/notify", Some(&recovered)).await;
     assert_eq!(
         third["delivered"],
         json!(["slack:ops", "email:ops"]),
         "{third}"
     );
+    let (status, info) = request(&gw.http, "/katalog", None).await;
+    assert_eq!(status, 200);
+    assert_eq!(info["source"], "gateway");
+    assert_eq!(info["katalog"], "notify");
     // The throttled repeat sent nothing: the next POST the receiver saw is the recovery.
     let next = tokio::time::timeout(Duration::from_secs(10), hooks.recv())
         .await
@@ -899,4 +919,22 @@ spec:
         .unwrap();
     assert!(next.contains("Ready=True"), "{next}");
     terminate(gw);
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keep_on_exit_leaves_the_configurations_for_the_next_start_to_adopt() {
+    let client = cluster().await;
+    let group = format!("{}.ork.test", testenv::unique_name("keep"));
+    install_crd(&client, &group, "Platform", &["v1alpha1"]).await;
+    let (_dir, katalog) = write_katalog(&platform_katalog(&group, "Ignore"));
+    let instance = testenv::unique_name("gw-keep");
+    let vwc: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let name = format!("{instance}-admission-validation");
+    terminate(start(
+        &katalog,
+        &["--instance", &instance, "--keep-on-exit"],
+    ));
+    assert!(vwc.get_opt(&name).await.unwrap().is_some());
+    terminate(start(&katalog, &["--instance", &instance]));
+    assert!(vwc.get_opt(&name).await.unwrap().is_none());
 }
