@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::Api;
 use kube::api::PostParams;
 use nix::sys::signal::{Signal, kill};
@@ -16,15 +16,53 @@ fn ork() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ork"))
 }
 
-/// Starts `ork dev` and returns it with the kubeconfig path from its one stdout line.
-fn start_dev(state: &Path) -> (Child, String) {
+/// A running `ork dev`, the kubeconfig path from its one stdout line, and what it has written on
+/// stderr so far (passed through to the test's stderr as well).
+struct Dev {
+    child: Child,
+    kubeconfig: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Dev {
+    /// Waits up to 10 s for `ork dev` to have said `text` on stderr (its stderr is read on
+    /// another thread, which may lag behind the stdout line).
+    fn wait_for_stderr(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let said = self.stderr.lock().unwrap().clone();
+            if said.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ork dev did not say {text:?}; it said:\n{said}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Starts `ork dev` (with `extra` arguments) and waits for its kubeconfig line.
+fn start_dev(state: &Path, extra: &[&str]) -> Dev {
     let mut child = ork()
         .args(["dev", "--state-dir"])
         .arg(state)
+        .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (err, collected) = (child.stderr.take().unwrap(), stderr.clone());
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            let mut text = collected.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -40,7 +78,11 @@ fn start_dev(state: &Path) -> (Child, String) {
         .unwrap_or_else(|| panic!("unexpected first stdout line: {line}"))
         .to_string();
     assert!(Path::new(&path).is_absolute(), "{path}");
-    (child, path)
+    Dev {
+        child,
+        kubeconfig: path,
+        stderr,
+    }
 }
 
 /// Sends SIGTERM and checks the process exits 0 within 10 s.
@@ -98,7 +140,19 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     let state_path = state.path().join("dev");
     let needle = state_path.display().to_string();
 
-    let (child, kubeconfig) = start_dev(&state_path);
+    let dev = start_dev(&state_path, &[]);
+    dev.wait_for_stderr("workloads are simulated");
+    dev.wait_for_stderr("no container runs");
+    let Dev {
+        child, kubeconfig, ..
+    } = dev;
+    let nodes: Api<Node> = Api::all(client(&kubeconfig).await);
+    let listed = nodes.list(&Default::default()).await.unwrap();
+    assert_eq!(
+        listed.items.len(),
+        testenv::workloads::NODE_COUNT,
+        "the simulated Nodes"
+    );
     let first_server = server_of(&kubeconfig);
     let cms: Api<ConfigMap> = Api::namespaced(client(&kubeconfig).await, "default");
     let cm: ConfigMap = serde_json::from_value(serde_json::json!({
@@ -106,11 +160,19 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     }))
     .unwrap();
     cms.create(&PostParams::default(), &cm).await.unwrap();
-    assert!(!processes_mentioning(&needle).is_empty());
+    let running = processes_mentioning(&needle);
+    assert!(
+        running.len() >= 6,
+        "ork dev, etcd, apiserver, controller manager, scheduler, kwok: {running:?}"
+    );
     stop_dev(child);
     assert_eq!(processes_mentioning(&needle), Vec::<u32>::new());
 
-    let (child, kubeconfig) = start_dev(&state_path);
+    let dev = start_dev(&state_path, &["--no-workloads"]);
+    dev.wait_for_stderr("no workloads");
+    let Dev {
+        child, kubeconfig, ..
+    } = dev;
     assert_eq!(
         server_of(&kubeconfig),
         first_server,
