@@ -26,6 +26,8 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 
+use crate::control_plane::LOCAL_CLIENT_QPS;
+
 /// The kube-controller-manager controllers the workloads mode adds to
 /// [`crate::DEFAULT_CONTROLLERS`].
 pub const WORKLOAD_CONTROLLERS: &[&str] = &[
@@ -275,6 +277,9 @@ pub(crate) fn scheduler_args(kubeconfig: &Path) -> Vec<String> {
         "--leader-elect=false".to_string(),
         "--bind-address=127.0.0.1".to_string(),
         "--secure-port=0".to_string(),
+        // Deprecated (they belong in a --config file) but honoured without one.
+        format!("--kube-api-qps={LOCAL_CLIENT_QPS}"),
+        format!("--kube-api-burst={}", 2 * LOCAL_CLIENT_QPS),
     ]
 }
 
