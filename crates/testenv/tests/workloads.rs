@@ -8,9 +8,10 @@ mod util;
 
 use std::time::Duration;
 
-use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::apps::v1::{DaemonSet, Deployment, StatefulSet};
 use k8s_openapi::api::batch::v1::{CronJob, Job};
-use k8s_openapi::api::core::v1::Pod;
+use k8s_openapi::api::core::v1::{Pod, Service};
+use k8s_openapi::api::discovery::v1::EndpointSlice;
 use kube::Api;
 use kube::api::{ListParams, Patch, PatchParams, PostParams};
 use serde_json::json;
@@ -117,6 +118,84 @@ async fn a_deployment_becomes_available_and_scaling_down_converges() {
         }
     })
     .await;
+}
+
+/// StatefulSets and DaemonSets become ready too, and a Service's EndpointSlice lists the
+/// simulated Pods' IPs.
+#[tokio::test]
+async fn statefulsets_daemonsets_and_endpoint_slices_work_on_simulated_nodes() {
+    let client = shared().await.client().await.unwrap();
+    let ns = testenv::namespace(&client, "sets").await;
+    let template = |app: &str| {
+        json!({
+            "metadata": {"labels": {"app": app}},
+            "spec": {"containers": [{"name": app, "image": "example.invalid/app:1"}]},
+        })
+    };
+    let statefulset: StatefulSet = serde_json::from_value(json!({
+        "metadata": {"name": "db"},
+        "spec": {
+            "replicas": 2,
+            "serviceName": "db",
+            "selector": {"matchLabels": {"app": "db"}},
+            "template": template("db"),
+        },
+    }))
+    .unwrap();
+    let daemonset: DaemonSet = serde_json::from_value(json!({
+        "metadata": {"name": "agent"},
+        "spec": {"selector": {"matchLabels": {"app": "agent"}}, "template": template("agent")},
+    }))
+    .unwrap();
+    let service: Service = serde_json::from_value(json!({
+        "metadata": {"name": "db"},
+        "spec": {"selector": {"app": "db"}, "ports": [{"port": 5432}]},
+    }))
+    .unwrap();
+    let sets: Api<StatefulSet> = Api::namespaced(client.clone(), &ns);
+    let daemons: Api<DaemonSet> = Api::namespaced(client.clone(), &ns);
+    let services: Api<Service> = Api::namespaced(client.clone(), &ns);
+    let slices: Api<EndpointSlice> = Api::namespaced(client.clone(), &ns);
+    let pp = PostParams::default();
+    sets.create(&pp, &statefulset).await.unwrap();
+    daemons.create(&pp, &daemonset).await.unwrap();
+    services.create(&pp, &service).await.unwrap();
+
+    eventually("2 ready StatefulSet replicas", CONVERGE, || {
+        let sets = sets.clone();
+        async move { (sets.get("db").await.ok()?.status?.ready_replicas == Some(2)).then_some(()) }
+    })
+    .await;
+    eventually("a ready DaemonSet Pod on every Node", CONVERGE, || {
+        let daemons = daemons.clone();
+        async move {
+            let status = daemons.get("agent").await.ok()?.status?;
+            (status.number_ready == testenv::workloads::NODE_COUNT as i32).then_some(())
+        }
+    })
+    .await;
+    let addresses = eventually("2 ready endpoints for the Service", CONVERGE, || {
+        let slices = slices.clone();
+        async move {
+            let list = slices
+                .list(&ListParams::default().labels("kubernetes.io/service-name=db"))
+                .await
+                .ok()?;
+            let ready: Vec<String> = list
+                .items
+                .iter()
+                .flat_map(|s| s.endpoints.iter().flatten())
+                .filter(|e| e.conditions.as_ref().and_then(|c| c.ready) == Some(true))
+                .flat_map(|e| e.addresses.clone())
+                .collect();
+            (ready.len() == 2).then_some(ready)
+        }
+    })
+    .await;
+    assert!(
+        addresses.iter().all(|a| a.starts_with("10.244.")),
+        "{addresses:?}"
+    );
 }
 
 #[tokio::test]
@@ -277,4 +356,27 @@ async fn start_then_stop_in_workloads_mode_leaves_no_process() {
         .filter(|&p| testenv::is_alive(p))
         .collect();
     assert!(alive.is_empty(), "still running: {alive:?}");
+}
+
+/// kwok is needed only by the workloads mode: a binaries directory without it still serves a
+/// plain control plane, and the workloads mode refuses it at once, naming kwok and the build.
+#[tokio::test]
+async fn without_kwok_only_the_workloads_mode_refuses_to_start_and_says_how_to_build_it() {
+    let real = testenv::Binaries::locate().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for name in [
+        "etcd",
+        "kube-apiserver",
+        "kube-controller-manager",
+        "kube-scheduler",
+        "kubectl",
+    ] {
+        std::os::unix::fs::symlink(real.path(name), dir.path().join(name)).unwrap();
+    }
+    assert!(testenv::Binaries::locate_in(dir.path().to_path_buf()).is_ok());
+
+    let config = Config::new().workloads(true).binaries_dir(dir.path());
+    let err = ControlPlane::start(config).await.unwrap_err().to_string();
+    assert!(err.contains("kwok"), "{err}");
+    assert!(err.contains("control-plane/build.sh"), "{err}");
 }
