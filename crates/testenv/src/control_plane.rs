@@ -23,7 +23,7 @@ const LOG_TAIL_LINES: usize = 50;
 /// Requests per second the control plane's own clients (kube-controller-manager,
 /// kube-scheduler) may send; the defaults (20 and 50) exist to protect a shared production API
 /// server and would make a local rollout of 200 Pods take half a minute.
-pub(crate) const LOCAL_CLIENT_QPS: u32 = 500;
+const LOCAL_CLIENT_QPS: u32 = 500;
 
 /// The processes start in the order etcd, kube-apiserver, then the API server's clients; this is
 /// the index of the first client.
@@ -619,7 +619,11 @@ fn apiserver_args(pki: &Pki, port: u16, etcd: u16, workloads: bool) -> Vec<Strin
     ]
 }
 
-fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String]) -> Vec<String> {
+/// The flags kube-controller-manager and kube-scheduler share: the admin kubeconfig for
+/// everything, no leader election, no serving port, and no client-side rate limit to speak of
+/// (20 and 50 requests/s by default would pace every rollout and garbage collection on a local
+/// cluster; the API server's own limits still apply).
+pub(crate) fn component_args(kubeconfig: &Path) -> Vec<String> {
     vec![
         format!("--kubeconfig={}", kubeconfig.display()),
         format!("--authentication-kubeconfig={}", kubeconfig.display()),
@@ -627,6 +631,14 @@ fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String])
         "--leader-elect=false".to_string(),
         "--bind-address=127.0.0.1".to_string(),
         "--secure-port=0".to_string(),
+        format!("--kube-api-qps={LOCAL_CLIENT_QPS}"),
+        format!("--kube-api-burst={}", 2 * LOCAL_CLIENT_QPS),
+    ]
+}
+
+fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String]) -> Vec<String> {
+    let mut args = component_args(kubeconfig);
+    args.extend([
         format!("--controllers={}", controllers.join(",")),
         format!("--root-ca-file={}", pki.serving_ca_file().display()),
         format!(
@@ -634,11 +646,8 @@ fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String])
             pki.service_account_key_file().display()
         ),
         "--use-service-account-credentials=false".to_string(),
-        // The client-side rate limit (20 requests/s by default) would pace every rollout and
-        // garbage collection on a local cluster; the API server's own limits still apply.
-        format!("--kube-api-qps={LOCAL_CLIENT_QPS}"),
-        format!("--kube-api-burst={}", 2 * LOCAL_CLIENT_QPS),
-    ]
+    ]);
+    args
 }
 
 /// Audit every request that changes something (and nothing that only reads).

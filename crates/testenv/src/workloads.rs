@@ -26,7 +26,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 
-use crate::control_plane::LOCAL_CLIENT_QPS;
+use crate::control_plane::component_args;
 
 /// The kube-controller-manager controllers the workloads mode adds to
 /// [`crate::DEFAULT_CONTROLLERS`].
@@ -92,9 +92,11 @@ options:
   podsOnNodeSyncParallelism: 1
 {NODE_READY}
 {POD_RUNNING}
-{POD_SUCCEEDED}
-{POD_FAILED}
-{POD_DELETED}"#
+{succeeds}
+{fails}
+{POD_DELETED}"#,
+        succeeds = job_pod_end(&SUCCEEDS),
+        fails = job_pod_end(&FAILS),
     )
 }
 
@@ -182,67 +184,79 @@ spec:
       phase: Running
       startTime: {{ $now | Quote }}"#;
 
+/// How a running Job Pod ends: the stage's name, how it selects on [`SIMULATE_ANNOTATION`], and
+/// what its containers' termination looks like.
+struct JobPodEnd {
+    stage: &'static str,
+    operator: &'static str,
+    phase: &'static str,
+    exit_code: u8,
+    reason: &'static str,
+    message: &'static str,
+}
+
 /// A running Pod of a Job, unless told to fail, succeeds.
-const POD_SUCCEEDED: &str = r#"---
-apiVersion: kwok.x-k8s.io/v1alpha1
-kind: Stage
-metadata:
-  name: ork-job-pod-succeeded
-spec:
-  resourceRef: {apiGroup: v1, kind: Pod}
-  selector:
-    matchExpressions:
-    - {key: .metadata.deletionTimestamp, operator: DoesNotExist}
-    - {key: .status.phase, operator: In, values: [Running]}
-    - {key: '.metadata.ownerReferences.[].kind', operator: In, values: [Job]}
-    - {key: '.metadata.annotations["ork.dev/simulate"]', operator: NotIn, values: [fail]}
-  next:
-    statusTemplate: |
-      {{ $now := Now }}
-      conditions:
-      - {type: Ready, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }}}
-      - {type: ContainersReady, status: "False", reason: PodCompleted, lastTransitionTime: {{ $now | Quote }}}
-      containerStatuses:
-      {{ range .spec.containers }}
-      - name: {{ .name | Quote }}
-        image: {{ .image | Quote }}
-        ready: false
-        started: false
-        restartCount: 0
-        state: {terminated: {exitCode: 0, reason: Completed, startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
-      {{ end }}
-      phase: Succeeded"#;
+const SUCCEEDS: JobPodEnd = JobPodEnd {
+    stage: "ork-job-pod-succeeded",
+    operator: "NotIn",
+    phase: "Succeeded",
+    exit_code: 0,
+    reason: "Completed",
+    message: "simulated success",
+};
 
 /// A running Pod of a Job annotated `ork.dev/simulate: fail` fails with exit code 1.
-const POD_FAILED: &str = r#"---
+const FAILS: JobPodEnd = JobPodEnd {
+    stage: "ork-job-pod-failed",
+    operator: "In",
+    phase: "Failed",
+    exit_code: 1,
+    reason: "Error",
+    message: "simulated failure (ork.dev/simulate: fail)",
+};
+
+/// The kwok Stage for one way a Job Pod ends.
+fn job_pod_end(end: &JobPodEnd) -> String {
+    let JobPodEnd {
+        stage,
+        operator,
+        phase,
+        exit_code,
+        reason,
+        message,
+    } = end;
+    format!(
+        r#"---
 apiVersion: kwok.x-k8s.io/v1alpha1
 kind: Stage
 metadata:
-  name: ork-job-pod-failed
+  name: {stage}
 spec:
-  resourceRef: {apiGroup: v1, kind: Pod}
+  resourceRef: {{apiGroup: v1, kind: Pod}}
   selector:
     matchExpressions:
-    - {key: .metadata.deletionTimestamp, operator: DoesNotExist}
-    - {key: .status.phase, operator: In, values: [Running]}
-    - {key: '.metadata.ownerReferences.[].kind', operator: In, values: [Job]}
-    - {key: '.metadata.annotations["ork.dev/simulate"]', operator: In, values: [fail]}
+    - {{key: .metadata.deletionTimestamp, operator: DoesNotExist}}
+    - {{key: .status.phase, operator: In, values: [Running]}}
+    - {{key: '.metadata.ownerReferences.[].kind', operator: In, values: [Job]}}
+    - {{key: '.metadata.annotations["{SIMULATE_ANNOTATION}"]', operator: {operator}, values: [{SIMULATE_FAIL}]}}
   next:
     statusTemplate: |
-      {{ $now := Now }}
+      {{{{ $now := Now }}}}
       conditions:
-      - {type: Ready, status: "False", reason: PodFailed, lastTransitionTime: {{ $now | Quote }}}
-      - {type: ContainersReady, status: "False", reason: PodFailed, lastTransitionTime: {{ $now | Quote }}}
+      - {{type: Ready, status: "False", reason: Pod{phase}, lastTransitionTime: {{{{ $now | Quote }}}}}}
+      - {{type: ContainersReady, status: "False", reason: Pod{phase}, lastTransitionTime: {{{{ $now | Quote }}}}}}
       containerStatuses:
-      {{ range .spec.containers }}
-      - name: {{ .name | Quote }}
-        image: {{ .image | Quote }}
+      {{{{ range .spec.containers }}}}
+      - name: {{{{ .name | Quote }}}}
+        image: {{{{ .image | Quote }}}}
         ready: false
         started: false
         restartCount: 0
-        state: {terminated: {exitCode: 1, reason: Error, message: "simulated failure (ork.dev/simulate: fail)", startedAt: {{ $now | Quote }}, finishedAt: {{ $now | Quote }}}}
-      {{ end }}
-      phase: Failed"#;
+        state: {{terminated: {{exitCode: {exit_code}, reason: {reason}, message: "{message}", startedAt: {{{{ $now | Quote }}}}, finishedAt: {{{{ $now | Quote }}}}}}}}
+      {{{{ end }}}}
+      phase: {phase}"#
+    )
+}
 
 /// A Pod being deleted goes away at once, as if its kubelet had confirmed the containers gone.
 const POD_DELETED: &str = r#"---
@@ -268,19 +282,11 @@ pub(crate) fn kwok_args(kubeconfig: &Path, config: &Path) -> Vec<String> {
     ]
 }
 
-/// kube-scheduler's command line: loopback, no leader election, no serving port.
+/// kube-scheduler's command line: loopback, no leader election, no serving port (its
+/// `--kube-api-qps`/`--kube-api-burst` are deprecated in favour of a `--config` file, but
+/// honoured without one).
 pub(crate) fn scheduler_args(kubeconfig: &Path) -> Vec<String> {
-    vec![
-        format!("--kubeconfig={}", kubeconfig.display()),
-        format!("--authentication-kubeconfig={}", kubeconfig.display()),
-        format!("--authorization-kubeconfig={}", kubeconfig.display()),
-        "--leader-elect=false".to_string(),
-        "--bind-address=127.0.0.1".to_string(),
-        "--secure-port=0".to_string(),
-        // Deprecated (they belong in a --config file) but honoured without one.
-        format!("--kube-api-qps={LOCAL_CLIENT_QPS}"),
-        format!("--kube-api-burst={}", 2 * LOCAL_CLIENT_QPS),
-    ]
+    component_args(kubeconfig)
 }
 
 /// The simulated Node number `index` as created: schedulable, no taints, its capacity and
@@ -376,13 +382,27 @@ mod tests {
 
     #[test]
     fn the_fail_stages_select_on_the_documented_annotation() {
-        let selector = format!(r#"'.metadata.annotations["{SIMULATE_ANNOTATION}"]'"#);
-        assert!(POD_SUCCEEDED.contains(&format!(
-            "{{key: {selector}, operator: NotIn, values: [{SIMULATE_FAIL}]}}"
-        )));
-        assert!(POD_FAILED.contains(&format!(
-            "{{key: {selector}, operator: In, values: [{SIMULATE_FAIL}]}}"
-        )));
+        let selector = r#"'.metadata.annotations["ork.dev/simulate"]'"#;
+        let succeeds = job_pod_end(&SUCCEEDS);
+        assert!(
+            succeeds.contains(&format!(
+                "{{key: {selector}, operator: NotIn, values: [fail]}}"
+            )),
+            "{succeeds}"
+        );
+        assert!(
+            succeeds.contains("exitCode: 0, reason: Completed"),
+            "{succeeds}"
+        );
+        let fails = job_pod_end(&FAILS);
+        assert!(
+            fails.contains(&format!(
+                "{{key: {selector}, operator: In, values: [fail]}}"
+            )),
+            "{fails}"
+        );
+        assert!(fails.contains("exitCode: 1, reason: Error"), "{fails}");
+        assert!(fails.contains("\n      phase: Failed"), "{fails}");
     }
 
     #[test]

@@ -350,12 +350,7 @@ async fn start_then_stop_in_workloads_mode_leaves_no_process() {
 
     cp.stop(Duration::from_secs(10));
     drop(cp);
-    let alive: Vec<u32> = pids
-        .iter()
-        .copied()
-        .filter(|&p| testenv::is_alive(p))
-        .collect();
-    assert!(alive.is_empty(), "still running: {alive:?}");
+    crate::util::assert_all_gone(&pids);
 }
 
 /// kwok is needed only by the workloads mode: a binaries directory without it still serves a
