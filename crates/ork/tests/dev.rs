@@ -6,6 +6,7 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::Api;
 use kube::api::PostParams;
@@ -134,6 +135,39 @@ async fn client(kubeconfig: &str) -> kube::Client {
     kube::Client::try_from(config).unwrap()
 }
 
+/// Creates a one-replica Deployment and waits up to 60 s for it to be Available, which only
+/// simulated Nodes can make happen.
+async fn deployment_becomes_available(client: &kube::Client) {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let deployment: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "simulated"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "simulated"}},
+            "template": {
+                "metadata": {"labels": {"app": "simulated"}},
+                "spec": {"containers": [{"name": "app", "image": "example.invalid/app:1"}]},
+            },
+        },
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &deployment)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = api.get("simulated").await.unwrap().status;
+        if status.and_then(|s| s.available_replicas) == Some(1) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Deployment was not Available within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     let state = tempfile::tempdir().unwrap();
@@ -168,19 +202,30 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     stop_dev(child);
     assert_eq!(processes_mentioning(&needle), Vec::<u32>::new());
 
-    let dev = start_dev(&state_path, &["--no-workloads"]);
-    dev.wait_for_stderr("no workloads");
+    // The restart finds its data, its port and its simulated Nodes, and kwok plays them again.
     let Dev {
         child, kubeconfig, ..
-    } = dev;
+    } = start_dev(&state_path, &[]);
     assert_eq!(
         server_of(&kubeconfig),
         first_server,
         "the API port changed across restarts"
     );
-    let cms: Api<ConfigMap> = Api::namespaced(client(&kubeconfig).await, "default");
+    let client = client(&kubeconfig).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     assert!(cms.get_opt("survives-restart").await.unwrap().is_some());
+    deployment_becomes_available(&client).await;
     stop_dev(child);
+
+    let dev = start_dev(&state_path, &["--no-workloads"]);
+    dev.wait_for_stderr("no workloads");
+    let kwok_config = format!("{needle}/kwok.yaml");
+    assert_eq!(
+        processes_mentioning(&kwok_config),
+        Vec::<u32>::new(),
+        "kwok runs despite --no-workloads"
+    );
+    stop_dev(dev.child);
 
     // A taken port makes the start after the reset fail at once, so the test ends quickly.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
