@@ -126,9 +126,10 @@ impl DataDir {
 }
 
 /// A running local control plane: etcd, kube-apiserver and (by default) kube-controller-manager
-/// on 127.0.0.1, plus kube-scheduler and kwok in the workloads mode ([`Config::workloads`]). Dropping it stops every process (by pid, newest first) and, for a throwaway
-/// control plane, removes its data. If the owning process dies without dropping it, a small
-/// janitor process does the same.
+/// on 127.0.0.1, plus kube-scheduler and kwok in the workloads mode ([`Config::workloads`]).
+/// Dropping it stops every process (by pid, newest first) and, for a throwaway control plane,
+/// removes its data. If the owning process dies without dropping it, a small janitor process
+/// does the same.
 #[derive(Debug)]
 pub struct ControlPlane {
     // Field order is drop order: the janitor is disarmed before the processes stop.
