@@ -105,7 +105,7 @@ if [ "$need_kwok" = 1 ]; then
   t=$(date +%s)
   cd "$here/kwok"
   kwok_version=$(go list -m -f '{{.Version}}' sigs.k8s.io/kwok)
-  step "4/5 downloading modules and compiling kwok $kwok_version (about 3 min cold on 2 cores)"
+  step "4/5 downloading modules and compiling kwok $kwok_version (2-5 min cold on 2 cores)"
   go mod download
   go build -trimpath -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok
   step "    kwok done in $(( $(date +%s) - t ))s"

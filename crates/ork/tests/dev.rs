@@ -86,8 +86,19 @@ fn start_dev(state: &Path, extra: &[&str]) -> Dev {
     }
 }
 
+/// A test that fails half-way must not leave `ork dev` and its control plane running.
+impl Drop for Dev {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let _ = self.child.wait();
+        }
+    }
+}
+
 /// Sends SIGTERM and checks the process exits 0 within 10 s.
-fn stop_dev(mut child: Child) {
+fn stop_dev(mut dev: Dev) {
+    let child = &mut dev.child;
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -177,9 +188,7 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     let dev = start_dev(&state_path, &[]);
     dev.wait_for_stderr("workloads are simulated");
     dev.wait_for_stderr("no container runs");
-    let Dev {
-        child, kubeconfig, ..
-    } = dev;
+    let kubeconfig = dev.kubeconfig.clone();
     let nodes: Api<Node> = Api::all(client(&kubeconfig).await);
     let listed = nodes.list(&Default::default()).await.unwrap();
     assert_eq!(
@@ -199,13 +208,12 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
         running.len() >= 6,
         "ork dev, etcd, apiserver, controller manager, scheduler, kwok: {running:?}"
     );
-    stop_dev(child);
+    stop_dev(dev);
     assert_eq!(processes_mentioning(&needle), Vec::<u32>::new());
 
     // The restart finds its data, its port and its simulated Nodes, and kwok plays them again.
-    let Dev {
-        child, kubeconfig, ..
-    } = start_dev(&state_path, &[]);
+    let dev = start_dev(&state_path, &[]);
+    let kubeconfig = dev.kubeconfig.clone();
     assert_eq!(
         server_of(&kubeconfig),
         first_server,
@@ -215,7 +223,7 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     assert!(cms.get_opt("survives-restart").await.unwrap().is_some());
     deployment_becomes_available(&client).await;
-    stop_dev(child);
+    stop_dev(dev);
 
     let dev = start_dev(&state_path, &["--no-workloads"]);
     dev.wait_for_stderr("no workloads");
@@ -225,7 +233,7 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
         Vec::<u32>::new(),
         "kwok runs despite --no-workloads"
     );
-    stop_dev(dev.child);
+    stop_dev(dev);
 
     // A taken port makes the start after the reset fail at once, so the test ends quickly.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
