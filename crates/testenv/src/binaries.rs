@@ -32,7 +32,8 @@ pub enum Error {
     /// Some binaries are not in the cache directory.
     #[error(
         "control-plane binaries missing in {dir}: {missing}\n  build them once with `control-plane/build.sh` \
-         (15-30 min cold on 2 cores; needs Go >= 1.26), or point {DIR_ENV} at a directory that has them"
+         (it builds only what is missing: kwok alone 2-5 min cold on 2 cores, everything 15-30 min; \
+         needs Go >= 1.26), or point {DIR_ENV} at a directory that has them"
     )]
     Missing {
         /// The directory that was searched.
