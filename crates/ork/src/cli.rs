@@ -78,6 +78,9 @@ pub struct DevArgs {
     /// Port for the API server on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Do not simulate workloads: no kube-scheduler, no kwok Nodes, so Pods stay Pending.
+    #[arg(long)]
+    pub no_workloads: bool,
 }
 
 /// Parses the process arguments, exiting with a usage message on error.
