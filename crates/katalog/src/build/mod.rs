@@ -20,6 +20,7 @@ mod delete;
 mod network;
 mod owner;
 mod policy;
+mod preview;
 mod profiles;
 mod render;
 mod scaling;
@@ -40,6 +41,7 @@ use context::{Built, Ctx, Fault, Meta};
 pub use crd::{cr_skeleton, engine_for, hooks_of};
 pub use delete::{DeleteGroup, DeletePlan};
 pub use owner::{Owner, add_owner_reference, owner_reference};
+pub use preview::{PLACEHOLDER_UID, PreviewError, crd_for, preview};
 pub use profiles::{ProfileClass, Profiles, builtin as builtin_profile};
 pub use render::EngineRender;
 

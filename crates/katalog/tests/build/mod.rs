@@ -3,6 +3,7 @@
 mod builder;
 mod conditions;
 mod packs;
+mod preview;
 mod rbac;
 
 use katalog::build::{Builder, EngineRender, Hooks, Plan};

@@ -2,6 +2,7 @@
 //! calls one library function.
 
 mod dev;
+mod template;
 
 use std::process::ExitCode;
 
@@ -25,6 +26,7 @@ pub fn init_logging(global: &Global) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Dev(args) => dev::run(args),
+        Command::Template(args) => template::run(args),
         Command::Version => {
             println!("ork {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)
