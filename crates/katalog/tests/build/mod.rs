@@ -5,6 +5,7 @@ mod conditions;
 mod packs;
 mod preview;
 mod rbac;
+mod snapshots;
 
 use katalog::build::{Builder, EngineRender, Hooks, Plan};
 use katalog::resources::HookTemplates;
