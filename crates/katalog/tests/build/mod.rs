@@ -4,6 +4,7 @@ mod builder;
 mod conditions;
 mod packs;
 mod preview;
+mod props;
 mod rbac;
 mod snapshots;
 

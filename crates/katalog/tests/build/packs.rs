@@ -97,6 +97,17 @@ pub fn read_crs(path: &Path) -> Vec<Value> {
 /// Builds every CR of a pack against the CRD of its kind: (CR name, plan) pairs, with the
 /// data extras a test supplies (`children`, `cross`, ...).
 pub fn build_pack(pack: &Pack, extra: &Map<String, Value>) -> Vec<(String, Plan)> {
+    try_build_pack(pack, extra)
+        .into_iter()
+        .map(|(cr, plan)| (cr, plan.unwrap_or_else(|e| panic!("{}: {e}", pack.name))))
+        .collect()
+}
+
+/// Like [`build_pack`], keeping each CR's build error.
+pub fn try_build_pack(
+    pack: &Pack,
+    extra: &Map<String, Value>,
+) -> Vec<(String, Result<Plan, String>)> {
     let loaded = katalog::load(&pack.entry)
         .unwrap_or_else(|d| panic!("{}: {}", pack.entry.display(), d.render()));
     let k = &loaded.katalog;
@@ -121,7 +132,7 @@ pub fn build_pack(pack: &Pack, extra: &Map<String, Value>) -> Vec<(String, Plan)
                 .profiles(&profiles)
                 .for_crd(crd)
                 .build(&cr, hooks_of(crd), extra)
-                .unwrap_or_else(|e| panic!("{} {}: {e}", pack.name, file.display()));
+                .map_err(|e| e.to_string());
             out.push((
                 cr["metadata"]["name"]
                     .as_str()

@@ -39,5 +39,8 @@ fn ecosystem_crossplane_custom_child() {
 
 #[test]
 fn serve_translation_cronjob() {
-    insta::assert_yaml_snapshot!(objects("use-cases-crd-conversion-serve-translation", "daily-backup"));
+    insta::assert_yaml_snapshot!(objects(
+        "use-cases-crd-conversion-serve-translation",
+        "daily-backup"
+    ));
 }
