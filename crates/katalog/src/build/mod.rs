@@ -6,10 +6,42 @@
 //! scope, secret flags), the objects a failed `when`/`or` asks to delete if owned, and the
 //! objects the namespace guard skipped. [`Builder::build_delete`] renders `onDelete` into a
 //! [`DeletePlan`]. Nothing here talks to a cluster; ownerReferences are left to the caller,
-//! who knows the CR's uid ([`add_owner_reference`]).
+//! who knows the CR's uid ([`add_owner_reference`]). [`preview`] is `ork template`.
 //!
-//! One file per family of kinds builds the object bodies; [`context`] holds the rendering
-//! helpers they share and [`profiles`] the named presets.
+//! One file per family of kinds builds the object bodies; `context` holds the rendering
+//! helpers they share and [`profiles`](Profiles) the named presets.
+//!
+//! # Decisions where the spec is silent or loose
+//!
+//! - **Order.** Kinds are applied in [`Kind::ALL`] order (namespaces and identities first,
+//!   then config, storage, workloads, Services, Ingresses, autoscalers, custom children),
+//!   declarations in their order, `onCreate` before `onReconcile`. The same object declared
+//!   twice is applied once, as its last declaration says, converged if either asked.
+//! - **Default names** are `<cr>-<suffix>`: `svc`, `pvc`, `pv`, `hpa`, `pdb`, otherwise
+//!   the lowercase kind (`<cr>-deployment`, `<cr>-configmap`). A custom child must be named.
+//! - **Deletion candidates** (§6.5) are computed over both blocks: a declaration with
+//!   failing conditions asks for deletion only when it converges (`onReconcile` or
+//!   `reconcile: true`) and no other declaration of this cycle produces the same object.
+//! - **Jobs** are always create-if-absent. Job and CronJob pods carry the declared labels
+//!   and the managed label but not `orkestra-owner`, so the owner's Services never route
+//!   to batch pods; Deployments, StatefulSets and ReplicaSets select `orkestra-owner` as
+//!   §6.3 says, and their pods carry the object's labels.
+//! - **Numbers** declared as strings become JSON numbers; an empty rendering means "not
+//!   set" (one replica, no port), so CRDs that prune `spec.replicas` still work. Ports and
+//!   `maxSurge`-like fields become IntOrString.
+//! - **Custom children** (and other free-form JSON such as volumes and NetworkPolicy
+//!   rules) render every template string; a rendered template that reads as a number,
+//!   boolean or JSON object/array becomes that value. Static strings never change type.
+//! - **Secrets** write `data` base64-encoded (not `stringData`, which fights server-side
+//!   apply). TLS generation, `fromSecret`/`fromConfigMap` copies and the `generated-at`
+//!   clock need the cluster or randomness and are carried as [`SecretFlags`].
+//! - **Profiles**: the Katalog's win over built-ins. The `restricted` and `hardened`
+//!   container profiles also set `seccompProfile: RuntimeDefault`, which the Kubernetes
+//!   restricted standard they claim to match requires.
+//! - **Ingress TLS** references the Secret (`<cr>-tls` by default); generating it is left
+//!   to a declared `secrets:` entry with `tls:`.
+//! - **Namespaces**: a CR without one owns children in `default`; the guard applies to the
+//!   final namespace of each object, `toNamespaces` copies included.
 
 mod access;
 mod config;
