@@ -187,6 +187,7 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         }
     }
 
+    read_block_includes(resolver, &document);
     let spec = document.spec.take().unwrap_or_default();
     let finalizers = spec.finalizers.clone();
     let mut crds = Vec::new();
@@ -254,6 +255,50 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         notes,
         profiles,
     })
+}
+
+/// Reads the files named by `serve.include`, `validation.include`, `mutation.include` and
+/// `gateway.api.auth.include`: they must exist and parse, and their templates are checked
+/// with the rest of the Katalog.
+fn read_block_includes(resolver: &mut Resolver, document: &Document) {
+    let mut includes: Vec<crate::de::Spanned<String>> = Vec::new();
+    for (_, entry) in document.spec.iter().flat_map(|s| s.crds.0.iter()) {
+        if let Some(serve) = &entry.serve {
+            if let Some(path) = serve
+                .value
+                .get("include")
+                .and_then(serde_json::Value::as_str)
+            {
+                includes.push(crate::de::Spanned::new(path.to_string(), serve.at.clone()));
+            }
+        }
+        let admission = entry.admission.as_ref();
+        let validation = entry
+            .validation
+            .as_ref()
+            .or(admission.and_then(|a| a.validation.as_ref()));
+        let mutation = entry
+            .mutation
+            .as_ref()
+            .or(admission.and_then(|a| a.mutation.as_ref()));
+        includes.extend(validation.and_then(|v| v.include.clone()));
+        includes.extend(mutation.and_then(|m| m.include.clone()));
+    }
+    if let Some(auth) = document
+        .gateway
+        .as_ref()
+        .and_then(|g| g.api.as_ref())
+        .and_then(|a| a.auth.as_ref())
+    {
+        includes.extend(auth.include.clone());
+    }
+    for include in includes {
+        if let Some(node) =
+            include::read_included(resolver, &include.at.file, &include.value, &include.at)
+        {
+            resolver.roots.push(node);
+        }
+    }
 }
 
 /// Name, description and version of the Katalog a Komposer imported a CRD from.

@@ -269,3 +269,30 @@ fn every_unknown_key_is_reported_in_one_run() {
     let renamed = err.errors().find(|e| e.code == "renamed-key").unwrap();
     assert!(renamed.message.contains("labelSelector"));
 }
+
+#[test]
+fn block_includes_must_exist_and_their_templates_are_checked() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      serve:\n        enabled: true\n        include: ./serve/app.yaml\n"
+    );
+    let dir = write_files(&[("katalog.yaml", &text)]);
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"file-not-found"));
+    let dir = write_files(&[
+        ("katalog.yaml", &text),
+        (
+            "serve/app.yaml",
+            "fields:\n  schedule:\n    values:\n      schedule.minute: '{{ cronMinute .value'\n",
+        ),
+    ]);
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"template-syntax"));
+}
+
+#[test]
+fn placeholder_resource_keys_of_spec_6_1_are_accepted() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        onCreate:\n          volumes: []\n          serviceMonitors: []\n          daemonSets: []\n          storageClasses: []\n          podTemplates: []\n"
+    );
+    if let Err(d) = katalog::load_text("katalog.yaml", text) {
+        panic!("{}", d.render());
+    }
+}
