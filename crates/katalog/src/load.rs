@@ -263,14 +263,13 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
 fn read_block_includes(resolver: &mut Resolver, document: &Document) {
     let mut includes: Vec<crate::de::Spanned<String>> = Vec::new();
     for (_, entry) in document.spec.iter().flat_map(|s| s.crds.0.iter()) {
-        if let Some(serve) = &entry.serve {
-            if let Some(path) = serve
+        if let Some(serve) = &entry.serve
+            && let Some(path) = serve
                 .value
                 .get("include")
                 .and_then(serde_json::Value::as_str)
-            {
-                includes.push(crate::de::Spanned::new(path.to_string(), serve.at.clone()));
-            }
+        {
+            includes.push(crate::de::Spanned::new(path.to_string(), serve.at.clone()));
         }
         let admission = entry.admission.as_ref();
         let validation = entry
