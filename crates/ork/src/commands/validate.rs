@@ -195,6 +195,57 @@ fn json(
 mod tests {
     use super::*;
 
+    const VALID: &str = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: demo}\nspec:\n  crds:\n    web:\n      apiTypes: {group: w.io, version: v1, kind: Web, plural: webs}\n";
+
+    fn args(path: PathBuf, output: OutputFormat) -> ValidateArgs {
+        ValidateArgs {
+            katalog: Some(path),
+            file: None,
+            output,
+            full: true,
+        }
+    }
+
+    #[test]
+    fn exit_code_is_zero_when_valid_and_one_when_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.yaml");
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&good, VALID).unwrap();
+        std::fs::write(
+            &bad,
+            VALID
+                .replace("workers", "x")
+                .replace("plural: webs", "plural: webs, plurl: x"),
+        )
+        .unwrap();
+        assert_eq!(
+            run(args(good, OutputFormat::Text)).unwrap(),
+            ExitCode::SUCCESS
+        );
+        assert_eq!(
+            run(args(bad, OutputFormat::Json)).unwrap(),
+            ExitCode::from(1)
+        );
+    }
+
+    #[test]
+    fn json_output_lists_diagnostics_and_full_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("katalog.yaml");
+        std::fs::write(&good, VALID).unwrap();
+        let result = katalog::load(&good);
+        let v = json(&good, &result, true);
+        assert_eq!(v["valid"], true);
+        assert_eq!(v["crds"][0]["plural"], "webs");
+        assert_eq!(v["startOrder"][0], "web");
+        std::fs::write(&good, VALID.replace("kind: Katalog", "kind: Catalog")).unwrap();
+        let v = json(&good, &katalog::load(&good), false);
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["diagnostics"][0]["code"], "wrong-kind");
+        assert_eq!(v["diagnostics"][0]["line"], 2);
+    }
+
     #[test]
     fn default_file_prefers_katalog_then_komposer() {
         let dir = tempfile::tempdir().unwrap();
