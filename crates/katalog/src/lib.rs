@@ -5,11 +5,14 @@
 //! used to render the exact Kubernetes objects a CR produces. Nothing here does I/O beyond
 //! reading the Katalog's own files.
 
+pub mod build;
 pub mod condition;
 pub mod de;
 pub mod diagnostic;
+pub mod labels;
 mod load;
 pub mod model;
+pub mod rbac;
 pub mod resolve;
 pub mod resources;
 pub mod template;

@@ -1,5 +1,6 @@
 //! Integration tests of the katalog crate: one binary, one module per concern.
 
+mod build;
 mod conformance;
 mod loading;
 mod never_panics;

@@ -55,6 +55,31 @@ macro_rules! declaration {
                 $( $(#[$fmeta])* pub $field : $ty, )*
             }
         }
+
+        impl Workload for $name {
+            fn workload(&self) -> WorkloadView<'_> {
+                WorkloadView {
+                    image: self.image.as_ref(),
+                    tag: self.tag.as_ref(),
+                    image_pull_secrets: &self.image_pull_secrets,
+                    command: &self.command,
+                    args: &self.args,
+                    port: self.port.as_ref(),
+                    protocol: self.protocol.as_ref(),
+                    env: &self.env,
+                    env_from: self.env_from.as_ref(),
+                    resources: self.resources.as_ref(),
+                    node_selector: &self.node_selector,
+                    service_account_name: self.service_account_name.as_ref(),
+                    working_directory: self.working_directory.as_ref(),
+                    probes: self.probes.as_ref(),
+                    security_context: self.security_context.as_ref(),
+                    pod_security: self.pod_security.as_ref(),
+                    volumes: &self.volumes,
+                    volume_mounts: &self.volume_mounts,
+                }
+            }
+        }
     };
     (
         $(#[$meta:meta])*

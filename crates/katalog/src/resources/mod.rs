@@ -67,6 +67,53 @@ pub struct Common<'a> {
     pub force_conflict: Option<bool>,
 }
 
+/// The container and pod fields every pod-running declaration shares (spec §6.3), borrowed.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkloadView<'a> {
+    /// Container image.
+    pub image: Option<&'a Text>,
+    /// Image tag appended when the image has none.
+    pub tag: Option<&'a Text>,
+    /// Image pull Secret names.
+    pub image_pull_secrets: &'a [Text],
+    /// Container entrypoint.
+    pub command: &'a [Text],
+    /// Container arguments.
+    pub args: &'a [Text],
+    /// Primary container port.
+    pub port: Option<&'a Text>,
+    /// Port protocol.
+    pub protocol: Option<&'a Text>,
+    /// Environment variables.
+    pub env: &'a EnvVars,
+    /// Bulk environment.
+    pub env_from: Option<&'a EnvFrom>,
+    /// Requests and limits or profile.
+    pub resources: Option<&'a ResourceRequirements>,
+    /// Node selector.
+    pub node_selector: &'a TextMap,
+    /// ServiceAccount name.
+    pub service_account_name: Option<&'a Text>,
+    /// Working directory.
+    pub working_directory: Option<&'a Text>,
+    /// Probes.
+    pub probes: Option<&'a Probes>,
+    /// Container security.
+    pub security_context: Option<&'a ContainerSecurity>,
+    /// Pod security.
+    pub pod_security: Option<&'a PodSecurity>,
+    /// Pod volumes.
+    pub volumes: &'a [Volume],
+    /// Container volume mounts.
+    pub volume_mounts: &'a [VolumeMount],
+}
+
+/// Implemented by every pod-running declaration kind: a view of its container fields.
+pub trait Workload: Declaration {
+    /// The container and pod fields of spec §6.3.
+    fn workload(&self) -> WorkloadView<'_>;
+}
+
 /// Implemented by every declaration kind: a view of its common fields.
 pub trait Declaration: std::fmt::Debug {
     /// The common fields of spec §6.2.

@@ -49,6 +49,12 @@ pub fn is_template(s: &str) -> bool {
     s.contains("{{")
 }
 
+/// The type name `typeOf` gives a value (`string`, `number`, `bool`, `map`, `slice`, `null`),
+/// for the condition language's `typeOf` operator to share.
+pub fn type_of(v: &Json) -> &'static str {
+    funcs::type_of(v)
+}
+
 /// A user note: a named template expression callable as a function (`{{ fullImage }}`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {

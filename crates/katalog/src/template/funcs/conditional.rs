@@ -41,7 +41,6 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("notEmpty", "conditional", 1, 1, |a, _| b(!empty(arg(
         &a, 0
     )))),
-    f!("Empty", "conditional", 1, 1, |a, _| b(empty(arg(&a, 0)))),
     f!("required", "conditional", 2, 2, |mut a, _| {
         if empty_required(arg(&a, 1)) {
             return Err(str_arg(&a, 0).into_owned());
@@ -159,6 +158,8 @@ mod tests {
                 "waiting",
             ),
             ("empty", vec![json!({})], "true"),
+            ("Empty", vec![json!(0)], "false"),
+            ("Empty", vec![json!({})], "true"),
             ("empty", vec![json!("<no value>")], "true"),
             ("notEmpty", vec![json!([1])], "true"),
             ("notEmpty", vec![json!(null)], "false"),

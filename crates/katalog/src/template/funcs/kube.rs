@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::collections::items;
 use super::{Builtin, FnCx, arg, b, dig, i, j, nil, project, s, str_arg};
-use crate::template::value::{NIL, Val, as_i64, to_str};
+use crate::template::value::{self, NIL, Val, as_i64, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("get", "kubernetes", 1, _, get),
@@ -71,9 +71,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
             .map(|c| text(c, &["message"]))
             .unwrap_or_default())
     }),
-    f!("resourceExists", "kubernetes", 1, 1, |a, _| b(
-        arg(&a, 0).is_object()
-    )),
+    // Any map, except the runtime's placeholders for children not created yet.
+    f!("resourceExists", "kubernetes", 1, 1, |a, _| {
+        let o = arg(&a, 0);
+        b(o.is_object() && dig(o, &["_placeholder"]) != &Json::Bool(true))
+    }),
     f!("isTerminating", "kubernetes", 1, 1, |a, _| b(!text(
         arg(&a, 0),
         &["metadata", "deletionTimestamp"]
@@ -103,9 +105,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("replicasReady", "replica", 1, 1, |a, _| b(replicas_ready(
         arg(&a, 0)
     ))),
-    f!("allReplicasReady", "replica", 1, 1, |a, _| b(
-        replicas_ready(arg(&a, 0))
-    )),
+    // Orkestra: ready equals desired exactly (scale-to-zero is ready; a surge is not).
+    f!("allReplicasReady", "replica", 1, 1, |a, _| {
+        let o = arg(&a, 0);
+        b(int(o, &["status", "readyReplicas"]) == desired(o))
+    }),
     f!("desiredReplicas", "replica", 1, 1, |a, _| i(desired(arg(
         &a, 0
     )))),
@@ -116,23 +120,25 @@ pub(crate) const FUNCS: &[Builtin] = &[
         ["status", "availableReplicas"]
     ),
     int_note!("updatedReplicas", "replica", ["status", "updatedReplicas"]),
+    // Orkestra: every pod runs the current template (updated equals desired).
     f!("rolloutComplete", "replica", 1, 1, |a, _| {
         let o = arg(&a, 0);
-        let want = desired(o);
-        b(o.is_object()
-            && int(o, &["status", "updatedReplicas"]) >= want
-            && int(o, &["status", "readyReplicas"]) >= want
-            && int(o, &["status", "observedGeneration"]) >= int(o, &["metadata", "generation"]))
+        b(int(o, &["status", "updatedReplicas"]) == desired(o))
     }),
     // Services.
     text_note!("serviceClusterIP", "service", ["spec", "clusterIP"]),
-    f!("serviceNodePort", "service", 2, 2, |a, _| {
-        let want = str_arg(&a, 1);
-        let port = items(dig(arg(&a, 0), &["spec", "ports"]))
-            .iter()
-            .find(|p| text(p, &["name"]) == want || text(p, &["port"]) == want)
-            .map_or(0, |p| int(p, &["nodePort"]));
-        i(port)
+    // Orkestra: the first port's nodePort; a second argument picks a port by name or number.
+    f!("serviceNodePort", "service", 1, 2, |a, _| {
+        let ports = items(dig(arg(&a, 0), &["spec", "ports"]));
+        let port = if a.len() > 1 {
+            let want = str_arg(&a, 1);
+            ports
+                .iter()
+                .find(|p| text(p, &["name"]) == want || text(p, &["port"]) == want)
+        } else {
+            ports.first()
+        };
+        i(port.map_or(0, |p| int(p, &["nodePort"])))
     }),
     text_note!(
         "serviceLoadBalancerIP",
@@ -148,40 +154,42 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("endpointsReady", "service", 1, 1, |a, _| b(
         endpoints_ready(arg(&a, 0))
     )),
-    // Containers of a workload's pod template (or a Pod).
-    f!("containerImage", "container", 1, 2, |a, _| s(text(
+    // Containers of a workload's pod template (or a Pod, or a CronJob's job template), picked by
+    // index as in Orkestra (`containerImage .children.deployment 0`) or by name.
+    f!("containerImage", "container", 2, 2, |a, _| s(text(
         container(&a),
         &["image"]
     ))),
-    f!("containerEnv", "container", 2, 2, |a, _| {
-        let want = str_arg(&a, 1);
-        let env = items(dig(first_container(arg(&a, 0)), &["env"]));
+    f!("containerEnv", "container", 3, 3, |a, _| {
+        let want = str_arg(&a, 2);
+        let env = items(dig(container(&a), &["env"]));
         s(env
             .iter()
             .find(|e| text(e, &["name"]) == want)
             .map(|e| text(e, &["value"]))
             .unwrap_or_default())
     }),
-    f!("containerPort", "container", 1, 2, |a, _| i(int(
-        container(&a),
-        &["ports", "0", "containerPort"]
-    ))),
-    f!("containerPortByName", "container", 2, 2, |a, _| {
-        let want = str_arg(&a, 1);
-        let ports = items(dig(first_container(arg(&a, 0)), &["ports"]));
+    f!("containerPort", "container", 3, 3, |a, _| {
+        let want = value::as_i64(arg(&a, 2));
+        b(items(dig(container(&a), &["ports"]))
+            .iter()
+            .any(|p| Some(int(p, &["containerPort"])) == want))
+    }),
+    f!("containerPortByName", "container", 3, 3, |a, _| {
+        let want = str_arg(&a, 2);
+        let ports = items(dig(container(&a), &["ports"]));
         i(ports
             .iter()
             .find(|p| text(p, &["name"]) == want)
             .map_or(0, |p| int(p, &["containerPort"])))
     }),
-    f!("containerPorts", "container", 1, 1, |a, _| {
-        let ports = items(dig(first_container(arg(&a, 0)), &["ports"]));
-        j(Json::Array(
-            ports
-                .iter()
-                .map(|p| Json::from(int(p, &["containerPort"])))
-                .collect(),
-        ))
+    f!("containerPorts", "container", 2, 2, |a, _| {
+        let ports = items(dig(container(&a), &["ports"]));
+        let list: Vec<String> = ports
+            .iter()
+            .map(|p| int(p, &["containerPort"]).to_string())
+            .collect();
+        s(list.join(","))
     }),
     f!("containerCount", "container", 1, 1, |a, _| i(
         items(containers(arg(&a, 0))).len() as i64
@@ -319,21 +327,19 @@ pub(crate) fn containers(v: &Json) -> &Json {
     &NIL
 }
 
-fn first_container(v: &Json) -> &Json {
-    items(containers(v)).first().unwrap_or(&NIL)
-}
-
-/// The container named by the optional second argument, else the first.
+/// The container the second argument names: an index, or a container name.
 fn container<'x>(a: &'x [Val<'_>]) -> &'x Json {
-    let obj = arg(a, 0);
-    if a.len() > 1 {
-        let want = str_arg(a, 1);
-        return items(containers(obj))
+    let list = items(containers(arg(a, 0)));
+    match arg(a, 1) {
+        Json::String(name) => list
             .iter()
-            .find(|c| text(c, &["name"]) == want)
-            .unwrap_or(&NIL);
+            .find(|c| text(c, &["name"]) == *name)
+            .unwrap_or(&NIL),
+        index => value::as_i64(index)
+            .and_then(|k| usize::try_from(k).ok())
+            .and_then(|k| list.get(k))
+            .unwrap_or(&NIL),
     }
-    first_container(obj)
 }
 
 #[cfg(test)]
@@ -404,6 +410,11 @@ mod tests {
             ),
             ("resourceExists", vec![d.clone()], "true"),
             ("resourceExists", vec![json!(null)], "false"),
+            (
+                "resourceExists",
+                vec![json!({"_placeholder": true})],
+                "false",
+            ),
             ("isTerminating", vec![d.clone()], "false"),
             ("generation", vec![d.clone()], "3"),
             ("isSynced", vec![d.clone()], "true"),
@@ -415,19 +426,59 @@ mod tests {
                 "false",
             ),
             ("allReplicasReady", vec![json!(null)], "false"),
+            (
+                "allReplicasReady",
+                vec![json!({"spec": {"replicas": 0}, "status": {}})],
+                "true",
+            ),
+            (
+                "allReplicasReady",
+                vec![json!({"spec": {"replicas": 2}, "status": {"readyReplicas": 3}})],
+                "false",
+            ),
+            (
+                "replicasReady",
+                vec![json!({"spec": {"replicas": 2}, "status": {"readyReplicas": 3}})],
+                "true",
+            ),
+            (
+                "rolloutComplete",
+                vec![json!({"status": {"updatedReplicas": 1}})],
+                "true",
+            ),
             ("desiredReplicas", vec![json!({})], "1"),
             ("availableReplicas", vec![d.clone()], "2"),
             ("rolloutComplete", vec![d.clone()], "true"),
-            ("containerImage", vec![d.clone()], "nginx:1"),
+            ("containerImage", vec![d.clone(), json!(0)], "nginx:1"),
+            ("containerImage", vec![d.clone(), json!(1)], "envoy"),
             ("containerImage", vec![d.clone(), json!("sidecar")], "envoy"),
-            ("containerEnv", vec![d.clone(), json!("MODE")], "prod"),
-            ("containerPort", vec![d.clone()], "80"),
+            ("containerImage", vec![d.clone(), json!(9)], ""),
+            (
+                "containerEnv",
+                vec![d.clone(), json!(0), json!("MODE")],
+                "prod",
+            ),
+            (
+                "containerPort",
+                vec![d.clone(), json!(0), json!(80)],
+                "true",
+            ),
+            (
+                "containerPort",
+                vec![d.clone(), json!(0), json!(81)],
+                "false",
+            ),
             (
                 "containerPortByName",
-                vec![d.clone(), json!("metrics")],
+                vec![d.clone(), json!(0), json!("metrics")],
                 "9090",
             ),
-            ("containerPorts", vec![d.clone()], "[80 9090]"),
+            ("containerPorts", vec![d.clone(), json!(0)], "80,9090"),
+            (
+                "serviceNodePort",
+                vec![json!({"spec": {"ports": [{"nodePort": 31234}]}})],
+                "31234",
+            ),
             ("containerCount", vec![d.clone()], "2"),
             ("containerCount", vec![json!(null)], "0"),
             (

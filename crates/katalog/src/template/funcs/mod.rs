@@ -84,6 +84,8 @@ mod types;
 mod validation;
 mod workloads;
 
+pub(crate) use types::type_of;
+
 /// The largest string a function may build (the output cap).
 pub(crate) const MAX_STRING: usize = 1 << 20;
 
@@ -135,40 +137,57 @@ impl FnCx {
     }
 }
 
-/// A small splitmix64 generator: deterministic for a seed, good enough for names and tokens.
+/// The random source: the operating system's CSPRNG (random notes make passwords and keys),
+/// or, for tests, a splitmix64 sequence from a fixed seed.
 #[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
+pub(crate) enum Rng {
+    /// Deterministic, from `RenderContext::seed`.
+    Seeded(u64),
+    /// Cryptographically secure, from the operating system.
+    Os,
+}
 
 impl Rng {
-    /// A generator from a seed.
+    /// A deterministic generator from a seed.
     pub(crate) fn new(seed: u64) -> Rng {
-        Rng(seed)
+        Rng::Seeded(seed)
     }
 
-    /// A generator seeded from the process's hash randomness.
+    /// The operating system's generator.
     pub(crate) fn from_entropy() -> Rng {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        Rng(h.finish())
+        Rng::Os
     }
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        match self {
+            Rng::Seeded(state) => {
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = *state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            }
+            Rng::Os => {
+                let mut buf = [0u8; 8];
+                // The OS generator only fails on a broken platform; Orkestra panics there, and a
+                // predictable fallback would be worse for passwords, so the same happens here.
+                getrandom::fill(&mut buf).expect("the operating system random source works");
+                u64::from_le_bytes(buf)
+            }
+        }
     }
 
-    /// A number in `0..n` (`n > 0`).
+    /// A uniform number in `0..n` (`n > 0`), without modulo bias.
     pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
+        let n = n.max(1);
+        let zone = u64::MAX - (u64::MAX % n);
+        loop {
+            let v = self.next_u64();
+            if v < zone {
+                return v % n;
+            }
+        }
     }
 }
 
