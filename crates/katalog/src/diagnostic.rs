@@ -152,29 +152,39 @@ impl Diagnostic {
     pub fn render(&self, sources: &SourceMap) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "{}[{}]: {}", self.severity, self.code, self.message);
+        let gutter = if self.line > 0 {
+            self.line.to_string()
+        } else {
+            String::new()
+        };
+        let pad = " ".repeat(gutter.len().max(1));
         if let Some(file) = &self.file {
             if self.line > 0 {
-                let _ = writeln!(out, "  --> {}:{}:{}", file.display(), self.line, self.col);
+                let _ = writeln!(
+                    out,
+                    "{pad}--> {}:{}:{}",
+                    file.display(),
+                    self.line,
+                    self.col
+                );
                 if let Some(text) = sources.line(file, self.line) {
-                    let gutter = self.line.to_string();
-                    let pad = " ".repeat(gutter.len());
                     let caret = " ".repeat(self.col.saturating_sub(1) as usize);
                     let _ = writeln!(out, "{pad} |");
                     let _ = writeln!(out, "{gutter} | {text}");
                     let _ = writeln!(out, "{pad} | {caret}^");
                 }
             } else {
-                let _ = writeln!(out, "  --> {}", file.display());
+                let _ = writeln!(out, "{pad}--> {}", file.display());
             }
         }
         if let Some(path) = &self.path {
-            let _ = writeln!(out, "  = at: {path}");
+            let _ = writeln!(out, "{pad} = at: {path}");
         }
         if let Some(crd) = &self.crd {
-            let _ = writeln!(out, "  = crd: {crd}");
+            let _ = writeln!(out, "{pad} = crd: {crd}");
         }
         if let Some(hint) = &self.hint {
-            let _ = writeln!(out, "  = help: {hint}");
+            let _ = writeln!(out, "{pad} = help: {hint}");
         }
         out
     }
@@ -280,7 +290,7 @@ mod tests {
             .with_hint("did you mean `workers`?");
         let text = d.render(&sources);
         assert!(text.starts_with("error[unknown-key]: unknown key `workerz`\n"));
-        assert!(text.contains("  --> k.yaml:2:1\n"));
+        assert!(text.contains(" --> k.yaml:2:1\n"));
         assert!(text.contains("2 | workerz: 3\n"));
         assert!(text.contains("  | ^\n"));
         assert!(text.contains("= help: did you mean `workers`?"));

@@ -20,5 +20,5 @@ pub mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
-pub use load::{Loaded, load};
+pub use load::{Loaded, load, load_text};
 pub use model::{Crd, Gvk, Katalog};

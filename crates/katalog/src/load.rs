@@ -44,8 +44,23 @@ pub struct Loaded {
 /// # Ok::<(), ()>(())
 /// ```
 pub fn load(path: impl AsRef<Path>) -> Result<Loaded, Diagnostics> {
-    let path = path.as_ref();
+    load_with(path.as_ref(), Resolver::default())
+}
+
+/// Like [`load`], with the entry file's text given instead of read (files it references are
+/// still read from disk, relative to `path`).
+///
+/// # Errors
+/// As [`load`].
+pub fn load_text(path: impl AsRef<Path>, text: impl Into<String>) -> Result<Loaded, Diagnostics> {
     let mut resolver = Resolver::default();
+    let _ = resolver
+        .sources
+        .add(path.as_ref().to_path_buf(), text.into());
+    load_with(path.as_ref(), resolver)
+}
+
+fn load_with(path: &Path, mut resolver: Resolver) -> Result<Loaded, Diagnostics> {
     let katalog = resolve(&mut resolver, path);
     if let Some(katalog) = &katalog {
         validate::validate(katalog, &mut resolver);
@@ -99,16 +114,16 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
     let spec_motifs = motif::apply_spec_imports(resolver, path, &root);
     let mut inputs: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
     let mut crd_motifs = Vec::new();
-    if let Some(crds) = nodes::get_mut(&mut root, "spec").and_then(|s| nodes::get_mut(s, "crds")) {
-        if let Some(entries) = nodes::entries_mut(crds) {
-            for (key, entry) in entries.iter_mut() {
-                let name = key.as_str().unwrap_or_default().to_string();
-                let from = resolver.sources.path(entry.span.file).to_path_buf();
-                let contribution = motif::apply_crd_imports(resolver, &from, &name, entry);
-                include::expand_reconciler_include(resolver, &from, entry);
-                inputs.insert(name, contribution.inputs.clone());
-                crd_motifs.push(contribution);
-            }
+    if let Some(crds) = nodes::get_mut(&mut root, "spec").and_then(|s| nodes::get_mut(s, "crds"))
+        && let Some(entries) = nodes::entries_mut(crds)
+    {
+        for (key, entry) in entries.iter_mut() {
+            let name = key.as_str().unwrap_or_default().to_string();
+            let from = resolver.sources.path(entry.span.file).to_path_buf();
+            let contribution = motif::apply_crd_imports(resolver, &from, &name, entry);
+            include::expand_reconciler_include(resolver, &from, entry);
+            inputs.insert(name, contribution.inputs.clone());
+            crd_motifs.push(contribution);
         }
     }
 
@@ -135,8 +150,7 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         notes.extend(contribution.notes.functions);
         profile_sets.extend(contribution.profiles);
     }
-    let mut provenance: BTreeMap<String, (Option<String>, Option<String>, Option<String>)> =
-        BTreeMap::new();
+    let mut provenance: BTreeMap<String, Provenance> = BTreeMap::new();
     for import in &imported {
         let Some(doc) = resolver.decode::<Document>(&import.root, "") else {
             continue;
@@ -173,6 +187,7 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         }
     }
 
+    read_block_includes(resolver, &document);
     let spec = document.spec.take().unwrap_or_default();
     let finalizers = spec.finalizers.clone();
     let mut crds = Vec::new();
@@ -241,6 +256,52 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         profiles,
     })
 }
+
+/// Reads the files named by `serve.include`, `validation.include`, `mutation.include` and
+/// `gateway.api.auth.include`: they must exist and parse, and their templates are checked
+/// with the rest of the Katalog.
+fn read_block_includes(resolver: &mut Resolver, document: &Document) {
+    let mut includes: Vec<crate::de::Spanned<String>> = Vec::new();
+    for (_, entry) in document.spec.iter().flat_map(|s| s.crds.0.iter()) {
+        if let Some(serve) = &entry.serve
+            && let Some(path) = serve
+                .value
+                .get("include")
+                .and_then(serde_json::Value::as_str)
+        {
+            includes.push(crate::de::Spanned::new(path.to_string(), serve.at.clone()));
+        }
+        let admission = entry.admission.as_ref();
+        let validation = entry
+            .validation
+            .as_ref()
+            .or(admission.and_then(|a| a.validation.as_ref()));
+        let mutation = entry
+            .mutation
+            .as_ref()
+            .or(admission.and_then(|a| a.mutation.as_ref()));
+        includes.extend(validation.and_then(|v| v.include.clone()));
+        includes.extend(mutation.and_then(|m| m.include.clone()));
+    }
+    if let Some(auth) = document
+        .gateway
+        .as_ref()
+        .and_then(|g| g.api.as_ref())
+        .and_then(|a| a.auth.as_ref())
+    {
+        includes.extend(auth.include.clone());
+    }
+    for include in includes {
+        if let Some(node) =
+            include::read_included(resolver, &include.at.file, &include.value, &include.at)
+        {
+            resolver.roots.push(node);
+        }
+    }
+}
+
+/// Name, description and version of the Katalog a Komposer imported a CRD from.
+type Provenance = (Option<String>, Option<String>, Option<String>);
 
 fn read_profile_include(resolver: &mut Resolver, profiles: &Profiles) -> Option<Profiles> {
     let include = profiles.include.as_ref()?;

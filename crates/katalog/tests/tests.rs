@@ -2,4 +2,7 @@
 
 mod build;
 mod conformance;
+mod loading;
+mod never_panics;
+mod snapshots;
 mod util;

@@ -35,8 +35,35 @@ pub enum Command {
     Dev(DevArgs),
     /// Print the objects a CR produces, as multi-document YAML, without a cluster.
     Template(TemplateArgs),
+    /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
+    Validate(ValidateArgs),
     /// Print version information.
     Version,
+}
+
+/// Output format of `ork validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable, like compiler errors.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Arguments of `ork validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The Katalog or Komposer (default: katalog.yaml, then komposer.yaml in the current directory).
+    pub katalog: Option<PathBuf>,
+    /// The Katalog or Komposer, as a flag (same as the positional argument).
+    #[arg(short = 'f', long = "file", conflicts_with = "katalog")]
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Also print each CRD's resolved settings and the dependency order.
+    #[arg(long)]
+    pub full: bool,
 }
 
 /// Arguments of `ork dev`.
@@ -98,6 +125,28 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(Cli::try_parse_from(["ork", "template", "k.yaml"]).is_err());
+    }
+
+    #[test]
+    fn validate_accepts_a_path_output_format_and_full() {
+        let cli =
+            Cli::try_parse_from(["ork", "validate", "k.yaml", "-o", "json", "--full"]).unwrap();
+        match cli.command {
+            Command::Validate(args) => {
+                assert_eq!(args.katalog, Some(PathBuf::from("k.yaml")));
+                assert_eq!(args.output, OutputFormat::Json);
+                assert!(args.full);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["ork", "validate"]).unwrap();
+        match cli.command {
+            Command::Validate(args) => {
+                assert_eq!(args.katalog, None);
+                assert_eq!(args.output, OutputFormat::Text);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
     }
 
     #[test]

@@ -1,1 +1,41 @@
-//! The ork runtime: one OperatorBox per CRD (watch, queue, workers, reconcile, status, events, finalizers), leader election, HTTP API and metrics.
+//! The ork runtime: one OperatorBox per CRD (watch, queue, workers, reconcile, status, events,
+//! finalizers), leader election, HTTP API and metrics.
+//!
+//! Each CRD of a Katalog becomes an OperatorBox with its own deduplicating, rate-limited
+//! [`Queue`], its own pool of [`Workers`], its own [`Health`] and its own series in
+//! [`Metrics`], so that a panic or a flood in one box never slows another. The pieces are
+//! generic over the key type and know nothing of Kubernetes:
+//!
+//! ```no_run
+//! use runtime::{Action, Health, Metrics, Queue, QueueConfig, Workers, WorkersConfig};
+//!
+//! # async fn example() {
+//! let queue = Queue::new(QueueConfig::default());
+//! let health = Health::default();
+//! let metrics = Metrics::new();
+//! let reconcile = |key: String| async move {
+//!     println!("reconciling {key}");
+//!     Ok::<_, std::convert::Infallible>(Action::Done)
+//! };
+//! let workers = Workers::spawn(
+//!     queue.clone(),
+//!     WorkersConfig::default().count(3),
+//!     reconcile,
+//!     (health.clone(), metrics.crd("website")),
+//! );
+//! health.mark_started();
+//! queue.add("default/my-site".to_owned());
+//! // …
+//! workers.stop().await.expect("reconciles finish in time");
+//! # }
+//! ```
+
+pub mod metrics;
+pub mod operator_box;
+
+pub use metrics::{CrdMetrics, Metrics};
+pub use operator_box::health::{Health, HealthSnapshot, State};
+pub use operator_box::queue::{Added, Lease, Queue, QueueConfig};
+pub use operator_box::workers::{
+    Action, ActiveWorkers, Observe, Outcome, Report, Workers, WorkersConfig,
+};

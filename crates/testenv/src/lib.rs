@@ -1,1 +1,37 @@
 //! A real local Kubernetes control plane on loopback, for tests, benchmarks and `ork dev`.
+//!
+//! ork is tested against the real thing: etcd, kube-apiserver and kube-controller-manager,
+//! built from Go modules by `control-plane/build.sh` and started here on free ports with key
+//! material generated in Rust. A test binary shares one control plane ([`shared`]); tests
+//! isolate themselves by namespace ([`namespace`]) and unique CRD group ([`unique_name`]).
+//!
+//! ```no_run
+//! # async fn f() {
+//! let cp = testenv::shared().await;
+//! let client = cp.client().await.unwrap();
+//! let ns = testenv::namespace(&client, "my-test").await;
+//! # }
+//! ```
+
+mod binaries;
+mod config;
+mod control_plane;
+mod kubeconfig;
+mod pki;
+mod process;
+mod shared;
+
+pub use binaries::{Binaries, KUBERNETES_VERSION};
+pub use config::{Config, DEFAULT_CONTROLLERS};
+pub use control_plane::{ControlPlane, Error, Result};
+pub use pki::Identity;
+pub use process::is_alive;
+pub use shared::{namespace, shared, shared_with, unique_name};
+
+/// Errors of the individual building blocks, for callers that match on them.
+pub mod errors {
+    pub use crate::binaries::Error as BinariesError;
+    pub use crate::kubeconfig::Error as KubeconfigError;
+    pub use crate::pki::Error as PkiError;
+    pub use crate::process::Error as ProcessError;
+}

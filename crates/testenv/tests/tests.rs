@@ -1,1 +1,12 @@
-//! Integration tests against the real control plane.
+//! Integration tests of the local control plane: they start the real etcd, kube-apiserver and
+//! kube-controller-manager. Nothing here is skipped; without the binaries they fail and say how
+//! to build them.
+
+mod util;
+
+mod crd_watch;
+mod failures;
+mod garbage_collection;
+mod isolation;
+mod lifecycle;
+mod status;

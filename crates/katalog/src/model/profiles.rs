@@ -94,10 +94,13 @@ impl Profiles {
             out: &mut Vec<(&'static str, String, crate::Location)>,
         ) {
             for (name, value) in from {
-                if into.contains_key(&name) {
-                    out.push((key, name, value.at.clone()));
-                } else {
-                    into.insert(name, value);
+                match into.entry(name) {
+                    std::collections::btree_map::Entry::Occupied(e) => {
+                        out.push((key, e.key().clone(), value.at.clone()));
+                    }
+                    std::collections::btree_map::Entry::Vacant(e) => {
+                        e.insert(value);
+                    }
                 }
             }
         }

@@ -55,10 +55,10 @@ pub fn read_manifest(documents: &[Node]) -> Result<CrdManifest, String> {
             }
         }
     }
-    if let Some(v) = spec.get("version").and_then(Node::as_str) {
-        if versions.is_empty() {
-            versions.push(v.to_string());
-        }
+    if let Some(v) = spec.get("version").and_then(Node::as_str)
+        && versions.is_empty()
+    {
+        versions.push(v.to_string());
     }
     let version = storage
         .or(served)

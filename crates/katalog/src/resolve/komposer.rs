@@ -148,19 +148,19 @@ pub fn compose(resolver: &mut Resolver, path: &Path, root: &mut Node) -> Vec<Imp
         }
     }
     let span = root.span;
-    if let Some(spec) = nodes::entry(root, "spec", span) {
-        if let Some(entries) = nodes::entries_mut(spec) {
-            entries.push((
-                Node {
-                    kind: NodeKind::Scalar("crds".into(), crate::yaml::Style::Plain),
-                    span,
-                },
-                Node {
-                    kind: NodeKind::Map(merged),
-                    span,
-                },
-            ));
-        }
+    if let Some(spec) = nodes::entry(root, "spec", span)
+        && let Some(entries) = nodes::entries_mut(spec)
+    {
+        entries.push((
+            Node {
+                kind: NodeKind::Scalar("crds".into(), crate::yaml::Style::Plain),
+                span,
+            },
+            Node {
+                kind: NodeKind::Map(merged),
+                span,
+            },
+        ));
     }
     imported
 }

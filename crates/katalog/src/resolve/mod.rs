@@ -49,6 +49,11 @@ impl Resolver {
 
     /// Reads a text file; a missing file is reported at `referenced_at` (or at the file itself).
     pub fn read(&mut self, path: &Path, referenced_at: Option<&Location>) -> Option<(u32, String)> {
+        if let Some(text) = self.sources.text(path) {
+            let text = text.to_string();
+            let id = self.sources.add(path.to_path_buf(), text.clone());
+            return Some((id, text));
+        }
         match std::fs::read(path) {
             Ok(bytes) => {
                 let text = String::from_utf8_lossy(&bytes).into_owned();
@@ -121,8 +126,8 @@ impl Resolver {
             yaml::Error::DuplicateKey { .. } => Some("remove or rename one of the two keys"),
             _ => None,
         };
-        if let yaml::Error::DuplicateKey { key, .. } = err {
-            d = d.with_path(key.clone());
+        if let yaml::Error::DuplicateKey { path, .. } = err {
+            d = d.with_path(path.clone());
         }
         if let Some(hint) = hint {
             d = d.with_hint(hint);
@@ -133,14 +138,28 @@ impl Resolver {
     /// Decodes a node strictly, recording unknown keys and the error that stopped decoding.
     pub fn decode<T: DeserializeOwned>(&mut self, node: &Node, path: &str) -> Option<T> {
         let (result, found) = crate::de::from_node_at::<T>(node, &self.sources, path);
-        self.diagnostics.extend(found);
+        self.diagnostics
+            .extend(found.into_iter().map(with_crd_from_path));
         match result {
             Ok(value) => Some(value),
             Err(err) => {
-                self.report(err);
+                self.report(with_crd_from_path(err));
                 None
             }
         }
+    }
+}
+
+/// Names the CRD of a diagnostic whose path is under `spec.crds.<name>`.
+fn with_crd_from_path(d: Diagnostic) -> Diagnostic {
+    let crd = d
+        .path
+        .as_deref()
+        .and_then(|p| p.strip_prefix("spec.crds."))
+        .map(|rest| rest.split(['.', '[']).next().unwrap_or(rest).to_string());
+    match crd {
+        Some(c) if d.crd.is_none() => d.with_crd(c),
+        _ => d,
     }
 }
 

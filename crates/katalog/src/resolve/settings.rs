@@ -72,10 +72,10 @@ pub fn settings(entry: &CrdEntry, profiles: &Profiles) -> ReconcilerSettings {
     let resync = reconciler
         .and_then(|r| r.resync.as_ref())
         .or(entry.resync.as_ref());
-    if let Some(r) = resync.and_then(|r| duration::parse(&r.value).ok()) {
-        if !r.is_zero() {
-            s.resync = r;
-        }
+    if let Some(r) = resync.and_then(|r| duration::parse(&r.value).ok())
+        && !r.is_zero()
+    {
+        s.resync = r;
     }
     if let Some(r) = reconciler {
         s.default = r.default.unwrap_or(true);
@@ -89,10 +89,9 @@ pub fn settings(entry: &CrdEntry, profiles: &Profiles) -> ReconcilerSettings {
                 .failure_threshold
                 .as_ref()
                 .or(q.degrade_threshold.as_ref())
+                && let Some(t) = positive(t.value)
             {
-                if let Some(t) = positive(t.value) {
-                    s.failure_threshold = t;
-                }
+                s.failure_threshold = t;
             }
             if let Some(b) = &q.retry_backoff {
                 let mut retry = Backoff::default();

@@ -382,10 +382,19 @@ impl<'a> Exec<'a> {
                     vals.push(self.arg(a, dot)?);
                 }
                 vals.extend(piped);
-                (f.call)(vals, &mut self.cx).map_err(|message| RenderError::FunctionFailed {
+                let failed = |message: String| RenderError::FunctionFailed {
                     name: f.name.to_string(),
                     message,
-                })
+                };
+                let v = (f.call)(vals, &mut self.cx).map_err(failed)?;
+                // Computed values are bounded like the output, so no chain of functions (or a
+                // loop reassigning a variable) can build an unbounded value.
+                if let Cow::Owned(owned) = &v
+                    && value::heavier_than(owned, MAX_OUTPUT)
+                {
+                    return Err(failed(format!("result larger than {MAX_OUTPUT} bytes")));
+                }
+                Ok(v)
             }
             Callee::Note(index) => {
                 let note = &self.engine.notes[index];

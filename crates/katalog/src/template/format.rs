@@ -60,8 +60,7 @@ pub(crate) fn sprintf(fmt: &str, args: &[&Json]) -> Result<String, String> {
             continue;
         };
         next += 1;
-        let body = verb_body(verb, spec, arg);
-        pad(&mut out, &body, spec, verb);
+        write_arg(&mut out, verb, spec, arg);
         if out.len() > MAX_STRING {
             return Err(format!("result longer than {MAX_STRING} bytes"));
         }
@@ -79,6 +78,35 @@ pub(crate) fn sprintf(fmt: &str, args: &[&Json]) -> Result<String, String> {
         out.push(')');
     }
     Ok(out)
+}
+
+/// Writes one argument; lists and maps get the verb applied to each element, as in Go.
+fn write_arg(out: &mut String, verb: char, spec: Spec, arg: &Json) {
+    match arg {
+        Json::Array(items) if !matches!(verb, 'v' | 's') => {
+            out.push('[');
+            for (k, item) in items.iter().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                write_arg(out, verb, spec, item);
+            }
+            out.push(']');
+        }
+        Json::Object(map) if !matches!(verb, 'v' | 's') => {
+            out.push_str("map[");
+            for (k, (key, item)) in value::sorted_entries(map).into_iter().enumerate() {
+                if k > 0 {
+                    out.push(' ');
+                }
+                write_arg(out, verb, spec, &Json::String(key.clone()));
+                out.push(':');
+                write_arg(out, verb, spec, item);
+            }
+            out.push(']');
+        }
+        _ => pad(out, &verb_body(verb, spec, arg), spec, verb),
+    }
 }
 
 fn number(

@@ -49,6 +49,12 @@ pub fn is_template(s: &str) -> bool {
     s.contains("{{")
 }
 
+/// The type name `typeOf` gives a value (`string`, `number`, `bool`, `map`, `slice`, `null`),
+/// for the condition language's `typeOf` operator to share.
+pub fn type_of(v: &Json) -> &'static str {
+    funcs::type_of(v)
+}
+
 /// A user note: a named template expression callable as a function (`{{ fullImage }}`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Note {
@@ -167,7 +173,9 @@ impl Engine {
     /// # Errors
     /// See [`Engine::render_with`].
     pub fn render(&self, t: &Template, data: &Json) -> Result<String, RenderError> {
-        self.render_with(t, data, &RenderContext::default())
+        // Like `render_with(.., &RenderContext::default())`, but the clock and the random
+        // source are only made if a function asks for them.
+        self.render_cx(t, data, funcs::FnCx::new(None, None))
     }
 
     /// Renders a template over `data` with the given clock and random seed.
@@ -182,19 +190,14 @@ impl Engine {
         data: &Json,
         cx: &RenderContext,
     ) -> Result<String, RenderError> {
+        self.render_cx(t, data, funcs::FnCx::new(Some(cx.now), cx.seed))
+    }
+
+    fn render_cx(&self, t: &Template, data: &Json, cx: funcs::FnCx) -> Result<String, RenderError> {
         if t.inner.engine_id != self.inner.id && t.inner.uses_notes {
             return Err(RenderError::EngineMismatch);
         }
-        let rng = match cx.seed {
-            Some(seed) => funcs::Rng::new(seed),
-            None => funcs::Rng::from_entropy(),
-        };
-        exec::render(
-            &self.inner,
-            &t.inner,
-            data,
-            funcs::FnCx { now: cx.now, rng },
-        )
+        exec::render(&self.inner, &t.inner, data, cx)
     }
 
     /// Whether `name` is a built-in function or a user note.
@@ -310,5 +313,9 @@ impl Template {
     }
 }
 
+#[cfg(test)]
+mod go_conformance;
+#[cfg(test)]
+mod proptests;
 #[cfg(test)]
 mod tests;

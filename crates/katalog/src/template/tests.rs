@@ -438,3 +438,20 @@ fn walk(dir: &std::path::Path) -> std::io::Result<Vec<std::path::PathBuf>> {
     }
     Ok(out)
 }
+
+#[test]
+fn docs_list_every_builtin() {
+    let path =
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/template-functions.md");
+    let docs = std::fs::read_to_string(&path).expect("docs/template-functions.md exists");
+    let engine = Engine::new();
+    let missing: Vec<&str> = engine
+        .function_names()
+        .into_iter()
+        .filter(|n| !docs.contains(&format!("`{n}`")))
+        .collect();
+    assert!(
+        missing.is_empty(),
+        "not in docs/template-functions.md: {missing:?}"
+    );
+}

@@ -189,6 +189,29 @@ pub(crate) fn float(f: f64) -> Json {
     Number::from_f64(f).map_or(Json::Null, Json::Number)
 }
 
+/// Whether a value is heavier than `limit`, counting string bytes and 8 per node and key; stops
+/// counting as soon as the limit is passed, so the cost is at most the limit.
+pub(crate) fn heavier_than(v: &Json, limit: usize) -> bool {
+    fn walk(v: &Json, budget: &mut usize) -> bool {
+        let own = match v {
+            Json::String(s) => s.len() + 8,
+            Json::Object(m) => 8 + m.keys().map(|k| k.len() + 8).sum::<usize>(),
+            _ => 8,
+        };
+        if own > *budget {
+            return true;
+        }
+        *budget -= own;
+        match v {
+            Json::Array(items) => items.iter().any(|x| walk(x, budget)),
+            Json::Object(m) => m.values().any(|x| walk(x, budget)),
+            _ => false,
+        }
+    }
+    let mut budget = limit;
+    walk(v, &mut budget)
+}
+
 /// Go's `fmt.Sprint` of one value into a new string.
 pub(crate) fn go_string(v: &Json) -> String {
     let mut s = String::new();
@@ -231,6 +254,18 @@ mod tests {
     fn maps_and_lists_print_like_go_interfaces() {
         let v = json!({"b": [1, "x", null], "a": {"k": true}});
         assert_eq!(go_string(&v), "map[a:map[k:true] b:[1 x <nil>]]");
+    }
+
+    #[test]
+    fn weight_counts_strings_and_nodes_and_stops_at_the_limit() {
+        assert!(!heavier_than(&json!("abc"), 11));
+        assert!(heavier_than(&json!("abc"), 10));
+        let nested = Json::Array(vec![
+            Json::Array(vec![Json::Array(vec![json!("x"); 10]); 10]);
+            10
+        ]);
+        assert!(heavier_than(&nested, 1000));
+        assert!(!heavier_than(&json!({"k": [1, 2]}), 100));
     }
 
     #[test]

@@ -133,17 +133,17 @@ fn validation_rule(
         );
     }
     value_type(cx, crd, &rest, r.value_type.as_ref());
-    if let Some(a) = &r.action {
-        if !["deny", "warn"].contains(&a.value.as_str()) {
-            cx.crd_error(
-                crd,
-                Some(&a.at),
-                "invalid-action",
-                &format!("{rest}.action"),
-                format!("action `{}` is not `deny` or `warn`", a.value),
-                "use `action: deny` or `action: warn`",
-            );
-        }
+    if let Some(a) = &r.action
+        && !["deny", "warn"].contains(&a.value.as_str())
+    {
+        cx.crd_error(
+            crd,
+            Some(&a.at),
+            "invalid-action",
+            &format!("{rest}.action"),
+            format!("action `{}` is not `deny` or `warn`", a.value),
+            "use `action: deny` or `action: warn`",
+        );
     }
 }
 

@@ -149,17 +149,17 @@ fn lifecycle(cx: &mut Cx<'_>) {
             }
         }
     }
-    if let Some(accept) = accept {
-        if cx.katalog.kind == DocumentKind::Katalog {
-            cx.push(
-                Diagnostic::error(
-                    "accept-on-katalog",
-                    "`lifecycle.accept` is only valid on a Komposer",
-                )
-                .at(&accept.at)
-                .with_path("lifecycle.accept"),
-            );
-        }
+    if let Some(accept) = accept
+        && cx.katalog.kind == DocumentKind::Katalog
+    {
+        cx.push(
+            Diagnostic::error(
+                "accept-on-katalog",
+                "`lifecycle.accept` is only valid on a Komposer",
+            )
+            .at(&accept.at)
+            .with_path("lifecycle.accept"),
+        );
     }
 }
 

@@ -142,12 +142,12 @@ fn tokens(cx: &mut Cx<'_>) {
             cx.push(Diagnostic::error("token-source", format!("gateway token `{}` needs exactly one of secretRef, token, githubOIDC, gitlabOIDC, vaultOIDC, oidc", t.name))
                 .at(&token.at).with_path(path.clone()));
         }
-        if let Some(literal) = &t.token {
-            if !literal.trim_start().starts_with('$') {
-                cx.push(Diagnostic::error("literal-token", format!("gateway token `{}` is a literal; tokens must be env references such as `${{ORK_TOKEN}}`", t.name))
+        if let Some(literal) = &t.token
+            && !literal.trim_start().starts_with('$')
+        {
+            cx.push(Diagnostic::error("literal-token", format!("gateway token `{}` is a literal; tokens must be env references such as `${{ORK_TOKEN}}`", t.name))
                     .at(&token.at).with_path(format!("{path}.token"))
                     .with_hint("move the secret to an environment variable and write `token: \"${VAR}\"`"));
-            }
         }
     }
 }
@@ -199,14 +199,14 @@ fn cert_manager(cx: &mut Cx<'_>) {
         ("rotationThreshold", c.rotation_threshold),
         ("validFor", c.valid_for),
     ] {
-        if let Some(v) = value {
-            if let Some(problem) = duration_problem(&v.value) {
-                cx.push(
-                    Diagnostic::error("invalid-duration", problem)
-                        .at(&v.at)
-                        .with_path(format!("security.certManager.{key}")),
-                );
-            }
+        if let Some(v) = value
+            && let Some(problem) = duration_problem(&v.value)
+        {
+            cx.push(
+                Diagnostic::error("invalid-duration", problem)
+                    .at(&v.at)
+                    .with_path(format!("security.certManager.{key}")),
+            );
         }
     }
 }

@@ -79,6 +79,28 @@ impl Cx<'_> {
         self.crd_diagnostic(Diagnostic::warning(code, message), crd, at, rest, hint);
     }
 
+    /// Reports `value` (a duration, or a template) at `spec.crds.<crd>.<rest>` when it does
+    /// not parse.
+    pub fn crd_duration(
+        &mut self,
+        crd: &Crd,
+        value: Option<&crate::de::Spanned<String>>,
+        rest: &str,
+    ) {
+        if let Some(v) = value
+            && let Some(problem) = duration_problem(&v.value)
+        {
+            self.crd_error(
+                crd,
+                Some(&v.at),
+                "invalid-duration",
+                rest,
+                problem,
+                "use a duration such as 30s, 5m or 90d",
+            );
+        }
+    }
+
     fn crd_diagnostic(
         &mut self,
         d: Diagnostic,

@@ -1,7 +1,7 @@
 //! External calls, cross reads, watches, preReconcile gates and events
 //! (§18.3 #40, #41, #52, #53, #54).
 
-use super::{Cx, duration_problem, is_camel_case};
+use super::{Cx, is_camel_case};
 use crate::model::{Crd, External, Gate};
 
 /// The sentinels of spec §11.5.
@@ -110,18 +110,7 @@ fn externals(cx: &mut Cx<'_>, crd: &Crd) {
             );
         }
         for (key, value) in [("timeout", &e.timeout), ("sleep", &e.sleep)] {
-            if let Some(v) = value {
-                if let Some(problem) = duration_problem(&v.value) {
-                    cx.crd_error(
-                        crd,
-                        Some(&v.at),
-                        "invalid-duration",
-                        &format!("{rest}.{key}"),
-                        problem,
-                        "",
-                    );
-                }
-            }
+            cx.crd_duration(crd, value.as_ref(), &format!("{rest}.{key}"));
         }
     }
 }
@@ -175,30 +164,23 @@ fn cross(cx: &mut Cx<'_>, crd: &Crd) {
                     "",
                 );
             }
-            if let Some(auth) = &source.auth {
-                if auth.value.token.is_some() == auth.value.secret_ref.is_some() {
-                    cx.crd_error(
-                        crd,
-                        Some(&auth.at),
-                        "cross-auth",
-                        &format!("{rest}.source.auth"),
-                        "cross source auth needs exactly one of `token` and `secretRef`",
-                        "",
-                    );
-                }
+            if let Some(auth) = &source.auth
+                && auth.value.token.is_some() == auth.value.secret_ref.is_some()
+            {
+                cx.crd_error(
+                    crd,
+                    Some(&auth.at),
+                    "cross-auth",
+                    &format!("{rest}.source.auth"),
+                    "cross source auth needs exactly one of `token` and `secretRef`",
+                    "",
+                );
             }
-            if let Some(cache) = &source.cache_for {
-                if let Some(problem) = duration_problem(&cache.value) {
-                    cx.crd_error(
-                        crd,
-                        Some(&cache.at),
-                        "invalid-duration",
-                        &format!("{rest}.source.cacheFor"),
-                        problem,
-                        "",
-                    );
-                }
-            }
+            cx.crd_duration(
+                crd,
+                source.cache_for.as_ref(),
+                &format!("{rest}.source.cacheFor"),
+            );
         }
         if let Some(s) = c
             .value
@@ -249,17 +231,17 @@ fn watches(cx: &mut Cx<'_>, crd: &Crd) {
                 );
             }
         }
-        if let Some(k) = &w.value.key_from {
-            if k.value.label.is_some() == k.value.name.is_some() {
-                cx.crd_error(
-                    crd,
-                    Some(&k.at),
-                    "watch-key-from",
-                    &format!("{rest}.keyFrom"),
-                    "`keyFrom` needs exactly one of `label` and `name`",
-                    "",
-                );
-            }
+        if let Some(k) = &w.value.key_from
+            && k.value.label.is_some() == k.value.name.is_some()
+        {
+            cx.crd_error(
+                crd,
+                Some(&k.at),
+                "watch-key-from",
+                &format!("{rest}.keyFrom"),
+                "`keyFrom` needs exactly one of `label` and `name`",
+                "",
+            );
         }
         let key = (
             w.value.api_version.clone().unwrap_or_default(),
@@ -328,17 +310,17 @@ fn gate_check(cx: &mut Cx<'_>, crd: &Crd, key: &str, gate: &Gate, declared: &[&s
             );
         }
     }
-    if let Some(f) = &gate.fail_policy {
-        if !["open", "closed"].contains(&f.value.as_str()) {
-            cx.crd_error(
-                crd,
-                Some(&f.at),
-                "invalid-value",
-                &format!("{rest}.failPolicy"),
-                format!("failPolicy `{}` is not `open` or `closed`", f.value),
-                "",
-            );
-        }
+    if let Some(f) = &gate.fail_policy
+        && !["open", "closed"].contains(&f.value.as_str())
+    {
+        cx.crd_error(
+            crd,
+            Some(&f.at),
+            "invalid-value",
+            &format!("{rest}.failPolicy"),
+            format!("failPolicy `{}` is not `open` or `closed`", f.value),
+            "",
+        );
     }
 }
 

@@ -43,12 +43,12 @@ fn workers(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
             );
         }
     }
-    if let (Some(a), Some(b)) = (&r.workers, &crd.entry.workers) {
-        if a.value != b.value {
-            cx.crd_warning(crd, Some(&b.at), "workers-twice", "workers",
+    if let (Some(a), Some(b)) = (&r.workers, &crd.entry.workers)
+        && a.value != b.value
+    {
+        cx.crd_warning(crd, Some(&b.at), "workers-twice", "workers",
                 format!("`workers` is declared on the CRD ({}) and under operatorBox.reconciler ({}); the reconciler's value is used", b.value, a.value),
                 "declare it in one place");
-        }
     }
 }
 
@@ -57,28 +57,17 @@ fn resync(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
         (r.resync.as_ref(), format!("{PREFIX}.resync")),
         (crd.entry.resync.as_ref(), "resync".to_string()),
     ] {
-        if let Some(v) = value {
-            if let Some(problem) = duration_problem(&v.value) {
-                cx.crd_error(
-                    crd,
-                    Some(&v.at),
-                    "invalid-duration",
-                    &rest,
-                    format!("`resync`: {problem}"),
-                    "use a duration such as 30s or 5m",
-                );
-            }
-        }
+        cx.crd_duration(crd, value, &rest);
     }
 }
 
 fn profile(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
-    if let Some(p) = &r.profile {
-        if !is_reconciler_profile(&cx.katalog.profiles, &p.value) {
-            cx.crd_error(crd, Some(&p.at), "unknown-profile", &format!("{PREFIX}.profile"),
+    if let Some(p) = &r.profile
+        && !is_reconciler_profile(&cx.katalog.profiles, &p.value)
+    {
+        cx.crd_error(crd, Some(&p.at), "unknown-profile", &format!("{PREFIX}.profile"),
                 format!("unknown reconciler profile `{}`", p.value),
                 "use high-throughput, conservative, development, or declare it under profiles.reconciler");
-        }
     }
 }
 
@@ -162,17 +151,17 @@ fn queue_behaviour(cx: &mut Cx<'_>, crd: &Crd, q: &Queue) {
             );
         }
     }
-    if let Some(l) = &behaviour.value.on_limit {
-        if l.value.value.is_some() {
-            cx.crd_error(
-                crd,
-                Some(&l.at),
-                "invalid-value",
-                &format!("{rest}.onLimit.value"),
-                "`onLimit` may not declare `value` (the limit is maxDepth)",
-                "remove `value`",
-            );
-        }
+    if let Some(l) = &behaviour.value.on_limit
+        && l.value.value.is_some()
+    {
+        cx.crd_error(
+            crd,
+            Some(&l.at),
+            "invalid-value",
+            &format!("{rest}.onLimit.value"),
+            "`onLimit` may not declare `value` (the limit is maxDepth)",
+            "remove `value`",
+        );
     }
 }
 
@@ -195,17 +184,17 @@ fn retry_backoff(cx: &mut Cx<'_>, crd: &Crd, q: &Queue) {
             );
         }
     }
-    if let (Some(Ok(i)), Some(Ok(m))) = (&initial, &max) {
-        if m < i {
-            cx.crd_error(
-                crd,
-                Some(&b.at),
-                "retry-max-below-initial",
-                &rest,
-                "`retryBackoff.max` is shorter than its initial delay",
-                "make `max` at least the initial delay",
-            );
-        }
+    if let (Some(Ok(i)), Some(Ok(m))) = (&initial, &max)
+        && m < i
+    {
+        cx.crd_error(
+            crd,
+            Some(&b.at),
+            "retry-max-below-initial",
+            &rest,
+            "`retryBackoff.max` is shorter than its initial delay",
+            "make `max` at least the initial delay",
+        );
     }
     if b.value.multiplier.is_some_and(|m| m < 0.0) {
         cx.crd_error(
@@ -247,17 +236,17 @@ fn retry_backoff(cx: &mut Cx<'_>, crd: &Crd, q: &Queue) {
 }
 
 fn requeue(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
-    if let Some(after) = r.requeue.as_ref().and_then(|q| q.after.as_ref()) {
-        if let Some(problem) = duration_problem(&after.value) {
-            cx.crd_error(
-                crd,
-                Some(&after.at),
-                "invalid-requeue",
-                &format!("{PREFIX}.requeue.after"),
-                format!("`requeue.after` must be a duration or a template: {problem}"),
-                "use e.g. `after: 5m`",
-            );
-        }
+    if let Some(after) = r.requeue.as_ref().and_then(|q| q.after.as_ref())
+        && let Some(problem) = duration_problem(&after.value)
+    {
+        cx.crd_error(
+            crd,
+            Some(&after.at),
+            "invalid-requeue",
+            &format!("{PREFIX}.requeue.after"),
+            format!("`requeue.after` must be a duration or a template: {problem}"),
+            "use e.g. `after: 5m`",
+        );
     }
 }
 
@@ -325,18 +314,11 @@ fn extension_points(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
                 "use `protocol: http`",
             );
         }
-        if let Some(t) = &remote.value.timeout {
-            if let Some(problem) = duration_problem(&t.value) {
-                cx.crd_error(
-                    crd,
-                    Some(&t.at),
-                    "invalid-duration",
-                    &format!("{PREFIX}.remote.timeout"),
-                    problem,
-                    "",
-                );
-            }
-        }
+        cx.crd_duration(
+            crd,
+            remote.value.timeout.as_ref(),
+            &format!("{PREFIX}.remote.timeout"),
+        );
         if remote.value.managed_resources.is_empty() {
             cx.crd_warning(crd, Some(&remote.at), "remote-without-managed-resources", &format!("{PREFIX}.remote"),
                 "the remote reconciler declares no `managedResources`; no RBAC is generated for what it creates", "list the kinds it manages");
@@ -404,53 +386,41 @@ fn autoscale(cx: &mut Cx<'_>, crd: &Crd) {
         return;
     };
     let rest = "operatorBox.autoscale";
-    if let Some(p) = &a.value.profile {
-        if !["aggressive", "balanced", "conservative"].contains(&p.value.as_str()) {
-            cx.crd_error(
-                crd,
-                Some(&p.at),
-                "unknown-profile",
-                &format!("{rest}.profile"),
-                format!("unknown autoscale profile `{}`", p.value),
-                "use aggressive, balanced or conservative",
-            );
-        }
+    if let Some(p) = &a.value.profile
+        && !["aggressive", "balanced", "conservative"].contains(&p.value.as_str())
+    {
+        cx.crd_error(
+            crd,
+            Some(&p.at),
+            "unknown-profile",
+            &format!("{rest}.profile"),
+            format!("unknown autoscale profile `{}`", p.value),
+            "use aggressive, balanced or conservative",
+        );
     }
     for (key, value) in [
         ("interval", &a.value.interval),
         ("cooldown", &a.value.cooldown),
     ] {
-        if let Some(v) = value {
-            if let Some(problem) = duration_problem(&v.value) {
-                cx.crd_error(
-                    crd,
-                    Some(&v.at),
-                    "invalid-duration",
-                    &format!("{rest}.{key}"),
-                    problem,
-                    "",
-                );
-            }
-        }
+        cx.crd_duration(crd, value.as_ref(), &format!("{rest}.{key}"));
     }
-    if let Some(action) = &a.value.action {
-        if let Some(w) = action
+    if let Some(action) = &a.value.action
+        && let Some(w) = action
             .workers
             .as_ref()
             .filter(|w| !(1..=50).contains(&w.value))
-        {
-            cx.crd_error(
-                crd,
-                Some(&w.at),
-                "workers-out-of-range",
-                &format!("{rest}.do.workers"),
-                format!(
-                    "autoscale `workers` is {}; it must be between 1 and 50",
-                    w.value
-                ),
-                "",
-            );
-        }
+    {
+        cx.crd_error(
+            crd,
+            Some(&w.at),
+            "workers-out-of-range",
+            &format!("{rest}.do.workers"),
+            format!(
+                "autoscale `workers` is {}; it must be between 1 and 50",
+                w.value
+            ),
+            "",
+        );
     }
     const METRICS: &[&str] = &[
         "queueDepth",
@@ -473,24 +443,24 @@ fn autoscale(cx: &mut Cx<'_>, crd: &Crd) {
         let Some(field) = condition.field.as_ref().map(|f| f.as_str().to_string()) else {
             continue;
         };
-        if let Some(metric) = field.strip_prefix("metrics.") {
-            if !METRICS.contains(&metric) {
-                cx.crd_error(
-                    crd,
-                    Some(&a.at),
-                    "unknown-metric",
-                    &format!("{rest}.conditions"),
-                    format!("autoscale condition reads `{field}`, which is not a supported metric"),
-                    format!(
-                        "supported: {}",
-                        METRICS
-                            .iter()
-                            .map(|m| format!("metrics.{m}"))
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                );
-            }
+        if let Some(metric) = field.strip_prefix("metrics.")
+            && !METRICS.contains(&metric)
+        {
+            cx.crd_error(
+                crd,
+                Some(&a.at),
+                "unknown-metric",
+                &format!("{rest}.conditions"),
+                format!("autoscale condition reads `{field}`, which is not a supported metric"),
+                format!(
+                    "supported: {}",
+                    METRICS
+                        .iter()
+                        .map(|m| format!("metrics.{m}"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            );
         }
     }
 }
@@ -516,16 +486,16 @@ fn on_delete_groups(cx: &mut Cx<'_>, crd: &Crd) {
         }
         names.push(name);
     }
-    if let Some(t) = &on_delete.timeout {
-        if let Some(problem) = duration_problem(t.as_str()) {
-            cx.crd_error(
-                crd,
-                None,
-                "invalid-duration",
-                "operatorBox.onDelete.timeout",
-                problem,
-                "",
-            );
-        }
+    if let Some(t) = &on_delete.timeout
+        && let Some(problem) = duration_problem(t.as_str())
+    {
+        cx.crd_error(
+            crd,
+            None,
+            "invalid-duration",
+            "operatorBox.onDelete.timeout",
+            problem,
+            "",
+        );
     }
 }

@@ -165,8 +165,8 @@ fn check_declaration(
             }
         }
         "services" => {
-            if let Some(t) = text(node, "type").filter(|t| is_static(t)) {
-                if ![
+            if let Some(t) = text(node, "type").filter(|t| is_static(t))
+                && ![
                     "ClusterIP",
                     "NodePort",
                     "LoadBalancer",
@@ -174,17 +174,16 @@ fn check_declaration(
                     "Headless",
                 ]
                 .contains(&t)
-                {
-                    report(error(
-                        "invalid-service-type",
-                        node.get("type").unwrap_or(node),
-                        "type",
-                        format!(
-                            "service type `{t}` is not ClusterIP, NodePort, LoadBalancer or ExternalName"
-                        ),
-                        "",
-                    ));
-                }
+            {
+                report(error(
+                    "invalid-service-type",
+                    node.get("type").unwrap_or(node),
+                    "type",
+                    format!(
+                        "service type `{t}` is not ClusterIP, NodePort, LoadBalancer or ExternalName"
+                    ),
+                    "",
+                ));
             }
         }
         _ => {}
@@ -208,16 +207,14 @@ fn check_declaration(
                     ));
                 }
             }
-            "protocol" if !sub.contains("external") => {
-                if !["TCP", "UDP", "SCTP"].contains(&value) {
-                    report(error(
-                        "invalid-protocol",
-                        n,
-                        sub,
-                        format!("port protocol `{value}` is not TCP, UDP or SCTP"),
-                        "",
-                    ));
-                }
+            "protocol" if !sub.contains("external") && !["TCP", "UDP", "SCTP"].contains(&value) => {
+                report(error(
+                    "invalid-protocol",
+                    n,
+                    sub,
+                    format!("port protocol `{value}` is not TCP, UDP or SCTP"),
+                    "",
+                ));
             }
             "profile" => {
                 let parent = sub

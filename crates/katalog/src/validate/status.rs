@@ -29,17 +29,17 @@ pub fn check(cx: &mut Cx<'_>) {
                     "add e.g. `path: phase`",
                 );
             }
-            if let Some(kind) = &field.value.kind {
-                if !STATUS_TYPES.contains(&kind.value.as_str()) {
-                    cx.crd_error(
-                        crd,
-                        Some(&kind.at),
-                        "invalid-status-type",
-                        &format!("{rest}.type"),
-                        format!("status field type `{}` is not supported", kind.value),
-                        "use string, int, bool, float or auto",
-                    );
-                }
+            if let Some(kind) = &field.value.kind
+                && !STATUS_TYPES.contains(&kind.value.as_str())
+            {
+                cx.crd_error(
+                    crd,
+                    Some(&kind.at),
+                    "invalid-status-type",
+                    &format!("{rest}.type"),
+                    format!("status field type `{}` is not supported", kind.value),
+                    "use string, int, bool, float or auto",
+                );
             }
         }
     }

@@ -7,7 +7,9 @@
 use super::Cx;
 use super::walk::{crd_of, last_key, walk};
 use crate::diagnostic::Diagnostic;
-use crate::yaml::Node;
+use crate::model::NoteFunction;
+use crate::template::{Engine, Note, NotesError};
+use crate::yaml::{Node, NodeKind, Style};
 
 /// A template that does not parse.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,31 +18,71 @@ pub struct Problem {
     pub message: String,
     /// The unknown function, when that is the problem.
     pub function: Option<String>,
+    /// 1-based line and column of the problem within the template text.
+    pub line: usize,
+    /// See `line`.
+    pub col: usize,
 }
 
-/// Parses one template with the Katalog's notes available as functions.
-pub fn parse(src: &str, notes: &[String]) -> Result<(), Problem> {
-    let _ = notes;
-    let mut rest = src;
-    while let Some(open) = rest.find("{{") {
-        let after = &rest[open + 2..];
-        match after.find("}}") {
-            Some(close) => rest = &after[close + 2..],
-            None => {
-                return Err(Problem {
-                    message: "unclosed action: `{{` without `}}`".into(),
-                    function: None,
-                });
+/// Parses templates with the Katalog's notes available as functions.
+pub struct Parser {
+    engine: Engine,
+}
+
+impl Parser {
+    /// A parser knowing every built-in and the given notes. When the notes themselves are
+    /// broken (a cycle, an expression that does not parse), their names are still made known,
+    /// so templates calling them are not reported again; the problem is returned.
+    pub fn new(notes: &[NoteFunction]) -> (Parser, Option<NotesError>) {
+        let as_notes = |expr: &dyn Fn(&NoteFunction) -> String| -> Vec<Note> {
+            notes
+                .iter()
+                .map(|n| Note {
+                    name: n.name.value.clone(),
+                    expression: expr(n),
+                    description: n.description.clone(),
+                })
+                .collect()
+        };
+        match Engine::new().with_notes(as_notes(&|n| n.expression.value.clone())) {
+            Ok(engine) => (Parser { engine }, None),
+            Err(err) => {
+                let mut names: Vec<String> = Vec::new();
+                let placeholders: Vec<Note> = as_notes(&|_| String::new())
+                    .into_iter()
+                    .filter(|n| {
+                        let fresh = is_identifier(&n.name) && !names.contains(&n.name);
+                        names.push(n.name.clone());
+                        fresh
+                    })
+                    .collect();
+                let engine = Engine::new()
+                    .with_notes(placeholders)
+                    .unwrap_or_else(|_| Engine::new());
+                (Parser { engine }, Some(err))
             }
         }
     }
-    Ok(())
+
+    /// Parses one template.
+    pub fn parse(&self, src: &str) -> Result<(), Problem> {
+        self.engine.parse(src).map(|_| ()).map_err(|e| Problem {
+            message: e.message,
+            function: e.function,
+            line: e.line,
+            col: e.col,
+        })
+    }
+}
+
+fn is_identifier(name: &str) -> bool {
+    name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// True when `name` is a built-in template function.
 pub fn is_builtin_function(name: &str) -> bool {
-    let _ = name;
-    false
+    Engine::new().has_function(name)
 }
 
 /// Keys whose strings are prose, not templates.
@@ -48,12 +90,25 @@ const PROSE_KEYS: &[&str] = &["description", "message", "hint", "label"];
 
 /// Parses every template of the Katalog.
 pub fn check(cx: &mut Cx<'_>) {
-    let notes: Vec<String> = cx
-        .katalog
-        .notes
-        .iter()
-        .map(|n| n.name.value.clone())
-        .collect();
+    let (parser, notes_error) = Parser::new(&cx.katalog.notes);
+    if let Some(err) = notes_error
+        && !matches!(
+            err,
+            NotesError::InvalidName { .. } | NotesError::Duplicate { .. }
+        )
+    {
+        let at = cx
+            .katalog
+            .notes
+            .first()
+            .map(|n| n.name.at.clone())
+            .unwrap_or_default();
+        cx.push(
+            Diagnostic::error("invalid-notes", format!("user notes are invalid: {err}"))
+                .at(&at)
+                .with_path("notes"),
+        );
+    }
     let roots = cx.resolver.roots.clone();
     let mut problems = Vec::new();
     for root in &roots {
@@ -65,13 +120,18 @@ pub fn check(cx: &mut Cx<'_>) {
             {
                 return;
             }
-            if let Err(problem) = parse(text, &notes) {
-                problems.push((cx.resolver.location(node.span), path.to_string(), problem));
+            if let Err(problem) = parser.parse(text) {
+                let mut at = cx.resolver.location(node.span);
+                if problem.line == 1 {
+                    let quote = u32::from(matches!(node.kind, NodeKind::Scalar(_, Style::Quoted)));
+                    at.col += quote + u32::try_from(problem.col).unwrap_or(1) - 1;
+                }
+                problems.push((at, path.to_string(), problem));
             }
         });
     }
     for note in &cx.katalog.notes {
-        if let Err(problem) = parse(&note.expression.value, &notes) {
+        if let Err(problem) = parser.parse(&note.expression.value) {
             problems.push((
                 note.expression.at.clone(),
                 format!("notes.{}", note.name.value),
@@ -113,10 +173,34 @@ pub fn check(cx: &mut Cx<'_>) {
 mod tests {
     use super::*;
 
+    use crate::de::Spanned;
+
+    fn note(name: &str, expression: &str) -> NoteFunction {
+        NoteFunction {
+            name: Spanned::new(name.into(), Default::default()),
+            description: None,
+            expression: Spanned::new(expression.into(), Default::default()),
+        }
+    }
+
     #[test]
-    fn unclosed_actions_are_problems() {
-        assert!(parse("{{ .spec.image", &[]).is_err());
-        assert!(parse("{{ .spec.image }}:{{ .spec.tag }}", &[]).is_ok());
-        assert!(parse("plain", &[]).is_ok());
+    fn unclosed_actions_and_unknown_functions_are_problems() {
+        let (parser, err) = Parser::new(&[]);
+        assert!(err.is_none());
+        assert!(parser.parse("{{ .spec.image").is_err());
+        assert!(parser.parse("{{ .spec.image }}:{{ .spec.tag }}").is_ok());
+        let unknown = parser.parse("{{ frobnicate .spec.image }}").unwrap_err();
+        assert_eq!(unknown.function.as_deref(), Some("frobnicate"));
+    }
+
+    #[test]
+    fn notes_are_known_functions_even_when_one_is_broken() {
+        let (parser, err) = Parser::new(&[note("fullImage", "{{ .spec.image }}")]);
+        assert!(err.is_none());
+        assert!(parser.parse("{{ fullImage }}").is_ok());
+        let (parser, err) = Parser::new(&[note("broken", "{{ .spec.image"), note("ok", "x")]);
+        assert!(err.is_some());
+        assert!(parser.parse("{{ broken }}").is_ok());
+        assert!(parser.parse("{{ ok }}").is_ok());
     }
 }

@@ -37,6 +37,8 @@ pub enum Error {
     DuplicateKey {
         /// The key.
         key: String,
+        /// Its full key path (`spec.crds.web`).
+        path: String,
         /// Its first position.
         first: Span,
         /// Its second position.
@@ -167,8 +169,10 @@ enum Frame {
         items: Vec<Node>,
         span: Span,
         anchor: usize,
+        path: String,
     },
     Map {
+        path: String,
         entries: Vec<(Node, Node)>,
         seen: HashMap<String, Span>,
         key: Option<Node>,
@@ -193,15 +197,19 @@ impl Builder {
                 self.complete(node, anchor)
             }
             Event::SequenceStart(_, anchor, _) => {
+                let path = self.child_path();
                 self.open(Frame::Seq {
                     items: Vec::new(),
                     span: at,
                     anchor,
+                    path,
                 })?;
                 Ok(())
             }
             Event::MappingStart(_, anchor, _) => {
+                let path = self.child_path();
                 self.open(Frame::Map {
+                    path,
                     entries: Vec::new(),
                     seen: HashMap::new(),
                     key: None,
@@ -231,6 +239,22 @@ impl Builder {
         }
     }
 
+    /// The key path of the node about to be completed in the current frame.
+    fn child_path(&self) -> String {
+        match self.stack.last() {
+            None => String::new(),
+            Some(Frame::Seq { items, path, .. }) => format!("{path}[{}]", items.len()),
+            Some(Frame::Map { key, path, .. }) => {
+                let k = key.as_ref().and_then(Node::as_str).unwrap_or("?");
+                if path.is_empty() {
+                    k.to_string()
+                } else {
+                    format!("{path}.{k}")
+                }
+            }
+        }
+    }
+
     fn open(&mut self, frame: Frame) -> Result<(), Error> {
         if self.stack.len() >= MAX_DEPTH {
             let span = match &frame {
@@ -251,6 +275,7 @@ impl Builder {
                 items,
                 span,
                 anchor,
+                ..
             } => (
                 Node {
                     kind: NodeKind::Seq(items),
@@ -299,6 +324,7 @@ impl Builder {
                 seen,
                 key,
                 merges,
+                path,
                 ..
             }) => match key.take() {
                 None => {
@@ -314,6 +340,11 @@ impl Builder {
                         if let Some(first) = seen.get(text) {
                             return Err(Error::DuplicateKey {
                                 key: text.to_string(),
+                                path: if path.is_empty() {
+                                    text.to_string()
+                                } else {
+                                    format!("{path}.{text}")
+                                },
                                 first: *first,
                                 second: k.span,
                             });
@@ -376,6 +407,7 @@ mod tests {
             err,
             Error::DuplicateKey {
                 key: "a".into(),
+                path: "a".into(),
                 first: Span {
                     file: 0,
                     line: 1,

@@ -1,10 +1,135 @@
-//! `ork dev`: a persistent local control plane, optionally running a Katalog.
+//! `ork dev`: a persistent local control plane in the foreground, optionally running a Katalog.
+//!
+//! The first start builds the control-plane binaries if they are missing (with progress), then
+//! starts etcd, kube-apiserver and kube-controller-manager with their data in the state
+//! directory, so the next start finds the same cluster. Once the API server is ready it prints
+//! exactly one line on stdout, `export KUBECONFIG=<path>`; everything else goes to stderr.
+//! Ctrl-C or SIGTERM stops every process within 10 seconds.
 
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
+
+use anyhow::Context as _;
+use testenv::{Binaries, Config, ControlPlane};
+use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::DevArgs;
 
+/// How long each control-plane process gets to exit after SIGTERM when ork dev stops. Three
+/// processes stop one after another, so the whole stop stays under 10 s.
+const STOP_GRACE: Duration = Duration::from_secs(3);
+
 /// Runs `ork dev`.
-pub fn run(_args: DevArgs) -> anyhow::Result<ExitCode> {
-    anyhow::bail!("ork dev is not built yet")
+pub fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
+    let state_dir = args.state_dir.clone().unwrap_or_else(default_state_dir);
+    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    runtime.block_on(serve(args, state_dir))
+}
+
+/// `${XDG_STATE_HOME:-~/.local/state}/ork/dev`.
+pub fn default_state_dir() -> PathBuf {
+    let base = std::env::var_os("XDG_STATE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(std::env::var_os("HOME").unwrap_or_else(|| "/root".into()))
+                .join(".local/state")
+        });
+    base.join("ork").join("dev")
+}
+
+async fn serve(args: DevArgs, state_dir: PathBuf) -> anyhow::Result<ExitCode> {
+    if args.reset {
+        reset(&state_dir)?;
+    }
+    let binaries = tokio::task::spawn_blocking(Binaries::locate_or_build)
+        .await
+        .context("building the control-plane binaries")??;
+    eprintln!(
+        "ork dev: starting a local Kubernetes {} control plane (state in {})",
+        testenv::KUBERNETES_VERSION,
+        state_dir.display()
+    );
+    let config = Config::new()
+        .state_dir(&state_dir)
+        .api_port(args.port)
+        .binaries_dir(binaries.dir());
+    let mut cp = ControlPlane::start(config).await?;
+    let kubeconfig = std::fs::canonicalize(cp.kubeconfig_path())
+        .unwrap_or_else(|_| cp.kubeconfig_path().to_path_buf());
+    eprintln!("ork dev: API server ready at {}", cp.server());
+    eprintln!(
+        "ork dev: kubectl is {} (add {} to PATH)",
+        cp.binaries().path("kubectl").display(),
+        cp.binaries().dir().display()
+    );
+    eprintln!("ork dev: logs in {}", cp.dir().join("logs").display());
+    println!("export KUBECONFIG={}", kubeconfig.display());
+
+    if let Some(katalog) = &args.katalog {
+        run_katalog(katalog, &cp)?;
+    }
+    eprintln!("ork dev: running; press Ctrl-C to stop");
+
+    let code = wait_for_stop(&mut cp).await?;
+    eprintln!("ork dev: stopping");
+    tokio::task::spawn_blocking(move || cp.stop(STOP_GRACE))
+        .await
+        .context("stopping the control plane")?;
+    eprintln!(
+        "ork dev: stopped; the cluster's data stays in {}",
+        state_dir.display()
+    );
+    Ok(code)
+}
+
+/// The hook where the runtime runs a Katalog against the local control plane.
+fn run_katalog(katalog: &Path, _cp: &ControlPlane) -> anyhow::Result<()> {
+    anyhow::bail!(
+        "running {} needs the ork runtime, which is not built yet; start `ork dev` without a Katalog",
+        katalog.display()
+    )
+}
+
+/// Waits for Ctrl-C or SIGTERM (exit 0), or for a control-plane process to die (exit 1).
+async fn wait_for_stop(cp: &mut ControlPlane) -> anyhow::Result<ExitCode> {
+    let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+    let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+    let mut tick = tokio::time::interval(Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = term.recv() => return Ok(ExitCode::SUCCESS),
+            _ = int.recv() => return Ok(ExitCode::SUCCESS),
+            _ = tick.tick() => {
+                if let Some((name, status)) = cp.first_exited() {
+                    eprintln!(
+                        "ork dev: {name} exited unexpectedly ({status}); see {}",
+                        cp.dir().join("logs").join(format!("{name}.log")).display()
+                    );
+                    return Ok(ExitCode::from(1));
+                }
+            }
+        }
+    }
+}
+
+/// Removes the state directory, refusing while an `ork dev` still uses it.
+fn reset(state_dir: &Path) -> anyhow::Result<()> {
+    if let Some(pid) = std::fs::read_to_string(state_dir.join("ork.pid"))
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+        && testenv::is_alive(pid)
+    {
+        anyhow::bail!(
+            "{} is in use by process {pid}; stop that `ork dev` before resetting",
+            state_dir.display()
+        );
+    }
+    match std::fs::remove_dir_all(state_dir) {
+        Ok(()) => eprintln!("ork dev: removed {}", state_dir.display()),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(e).with_context(|| format!("removing {}", state_dir.display())),
+    }
+    Ok(())
 }

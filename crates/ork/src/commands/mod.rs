@@ -3,14 +3,25 @@
 
 mod dev;
 mod template;
+mod validate;
 
 use std::process::ExitCode;
 
 use crate::cli::{Cli, Command, Global};
 
+/// kube's client logs every non-2xx response at error level, including the expected 500s of
+/// `/readyz` while an API server starts. ork reports API errors itself, with context, so that
+/// layer is quiet unless the user's filter names it.
+const QUIET_KUBE_CLIENT: &str = "kube_client::client::builder=off";
+
 /// Installs the tracing subscriber the flags ask for.
 pub fn init_logging(global: &Global) {
-    let filter = tracing_subscriber::EnvFilter::try_new(&global.log)
+    let directives = if global.log.contains("kube_client") {
+        global.log.clone()
+    } else {
+        format!("{},{QUIET_KUBE_CLIENT}", global.log)
+    };
+    let filter = tracing_subscriber::EnvFilter::try_new(&directives)
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
@@ -27,6 +38,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Dev(args) => dev::run(args),
         Command::Template(args) => template::run(args),
+        Command::Validate(args) => validate::run(args),
         Command::Version => {
             println!("ork {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

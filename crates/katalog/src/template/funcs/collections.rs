@@ -117,9 +117,16 @@ pub(crate) const FUNCS: &[Builtin] = &[
         l.extend(items(arg(&a, 0)).iter().cloned());
         j(Json::Array(l))
     }),
-    f!("concat", "collections", 0, _, |a, _| j(Json::Array(
-        a.iter().flat_map(|l| items(l).iter().cloned()).collect()
-    ))),
+    // Orkestra's `concat` joins strings (`concat "*." .spec.domain`); with only lists it is
+    // Sprig's list concatenation.
+    f!("concat", "collections", 0, _, |a, _| {
+        if !a.is_empty() && a.iter().all(|v| v.is_array()) {
+            return j(Json::Array(
+                a.iter().flat_map(|l| items(l).iter().cloned()).collect(),
+            ));
+        }
+        s(a.iter().map(|v| to_str(v)).collect::<String>())
+    }),
     f!("uniq", "collections", 1, 1, |a, _| {
         let mut out: Vec<Json> = Vec::new();
         for x in items(arg(&a, 0)) {
@@ -261,7 +268,7 @@ fn dig_fn<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -328,6 +335,8 @@ mod tests {
             ("compact", vec![json!(["a", "", null, "b"])], "[a b]"),
             ("without", vec![json!([1, 2, 3]), json!(2)], "[1 3]"),
             ("append", vec![json!([1]), json!(2)], "[1 2]"),
+            ("concat", vec![json!("*."), json!("api.io")], "*.api.io"),
+            ("concat", vec![json!([1]), json!([2, 3])], "[1 2 3]"),
             ("has", vec![json!(2), json!([1, 2])], "true"),
             (
                 "merge",
@@ -337,8 +346,6 @@ mod tests {
             ("sortAlpha", vec![json!(["b", "a"])], "[a b]"),
             ("until", vec![json!(3)], "[0 1 2]"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

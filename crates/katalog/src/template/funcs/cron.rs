@@ -51,24 +51,20 @@ fn star(part: &str) -> String {
     }
 }
 
-/// Expands macros, collapses whitespace, and checks there are exactly five fields.
+/// Expands `@`-macros (any case), collapses whitespace, and checks there are exactly five
+/// fields. Like Orkestra, field contents are not checked.
 pub(crate) fn normalize(expr: &str) -> Option<String> {
     let expr = expr.trim();
-    let expanded = match expr {
+    let expanded = match expr.to_ascii_lowercase().as_str() {
         "@yearly" | "@annually" => "0 0 1 1 *",
         "@monthly" => "0 0 1 * *",
         "@weekly" => "0 0 * * 0",
         "@daily" | "@midnight" => "0 0 * * *",
         "@hourly" => "0 * * * *",
-        other => other,
+        _ => expr,
     };
     let fields: Vec<&str> = expanded.split_whitespace().collect();
-    let valid = fields.len() == 5
-        && fields.iter().all(|f| {
-            f.chars()
-                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '*' | '/' | ',' | '-' | '?'))
-        });
-    valid.then(|| fields.join(" "))
+    (fields.len() == 5).then(|| fields.join(" "))
 }
 
 fn from_map(v: &Json) -> String {
@@ -87,7 +83,13 @@ fn field<'a>(a: Vec<Val<'a>>, _: &mut FnCx, pos: Option<usize>) -> Result<Val<'a
     if expr.trim().is_empty() {
         return s("*");
     }
-    let pos = pos.unwrap_or_else(|| int_arg(&a, 1).clamp(0, 4) as usize);
+    let pos = match pos {
+        Some(p) => p,
+        None => match int_arg(&a, 1) {
+            p @ 0..=4 => p as usize,
+            p => return Err(format!("position {p} out of range [0-4]")),
+        },
+    };
     let Some(norm) = normalize(&expr) else {
         return Err(format!(
             "invalid cron expression {expr:?}: want five fields"
@@ -96,63 +98,116 @@ fn field<'a>(a: Vec<Val<'a>>, _: &mut FnCx, pos: Option<usize>) -> Result<Val<'a
     s(norm.split(' ').nth(pos).unwrap_or("*"))
 }
 
-const DAYS: [&str; 7] = [
-    "Sunday",
-    "Monday",
-    "Tuesday",
-    "Wednesday",
-    "Thursday",
-    "Friday",
-    "Saturday",
-];
+/// The next time after `after` (to the minute, UTC) that a standard cron expression fires,
+/// looking up to five years ahead; `None` for malformed or never-firing expressions.
+pub(crate) fn next_fire(expr: &str, after: time::OffsetDateTime) -> Option<time::OffsetDateTime> {
+    let norm = normalize(expr)?;
+    let f: Vec<&str> = norm.split(' ').collect();
+    let minutes = field_set(f[0], 0, 59, &[])?;
+    let hours = field_set(f[1], 0, 23, &[])?;
+    let doms = field_set(f[2], 1, 31, &[])?;
+    const MONTHS: &[&str] = &[
+        "jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec",
+    ];
+    let months = field_set(f[3], 1, 12, MONTHS)?;
+    const DAYS: &[&str] = &["sun", "mon", "tue", "wed", "thu", "fri", "sat"];
+    let mut dows = field_set(f[4], 0, 7, DAYS)?;
+    if dows[7] {
+        dows[0] = true;
+    }
+    // Standard cron: when both day fields are restricted, either may match.
+    let (dom_any, dow_any) = (f[2] == "*" || f[2] == "?", f[4] == "*" || f[4] == "?");
+    let start =
+        after.replace_second(0).ok()?.replace_nanosecond(0).ok()? + time::Duration::minutes(1);
+    let mut day = start.date();
+    for _ in 0..(5 * 366) {
+        let dom_ok = doms[usize::from(day.day())];
+        let dow_ok = dows[usize::from(day.weekday().number_days_from_sunday())];
+        let day_ok = match (dom_any, dow_any) {
+            (true, true) => true,
+            (false, true) => dom_ok,
+            (true, false) => dow_ok,
+            (false, false) => dom_ok || dow_ok,
+        };
+        if months[usize::from(u8::from(day.month()))] && day_ok {
+            for h in (0..24u8).filter(|h| hours[usize::from(*h)]) {
+                for m in (0..60u8).filter(|m| minutes[usize::from(*m)]) {
+                    let t = day.with_hms(h, m, 0).ok()?.assume_utc();
+                    if t >= start {
+                        return Some(t);
+                    }
+                }
+            }
+        }
+        day = day.next_day()?;
+    }
+    None
+}
 
+/// The values a cron field allows, as a table indexed by value: `*`, `?`, `a`, `a-b`, `*/n`,
+/// `a-b/n`, `a/n`, comma lists and (for months and weekdays) three-letter names.
+fn field_set(field: &str, lo: u32, hi: u32, names: &[&str]) -> Option<Vec<bool>> {
+    let value = |s: &str| -> Option<u32> {
+        let lower = s.to_ascii_lowercase();
+        let v = match names.iter().position(|n| *n == lower) {
+            Some(k) => k as u32 + if lo == 1 { 1 } else { 0 },
+            None => s.parse().ok()?,
+        };
+        (lo..=hi).contains(&v).then_some(v)
+    };
+    let mut set = vec![false; hi as usize + 1];
+    for part in field.split(',') {
+        let (range, step) = match part.split_once('/') {
+            Some((r, st)) => (r, st.parse::<u32>().ok().filter(|n| *n > 0)?),
+            None => (part, 1),
+        };
+        let (from, to) = match range {
+            "*" | "?" => (lo, hi),
+            r => match r.split_once('-') {
+                Some((a, b)) => (value(a)?, value(b)?),
+                None if part.contains('/') => (value(r)?, hi),
+                None => {
+                    let v = value(r)?;
+                    (v, v)
+                }
+            },
+        };
+        if from > to {
+            return None;
+        }
+        for v in (from..=to).step_by(step as usize) {
+            set[v as usize] = true;
+        }
+    }
+    Some(set)
+}
+
+/// Orkestra's descriptions, word for word (they end up in status fields).
 fn describe(v: &Json) -> String {
     let expr = match v {
         m @ Json::Object(_) => from_map(m),
         other => to_str(other).into_owned(),
     };
-    let Some(norm) = normalize(&expr) else {
-        return String::new();
-    };
+    let norm = normalize(&expr).unwrap_or_else(|| "* * * * *".into());
     let f: Vec<&str> = norm.split(' ').collect();
-    let num = |s: &str| s.parse::<u32>().ok();
-    let every = |s: &str| s.strip_prefix("*/").and_then(|n| n.parse::<u32>().ok());
-    let time = || match (num(f[1]), num(f[0])) {
-        (Some(h), Some(m)) => Some(format!("{h:02}:{m:02}")),
-        _ => None,
-    };
-    match (f[0], f[1], f[2], f[3], f[4]) {
-        ("*", "*", "*", "*", "*") => "Every minute".into(),
-        (m, "*", "*", "*", "*") if every(m).is_some() => {
-            format!("Every {} minutes", every(m).unwrap_or(1))
-        }
+    let (min, hr, dom, mon, dow) = (f[0], f[1], f[2], f[3], f[4]);
+    if let Some(n) = min.strip_prefix("*/")
+        && [hr, dom, mon, dow].iter().all(|x| *x == "*")
+    {
+        return format!("Every {n} minutes");
+    }
+    match (min, hr, dom, mon, dow) {
         ("0", "*", "*", "*", "*") => "Every hour".into(),
-        ("0", h, "*", "*", "*") if every(h).is_some() => {
-            format!("Every {} hours", every(h).unwrap_or(1))
-        }
-        (_, _, "*", "*", "*") if time().is_some() => {
-            format!("At {} every day", time().unwrap_or_default())
-        }
-        (_, _, "*", "*", d) if time().is_some() && num(d).is_some_and(|d| d <= 7) => {
-            format!(
-                "At {} on {}s",
-                time().unwrap_or_default(),
-                DAYS[num(d).unwrap_or(0) as usize % 7]
-            )
-        }
-        (_, _, dom, "*", "*") if time().is_some() && num(dom).is_some() => {
-            format!(
-                "At {} on day {dom} of every month",
-                time().unwrap_or_default()
-            )
-        }
-        _ => format!("Cron schedule {norm}"),
+        (m, h, "*", "*", "*") if m != "*" && h != "*" => format!("At {h}:{m} every day"),
+        (m, h, "*", "*", d) if d != "*" => format!("At {h}:{m} on day-of-week {d}"),
+        (m, h, d, "*", "*") if d != "*" => format!("At {h}:{m} on day {d} of every month"),
+        _ => format!("Cron: {norm}"),
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -167,9 +222,11 @@ mod tests {
             ),
             ("cronNormalize", vec![json!("")], "* * * * *"),
             ("cronNormalize", vec![json!("1 2 3")], "* * * * *"),
+            ("cronNormalize", vec![json!("@DAILY")], "0 0 * * *"),
             ("cronValid", vec![json!("0 2 * * 0")], "true"),
             ("cronValid", vec![json!("@hourly")], "true"),
             ("cronValid", vec![json!("not cron")], "false"),
+            ("cronValid", vec![json!("a b c d e")], "true"),
             ("cronValid", vec![json!(null)], "false"),
             ("cronFromMap", vec![map.clone()], "*/5 2 * * *"),
             ("cronFromAny", vec![map.clone()], "*/5 2 * * *"),
@@ -202,26 +259,26 @@ mod tests {
                 "Every 5 minutes",
             ),
             ("cronDescribe", vec![json!("0 * * * *")], "Every hour"),
-            (
-                "cronDescribe",
-                vec![json!("0 2 * * *")],
-                "At 02:00 every day",
-            ),
+            ("cronDescribe", vec![json!("0 2 * * *")], "At 2:0 every day"),
             (
                 "cronDescribe",
                 vec![json!("0 2 * * 1")],
-                "At 02:00 on Mondays",
+                "At 2:0 on day-of-week 1",
             ),
-            ("cronDescribe", vec![json!("@daily")], "At 00:00 every day"),
+            ("cronDescribe", vec![json!("@daily")], "At 0:0 every day"),
             (
                 "cronDescribe",
                 vec![json!("0 3 1 * *")],
-                "At 03:00 on day 1 of every month",
+                "At 3:0 on day 1 of every month",
             ),
-            ("cronDescribe", vec![json!(null)], ""),
+            ("cronDescribe", vec![json!("0 3 1 6 *")], "Cron: 0 3 1 6 *"),
+            ("cronDescribe", vec![json!(null)], "Cron: * * * * *"),
+            (
+                "cronField",
+                vec![json!("0 0 1 6 *"), json!(7)],
+                "error: position 7 out of range [0-4]",
+            ),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::collections::items;
 use super::{Builtin, FnCx, arg, b, dig, i, j, nil, project, s, str_arg};
-use crate::template::value::{NIL, Val, as_i64, to_str};
+use crate::template::value::{self, NIL, Val, as_i64, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("get", "kubernetes", 1, _, get),
@@ -32,46 +32,32 @@ pub(crate) const FUNCS: &[Builtin] = &[
         arg(&a, 0),
         &["status"]
     ))),
-    f!("phase", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "phase"]
-    ))),
-    f!("name", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "name"]
-    ))),
-    f!("namespace", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "namespace"]
-    ))),
-    f!("resourceName", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "name"]
-    ))),
-    f!("resourceNamespace", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "namespace"]
-    ))),
-    f!("resourceUID", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "uid"]
-    ))),
-    f!("resourceVersion", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "resourceVersion"]
-    ))),
-    f!("creationTimestamp", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "creationTimestamp"]
-    ))),
-    f!("ownerKind", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "ownerReferences", "0", "kind"]
-    ))),
-    f!("ownerName", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["metadata", "ownerReferences", "0", "name"]
-    ))),
+    text_note!("phase", "kubernetes", ["status", "phase"]),
+    text_note!("name", "kubernetes", ["metadata", "name"]),
+    text_note!("namespace", "kubernetes", ["metadata", "namespace"]),
+    text_note!("resourceName", "kubernetes", ["metadata", "name"]),
+    text_note!("resourceNamespace", "kubernetes", ["metadata", "namespace"]),
+    text_note!("resourceUID", "kubernetes", ["metadata", "uid"]),
+    text_note!(
+        "resourceVersion",
+        "kubernetes",
+        ["metadata", "resourceVersion"]
+    ),
+    text_note!(
+        "creationTimestamp",
+        "kubernetes",
+        ["metadata", "creationTimestamp"]
+    ),
+    text_note!(
+        "ownerKind",
+        "kubernetes",
+        ["metadata", "ownerReferences", "0", "kind"]
+    ),
+    text_note!(
+        "ownerName",
+        "kubernetes",
+        ["metadata", "ownerReferences", "0", "name"]
+    ),
     f!("hasCondition", "kubernetes", 2, 2, |a, _| {
         b(condition(arg(&a, 0), &str_arg(&a, 1)).is_some_and(|c| text(c, &["status"]) == "True"))
     }),
@@ -85,81 +71,80 @@ pub(crate) const FUNCS: &[Builtin] = &[
             .map(|c| text(c, &["message"]))
             .unwrap_or_default())
     }),
-    f!("resourceExists", "kubernetes", 1, 1, |a, _| b(
-        arg(&a, 0).is_object()
-    )),
+    // Any map, except the runtime's placeholders for children not created yet.
+    f!("resourceExists", "kubernetes", 1, 1, |a, _| {
+        let o = arg(&a, 0);
+        b(o.is_object() && dig(o, &["_placeholder"]) != &Json::Bool(true))
+    }),
     f!("isTerminating", "kubernetes", 1, 1, |a, _| b(!text(
         arg(&a, 0),
         &["metadata", "deletionTimestamp"]
     )
     .is_empty())),
-    f!("generation", "kubernetes", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["metadata", "generation"]
-    ))),
-    f!("observedGeneration", "kubernetes", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "observedGeneration"]
-    ))),
+    int_note!("generation", "kubernetes", ["metadata", "generation"]),
+    int_note!(
+        "observedGeneration",
+        "kubernetes",
+        ["status", "observedGeneration"]
+    ),
     f!("isSynced", "kubernetes", 1, 1, |a, _| {
         let o = arg(&a, 0);
         b(int(o, &["metadata", "generation"]) == int(o, &["status", "observedGeneration"]))
     }),
-    f!("resourceCPU", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "resources", "requests", "cpu"]
-    ))),
-    f!("resourceMemory", "kubernetes", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "resources", "requests", "memory"]
-    ))),
+    text_note!(
+        "resourceCPU",
+        "kubernetes",
+        ["spec", "resources", "requests", "cpu"]
+    ),
+    text_note!(
+        "resourceMemory",
+        "kubernetes",
+        ["spec", "resources", "requests", "memory"]
+    ),
     // Replicas (Deployment, StatefulSet, ReplicaSet).
     f!("replicasReady", "replica", 1, 1, |a, _| b(replicas_ready(
         arg(&a, 0)
     ))),
-    f!("allReplicasReady", "replica", 1, 1, |a, _| b(
-        replicas_ready(arg(&a, 0))
-    )),
+    // Orkestra: ready equals desired exactly (scale-to-zero is ready; a surge is not).
+    f!("allReplicasReady", "replica", 1, 1, |a, _| {
+        let o = arg(&a, 0);
+        b(int(o, &["status", "readyReplicas"]) == desired(o))
+    }),
     f!("desiredReplicas", "replica", 1, 1, |a, _| i(desired(arg(
         &a, 0
     )))),
-    f!("readyReplicas", "replica", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "readyReplicas"]
-    ))),
-    f!("availableReplicas", "replica", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "availableReplicas"]
-    ))),
-    f!("updatedReplicas", "replica", 1, 1, |a, _| i(int(
-        arg(&a, 0),
-        &["status", "updatedReplicas"]
-    ))),
+    int_note!("readyReplicas", "replica", ["status", "readyReplicas"]),
+    int_note!(
+        "availableReplicas",
+        "replica",
+        ["status", "availableReplicas"]
+    ),
+    int_note!("updatedReplicas", "replica", ["status", "updatedReplicas"]),
+    // Orkestra: every pod runs the current template (updated equals desired).
     f!("rolloutComplete", "replica", 1, 1, |a, _| {
         let o = arg(&a, 0);
-        let want = desired(o);
-        b(o.is_object()
-            && int(o, &["status", "updatedReplicas"]) >= want
-            && int(o, &["status", "readyReplicas"]) >= want
-            && int(o, &["status", "observedGeneration"]) >= int(o, &["metadata", "generation"]))
+        b(int(o, &["status", "updatedReplicas"]) == desired(o))
     }),
     // Services.
-    f!("serviceClusterIP", "service", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["spec", "clusterIP"]
-    ))),
-    f!("serviceNodePort", "service", 2, 2, |a, _| {
-        let want = str_arg(&a, 1);
-        let port = items(dig(arg(&a, 0), &["spec", "ports"]))
-            .iter()
-            .find(|p| text(p, &["name"]) == want || text(p, &["port"]) == want)
-            .map_or(0, |p| int(p, &["nodePort"]));
-        i(port)
+    text_note!("serviceClusterIP", "service", ["spec", "clusterIP"]),
+    // Orkestra: the first port's nodePort; a second argument picks a port by name or number.
+    f!("serviceNodePort", "service", 1, 2, |a, _| {
+        let ports = items(dig(arg(&a, 0), &["spec", "ports"]));
+        let port = if a.len() > 1 {
+            let want = str_arg(&a, 1);
+            ports
+                .iter()
+                .find(|p| text(p, &["name"]) == want || text(p, &["port"]) == want)
+        } else {
+            ports.first()
+        };
+        i(port.map_or(0, |p| int(p, &["nodePort"])))
     }),
-    f!("serviceLoadBalancerIP", "service", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "loadBalancer", "ingress", "0", "ip"]
-    ))),
+    text_note!(
+        "serviceLoadBalancerIP",
+        "service",
+        ["status", "loadBalancer", "ingress", "0", "ip"]
+    ),
     f!("serviceLoadBalancerHost", "service", 1, 1, |a, _| {
         s(text(
             arg(&a, 0),
@@ -169,40 +154,42 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("endpointsReady", "service", 1, 1, |a, _| b(
         endpoints_ready(arg(&a, 0))
     )),
-    // Containers of a workload's pod template (or a Pod).
-    f!("containerImage", "container", 1, 2, |a, _| s(text(
+    // Containers of a workload's pod template (or a Pod, or a CronJob's job template), picked by
+    // index as in Orkestra (`containerImage .children.deployment 0`) or by name.
+    f!("containerImage", "container", 2, 2, |a, _| s(text(
         container(&a),
         &["image"]
     ))),
-    f!("containerEnv", "container", 2, 2, |a, _| {
-        let want = str_arg(&a, 1);
-        let env = items(dig(first_container(arg(&a, 0)), &["env"]));
+    f!("containerEnv", "container", 3, 3, |a, _| {
+        let want = str_arg(&a, 2);
+        let env = items(dig(container(&a), &["env"]));
         s(env
             .iter()
             .find(|e| text(e, &["name"]) == want)
             .map(|e| text(e, &["value"]))
             .unwrap_or_default())
     }),
-    f!("containerPort", "container", 1, 2, |a, _| i(int(
-        container(&a),
-        &["ports", "0", "containerPort"]
-    ))),
-    f!("containerPortByName", "container", 2, 2, |a, _| {
-        let want = str_arg(&a, 1);
-        let ports = items(dig(first_container(arg(&a, 0)), &["ports"]));
+    f!("containerPort", "container", 3, 3, |a, _| {
+        let want = value::as_i64(arg(&a, 2));
+        b(items(dig(container(&a), &["ports"]))
+            .iter()
+            .any(|p| Some(int(p, &["containerPort"])) == want))
+    }),
+    f!("containerPortByName", "container", 3, 3, |a, _| {
+        let want = str_arg(&a, 2);
+        let ports = items(dig(container(&a), &["ports"]));
         i(ports
             .iter()
             .find(|p| text(p, &["name"]) == want)
             .map_or(0, |p| int(p, &["containerPort"])))
     }),
-    f!("containerPorts", "container", 1, 1, |a, _| {
-        let ports = items(dig(first_container(arg(&a, 0)), &["ports"]));
-        j(Json::Array(
-            ports
-                .iter()
-                .map(|p| Json::from(int(p, &["containerPort"])))
-                .collect(),
-        ))
+    f!("containerPorts", "container", 2, 2, |a, _| {
+        let ports = items(dig(container(&a), &["ports"]));
+        let list: Vec<String> = ports
+            .iter()
+            .map(|p| int(p, &["containerPort"]).to_string())
+            .collect();
+        s(list.join(","))
     }),
     f!("containerCount", "container", 1, 1, |a, _| i(
         items(containers(arg(&a, 0))).len() as i64
@@ -223,22 +210,26 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("cronJobActiveCount", "job", 1, 1, |a, _| i(
         items(dig(arg(&a, 0), &["status", "active"])).len() as i64
     )),
-    f!("cronJobLastScheduleTime", "job", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "lastScheduleTime"]
-    ))),
-    f!("cronJobNextScheduleTime", "job", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "nextScheduleTime"]
-    ))),
-    f!("cronJobLastSuccessTime", "job", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["status", "lastSuccessfulTime"]
-    ))),
-    f!("cronJobLastJobName", "job", 1, 1, |a, _| s(text(
-        arg(&a, 0),
-        &["_lastJob", "metadata", "name"]
-    ))),
+    text_note!(
+        "cronJobLastScheduleTime",
+        "job",
+        ["status", "lastScheduleTime"]
+    ),
+    text_note!(
+        "cronJobNextScheduleTime",
+        "job",
+        ["status", "nextScheduleTime"]
+    ),
+    text_note!(
+        "cronJobLastSuccessTime",
+        "job",
+        ["status", "lastSuccessfulTime"]
+    ),
+    text_note!(
+        "cronJobLastJobName",
+        "job",
+        ["_lastJob", "metadata", "name"]
+    ),
     f!("cronJobLastJobSucceeded", "job", 1, 1, |a, _| b(int(
         arg(&a, 0),
         &["_lastJob", "status", "succeeded"]
@@ -336,26 +327,24 @@ pub(crate) fn containers(v: &Json) -> &Json {
     &NIL
 }
 
-fn first_container(v: &Json) -> &Json {
-    items(containers(v)).first().unwrap_or(&NIL)
-}
-
-/// The container named by the optional second argument, else the first.
+/// The container the second argument names: an index, or a container name.
 fn container<'x>(a: &'x [Val<'_>]) -> &'x Json {
-    let obj = arg(a, 0);
-    if a.len() > 1 {
-        let want = str_arg(a, 1);
-        return items(containers(obj))
+    let list = items(containers(arg(a, 0)));
+    match arg(a, 1) {
+        Json::String(name) => list
             .iter()
-            .find(|c| text(c, &["name"]) == want)
-            .unwrap_or(&NIL);
+            .find(|c| text(c, &["name"]) == *name)
+            .unwrap_or(&NIL),
+        index => value::as_i64(index)
+            .and_then(|k| usize::try_from(k).ok())
+            .and_then(|k| list.get(k))
+            .unwrap_or(&NIL),
     }
-    first_container(obj)
 }
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     fn deployment() -> serde_json::Value {
@@ -421,6 +410,11 @@ mod tests {
             ),
             ("resourceExists", vec![d.clone()], "true"),
             ("resourceExists", vec![json!(null)], "false"),
+            (
+                "resourceExists",
+                vec![json!({"_placeholder": true})],
+                "false",
+            ),
             ("isTerminating", vec![d.clone()], "false"),
             ("generation", vec![d.clone()], "3"),
             ("isSynced", vec![d.clone()], "true"),
@@ -432,19 +426,59 @@ mod tests {
                 "false",
             ),
             ("allReplicasReady", vec![json!(null)], "false"),
+            (
+                "allReplicasReady",
+                vec![json!({"spec": {"replicas": 0}, "status": {}})],
+                "true",
+            ),
+            (
+                "allReplicasReady",
+                vec![json!({"spec": {"replicas": 2}, "status": {"readyReplicas": 3}})],
+                "false",
+            ),
+            (
+                "replicasReady",
+                vec![json!({"spec": {"replicas": 2}, "status": {"readyReplicas": 3}})],
+                "true",
+            ),
+            (
+                "rolloutComplete",
+                vec![json!({"status": {"updatedReplicas": 1}})],
+                "true",
+            ),
             ("desiredReplicas", vec![json!({})], "1"),
             ("availableReplicas", vec![d.clone()], "2"),
             ("rolloutComplete", vec![d.clone()], "true"),
-            ("containerImage", vec![d.clone()], "nginx:1"),
+            ("containerImage", vec![d.clone(), json!(0)], "nginx:1"),
+            ("containerImage", vec![d.clone(), json!(1)], "envoy"),
             ("containerImage", vec![d.clone(), json!("sidecar")], "envoy"),
-            ("containerEnv", vec![d.clone(), json!("MODE")], "prod"),
-            ("containerPort", vec![d.clone()], "80"),
+            ("containerImage", vec![d.clone(), json!(9)], ""),
+            (
+                "containerEnv",
+                vec![d.clone(), json!(0), json!("MODE")],
+                "prod",
+            ),
+            (
+                "containerPort",
+                vec![d.clone(), json!(0), json!(80)],
+                "true",
+            ),
+            (
+                "containerPort",
+                vec![d.clone(), json!(0), json!(81)],
+                "false",
+            ),
             (
                 "containerPortByName",
-                vec![d.clone(), json!("metrics")],
+                vec![d.clone(), json!(0), json!("metrics")],
                 "9090",
             ),
-            ("containerPorts", vec![d.clone()], "[80 9090]"),
+            ("containerPorts", vec![d.clone(), json!(0)], "80,9090"),
+            (
+                "serviceNodePort",
+                vec![json!({"spec": {"ports": [{"nodePort": 31234}]}})],
+                "31234",
+            ),
             ("containerCount", vec![d.clone()], "2"),
             ("containerCount", vec![json!(null)], "0"),
             (
@@ -501,8 +535,6 @@ mod tests {
                 "false",
             ),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

@@ -39,6 +39,31 @@ macro_rules! f {
     };
 }
 
+/// Declares a one-argument note returning the string at a fixed path of its argument:
+/// `text_note!("phase", "kubernetes", ["status", "phase"])`.
+macro_rules! text_note {
+    ($name:literal, $domain:literal, [$($seg:literal),+]) => {
+        f!($name, $domain, 1, 1, |a, _| {
+            $crate::template::funcs::s($crate::template::funcs::kube::text(
+                $crate::template::funcs::arg(&a, 0),
+                &[$($seg),+],
+            ))
+        })
+    };
+}
+
+/// Declares a one-argument note returning the integer at a fixed path of its argument.
+macro_rules! int_note {
+    ($name:literal, $domain:literal, [$($seg:literal),+]) => {
+        f!($name, $domain, 1, 1, |a, _| {
+            $crate::template::funcs::i($crate::template::funcs::kube::int(
+                $crate::template::funcs::arg(&a, 0),
+                &[$($seg),+],
+            ))
+        })
+    };
+}
+
 mod collections;
 mod conditional;
 mod cron;
@@ -48,6 +73,7 @@ mod kube;
 mod math;
 mod net;
 mod pods;
+mod prometheus;
 mod quantity;
 mod random;
 mod semver;
@@ -55,6 +81,10 @@ mod sprig;
 mod strings;
 mod time;
 mod types;
+mod validation;
+mod workloads;
+
+pub(crate) use types::type_of;
 
 /// The largest string a function may build (the output cap).
 pub(crate) const MAX_STRING: usize = 1 << 20;
@@ -75,76 +105,122 @@ pub(crate) struct Builtin {
     pub call: Call,
 }
 
-/// What functions may use besides their arguments: the clock and the random source.
+/// What functions may use besides their arguments: the clock and the random source, both
+/// made on first use so renders that need neither pay for neither.
 #[derive(Debug)]
 pub(crate) struct FnCx {
-    /// The render's notion of now.
-    pub now: ::time::OffsetDateTime,
-    /// The random source (seeded for deterministic renders).
-    pub rng: Rng,
+    now: Option<::time::OffsetDateTime>,
+    seed: Option<u64>,
+    rng: Option<Rng>,
 }
 
-/// A small splitmix64 generator: deterministic for a seed, good enough for names and tokens.
-#[derive(Debug, Clone)]
-pub(crate) struct Rng(u64);
-
-impl Rng {
-    /// A generator from a seed.
-    pub(crate) fn new(seed: u64) -> Rng {
-        Rng(seed)
+impl FnCx {
+    /// A context with a fixed clock (or the real one when `None`) and seed (or real randomness).
+    pub(crate) fn new(now: Option<::time::OffsetDateTime>, seed: Option<u64>) -> FnCx {
+        FnCx {
+            now,
+            seed,
+            rng: None,
+        }
     }
 
-    /// A generator seeded from the process's hash randomness.
+    /// The render's notion of now (UTC).
+    pub(crate) fn now(&mut self) -> ::time::OffsetDateTime {
+        *self.now.get_or_insert_with(::time::OffsetDateTime::now_utc)
+    }
+
+    /// The render's random source.
+    pub(crate) fn rng(&mut self) -> &mut Rng {
+        let seed = self.seed;
+        self.rng
+            .get_or_insert_with(|| seed.map_or_else(Rng::from_entropy, Rng::new))
+    }
+}
+
+/// The random source: the operating system's CSPRNG (random notes make passwords and keys),
+/// or, for tests, a splitmix64 sequence from a fixed seed.
+#[derive(Debug, Clone)]
+pub(crate) enum Rng {
+    /// Deterministic, from `RenderContext::seed`.
+    Seeded(u64),
+    /// Cryptographically secure, from the operating system.
+    Os,
+}
+
+impl Rng {
+    /// A deterministic generator from a seed.
+    pub(crate) fn new(seed: u64) -> Rng {
+        Rng::Seeded(seed)
+    }
+
+    /// The operating system's generator.
     pub(crate) fn from_entropy() -> Rng {
-        use std::hash::{BuildHasher, Hasher};
-        let mut h = std::collections::hash_map::RandomState::new().build_hasher();
-        h.write_u128(
-            std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map_or(0, |d| d.as_nanos()),
-        );
-        Rng(h.finish())
+        Rng::Os
     }
 
     /// The next 64 random bits.
     pub(crate) fn next_u64(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
+        match self {
+            Rng::Seeded(state) => {
+                *state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+                let mut z = *state;
+                z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+                z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+                z ^ (z >> 31)
+            }
+            Rng::Os => {
+                let mut buf = [0u8; 8];
+                // The OS generator only fails on a broken platform; Orkestra panics there, and a
+                // predictable fallback would be worse for passwords, so the same happens here.
+                getrandom::fill(&mut buf).expect("the operating system random source works");
+                u64::from_le_bytes(buf)
+            }
+        }
     }
 
-    /// A number in `0..n` (`n > 0`).
+    /// A uniform number in `0..n` (`n > 0`), without modulo bias.
     pub(crate) fn below(&mut self, n: u64) -> u64 {
-        self.next_u64() % n.max(1)
+        let n = n.max(1);
+        let zone = u64::MAX - (u64::MAX % n);
+        loop {
+            let v = self.next_u64();
+            if v < zone {
+                return v % n;
+            }
+        }
     }
 }
+
+/// Every family of built-ins.
+const FAMILIES: &[&[Builtin]] = &[
+    go::FUNCS,
+    strings::FUNCS,
+    math::FUNCS,
+    conditional::FUNCS,
+    types::FUNCS,
+    data::FUNCS,
+    random::FUNCS,
+    time::FUNCS,
+    cron::FUNCS,
+    semver::FUNCS,
+    net::FUNCS,
+    quantity::FUNCS,
+    collections::FUNCS,
+    kube::FUNCS,
+    pods::FUNCS,
+    sprig::FUNCS,
+    workloads::FUNCS,
+    validation::FUNCS,
+    prometheus::FUNCS,
+];
 
 /// Every built-in, by name (and `and`/`or`, which the evaluator handles itself, are not here).
 pub(crate) fn builtins() -> &'static HashMap<&'static str, &'static Builtin> {
     static MAP: OnceLock<HashMap<&'static str, &'static Builtin>> = OnceLock::new();
     MAP.get_or_init(|| {
-        let families: [&'static [Builtin]; 16] = [
-            go::FUNCS,
-            strings::FUNCS,
-            math::FUNCS,
-            conditional::FUNCS,
-            types::FUNCS,
-            data::FUNCS,
-            random::FUNCS,
-            time::FUNCS,
-            cron::FUNCS,
-            semver::FUNCS,
-            net::FUNCS,
-            quantity::FUNCS,
-            collections::FUNCS,
-            kube::FUNCS,
-            pods::FUNCS,
-            sprig::FUNCS,
-        ];
+        let families = FAMILIES;
         let mut map = HashMap::new();
-        for f in families.into_iter().flatten() {
+        for f in families.iter().copied().flatten() {
             let previous = map.insert(f.name, f);
             debug_assert!(previous.is_none(), "built-in {} declared twice", f.name);
         }
@@ -209,6 +285,13 @@ pub(crate) fn j<'a>(v: Json) -> Result<Val<'a>, String> {
     Ok(Cow::Owned(v))
 }
 
+/// A float as Go's `%v` prints it, as text.
+pub(crate) fn float_text(f: f64) -> String {
+    let mut out = String::new();
+    value::write_float(&mut out, f);
+    out
+}
+
 /// The nil result.
 pub(crate) fn nil<'a>() -> Result<Val<'a>, String> {
     Ok(Cow::Borrowed(&value::NIL))
@@ -249,12 +332,19 @@ pub(crate) mod testing {
         let f = builtins()
             .get(name)
             .unwrap_or_else(|| panic!("no built-in {name}"));
-        let mut cx = FnCx {
-            now: ::time::macros::datetime!(2026-05-19 10:30:00 UTC),
-            rng: Rng::new(7),
-        };
+        let mut cx = FnCx::new(
+            Some(::time::macros::datetime!(2026-05-19 10:30:00 UTC)),
+            Some(7),
+        );
         let args = args.iter().map(Cow::Borrowed).collect();
         (f.call)(args, &mut cx).map(Cow::into_owned)
+    }
+
+    /// Checks a table of `(function, arguments, printed result)` rows.
+    pub(crate) fn check(cases: &[(&str, Vec<Json>, &str)]) {
+        for (name, args, want) in cases {
+            assert_eq!(show(name, args), *want, "{name} {args:?}");
+        }
     }
 
     /// Calls a built-in and prints its result as a template would.
@@ -276,27 +366,7 @@ mod tests {
 
     #[test]
     fn every_builtin_has_a_unique_name_and_sane_arity() {
-        let all: Vec<_> = [
-            go::FUNCS,
-            strings::FUNCS,
-            math::FUNCS,
-            conditional::FUNCS,
-            types::FUNCS,
-            data::FUNCS,
-            random::FUNCS,
-            time::FUNCS,
-            cron::FUNCS,
-            semver::FUNCS,
-            net::FUNCS,
-            quantity::FUNCS,
-            collections::FUNCS,
-            kube::FUNCS,
-            pods::FUNCS,
-            sprig::FUNCS,
-        ]
-        .into_iter()
-        .flatten()
-        .collect();
+        let all: Vec<&Builtin> = FAMILIES.iter().copied().flatten().collect();
         assert_eq!(all.len(), builtins().len(), "a name is declared twice");
         for f in all {
             assert!(

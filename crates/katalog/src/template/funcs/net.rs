@@ -62,7 +62,7 @@ pub(crate) fn cidr_contains(cidr: &str, ip: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -106,8 +106,6 @@ mod tests {
                 "false",
             ),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

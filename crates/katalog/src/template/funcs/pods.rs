@@ -43,9 +43,11 @@ pub(crate) const FUNCS: &[Builtin] = &[
     f!("podMaxRestarts", "pods", 1, 1, |a, _| i(max_restarts(arg(
         &a, 0
     )))),
-    f!("hasCrashingPod", "pods", 1, 1, |a, _| b(max_restarts(arg(
-        &a, 0
-    )) > 2)),
+    f!("hasCrashingPod", "pods", 1, 1, |a, _| {
+        // Orkestra: more than two restarts, or any container in a failure state.
+        let o = arg(&a, 0);
+        b(max_restarts(o) > 2 || FAILURE_REASONS.iter().any(|r| has_reason(o, r)))
+    }),
     f!("podByOrdinal", "pods", 2, 2, by_ordinal),
     f!("podCrashLoopDetected", "pods", 1, 1, |a, _| b(has_reason(
         arg(&a, 0),
@@ -132,6 +134,20 @@ pub(crate) const FUNCS: &[Builtin] = &[
     ))),
 ];
 
+/// Container reasons that count as a crashing pod.
+const FAILURE_REASONS: &[&str] = &[
+    "CrashLoopBackOff",
+    "OOMKilled",
+    "Error",
+    "ImagePullBackOff",
+    "ErrImagePull",
+    "InvalidImageName",
+    "RunContainerError",
+    "CreateContainerError",
+    "PreStartHookError",
+    "PostStartHookError",
+];
+
 fn pods(v: &Json) -> &[Json] {
     items(dig(v, &["_pods"]))
 }
@@ -176,7 +192,7 @@ fn by_ordinal<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::{check, show};
     use serde_json::json;
 
     fn enriched() -> serde_json::Value {
@@ -217,11 +233,23 @@ mod tests {
             ("podNames", vec![json!({"metadata": {}})], ""),
             ("podCount", vec![json!(null)], "0"),
             ("hasCrashingPod", vec![json!(null)], "false"),
+            (
+                "hasCrashingPod",
+                vec![
+                    json!({"_pods": [{"restartCount": 0, "containers": [{"reason": "OOMKilled"}]}]}),
+                ],
+                "true",
+            ),
+            (
+                "hasCrashingPod",
+                vec![
+                    json!({"_pods": [{"restartCount": 2, "containers": [{"reason": "Completed"}]}]}),
+                ],
+                "false",
+            ),
             ("jobFirstExitCode", vec![json!(null)], "-1"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
         assert!(show("podByOrdinal", &[p.clone(), json!(0)]).contains("name:db-0"));
     }
 }

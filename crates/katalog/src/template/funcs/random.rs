@@ -1,6 +1,7 @@
 //! Random notes (use with `once: true` so a value is generated once): `randomAlphanumeric`,
-//! `randomHex`, `randomBase64`, and Sprig's `randAlphaNum`, `randAlpha`, `randNumeric`,
-//! `uuidv4`. They draw from the render's source, so a seeded `RenderContext` repeats them.
+//! `randomHex` (n bytes as 2n hex characters), `randomBase64` (n bytes, URL-safe), and
+//! Sprig's `randAlphaNum`, `randAlpha`, `randNumeric`, `uuidv4`. They draw from the operating
+//! system's CSPRNG, or from a seeded sequence when the `RenderContext` has a seed (tests).
 
 use base64::Engine as _;
 
@@ -12,7 +13,6 @@ const MAX_LEN: i64 = 4096;
 const ALNUM: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const ALPHA: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
 const DIGITS: &[u8] = b"0123456789";
-const HEX: &[u8] = b"0123456789abcdef";
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("randomAlphanumeric", "random", 1, 1, |a, cx| s(pick(
@@ -35,17 +35,16 @@ pub(crate) const FUNCS: &[Builtin] = &[
         DIGITS,
         int_arg(&a, 0)
     ))),
-    f!("randomHex", "random", 1, 1, |a, cx| s(pick(
-        cx,
-        HEX,
-        int_arg(&a, 0)
-    ))),
+    f!("randomHex", "random", 1, 1, |a, cx| {
+        let bytes = bytes(cx.rng(), int_arg(&a, 0));
+        s(bytes.iter().map(|b| format!("{b:02x}")).collect::<String>())
+    }),
     f!("randomBase64", "random", 1, 1, |a, cx| {
-        let bytes = bytes(&mut cx.rng, int_arg(&a, 0));
-        s(base64::engine::general_purpose::STANDARD.encode(bytes))
+        let bytes = bytes(cx.rng(), int_arg(&a, 0));
+        s(base64::engine::general_purpose::URL_SAFE.encode(bytes))
     }),
     f!("uuidv4", "random", 0, 0, |_, cx| {
-        let mut b = bytes(&mut cx.rng, 16);
+        let mut b = bytes(cx.rng(), 16);
         b[6] = (b[6] & 0x0f) | 0x40;
         b[8] = (b[8] & 0x3f) | 0x80;
         let hex: String = b.iter().map(|x| format!("{x:02x}")).collect();
@@ -62,7 +61,7 @@ pub(crate) const FUNCS: &[Builtin] = &[
 
 fn pick(cx: &mut FnCx, alphabet: &[u8], n: i64) -> String {
     (0..n.clamp(0, MAX_LEN))
-        .map(|_| alphabet[cx.rng.below(alphabet.len() as u64) as usize] as char)
+        .map(|_| alphabet[cx.rng().below(alphabet.len() as u64) as usize] as char)
         .collect()
 }
 
@@ -85,7 +84,7 @@ mod tests {
         let h = call("randomHex", &[json!(8)]).unwrap();
         assert!(
             h.as_str().unwrap().chars().all(|c| c.is_ascii_hexdigit())
-                && h.as_str().unwrap().len() == 8
+                && h.as_str().unwrap().len() == 16
         );
         assert_eq!(
             call("randomBase64", &[json!(3)])
@@ -97,7 +96,7 @@ mod tests {
         );
         assert_eq!(call("randomHex", &[json!(-1)]).unwrap(), json!(""));
         assert_eq!(
-            call("randomHex", &[json!(10_000_000)])
+            call("randomAlphanumeric", &[json!(10_000_000)])
                 .unwrap()
                 .as_str()
                 .unwrap()

@@ -92,7 +92,7 @@ fn regex(pattern: &str) -> Result<regex::Regex, String> {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::{check, show};
     use serde_json::json;
 
     #[test]
@@ -119,9 +119,7 @@ mod tests {
                 "a-b-",
             ),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
         assert!(show("regexMatch", &[json!("("), json!("x")]).starts_with("error: invalid regex"));
     }
 }

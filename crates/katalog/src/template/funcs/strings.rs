@@ -71,11 +71,15 @@ pub(crate) const FUNCS: &[Builtin] = &[
         &str_arg(&a, 0)
     ))),
     f!("truncate", "strings", 2, 2, |a, _| {
+        // Orkestra: at most n characters in total, the last three "..." when cut.
         let (st, n) = (str_arg(&a, 0), int_arg(&a, 1).max(0) as usize);
         if st.chars().count() <= n {
             return s(st);
         }
-        s(format!("{}...", st.chars().take(n).collect::<String>()))
+        if n <= 3 {
+            return s(st.chars().take(n).collect::<String>());
+        }
+        s(format!("{}...", st.chars().take(n - 3).collect::<String>()))
     }),
     f!("title", "strings", 1, 1, |a, _| s(title(&str_arg(&a, 0)))),
     f!("substr", "strings", 3, 3, |a, _| {
@@ -136,28 +140,21 @@ fn repeat<'a>(a: Vec<Val<'a>>, _: &mut super::FnCx) -> Result<Val<'a>, String> {
     s(st.repeat(n))
 }
 
-/// `WebsiteOperator` → `website-operator`, `myAppName` → `my-app-name`, `HTTPServer` →
-/// `http-server`.
+/// Orkestra's kebab-casing: a `-` before an uppercase letter that follows a lowercase one, or
+/// that ends an acronym (`WebsiteOperator` → `website-operator`, `HTTPServer` →
+/// `http-server`); everything else is kept, lowercased.
 pub(crate) fn camel_to_kebab(st: &str) -> String {
     let chars: Vec<char> = st.chars().collect();
     let mut out = String::with_capacity(st.len() + 4);
     for (k, &c) in chars.iter().enumerate() {
-        if c.is_uppercase() {
-            let prev_lower =
-                k > 0 && (chars[k - 1].is_lowercase() || chars[k - 1].is_ascii_digit());
-            let next_lower = chars.get(k + 1).is_some_and(|n| n.is_lowercase());
-            let prev_upper = k > 0 && chars[k - 1].is_uppercase();
-            if k > 0 && !out.ends_with('-') && (prev_lower || (prev_upper && next_lower)) {
+        if k > 0 && c.is_ascii_uppercase() {
+            let prev = chars[k - 1];
+            let next_lower = chars.get(k + 1).is_some_and(char::is_ascii_lowercase);
+            if prev.is_ascii_lowercase() || (prev.is_ascii_uppercase() && next_lower) {
                 out.push('-');
             }
-            out.extend(c.to_lowercase());
-        } else if c == '_' || c == ' ' {
-            if !out.ends_with('-') {
-                out.push('-');
-            }
-        } else {
-            out.push(c);
         }
+        out.push(c.to_ascii_lowercase());
     }
     out
 }
@@ -178,7 +175,7 @@ fn title(st: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use serde_json::json;
 
     #[test]
@@ -237,15 +234,15 @@ mod tests {
             ),
             ("camelToKebab", vec![json!("myAppName")], "my-app-name"),
             ("camelToKebab", vec![json!("HTTPServer")], "http-server"),
-            ("truncate", vec![json!("abcdef"), json!(3)], "abc..."),
+            ("camelToKebab", vec![json!("v2Beta_x")], "v2beta_x"),
+            ("truncate", vec![json!("abcdefgh"), json!(6)], "abc..."),
+            ("truncate", vec![json!("abcdef"), json!(2)], "ab"),
             ("truncate", vec![json!("abc"), json!(3)], "abc"),
             ("title", vec![json!("hello world")], "Hello World"),
             ("substr", vec![json!(1), json!(3), json!("hello")], "el"),
             ("nospace", vec![json!("a b\tc")], "abc"),
             ("trimAll", vec![json!("$"), json!("$5.00$")], "5.00"),
         ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+        check(&cases);
     }
 }

@@ -1,7 +1,7 @@
-//! Time notes over RFC 3339 timestamps and Go durations, against the render's clock
-//! (`RenderContext::now`, UTC): `timeSince`, `timeUntil`, `timeAgo`, `timeFormat`,
-//! `isExpired`, `durationSeconds`, `durationAdd`, `durationValid`, `weekday`, `timeInWindow`,
-//! `now`.
+//! Time notes over RFC 3339 timestamps and durations, against the render's clock
+//! (`RenderContext::now`, UTC), following Orkestra: `timeSince` (seconds), `timeUntil`,
+//! `timeAgo`, `timeFormat`, `isExpired`, `durationSeconds`, `durationAdd`, `durationValid`,
+//! `weekday`, `weekend`, `timeInWindow`, `timeNotInWindow`, `nextCron`, `now`.
 
 use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Weekday};
@@ -10,56 +10,80 @@ use super::{Builtin, FnCx, arg, b, i, s, str_arg};
 use crate::template::value::{Val, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
-    f!("now", "time", 0, 0, |_, cx| s(rfc3339(cx.now))),
-    f!("timeSince", "time", 1, 1, |a, cx| s(since(
-        &str_arg(&a, 0),
-        cx
-    )
-    .map_or_else(|| "0s".into(), go_duration))),
-    f!("timeUntil", "time", 1, 1, |a, cx| {
-        s(parse_time(&str_arg(&a, 0)).map_or_else(
-            || "0s".into(),
-            |t| go_duration((t - cx.now).max(Duration::ZERO)),
-        ))
+    f!("now", "time", 0, 0, |_, cx| s(rfc3339(cx.now()))),
+    // Seconds since the timestamp (0 when invalid), as Orkestra.
+    f!("timeSince", "time", 1, 1, |a, cx| {
+        let secs = parse_time(&str_arg(&a, 0)).map_or(0.0, |t| (cx.now() - t).as_seconds_f64());
+        i(secs.round() as i64)
     }),
-    f!("timeAgo", "time", 1, 1, |a, cx| s(since(
-        &str_arg(&a, 0),
-        cx
-    )
-    .map(ago)
-    .unwrap_or_default())),
-    f!("isExpired", "time", 1, 1, |a, cx| b(parse_time(&str_arg(
-        &a, 0
-    ))
-    .is_some_and(|t| t < cx.now))),
+    f!("timeUntil", "time", 1, 1, |a, cx| {
+        let left = parse_time(&str_arg(&a, 0))
+            .map_or(Duration::ZERO, |t| (t - cx.now()).max(Duration::ZERO));
+        s(go_duration(left))
+    }),
+    f!("timeAgo", "time", 1, 1, |a, cx| {
+        s(parse_time(&str_arg(&a, 0))
+            .map(|t| ago(cx.now() - t))
+            .unwrap_or_default())
+    }),
+    // `isExpired TS` is "TS is past"; `isExpired TS "30d"` is "TS + 30d is past".
+    f!("isExpired", "time", 1, 2, |a, cx| {
+        let grace = if a.len() > 1 {
+            parse_duration(&str_arg(&a, 1))
+        } else {
+            Some(Duration::ZERO)
+        };
+        match (parse_time(&to_str(arg(&a, 0))), grace) {
+            (Some(t), Some(d)) => b(cx.now() > t + d),
+            _ => b(false),
+        }
+    }),
     f!("timeFormat", "time", 2, 2, time_format),
-    f!("durationSeconds", "time", 1, 1, |a, _| i(parse_duration(
-        &str_arg(&a, 0)
-    )
-    .map_or(0, |d| d.whole_seconds()))),
+    f!("durationSeconds", "time", 1, 1, |a, _| {
+        i(parse_duration(&str_arg(&a, 0)).map_or(0, |d| d.whole_seconds()))
+    }),
     f!("durationValid", "time", 1, 1, |a, _| b(parse_duration(
         &str_arg(&a, 0)
     )
     .is_some())),
+    // The sum of two durations as a Go duration ("1h" "90m" → "2h30m0s"); "0s" when invalid.
     f!("durationAdd", "time", 2, 2, |a, _| {
-        match (parse_time(&str_arg(&a, 0)), parse_duration(&str_arg(&a, 1))) {
-            (Some(t), Some(d)) => s(rfc3339(t + d)),
-            _ => s(""),
+        match (
+            parse_duration(&str_arg(&a, 0)),
+            parse_duration(&str_arg(&a, 1)),
+        ) {
+            (Some(x), Some(y)) => s(go_duration(x + y)),
+            _ => s("0s"),
         }
     }),
-    f!("weekday", "time", 0, 0, |_, cx| b(!matches!(
-        cx.now.weekday(),
-        Weekday::Saturday | Weekday::Sunday
+    f!("weekday", "time", 0, 0, |_, cx| b(!is_weekend(cx.now()))),
+    f!("weekend", "time", 0, 0, |_, cx| b(is_weekend(cx.now()))),
+    f!("timeInWindow", "time", 2, 2, |a, cx| b(in_window(&a, cx))),
+    f!("timeNotInWindow", "time", 2, 2, |a, cx| b(!in_window(
+        &a, cx
     ))),
-    f!("timeInWindow", "time", 2, 2, |a, cx| {
-        let now = u32::from(cx.now.hour()) * 60 + u32::from(cx.now.minute());
-        match (hhmm(&str_arg(&a, 0)), hhmm(&str_arg(&a, 1))) {
-            (Some(from), Some(to)) if from <= to => b(from <= now && now < to),
-            (Some(from), Some(to)) => b(now >= from || now < to),
-            _ => b(false),
-        }
+    f!("nextCron", "time", 1, 1, |a, cx| {
+        s(super::cron::next_fire(&str_arg(&a, 0), cx.now())
+            .map(rfc3339)
+            .unwrap_or_default())
     }),
 ];
+
+fn is_weekend(t: OffsetDateTime) -> bool {
+    matches!(t.weekday(), Weekday::Saturday | Weekday::Sunday)
+}
+
+/// Whether now (UTC) is in `[after, before)`; a window whose end is before its start runs
+/// across midnight (Orkestra's is then never open). False for malformed times.
+fn in_window(a: &[Val<'_>], cx: &mut FnCx) -> bool {
+    let now = cx.now();
+    let now = u32::from(now.hour()) * 60 + u32::from(now.minute());
+    match (hhmm(&str_arg(a, 0)), hhmm(&str_arg(a, 1))) {
+        (Some(from), Some(to)) if from <= to => from <= now && now < to,
+        (Some(from), Some(to)) => now >= from || now < to,
+        _ => false,
+    }
+}
 
 fn rfc3339(t: OffsetDateTime) -> String {
     t.format(&Rfc3339).unwrap_or_default()
@@ -79,30 +103,46 @@ pub(crate) fn parse_time(st: &str) -> Option<OffsetDateTime> {
     Some(date.midnight().assume_utc())
 }
 
-fn since(st: &str, cx: &FnCx) -> Option<Duration> {
-    parse_time(st).map(|t| (cx.now - t).max(Duration::ZERO))
-}
-
-/// Go's `time.Duration.String()` at whole-second precision: `72h0m0s`, `1m30s`, `0s`.
+/// Go's `time.Duration.String()`: `72h0m0s`, `1m30s`, `1.5s`, `500ms`, `0s`.
 pub(crate) fn go_duration(d: Duration) -> String {
-    let total = d.whole_seconds();
-    let (sign, total) = if total < 0 {
-        ("-", -total)
-    } else {
-        ("", total)
+    let nanos = d.whole_nanoseconds();
+    let sign = if nanos < 0 { "-" } else { "" };
+    let n = nanos.unsigned_abs();
+    if n == 0 {
+        return "0s".into();
+    }
+    let frac = |value: u128, unit: u128, digits: usize| {
+        let whole = value / unit;
+        let rest = format!("{:0digits$}", value % unit);
+        let rest = rest.trim_end_matches('0');
+        if rest.is_empty() {
+            whole.to_string()
+        } else {
+            format!("{whole}.{rest}")
+        }
     };
-    let (h, m, sec) = (total / 3600, total % 3600 / 60, total % 60);
+    if n < 1_000 {
+        return format!("{sign}{n}ns");
+    }
+    if n < 1_000_000 {
+        return format!("{sign}{}µs", frac(n, 1_000, 3));
+    }
+    if n < 1_000_000_000 {
+        return format!("{sign}{}ms", frac(n, 1_000_000, 6));
+    }
+    let secs = frac(n % 60_000_000_000, 1_000_000_000, 9);
+    let (h, m) = (n / 3_600_000_000_000, n / 60_000_000_000 % 60);
     match (h, m) {
-        (0, 0) => format!("{sign}{sec}s"),
-        (0, _) => format!("{sign}{m}m{sec}s"),
-        _ => format!("{sign}{h}h{m}m{sec}s"),
+        (0, 0) => format!("{sign}{secs}s"),
+        (0, _) => format!("{sign}{m}m{secs}s"),
+        _ => format!("{sign}{h}h{m}m{secs}s"),
     }
 }
 
 fn ago(d: Duration) -> String {
-    let secs = d.whole_seconds();
+    let secs = d.whole_seconds().max(0);
     match secs {
-        s if s < 60 => "just now".into(),
+        s if s < 60 => format!("{s}s ago"),
         s if s < 3600 => format!("{}m ago", s / 60),
         s if s < 86_400 => format!("{}h ago", s / 3600),
         s => format!("{}d ago", s / 86_400),
@@ -141,6 +181,8 @@ pub(crate) fn parse_duration(st: &str) -> Option<Duration> {
             "h" => 3600.0,
             "d" => 86_400.0,
             "w" => 604_800.0,
+            "mo" => 2_592_000.0,
+            "y" => 31_536_000.0,
             _ => return None,
         };
         rest = &rest[unit_len..];
@@ -233,28 +275,41 @@ pub(crate) fn go_layout(t: OffsetDateTime, layout: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::super::testing::show;
+    use super::super::testing::check;
     use super::*;
     use serde_json::json;
 
     #[test]
     fn time_notes_measure_against_the_render_clock() {
         // The test clock is 2026-05-19 10:30:00 UTC, a Tuesday.
-        let cases: Vec<(&str, Vec<serde_json::Value>, &str)> = vec![
+        check(&[
             ("now", vec![], "2026-05-19T10:30:00Z"),
-            ("timeSince", vec![json!("2026-05-16T10:30:00Z")], "72h0m0s"),
-            ("timeSince", vec![json!("garbage")], "0s"),
+            ("timeSince", vec![json!("2026-05-16T10:30:00Z")], "259200"),
+            ("timeSince", vec![json!("garbage")], "0"),
             ("timeUntil", vec![json!("2026-05-19T10:31:30Z")], "1m30s"),
             ("timeUntil", vec![json!("2020-01-01T00:00:00Z")], "0s"),
             ("timeAgo", vec![json!("2026-05-19T08:00:00Z")], "2h ago"),
-            ("timeAgo", vec![json!("2026-05-19T10:29:50Z")], "just now"),
+            ("timeAgo", vec![json!("2026-05-19T10:29:50Z")], "10s ago"),
+            ("timeAgo", vec![json!("2026-05-16T10:30:00Z")], "3d ago"),
+            ("timeAgo", vec![json!(null)], ""),
             (
                 "isExpired",
                 vec![json!("2026-05-19T10:00:00+00:00")],
                 "true",
             ),
+            (
+                "isExpired",
+                vec![json!("2026-05-19T10:00:00Z"), json!("1h")],
+                "false",
+            ),
+            ("isExpired", vec![json!("2026-04-01"), json!("30d")], "true"),
             ("isExpired", vec![json!("2026-05-20")], "false"),
             ("isExpired", vec![json!(null)], "false"),
+            (
+                "isExpired",
+                vec![json!("2026-04-01"), json!("bogus")],
+                "false",
+            ),
             (
                 "timeFormat",
                 vec![
@@ -263,28 +318,47 @@ mod tests {
                 ],
                 "2026-05-19 10:30:05 Tue May",
             ),
+            (
+                "timeFormat",
+                vec![json!("2026-04-13T00:00:00Z"), json!("Jan 2, 2006")],
+                "Apr 13, 2026",
+            ),
             ("durationSeconds", vec![json!("1h30m")], "5400"),
-            ("durationSeconds", vec![json!("2d")], "172800"),
+            ("durationSeconds", vec![json!("7d")], "604800"),
+            ("durationSeconds", vec![json!("1mo")], "2592000"),
             ("durationSeconds", vec![json!("nope")], "0"),
             ("durationValid", vec![json!("1.5h")], "true"),
+            ("durationValid", vec![json!("5d")], "true"),
+            ("durationValid", vec![json!("")], "false"),
             ("durationValid", vec![json!("5x")], "false"),
-            (
-                "durationAdd",
-                vec![json!("2026-05-19T10:30:00Z"), json!("90m")],
-                "2026-05-19T12:00:00Z",
-            ),
+            ("durationAdd", vec![json!("5m"), json!("30s")], "5m30s"),
+            ("durationAdd", vec![json!("1h"), json!("90m")], "2h30m0s"),
+            ("durationAdd", vec![json!("1d"), json!("12h")], "36h0m0s"),
+            ("durationAdd", vec![json!("x"), json!("12h")], "0s"),
             ("weekday", vec![], "true"),
+            ("weekend", vec![], "false"),
             ("timeInWindow", vec![json!("09:00"), json!("18:00")], "true"),
+            (
+                "timeNotInWindow",
+                vec![json!("09:00"), json!("18:00")],
+                "false",
+            ),
             (
                 "timeInWindow",
                 vec![json!("22:00"), json!("06:00")],
                 "false",
             ),
             ("timeInWindow", vec![json!("bad"), json!("06:00")], "false"),
-        ];
-        for (name, args, want) in cases {
-            assert_eq!(show(name, &args), want, "{name} {args:?}");
-        }
+            ("nextCron", vec![json!("0 9 * * 1")], "2026-05-25T09:00:00Z"),
+            (
+                "nextCron",
+                vec![json!("*/15 * * * *")],
+                "2026-05-19T10:45:00Z",
+            ),
+            ("nextCron", vec![json!("@daily")], "2026-05-20T00:00:00Z"),
+            ("nextCron", vec![json!("0 0 31 2 *")], ""),
+            ("nextCron", vec![json!("junk")], ""),
+        ]);
     }
 
     #[test]
@@ -292,5 +366,9 @@ mod tests {
         assert_eq!(go_duration(Duration::seconds(0)), "0s");
         assert_eq!(go_duration(Duration::seconds(3661)), "1h1m1s");
         assert_eq!(go_duration(Duration::seconds(-90)), "-1m30s");
+        assert_eq!(go_duration(Duration::milliseconds(1500)), "1.5s");
+        assert_eq!(go_duration(Duration::milliseconds(500)), "500ms");
+        assert_eq!(go_duration(Duration::nanoseconds(1500)), "1.5µs");
+        assert_eq!(go_duration(Duration::nanoseconds(42)), "42ns");
     }
 }

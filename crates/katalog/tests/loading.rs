@@ -1,0 +1,298 @@
+//! Resolution end to end: Komposer merges, Motif imports, includes, the newest layout, crdFile.
+
+use std::time::Duration;
+
+use crate::util::write_files;
+
+const HEAD: &str = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata:\n  name: demo\n";
+
+fn codes(result: Result<katalog::Loaded, katalog::Diagnostics>) -> Vec<&'static str> {
+    match result {
+        Ok(_) => Vec::new(),
+        Err(d) => d.errors().map(|e| e.code).collect(),
+    }
+}
+
+#[test]
+fn komposer_overrides_merge_field_by_field_onto_imports() {
+    let dir = write_files(&[
+        (
+            "vendor.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    db:\n      apiTypes: {{group: vendor.io, version: v1, kind: Db, plural: dbs}}\n      operatorBox:\n        reconciler: {{workers: 2, resync: 45s}}\n        onCreate:\n          configMaps:\n            - name: \"{{{{ .metadata.name }}}}\"\n"
+            ),
+        ),
+        (
+            "komposer.yaml",
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Komposer\nmetadata: {name: mine, version: 1.0.0}\nimports:\n  files: [./vendor.yaml]\nspec:\n  crds:\n    db:\n      apiTypes: {group: mine.io}\n      operatorBox:\n        reconciler: {workers: 8}\n",
+        ),
+    ]);
+    let loaded = katalog::load(dir.path().join("komposer.yaml"))
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let db = loaded.katalog.crd("db").unwrap();
+    assert_eq!(db.gvk.group, "mine.io");
+    assert_eq!(db.gvk.kind, "Db");
+    assert_eq!(db.settings.workers, 8);
+    assert_eq!(db.settings.resync, Duration::from_secs(45));
+    assert_eq!(
+        db.operator_box()
+            .on_create
+            .as_ref()
+            .unwrap()
+            .config_maps
+            .len(),
+        1
+    );
+    assert_eq!(db.entry.katalog_name.as_deref(), Some("demo"));
+    assert_eq!(loaded.katalog.kind, katalog::model::DocumentKind::Komposer);
+}
+
+#[test]
+fn komposer_overrides_must_name_an_imported_crd_and_remote_imports_are_not_supported() {
+    let dir = write_files(&[
+        (
+            "vendor.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    db:\n      apiTypes: {{group: v.io, version: v1, kind: Db, plural: dbs}}\n"
+            ),
+        ),
+        (
+            "komposer.yaml",
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Komposer\nmetadata: {name: mine}\nimports:\n  files: [./vendor.yaml, https://example.invalid/k.yaml]\n  registry: [{url: ghcr.io/x/y}]\nspec:\n  crds:\n    cache: {enabled: false}\n",
+        ),
+    ]);
+    let result = katalog::load(dir.path().join("komposer.yaml"));
+    let c = codes(result);
+    assert!(c.contains(&"override-unknown-crd"), "{c:?}");
+    assert_eq!(
+        c.iter().filter(|c| **c == "import-unsupported").count(),
+        2,
+        "{c:?}"
+    );
+}
+
+#[test]
+fn a_crd_imported_twice_is_an_error() {
+    let vendor = format!(
+        "{HEAD}spec:\n  crds:\n    db:\n      apiTypes: {{group: v.io, version: v1, kind: Db, plural: dbs}}\n"
+    );
+    let dir = write_files(&[
+        ("a.yaml", &vendor),
+        ("b.yaml", &vendor),
+        (
+            "komposer.yaml",
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Komposer\nmetadata: {name: m}\nimports:\n  files: [./a.yaml, ./b.yaml]\n",
+        ),
+    ]);
+    assert!(codes(katalog::load(dir.path().join("komposer.yaml"))).contains(&"duplicate-crd"));
+}
+
+#[test]
+fn motif_resources_inputs_and_notes_are_merged() {
+    let dir = write_files(&[
+        (
+            "motifs/pg.yaml",
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Motif\nmetadata: {name: pg}\ninputs:\n  - {name: image}\n  - {name: size, default: 10Gi}\nnotes:\n  functions:\n    - {name: pgHost, expression: \"{{ .metadata.name }}-pg\"}\nresources:\n  onCreate:\n    secrets:\n      - name: \"{{ .metadata.name }}-creds\"\n  services:\n    - name: \"{{ pgHost }}\"\n      port: \"5432\"\n",
+        ),
+        (
+            "katalog.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      imports:\n        - motif: ./motifs/pg.yaml\n          with: {{image: \"{{{{ .spec.image }}}}\"}}\n"
+            ),
+        ),
+    ]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let app = loaded.katalog.crd("app").unwrap();
+    let b = app.operator_box();
+    assert_eq!(b.on_create.as_ref().unwrap().secrets.len(), 1);
+    assert_eq!(b.on_reconcile.as_ref().unwrap().services.len(), 1);
+    assert_eq!(app.inputs.get("size").map(String::as_str), Some("10Gi"));
+    assert_eq!(
+        app.inputs.get("image").map(String::as_str),
+        Some("{{ .spec.image }}")
+    );
+    assert!(
+        loaded
+            .katalog
+            .notes
+            .iter()
+            .any(|n| n.name.value == "pgHost")
+    );
+}
+
+#[test]
+fn a_missing_motif_input_is_an_error() {
+    let dir = write_files(&[
+        (
+            "m.yaml",
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Motif\nmetadata: {name: m}\ninputs: [{name: image}]\n",
+        ),
+        (
+            "katalog.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      imports: [{{motif: ./m.yaml}}]\n"
+            ),
+        ),
+    ]);
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"motif-input-missing"));
+}
+
+#[test]
+fn the_newest_layout_maps_onto_the_same_model() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    web:\n      apiTypes: {{group: w.io, version: v1, kind: Web, plural: webs}}\n      admission:\n        validation:\n          rules: [{{field: spec.image, operator: exists, action: deny}}]\n      operatorBox:\n        observe:\n          cross: [{{crd: web, as: self}}]\n        runtime:\n          finalizers: [w.io/cleanup]\n          allowedNamespaces: [prod]\n        reconcile:\n          workers: 6\n          onReconcile:\n            services: [{{port: \"80\"}}]\n        emit:\n          status:\n            fields: [{{path: phase, value: Running}}]\n"
+    );
+    let loaded =
+        katalog::load_text("katalog.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
+    let web = loaded.katalog.crd("web").unwrap();
+    assert_eq!(web.settings.workers, 6);
+    assert_eq!(web.finalizers, ["w.io/cleanup"]);
+    assert_eq!(
+        web.entry.allowed_namespaces.as_ref().unwrap().value,
+        ["prod"]
+    );
+    assert_eq!(web.entry.validation.as_ref().unwrap().rules.len(), 1);
+    let b = web.operator_box();
+    assert_eq!(b.cross.len(), 1);
+    assert_eq!(b.status.as_ref().unwrap().fields.len(), 1);
+    assert_eq!(b.on_reconcile.as_ref().unwrap().services.len(), 1);
+    assert!(b.reconcile.is_none() && b.runtime.is_none() && b.emit.is_none());
+}
+
+#[test]
+fn a_setting_in_both_layouts_is_a_conflict() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    web:\n      apiTypes: {{group: w.io, version: v1, kind: Web, plural: webs}}\n      operatorBox:\n        status: {{fields: [{{path: a, value: b}}]}}\n        emit:\n          status: {{fields: [{{path: a, value: c}}]}}\n"
+    );
+    assert!(codes(katalog::load_text("katalog.yaml", text)).contains(&"layout-conflict"));
+}
+
+#[test]
+fn reconciler_include_is_merged_under_the_inline_block() {
+    let dir = write_files(&[
+        ("shared.yaml", "reconciler:\n  workers: 9\n  resync: 2m\n"),
+        (
+            "katalog.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    web:\n      apiTypes: {{group: w.io, version: v1, kind: Web, plural: webs}}\n      operatorBox:\n        reconciler:\n          include: ./shared.yaml\n          workers: 4\n"
+            ),
+        ),
+    ]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let s = &loaded.katalog.crd("web").unwrap().settings;
+    assert_eq!(s.workers, 4);
+    assert_eq!(s.resync, Duration::from_secs(120));
+}
+
+#[test]
+fn crd_file_fills_api_types_and_scope() {
+    let dir = write_files(&[
+        (
+            "crd.yaml",
+            "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {name: webs.w.io}\nspec:\n  group: w.io\n  scope: Cluster\n  names: {kind: Web, plural: webs}\n  versions: [{name: v1, served: true, storage: true}]\n",
+        ),
+        (
+            "katalog.yaml",
+            &format!("{HEAD}spec:\n  crds:\n    web:\n      crdFile: ./crd.yaml\n"),
+        ),
+    ]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let web = loaded.katalog.crd("web").unwrap();
+    assert_eq!(web.gvk.api_version(), "w.io/v1");
+    assert_eq!(web.plural, "webs");
+    assert!(!web.namespaced);
+}
+
+#[test]
+fn built_in_kinds_are_enriched_and_need_a_label_selector() {
+    let text = format!("{HEAD}spec:\n  crds:\n    cms:\n      apiTypes: {{kind: ConfigMap}}\n");
+    assert!(codes(katalog::load_text("katalog.yaml", text)).contains(&"built-in-without-selector"));
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    cms:\n      apiTypes: {{kind: ConfigMap}}\n      labelSelector: {{app: x}}\n"
+    );
+    let loaded =
+        katalog::load_text("katalog.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
+    let cms = loaded.katalog.crd("cms").unwrap();
+    assert!(cms.built_in);
+    assert_eq!(cms.gvk.api_version(), "v1");
+    assert_eq!(cms.plural, "configmaps");
+}
+
+#[test]
+fn start_order_puts_dependencies_first() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      dependsOn: {{db: healthy}}\n    db:\n      apiTypes: {{group: a.io, version: v1, kind: Db, plural: dbs}}\n"
+    );
+    let loaded =
+        katalog::load_text("katalog.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert_eq!(loaded.katalog.start_order(), ["db", "app"]);
+}
+
+#[test]
+fn warnings_do_not_make_a_katalog_invalid() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        reconciler:\n          queue: {{degradeThreshold: 4}}\n"
+    );
+    let loaded =
+        katalog::load_text("katalog.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert!(loaded.warnings.iter().any(|w| w.code == "deprecated-key"));
+    assert_eq!(
+        loaded
+            .katalog
+            .crd("app")
+            .unwrap()
+            .settings
+            .failure_threshold,
+        4
+    );
+}
+
+#[test]
+fn every_unknown_key_is_reported_in_one_run() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps, plurl: x}}\n      operatorBox:\n        reconciler: {{workerz: 2}}\n        cross: [{{crd: app, labels: {{a: b}}}}]\n"
+    );
+    let err = katalog::load_text("katalog.yaml", text).unwrap_err();
+    let paths: Vec<&str> = err.errors().filter_map(|e| e.path.as_deref()).collect();
+    assert!(paths.contains(&"spec.crds.app.apiTypes.plurl"), "{paths:?}");
+    assert!(
+        paths.contains(&"spec.crds.app.operatorBox.reconciler.workerz"),
+        "{paths:?}"
+    );
+    assert!(
+        paths.contains(&"spec.crds.app.operatorBox.cross[0].labels"),
+        "{paths:?}"
+    );
+    let renamed = err.errors().find(|e| e.code == "renamed-key").unwrap();
+    assert!(renamed.message.contains("labelSelector"));
+}
+
+#[test]
+fn block_includes_must_exist_and_their_templates_are_checked() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      serve:\n        enabled: true\n        include: ./serve/app.yaml\n"
+    );
+    let dir = write_files(&[("katalog.yaml", &text)]);
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"file-not-found"));
+    let dir = write_files(&[
+        ("katalog.yaml", &text),
+        (
+            "serve/app.yaml",
+            "fields:\n  schedule:\n    values:\n      schedule.minute: '{{ cronMinute .value'\n",
+        ),
+    ]);
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"template-syntax"));
+}
+
+#[test]
+fn placeholder_resource_keys_of_spec_6_1_are_accepted() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        onCreate:\n          volumes: []\n          serviceMonitors: []\n          daemonSets: []\n          storageClasses: []\n          podTemplates: []\n"
+    );
+    if let Err(d) = katalog::load_text("katalog.yaml", text) {
+        panic!("{}", d.render());
+    }
+}

@@ -1,0 +1,258 @@
+//! `ork validate`: load a Katalog offline and report every problem.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use katalog::model::{Crd, Katalog};
+use katalog::{Diagnostic, Loaded};
+
+use crate::cli::{OutputFormat, ValidateArgs};
+
+/// Files tried, in order, when no path is given (spec §21).
+const DEFAULT_FILES: &[&str] = &["katalog.yaml", "komposer.yaml"];
+
+/// Runs `ork validate`: exit 0 when valid, 1 when invalid.
+pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let path = match args.katalog.or(args.file) {
+        Some(path) => path,
+        None => default_file(Path::new("."))?,
+    };
+    let result = katalog::load(&path);
+    let valid = result.is_ok();
+    match args.output {
+        OutputFormat::Text => print!("{}", text(&path, &result, args.full)),
+        OutputFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&json(&path, &result, args.full))?
+        ),
+    }
+    Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// `katalog.yaml`, else `komposer.yaml`, in `dir`.
+fn default_file(dir: &Path) -> anyhow::Result<PathBuf> {
+    DEFAULT_FILES
+        .iter()
+        .map(|name| dir.join(name))
+        .find(|p| p.is_file())
+        .map(|p| p.strip_prefix("./").map(Path::to_path_buf).unwrap_or(p))
+        .ok_or_else(|| {
+            anyhow::anyhow!(
+                "no katalog.yaml or komposer.yaml in the current directory; pass a path"
+            )
+        })
+}
+
+fn text(path: &Path, result: &Result<Loaded, katalog::Diagnostics>, full: bool) -> String {
+    let mut out = String::new();
+    match result {
+        Ok(loaded) => {
+            for warning in &loaded.warnings {
+                out.push_str(&warning.render(&loaded.sources));
+                out.push('\n');
+            }
+            let k = &loaded.katalog;
+            out.push_str(&format!(
+                "✓ {} is valid: Katalog `{}`, {} CRD{}, {} warning{}\n",
+                path.display(),
+                k.name,
+                k.crds.len(),
+                if k.crds.len() == 1 { "" } else { "s" },
+                loaded.warnings.len(),
+                if loaded.warnings.len() == 1 { "" } else { "s" },
+            ));
+            if full {
+                out.push_str(&full_text(k));
+            }
+        }
+        Err(diagnostics) => out.push_str(&diagnostics.render()),
+    }
+    out
+}
+
+fn full_text(k: &Katalog) -> String {
+    let mut out = String::new();
+    for crd in &k.crds {
+        let s = &crd.settings;
+        out.push_str(&format!(
+            "\nCRD {}{}\n",
+            crd.name,
+            if crd.enabled { "" } else { " (disabled)" }
+        ));
+        out.push_str(&format!("  gvk:        {}\n", crd.gvk()));
+        out.push_str(&format!(
+            "  resource:   {} ({})\n",
+            crd.plural,
+            if crd.namespaced {
+                "namespaced"
+            } else {
+                "cluster-scoped"
+            }
+        ));
+        out.push_str(&format!(
+            "  workers:    {} ({:?})\n",
+            s.workers, s.workers_source
+        ));
+        out.push_str(&format!("  resync:     {}s\n", s.resync.as_secs()));
+        out.push_str(&format!(
+            "  queue:      maxDepth {} ({}), failureThreshold {}\n",
+            s.max_depth,
+            if s.max_depth == 0 {
+                "unlimited"
+            } else {
+                "limited"
+            },
+            s.failure_threshold
+        ));
+        out.push_str(&format!("  finalizers: {}\n", crd.finalizers.join(", ")));
+        let deps: Vec<String> = crd
+            .depends_on()
+            .iter()
+            .map(|d| format!("{} ({:?})", d.name.value, d.condition))
+            .collect();
+        if !deps.is_empty() {
+            out.push_str(&format!("  dependsOn:  {}\n", deps.join(", ")));
+        }
+        match rbac_rules(crd) {
+            Some(rules) => out.push_str(&format!("  rbac:\n{rules}")),
+            None => out.push_str(
+                "  rbac:       (not derived yet: katalog::rbac is provided by katalog-build)\n",
+            ),
+        }
+    }
+    out.push_str(&format!(
+        "\nstart order: {}\n",
+        k.start_order().join(" -> ")
+    ));
+    out
+}
+
+/// HOOK: the RBAC rules a CRD needs, from `katalog::rbac` (katalog-build). Returns `None`
+/// until that module is wired here.
+fn rbac_rules(_crd: &Crd) -> Option<String> {
+    None
+}
+
+fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
+    serde_json::to_value(d).unwrap_or_default()
+}
+
+fn json(
+    path: &Path,
+    result: &Result<Loaded, katalog::Diagnostics>,
+    full: bool,
+) -> serde_json::Value {
+    match result {
+        Ok(loaded) => {
+            let mut v = serde_json::json!({
+                "file": path.display().to_string(),
+                "valid": true,
+                "name": loaded.katalog.name,
+                "errors": 0,
+                "warnings": loaded.warnings.len(),
+                "diagnostics": loaded.warnings.iter().map(diagnostic_json).collect::<Vec<_>>(),
+            });
+            if full {
+                v["crds"] = loaded
+                    .katalog
+                    .crds
+                    .iter()
+                    .map(|c| serde_json::json!({
+                        "name": c.name,
+                        "enabled": c.enabled,
+                        "group": c.gvk.group,
+                        "version": c.gvk.version,
+                        "kind": c.gvk.kind,
+                        "plural": c.plural,
+                        "namespaced": c.namespaced,
+                        "workers": c.settings.workers,
+                        "resyncSeconds": c.settings.resync.as_secs(),
+                        "maxDepth": c.settings.max_depth,
+                        "failureThreshold": c.settings.failure_threshold,
+                        "finalizers": c.finalizers,
+                        "dependsOn": c.depends_on().iter().map(|d| d.name.value.clone()).collect::<Vec<_>>(),
+                    }))
+                    .collect();
+                v["startOrder"] = serde_json::json!(loaded.katalog.start_order());
+            }
+            v
+        }
+        Err(d) => serde_json::json!({
+            "file": path.display().to_string(),
+            "valid": false,
+            "errors": d.errors().count(),
+            "warnings": d.warnings().count(),
+            "diagnostics": d.to_json(),
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const VALID: &str = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: demo}\nspec:\n  crds:\n    web:\n      apiTypes: {group: w.io, version: v1, kind: Web, plural: webs}\n";
+
+    fn args(path: PathBuf, output: OutputFormat) -> ValidateArgs {
+        ValidateArgs {
+            katalog: Some(path),
+            file: None,
+            output,
+            full: true,
+        }
+    }
+
+    #[test]
+    fn exit_code_is_zero_when_valid_and_one_when_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.yaml");
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&good, VALID).unwrap();
+        std::fs::write(
+            &bad,
+            VALID
+                .replace("workers", "x")
+                .replace("plural: webs", "plural: webs, plurl: x"),
+        )
+        .unwrap();
+        assert_eq!(
+            run(args(good, OutputFormat::Text)).unwrap(),
+            ExitCode::SUCCESS
+        );
+        assert_eq!(
+            run(args(bad, OutputFormat::Json)).unwrap(),
+            ExitCode::from(1)
+        );
+    }
+
+    #[test]
+    fn json_output_lists_diagnostics_and_full_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("katalog.yaml");
+        std::fs::write(&good, VALID).unwrap();
+        let result = katalog::load(&good);
+        let v = json(&good, &result, true);
+        assert_eq!(v["valid"], true);
+        assert_eq!(v["crds"][0]["plural"], "webs");
+        assert_eq!(v["startOrder"][0], "web");
+        std::fs::write(&good, VALID.replace("kind: Katalog", "kind: Catalog")).unwrap();
+        let v = json(&good, &katalog::load(&good), false);
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["diagnostics"][0]["code"], "wrong-kind");
+        assert_eq!(v["diagnostics"][0]["line"], 2);
+    }
+
+    #[test]
+    fn default_file_prefers_katalog_then_komposer() {
+        let dir = tempfile::tempdir().unwrap();
+        assert!(default_file(dir.path()).is_err());
+        std::fs::write(dir.path().join("komposer.yaml"), "x").unwrap();
+        assert!(default_file(dir.path()).unwrap().ends_with("komposer.yaml"));
+        std::fs::write(dir.path().join("katalog.yaml"), "x").unwrap();
+        assert!(default_file(dir.path()).unwrap().ends_with("katalog.yaml"));
+    }
+}

@@ -1,0 +1,3 @@
+//! Integration tests of the `ork` binary: each runs the real executable.
+
+mod dev;

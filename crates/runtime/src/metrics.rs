@@ -1,0 +1,389 @@
+//! The `controller_*` metrics of every OperatorBox, labelled by CRD, in OpenMetrics text.
+//!
+//! | family                                        | type      | labels          |
+//! |-----------------------------------------------|-----------|-----------------|
+//! | `controller_reconcile_total`                  | counter   | `crd`, `result` |
+//! | `controller_reconcile_duration_seconds`       | histogram | `crd`           |
+//! | `controller_queue_depth`                      | gauge     | `crd`           |
+//! | `controller_workers_active`                   | gauge     | `crd`           |
+//! | `controller_resource_count`                   | gauge     | `crd`           |
+//! | `controller_crd_activation_latency_seconds`   | histogram | `crd`           |
+//! | `controller_crd_activation_total`             | counter   | `crd`, `result` |
+//!
+//! `result` is `success` or `error`. The value of `crd` is **the CRD name as declared in the
+//! Katalog** (the key of `/katalog/{crd}`), not Orkestra's GVK string: it is stable across
+//! version bumps, needs no escaping, and lets a dashboard join metrics with the HTTP API.
+//! Histograms use Prometheus' default buckets (5 ms to 10 s).
+//!
+//! There is no global registry: a [`Metrics`] owns its own. Gauges of live state (queue depth,
+//! active workers, resource count) are set by their owner, typically sampled right before
+//! [`Metrics::encode`].
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use prometheus_client::encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::Histogram;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::operator_box::workers::{Observe, Report};
+
+/// The `Content-Type` of [`Metrics::encode`]'s output.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
+/// Prometheus' default histogram buckets, in seconds.
+const DEFAULT_BUCKETS: [f64; 11] = [
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CrdLabels {
+    crd: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabels {
+    crd: String,
+    result: ResultLabel,
+}
+
+#[derive(Clone, Copy, Debug, Hash, PartialEq, Eq)]
+enum ResultLabel {
+    Success,
+    Error,
+}
+
+impl ResultLabel {
+    fn of(success: bool) -> Self {
+        if success { Self::Success } else { Self::Error }
+    }
+}
+
+impl EncodeLabelValue for ResultLabel {
+    fn encode(&self, encoder: &mut LabelValueEncoder) -> Result<(), std::fmt::Error> {
+        let text = match self {
+            Self::Success => "success",
+            Self::Error => "error",
+        };
+        EncodeLabelValue::encode(&text, encoder)
+    }
+}
+
+type Histograms = Family<CrdLabels, Histogram, fn() -> Histogram>;
+
+fn default_histogram() -> Histogram {
+    Histogram::new(DEFAULT_BUCKETS)
+}
+
+/// Every family; each is a shared handle, so clones write to the same series.
+#[derive(Clone, Debug)]
+struct Families {
+    reconciles: Family<ResultLabels, Counter>,
+    reconcile_duration: Histograms,
+    queue_depth: Family<CrdLabels, Gauge>,
+    workers_active: Family<CrdLabels, Gauge>,
+    resource_count: Family<CrdLabels, Gauge>,
+    activation_latency: Histograms,
+    activations: Family<ResultLabels, Counter>,
+}
+
+/// The metrics of one runtime process: a registry of the `controller_*` families.
+///
+/// Cloning gives another handle to the same metrics.
+#[derive(Clone, Debug)]
+pub struct Metrics {
+    registry: Arc<Registry>,
+    families: Families,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    /// A registry holding the seven families, with no series yet.
+    pub fn new() -> Self {
+        let histograms = || Histograms::new_with_constructor(default_histogram);
+        let families = Families {
+            reconciles: Family::default(),
+            reconcile_duration: histograms(),
+            queue_depth: Family::default(),
+            workers_active: Family::default(),
+            resource_count: Family::default(),
+            activation_latency: histograms(),
+            activations: Family::default(),
+        };
+        let mut registry = Registry::default();
+        let counters = [
+            (
+                "controller_reconcile",
+                "Reconciles finished, by CRD and result",
+                &families.reconciles,
+            ),
+            (
+                "controller_crd_activation",
+                "CRD activations, by CRD and result",
+                &families.activations,
+            ),
+        ];
+        for (name, help, family) in counters {
+            registry.register(name, help, family.clone());
+        }
+        let gauges = [
+            (
+                "controller_queue_depth",
+                "Keys waiting in the work queue",
+                &families.queue_depth,
+            ),
+            (
+                "controller_workers_active",
+                "Workers inside a reconcile",
+                &families.workers_active,
+            ),
+            (
+                "controller_resource_count",
+                "Objects of the CRD in the cache",
+                &families.resource_count,
+            ),
+        ];
+        for (name, help, family) in gauges {
+            registry.register(name, help, family.clone());
+        }
+        let histograms = [
+            (
+                "controller_reconcile_duration",
+                "Time one reconcile took",
+                &families.reconcile_duration,
+            ),
+            (
+                "controller_crd_activation_latency",
+                "Time from start of activation to workers running",
+                &families.activation_latency,
+            ),
+        ];
+        for (name, help, family) in histograms {
+            registry.register_with_unit(name, help, Unit::Seconds, family.clone());
+        }
+        Self {
+            registry: Arc::new(registry),
+            families,
+        }
+    }
+
+    /// The metrics of CRD `crd` (its name as declared in the Katalog).
+    ///
+    /// Creates its series at zero, so a CRD shows up before its first reconcile.
+    pub fn crd(&self, crd: &str) -> CrdMetrics {
+        let metrics = CrdMetrics {
+            crd: CrdLabels {
+                crd: crd.to_owned(),
+            },
+            families: self.families.clone(),
+        };
+        let families = &metrics.families;
+        for success in [true, false] {
+            families
+                .reconciles
+                .get_or_create_owned(&metrics.result(success));
+        }
+        families
+            .reconcile_duration
+            .get_or_create_owned(&metrics.crd);
+        for gauges in [
+            &families.queue_depth,
+            &families.workers_active,
+            &families.resource_count,
+        ] {
+            gauges.get_or_create_owned(&metrics.crd);
+        }
+        metrics
+    }
+
+    /// Every series in OpenMetrics text, ending with `# EOF`.
+    pub fn encode(&self) -> String {
+        let mut text = String::new();
+        prometheus_client::encoding::text::encode(&mut text, &self.registry)
+            .expect("writing to a String cannot fail");
+        text
+    }
+}
+
+/// The series of one CRD; cheap to clone and to share between workers.
+#[derive(Clone, Debug)]
+pub struct CrdMetrics {
+    crd: CrdLabels,
+    families: Families,
+}
+
+impl CrdMetrics {
+    fn result(&self, success: bool) -> ResultLabels {
+        ResultLabels {
+            crd: self.crd.crd.clone(),
+            result: ResultLabel::of(success),
+        }
+    }
+
+    /// The CRD name these series carry in their `crd` label.
+    pub fn crd(&self) -> &str {
+        &self.crd.crd
+    }
+
+    /// One reconcile finished after `duration`, successfully or not.
+    pub fn record_reconcile(&self, duration: Duration, success: bool) {
+        self.families
+            .reconciles
+            .get_or_create(&self.result(success))
+            .inc();
+        self.families
+            .reconcile_duration
+            .get_or_create(&self.crd)
+            .observe(duration.as_secs_f64());
+    }
+
+    /// One activation of the CRD finished after `latency`, successfully or not.
+    pub fn record_activation(&self, latency: Duration, success: bool) {
+        self.families
+            .activations
+            .get_or_create(&self.result(success))
+            .inc();
+        self.families
+            .activation_latency
+            .get_or_create(&self.crd)
+            .observe(latency.as_secs_f64());
+    }
+
+    /// Sets the queue depth gauge.
+    pub fn set_queue_depth(&self, depth: usize) {
+        set(&self.families.queue_depth, &self.crd, depth);
+    }
+
+    /// Sets the active workers gauge.
+    pub fn set_workers_active(&self, active: usize) {
+        set(&self.families.workers_active, &self.crd, active);
+    }
+
+    /// Sets the resource count gauge.
+    pub fn set_resource_count(&self, count: usize) {
+        set(&self.families.resource_count, &self.crd, count);
+    }
+}
+
+fn set(family: &Family<CrdLabels, Gauge>, labels: &CrdLabels, value: usize) {
+    family
+        .get_or_create(labels)
+        .set(i64::try_from(value).unwrap_or(i64::MAX));
+}
+
+impl<K> Observe<K> for CrdMetrics {
+    fn finished(&self, _key: &K, report: &Report) {
+        self.record_reconcile(report.duration, report.is_success());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The sample line of `series` (name and labels as printed), without its value.
+    fn value<'a>(text: &'a str, series: &str) -> Option<&'a str> {
+        text.lines()
+            .find_map(|line| line.strip_prefix(series)?.strip_prefix(' '))
+    }
+
+    #[test]
+    fn a_known_sequence_shows_in_every_family() {
+        let metrics = Metrics::new();
+        let website = metrics.crd("website");
+        website.record_reconcile(Duration::from_millis(20), true);
+        website.record_reconcile(Duration::from_millis(40), true);
+        website.record_reconcile(Duration::from_secs(3), false);
+        website.set_queue_depth(7);
+        website.set_workers_active(2);
+        website.set_resource_count(12);
+        website.record_activation(Duration::from_millis(300), true);
+        metrics.crd("database");
+
+        let text = metrics.encode();
+        let web = r#"crd="website""#;
+        let expectations = [
+            (
+                format!(r#"controller_reconcile_total{{{web},result="success"}}"#),
+                "2",
+            ),
+            (
+                format!(r#"controller_reconcile_total{{{web},result="error"}}"#),
+                "1",
+            ),
+            (
+                format!("controller_reconcile_duration_seconds_count{{{web}}}"),
+                "3",
+            ),
+            (
+                format!("controller_reconcile_duration_seconds_sum{{{web}}}"),
+                "3.06",
+            ),
+            (format!("controller_queue_depth{{{web}}}"), "7"),
+            (format!("controller_workers_active{{{web}}}"), "2"),
+            (format!("controller_resource_count{{{web}}}"), "12"),
+            (
+                format!(r#"controller_crd_activation_total{{{web},result="success"}}"#),
+                "1",
+            ),
+            (
+                format!("controller_crd_activation_latency_seconds_count{{{web}}}"),
+                "1",
+            ),
+            (
+                r#"controller_reconcile_total{crd="database",result="error"}"#.into(),
+                "0",
+            ),
+            (r#"controller_queue_depth{crd="database"}"#.into(), "0"),
+        ];
+        for (series, expected) in expectations {
+            assert_eq!(value(&text, &series), Some(expected), "{series} in\n{text}");
+        }
+        assert!(text.contains("# TYPE controller_reconcile_duration_seconds histogram"));
+        assert!(text.contains("# UNIT controller_reconcile_duration_seconds seconds"));
+        assert!(text.trim_end().ends_with("# EOF"));
+    }
+
+    #[test]
+    fn reconcile_durations_fall_into_the_default_buckets() {
+        let metrics = Metrics::new();
+        let crd = metrics.crd("website");
+        crd.record_reconcile(Duration::from_millis(3), true);
+        crd.record_reconcile(Duration::from_millis(200), true);
+        let text = metrics.encode();
+        let bucket = |le: &str| {
+            let series = format!(
+                r#"controller_reconcile_duration_seconds_bucket{{le="{le}",crd="website"}}"#
+            );
+            value(&text, &series).map(str::to_owned)
+        };
+        assert_eq!(bucket("0.005").as_deref(), Some("1"));
+        assert_eq!(bucket("0.1").as_deref(), Some("1"));
+        assert_eq!(bucket("0.25").as_deref(), Some("2"));
+        assert_eq!(bucket("+Inf").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn clones_of_a_crd_handle_write_to_the_same_series() {
+        let metrics = Metrics::new();
+        let (first, second) = (metrics.crd("a"), metrics.crd("a"));
+        first.record_reconcile(Duration::ZERO, false);
+        second.record_reconcile(Duration::ZERO, false);
+        let text = metrics.clone().encode();
+        assert_eq!(
+            value(
+                &text,
+                r#"controller_reconcile_total{crd="a",result="error"}"#
+            ),
+            Some("2")
+        );
+    }
+}

@@ -1,0 +1,376 @@
+//! What `/katalog/{crd}/health` reports for one OperatorBox (Orkestra's `CRDHealth`).
+//!
+//! [`Health`] is updated by every worker of the box after each reconcile and read by the HTTP
+//! API through [`Health::snapshot`]. A box goes `pending → started → healthy`, becomes
+//! `degraded` once `consecutiveFails` reaches the failure threshold, and is `healthy` again
+//! after its next success. The last error is kept after recovery, as an audit.
+
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::Duration;
+
+use serde::Serialize;
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+use super::workers::{Observe, Report};
+
+/// The state of a box as `/katalog` shows it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum State {
+    /// Not started: its dependencies are not ready, its CRD is missing, or this replica is not
+    /// the leader.
+    Pending,
+    /// Started, no reconcile finished yet.
+    Started,
+    /// Started, and fewer consecutive failures than the threshold.
+    Healthy,
+    /// As many consecutive failures as the threshold, or more.
+    Degraded,
+    /// Held by a reconcile gate.
+    Gated,
+}
+
+/// The health record of one box. Cloning gives another handle to the same record.
+///
+/// `healthy` (and HTTP 200) means started, not gated, and fewer consecutive failures than the
+/// threshold; a started box without any object to reconcile is healthy.
+#[derive(Clone, Debug)]
+pub struct Health {
+    failure_threshold: u32,
+    record: Arc<Mutex<Record>>,
+}
+
+#[derive(Debug, Default)]
+struct Record {
+    started_at: Option<OffsetDateTime>,
+    gated: bool,
+    total: u64,
+    failed: u64,
+    consecutive_fails: u32,
+    last_error: String,
+    last_reconcile: Option<OffsetDateTime>,
+}
+
+impl Default for Health {
+    /// A record with Orkestra's default failure threshold of 5.
+    fn default() -> Self {
+        Self::new(5)
+    }
+}
+
+impl Health {
+    /// A pending record that degrades after `failure_threshold` consecutive failures (at
+    /// least 1).
+    pub fn new(failure_threshold: u32) -> Self {
+        Self {
+            failure_threshold: failure_threshold.max(1),
+            record: Arc::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Record> {
+        // Nothing panics while holding this lock; a poisoned record is still whole.
+        self.record
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Consecutive failures that make the box degraded.
+    pub fn failure_threshold(&self) -> u32 {
+        self.failure_threshold
+    }
+
+    /// The box started its workers now.
+    pub fn mark_started(&self) {
+        self.mark_started_at(OffsetDateTime::now_utc());
+    }
+
+    /// The box started its workers at `at`.
+    pub fn mark_started_at(&self, at: OffsetDateTime) {
+        self.lock().started_at = Some(at);
+    }
+
+    /// The box stopped (deactivated or lost the lease): pending again. Counters stay.
+    pub fn mark_stopped(&self) {
+        self.lock().started_at = None;
+    }
+
+    /// A reconcile gate closed (`true`) or opened (`false`).
+    pub fn set_gated(&self, gated: bool) {
+        self.lock().gated = gated;
+    }
+
+    /// A reconcile succeeded now.
+    pub fn record_success(&self) {
+        let mut record = self.lock();
+        record.total += 1;
+        record.consecutive_fails = 0;
+        record.last_reconcile = Some(OffsetDateTime::now_utc());
+    }
+
+    /// A reconcile failed now with `error`.
+    pub fn record_failure(&self, error: &str) {
+        let mut record = self.lock();
+        record.total += 1;
+        record.failed += 1;
+        record.consecutive_fails = record.consecutive_fails.saturating_add(1);
+        error.clone_into(&mut record.last_error);
+        record.last_reconcile = Some(OffsetDateTime::now_utc());
+    }
+
+    /// The state now.
+    pub fn state(&self) -> State {
+        self.state_of(&self.lock())
+    }
+
+    /// True when the box is started, not gated, and below the failure threshold.
+    pub fn is_healthy(&self) -> bool {
+        matches!(self.state(), State::Started | State::Healthy)
+    }
+
+    fn state_of(&self, record: &Record) -> State {
+        if record.gated {
+            State::Gated
+        } else if record.started_at.is_none() {
+            State::Pending
+        } else if record.consecutive_fails >= self.failure_threshold {
+            State::Degraded
+        } else if record.total == 0 {
+            State::Started
+        } else {
+            State::Healthy
+        }
+    }
+
+    /// The `/katalog/{crd}/health` body of box `name`, now.
+    ///
+    /// Fields the record does not know (leadership, queue depth, resource count, dependency
+    /// health) are left at zero or false for the caller to fill in.
+    pub fn snapshot(&self, name: &str) -> HealthSnapshot {
+        self.snapshot_at(name, OffsetDateTime::now_utc())
+    }
+
+    /// The `/katalog/{crd}/health` body of box `name` as of `now` (which sets the uptime).
+    pub fn snapshot_at(&self, name: &str, now: OffsetDateTime) -> HealthSnapshot {
+        let record = self.lock();
+        let state = self.state_of(&record);
+        let healthy = matches!(state, State::Started | State::Healthy);
+        let uptime = record
+            .started_at
+            .map(|at| Duration::try_from(now - at).unwrap_or_default())
+            .unwrap_or_default();
+        let error_rate = if record.total == 0 {
+            0.0
+        } else {
+            // Counts stay far below 2^52, where f64 is exact.
+            #[allow(clippy::cast_precision_loss)]
+            let rate = record.failed as f64 / record.total as f64;
+            rate
+        };
+        HealthSnapshot {
+            name: name.to_owned(),
+            state,
+            status: if healthy { 200 } else { 503 },
+            is_konductor: false,
+            healthy,
+            started: record.started_at.is_some(),
+            pending: state == State::Pending,
+            started_at: format_time(record.started_at),
+            uptime: format_go_duration(uptime),
+            queue_depth: 0,
+            error_rate,
+            consecutive_fails: record.consecutive_fails,
+            failure_threshold: self.failure_threshold,
+            total_reconciles: record.total,
+            failed_reconciles: record.failed,
+            resource_count: 0,
+            last_error: record.last_error.clone(),
+            last_reconcile: format_time(record.last_reconcile),
+            has_unhealthy_dependencies: false,
+        }
+    }
+}
+
+impl<K> Observe<K> for Health {
+    fn finished(&self, _key: &K, report: &Report) {
+        match report.error() {
+            None => self.record_success(),
+            Some(error) => self.record_failure(error),
+        }
+    }
+}
+
+/// The JSON body of `GET /katalog/{crd}/health` (§14.2 of the Orkestra spec, field names as
+/// there), plus `failedReconciles` and `failureThreshold`.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HealthSnapshot {
+    /// The CRD name as declared in the Katalog.
+    pub name: String,
+    /// The state.
+    pub state: State,
+    /// The HTTP status to answer with: 200 when healthy, 503 otherwise.
+    pub status: u16,
+    /// Whether this replica holds the lease (filled in by the caller).
+    pub is_konductor: bool,
+    /// Started, not gated, below the failure threshold.
+    pub healthy: bool,
+    /// Whether the box's workers run.
+    pub started: bool,
+    /// Whether the state is `pending`.
+    pub pending: bool,
+    /// When the box started, RFC 3339 in UTC to the second; empty when pending.
+    pub started_at: String,
+    /// Time since start in Go's duration format (`11m47s`); `0s` when pending.
+    pub uptime: String,
+    /// Keys waiting in the queue (filled in by the caller).
+    pub queue_depth: usize,
+    /// Failed reconciles over all reconciles, 0 when there were none.
+    pub error_rate: f64,
+    /// Failures since the last success.
+    pub consecutive_fails: u32,
+    /// Consecutive failures that make the box degraded.
+    pub failure_threshold: u32,
+    /// Reconciles finished since the process started.
+    pub total_reconciles: u64,
+    /// Of those, the failed ones.
+    pub failed_reconciles: u64,
+    /// Objects of this CRD in the cache (filled in by the caller).
+    pub resource_count: usize,
+    /// The last error, kept after recovery; empty when none happened.
+    pub last_error: String,
+    /// When the last reconcile finished, RFC 3339; empty when none did.
+    pub last_reconcile: String,
+    /// Whether a `dependsOn` dependency is unhealthy (filled in by the caller).
+    pub has_unhealthy_dependencies: bool,
+}
+
+/// RFC 3339 to the second, as Go prints `time.Time` in JSON after truncation; empty for none.
+fn format_time(at: Option<OffsetDateTime>) -> String {
+    at.and_then(|at| at.replace_nanosecond(0).ok())
+        .and_then(|at| at.format(&Rfc3339).ok())
+        .unwrap_or_default()
+}
+
+/// Whole seconds in Go's `time.Duration` format: `0s`, `47s`, `11m47s`, `2h0m5s`.
+fn format_go_duration(duration: Duration) -> String {
+    let seconds = duration.as_secs();
+    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
+    let mut text = String::new();
+    if hours > 0 {
+        let _ = write!(text, "{hours}h");
+    }
+    if hours > 0 || minutes > 0 {
+        let _ = write!(text, "{minutes}m");
+    }
+    let _ = write!(text, "{seconds}s");
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use time::macros::datetime;
+
+    #[test]
+    fn a_new_record_is_pending_and_a_started_one_healthy() {
+        let health = Health::default();
+        assert_eq!(health.state(), State::Pending);
+        assert!(!health.is_healthy());
+        health.mark_started();
+        assert_eq!(health.state(), State::Started);
+        assert!(
+            health.is_healthy(),
+            "a box with nothing to reconcile is healthy"
+        );
+        health.record_success();
+        assert_eq!(health.state(), State::Healthy);
+        health.mark_stopped();
+        assert_eq!(health.state(), State::Pending);
+    }
+
+    #[test]
+    fn health_degrades_at_the_threshold_and_recovers_on_success() {
+        let health = Health::new(3);
+        health.mark_started();
+        health.record_failure("first");
+        health.record_failure("second");
+        assert_eq!(health.state(), State::Healthy, "below the threshold");
+        health.record_failure("apply failed");
+        assert_eq!(health.state(), State::Degraded);
+        assert!(!health.is_healthy());
+        health.record_success();
+        assert_eq!(health.state(), State::Healthy);
+        let snapshot = health.snapshot("website");
+        assert_eq!(snapshot.consecutive_fails, 0);
+        assert_eq!(snapshot.total_reconciles, 4);
+        assert_eq!(snapshot.failed_reconciles, 3);
+        assert_eq!(snapshot.last_error, "apply failed", "kept as audit");
+        assert!((snapshot.error_rate - 0.75).abs() < f64::EPSILON);
+    }
+
+    #[test]
+    fn a_gate_overrides_every_other_state() {
+        let health = Health::new(1);
+        health.mark_started();
+        health.record_failure("x");
+        health.set_gated(true);
+        assert_eq!(health.state(), State::Gated);
+        assert_eq!(health.snapshot("a").status, 503);
+        health.set_gated(false);
+        assert_eq!(health.state(), State::Degraded);
+    }
+
+    #[test]
+    fn the_snapshot_serialises_to_the_orkestra_field_names() {
+        let health = Health::new(5);
+        health.mark_started_at(datetime!(2026-07-02 05:53:38.250 UTC));
+        health.record_failure("boom");
+        let mut snapshot = health.snapshot_at("website", datetime!(2026-07-02 06:05:25.9 UTC));
+        snapshot.is_konductor = true;
+        snapshot.queue_depth = 2;
+        snapshot.resource_count = 1;
+        let json = serde_json::to_value(&snapshot).unwrap();
+        let last_reconcile = json["lastReconcile"].as_str().unwrap().to_owned();
+        assert!(last_reconcile.ends_with('Z') && !last_reconcile.contains('.'));
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "name": "website", "state": "healthy", "status": 200, "isKonductor": true,
+                "healthy": true, "started": true, "pending": false,
+                "startedAt": "2026-07-02T05:53:38Z", "uptime": "11m47s", "queueDepth": 2,
+                "errorRate": 1.0, "consecutiveFails": 1, "failureThreshold": 5,
+                "totalReconciles": 1, "failedReconciles": 1, "resourceCount": 1,
+                "lastError": "boom", "lastReconcile": last_reconcile,
+                "hasUnhealthyDependencies": false
+            })
+        );
+    }
+
+    #[test]
+    fn a_pending_snapshot_has_empty_times_and_status_503() {
+        let json = serde_json::to_value(Health::default().snapshot("db")).unwrap();
+        assert_eq!(json["state"], "pending");
+        assert_eq!(json["status"], 503);
+        assert_eq!(json["pending"], true);
+        assert_eq!(json["startedAt"], "");
+        assert_eq!(json["uptime"], "0s");
+        assert_eq!(json["lastReconcile"], "");
+    }
+
+    #[test]
+    fn durations_print_as_go_does() {
+        let cases = [
+            (0, "0s"),
+            (47, "47s"),
+            (60, "1m0s"),
+            (707, "11m47s"),
+            (7205, "2h0m5s"),
+        ];
+        for (seconds, text) in cases {
+            assert_eq!(format_go_duration(Duration::from_secs(seconds)), text);
+        }
+    }
+}

@@ -1,0 +1,166 @@
+//! Where the control-plane binaries live, and how they get there.
+//!
+//! The binaries are built from Go modules by `control-plane/build.sh` into a cache outside the
+//! repository, keyed by Kubernetes version. Tests never build them (a missing binary is a
+//! failing test with instructions); `ork dev` builds them on first use.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// The Kubernetes release the control plane is built from.
+pub const KUBERNETES_VERSION: &str = "v1.37.2";
+
+/// Environment variable that overrides where the binaries are read from and built into.
+pub const DIR_ENV: &str = "ORK_CONTROL_PLANE_DIR";
+
+/// The programs a full control plane needs.
+pub const REQUIRED: &[&str] = &[
+    "etcd",
+    "kube-apiserver",
+    "kube-controller-manager",
+    "kube-scheduler",
+    "kubectl",
+];
+
+/// Errors finding or building the binaries.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// Some binaries are not in the cache directory.
+    #[error(
+        "control-plane binaries missing in {dir}: {missing}\n  build them once with `control-plane/build.sh` \
+         (15-30 min cold on 2 cores; needs Go >= 1.26), or point {DIR_ENV} at a directory that has them"
+    )]
+    Missing {
+        /// The directory that was searched.
+        dir: PathBuf,
+        /// Comma-separated names of the missing programs.
+        missing: String,
+    },
+    /// The build script could not be found next to this crate.
+    #[error("build script not found at {0}; run ork from its source checkout or set {DIR_ENV}")]
+    ScriptNotFound(PathBuf),
+    /// The build script could not be started.
+    #[error("could not start {0}")]
+    BuildNotStarted(PathBuf, #[source] std::io::Error),
+    /// The build script ran and failed.
+    #[error("control-plane build failed (exit status {0}); its output above says why")]
+    BuildFailed(std::process::ExitStatus),
+}
+
+/// Result alias for this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The directory holding the binaries: `$ORK_CONTROL_PLANE_DIR`, else
+/// `${XDG_CACHE_HOME:-~/.cache}/ork/control-plane/<version>/bin` (the build script's default).
+pub fn dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os(DIR_ENV).filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir);
+    }
+    let cache = std::env::var_os("XDG_CACHE_HOME")
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from)
+        .unwrap_or_else(|| home().join(".cache"));
+    cache
+        .join("ork")
+        .join("control-plane")
+        .join(KUBERNETES_VERSION)
+        .join("bin")
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/root"))
+}
+
+/// The located binaries.
+#[derive(Debug, Clone)]
+pub struct Binaries {
+    dir: PathBuf,
+}
+
+impl Binaries {
+    /// Finds every required binary in [`dir()`], or says which are missing and how to build them.
+    pub fn locate() -> Result<Self> {
+        Self::locate_in(dir())
+    }
+
+    /// Finds every required binary in `dir`.
+    pub fn locate_in(dir: PathBuf) -> Result<Self> {
+        let missing: Vec<&str> = REQUIRED
+            .iter()
+            .copied()
+            .filter(|b| !is_executable(&dir.join(b)))
+            .collect();
+        if missing.is_empty() {
+            Ok(Self { dir })
+        } else {
+            Err(Error::Missing {
+                dir,
+                missing: missing.join(", "),
+            })
+        }
+    }
+
+    /// Finds the binaries, building them first with the repository's script when any is missing.
+    /// The script prints its own progress on stderr.
+    pub fn locate_or_build() -> Result<Self> {
+        if let Ok(found) = Self::locate() {
+            return Ok(found);
+        }
+        let script = build_script();
+        if !script.is_file() {
+            return Err(Error::ScriptNotFound(script));
+        }
+        let status = Command::new("bash")
+            .arg(&script)
+            .status()
+            .map_err(|e| Error::BuildNotStarted(script.clone(), e))?;
+        if !status.success() {
+            return Err(Error::BuildFailed(status));
+        }
+        Self::locate()
+    }
+
+    /// The directory the binaries are in.
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    /// The path of one program, e.g. `kubectl`.
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+}
+
+/// The repository's `control-plane/build.sh`.
+pub fn build_script() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../control-plane/build.sh")
+}
+
+fn is_executable(path: &Path) -> bool {
+    use std::os::unix::fs::PermissionsExt;
+    path.metadata()
+        .map(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        .unwrap_or(false)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_binaries_are_named_with_instructions() {
+        let empty = tempfile::tempdir().unwrap();
+        let err = Binaries::locate_in(empty.path().to_path_buf()).unwrap_err();
+        let text = err.to_string();
+        assert!(text.contains("kube-apiserver"), "{text}");
+        assert!(text.contains("etcd"), "{text}");
+        assert!(text.contains("control-plane/build.sh"), "{text}");
+    }
+
+    #[test]
+    fn build_script_is_found_in_the_repository() {
+        assert!(build_script().is_file(), "{}", build_script().display());
+    }
+}

@@ -1,0 +1,113 @@
+//! What kind of control plane to start.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+/// The controllers kube-controller-manager runs by default: ownerReference garbage collection,
+/// namespace deletion, and each namespace's `default` ServiceAccount.
+pub const DEFAULT_CONTROLLERS: &[&str] = &[
+    "garbage-collector-controller",
+    "namespace-controller",
+    "serviceaccount-controller",
+];
+
+/// How to start a [`crate::ControlPlane`]. Built with chained setters:
+///
+/// ```no_run
+/// # async fn f() -> Result<(), testenv::Error> {
+/// let cp = testenv::ControlPlane::start(testenv::Config::new().audit_log(true)).await?;
+/// let client = cp.client().await?;
+/// # Ok(()) }
+/// ```
+#[derive(Debug, Clone)]
+pub struct Config {
+    pub(crate) state_dir: Option<PathBuf>,
+    pub(crate) api_port: u16,
+    pub(crate) controller_manager: bool,
+    pub(crate) controllers: Vec<String>,
+    pub(crate) audit_log: bool,
+    pub(crate) start_timeout: Duration,
+    pub(crate) binaries_dir: Option<PathBuf>,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            state_dir: None,
+            api_port: 0,
+            controller_manager: true,
+            controllers: DEFAULT_CONTROLLERS.iter().map(|c| c.to_string()).collect(),
+            audit_log: false,
+            start_timeout: Duration::from_secs(120),
+            binaries_dir: None,
+        }
+    }
+}
+
+impl Config {
+    /// A throwaway control plane: data in a temporary directory removed on stop, free ports,
+    /// kube-controller-manager with the default controllers.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Keep data in `dir` and reuse it on the next start (what `ork dev` does). The directory is
+    /// not removed on stop.
+    #[must_use]
+    pub fn state_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.state_dir = Some(dir.into());
+        self
+    }
+
+    /// The API server's port on 127.0.0.1; 0 (the default) picks a free one.
+    #[must_use]
+    pub fn api_port(mut self, port: u16) -> Self {
+        self.api_port = port;
+        self
+    }
+
+    /// Whether to run kube-controller-manager at all (default true).
+    #[must_use]
+    pub fn controller_manager(mut self, enabled: bool) -> Self {
+        self.controller_manager = enabled;
+        self
+    }
+
+    /// Adds controllers to kube-controller-manager's list (names as in its `--controllers` flag).
+    #[must_use]
+    pub fn with_controllers<I, S>(mut self, controllers: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        for c in controllers {
+            let c = c.into();
+            if !self.controllers.contains(&c) {
+                self.controllers.push(c);
+            }
+        }
+        self
+    }
+
+    /// Write an audit log of every write request (file `audit.log` in the data directory), so
+    /// tests can count the API writes a component makes.
+    #[must_use]
+    pub fn audit_log(mut self, enabled: bool) -> Self {
+        self.audit_log = enabled;
+        self
+    }
+
+    /// How long each process may take to become ready (default 120 s).
+    #[must_use]
+    pub fn start_timeout(mut self, timeout: Duration) -> Self {
+        self.start_timeout = timeout;
+        self
+    }
+
+    /// Read the binaries from `dir` instead of the build cache.
+    #[must_use]
+    pub fn binaries_dir(mut self, dir: impl Into<PathBuf>) -> Self {
+        self.binaries_dir = Some(dir.into());
+        self
+    }
+}
