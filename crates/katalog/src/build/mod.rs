@@ -27,8 +27,10 @@
 //!   to batch pods; Deployments, StatefulSets and ReplicaSets select `orkestra-owner` as
 //!   §6.3 says, and their pods carry the object's labels.
 //! - **Numbers** declared as strings become JSON numbers; an empty rendering means "not
-//!   set" (one replica, no port), so CRDs that prune `spec.replicas` still work. Ports and
-//!   `maxSurge`-like fields become IntOrString.
+//!   set", so CRDs that prune `spec.replicas` still work. `replicas` is sent only when
+//!   declared and non-empty (the API server's default is the spec's default, 1), so an
+//!   undeclared count is left to HPAs and `kubectl scale` under server-side apply. Ports
+//!   and `maxSurge`-like fields become IntOrString.
 //! - **Custom children** (and other free-form JSON such as volumes and NetworkPolicy
 //!   rules) render every template string; a rendered template that reads as a number,
 //!   boolean or JSON object/array becomes that value. Static strings never change type.

@@ -309,8 +309,10 @@ fn pod_spec(
 }
 
 /// `replicas` (default 1).
-fn replicas(ctx: &Ctx<'_>, t: Option<&crate::resources::Text>) -> Result<i64> {
-    Ok(ctx.int("replicas", t)?.unwrap_or(1))
+/// `replicas`, only when declared and non-empty: the API server defaults it to 1, and not
+/// sending it leaves the field to an HPA or to `kubectl scale`.
+fn replicas(ctx: &Ctx<'_>, t: Option<&crate::resources::Text>) -> Result<Option<Value>> {
+    Ok(ctx.int("replicas", t)?.map(Value::from))
 }
 
 /// A pod template carrying `labels`.
@@ -329,10 +331,7 @@ fn deployment(ctx: &Ctx<'_>, meta: &Meta, d: &DeploymentDecl) -> Result<Built> {
     let w = d.workload();
     let pod = pod_spec(ctx, meta, &w, None)?;
     let mut spec = Map::new();
-    spec.insert(
-        "replicas".into(),
-        replicas(ctx, d.replicas.as_ref())?.into(),
-    );
+    put(&mut spec, "replicas", replicas(ctx, d.replicas.as_ref())?);
     spec.insert(
         "selector".into(),
         json!({"matchLabels": meta.owner_selector()}),
@@ -409,10 +408,7 @@ fn stateful_set(ctx: &Ctx<'_>, meta: &Meta, d: &StatefulSetDecl) -> Result<Built
         }
     }
     let mut spec = Map::new();
-    spec.insert(
-        "replicas".into(),
-        replicas(ctx, d.replicas.as_ref())?.into(),
-    );
+    put(&mut spec, "replicas", replicas(ctx, d.replicas.as_ref())?);
     let service = ctx
         .opt("serviceName", d.service_name.as_ref())?
         .unwrap_or_else(|| meta.name.clone());
@@ -433,11 +429,16 @@ fn stateful_set(ctx: &Ctx<'_>, meta: &Meta, d: &StatefulSetDecl) -> Result<Built
 
 fn replica_set(ctx: &Ctx<'_>, meta: &Meta, d: &ReplicaSetDecl) -> Result<Built> {
     let pod = pod_spec(ctx, meta, &d.workload(), None)?;
-    let spec = json!({
-        "replicas": replicas(ctx, d.replicas.as_ref())?,
-        "selector": {"matchLabels": meta.owner_selector()},
-        "template": template(Value::Object(meta.labels.clone()), pod),
-    });
+    let mut spec = Map::new();
+    put(&mut spec, "replicas", replicas(ctx, d.replicas.as_ref())?);
+    spec.insert(
+        "selector".into(),
+        json!({"matchLabels": meta.owner_selector()}),
+    );
+    spec.insert(
+        "template".into(),
+        template(Value::Object(meta.labels.clone()), pod),
+    );
     Ok(Built::new(
         meta.object(Kind::ReplicaSet, json!({"spec": spec})),
     ))

@@ -86,14 +86,14 @@ services: [{port: '80', targetPort: '{{ .spec.port }}'}]
 }
 
 #[test]
-fn absent_replicas_and_port_fall_back_to_one_replica_and_no_port() {
+fn absent_or_empty_replicas_and_port_are_not_sent() {
     let p = plan(
         &cr("apiVersion: v1\nkind: W\nmetadata: {name: w}\nspec: {image: nginx}"),
         "deployments: [{image: '{{ .spec.image }}', replicas: '{{ .spec.replicas }}', port: '{{ .spec.port }}'}]",
         None,
     );
     let d = &p.children[0].object;
-    assert_eq!(d["spec"]["replicas"], 1);
+    assert!(d["spec"].get("replicas").is_none());
     assert!(
         d["spec"]["template"]["spec"]["containers"][0]
             .get("ports")
