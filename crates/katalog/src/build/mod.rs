@@ -46,6 +46,7 @@
 //!   final namespace of each object, `toNamespaces` copies included.
 
 mod access;
+mod autoscale;
 mod config;
 mod context;
 mod crd;
@@ -71,6 +72,7 @@ use time::OffsetDateTime;
 use crate::condition::{self, Conditions, Env};
 use crate::resources::{Declaration, HookTemplates, Kind, Render, RenderFailure, Text};
 
+pub use autoscale::{ScaleDecision, decide as decide_autoscale};
 use context::{Built, Ctx, Fault, Meta};
 pub use crd::{cr_skeleton, engine_for, hooks_of};
 pub use delete::{DeleteGroup, DeletePlan};
