@@ -8,6 +8,7 @@
 //! Evaluation is pure: it takes the data map, the template engine and a clock, and for the
 //! `unique` operator the sibling values supplied by the caller.
 
+mod check;
 mod field;
 mod time;
 
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use crate::resources::{Render, RenderFailure, Text, render_text};
 
+pub use check::{Problem, Severity};
 pub use field::{lookup, value_text};
 pub use time::{CronSchedule, parse_duration};
 
