@@ -769,14 +769,21 @@ impl State {
     }
 }
 
-/// The data map templates and conditions see: the CR's keys plus `extra`'s.
-fn data_map(cr: &Value, extra: &Map<String, Value>) -> std::result::Result<Value, ErrorKind> {
+/// The data map templates and conditions see: the CR's keys plus `extra`'s (the CR itself,
+/// borrowed, when there are no extras).
+fn data_map<'c>(
+    cr: &'c Value,
+    extra: &Map<String, Value>,
+) -> std::result::Result<Cow<'c, Value>, ErrorKind> {
     let Value::Object(obj) = cr else {
         return Err(ErrorKind::NotAnObject);
     };
+    if extra.is_empty() {
+        return Ok(Cow::Borrowed(cr));
+    }
     let mut map = obj.clone();
     for (k, v) in extra {
         map.insert(k.clone(), v.clone());
     }
-    Ok(Value::Object(map))
+    Ok(Cow::Owned(Value::Object(map)))
 }
