@@ -87,6 +87,44 @@ impl<'a> Builder<'a> {
     }
 }
 
+/// Every `(apiVersion, kind)` a CRD's templates may produce (all blocks and groups; custom
+/// children whose type is written without templates), sorted. The runtime watches and
+/// prunes these kinds by the owner label.
+pub fn child_types(crd: &Crd) -> Vec<(String, String)> {
+    fn walk(
+        h: &crate::resources::HookTemplates,
+        out: &mut std::collections::BTreeSet<(String, String)>,
+    ) {
+        for kind in crate::resources::Kind::ALL {
+            if let (Some(api), Some(k)) = (kind.api_version(), kind.kube_kind())
+                && !h.declarations(kind).is_empty()
+            {
+                out.insert((api.to_owned(), k.to_owned()));
+            }
+        }
+        for c in &h.custom {
+            if let (Some(api), Some(k)) = (&c.api_version, &c.kind)
+                && !api.is_template()
+                && !k.is_template()
+            {
+                out.insert((api.0.clone(), k.0.clone()));
+            }
+        }
+        for g in &h.groups {
+            walk(g, out);
+        }
+    }
+    let ob = crd.operator_box();
+    let mut out = std::collections::BTreeSet::new();
+    for h in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
+        .into_iter()
+        .flatten()
+    {
+        walk(h, &mut out);
+    }
+    out.into_iter().collect()
+}
+
 /// A CR skeleton of a CRD's kind (apiVersion and kind filled in), for tests and tooling.
 pub fn cr_skeleton(crd: &Crd, name: &str, namespace: &str) -> Value {
     json!({

@@ -673,3 +673,33 @@ fn packs_without_sample_crs_build_the_children_their_expect_files_name() {
         assert_eq!(sorted(super::names(&plan)), sorted(want), "{pack} {kind}");
     }
 }
+
+#[test]
+fn child_types_list_every_kind_a_crd_can_produce() {
+    let p = packs()
+        .into_iter()
+        .find(|p| p.name == "use-cases-full-stack-or")
+        .unwrap();
+    let loaded = katalog::load(&p.entry).unwrap();
+    let types = katalog::build::child_types(&loaded.katalog.crds[0]);
+    assert_eq!(
+        types,
+        [
+            ("apps/v1".to_owned(), "Deployment".to_owned()),
+            ("batch/v1".to_owned(), "Job".to_owned())
+        ]
+    );
+    let p = packs()
+        .into_iter()
+        .find(|p| p.name == "ecosystem-crossplane")
+        .unwrap();
+    let loaded = katalog::load(&p.entry).unwrap();
+    let types = katalog::build::child_types(&loaded.katalog.crds[0]);
+    assert_eq!(
+        types,
+        [(
+            "database.myorg.io/v1alpha1".to_owned(),
+            "PostgreSQLInstance".to_owned()
+        )]
+    );
+}
