@@ -74,7 +74,7 @@ use crate::resources::{Declaration, HookTemplates, Kind, Render, RenderFailure, 
 
 pub use autoscale::{ScaleDecision, decide as decide_autoscale};
 use context::{Built, Ctx, Fault, Meta};
-pub use crd::{child_types, cr_skeleton, engine_for, hooks_of};
+pub use crd::{blocks_of, child_types, cr_skeleton, engine_for, hooks_of};
 pub use delete::{DeleteGroup, DeletePlan};
 pub use owner::{Owner, add_owner_reference, owner_reference};
 pub use preview::{PLACEHOLDER_UID, PreviewError, crd_for, preview};
