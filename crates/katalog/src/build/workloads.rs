@@ -327,11 +327,16 @@ fn batch_labels(meta: &Meta) -> Value {
     Value::Object(l)
 }
 
-fn deployment(ctx: &Ctx<'_>, meta: &Meta, d: &DeploymentDecl) -> Result<Built> {
-    let w = d.workload();
-    let pod = pod_spec(ctx, meta, &w, None)?;
+/// The spec shared by Deployments, StatefulSets and ReplicaSets: replicas when declared,
+/// the owner selector, and a pod template carrying the object's labels.
+fn replicated_spec(
+    ctx: &Ctx<'_>,
+    meta: &Meta,
+    count: Option<&crate::resources::Text>,
+    pod: Map<String, Value>,
+) -> Result<Map<String, Value>> {
     let mut spec = Map::new();
-    put(&mut spec, "replicas", replicas(ctx, d.replicas.as_ref())?);
+    put(&mut spec, "replicas", replicas(ctx, count)?);
     spec.insert(
         "selector".into(),
         json!({"matchLabels": meta.owner_selector()}),
@@ -340,6 +345,13 @@ fn deployment(ctx: &Ctx<'_>, meta: &Meta, d: &DeploymentDecl) -> Result<Built> {
         "template".into(),
         template(Value::Object(meta.labels.clone()), pod),
     );
+    Ok(spec)
+}
+
+fn deployment(ctx: &Ctx<'_>, meta: &Meta, d: &DeploymentDecl) -> Result<Built> {
+    let w = d.workload();
+    let pod = pod_spec(ctx, meta, &w, None)?;
+    let mut spec = replicated_spec(ctx, meta, d.replicas.as_ref(), pod)?;
     if let Some(ru) = &d.rolling_update
         && let Some(v) = profiled(
             ctx,
@@ -407,20 +419,11 @@ fn stateful_set(ctx: &Ctx<'_>, meta: &Meta, d: &StatefulSetDecl) -> Result<Built
             l.extend(mounts);
         }
     }
-    let mut spec = Map::new();
-    put(&mut spec, "replicas", replicas(ctx, d.replicas.as_ref())?);
+    let mut spec = replicated_spec(ctx, meta, d.replicas.as_ref(), pod)?;
     let service = ctx
         .opt("serviceName", d.service_name.as_ref())?
         .unwrap_or_else(|| meta.name.clone());
     spec.insert("serviceName".into(), service.into());
-    spec.insert(
-        "selector".into(),
-        json!({"matchLabels": meta.owner_selector()}),
-    );
-    spec.insert(
-        "template".into(),
-        template(Value::Object(meta.labels.clone()), pod),
-    );
     put_list(&mut spec, "volumeClaimTemplates", claims);
     Ok(Built::new(
         meta.object(Kind::StatefulSet, json!({"spec": spec})),
@@ -429,16 +432,7 @@ fn stateful_set(ctx: &Ctx<'_>, meta: &Meta, d: &StatefulSetDecl) -> Result<Built
 
 fn replica_set(ctx: &Ctx<'_>, meta: &Meta, d: &ReplicaSetDecl) -> Result<Built> {
     let pod = pod_spec(ctx, meta, &d.workload(), None)?;
-    let mut spec = Map::new();
-    put(&mut spec, "replicas", replicas(ctx, d.replicas.as_ref())?);
-    spec.insert(
-        "selector".into(),
-        json!({"matchLabels": meta.owner_selector()}),
-    );
-    spec.insert(
-        "template".into(),
-        template(Value::Object(meta.labels.clone()), pod),
-    );
+    let spec = replicated_spec(ctx, meta, d.replicas.as_ref(), pod)?;
     Ok(Built::new(
         meta.object(Kind::ReplicaSet, json!({"spec": spec})),
     ))

@@ -84,29 +84,9 @@ impl Field<'_> {
 /// The operator and operand a condition asks for: the first shorthand key set, else the
 /// explicit `operator`/`value`.
 fn operation(c: &Condition) -> Option<(Operator, Option<&Text>)> {
-    let shorthands: [(Operator, &Option<Text>); 19] = [
-        (Operator::Equals, &c.equals),
-        (Operator::NotEquals, &c.not_equals),
-        (Operator::Contains, &c.contains),
-        (Operator::NotContains, &c.not_contains),
-        (Operator::Prefix, &c.prefix),
-        (Operator::NotPrefix, &c.not_prefix),
-        (Operator::Suffix, &c.suffix),
-        (Operator::NotSuffix, &c.not_suffix),
-        (Operator::Regex, &c.regex),
-        (Operator::Gt, &c.greater_than),
-        (Operator::Lt, &c.less_than),
-        (Operator::Gte, &c.greater_than_or_equal),
-        (Operator::Lte, &c.less_than_or_equal),
-        (Operator::Gte, &c.min),
-        (Operator::Lte, &c.max),
-        (Operator::Between, &c.between),
-        (Operator::NotBetween, &c.not_between),
-        (Operator::In, &c.in_list),
-        (Operator::NotIn, &c.not_in),
-    ];
-    if let Some((op, v)) = shorthands.iter().find(|(_, v)| v.is_some()) {
-        return Some((*op, v.as_ref()));
+    let shorthands = c.shorthands();
+    if let Some((_, op, v)) = shorthands.into_iter().find(|(_, _, v)| v.is_some()) {
+        return Some((op, v.as_ref()));
     }
     match (c.exists, c.not_exists) {
         (Some(e), _) => {
