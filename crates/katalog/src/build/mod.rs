@@ -250,8 +250,8 @@ pub struct Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
     /// A template failed to render.
-    #[error("cannot render: {0}")]
-    RenderFailed(RenderFailure),
+    #[error("cannot render")]
+    RenderFailed(#[source] RenderFailure),
     /// A value that must be a number is not.
     #[error("{0:?} is not a number")]
     NotANumber(String),
@@ -273,7 +273,7 @@ pub enum ErrorKind {
         name: String,
     },
     /// The `when`/`or` conditions could not be evaluated.
-    #[error("conditions cannot be evaluated: {0}")]
+    #[error("conditions cannot be evaluated")]
     ConditionFailed(#[source] condition::Error),
     /// The CR is not a JSON object.
     #[error("the CR is not an object")]

@@ -544,3 +544,27 @@ fn on_delete_without_order_is_one_group_with_a_five_minute_timeout() {
     assert_eq!(plan.groups[0].jobs.len(), 1);
     assert_eq!(plan.groups[0].deletes[0].to_string(), "Service team/s");
 }
+
+#[test]
+fn a_template_failure_names_its_place_and_keeps_the_engine_message_as_cause() {
+    let r = render();
+    let h = hooks("configMaps: [{name: c, data: {k: '{{ frobnicate .spec.image }}'}}]");
+    let err = Builder::new(&r)
+        .build(
+            &cr(WEB),
+            Hooks {
+                on_create: Some(&h),
+                on_reconcile: None,
+            },
+            &Map::new(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "onCreate.configMaps[0].data.k: cannot render"
+    );
+    let cause = std::error::Error::source(&err)
+        .expect("a cause")
+        .to_string();
+    assert!(cause.contains("frobnicate"), "{cause}");
+}
