@@ -295,7 +295,10 @@ pub struct Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.phase, self.path)?;
+        write!(f, "{}", self.phase)?;
+        if !self.path.is_empty() {
+            write!(f, ".{}", self.path)?;
+        }
         if let Some(field) = &self.field {
             write!(f, ".{field}")?;
         }

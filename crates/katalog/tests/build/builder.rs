@@ -568,3 +568,20 @@ fn a_template_failure_names_its_place_and_keeps_the_engine_message_as_cause() {
         .to_string();
     assert!(cause.contains("frobnicate"), "{cause}");
 }
+
+#[test]
+fn a_cr_that_is_not_an_object_is_an_error_not_a_panic() {
+    let r = render();
+    let h = hooks("configMaps: [{name: c}]");
+    let err = Builder::new(&r)
+        .build(
+            &json!("text"),
+            Hooks {
+                on_create: Some(&h),
+                on_reconcile: None,
+            },
+            &Map::new(),
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "onCreate: the CR is not an object");
+}
