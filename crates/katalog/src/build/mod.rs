@@ -40,8 +40,9 @@
 //! - **Profiles**: the Katalog's win over built-ins. The `restricted` and `hardened`
 //!   container profiles also set `seccompProfile: RuntimeDefault`, which the Kubernetes
 //!   restricted standard they claim to match requires.
-//! - **Ingress TLS** references the Secret (`<cr>-tls` by default); generating it is left
-//!   to a declared `secrets:` entry with `tls:`.
+//! - **Ingress TLS** references the Secret `tls.secretName` (`<cr>-tls` by default); with
+//!   `tls.create` (or `enabled`) that Secret is also a child, applied just before the
+//!   Ingress, created once with a [`TlsRequest`] for the TLS hosts.
 //! - **Namespaces**: a CR without one owns children in `default`; the guard applies to the
 //!   final namespace of each object, `toNamespaces` copies included.
 
@@ -711,32 +712,46 @@ impl<'a> Builder<'a> {
                         None => None,
                         Some(s) => ctx.duration("sleep", s).map_err(|f| at(&path, f))?,
                     };
-                    let once = built.secret.as_ref().is_some_and(|s| s.once) && !converge;
-                    let apply = if spec.kind == Kind::Job || once || !converge {
-                        Apply::CreateIfAbsent
-                    } else {
-                        Apply::Converge
+                    let force = common
+                        .force_conflict
+                        .or(self.force_conflict)
+                        .unwrap_or(true);
+                    let make = |kind: Kind, built: Built| {
+                        let once = built.secret.as_ref().is_some_and(|s| s.once) && !converge;
+                        let apply = if kind == Kind::Job || once || !converge {
+                            Apply::CreateIfAbsent
+                        } else {
+                            Apply::Converge
+                        };
+                        let mut secret = built.secret;
+                        if let Some(s) = secret.as_mut() {
+                            s.once = once;
+                        }
+                        Child {
+                            phase,
+                            path: path.clone(),
+                            kind,
+                            object: built.object,
+                            apply,
+                            force,
+                            cluster_scoped: meta.namespace.is_none(),
+                            secret,
+                            sleep,
+                            has_status: built.has_status,
+                            status: built.status,
+                        }
                     };
-                    let mut secret = built.secret;
-                    if let Some(s) = secret.as_mut() {
-                        s.once = once;
+                    let mut built = built;
+                    for (kind, companion) in std::mem::take(&mut built.companions) {
+                        let mut child = make(kind, companion);
+                        // Generated material is made once; rotation recreates it.
+                        child.apply = Apply::CreateIfAbsent;
+                        if let Some(s) = child.secret.as_mut() {
+                            s.once = true;
+                        }
+                        st.push(child);
                     }
-                    let child = Child {
-                        phase,
-                        path: path.clone(),
-                        kind: spec.kind,
-                        object: built.object,
-                        apply,
-                        force: common
-                            .force_conflict
-                            .or(self.force_conflict)
-                            .unwrap_or(true),
-                        cluster_scoped: meta.namespace.is_none(),
-                        secret,
-                        sleep,
-                        has_status: built.has_status,
-                        status: built.status,
-                    };
+                    let child = make(spec.kind, built);
                     st.push(child);
                 }
             }

@@ -585,3 +585,34 @@ fn a_cr_that_is_not_an_object_is_an_error_not_a_panic() {
         .unwrap_err();
     assert_eq!(err.to_string(), "onCreate: the CR is not an object");
 }
+
+#[test]
+fn an_ingress_that_creates_tls_gets_its_secret_just_before_it() {
+    let p = plan(
+        &cr(WEB),
+        "
+ingresses:
+  - host: web.example.com
+    servicePort: '80'
+    reconcile: true
+    tls: {create: true, hosts: [web.example.com], validFor: 90d}
+",
+        None,
+    );
+    assert_eq!(names(&p), ["Secret web-tls", "Ingress web-ingress"]);
+    let secret = &p.children[0];
+    assert_eq!(secret.apply, Apply::CreateIfAbsent);
+    assert_eq!(secret.object["type"], "kubernetes.io/tls");
+    let tls = secret.secret.as_ref().unwrap().tls.as_ref().unwrap();
+    assert_eq!(tls.dns_names, ["web.example.com"]);
+    assert_eq!(tls.valid_for, std::time::Duration::from_secs(90 * 86_400));
+    let ingress = &p.children[1].object;
+    assert_eq!(
+        ingress["spec"]["tls"],
+        json!([{"hosts": ["web.example.com"], "secretName": "web-tls"}])
+    );
+    assert_eq!(
+        ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"],
+        json!({"service": {"name": "web-svc", "port": {"number": 80}}})
+    );
+}
