@@ -163,6 +163,33 @@ fn in_list(field: &str, list: &str) -> bool {
     list.split(',').any(|item| item.trim() == field.trim())
 }
 
+/// Whether `text` matches `pattern`; compiled patterns are kept per thread (a Katalog has
+/// few, and conditions run on every reconcile).
+fn regex_match(pattern: &str, text: &str) -> Result<bool> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const MAX_CACHED: usize = 256;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, regex::Regex>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        if let Some(re) = cache.borrow().get(pattern) {
+            return Ok(re.is_match(text));
+        }
+        let re = regex::Regex::new(pattern).map_err(|source| Error::InvalidRegex {
+            pattern: pattern.to_owned(),
+            source,
+        })?;
+        let matched = re.is_match(text);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(pattern.to_owned(), re);
+        Ok(matched)
+    })
+}
+
 /// Evaluates a field condition, before `negate`.
 pub(super) fn evaluate(c: &Condition, field_src: &Text, env: &Env<'_>) -> Result<bool> {
     let field = if field_src.is_template() {
@@ -204,12 +231,7 @@ pub(super) fn evaluate(c: &Condition, field_src: &Text, env: &Env<'_>) -> Result
         Operator::NotPrefix => !f.starts_with(v),
         Operator::Suffix => f.ends_with(v),
         Operator::NotSuffix => !f.ends_with(v),
-        Operator::Regex => regex::Regex::new(v)
-            .map_err(|source| Error::InvalidRegex {
-                pattern: v.to_owned(),
-                source,
-            })?
-            .is_match(f),
+        Operator::Regex => regex_match(v, f)?,
         Operator::Exists => field.exists(),
         Operator::NotExists => !field.exists(),
         Operator::Gt => numeric(|a, b| a > b),
