@@ -703,3 +703,25 @@ fn child_types_list_every_kind_a_crd_can_produce() {
         )]
     );
 }
+
+#[test]
+fn map_form_env_reads_the_cross_endpoint() {
+    let mut extra = Map::new();
+    extra.insert(
+        "cross".into(),
+        serde_json::json!({"database": {"status": {"endpoint": "my-database.default.svc:5432"}}}),
+    );
+    let plans = pack_plans("advanced-13-dependencies-cross-cluster", &extra);
+    let (_, app) = plans
+        .iter()
+        .find(|(_, p)| p.children.iter().any(|c| c.object["kind"] == "Deployment"))
+        .unwrap();
+    let d = child(app, "Deployment", "my-database-deployment");
+    assert_eq!(d["spec"]["replicas"], 2);
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["env"],
+        serde_json::json!([{"name": "DB_HOST", "value": "my-database.default.svc:5432"}])
+    );
+    assert_eq!(c["ports"][0]["containerPort"], 8080);
+}
