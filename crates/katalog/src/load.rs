@@ -188,6 +188,7 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
     }
 
     read_block_includes(resolver, &document);
+    check_dev_files(resolver, &document);
     let spec = document.spec.take().unwrap_or_default();
     let finalizers = spec.finalizers.clone();
     let mut crds = Vec::new();
@@ -296,6 +297,44 @@ fn read_block_includes(resolver: &mut Resolver, document: &Document) {
             include::read_included(resolver, &include.at.file, &include.value, &include.at)
         {
             resolver.roots.push(node);
+        }
+    }
+}
+
+/// `crFiles` and `setup` manifests are applied in dev mode; they must exist (they are not
+/// parsed here).
+fn check_dev_files(resolver: &mut Resolver, document: &Document) {
+    for (name, entry) in document.spec.iter().flat_map(|s| s.crds.0.iter()) {
+        let mut files: Vec<crate::de::Spanned<String>> = entry.cr_files.clone();
+        if let Some(setup) = &entry.setup {
+            files.extend(
+                setup
+                    .value
+                    .apply
+                    .iter()
+                    .map(|p| crate::de::Spanned::new(p.clone(), setup.at.clone())),
+            );
+        }
+        for file in files {
+            let missing = match resolve_path(&file.at.file, &file.value) {
+                Ok(path) => {
+                    (!path.is_file()).then(|| format!("`{}` does not exist", path.display()))
+                }
+                Err(message) => Some(message),
+            };
+            if let Some(message) = missing {
+                resolver.report(
+                    Diagnostic::error(
+                        "file-not-found",
+                        format!("CRD `{}` references {message}", name.value),
+                    )
+                    .at(&file.at)
+                    .with_crd(name.value.clone())
+                    .with_hint(
+                        "check the path; relative paths resolve from the Katalog's directory",
+                    ),
+                );
+            }
         }
     }
 }

@@ -296,3 +296,32 @@ fn placeholder_resource_keys_of_spec_6_1_are_accepted() {
         panic!("{}", d.render());
     }
 }
+
+#[test]
+fn oci_and_short_name_motifs_are_not_supported_yet() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      imports:\n        - motif: postgres:v1.0.0\n        - {{motif: ghcr.io/org/pg, oci: true}}\n"
+    );
+    let err = katalog::load_text("katalog.yaml", text).unwrap_err();
+    let unsupported: Vec<_> = err
+        .errors()
+        .filter(|e| e.code == "import-unsupported")
+        .collect();
+    assert_eq!(unsupported.len(), 2);
+    assert!(unsupported[0].message.contains("postgres:v1.0.0"));
+}
+
+#[test]
+fn dev_mode_files_must_exist_and_katalogs_may_not_import_files() {
+    let text = format!(
+        "{HEAD}imports:\n  files: [./other.yaml]\nspec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      crFiles: [./cr.yaml]\n      setup: [./setup.yaml]\n"
+    );
+    let dir = write_files(&[("katalog.yaml", &text), ("setup.yaml", "kind: Namespace\n")]);
+    let c = codes(katalog::load(dir.path().join("katalog.yaml")));
+    assert_eq!(
+        c.iter().filter(|c| **c == "file-not-found").count(),
+        1,
+        "{c:?}"
+    );
+    assert!(c.contains(&"imports-on-katalog"), "{c:?}");
+}
