@@ -178,3 +178,94 @@ proptest! {
         prop_assert_eq!(text(), text());
     }
 }
+
+/// An arbitrary condition: any operator key with arbitrary text, or a time condition with
+/// arbitrary bounds, days, cron and duration.
+fn condition() -> impl Strategy<Value = Value> {
+    let word = "[ -~]{0,16}";
+    let keys = prop::sample::select(vec![
+        "equals",
+        "notEquals",
+        "contains",
+        "notContains",
+        "prefix",
+        "notPrefix",
+        "suffix",
+        "notSuffix",
+        "regex",
+        "greaterThan",
+        "lessThan",
+        "greaterThanOrEqual",
+        "lessThanOrEqual",
+        "min",
+        "max",
+        "between",
+        "notBetween",
+        "in",
+        "notIn",
+    ]);
+    let ops = prop::sample::select(vec![
+        "equals",
+        "eq",
+        "neq",
+        "regex",
+        "exists",
+        "notExists",
+        "gt",
+        "lt",
+        "gte",
+        "lte",
+        "between",
+        "notBetween",
+        "in",
+        "notIn",
+        "unique",
+        "typeOf",
+        "typeMap",
+        "typeNull",
+    ]);
+    let types = prop::sample::select(vec!["string", "int", "float", "bool"]);
+    prop_oneof![
+        (keys, word, "[a-z.{} ]{0,12}", any::<bool>())
+            .prop_map(|(k, v, f, n)| json!({"field": f, k: v, "negate": n})),
+        (ops, word, "[a-z.]{0,12}", types).prop_map(
+            |(o, v, f, t)| json!({"field": f, "operator": o, "value": v, "valueType": t})
+        ),
+        (
+            word,
+            word,
+            "[a-zA-Z]{0,10}",
+            "[0-9*/,-]{0,6}( [0-9*/,-]{0,6}){0,5}",
+            word
+        )
+            .prop_map(|(after, before, day, cron, duration)| json!({
+                "time": {"after": after, "before": before},
+                "dayOfWeek": {"in": [day]},
+                "cron": cron,
+                "duration": duration,
+            })),
+    ]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+
+    #[test]
+    fn conditions_never_panic_and_decide_the_same_way_twice(
+        c in condition(),
+        data in json_value(),
+        minute in 0i64..(60 * 24 * 7),
+    ) {
+        let Ok(c) = serde_json::from_value::<katalog::condition::Condition>(c) else {
+            return Ok(());
+        };
+        let data = json!({"spec": data, "metadata": {"name": "x"}});
+        let r = render();
+        let now = time::macros::datetime!(2026-01-05 00:00 UTC) + time::Duration::minutes(minute);
+        let env = katalog::condition::Env::new(&data, &r, now);
+        let once = c.evaluate(&env).map_err(|e| e.to_string());
+        let twice = c.evaluate(&env).map_err(|e| e.to_string());
+        prop_assert_eq!(once, twice);
+        let _ = c.problems();
+    }
+}
