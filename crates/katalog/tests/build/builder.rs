@@ -142,6 +142,7 @@ fn force_conflict_prefers_the_resource_then_the_crd_then_true() {
     let web = cr(WEB);
     let build = |crd: Option<bool>| {
         Builder::new(&r)
+            .now(crate::build::NOW)
             .force_conflict(crd)
             .build(
                 &web,
@@ -249,10 +250,15 @@ secrets:
         Some(std::time::Duration::from_secs(90 * 86_400))
     );
     assert_eq!(creds.object["data"]["user"], "YWRtaW4=");
+    assert_eq!(
+        creds.object["metadata"]["annotations"]["orkestra.orkspace.io/generated-at"],
+        "2026-01-05T10:00:00Z"
+    );
     assert_eq!(creds.object["type"], "Opaque");
     let live = &p.children[1];
     assert_eq!(live.apply, Apply::Converge);
     assert!(!live.secret.as_ref().unwrap().once);
+    assert!(live.object["metadata"].get("annotations").is_none());
 }
 
 #[test]
@@ -294,6 +300,7 @@ fn the_namespace_guard_skips_objects_outside_the_allowed_namespaces() {
     let r = render();
     let h = hooks("configMaps: [{name: in}, {name: out, namespace: kube-system}]");
     let p = Builder::new(&r)
+        .now(crate::build::NOW)
         .namespaces(vec!["team".into()], vec![])
         .build(
             &cr(WEB),
@@ -313,6 +320,7 @@ fn errors_name_the_phase_declaration_and_field() {
     let r = render();
     let h = hooks("deployments: [{image: nginx}, {name: broken}]");
     let err = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -328,6 +336,7 @@ fn errors_name_the_phase_declaration_and_field() {
     );
     let h = hooks("deployments: [{image: nginx, replicas: lots}]");
     let err = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -386,6 +395,7 @@ pdb: [{behavior: {profile: rolling}}]
     );
     let h = hooks("deployments: [{image: nginx, resources: {profile: tiny}}]");
     let p = Builder::new(&r)
+        .now(crate::build::NOW)
         .profiles(&mine)
         .build(
             &cr(WEB),
@@ -405,6 +415,7 @@ fn unknown_profiles_are_errors() {
     let r = render();
     let h = hooks("deployments: [{image: nginx, resources: {profile: huge}}]");
     let err = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -464,6 +475,7 @@ fn extra_data_is_visible_to_templates_and_conditions() {
         json!({"db": {"found": true, "status": {"endpoint": "db:5432"}}}),
     );
     let p = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -506,6 +518,7 @@ groups:
 ",
     );
     let plan = Builder::new(&r)
+        .now(crate::build::NOW)
         .build_delete(&cr(WEB), &h, &Map::new())
         .unwrap();
     assert!(plan.ordered);
@@ -536,6 +549,7 @@ fn on_delete_without_order_is_one_group_with_a_five_minute_timeout() {
     let r = render();
     let h = hooks("jobs: [{name: bye, image: busybox}]\nservices: [{name: s, port: '80'}]");
     let plan = Builder::new(&r)
+        .now(crate::build::NOW)
         .build_delete(&cr(WEB), &h, &Map::new())
         .unwrap();
     assert!(!plan.ordered);
@@ -550,6 +564,7 @@ fn a_template_failure_names_its_place_and_keeps_the_engine_message_as_cause() {
     let r = render();
     let h = hooks("configMaps: [{name: c, data: {k: '{{ frobnicate .spec.image }}'}}]");
     let err = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -574,6 +589,7 @@ fn a_cr_that_is_not_an_object_is_an_error_not_a_panic() {
     let r = render();
     let h = hooks("configMaps: [{name: c}]");
     let err = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &json!("text"),
             Hooks {

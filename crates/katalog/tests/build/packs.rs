@@ -112,7 +112,7 @@ pub fn try_build_pack(
         .unwrap_or_else(|d| panic!("{}: {}", pack.entry.display(), d.render()));
     let k = &loaded.katalog;
     let render = EngineRender::new(engine_for(k).unwrap()).with_context(RenderContext {
-        now: time::macros::datetime!(2026-01-05 10:00 UTC),
+        now: crate::build::NOW,
         seed: Some(1),
     });
     let profiles = Profiles::from_katalog(k);
@@ -129,6 +129,7 @@ pub fn try_build_pack(
                 continue;
             };
             let plan = Builder::new(&render)
+                .now(crate::build::NOW)
                 .profiles(&profiles)
                 .for_crd(crd)
                 .build(&cr, hooks_of(crd), extra)
@@ -544,6 +545,7 @@ fn custom_children_are_built_in_turn_by_their_own_crds() {
                     .find(|d| d.gvk().api_version() == api && d.gvk().kind == kind)
                     .unwrap();
                 let child_plan = Builder::new(&render)
+                    .now(crate::build::NOW)
                     .for_crd(crd)
                     .build(&c.object, hooks_of(crd), &Map::new())
                     .unwrap();
@@ -597,6 +599,7 @@ fn or_gated_jobs_follow_the_phase_and_the_notify_flag() {
     cr["spec"]["notify"] = "true".into();
     cr["status"] = serde_json::json!({"phase": "Running"});
     let plan = Builder::new(&render)
+        .now(crate::build::NOW)
         .for_crd(crd)
         .build(&cr, hooks_of(crd), &Map::new())
         .unwrap();
@@ -606,6 +609,7 @@ fn or_gated_jobs_follow_the_phase_and_the_notify_flag() {
     );
     cr["status"]["phase"] = "Succeeded".into();
     let plan = Builder::new(&render)
+        .now(crate::build::NOW)
         .for_crd(crd)
         .build(&cr, hooks_of(crd), &Map::new())
         .unwrap();
@@ -666,6 +670,7 @@ fn packs_without_sample_crs_build_the_children_their_expect_files_name() {
         let mut cr = katalog::build::cr_skeleton(crd, name, "default");
         cr["spec"] = serde_json::json!({"image": "nginx:1.25", "replicas": 1, "port": 8080});
         let plan = Builder::new(&render)
+            .now(crate::build::NOW)
             .for_crd(crd)
             .build(&cr, hooks_of(crd), &Map::new())
             .unwrap();

@@ -115,7 +115,7 @@ fn cr_with(spec: Value) -> Value {
 /// The build result as text (objects or the error message).
 fn outcome(cr: &Value, block: &HookTemplates) -> String {
     let r = render();
-    match Builder::new(&r).build(
+    match Builder::new(&r).now(crate::build::NOW).build(
         cr,
         Hooks {
             on_create: Some(block),
