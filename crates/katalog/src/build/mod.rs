@@ -35,10 +35,9 @@
 //!   rules) render every template string; a rendered template that reads as a number,
 //!   boolean or JSON object/array becomes that value. Static strings never change type.
 //! - **Secrets** write `data` base64-encoded (not `stringData`, which fights server-side
-//!   apply). A Secret made once carries `orkestra.orkspace.io/generated-at` = the builder's
-//!   clock (the rotation clock; converged Secrets are not stamped so they stay identical).
-//!   TLS generation and `fromSecret`/`fromConfigMap` copies need the cluster or randomness
-//!   and are carried as [`SecretFlags`].
+//!   apply). TLS generation, `fromSecret`/`fromConfigMap` copies and the `generated-at`
+//!   rotation clock need the live object, the cluster or randomness, and are carried as
+//!   [`SecretFlags`] for the runtime.
 //! - **Profiles**: the Katalog's win over built-ins. The `restricted` and `hardened`
 //!   container profiles also set `seccompProfile: RuntimeDefault`, which the Kubernetes
 //!   restricted standard they claim to match requires.
@@ -751,43 +750,13 @@ impl<'a> Builder<'a> {
                         if let Some(s) = child.secret.as_mut() {
                             s.once = true;
                         }
-                        self.stamp_generated(&mut child);
                         st.push(child);
                     }
-                    let mut child = make(spec.kind, built);
-                    self.stamp_generated(&mut child);
-                    st.push(child);
+                    st.push(make(spec.kind, built));
                 }
             }
         }
         Ok(())
-    }
-
-    /// Marks a Secret made once with the time it is generated (annotation
-    /// `orkestra.orkspace.io/generated-at`, the rotation clock). Converged Secrets are not
-    /// marked, so they stay identical from cycle to cycle.
-    fn stamp_generated(&self, child: &mut Child) {
-        if child.secret.as_ref().is_none_or(|s| !s.once) {
-            return;
-        }
-        let Ok(at) = self
-            .now
-            .format(&time::format_description::well_known::Rfc3339)
-        else {
-            return;
-        };
-        if let Some(meta) = child
-            .object
-            .get_mut("metadata")
-            .and_then(Value::as_object_mut)
-        {
-            let annotations = meta
-                .entry("annotations")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(a) = annotations {
-                a.insert(crate::labels::GENERATED_AT.into(), at.into());
-            }
-        }
     }
 
     fn is_namespace_permitted(&self, ns: &str) -> bool {

@@ -250,10 +250,6 @@ secrets:
         Some(std::time::Duration::from_secs(90 * 86_400))
     );
     assert_eq!(creds.object["data"]["user"], "YWRtaW4=");
-    assert_eq!(
-        creds.object["metadata"]["annotations"]["orkestra.orkspace.io/generated-at"],
-        "2026-01-05T10:00:00Z"
-    );
     assert_eq!(creds.object["type"], "Opaque");
     let live = &p.children[1];
     assert_eq!(live.apply, Apply::Converge);
