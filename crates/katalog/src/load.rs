@@ -62,7 +62,13 @@ pub fn load_text(path: impl AsRef<Path>, text: impl Into<String>) -> Result<Load
 
 fn load_with(path: &Path, mut resolver: Resolver) -> Result<Loaded, Diagnostics> {
     let katalog = resolve(&mut resolver, path);
-    if let Some(katalog) = &katalog {
+    // Values of the wrong type were decoded as placeholders; checking the model built from
+    // them would report problems the author did not write.
+    let mistyped = resolver
+        .diagnostics
+        .iter()
+        .any(|d| d.code == crate::de::INVALID_VALUE);
+    if let Some(katalog) = katalog.as_ref().filter(|_| !mistyped) {
         validate::validate(katalog, &mut resolver);
     }
     let Resolver {

@@ -325,3 +325,34 @@ fn dev_mode_files_must_exist_and_katalogs_may_not_import_files() {
     );
     assert!(c.contains(&"imports-on-katalog"), "{c:?}");
 }
+
+#[test]
+fn values_of_the_wrong_type_are_all_reported_without_follow_up_errors() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        reconciler: {{workers: many, resync: [1]}}\n        onCreate:\n          deployments: oops\n      enabled: perhaps\n      operatorBx: {{}}\n"
+    );
+    let err = katalog::load_text("katalog.yaml", text).unwrap_err();
+    let found: Vec<(&str, &str)> = err
+        .errors()
+        .map(|e| (e.code, e.path.as_deref().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "invalid-value",
+                "spec.crds.app.operatorBox.reconciler.workers"
+            ),
+            (
+                "invalid-value",
+                "spec.crds.app.operatorBox.reconciler.resync"
+            ),
+            (
+                "invalid-value",
+                "spec.crds.app.operatorBox.onCreate.deployments"
+            ),
+            ("invalid-value", "spec.crds.app.enabled"),
+            ("unknown-key", "spec.crds.app.operatorBx"),
+        ]
+    );
+}
