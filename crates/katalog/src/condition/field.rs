@@ -69,14 +69,13 @@ impl Field<'_> {
         }
     }
 
+    /// The type name as Orkestra's `typeOf` note spells it (`slice` for lists), so a
+    /// condition and a template agree on what a field is.
     fn type_name(&self) -> &'static str {
         match self {
-            Field::Absent | Field::Found(Value::Null) => "null",
-            Field::Found(Value::Object(_)) => "map",
-            Field::Found(Value::Array(_)) => "list",
-            Field::Found(Value::String(_)) | Field::Rendered(_) => "string",
-            Field::Found(Value::Number(_)) => "number",
-            Field::Found(Value::Bool(_)) => "bool",
+            Field::Absent => "null",
+            Field::Found(v) => crate::template::type_of(v),
+            Field::Rendered(_) => "string",
         }
     }
 }
@@ -249,12 +248,21 @@ pub(super) fn evaluate(c: &Condition, field_src: &Text, env: &Env<'_>) -> Result
             None => true,
             Some(others) => !others.iter().any(|o| value_text(o) == f),
         },
-        Operator::TypeOf => field.type_name().eq_ignore_ascii_case(v.trim()),
+        Operator::TypeOf => field.type_name() == canonical_type(v),
         Operator::TypeMap => field.type_name() == "map",
-        Operator::TypeList => field.type_name() == "list",
+        Operator::TypeList => field.type_name() == "slice",
         Operator::TypeString => field.type_name() == "string",
         Operator::TypeNumber => field.type_name() == "number",
         Operator::TypeBool => field.type_name() == "bool",
         Operator::TypeNull => field.type_name() == "null",
     })
+}
+
+/// The `typeOf` value a Katalog wrote, in `typeOf` spelling: Orkestra says `slice`; `list`
+/// and `array` are accepted for it, and case does not matter.
+fn canonical_type(written: &str) -> String {
+    match written.trim().to_ascii_lowercase().as_str() {
+        "list" | "array" => "slice".to_string(),
+        other => other.to_string(),
+    }
 }

@@ -601,6 +601,14 @@ mod tests {
                 true,
             ),
             (
+                json!({"field": "spec.list", "operator": "typeOf", "value": "slice"}),
+                true,
+            ),
+            (
+                json!({"field": "spec.list", "operator": "typeOf", "value": "list"}),
+                true,
+            ),
+            (
                 json!({"field": "spec.list", "operator": "typeOf", "value": "string"}),
                 false,
             ),
