@@ -24,6 +24,9 @@ pub mod secrets;
 pub mod status;
 mod tracking;
 
+#[cfg(test)]
+mod fixtures;
+
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -615,26 +618,7 @@ mod tests {
 
     fn is_send<T: Send>(_: &T) {}
 
-    fn katalog(security: &str, entry: &str) -> Katalog {
-        let text = format!(
-            "apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: t}}
-{security}
-spec:
-  crds:
-    a:
-      apiTypes: {{group: t.io, version: v1, kind: A, plural: as}}
-{entry}
-"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("katalog.yaml");
-        std::fs::write(&path, &text).unwrap();
-        katalog::load(&path)
-            .unwrap_or_else(|d| panic!("{d:?}"))
-            .katalog
-    }
+    use super::fixtures::katalog;
 
     #[test]
     fn deletion_protection_labels_follow_the_security_block_and_the_crd_override() {
