@@ -73,7 +73,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, PartialEq)]
 struct Applied {
     desired: u64,
-    entry: Option<Value>,
+    /// Fingerprint of ork's managedFields entry (a hash: entries of large objects run to
+    /// kilobytes, and thousands of children are remembered).
+    entry: Option<u64>,
 }
 
 /// Per CR uid and child, the last apply (see the module docs). Shared by a Reconciler's
@@ -209,6 +211,10 @@ pub fn declares_replicas(child: &Child, block: Option<&HookTemplates>) -> bool {
     }
 }
 
+fn entry_fingerprint(object: &DynamicObject, manager: &str) -> Option<u64> {
+    owned::applied_entry(object, manager).map(|e| fingerprint(&e, false))
+}
+
 fn fingerprint(object: &Value, force: bool) -> u64 {
     let mut h = DefaultHasher::new();
     object.to_string().hash(&mut h);
@@ -289,7 +295,7 @@ impl Writer<'_> {
                 let desired = fingerprint(&object, child.force);
                 if let (Some(live), Some(last)) = (live, memo.get(uid, &r))
                     && last.desired == desired
-                    && last.entry == owned::applied_entry(live, manager)
+                    && last.entry == entry_fingerprint(live, manager)
                 {
                     return Ok((Some(live.clone()), false));
                 }
@@ -311,7 +317,7 @@ impl Writer<'_> {
                     r,
                     Applied {
                         desired,
-                        entry: owned::applied_entry(&stored, manager),
+                        entry: entry_fingerprint(&stored, manager),
                     },
                 );
                 Ok((Some(stored), true))
