@@ -2,6 +2,7 @@
 //! calls one library function.
 
 mod dev;
+mod template;
 mod validate;
 
 use std::process::ExitCode;
@@ -36,6 +37,7 @@ pub fn init_logging(global: &Global) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Dev(args) => dev::run(args),
+        Command::Template(args) => template::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Version => {
             println!("ork {}", env!("CARGO_PKG_VERSION"));
