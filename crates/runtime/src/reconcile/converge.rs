@@ -74,16 +74,7 @@ impl Reconciler {
         };
         for (child, kind) in plan.children.iter().zip(&kinds) {
             let r = apply::object_ref(child, kind.namespaced);
-            let block = match child.phase {
-                katalog::build::Phase::OnCreate => hooks.on_create,
-                _ => hooks.on_reconcile,
-            };
-            let mut object = apply::prepare(
-                child,
-                kind.namespaced,
-                apply_owner,
-                apply::declares_replicas(child, block),
-            );
+            let mut object = apply::prepare(child, kind.namespaced, apply_owner);
             let live = observed.objects.get(&r).map(|(_, o)| o);
             let mut rotated;
             let mut child = child;
