@@ -1,6 +1,7 @@
 //! The converge pass of a reconcile: render the plan, read what the CR owns, apply each
 //! child in plan order, delete what is no longer declared.
 
+use std::borrow::Cow;
 use std::collections::HashSet;
 
 use katalog::build::{Owner, hooks_of};
@@ -76,18 +77,16 @@ impl Reconciler {
             let r = apply::object_ref(child, kind.namespaced);
             let mut object = apply::prepare(child, kind.namespaced, apply_owner);
             let live = observed.objects.get(&r).map(|(_, o)| o);
-            let mut rotated;
-            let mut child = child;
+            let mut child = Cow::Borrowed(child);
             if child.secret.is_some()
-                && secrets::complete(&self.client, child, &mut object, live, self.now())
+                && secrets::complete(&self.client, &child, &mut object, live, self.now())
                     .await
                     .map_err(|e| Error::SecretFailed(Box::new(e)))?
             {
                 // Due for rotation: written now even when created only once.
-                rotated = child.clone();
-                rotated.apply = katalog::build::Apply::Converge;
-                child = &rotated;
+                child.to_mut().apply = katalog::build::Apply::Converge;
             }
+            let child = child.as_ref();
             let (stored, changed) = writer
                 .write(kind, child, r.clone(), object, live)
                 .await
