@@ -443,13 +443,13 @@ impl Reconciler {
             warned: admitted.warned,
             error: None,
         };
-        let result = match &findings_base.denied {
+        let converged = match &findings_base.denied {
             Some(denied) => Err(Error::ValidationDenied(denied.clone())),
             None => self.converge(&cr, &data, &extra_map).await,
         };
-        let (children, wrote) = match &result {
-            Ok(c) => (c.children.clone(), c.wrote),
-            Err(_) => (Map::new(), false),
+        let (result, children, wrote) = match converged {
+            Ok(c) => (Ok(()), c.children, c.wrote),
+            Err(e) => (Err(e), Map::new(), false),
         };
         if let Some(d) = data.as_object_mut() {
             d.insert("children".into(), Value::Object(children));
