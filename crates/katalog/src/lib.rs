@@ -5,6 +5,7 @@
 //! used to render the exact Kubernetes objects a CR produces. Nothing here does I/O beyond
 //! reading the Katalog's own files.
 
+pub mod admission;
 pub mod build;
 pub mod condition;
 pub mod de;

@@ -1,0 +1,269 @@
+//! The two servers: HTTPS webhooks (only the routes the [`Plan`](crate::Plan) needs) and plain
+//! HTTP (`/health`, `/ready`, `/metrics`, `/katalog`, `/notify`).
+
+use std::net::SocketAddr;
+use std::sync::atomic::Ordering;
+use std::time::{Duration, Instant};
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{Path, State as Extract};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Json};
+use axum::routing::{get, post};
+use serde_json::{Value, json};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::TlsAcceptor;
+use tokio_rustls::server::TlsStream;
+
+use crate::Shared;
+use crate::admit::{self, protect, rules};
+use crate::notify::Notification;
+use crate::webhook_config::paths;
+
+/// A TLS listener: TCP accepts and handshakes run in the background (a slow client never
+/// holds up others), finished streams are handed to the server.
+pub struct TlsListener {
+    local: SocketAddr,
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+}
+
+impl TlsListener {
+    /// Accepts on `tcp` with `acceptor`.
+    pub fn new(tcp: TcpListener, acceptor: TlsAcceptor) -> std::io::Result<Self> {
+        let local = tcp.local_addr()?;
+        let (tx, ready) = mpsc::channel(128);
+        tokio::spawn(async move {
+            loop {
+                let (stream, addr) = match tcp.accept().await {
+                    Ok(x) => x,
+                    Err(e) => {
+                        tracing::debug!(error = %e, "accept failed");
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                if tx.is_closed() {
+                    break;
+                }
+                let acceptor = acceptor.clone();
+                let tx = tx.clone();
+                tokio::spawn(async move {
+                    match tokio::time::timeout(Duration::from_secs(10), acceptor.accept(stream))
+                        .await
+                    {
+                        Ok(Ok(tls)) => {
+                            let _ = tx.send((tls, addr)).await;
+                        }
+                        Ok(Err(e)) => tracing::debug!(%addr, error = %e, "TLS handshake failed"),
+                        Err(_) => tracing::debug!(%addr, "TLS handshake timed out"),
+                    }
+                });
+            }
+        });
+        Ok(TlsListener { local, ready })
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(x) => x,
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.local)
+    }
+}
+
+/// Reads an AdmissionReview, answers it with `decide`, and records the answer.
+async fn handle<F, Fut>(state: Shared, route: &'static str, body: Bytes, decide: F) -> Json<Value>
+where
+    F: FnOnce(Shared, admit::Request) -> Fut,
+    Fut: Future<Output = admit::Response>,
+{
+    let started = Instant::now();
+    let req = match admit::parse(&body) {
+        Ok(r) => r,
+        Err(e) => return Json(admit::invalid(&e)),
+    };
+    let kind = req.kind.kind.clone();
+    let r = decide(state.clone(), req).await;
+    state
+        .metrics
+        .admission_done(route, &kind, r.allowed, started.elapsed());
+    Json(r.into_review())
+}
+
+async fn validate(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
+    handle(state, "validate", body, async |s, req| {
+        rules::admit(&s, &req, rules::Route::Validate).await
+    })
+    .await
+}
+
+async fn mutate(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
+    handle(state, "mutate", body, async |s, req| {
+        rules::admit(&s, &req, rules::Route::Mutate).await
+    })
+    .await
+}
+
+async fn deletion(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
+    handle(state, "deletion-protection", body, async |s, req| {
+        protect::deletion(&s.plan, &req)
+    })
+    .await
+}
+
+async fn strict(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
+    handle(state, "strict-mode-protection", body, async |_, req| {
+        protect::strict(&req)
+    })
+    .await
+}
+
+async fn namespace(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
+    handle(state, "namespace-protection", body, async |s, req| {
+        protect::namespace(&s.plan, &req)
+    })
+    .await
+}
+
+async fn convert(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
+    Json(crate::convert::convert(&state, &body))
+}
+
+/// The HTTPS router: a route only for what the plan serves.
+pub fn webhooks(state: Shared) -> Router {
+    let plan = &state.plan;
+    let mut r = Router::new();
+    if plan.serves_validate() {
+        r = r.route(paths::VALIDATE, post(validate));
+    }
+    if plan.serves_mutate() {
+        r = r.route(paths::MUTATE, post(mutate));
+    }
+    if plan.serves_convert() {
+        r = r.route(paths::CONVERT, post(convert));
+    }
+    if plan.deletion_protection.is_some() {
+        r = r.route(paths::DELETION, post(deletion));
+    }
+    if plan.serves_strict_mode() {
+        r = r.route(paths::STRICT, post(strict));
+    }
+    if plan.serves_namespace_protection() {
+        r = r.route(paths::NAMESPACE, post(namespace));
+    }
+    r.with_state(state)
+}
+
+async fn health() -> &'static str {
+    "ok"
+}
+
+async fn ready(Extract(state): Extract<Shared>) -> impl IntoResponse {
+    if state.ready.load(Ordering::Relaxed) {
+        (StatusCode::OK, "ready")
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready")
+    }
+}
+
+async fn metrics(Extract(state): Extract<Shared>) -> impl IntoResponse {
+    (
+        [(
+            "content-type",
+            "application/openmetrics-text; version=1.0.0; charset=utf-8",
+        )],
+        state.metrics.encode(),
+    )
+}
+
+fn crd_info(t: &crate::plan::Target) -> Value {
+    json!({
+        "gvr": format!("{}/{}/{}", t.crd.gvk.group, t.crd.gvk.version, t.crd.plural),
+        "kind": t.crd.gvk.kind,
+        "admission": {"validation": t.validate, "mutation": t.mutate, "operations": t.operations},
+        "conversion": t.conversion.as_ref().map(|c| json!({
+            "storageVersion": c.storage_version,
+            "paths": c.paths.iter().map(|p| format!("{}->{}", p.from, p.to)).collect::<Vec<_>>(),
+        })),
+        "deletionProtection": {"protectCRD": t.protect_crd},
+        "namespaceProtection": {"restricted": t.restricted_namespaces, "allowed": t.allowed_namespaces},
+    })
+}
+
+async fn katalog_all(Extract(state): Extract<Shared>) -> Json<Value> {
+    let plan = &state.plan;
+    let crds: serde_json::Map<String, Value> = plan
+        .targets
+        .iter()
+        .map(|t| (t.crd.name.clone(), crd_info(t)))
+        .collect();
+    Json(json!({
+        "source": "gateway",
+        "katalog": plan.katalog,
+        "security": {
+            "admissionWebhooks": plan.serves_validate() || plan.serves_mutate(),
+            "conversion": plan.serves_convert(),
+            "deletionProtection": plan.deletion_protection.is_some(),
+            "strictMode": plan.serves_strict_mode(),
+            "namespaceProtection": plan.serves_namespace_protection(),
+        },
+        "crds": crds,
+    }))
+}
+
+async fn katalog_one(
+    Extract(state): Extract<Shared>,
+    Path(crd): Path<String>,
+) -> impl IntoResponse {
+    match state.plan.targets.iter().find(|t| t.crd.name == crd) {
+        Some(t) => {
+            let mut v = crd_info(t);
+            v["source"] = json!("gateway");
+            (StatusCode::OK, Json(v))
+        }
+        None => (
+            StatusCode::NOT_FOUND,
+            Json(json!({"error": format!("the gateway serves nothing for CRD {crd:?}")})),
+        ),
+    }
+}
+
+async fn notify(Extract(state): Extract<Shared>, body: Bytes) -> impl IntoResponse {
+    let n: Notification = match serde_json::from_slice(&body) {
+        Ok(n) => n,
+        Err(e) => {
+            return (
+                StatusCode::BAD_REQUEST,
+                Json(json!({"error": format!("not a notification: {e}")})),
+            );
+        }
+    };
+    let outcome = state.notifier.notify(&n, &state.metrics).await;
+    (StatusCode::ACCEPTED, Json(json!(outcome)))
+}
+
+/// The plain HTTP router.
+pub fn plain(state: Shared) -> Router {
+    Router::new()
+        .route("/health", get(health))
+        .route("/healthz", get(health))
+        .route("/ready", get(ready))
+        .route("/readyz", get(ready))
+        .route("/metrics", get(metrics))
+        .route("/katalog", get(katalog_all))
+        .route("/katalog/{crd}", get(katalog_one))
+        .route("/notify", post(notify))
+        .with_state(state)
+}
