@@ -30,12 +30,19 @@
 //! # }
 //! ```
 
+pub mod discovery;
+pub mod events;
+pub mod finalizer;
 pub mod metrics;
 pub mod operator_box;
+pub mod reconcile;
 
+pub use discovery::Discovery;
+pub use events::Recorder;
 pub use metrics::{CrdMetrics, Metrics};
 pub use operator_box::health::{Health, HealthSnapshot, State};
 pub use operator_box::queue::{Added, Lease, Queue, QueueConfig};
 pub use operator_box::workers::{
     Action, ActiveWorkers, Observe, Outcome, Report, Workers, WorkersConfig,
 };
+pub use reconcile::{Extra, Reconciler, ReconcilerConfig};

@@ -3,6 +3,7 @@
 
 mod dev;
 mod gateway;
+mod template;
 mod validate;
 
 use std::process::ExitCode;
@@ -38,6 +39,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Dev(args) => dev::run(args),
         Command::Gateway(args) => gateway::run(*args),
+        Command::Template(args) => template::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Version => {
             println!("ork {}", env!("CARGO_PKG_VERSION"));

@@ -1,0 +1,416 @@
+//! Server-side apply of children under one field manager (spec §9.3, §9.4).
+//!
+//! Each child is prepared ([`prepare`]: ownerReference or owner-uid annotation, undeclared
+//! replica counts left out) and then written:
+//! - [`Apply::Converge`] children by server-side apply with `force` as planned;
+//! - [`Apply::CreateIfAbsent`] children by a create when the owned-object list does not have
+//!   them (a 409 AlreadyExists is success).
+//!
+//! No write in a steady state: a server-side apply that changes nothing still counts as a
+//! PATCH request, so the [`Memo`] remembers, per child, what was last applied and the apply
+//! entry the API server recorded for ork's field manager. When the desired object is the
+//! same and the live object (from the owned-object list) still shows that very entry, no
+//! field ork owns has changed and the apply is skipped. Anyone editing a field ork owns
+//! takes it over, which changes the entry, so drift is still corrected; fields of other
+//! managers (an HPA's `replicas`) do not touch it. After a restart the memo is empty and each
+//! child is applied once.
+
+use std::collections::HashMap;
+use std::collections::hash_map::DefaultHasher;
+use std::hash::{Hash, Hasher};
+use std::sync::Mutex;
+
+use katalog::build::{Apply, Child, ObjectRef, add_owner_reference};
+use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
+use serde_json::Value;
+
+use super::owned::{self, OWNER_UID};
+use crate::discovery::Resolved;
+
+/// Errors writing a child.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The built object is not a valid Kubernetes object.
+    #[error("{path}: {object} is not a valid object")]
+    InvalidObject {
+        /// The declaration.
+        path: String,
+        /// The object.
+        object: ObjectRef,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// Server-side apply was refused (e.g. a field conflict without `force`).
+    #[error("{path}: applying {object}")]
+    ApplyFailed {
+        /// The declaration.
+        path: String,
+        /// The object.
+        object: ObjectRef,
+        /// The API failure.
+        #[source]
+        source: kube::Error,
+    },
+    /// A create-if-absent child could not be created.
+    #[error("{path}: creating {object}")]
+    CreateFailed {
+        /// The declaration.
+        path: String,
+        /// The object.
+        object: ObjectRef,
+        /// The API failure.
+        #[source]
+        source: kube::Error,
+    },
+}
+
+/// `Result` of this module.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// What was last applied to one child.
+#[derive(Debug, Clone, PartialEq)]
+struct Applied {
+    desired: u64,
+    /// Fingerprint of ork's managedFields entry (a hash: entries of large objects run to
+    /// kilobytes, and thousands of children are remembered).
+    entry: Option<u64>,
+}
+
+/// Per CR uid and child, the last apply (see the module docs). Shared by a Reconciler's
+/// workers; entries go when the child is pruned or the CR released.
+#[derive(Debug, Default)]
+pub struct Memo {
+    applied: Mutex<HashMap<(String, ObjectRef), Applied>>,
+}
+
+impl Memo {
+    fn get(&self, uid: &str, r: &ObjectRef) -> Option<Applied> {
+        self.applied
+            .lock()
+            .ok()?
+            .get(&(uid.to_owned(), r.clone()))
+            .cloned()
+    }
+
+    fn put(&self, uid: &str, r: ObjectRef, applied: Applied) {
+        if let Ok(mut m) = self.applied.lock() {
+            m.insert((uid.to_owned(), r), applied);
+        }
+    }
+
+    /// Forgets one child of a CR.
+    pub fn forget(&self, uid: &str, r: &ObjectRef) {
+        if let Ok(mut m) = self.applied.lock() {
+            m.remove(&(uid.to_owned(), r.clone()));
+        }
+    }
+
+    /// Forgets every child of a CR.
+    pub fn forget_owner(&self, uid: &str) {
+        if let Ok(mut m) = self.applied.lock() {
+            m.retain(|(u, _), _| u != uid);
+        }
+    }
+
+    /// Number of remembered children.
+    pub fn len(&self) -> usize {
+        self.applied.lock().map(|m| m.len()).unwrap_or(0)
+    }
+
+    /// Whether nothing is remembered.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// The owner a child is written for.
+#[derive(Debug, Clone, Copy)]
+pub struct Owner<'a> {
+    /// The CR as JSON (apiVersion, kind, metadata).
+    pub cr: &'a Value,
+    /// The CR's uid.
+    pub uid: &'a str,
+    /// The CR's namespace; `None` for a cluster-scoped CR.
+    pub namespace: Option<&'a str>,
+}
+
+impl Owner<'_> {
+    /// Whether a child in `namespace` (`None`: cluster-scoped) may carry an ownerReference
+    /// to this CR: a cluster-scoped CR can own anything; a namespaced CR only objects in its
+    /// own namespace.
+    pub fn can_own(&self, namespace: Option<&str>) -> bool {
+        match self.namespace {
+            None => true,
+            Some(own) => namespace == Some(own),
+        }
+    }
+}
+
+/// The reference of `child` with the scope discovery reported (a cluster-scoped kind has no
+/// namespace, whatever the declaration said).
+pub fn object_ref(child: &Child, namespaced: bool) -> ObjectRef {
+    let mut r = child.object_ref();
+    if !namespaced {
+        r.namespace = None;
+    }
+    r
+}
+
+/// The object to write for `child` (of a kind `namespaced` or not): with the CR's
+/// ownerReference when it can have one, otherwise with the [`OWNER_UID`] annotation.
+///
+/// Only what the builder rendered is sent, so fields the Katalog does not declare (an
+/// undeclared `replicas`, left to an autoscaler) stay with whoever owns them.
+pub fn prepare(child: &Child, namespaced: bool, owner: Owner<'_>) -> Value {
+    let mut object = child.object.clone();
+    let namespace = object_ref(child, namespaced).namespace;
+    if !namespaced && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        meta.remove("namespace");
+    }
+    if owner.can_own(namespace.as_deref()) {
+        add_owner_reference(&mut object, owner.cr, owner.uid);
+    } else if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(a) = annotations {
+            a.insert(OWNER_UID.into(), owner.uid.into());
+        }
+    }
+    object
+}
+
+fn entry_fingerprint(object: &DynamicObject, manager: &str) -> Option<u64> {
+    owned::applied_entry(object, manager).map(|e| fingerprint(&e, false))
+}
+
+fn fingerprint(object: &Value, force: bool) -> u64 {
+    let mut h = DefaultHasher::new();
+    object.to_string().hash(&mut h);
+    force.hash(&mut h);
+    h.finish()
+}
+
+/// Writes the children of one CR.
+#[allow(missing_debug_implementations)]
+#[derive(Clone, Copy)]
+pub struct Writer<'a> {
+    /// The client.
+    pub client: &'a kube::Client,
+    /// The field manager.
+    pub manager: &'a str,
+    /// What was applied before.
+    pub memo: &'a Memo,
+    /// The CR's uid.
+    pub uid: &'a str,
+}
+
+impl Writer<'_> {
+    /// Writes one prepared child. `live` is the owned object of that name, if the
+    /// owned-object list has it. Returns the object as stored and whether a write happened.
+    ///
+    /// # Errors
+    /// The object is malformed, or the API server refused the apply or create.
+    pub async fn write(
+        &self,
+        kind: &Resolved,
+        child: &Child,
+        r: ObjectRef,
+        object: Value,
+        live: Option<&DynamicObject>,
+    ) -> Result<(Option<DynamicObject>, bool)> {
+        let Writer {
+            client,
+            manager,
+            memo,
+            uid,
+        } = *self;
+        let api = owned::api(client, kind, r.namespace.as_deref());
+        match child.apply {
+            Apply::CreateIfAbsent => {
+                if let Some(live) = live {
+                    return Ok((Some(live.clone()), false));
+                }
+                // Not among the CR's own objects: an object of that name may still exist (not
+                // ork's). A read keeps a steady state free of failing create requests.
+                let failed = |source| Error::CreateFailed {
+                    path: child.path.clone(),
+                    object: r.clone(),
+                    source,
+                };
+                if let Some(existing) = api.get_opt(&r.name).await.map_err(failed)? {
+                    return Ok((Some(existing), false));
+                }
+                if let Some(d) = child.sleep {
+                    tokio::time::sleep(d).await;
+                }
+                let obj: DynamicObject =
+                    serde_json::from_value(object).map_err(|source| Error::InvalidObject {
+                        path: child.path.clone(),
+                        object: r.clone(),
+                        source,
+                    })?;
+                let params = PostParams {
+                    field_manager: Some(manager.to_owned()),
+                    ..PostParams::default()
+                };
+                match api.create(&params, &obj).await {
+                    Ok(created) => Ok((Some(created), true)),
+                    Err(kube::Error::Api(e)) if e.code == 409 => Ok((None, false)),
+                    Err(source) => Err(failed(source)),
+                }
+            }
+            Apply::Converge => {
+                let desired = fingerprint(&object, child.force);
+                if let (Some(live), Some(last)) = (live, memo.get(uid, &r))
+                    && last.desired == desired
+                    && last.entry == entry_fingerprint(live, manager)
+                {
+                    return Ok((Some(live.clone()), false));
+                }
+                if let Some(d) = child.sleep {
+                    tokio::time::sleep(d).await;
+                }
+                let mut params = PatchParams::apply(manager);
+                params.force = child.force;
+                let stored = api
+                    .patch(&r.name, &params, &Patch::Apply(&object))
+                    .await
+                    .map_err(|source| Error::ApplyFailed {
+                        path: child.path.clone(),
+                        object: r.clone(),
+                        source,
+                    })?;
+                memo.put(
+                    uid,
+                    r,
+                    Applied {
+                        desired,
+                        entry: entry_fingerprint(&stored, manager),
+                    },
+                );
+                Ok((Some(stored), true))
+            }
+        }
+    }
+}
+
+/// Writes a custom child's declared initial `status` once, right after ork created it (spec
+/// §6.4 `status`/`hasStatus`). Skipped when `hasStatus: false`; a kind without a status
+/// subresource (404) is skipped too.
+///
+/// # Errors
+/// The API server refused the status patch.
+pub async fn initial_status(
+    client: &kube::Client,
+    kind: &Resolved,
+    child: &Child,
+    r: &ObjectRef,
+) -> Result<()> {
+    let Some(status) = child
+        .status
+        .as_ref()
+        .filter(|_| child.has_status != Some(false))
+    else {
+        return Ok(());
+    };
+    let api = owned::api(client, kind, r.namespace.as_deref());
+    let body = serde_json::json!({ "status": status });
+    match api
+        .patch_status(&r.name, &PatchParams::default(), &Patch::Merge(&body))
+        .await
+    {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(()),
+        Err(source) => Err(Error::ApplyFailed {
+            path: child.path.clone(),
+            object: r.clone(),
+            source,
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use katalog::build::Phase;
+    use katalog::resources::Kind;
+    use serde_json::json;
+
+    fn child(object: Value, cluster_scoped: bool) -> Child {
+        Child {
+            phase: Phase::OnReconcile,
+            path: "deployments[0]".into(),
+            kind: Kind::Deployment,
+            object,
+            apply: Apply::Converge,
+            force: true,
+            cluster_scoped,
+            secret: None,
+            sleep: None,
+            has_status: None,
+            status: None,
+        }
+    }
+
+    fn cr() -> Value {
+        json!({"apiVersion": "x.io/v1", "kind": "X", "metadata": {"name": "o", "namespace": "ns"}})
+    }
+
+    /// A CR `o` with uid `u1` in namespace `ns`.
+    fn owner(cr: &Value) -> Owner<'_> {
+        Owner {
+            cr,
+            uid: "u1",
+            namespace: Some("ns"),
+        }
+    }
+
+    #[test]
+    fn a_child_in_the_crs_namespace_gets_a_controller_owner_reference() {
+        let cr = cr();
+        let c = child(
+            json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"replicas": 1}}),
+            false,
+        );
+        let owner = owner(&cr);
+        let o = prepare(&c, true, owner);
+        assert_eq!(o["metadata"]["ownerReferences"][0]["uid"], "u1");
+        assert_eq!(o["metadata"]["ownerReferences"][0]["controller"], true);
+        assert!(o["metadata"].get("annotations").is_none());
+        assert_eq!(o["spec"]["replicas"], 1);
+    }
+
+    #[test]
+    fn cluster_scoped_and_foreign_namespace_children_are_tracked_by_annotation() {
+        let cr = cr();
+        let owner = owner(&cr);
+        for (c, namespaced) in [
+            (
+                child(json!({"metadata": {"name": "a", "namespace": "ns"}}), true),
+                false,
+            ),
+            (
+                child(
+                    json!({"metadata": {"name": "a", "namespace": "other"}}),
+                    false,
+                ),
+                true,
+            ),
+        ] {
+            let o = prepare(&c, namespaced, owner);
+            assert_eq!(o["metadata"].get("namespace").is_some(), namespaced);
+            assert!(o["metadata"].get("ownerReferences").is_none());
+            assert_eq!(o["metadata"]["annotations"][OWNER_UID], "u1");
+        }
+    }
+
+    #[test]
+    fn the_fingerprint_changes_with_the_object_and_the_force_flag() {
+        let a = json!({"a": 1});
+        assert_eq!(fingerprint(&a, true), fingerprint(&json!({"a": 1}), true));
+        assert_ne!(fingerprint(&a, true), fingerprint(&json!({"a": 2}), true));
+        assert_ne!(fingerprint(&a, true), fingerprint(&a, false));
+    }
+}

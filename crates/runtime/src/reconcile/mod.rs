@@ -1,0 +1,676 @@
+//! The reconcile of one CR (spec §9.2): read from the cache, ensure finalizers and tracking
+//! metadata, validate, render through the Katalog, apply children, delete what is no longer
+//! declared, write status, emit Events.
+//!
+//! A [`Reconciler`] exists once per CRD and is shared by the OperatorBox's workers. Its
+//! [`Reconciler::reconcile`] is level-triggered: it reads nothing of its own from the past
+//! beyond what is in the cluster (a restart converges to the same state), and in a steady state
+//! it makes no write request at all — metadata, children and status are each written only
+//! when they differ from what is there (see [`apply`] for how children are compared).
+//!
+//! # Events
+//! `Reconciled` is emitted only when the reconcile wrote something (a child, a deletion, the
+//! status), so a resync of an unchanged CR costs no Event write. `ReconcileError` on every
+//! failure (identical ones aggregate), `ValidationWarning` when the warning condition is
+//! (re)written, `Deleting` once per CR and process when deletion starts.
+
+pub mod admission;
+pub mod apply;
+mod converge;
+mod delete;
+pub mod owned;
+pub mod prune;
+pub mod secrets;
+pub mod status;
+mod tracking;
+
+#[cfg(test)]
+mod fixtures;
+
+use std::collections::HashSet;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ObjectReference;
+use katalog::build::{Builder, EngineRender, Profiles};
+use katalog::condition::{Conditions, Env, parse_duration};
+use katalog::resources::{Text, render_text};
+use katalog::{Crd, Katalog};
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
+use serde_json::{Map, Value};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use tracing::Instrument;
+
+use crate::discovery::{self, Discovery, Resolved};
+use crate::events::{EventType, Recorder};
+use crate::finalizer::{self, Tracking};
+pub use crate::operator_box::workers::Action;
+use tracking::{Protection, child_kinds_of};
+
+/// The default field manager of server-side apply and every other write.
+pub const DEFAULT_FIELD_MANAGER: &str = "orkestra";
+
+/// A reconcile failure. Each variant knows its condition reason, its Event reason and
+/// whether the queue should retry it with backoff.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The Katalog's notes could not be loaded into a template engine.
+    #[error("preparing the template engine")]
+    EngineFailed(#[source] katalog::template::NotesError),
+    /// Finalizers or tracking metadata could not be written.
+    #[error("ensuring finalizers and tracking metadata")]
+    MetadataFailed(#[source] finalizer::Error),
+    /// A validation rule with `action: deny` failed; retried only when the CR changes.
+    #[error("validation failed: {0}")]
+    ValidationDenied(String),
+    /// A template or declaration could not be rendered for this CR; retried only when the CR
+    /// changes.
+    #[error("rendering children")]
+    RenderFailed(#[source] katalog::build::Error),
+    /// A child's kind is not served by the API server.
+    #[error("resolving a child kind")]
+    KindUnknown(#[source] discovery::Error),
+    /// The objects the CR owns could not be listed, or one could not be deleted.
+    #[error("reading or deleting owned children")]
+    OwnedFailed(#[source] owned::Error),
+    /// A child could not be applied or created.
+    #[error("writing a child")]
+    ApplyFailed(#[source] Box<apply::Error>),
+    /// A Secret's or ConfigMap's data could not be copied or generated.
+    #[error("preparing secret data")]
+    SecretFailed(#[source] Box<secrets::Error>),
+    /// The status could not be written.
+    #[error("writing status")]
+    StatusFailed(#[source] status::Error),
+    /// `onDelete` did not finish within its timeout; the finalizer stays.
+    #[error("deletion did not finish within {timeout:?}; still waiting for {pending}")]
+    DeletionTimedOut {
+        /// The allowed time.
+        timeout: Duration,
+        /// What was still pending.
+        pending: String,
+    },
+}
+
+impl Error {
+    /// Whether the queue should retry with backoff. Invalid CRs (denied, unrenderable) and a
+    /// timed-out deletion wait for the next change of the CR instead.
+    pub fn retry(&self) -> bool {
+        !matches!(
+            self,
+            Error::ValidationDenied(_)
+                | Error::RenderFailed(_)
+                | Error::EngineFailed(_)
+                | Error::DeletionTimedOut { .. }
+        )
+    }
+
+    /// The reason of the `Ready=False` condition this error sets.
+    pub fn condition_reason(&self) -> &'static str {
+        "ReconcileError"
+    }
+
+    /// The reason of the Warning Event this error emits.
+    pub fn event_reason(&self) -> &'static str {
+        match self {
+            Error::DeletionTimedOut { .. } => "DeletionTimedOut",
+            _ => "ReconcileError",
+        }
+    }
+
+    /// The message with every cause, as conditions and Events show it.
+    pub fn message(&self) -> String {
+        let mut out = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(s) = source {
+            out.push_str(": ");
+            out.push_str(&s.to_string());
+            source = s.source();
+        }
+        out
+    }
+}
+
+/// The clock reconciles read (`now` for conditions, `managed-since`, transition times).
+pub type Clock = Arc<dyn Fn() -> OffsetDateTime + Send + Sync>;
+
+/// Settings of a [`Reconciler`], built with chained setters.
+#[derive(Clone)]
+pub struct ReconcilerConfig {
+    field_manager: String,
+    clock: Clock,
+    instance: String,
+    discovery: Option<Arc<Discovery>>,
+    child_cache: Option<Arc<dyn owned::ChildCache>>,
+}
+
+impl std::fmt::Debug for ReconcilerConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ReconcilerConfig")
+            .field("field_manager", &self.field_manager)
+            .field("instance", &self.instance)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Default for ReconcilerConfig {
+    fn default() -> Self {
+        ReconcilerConfig {
+            field_manager: DEFAULT_FIELD_MANAGER.to_owned(),
+            clock: Arc::new(OffsetDateTime::now_utc),
+            instance: DEFAULT_FIELD_MANAGER.to_owned(),
+            discovery: None,
+            child_cache: None,
+        }
+    }
+}
+
+impl ReconcilerConfig {
+    /// The field manager of every write (default `orkestra`).
+    #[must_use]
+    pub fn field_manager(mut self, manager: impl Into<String>) -> Self {
+        self.field_manager = manager.into();
+        self
+    }
+
+    /// The clock (default: the system clock, UTC).
+    #[must_use]
+    pub fn clock(mut self, clock: Clock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The reporting instance of Events (e.g. the pod name; default `orkestra`).
+    #[must_use]
+    pub fn instance(mut self, instance: impl Into<String>) -> Self {
+        self.instance = instance.into();
+        self
+    }
+
+    /// Read children from this cache instead of a LIST per child kind and reconcile (default:
+    /// none). See [`owned::ChildCache`] for what a lagging cache costs.
+    #[must_use]
+    pub fn child_cache(mut self, cache: Arc<dyn owned::ChildCache>) -> Self {
+        self.child_cache = Some(cache);
+        self
+    }
+
+    /// A discovery cache shared with other Reconcilers (default: one of its own).
+    #[must_use]
+    pub fn discovery(mut self, discovery: Arc<Discovery>) -> Self {
+        self.discovery = Some(discovery);
+        self
+    }
+}
+
+/// What the OperatorBox knows beyond the CR itself.
+#[derive(Debug, Clone, Default)]
+pub struct Extra {
+    /// Cross-CRD reads, seen by templates as `.cross.<as>`.
+    pub cross: Map<String, Value>,
+}
+
+/// Reconciles the CRs of one CRD. `Send + Sync`; share it behind an `Arc`.
+pub struct Reconciler {
+    crd: Crd,
+    katalog_name: String,
+    render: EngineRender,
+    profiles: Profiles,
+    client: kube::Client,
+    resource: ApiResource,
+    discovery: Arc<Discovery>,
+    events: Recorder,
+    memo: apply::Memo,
+    config: ReconcilerConfig,
+    finalizers: Vec<String>,
+    announced: Mutex<HashSet<String>>,
+    /// False once a status patch found no status subresource (until restart).
+    status_subresource: AtomicBool,
+    protection: Protection,
+    child_kinds: Vec<(String, String)>,
+}
+
+impl std::fmt::Debug for Reconciler {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reconciler")
+            .field("crd", &self.crd.name)
+            .field("resource", &self.resource)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What the converge pass did.
+struct Converged {
+    /// `.children.<lowercase kind>` for status fields.
+    children: Map<String, Value>,
+    /// Whether anything was written or deleted.
+    wrote: bool,
+}
+
+impl Reconciler {
+    /// A Reconciler for `crd`, one of `katalog`'s CRDs, writing through `client`.
+    ///
+    /// The template engine gets the Katalog's notes, the builder its profiles and the CRD's
+    /// `forceConflict` and namespace guard.
+    ///
+    /// # Errors
+    /// [`Error::EngineFailed`] when the Katalog's notes do not load (a validated Katalog's do).
+    pub fn new(
+        katalog: &Katalog,
+        crd: &Crd,
+        client: kube::Client,
+        config: ReconcilerConfig,
+    ) -> Result<Self, Error> {
+        let engine = katalog::build::engine_for(katalog).map_err(Error::EngineFailed)?;
+        let gvk = crd.gvk();
+        let resource = ApiResource::from_gvk_with_plural(
+            &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
+            &crd.plural,
+        );
+        let discovery = config
+            .discovery
+            .clone()
+            .unwrap_or_else(|| Arc::new(Discovery::new(client.clone())));
+        discovery.insert(
+            &resource.api_version,
+            &resource.kind,
+            Resolved {
+                resource: resource.clone(),
+                namespaced: crd.namespaced,
+            },
+        );
+        Ok(Reconciler {
+            katalog_name: katalog.name.clone(),
+            render: EngineRender::new(engine),
+            profiles: Profiles::from_katalog(katalog),
+            events: Recorder::new(client.clone(), &config.field_manager, &config.instance),
+            finalizers: Tracking::finalizers_of(&crd.finalizers),
+            crd: crd.clone(),
+            client,
+            resource,
+            discovery,
+            memo: apply::Memo::default(),
+            config,
+            announced: Mutex::new(HashSet::new()),
+            status_subresource: AtomicBool::new(true),
+            protection: Protection::of(katalog, crd),
+            child_kinds: child_kinds_of(crd),
+        })
+    }
+
+    /// The primary resource (the CRD's kind).
+    pub fn resource(&self) -> &ApiResource {
+        &self.resource
+    }
+
+    /// The CRD this Reconciler serves.
+    pub fn crd(&self) -> &Crd {
+        &self.crd
+    }
+
+    /// The kinds of children this CRD can produce, as apiVersion and kind, for drift
+    /// watches: every built-in kind with a declaration in `onCreate`, `onReconcile` or
+    /// `onDelete`, and every `custom:` kind written without a template.
+    pub fn child_kinds(&self) -> Vec<(String, String)> {
+        self.child_kinds.clone()
+    }
+
+    fn now(&self) -> OffsetDateTime {
+        (self.config.clock)()
+    }
+
+    fn now_text(&self) -> String {
+        let now = self.now();
+        now.replace_nanosecond(0)
+            .unwrap_or(now)
+            .format(&Rfc3339)
+            .unwrap_or_default()
+    }
+
+    fn builder(&self) -> Builder<'_> {
+        Builder::new(&self.render)
+            .profiles(&self.profiles)
+            .for_crd(&self.crd)
+            .now(self.now())
+    }
+
+    fn api(&self, namespace: Option<&str>) -> Api<DynamicObject> {
+        match namespace.filter(|_| self.crd.namespaced) {
+            Some(ns) => Api::namespaced_with(self.client.clone(), ns, &self.resource),
+            None => Api::all_with(self.client.clone(), &self.resource),
+        }
+    }
+
+    /// The CR as JSON with apiVersion and kind filled in.
+    fn cr_json(&self, cr: &DynamicObject) -> Value {
+        let mut v = serde_json::to_value(cr).unwrap_or(Value::Null);
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "apiVersion".into(),
+                self.resource.api_version.clone().into(),
+            );
+            o.insert("kind".into(), self.resource.kind.clone().into());
+        }
+        v
+    }
+
+    /// The extra keys templates see: `.cross` and the Motif `.inputs`.
+    fn extra_map(&self, extra: &Extra) -> Map<String, Value> {
+        let mut m = Map::new();
+        m.insert("cross".into(), Value::Object(extra.cross.clone()));
+        let inputs: Map<String, Value> = self
+            .crd
+            .inputs
+            .iter()
+            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+            .collect();
+        m.insert("inputs".into(), Value::Object(inputs));
+        m
+    }
+
+    fn reference(&self, cr: &DynamicObject) -> ObjectReference {
+        ObjectReference {
+            api_version: Some(self.resource.api_version.clone()),
+            kind: Some(self.resource.kind.clone()),
+            name: cr.metadata.name.clone(),
+            namespace: cr.metadata.namespace.clone(),
+            uid: cr.metadata.uid.clone(),
+            resource_version: cr.metadata.resource_version.clone(),
+            ..ObjectReference::default()
+        }
+    }
+
+    async fn event(&self, cr: &DynamicObject, type_: EventType, reason: &str, note: &str) {
+        if let Err(e) = self
+            .events
+            .publish(&self.reference(cr), type_, reason, note)
+            .await
+        {
+            tracing::warn!(error = %e, reason, "event not published");
+        }
+    }
+
+    /// Reconciles one CR as read from the watch cache (never re-read from the API server,
+    /// except after a conflicting metadata patch).
+    ///
+    /// # Guarantees
+    /// In a steady state (nothing changed in the CR, the Katalog's inputs or the children's
+    /// fields ork owns) no write request is made. Objects ork does not own are never deleted.
+    ///
+    /// # Errors
+    /// Any step that failed; the status says why (`Ready=False`) and a `ReconcileError`
+    /// Event is emitted. [`Error::retry`] tells the queue whether to back off and retry.
+    pub async fn reconcile(&self, cr: Arc<DynamicObject>, extra: &Extra) -> Result<Action, Error> {
+        let name = cr.metadata.name.clone().unwrap_or_default();
+        let span = tracing::info_span!("reconcile", crd = %self.crd.name, namespace = ?cr.metadata.namespace, name);
+        self.reconcile_in_span(cr, extra).instrument(span).await
+    }
+
+    async fn reconcile_in_span(
+        &self,
+        cr: Arc<DynamicObject>,
+        extra: &Extra,
+    ) -> Result<Action, Error> {
+        if cr.metadata.deletion_timestamp.is_some() {
+            return self.finalize(&cr, extra).await;
+        }
+        if let Some(ns) = cr.metadata.namespace.as_deref()
+            && !self.is_namespace_permitted(ns)
+        {
+            tracing::debug!(ns, "the namespace guard skips this CR");
+            return Ok(Action::Done);
+        }
+        let api = self.api(cr.metadata.namespace.as_deref());
+        let tracking = self.tracking(&cr);
+        let cr = match finalizer::update(&api, &cr, |c| finalizer::ensure_patch(c, &tracking)).await
+        {
+            Ok(Some(updated)) => updated,
+            Ok(None) => (*cr).clone(),
+            Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
+        };
+        let extra_map = self.extra_map(extra);
+        let mut data = self.cr_json(&cr);
+        if let Some(d) = data.as_object_mut() {
+            d.extend(extra_map.clone());
+        }
+        // The CR (plus extra keys) as templates see it: mutated in memory when declared.
+        let admitted = admission::admit(&self.crd, &data, &self.render, self.now());
+        let mut data = admitted.object;
+        let findings_base = status::Findings {
+            denied: admitted.denied,
+            warned: admitted.warned,
+            error: None,
+        };
+        let converged = match &findings_base.denied {
+            Some(denied) => Err(Error::ValidationDenied(denied.clone())),
+            None => self.converge(&cr, &data, &extra_map).await,
+        };
+        let (result, children, wrote) = match converged {
+            Ok(c) => (Ok(()), c.children, c.wrote),
+            Err(e) => (Err(e), Map::new(), false),
+        };
+        if let Some(d) = data.as_object_mut() {
+            d.insert("children".into(), Value::Object(children));
+        }
+        let findings = status::Findings {
+            error: match &result {
+                Err(Error::ValidationDenied(_)) | Ok(_) => None,
+                Err(e) => Some(e.message()),
+            },
+            ..findings_base
+        };
+        let written = self.write_status(&api, &cr, &findings, &data).await;
+        let status_changed = matches!(written, Ok(true));
+        match (&result, written) {
+            (Ok(_), Err(e)) => return Err(self.fail(&cr, e).await),
+            (Err(_), Err(e)) => tracing::warn!(error = %e.message(), "status not written"),
+            _ => {}
+        }
+        if status_changed && let Some(w) = &findings.warned {
+            self.event(&cr, EventType::Warning, "ValidationWarning", w)
+                .await;
+        }
+        match result {
+            Err(e) => {
+                self.event(&cr, EventType::Warning, e.event_reason(), &e.message())
+                    .await;
+                Err(e)
+            }
+            Ok(_) => {
+                if wrote || status_changed {
+                    let gvk = self.crd.gvk().to_string();
+                    self.event(
+                        &cr,
+                        EventType::Normal,
+                        "Reconciled",
+                        &format!("reconciled {gvk}"),
+                    )
+                    .await;
+                }
+                Ok(self.requeue(&data))
+            }
+        }
+    }
+
+    /// Sets `Ready=False` for an error outside the converge pass, emits the Event, returns it.
+    async fn fail(&self, cr: &DynamicObject, e: Error) -> Error {
+        let findings = status::Findings {
+            error: Some(e.message()),
+            ..status::Findings::default()
+        };
+        let api = self.api(cr.metadata.namespace.as_deref());
+        let data = self.cr_json(cr);
+        if let Err(se) = self.write_status(&api, cr, &findings, &data).await {
+            tracing::warn!(error = %se.message(), "status not written");
+        }
+        self.event(cr, EventType::Warning, e.event_reason(), &e.message())
+            .await;
+        e
+    }
+
+    /// Computes and writes the status; returns whether it wrote.
+    async fn write_status(
+        &self,
+        api: &Api<DynamicObject>,
+        cr: &DynamicObject,
+        findings: &status::Findings,
+        data: &Value,
+    ) -> Result<bool, Error> {
+        let entry = &self.crd.entry;
+        if entry.ignore_status_patch == Some(true)
+            || !self.status_subresource.load(Ordering::Relaxed)
+        {
+            return Ok(false);
+        }
+        let declared = self.crd.operator_box().status.as_ref();
+        let policy = status::Policy {
+            conditions: declared.and_then(|s| s.conditions).unwrap_or(true),
+            observed_generation: entry.ignore_observed_generation != Some(true),
+        };
+        let generation = cr
+            .metadata
+            .generation
+            .filter(|_| policy.observed_generation);
+        let mut body = Map::new();
+        if let Some(g) = generation {
+            body.insert("observedGeneration".into(), g.into());
+        }
+        if policy.conditions {
+            let previous = cr.data.get("status").and_then(|s| s.get("conditions"));
+            let list = status::conditions(previous, findings, generation, &self.now_text());
+            body.insert("conditions".into(), Value::Array(list));
+        }
+        if let Some(declared) = declared {
+            let fields: Vec<_> = declared.fields.iter().map(|f| &f.value).collect();
+            let failed = findings.error.is_some() || findings.denied.is_some();
+            status::declared_fields(&mut body, &fields, data, &self.render, self.now(), failed);
+        }
+        if body.is_empty() {
+            return Ok(false);
+        }
+        match status::publish(api, cr, body)
+            .await
+            .map_err(Error::StatusFailed)?
+        {
+            status::Published::Written => Ok(true),
+            status::Published::Unchanged => Ok(false),
+            status::Published::NoSubresource => {
+                // Do not ask again on every reconcile (each ask is a write request).
+                self.status_subresource.store(false, Ordering::Relaxed);
+                tracing::info!("the CRD has no status subresource; status is not written");
+                Ok(false)
+            }
+        }
+    }
+
+    /// `requeue.after` when declared and its conditions hold.
+    fn requeue(&self, data: &Value) -> Action {
+        let Some(requeue) = &self.crd.settings.requeue else {
+            return Action::Done;
+        };
+        let Some(after) = &requeue.after else {
+            return Action::Done;
+        };
+        let env = Env::new(data, &self.render, self.now());
+        match Conditions::new(&requeue.when, &requeue.or).evaluate(&env) {
+            Ok(true) => {}
+            Ok(false) => return Action::Done,
+            Err(e) => {
+                tracing::warn!(error = %e, "requeue conditions cannot be evaluated");
+                return Action::Done;
+            }
+        }
+        let text = match render_text(&self.render, &Text::new(after.value.clone()), data) {
+            Ok(t) => t.into_owned(),
+            Err(e) => {
+                tracing::warn!(error = %e, "requeue.after cannot be rendered");
+                return Action::Done;
+            }
+        };
+        match parse_duration(text.trim()).and_then(|d| Duration::try_from(d).ok()) {
+            Some(d) if !d.is_zero() => Action::RequeueAfter(d),
+            _ => Action::Done,
+        }
+    }
+
+    /// Forgets what is remembered of a CR (applied children, Events to aggregate). Called
+    /// when its deletion finishes; the OperatorBox may call it when its watch reports a CR
+    /// gone some other way (finalizer removed by hand).
+    pub fn forget(&self, uid: &str) {
+        self.memo.forget_owner(uid);
+        self.events.forget(uid);
+        if let Ok(mut a) = self.announced.lock() {
+            a.remove(uid);
+        }
+    }
+
+    /// References of the objects remembered as applied (for tests and health).
+    pub fn remembered_children(&self) -> usize {
+        self.memo.len()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn is_send<T: Send>(_: &T) {}
+
+    use super::fixtures::katalog;
+
+    #[test]
+    fn deletion_protection_labels_follow_the_security_block_and_the_crd_override() {
+        let on = "security:\n  deletionProtection: {enabled: true}";
+        let k = katalog(on, "");
+        let p = Protection::of(&k, &k.crds[0]);
+        assert_eq!(
+            p,
+            Protection {
+                protect: true,
+                exempt: false
+            }
+        );
+        let k = katalog("", "");
+        assert!(!Protection::of(&k, &k.crds[0]).protect);
+        let k = katalog(
+            on,
+            "      deletionProtection: {protectCRs: false, strictMode: false}",
+        );
+        assert_eq!(
+            Protection::of(&k, &k.crds[0]),
+            Protection {
+                protect: false,
+                exempt: true
+            }
+        );
+    }
+
+    /// Workers run reconciles on a multi-threaded runtime: the future must be `Send`.
+    #[allow(dead_code)]
+    fn the_reconcile_future_is_send(r: &Reconciler, cr: Arc<DynamicObject>, extra: &Extra) {
+        is_send(&r.reconcile(cr, extra));
+    }
+
+    #[test]
+    fn invalid_crs_are_not_retried_but_api_failures_are() {
+        assert!(!Error::ValidationDenied("x".into()).retry());
+        let timeout = Error::DeletionTimedOut {
+            timeout: Duration::from_secs(1),
+            pending: "Job a".into(),
+        };
+        assert!(!timeout.retry());
+        assert_eq!(timeout.event_reason(), "DeletionTimedOut");
+        let api = Error::StatusFailed(status::Error::PatchFailed {
+            name: "a".into(),
+            source: kube::Error::LinesCodecMaxLineLengthExceeded,
+        });
+        assert!(api.retry());
+        assert_eq!(api.condition_reason(), "ReconcileError");
+        assert!(
+            api.message()
+                .starts_with("writing status: patching the status of a")
+        );
+    }
+}

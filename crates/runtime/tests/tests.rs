@@ -1,0 +1,3 @@
+//! Integration tests of the runtime against a real control plane.
+
+mod reconcile;
