@@ -208,7 +208,7 @@ impl Needs {
             if sec
                 .deletion_protection
                 .as_ref()
-                .is_some_and(|p| p.enabled == Some(true))
+                .is_some_and(|p| p.is_enabled())
             {
                 gw.deletion_protection = Some(n.crds.iter().cloned().collect());
                 gw.validating_webhooks = true;
