@@ -128,46 +128,9 @@ impl Cluster {
     /// # Errors
     /// A list or delete that failed (not-found is fine).
     pub async fn delete_webhooks_except(&self, keep: &BTreeSet<String>) -> Result<usize> {
-        let mut deleted = 0;
-        let v = self
-            .validating()
-            .list_metadata(&self.selector())
-            .await
-            .map_err(Error::DeleteWebhooksFailed)?;
-        for item in v.items {
-            let name = item.metadata.name.unwrap_or_default();
-            if !keep.contains(&name) {
-                match self
-                    .validating()
-                    .delete(&name, &DeleteParams::default())
-                    .await
-                {
-                    Ok(_) => deleted += 1,
-                    Err(e) if is_not_found(&e) => {}
-                    Err(e) => return Err(Error::DeleteWebhooksFailed(e)),
-                }
-            }
-        }
-        let m = self
-            .mutating()
-            .list_metadata(&self.selector())
-            .await
-            .map_err(Error::DeleteWebhooksFailed)?;
-        for item in m.items {
-            let name = item.metadata.name.unwrap_or_default();
-            if !keep.contains(&name) {
-                match self
-                    .mutating()
-                    .delete(&name, &DeleteParams::default())
-                    .await
-                {
-                    Ok(_) => deleted += 1,
-                    Err(e) if is_not_found(&e) => {}
-                    Err(e) => return Err(Error::DeleteWebhooksFailed(e)),
-                }
-            }
-        }
-        Ok(deleted)
+        let v = delete_except(&self.validating(), &self.selector(), keep).await?;
+        let m = delete_except(&self.mutating(), &self.selector(), keep).await?;
+        Ok(v + m)
     }
 
     /// Points CRD `name`'s `spec.conversion` at the gateway, first saving the original in an
@@ -435,6 +398,34 @@ impl Cluster {
         ];
         results.into_iter().collect()
     }
+}
+
+/// Deletes the objects `api` lists under `selector` whose names are not in `keep`.
+async fn delete_except<K>(
+    api: &Api<K>,
+    selector: &ListParams,
+    keep: &BTreeSet<String>,
+) -> Result<usize>
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug,
+{
+    let mut deleted = 0;
+    let list = api
+        .list_metadata(selector)
+        .await
+        .map_err(Error::DeleteWebhooksFailed)?;
+    for item in list.items {
+        let name = item.metadata.name.unwrap_or_default();
+        if keep.contains(&name) {
+            continue;
+        }
+        match api.delete(&name, &DeleteParams::default()).await {
+            Ok(_) => deleted += 1,
+            Err(e) if is_not_found(&e) => {}
+            Err(e) => return Err(Error::DeleteWebhooksFailed(e)),
+        }
+    }
+    Ok(deleted)
 }
 
 /// Whether the CRD's current conversion already is the desired one (the API server adds

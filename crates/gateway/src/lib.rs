@@ -106,17 +106,7 @@ impl std::fmt::Debug for SharedState {
 pub type Shared = Arc<SharedState>;
 pub(crate) type State = SharedState;
 
-/// Error chains on one line: `outer: inner: innermost`.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
-    let mut s = e.to_string();
-    let mut cur = e.source();
-    while let Some(c) = cur {
-        s.push_str(": ");
-        s.push_str(&c.to_string());
-        cur = c.source();
-    }
-    s
-}
+pub(crate) use katalog::admission::chain;
 
 /// The default instance name of a Katalog: `ork-<name>`, as a DNS label.
 pub fn default_instance(katalog: &str) -> String {
@@ -130,7 +120,8 @@ pub fn default_instance(katalog: &str) -> String {
 
 /// What the housekeeper re-asserts: the desired cluster state and current TLS material.
 struct Desired {
-    plan_targets: Vec<(String, bool)>,
+    /// CRDs whose `spec.conversion` points at the gateway (`updateCRD: true`).
+    converted_crds: Vec<String>,
     endpoint: Endpoint,
     material: Material,
     generated: bool,
@@ -198,12 +189,7 @@ impl Gateway {
         });
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut servers = Vec::new();
-        let https = tokio::net::TcpListener::bind(config.https_addr)
-            .await
-            .map_err(|e| Error::BindFailed(config.https_addr, e))?;
-        let https_addr = https
-            .local_addr()
-            .map_err(|e| Error::BindFailed(config.https_addr, e))?;
+        let (https, https_addr) = bind(config.https_addr).await?;
         let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(resolver.server_config()));
         let listener = serve::TlsListener::new(https, acceptor)
             .map_err(|e| Error::BindFailed(config.https_addr, e))?;
@@ -212,12 +198,7 @@ impl Gateway {
             serve::webhooks(state.clone()),
             stop_rx.clone(),
         ));
-        let http = tokio::net::TcpListener::bind(config.http_addr)
-            .await
-            .map_err(|e| Error::BindFailed(config.http_addr, e))?;
-        let http_addr = http
-            .local_addr()
-            .map_err(|e| Error::BindFailed(config.http_addr, e))?;
+        let (http, http_addr) = bind(config.http_addr).await?;
         servers.push(spawn_server(
             http,
             serve::plain(state.clone()),
@@ -230,12 +211,12 @@ impl Gateway {
             ca_bundle: material.ca_bundle.clone(),
         };
         let desired = Desired {
-            plan_targets: state
+            converted_crds: state
                 .plan
                 .targets
                 .iter()
                 .filter(|t| t.conversion.as_ref().is_some_and(|c| c.update_crd))
-                .map(|t| (t.crd_name(), true))
+                .map(|t| t.crd_name())
                 .collect(),
             endpoint,
             material: material.clone(),
@@ -347,6 +328,15 @@ pub async fn run(
     gw.stop().await
 }
 
+/// Binds `addr` and returns the listener with the address it got (port 0 → a free one).
+async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr)> {
+    let l = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| Error::BindFailed(addr, e))?;
+    let local = l.local_addr().map_err(|e| Error::BindFailed(addr, e))?;
+    Ok((l, local))
+}
+
 fn spawn_server<L>(
     listener: L,
     router: axum::Router,
@@ -419,11 +409,7 @@ async fn adopt_and_assert(
 ) -> Result<()> {
     let configs = webhook_config::desired(&state.plan, instance, &desired.endpoint);
     let names: BTreeSet<String> = configs.iter().map(|c| c.name.clone()).collect();
-    let crds: BTreeSet<String> = desired
-        .plan_targets
-        .iter()
-        .map(|(n, _)| n.clone())
-        .collect();
+    let crds: BTreeSet<String> = desired.converted_crds.iter().cloned().collect();
     let stale = cluster
         .delete_webhooks_except(&names)
         .await
@@ -451,7 +437,7 @@ async fn assert_all(
         .housekeeping("webhook-configurations", r.is_ok());
     r.map_err(Error::ClusterFailed)?;
     let conversion = webhook_config::crd_conversion(&desired.endpoint);
-    for (crd, _) in &desired.plan_targets {
+    for crd in &desired.converted_crds {
         let r = cluster.patch_conversion(crd, &conversion).await;
         state
             .metrics

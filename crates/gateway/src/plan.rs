@@ -138,7 +138,7 @@ impl Plan {
         let deletion_protection = security
             .deletion_protection
             .as_ref()
-            .filter(|p| p.enabled != Some(false))
+            .filter(|p| p.is_enabled())
             .map(|p| DeletionProtection {
                 failure_policy: FailurePolicy::parse(
                     p.failure_policy.as_ref().map(|s| s.value.as_str()),

@@ -190,6 +190,8 @@ pub fn desired(plan: &Plan, instance: &str, ep: &Endpoint) -> Vec<WebhookConfig>
             rule("apps", "v1", "deployments", &delete, true),
             rule("", "v1", "services", &delete, true),
             rule("networking.k8s.io", "v1", "ingresses", &delete, true),
+            // The gateway's namespace carries the label (spec §16.6).
+            rule("", "v1", "namespaces", &delete, false),
         ];
         for t in &plan.targets {
             resource_rules.push(rule(
@@ -343,6 +345,13 @@ mod tests {
         assert_eq!(
             res["objectSelector"]["matchLabels"]["orkestra.io/deletion-protection"],
             "true"
+        );
+        assert!(
+            res["rules"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|r| r["resources"] == json!(["namespaces"]) && r["scope"] == "Cluster")
         );
         assert_eq!(cfgs[1].name, "g-strict-mode-protection");
     }

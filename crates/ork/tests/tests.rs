@@ -6,6 +6,8 @@ mod commands;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod dev;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+mod gateway;
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod leader;
 mod run;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]

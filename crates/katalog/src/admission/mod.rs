@@ -210,8 +210,9 @@ pub fn admit(crd: &Crd, input: &Input<'_>, mutate: bool, validate: bool) -> Admi
     Admitted { mutated, verdict }
 }
 
-/// Error chains printed on one line: `outer: inner: innermost`.
-pub(crate) fn chain(e: &dyn std::error::Error) -> String {
+/// An error and its causes on one line: `outer: inner: innermost` (how rule failures appear
+/// in admission messages).
+pub fn chain(e: &dyn std::error::Error) -> String {
     let mut s = e.to_string();
     let mut cur = e.source();
     while let Some(c) = cur {
@@ -220,6 +221,27 @@ pub(crate) fn chain(e: &dyn std::error::Error) -> String {
         cur = c.source();
     }
     s
+}
+
+/// How a rule is named in messages: its `name`, else its `field`, else `rules[i]`.
+pub(crate) fn rule_name(name: Option<&String>, field: Option<&String>, i: usize) -> String {
+    name.or(field)
+        .cloned()
+        .unwrap_or_else(|| format!("rules[{i}]"))
+}
+
+/// Whether a rule's `when`/`or` gates let it apply.
+pub(crate) fn gates_pass(
+    when: &[crate::condition::Condition],
+    or: &[crate::condition::Condition],
+    env: &crate::condition::Env<'_>,
+) -> Result<bool> {
+    crate::condition::Conditions::new(when, or)
+        .evaluate(env)
+        .map_err(|source| Error::ConditionFailed {
+            what: "when/or",
+            source,
+        })
 }
 
 #[cfg(test)]

@@ -4,8 +4,8 @@
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-use super::{Error, Finding, Input, Result, chain};
-use crate::condition::{Conditions, Env, lookup, value_text};
+use super::{Error, Finding, Input, Result, chain, gates_pass, rule_name};
+use crate::condition::{Env, lookup, value_text};
 use crate::de::Spanned;
 use crate::model::MutationRule;
 use crate::resources::render_text;
@@ -54,11 +54,7 @@ pub fn mutate(rules: &[Spanned<MutationRule>], input: &Input<'_>) -> Mutated {
             continue;
         }
         if let Err(e) = apply(rule, input, &mut out) {
-            let name = rule
-                .name
-                .clone()
-                .or_else(|| rule.field.clone())
-                .unwrap_or_else(|| format!("rules[{i}]"));
+            let name = rule_name(rule.name.as_ref(), rule.field.as_ref(), i);
             out.errors.push(Finding {
                 message: format!("mutation {name:?} failed: {}", chain(&e)),
                 rule: name,
@@ -76,13 +72,7 @@ fn apply(rule: &MutationRule, input: &Input<'_>, out: &mut Mutated) -> Result<()
         _ => return Err(Error::IncompleteMutation),
     };
     let env = Env::new(&out.object, input.render, input.now);
-    let applies = Conditions::new(&rule.when, &rule.or)
-        .evaluate(&env)
-        .map_err(|source| Error::ConditionFailed {
-            what: "when/or",
-            source,
-        })?;
-    if !applies {
+    if !gates_pass(&rule.when, &rule.or, &env)? {
         return Ok(());
     }
     let current = lookup(&out.object, field);

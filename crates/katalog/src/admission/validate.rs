@@ -3,8 +3,8 @@
 
 use serde::Serialize;
 
-use super::{Error, Input, chain, condition_of};
-use crate::condition::{Conditions, Env};
+use super::{Error, Input, chain, condition_of, gates_pass, rule_name};
+use crate::condition::Env;
 use crate::de::Spanned;
 use crate::model::ValidationRule;
 use crate::resources::render_text;
@@ -80,11 +80,7 @@ pub fn validate(rules: &[Spanned<ValidationRule>], input: &Input<'_>) -> Verdict
         if !input.stage.fires(rule.fires.as_ref()) {
             continue;
         }
-        let name = rule
-            .name
-            .clone()
-            .or_else(|| rule.field.clone())
-            .unwrap_or_else(|| format!("rules[{i}]"));
+        let name = rule_name(rule.name.as_ref(), rule.field.as_ref(), i);
         let message = match check(rule, input) {
             Ok(true) => continue,
             Ok(false) => message(rule, &name, input),
@@ -112,14 +108,7 @@ fn check(rule: &ValidationRule, input: &Input<'_>) -> Result<bool, Error> {
     {
         env = env.with_siblings(values);
     }
-    let gates = Conditions::new(&rule.when, &rule.or);
-    let applies = gates
-        .evaluate(&env)
-        .map_err(|source| Error::ConditionFailed {
-            what: "when/or",
-            source,
-        })?;
-    if !applies {
+    if !gates_pass(&rule.when, &rule.or, &env)? {
         return Ok(true);
     }
     condition_of(rule)?

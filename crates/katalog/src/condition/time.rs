@@ -7,47 +7,13 @@ use time::{Duration, OffsetDateTime, Weekday};
 use super::{DayOfWeek, Error, Result};
 
 /// Parses a duration with the extended units `ms s m h d w mo y` (a month is 30 days, a
-/// year 365), combinable as in Go (`1h30m`). A bare number is seconds.
+/// year 365), combinable as in Go (`1h30m`). A bare number is seconds; negative durations
+/// are not durations here. The grammar is the crate's one ([`crate::model::duration`]).
 pub fn parse_duration(s: &str) -> Option<Duration> {
-    let s = s.trim();
-    if s.is_empty() {
+    if s.trim_start().starts_with('-') {
         return None;
     }
-    if let Ok(secs) = s.parse::<i64>() {
-        return Some(Duration::seconds(secs));
-    }
-    let mut total = Duration::ZERO;
-    let mut rest = s;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        if num_len == 0 {
-            return None;
-        }
-        let n: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
-        rest = &rest[unit_len..];
-        let secs = match unit {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86_400.0,
-            "w" => 604_800.0,
-            "mo" => 2_592_000.0,
-            "y" => 31_536_000.0,
-            _ => return None,
-        };
-        total += Duration::seconds_f64(n * secs);
-    }
-    Some(total)
+    Duration::checked_seconds_f64(crate::model::duration::seconds(s)?)
 }
 
 /// Minutes since midnight of an `HH:MM` (24h) string.
@@ -180,7 +146,10 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str], name_offset: u32) -
         let mut v = start;
         while v <= end {
             bits |= 1 << v;
-            v += step;
+            v = match v.checked_add(step) {
+                Some(next) => next,
+                None => break,
+            };
         }
     }
     Some(bits)
@@ -270,6 +239,7 @@ mod tests {
         assert_eq!(parse_duration("45"), Some(Duration::seconds(45)));
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("99999999999999999999y"), None);
     }
 
     #[test]
@@ -346,6 +316,13 @@ mod tests {
             .unwrap()
         );
         assert!(in_cron_window("not cron", two_hours, sunday_3am).is_err());
+    }
+
+    #[test]
+    fn huge_steps_and_values_are_rejected_or_clamped_not_panics() {
+        assert!(CronSchedule::parse("*/4294967295 * * * *").is_some());
+        assert!(CronSchedule::parse("99 * * * *").is_none());
+        assert!(CronSchedule::parse("*/0 * * * *").is_none());
     }
 
     #[test]

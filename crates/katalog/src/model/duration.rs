@@ -29,29 +29,40 @@ pub fn parse(text: &str) -> Result<Duration, Error> {
     if t.starts_with('-') {
         return Err(Error::Negative(text.to_string()));
     }
-    let t = t.strip_prefix('+').unwrap_or(t);
-    if t == "0" {
-        return Ok(Duration::ZERO);
+    match seconds(t) {
+        Some(s) if s <= 1e12 => Ok(Duration::from_secs_f64(s)),
+        _ => Err(Error::Invalid(text.to_string())),
     }
-    if let Ok(seconds) = t.parse::<u64>() {
-        return Ok(Duration::from_secs(seconds));
+}
+
+/// The number of seconds in a duration text, signed: Go units plus `d`, `w`, `mo` (30 d) and
+/// `y` (365 d), or a bare number of seconds; `None` when it is not a duration. The one
+/// duration grammar of the crate: conditions and template functions can share it.
+pub fn seconds(text: &str) -> Option<f64> {
+    let t = text.trim();
+    let (sign, t) = match t.strip_prefix('-') {
+        Some(rest) => (-1.0, rest),
+        None => (1.0, t.strip_prefix('+').unwrap_or(t)),
+    };
+    if t.is_empty() {
+        return None;
     }
-    let invalid = || Error::Invalid(text.to_string());
+    if let Ok(whole) = t.parse::<u64>() {
+        return Some(sign * whole as f64);
+    }
     let mut total = 0f64;
     let mut rest = t;
     while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .ok_or_else(invalid)?;
+        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.'))?;
         if number_len == 0 {
-            return Err(invalid());
+            return None;
         }
-        let number: f64 = rest[..number_len].parse().map_err(|_| invalid())?;
+        let number: f64 = rest[..number_len].parse().ok()?;
         rest = &rest[number_len..];
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
+        let unit = match &rest[..unit_len] {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
             "ms" => 1e-3,
@@ -62,15 +73,12 @@ pub fn parse(text: &str) -> Result<Duration, Error> {
             "w" => 7.0 * 86_400.0,
             "mo" => 30.0 * 86_400.0,
             "y" => 365.0 * 86_400.0,
-            _ => return Err(invalid()),
+            _ => return None,
         };
-        total += number * seconds;
+        total += number * unit;
         rest = &rest[unit_len..];
     }
-    if !total.is_finite() || total > 1e12 {
-        return Err(invalid());
-    }
-    Ok(Duration::from_secs_f64(total))
+    total.is_finite().then_some(sign * total)
 }
 
 /// True when `text` is a template (contains `{{`), which is checked when rendered, not here.
@@ -93,6 +101,14 @@ mod tests {
         assert_eq!(parse("1y"), Ok(Duration::from_secs(365 * 86_400)));
         assert_eq!(parse("15"), Ok(Duration::from_secs(15)));
         assert_eq!(parse("1.5h"), Ok(Duration::from_secs(5400)));
+    }
+
+    #[test]
+    fn seconds_are_signed_and_none_for_non_durations() {
+        assert_eq!(seconds("-1m30s"), Some(-90.0));
+        assert_eq!(seconds("2h"), Some(7200.0));
+        assert_eq!(seconds("h"), None);
+        assert_eq!(seconds(""), None);
     }
 
     #[test]

@@ -42,6 +42,14 @@ pub struct Protection {
     pub strict_mode: Option<bool>,
 }
 
+impl Protection {
+    /// Whether deletion protection is on: declaring the block turns it on unless it says
+    /// `enabled: false`. The gateway, validation and RBAC derivation all ask this.
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != Some(false)
+    }
+}
+
 /// `security.namespaceProtection`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]

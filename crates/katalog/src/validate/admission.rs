@@ -51,6 +51,27 @@ pub fn check(cx: &mut Cx<'_>) {
     }
 }
 
+/// A rule needs the `field` it reads or writes.
+fn rule_field(
+    cx: &mut Cx<'_>,
+    crd: &Crd,
+    at: &crate::Location,
+    rest: &str,
+    kind: &str,
+    field: Option<&str>,
+) {
+    if field.is_none_or(str::is_empty) {
+        cx.crd_error(
+            crd,
+            Some(at),
+            "missing-field",
+            &format!("{rest}.field"),
+            format!("a {kind} rule needs a `field`"),
+            "",
+        );
+    }
+}
+
 fn shorthand_count(r: &ValidationRule) -> usize {
     [
         &r.equals,
@@ -88,16 +109,7 @@ fn validation_rule(
 ) {
     let rest = format!("validation.rules[{i}]");
     let r = &rule.value;
-    if r.field.as_deref().is_none_or(str::is_empty) {
-        cx.crd_error(
-            crd,
-            Some(&rule.at),
-            "missing-field",
-            &format!("{rest}.field"),
-            "a validation rule needs a `field`",
-            "",
-        );
-    }
+    rule_field(cx, crd, &rule.at, &rest, "validation", r.field.as_deref());
     match &r.operator {
         Some(op) if !OPERATORS.contains(&op.value.as_str()) => {
             let hint = crate::de::did_you_mean(&op.value, OPERATORS)
@@ -163,16 +175,7 @@ fn value_type(cx: &mut Cx<'_>, crd: &Crd, rest: &str, vt: Option<&crate::de::Spa
 fn mutation_rule(cx: &mut Cx<'_>, crd: &Crd, i: usize, rule: &crate::de::Spanned<MutationRule>) {
     let rest = format!("mutation.rules[{i}]");
     let r = &rule.value;
-    if r.field.as_deref().is_none_or(str::is_empty) {
-        cx.crd_error(
-            crd,
-            Some(&rule.at),
-            "missing-field",
-            &format!("{rest}.field"),
-            "a mutation rule needs a `field`",
-            "",
-        );
-    }
+    rule_field(cx, crd, &rule.at, &rest, "mutation", r.field.as_deref());
     if r.default.is_some() == r.override_value.is_some() {
         cx.crd_error(
             crd,

@@ -37,7 +37,7 @@ fn requirement(cx: &mut Cx<'_>) {
     if security
         .deletion_protection
         .as_ref()
-        .is_some_and(|p| p.enabled != Some(false))
+        .is_some_and(|p| p.is_enabled())
     {
         features.push("deletion protection");
     }

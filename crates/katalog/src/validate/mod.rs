@@ -14,6 +14,7 @@ mod reconciler;
 mod resources;
 mod status;
 pub mod templates;
+mod unsupported;
 mod walk;
 
 use crate::Location;
@@ -36,6 +37,7 @@ pub fn validate(katalog: &Katalog, resolver: &mut Resolver) {
     notes::check(&mut cx);
     resources::check(&mut cx);
     templates::check(&mut cx);
+    unsupported::check(&mut cx);
 }
 
 /// What every check gets: the model and a place to report.

@@ -6,8 +6,12 @@ mod bench;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod dev;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+mod gateway;
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod generate;
 mod run;
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+mod template;
 // `run` shares its default-file lookup; only the `validate` command is left out.
 #[cfg_attr(
     not(all(feature = "dev-tools", not(feature = "runtime-only"))),
@@ -53,6 +57,10 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench(args) => bench::run(args),
         #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
         Command::Generate(args) => generate::run(args),
+        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+        Command::Gateway(args) => gateway::run(*args),
+        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+        Command::Template(args) => template::run(args),
         #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
         Command::Validate(args) => validate::run(args),
         Command::Version => {

@@ -149,47 +149,17 @@ fn ago(d: Duration) -> String {
     }
 }
 
-/// Go durations plus Orkestra's `d` and `w`: `1h30m`, `90s`, `1.5h`, `2d`, `-5m`.
+/// Go durations plus Orkestra's `d`, `w`, `mo` and `y`: `1h30m`, `90s`, `1.5h`, `2d`, `-5m`.
+/// As in Go, a bare number other than `0` is not a duration. The grammar is the crate's one
+/// ([`crate::model::duration`]).
 pub(crate) fn parse_duration(st: &str) -> Option<Duration> {
-    let st = st.trim();
-    let (neg, mut rest) = match st.strip_prefix('-') {
-        Some(r) => (true, r),
-        None => (false, st.strip_prefix('+').unwrap_or(st)),
-    };
-    if rest == "0" {
-        return Some(Duration::ZERO);
-    }
-    if rest.is_empty() {
+    let t = st.trim();
+    let unsigned = t.trim_start_matches(['-', '+']);
+    if unsigned != "0" && unsigned.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let mut total = 0f64;
-    while !rest.is_empty() {
-        let num_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..num_len].parse().ok()?;
-        rest = &rest[num_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            "d" => 86_400.0,
-            "w" => 604_800.0,
-            "mo" => 2_592_000.0,
-            "y" => 31_536_000.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += value * scale;
-    }
-    let d = Duration::seconds_f64(total.min(1e15));
-    Some(if neg { -d } else { d })
+    let secs = crate::model::duration::seconds(t)?;
+    Some(Duration::seconds_f64(secs.clamp(-1e15, 1e15)))
 }
 
 fn hhmm(st: &str) -> Option<u32> {
