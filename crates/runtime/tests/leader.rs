@@ -55,6 +55,13 @@ fn watch_for_split_brain(
     both
 }
 
+/// An admin client and a new namespace for one test.
+async fn fresh_namespace(prefix: &str) -> (kube::Client, String) {
+    let client = testenv::shared().await.client().await.unwrap();
+    let ns = testenv::namespace(&client, prefix).await;
+    (client, ns)
+}
+
 async fn holder(client: &kube::Client, namespace: &str) -> Option<String> {
     let api: Api<Lease> = Api::namespaced(client.clone(), namespace);
     api.get("orkestra-konductor")
@@ -66,9 +73,7 @@ async fn holder(client: &kube::Client, namespace: &str) -> Option<String> {
 
 #[tokio::test]
 async fn two_electors_elect_exactly_one_leader() {
-    let cp = testenv::shared().await;
-    let client = cp.client().await.unwrap();
-    let ns = testenv::namespace(&client, "leader-one").await;
+    let (client, ns) = fresh_namespace("leader-one").await;
     let a = Elector::spawn(client.clone(), fast(&ns, "a")).unwrap();
     let b = Elector::spawn(client.clone(), fast(&ns, "b")).unwrap();
     let both = watch_for_split_brain(a.subscribe(), b.subscribe());
@@ -97,9 +102,7 @@ async fn two_electors_elect_exactly_one_leader() {
 
 #[tokio::test]
 async fn a_released_lease_is_taken_over_within_two_seconds() {
-    let cp = testenv::shared().await;
-    let client = cp.client().await.unwrap();
-    let ns = testenv::namespace(&client, "leader-release").await;
+    let (client, ns) = fresh_namespace("leader-release").await;
     let a = Elector::spawn(client.clone(), fast(&ns, "a")).unwrap();
     until(&mut a.subscribe(), true, Duration::from_secs(10)).await;
     let b = Elector::spawn(client.clone(), fast(&ns, "b")).unwrap();
@@ -153,9 +156,7 @@ async fn lease_event_reasons(
 
 #[tokio::test]
 async fn a_crashed_leader_is_replaced_within_lease_duration_plus_two_seconds() {
-    let cp = testenv::shared().await;
-    let client = cp.client().await.unwrap();
-    let ns = testenv::namespace(&client, "leader-crash").await;
+    let (client, ns) = fresh_namespace("leader-crash").await;
     let a = Elector::spawn(client.clone(), fast(&ns, "a")).unwrap();
     until(&mut a.subscribe(), true, Duration::from_secs(10)).await;
     let b = Elector::spawn(client.clone(), fast(&ns, "b")).unwrap();
@@ -259,9 +260,7 @@ async fn a_leader_that_cannot_renew_stops_leading_before_another_can_take_over()
 
 #[tokio::test]
 async fn twenty_graceful_hand_overs_each_take_less_than_two_seconds() {
-    let cp = testenv::shared().await;
-    let client = cp.client().await.unwrap();
-    let ns = testenv::namespace(&client, "leader-twenty").await;
+    let (client, ns) = fresh_namespace("leader-twenty").await;
     let mut leader = Elector::spawn(client.clone(), fast(&ns, "e0")).unwrap();
     until(&mut leader.subscribe(), true, Duration::from_secs(10)).await;
     let mut took = Vec::new();
