@@ -303,14 +303,52 @@ async fn apply_object(client: &Client, path: &Path, object: Value) -> Result<(St
         (Api::all_with(client.clone(), &resource), name.clone())
     };
     let params = PatchParams::apply(SETUP_MANAGER).force();
-    api.patch(&name, &params, &Patch::Apply(&object))
-        .await
-        .map_err(|source| Error::ApplyFailed {
-            path: path.to_owned(),
-            object: format!("{kind}/{shown}"),
-            source: Box::new(source),
-        })?;
+    let applied = match api.patch(&name, &params, &Patch::Apply(&object)).await {
+        Err(kube::Error::Api(status))
+            if status.message.contains("field not declared in schema") =>
+        {
+            // Server-side apply refuses fields the CRD's schema does not declare; `kubectl
+            // apply` of these files has always dropped them (with a warning) instead, and
+            // upstream packs rely on that. Write the object the way kubectl does.
+            tracing::warn!(
+                file = %path.display(),
+                "{kind} {shown}: {}; writing it without the undeclared fields",
+                status.message
+            );
+            create_or_replace(&api, &name, &object).await
+        }
+        other => other.map(|_| ()),
+    };
+    applied.map_err(|source| Error::ApplyFailed {
+        path: path.to_owned(),
+        object: format!("{kind}/{shown}"),
+        source: Box::new(source),
+    })?;
     Ok((kind, shown))
+}
+
+/// Creates `object`, or replaces the existing object of that name (keeping its
+/// resourceVersion), letting the API server prune fields its schema does not declare.
+async fn create_or_replace(
+    api: &Api<DynamicObject>,
+    name: &str,
+    object: &Value,
+) -> std::result::Result<(), kube::Error> {
+    let mut desired: DynamicObject =
+        serde_json::from_value(object.clone()).map_err(kube::Error::SerdeError)?;
+    match api
+        .create(&kube::api::PostParams::default(), &desired)
+        .await
+    {
+        Err(kube::Error::Api(status)) if status.code == 409 => {
+            let existing = api.get(name).await?;
+            desired.metadata.resource_version = existing.metadata.resource_version;
+            api.replace(name, &kube::api::PostParams::default(), &desired)
+                .await
+                .map(|_| ())
+        }
+        other => other.map(|_| ()),
+    }
 }
 
 /// Waits until the CRD `name` has the condition `Established=True`, logging progress.

@@ -1,0 +1,167 @@
+//! Packs whose status follows their children's progress, on a control plane whose workloads
+//! come alive (testenv workloads mode: scheduler, workload controllers, kwok Nodes): Deployments
+//! become Available and Jobs complete, so the status the EXPECT files name is reached for real.
+//! A separate test binary, because workloads mode is chosen per binary.
+
+use std::future::Future;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use k8s_openapi::api::batch::v1::Job;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
+use runtime::{Metrics, Supervisor};
+use serde_json::Value;
+
+/// Polls `check` every 100 ms until it returns `Some`, or panics after `timeout` naming `what`.
+async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Option<T>>,
+{
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await {
+            return value;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "timed out after {timeout:?} waiting for {what}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+fn pack(name: &str) -> PathBuf {
+    let base = std::env::var_os("ORK_CONFORMANCE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(concat!(
+                env!("CARGO_MANIFEST_DIR"),
+                "/../../../shared/conformance"
+            ))
+        });
+    let dir = base.join("packs").join(name);
+    assert!(
+        dir.is_dir(),
+        "the conformance corpus is missing: {} (set ORK_CONFORMANCE_DIR)",
+        dir.display()
+    );
+    dir
+}
+
+/// Loads the Katalog in `dir`, applies its CRDs and crFiles (as `ork run` does locally) and
+/// starts its boxes.
+async fn run_pack(client: &kube::Client, dir: PathBuf) -> (Supervisor, PathBuf) {
+    let name = dir.display().to_string();
+    let loaded = katalog::load(dir.join("katalog.yaml"))
+        .unwrap_or_else(|d| panic!("{name}: {}", d.render()));
+    runtime::cluster::prepare(client, &loaded.katalog, Duration::from_secs(60))
+        .await
+        .unwrap_or_else(|e| panic!("{name}: preparing: {e:?}"));
+    let supervisor = Supervisor::start_katalog(
+        client,
+        &loaded.katalog,
+        &Metrics::new(),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    (supervisor, dir)
+}
+
+fn status_of(cr: &DynamicObject, field: &str) -> String {
+    match &cr.data["status"][field] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => other.to_string(),
+    }
+}
+
+/// The demo Katalog (examples/hello): phase stays Pending until
+/// `allReplicasReady .children.deployment` turns true once the Deployment's Pods run, then
+/// Running. (The packs with the same pattern, beginner-01/02, ship CRDs without a status
+/// schema, so the API server drops any status written to them.)
+#[tokio::test]
+async fn a_website_turns_running_once_its_deployment_is_available() {
+    let cp = testenv::shared_with(testenv::Config::new().workloads(true)).await;
+    let client = cp.client().await.unwrap();
+    let examples = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/hello"));
+    let (supervisor, _) = run_pack(&client, examples).await;
+    let gvk = GroupVersionKind::gvk("demo.ork.dev", "v1", "Website");
+    let sites: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&gvk, "websites"),
+    );
+    let site = eventually(
+        "Website hello to report phase Running",
+        Duration::from_secs(90),
+        || async {
+            let cr = sites.get_opt("hello").await.ok()??;
+            (status_of(&cr, "phase") == "Running").then_some(cr)
+        },
+    )
+    .await;
+    assert_eq!(status_of(&site, "ready"), "true");
+    assert_eq!(status_of(&site, "url"), "http://hello.default.svc:8080");
+    supervisor.stop().await.unwrap();
+}
+
+/// use-cases-full-stack-or: a state machine. Phase starts Running; `spec.notify: "true"`
+/// creates the notify Job; when the Job completes (its Pod succeeds) the phase becomes
+/// Succeeded, which in turn creates the cleanup Job.
+#[tokio::test]
+async fn a_flex_app_advances_through_its_jobs_to_succeeded() {
+    let cp = testenv::shared_with(testenv::Config::new().workloads(true)).await;
+    let client = cp.client().await.unwrap();
+    let (supervisor, dir) = run_pack(&client, pack("use-cases-full-stack-or")).await;
+    runtime::cluster::apply_file(&client, &dir.join("cr.yaml"))
+        .await
+        .unwrap();
+    let gvk = GroupVersionKind::gvk("advanced.orkestra.io", "v1alpha1", "FlexApp");
+    let apps: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&gvk, "flexapps"),
+    );
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
+    eventually("phase Running", Duration::from_secs(60), || async {
+        let cr = apps.get_opt("my-flex-app").await.ok()??;
+        (status_of(&cr, "phase") == "Running").then_some(())
+    })
+    .await;
+    assert!(
+        jobs.get_opt("my-flex-app-notify").await.unwrap().is_none(),
+        "the notify Job must wait for spec.notify"
+    );
+
+    let notify = serde_json::json!({"spec": {"notify": "true"}});
+    apps.patch(
+        "my-flex-app",
+        &PatchParams::default(),
+        &Patch::Merge(&notify),
+    )
+    .await
+    .unwrap();
+    eventually(
+        "the notify Job to complete",
+        Duration::from_secs(90),
+        || async {
+            let job = jobs.get_opt("my-flex-app-notify").await.ok()??;
+            (job.status?.succeeded? >= 1).then_some(())
+        },
+    )
+    .await;
+    eventually("phase Succeeded", Duration::from_secs(90), || async {
+        let cr = apps.get_opt("my-flex-app").await.ok()??;
+        (status_of(&cr, "phase") == "Succeeded").then_some(())
+    })
+    .await;
+    eventually(
+        "the cleanup Job that Succeeded unlocks",
+        Duration::from_secs(60),
+        || async { jobs.get_opt("my-flex-app-cleanup").await.ok()?.map(|_| ()) },
+    )
+    .await;
+    supervisor.stop().await.unwrap();
+}
