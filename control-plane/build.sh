@@ -2,9 +2,11 @@
 # Builds the local Kubernetes control plane ork tests against and `ork dev` runs:
 # etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kubectl, all
 # from Go modules (module proxy), static (CGO_ENABLED=0), with version ldflags
-# so /version reports the pinned release. Output goes to a cache outside the
-# repository, keyed by version; a second run with the binaries present returns
-# at once.
+# so /version reports the pinned release; and kwok (fake kubelets for the
+# workloads mode), from its own module in kwok/ because it pins its own
+# Kubernetes client libraries. Output goes to a cache outside the repository,
+# keyed by version; a second run with the binaries present returns at once, and
+# a run with only some missing builds only the module that provides them.
 #
 # Usage: control-plane/build.sh [--print-dir] [--force]
 #   ORK_CONTROL_PLANE_DIR  output directory for the binaries
@@ -15,7 +17,9 @@ K8S_VERSION=v1.37.2
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 cache_root=${XDG_CACHE_HOME:-$HOME/.cache}/ork/control-plane
 out=${ORK_CONTROL_PLANE_DIR:-$cache_root/$K8S_VERSION/bin}
-bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+k8s_bins=(etcd kube-apiserver kube-controller-manager kube-scheduler kubectl)
+kwok_bins=(kwok)
+bins=("${k8s_bins[@]}" "${kwok_bins[@]}")
 
 force=0
 for arg in "$@"; do
@@ -55,12 +59,18 @@ esac
 
 mkdir -p "$out"
 start=$(date +%s)
+need_k8s=0; need_kwok=0
+for b in "${missing[@]}"; do
+  case " ${kwok_bins[*]} " in *" $b "*) need_kwok=1 ;; *) need_k8s=1 ;; esac
+done
+if [ "$force" = 1 ]; then need_k8s=1; need_kwok=1; fi
 step "building ${missing[*]:-${bins[*]}} for Kubernetes $K8S_VERSION with $go_version into $out"
-step "a cold build downloads ~1 GB of modules and compiles for 15-30 min on 2 cores; later runs reuse Go's caches"
+if [ "$need_k8s" = 1 ]; then
+  step "a cold build downloads ~1 GB of modules and compiles for 15-30 min on 2 cores; later runs reuse Go's caches"
+fi
 
-cd "$here"
-step "1/4 downloading modules"
-go mod download
+tmp=$(mktemp -d "$out/.build.XXXXXX")
+trap 'rm -rf "$tmp"' EXIT
 
 minor=${K8S_VERSION#v1.}; minor=${minor%%.*}
 ld="-s -w"
@@ -69,24 +79,45 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ld+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=1970-01-01T00:00:00Z"
 done
 
-tmp=$(mktemp -d "$out/.build.XXXXXX")
-trap 'rm -rf "$tmp"' EXIT
+if [ "$need_k8s" = 1 ]; then
+  cd "$here"
+  step "1/5 downloading modules (Kubernetes, etcd)"
+  go mod download
 
-t=$(date +%s)
-step "2/4 compiling etcd"
-go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
-step "    etcd done in $(( $(date +%s) - t ))s"
+  t=$(date +%s)
+  step "2/5 compiling etcd"
+  go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
+  step "    etcd done in $(( $(date +%s) - t ))s"
 
-t=$(date +%s)
-step "3/4 compiling kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (the long step)"
-go build -trimpath -ldflags "$ld" -o "$tmp/" \
-  k8s.io/kubernetes/cmd/kube-apiserver \
-  k8s.io/kubernetes/cmd/kube-controller-manager \
-  k8s.io/kubernetes/cmd/kube-scheduler \
-  k8s.io/kubernetes/cmd/kubectl
-step "    kubernetes done in $(( $(date +%s) - t ))s"
+  t=$(date +%s)
+  step "3/5 compiling kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (the long step)"
+  go build -trimpath -ldflags "$ld" -o "$tmp/" \
+    k8s.io/kubernetes/cmd/kube-apiserver \
+    k8s.io/kubernetes/cmd/kube-controller-manager \
+    k8s.io/kubernetes/cmd/kube-scheduler \
+    k8s.io/kubernetes/cmd/kubectl
+  step "    kubernetes done in $(( $(date +%s) - t ))s"
+else
+  step "1-3/5 Kubernetes and etcd binaries present, skipped"
+fi
 
-step "4/4 installing into $out"
-for b in "${bins[@]}"; do mv -f "$tmp/$b" "$out/$b"; done
-"$out/kube-apiserver" --version >&2
+if [ "$need_kwok" = 1 ]; then
+  t=$(date +%s)
+  cd "$here/kwok"
+  kwok_version=$(go list -m -f '{{.Version}}' sigs.k8s.io/kwok)
+  step "4/5 downloading modules and compiling kwok $kwok_version (2-5 min cold on 2 cores)"
+  go mod download
+  go build -trimpath -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok
+  step "    kwok done in $(( $(date +%s) - t ))s"
+else
+  step "4/5 kwok present, skipped"
+fi
+
+step "5/5 installing into $out"
+built=()
+[ "$need_k8s" = 1 ] && built+=("${k8s_bins[@]}")
+[ "$need_kwok" = 1 ] && built+=("${kwok_bins[@]}")
+for b in "${built[@]}"; do mv -f "$tmp/$b" "$out/$b"; done
+if [ "$need_k8s" = 1 ]; then "$out/kube-apiserver" --version >&2; fi
+if [ "$need_kwok" = 1 ]; then "$out/kwok" --version >&2; fi
 step "done in $(( $(date +%s) - start ))s"

@@ -54,6 +54,11 @@ impl de::Error for Error {
     }
 }
 
+/// Code of a value of the wrong type. Decoding records it and goes on with a placeholder
+/// (`false`, `0`, `""`, empty list or map), so every such value in a file is reported; the
+/// decoded model is then not fit for validation.
+pub const INVALID_VALUE: &str = "invalid-value";
+
 /// Keys that were renamed in a breaking release: (struct the key appears in or `*` for any
 /// struct that knows the new key, old key, new key).
 const RENAMED: &[(&str, &str, &str)] = &[
@@ -91,15 +96,7 @@ pub fn from_node_at<T: DeserializeOwned>(
         ctx: &ctx,
         path: path.to_string(),
     };
-    let result = T::deserialize(de).map_err(|err| {
-        let span = err.span.unwrap_or(node.span);
-        let mut diagnostic =
-            Diagnostic::error("invalid-value", err.message).at(&ctx.location(span));
-        if let Some(path) = err.path.filter(|p| !p.is_empty()) {
-            diagnostic = diagnostic.with_path(path);
-        }
-        diagnostic
-    });
+    let result = T::deserialize(de).map_err(|err| ctx.diagnostic(err, node.span));
     let mut found = ctx.found.into_inner();
     found.sort_by_key(|d| (d.line, d.col));
     (result, found)
@@ -111,6 +108,16 @@ struct Context<'s> {
 }
 
 impl Context<'_> {
+    /// The diagnostic of a decoding error (at `fallback` when it has no place).
+    fn diagnostic(&self, err: Error, fallback: Span) -> Diagnostic {
+        let span = err.span.unwrap_or(fallback);
+        let mut diagnostic = Diagnostic::error(INVALID_VALUE, err.message).at(&self.location(span));
+        if let Some(path) = err.path.filter(|p| !p.is_empty()) {
+            diagnostic = diagnostic.with_path(path);
+        }
+        diagnostic
+    }
+
     fn location(&self, span: Span) -> Location {
         Location {
             file: self.sources.path(span.file).to_path_buf(),
@@ -176,6 +183,12 @@ impl<'a, 'c> NodeDeserializer<'a, 'c> {
         self.place(Error::custom(format!(
             "{subject}expected {expected}, found {found}"
         )))
+    }
+
+    /// Records a type error and lets decoding go on.
+    fn recover(&self, err: Error) {
+        let d = self.ctx.diagnostic(err, self.node.span);
+        self.ctx.found.borrow_mut().push(d);
     }
 
     fn integer<T: std::str::FromStr>(&self, expected: &str) -> Result<T, Error> {
@@ -287,7 +300,10 @@ macro_rules! integer_methods {
     ($($method:ident => $visit:ident, $ty:ty, $expected:literal;)*) => {
         $(
             fn $method<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-                let value: $ty = self.integer($expected)?;
+                let value: $ty = self.integer($expected).unwrap_or_else(|err| {
+                    self.recover(err);
+                    0
+                });
                 visitor.$visit(value).map_err(|e| self.place(e))
             }
         )*
@@ -331,11 +347,13 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
 
     fn deserialize_bool<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match &self.node.kind {
-            NodeKind::Scalar(text, Style::Plain) => match yaml11_bool(text) {
-                Some(b) => visitor.visit_bool(b).map_err(|e| self.place(e)),
-                None => Err(self.type_error("a boolean (true or false)")),
-            },
-            _ => Err(self.type_error("a boolean (true or false)")),
+            NodeKind::Scalar(text, Style::Plain) if yaml11_bool(text).is_some() => visitor
+                .visit_bool(yaml11_bool(text).unwrap_or_default())
+                .map_err(|e| self.place(e)),
+            _ => {
+                self.recover(self.type_error("a boolean (true or false)"));
+                visitor.visit_bool(false).map_err(|e| self.place(e))
+            }
         }
     }
 
@@ -355,10 +373,14 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
     }
 
     fn deserialize_f64<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
-        let (text, _) = self.scalar().map_err(|_| self.type_error("a number"))?;
-        let value = parse_float(text)
-            .or_else(|| parse_int(text).map(|i| i as f64))
-            .ok_or_else(|| self.type_error("a number"))?;
+        let value = self
+            .scalar()
+            .ok()
+            .and_then(|(text, _)| parse_float(text).or_else(|| parse_int(text).map(|i| i as f64)))
+            .unwrap_or_else(|| {
+                self.recover(self.type_error("a number"));
+                0.0
+            });
         visitor.visit_f64(value).map_err(|e| self.place(e))
     }
 
@@ -369,7 +391,10 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
     fn deserialize_str<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Error> {
         match &self.node.kind {
             NodeKind::Scalar(text, _) => visitor.visit_str(text).map_err(|e| self.place(e)),
-            _ => Err(self.type_error("a string")),
+            _ => {
+                self.recover(self.type_error("a string"));
+                visitor.visit_str("").map_err(|e| self.place(e))
+            }
         }
     }
 
@@ -436,10 +461,14 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
             NodeKind::Seq(items) => visitor
                 .visit_seq(Seq::new(&self, items))
                 .map_err(|e| self.place(e)),
-            _ if self.node.is_null() => visitor
-                .visit_seq(Seq::new(&self, &[]))
-                .map_err(|e| self.place(e)),
-            _ => Err(self.type_error("a list")),
+            _ => {
+                if !self.node.is_null() {
+                    self.recover(self.type_error("a list"));
+                }
+                visitor
+                    .visit_seq(Seq::new(&self, &[]))
+                    .map_err(|e| self.place(e))
+            }
         }
     }
 
@@ -465,10 +494,14 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
             NodeKind::Map(entries) => visitor
                 .visit_map(Map::new(&self, entries, None))
                 .map_err(|e| self.place(e)),
-            _ if self.node.is_null() => visitor
-                .visit_map(Map::new(&self, &[], None))
-                .map_err(|e| self.place(e)),
-            _ => Err(self.type_error("a map")),
+            _ => {
+                if !self.node.is_null() {
+                    self.recover(self.type_error("a map"));
+                }
+                visitor
+                    .visit_map(Map::new(&self, &[], None))
+                    .map_err(|e| self.place(e))
+            }
         }
     }
 
@@ -499,10 +532,14 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
                     .visit_map(Map::new(&self, entries, Some(fields)))
                     .map_err(|e| self.place(e))
             }
-            _ if self.node.is_null() => visitor
-                .visit_map(Map::new(&self, &[], Some(fields)))
-                .map_err(|e| self.place(e)),
-            _ => Err(self.type_error("a map")),
+            _ => {
+                if !self.node.is_null() {
+                    self.recover(self.type_error("a map"));
+                }
+                visitor
+                    .visit_map(Map::new(&self, &[], Some(fields)))
+                    .map_err(|e| self.place(e))
+            }
         }
     }
 
@@ -850,11 +887,32 @@ mod tests {
 
     #[test]
     fn type_errors_carry_position_and_path() {
-        let (result, _) = decode::<Root>("reconciler:\n  workers: many\n");
-        let err = result.unwrap_err();
+        let (result, found) = decode::<Root>("reconciler:\n  workers: many\n");
+        assert!(result.is_ok(), "decoding goes on with a placeholder");
+        let err = &found[0];
+        assert_eq!(err.code, INVALID_VALUE);
         assert_eq!(err.path.as_deref(), Some("reconciler.workers"));
         assert_eq!((err.line, err.col), (2, 12));
         assert!(err.message.contains("many"), "{}", err.message);
+    }
+
+    #[test]
+    fn every_type_error_and_unknown_key_is_reported_in_one_run() {
+        let (result, found) = decode::<Root>(
+            "reconciler:\n  workers: many\n  enabled: maybe\n  resync: [1]\n  extra: 1\nor: 3\n",
+        );
+        assert!(result.is_ok());
+        let paths: Vec<_> = found.iter().filter_map(|d| d.path.as_deref()).collect();
+        assert_eq!(
+            paths,
+            [
+                "reconciler.workers",
+                "reconciler.enabled",
+                "reconciler.resync",
+                "reconciler.extra",
+                "or"
+            ]
+        );
     }
 
     #[test]

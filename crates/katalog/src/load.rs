@@ -62,7 +62,13 @@ pub fn load_text(path: impl AsRef<Path>, text: impl Into<String>) -> Result<Load
 
 fn load_with(path: &Path, mut resolver: Resolver) -> Result<Loaded, Diagnostics> {
     let katalog = resolve(&mut resolver, path);
-    if let Some(katalog) = &katalog {
+    // Values of the wrong type were decoded as placeholders; checking the model built from
+    // them would report problems the author did not write.
+    let mistyped = resolver
+        .diagnostics
+        .iter()
+        .any(|d| d.code == crate::de::INVALID_VALUE);
+    if let Some(katalog) = katalog.as_ref().filter(|_| !mistyped) {
         validate::validate(katalog, &mut resolver);
     }
     let Resolver {
@@ -187,6 +193,8 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         }
     }
 
+    read_block_includes(resolver, &document);
+    check_dev_files(resolver, &document);
     let spec = document.spec.take().unwrap_or_default();
     let finalizers = spec.finalizers.clone();
     let mut crds = Vec::new();
@@ -254,6 +262,87 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
         notes,
         profiles,
     })
+}
+
+/// Reads the files named by `serve.include`, `validation.include`, `mutation.include` and
+/// `gateway.api.auth.include`: they must exist and parse, and their templates are checked
+/// with the rest of the Katalog.
+fn read_block_includes(resolver: &mut Resolver, document: &Document) {
+    let mut includes: Vec<crate::de::Spanned<String>> = Vec::new();
+    for (_, entry) in document.spec.iter().flat_map(|s| s.crds.0.iter()) {
+        if let Some(serve) = &entry.serve
+            && let Some(path) = serve
+                .value
+                .get("include")
+                .and_then(serde_json::Value::as_str)
+        {
+            includes.push(crate::de::Spanned::new(path.to_string(), serve.at.clone()));
+        }
+        let admission = entry.admission.as_ref();
+        let validation = entry
+            .validation
+            .as_ref()
+            .or(admission.and_then(|a| a.validation.as_ref()));
+        let mutation = entry
+            .mutation
+            .as_ref()
+            .or(admission.and_then(|a| a.mutation.as_ref()));
+        includes.extend(validation.and_then(|v| v.include.clone()));
+        includes.extend(mutation.and_then(|m| m.include.clone()));
+    }
+    if let Some(auth) = document
+        .gateway
+        .as_ref()
+        .and_then(|g| g.api.as_ref())
+        .and_then(|a| a.auth.as_ref())
+    {
+        includes.extend(auth.include.clone());
+    }
+    for include in includes {
+        if let Some(node) =
+            include::read_included(resolver, &include.at.file, &include.value, &include.at)
+        {
+            resolver.roots.push(node);
+        }
+    }
+}
+
+/// `crFiles` and `setup` manifests are applied in dev mode; they must exist (they are not
+/// parsed here).
+fn check_dev_files(resolver: &mut Resolver, document: &Document) {
+    for (name, entry) in document.spec.iter().flat_map(|s| s.crds.0.iter()) {
+        let mut files: Vec<crate::de::Spanned<String>> = entry.cr_files.clone();
+        if let Some(setup) = &entry.setup {
+            files.extend(
+                setup
+                    .value
+                    .apply
+                    .iter()
+                    .map(|p| crate::de::Spanned::new(p.clone(), setup.at.clone())),
+            );
+        }
+        for file in files {
+            let missing = match resolve_path(&file.at.file, &file.value) {
+                Ok(path) => {
+                    (!path.is_file()).then(|| format!("`{}` does not exist", path.display()))
+                }
+                Err(message) => Some(message),
+            };
+            if let Some(message) = missing {
+                resolver.report(
+                    Diagnostic::error(
+                        "file-not-found",
+                        format!("CRD `{}` references {message}", name.value),
+                    )
+                    .at(&file.at)
+                    .with_crd(name.value.clone())
+                    .with_hint(
+                        "check the path; relative paths resolve from the Katalog's directory",
+                    ),
+                );
+            }
+        }
+    }
 }
 
 /// Name, description and version of the Katalog a Komposer imported a CRD from.

@@ -11,8 +11,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::model::{Crd, Katalog};
-use crate::resources::{HookTemplates, Kind};
+use crate::build::{blocks_of, child_types};
+use crate::model::Katalog;
+use crate::resources::Kind;
 
 /// The verbs the runtime gets on everything it manages.
 pub const DEFAULT_VERBS: [&str; 7] = [
@@ -126,25 +127,6 @@ fn has_secret_ref(v: &Value) -> bool {
     }
 }
 
-/// Every block of a CRD's operatorBox (groups included).
-fn blocks(crd: &Crd) -> Vec<&HookTemplates> {
-    fn walk<'a>(h: &'a HookTemplates, out: &mut Vec<&'a HookTemplates>) {
-        out.push(h);
-        for g in &h.groups {
-            walk(g, out);
-        }
-    }
-    let ob = crd.operator_box();
-    let mut out = Vec::new();
-    for h in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
-        .into_iter()
-        .flatten()
-    {
-        walk(h, &mut out);
-    }
-    out
-}
-
 impl Needs {
     /// Reads a Katalog's needs.
     pub fn from_katalog(k: &Katalog) -> Needs {
@@ -163,28 +145,26 @@ impl Needs {
         for crd in k.enabled_crds() {
             let gr = GroupResource::new(crd.gvk().group.clone(), crd.plural.clone());
             n.crds.insert(gr.clone());
-            for block in blocks(crd) {
-                for kind in Kind::ALL {
-                    if kind != Kind::Custom && !block.declarations(kind).is_empty() {
-                        n.child_kinds.insert(kind);
+            for (api, kind) in child_types(crd) {
+                match Kind::ALL.into_iter().find(|k| {
+                    k.api_version() == Some(api.as_str()) && k.kube_kind() == Some(kind.as_str())
+                }) {
+                    Some(k) => {
+                        n.child_kinds.insert(k);
+                    }
+                    None => {
+                        let group = group_of(&api).to_owned();
+                        let plural = plural_by_kind
+                            .get(&(group.clone(), kind.clone()))
+                            .cloned()
+                            .unwrap_or_else(|| plural_of(&kind));
+                        n.custom_children.insert(GroupResource::new(group, plural));
                     }
                 }
-                for c in &block.custom {
-                    let (Some(api), Some(kind)) = (&c.api_version, &c.kind) else {
-                        continue;
-                    };
-                    if api.is_template() || kind.is_template() {
-                        continue;
-                    }
-                    let group = group_of(api).to_owned();
-                    let plural = plural_by_kind
-                        .get(&(group.clone(), kind.0.clone()))
-                        .cloned()
-                        .unwrap_or_else(|| plural_of(kind));
-                    n.custom_children.insert(GroupResource::new(group, plural));
-                }
-                n.secret_refs |= block.external.iter().any(has_secret_ref);
             }
+            n.secret_refs |= blocks_of(crd)
+                .iter()
+                .any(|b| b.external.iter().any(has_secret_ref));
             let ob = crd.operator_box();
             for w in &ob.watch {
                 if let (Some(api), Some(kind)) = (&w.value.api_version, &w.value.kind) {

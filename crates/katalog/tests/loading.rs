@@ -269,3 +269,90 @@ fn every_unknown_key_is_reported_in_one_run() {
     let renamed = err.errors().find(|e| e.code == "renamed-key").unwrap();
     assert!(renamed.message.contains("labelSelector"));
 }
+
+#[test]
+fn block_includes_must_exist_and_their_templates_are_checked() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      serve:\n        enabled: true\n        include: ./serve/app.yaml\n"
+    );
+    let dir = write_files(&[("katalog.yaml", &text)]);
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"file-not-found"));
+    let dir = write_files(&[
+        ("katalog.yaml", &text),
+        (
+            "serve/app.yaml",
+            "fields:\n  schedule:\n    values:\n      schedule.minute: '{{ cronMinute .value'\n",
+        ),
+    ]);
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"template-syntax"));
+}
+
+#[test]
+fn placeholder_resource_keys_of_spec_6_1_are_accepted() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        onCreate:\n          volumes: []\n          serviceMonitors: []\n          daemonSets: []\n          storageClasses: []\n          podTemplates: []\n"
+    );
+    if let Err(d) = katalog::load_text("katalog.yaml", text) {
+        panic!("{}", d.render());
+    }
+}
+
+#[test]
+fn oci_and_short_name_motifs_are_not_supported_yet() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      imports:\n        - motif: postgres:v1.0.0\n        - {{motif: ghcr.io/org/pg, oci: true}}\n"
+    );
+    let err = katalog::load_text("katalog.yaml", text).unwrap_err();
+    let unsupported: Vec<_> = err
+        .errors()
+        .filter(|e| e.code == "import-unsupported")
+        .collect();
+    assert_eq!(unsupported.len(), 2);
+    assert!(unsupported[0].message.contains("postgres:v1.0.0"));
+}
+
+#[test]
+fn dev_mode_files_must_exist_and_katalogs_may_not_import_files() {
+    let text = format!(
+        "{HEAD}imports:\n  files: [./other.yaml]\nspec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      crFiles: [./cr.yaml]\n      setup: [./setup.yaml]\n"
+    );
+    let dir = write_files(&[("katalog.yaml", &text), ("setup.yaml", "kind: Namespace\n")]);
+    let c = codes(katalog::load(dir.path().join("katalog.yaml")));
+    assert_eq!(
+        c.iter().filter(|c| **c == "file-not-found").count(),
+        1,
+        "{c:?}"
+    );
+    assert!(c.contains(&"imports-on-katalog"), "{c:?}");
+}
+
+#[test]
+fn values_of_the_wrong_type_are_all_reported_without_follow_up_errors() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        reconciler: {{workers: many, resync: [1]}}\n        onCreate:\n          deployments: oops\n      enabled: perhaps\n      operatorBx: {{}}\n"
+    );
+    let err = katalog::load_text("katalog.yaml", text).unwrap_err();
+    let found: Vec<(&str, &str)> = err
+        .errors()
+        .map(|e| (e.code, e.path.as_deref().unwrap_or_default()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            (
+                "invalid-value",
+                "spec.crds.app.operatorBox.reconciler.workers"
+            ),
+            (
+                "invalid-value",
+                "spec.crds.app.operatorBox.reconciler.resync"
+            ),
+            (
+                "invalid-value",
+                "spec.crds.app.operatorBox.onCreate.deployments"
+            ),
+            ("invalid-value", "spec.crds.app.enabled"),
+            ("unknown-key", "spec.crds.app.operatorBx"),
+        ]
+    );
+}

@@ -39,6 +39,8 @@ pub enum Command {
     /// Measure how fast `ork run` converges CRs against a raw server-side-apply floor, on a
     /// throwaway local control plane.
     Bench(BenchArgs),
+    /// Print the objects a CR produces, as multi-document YAML, without a cluster.
+    Template(TemplateArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
     Validate(ValidateArgs),
     /// Print version information.
@@ -126,6 +128,22 @@ pub struct DevArgs {
     /// Port for the API server on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = 0)]
     pub port: u16,
+    /// Do not simulate workloads: no kube-scheduler, no kwok Nodes, so Pods stay Pending.
+    #[arg(long)]
+    pub no_workloads: bool,
+}
+
+/// Arguments of `ork template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The Katalog (or Komposer) declaring the CRD.
+    pub katalog: PathBuf,
+    /// A YAML file with the CR (several documents render one after another).
+    #[arg(long)]
+    pub cr: PathBuf,
+    /// The CRD entry to render with, when the CR's kind does not pick exactly one.
+    #[arg(long)]
+    pub crd: Option<String>,
 }
 
 /// Parses the process arguments, exiting with a usage message on error.
@@ -141,6 +159,23 @@ mod tests {
     #[test]
     fn cli_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn template_takes_a_katalog_a_cr_and_an_optional_crd() {
+        let cli = Cli::try_parse_from([
+            "ork", "template", "k.yaml", "--cr", "cr.yaml", "--crd", "web",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Template(args) => {
+                assert_eq!(args.katalog, PathBuf::from("k.yaml"));
+                assert_eq!(args.cr, PathBuf::from("cr.yaml"));
+                assert_eq!(args.crd.as_deref(), Some("web"));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "template", "k.yaml"]).is_err());
     }
 
     #[test]

@@ -6,7 +6,8 @@ use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use k8s_openapi::api::core::v1::ConfigMap;
+use k8s_openapi::api::apps::v1::Deployment;
+use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::Api;
 use kube::api::PostParams;
 use nix::sys::signal::{Signal, kill};
@@ -16,15 +17,53 @@ fn ork() -> Command {
     Command::new(env!("CARGO_BIN_EXE_ork"))
 }
 
-/// Starts `ork dev` and returns it with the kubeconfig path from its one stdout line.
-fn start_dev(state: &Path) -> (Child, String) {
+/// A running `ork dev`, the kubeconfig path from its one stdout line, and what it has written on
+/// stderr so far (passed through to the test's stderr as well).
+struct Dev {
+    child: Child,
+    kubeconfig: String,
+    stderr: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl Dev {
+    /// Waits up to 10 s for `ork dev` to have said `text` on stderr (its stderr is read on
+    /// another thread, which may lag behind the stdout line).
+    fn wait_for_stderr(&self, text: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let said = self.stderr.lock().unwrap().clone();
+            if said.contains(text) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "ork dev did not say {text:?}; it said:\n{said}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+/// Starts `ork dev` (with `extra` arguments) and waits for its kubeconfig line.
+fn start_dev(state: &Path, extra: &[&str]) -> Dev {
     let mut child = ork()
         .args(["dev", "--state-dir"])
         .arg(state)
+        .args(extra)
         .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
+        .stderr(Stdio::piped())
         .spawn()
         .unwrap();
+    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let (err, collected) = (child.stderr.take().unwrap(), stderr.clone());
+    std::thread::spawn(move || {
+        for line in BufReader::new(err).lines().map_while(Result::ok) {
+            eprintln!("{line}");
+            let mut text = collected.lock().unwrap();
+            text.push_str(&line);
+            text.push('\n');
+        }
+    });
     let stdout = child.stdout.take().unwrap();
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
@@ -40,11 +79,26 @@ fn start_dev(state: &Path) -> (Child, String) {
         .unwrap_or_else(|| panic!("unexpected first stdout line: {line}"))
         .to_string();
     assert!(Path::new(&path).is_absolute(), "{path}");
-    (child, path)
+    Dev {
+        child,
+        kubeconfig: path,
+        stderr,
+    }
+}
+
+/// A test that fails half-way must not leave `ork dev` and its control plane running.
+impl Drop for Dev {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+            let _ = self.child.wait();
+        }
+    }
 }
 
 /// Sends SIGTERM and checks the process exits 0 within 10 s.
-fn stop_dev(mut child: Child) {
+fn stop_dev(mut dev: Dev) {
+    let child = &mut dev.child;
     kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
@@ -92,13 +146,56 @@ async fn client(kubeconfig: &str) -> kube::Client {
     kube::Client::try_from(config).unwrap()
 }
 
+/// Creates a one-replica Deployment and waits up to 60 s for it to be Available, which only
+/// simulated Nodes can make happen.
+async fn deployment_becomes_available(client: &kube::Client) {
+    let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
+    let deployment: Deployment = serde_json::from_value(serde_json::json!({
+        "metadata": {"name": "simulated"},
+        "spec": {
+            "replicas": 1,
+            "selector": {"matchLabels": {"app": "simulated"}},
+            "template": {
+                "metadata": {"labels": {"app": "simulated"}},
+                "spec": {"containers": [{"name": "app", "image": "example.invalid/app:1"}]},
+            },
+        },
+    }))
+    .unwrap();
+    api.create(&PostParams::default(), &deployment)
+        .await
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let status = api.get("simulated").await.unwrap().status;
+        if status.and_then(|s| s.available_replicas) == Some(1) {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the Deployment was not Available within 60 s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread")]
 async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     let state = tempfile::tempdir().unwrap();
     let state_path = state.path().join("dev");
     let needle = state_path.display().to_string();
 
-    let (child, kubeconfig) = start_dev(&state_path);
+    let dev = start_dev(&state_path, &[]);
+    dev.wait_for_stderr("workloads are simulated");
+    dev.wait_for_stderr("no container runs");
+    let kubeconfig = dev.kubeconfig.clone();
+    let nodes: Api<Node> = Api::all(client(&kubeconfig).await);
+    let listed = nodes.list(&Default::default()).await.unwrap();
+    assert_eq!(
+        listed.items.len(),
+        testenv::workloads::NODE_COUNT,
+        "the simulated Nodes"
+    );
     let first_server = server_of(&kubeconfig);
     let cms: Api<ConfigMap> = Api::namespaced(client(&kubeconfig).await, "default");
     let cm: ConfigMap = serde_json::from_value(serde_json::json!({
@@ -106,19 +203,37 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     }))
     .unwrap();
     cms.create(&PostParams::default(), &cm).await.unwrap();
-    assert!(!processes_mentioning(&needle).is_empty());
-    stop_dev(child);
+    let running = processes_mentioning(&needle);
+    assert!(
+        running.len() >= 6,
+        "ork dev, etcd, apiserver, controller manager, scheduler, kwok: {running:?}"
+    );
+    stop_dev(dev);
     assert_eq!(processes_mentioning(&needle), Vec::<u32>::new());
 
-    let (child, kubeconfig) = start_dev(&state_path);
+    // The restart finds its data, its port and its simulated Nodes, and kwok plays them again.
+    let dev = start_dev(&state_path, &[]);
+    let kubeconfig = dev.kubeconfig.clone();
     assert_eq!(
         server_of(&kubeconfig),
         first_server,
         "the API port changed across restarts"
     );
-    let cms: Api<ConfigMap> = Api::namespaced(client(&kubeconfig).await, "default");
+    let client = client(&kubeconfig).await;
+    let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     assert!(cms.get_opt("survives-restart").await.unwrap().is_some());
-    stop_dev(child);
+    deployment_becomes_available(&client).await;
+    stop_dev(dev);
+
+    let dev = start_dev(&state_path, &["--no-workloads"]);
+    dev.wait_for_stderr("no workloads");
+    let kwok_config = format!("{needle}/kwok.yaml");
+    assert_eq!(
+        processes_mentioning(&kwok_config),
+        Vec::<u32>::new(),
+        "kwok runs despite --no-workloads"
+    );
+    stop_dev(dev);
 
     // A taken port makes the start after the reset fail at once, so the test ends quickly.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

@@ -22,13 +22,18 @@ pub const REQUIRED: &[&str] = &[
     "kubectl",
 ];
 
+/// The extra programs the workloads mode needs ([`crate::Config::workloads`]): kwok, which plays
+/// the kubelets of simulated Nodes.
+pub const WORKLOADS_REQUIRED: &[&str] = &["kwok"];
+
 /// Errors finding or building the binaries.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// Some binaries are not in the cache directory.
     #[error(
         "control-plane binaries missing in {dir}: {missing}\n  build them once with `control-plane/build.sh` \
-         (15-30 min cold on 2 cores; needs Go >= 1.26), or point {DIR_ENV} at a directory that has them"
+         (it builds only what is missing: kwok alone 2-5 min cold on 2 cores, everything 15-30 min; \
+         needs Go >= 1.26), or point {DIR_ENV} at a directory that has them"
     )]
     Missing {
         /// The directory that was searched.
@@ -87,25 +92,36 @@ impl Binaries {
 
     /// Finds every required binary in `dir`.
     pub fn locate_in(dir: PathBuf) -> Result<Self> {
-        let missing: Vec<&str> = REQUIRED
+        let found = Self { dir };
+        found.require(REQUIRED)?;
+        Ok(found)
+    }
+
+    /// Checks that `names` (for example [`WORKLOADS_REQUIRED`]) are in this directory too, or
+    /// says which are missing and how to build them.
+    pub fn require(&self, names: &[&str]) -> Result<()> {
+        let missing: Vec<&str> = names
             .iter()
             .copied()
-            .filter(|b| !is_executable(&dir.join(b)))
+            .filter(|b| !is_executable(&self.dir.join(b)))
             .collect();
         if missing.is_empty() {
-            Ok(Self { dir })
+            Ok(())
         } else {
             Err(Error::Missing {
-                dir,
+                dir: self.dir.clone(),
                 missing: missing.join(", "),
             })
         }
     }
 
-    /// Finds the binaries, building them first with the repository's script when any is missing.
-    /// The script prints its own progress on stderr.
-    pub fn locate_or_build() -> Result<Self> {
-        if let Ok(found) = Self::locate() {
+    /// Finds the binaries, building them first with the repository's script when any is missing
+    /// (with `workloads`, kwok counts too). The script prints its own progress on stderr.
+    pub fn locate_or_build(workloads: bool) -> Result<Self> {
+        let extra = if workloads { WORKLOADS_REQUIRED } else { &[] };
+        if let Ok(found) = Self::locate()
+            && found.require(extra).is_ok()
+        {
             return Ok(found);
         }
         let script = build_script();
@@ -119,7 +135,9 @@ impl Binaries {
         if !status.success() {
             return Err(Error::BuildFailed(status));
         }
-        Self::locate()
+        let found = Self::locate()?;
+        found.require(extra)?;
+        Ok(found)
     }
 
     /// The directory the binaries are in.
@@ -157,6 +175,22 @@ mod tests {
         assert!(text.contains("kube-apiserver"), "{text}");
         assert!(text.contains("etcd"), "{text}");
         assert!(text.contains("control-plane/build.sh"), "{text}");
+    }
+
+    #[test]
+    fn a_missing_kwok_is_named_only_when_workloads_need_it() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        for name in REQUIRED {
+            let path = dir.path().join(name);
+            std::fs::write(&path, "#!/bin/sh\n").unwrap();
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).unwrap();
+        }
+        let found = Binaries::locate_in(dir.path().to_path_buf()).unwrap();
+        let text = found.require(WORKLOADS_REQUIRED).unwrap_err().to_string();
+        assert!(text.contains("kwok"), "{text}");
+        assert!(text.contains("control-plane/build.sh"), "{text}");
+        assert!(!text.contains("etcd"), "{text}");
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub struct Config {
     pub(crate) audit_log: bool,
     pub(crate) start_timeout: Duration,
     pub(crate) binaries_dir: Option<PathBuf>,
+    pub(crate) workloads: bool,
 }
 
 impl Default for Config {
@@ -40,6 +41,7 @@ impl Default for Config {
             audit_log: false,
             start_timeout: Duration::from_secs(120),
             binaries_dir: None,
+            workloads: false,
         }
     }
 }
@@ -66,7 +68,8 @@ impl Config {
         self
     }
 
-    /// Whether to run kube-controller-manager at all (default true).
+    /// Whether to run kube-controller-manager at all (default true; always with
+    /// [`Config::workloads`]).
     #[must_use]
     pub fn controller_manager(mut self, enabled: bool) -> Self {
         self.controller_manager = enabled;
@@ -101,6 +104,22 @@ impl Config {
     #[must_use]
     pub fn start_timeout(mut self, timeout: Duration) -> Self {
         self.start_timeout = timeout;
+        self
+    }
+
+    /// Simulated workloads (default false): kube-controller-manager also runs the
+    /// [`crate::WORKLOAD_CONTROLLERS`] (Deployments, ReplicaSets, Jobs, StatefulSets, DaemonSets,
+    /// CronJobs, EndpointSlices, disruption budgets), kube-scheduler runs, and kwok plays the
+    /// kubelets of [`crate::workloads::NODE_COUNT`] fake Nodes, so Pods run (on paper), Deployments
+    /// become Available and Jobs complete. No container runs; see [`crate::workloads`] for what
+    /// the simulated kubelets do and how to make a Job's Pods fail.
+    ///
+    /// It needs the `kwok` binary (built by `control-plane/build.sh`) and implies
+    /// [`Config::controller_manager`]. [`crate::ControlPlane::start`] returns once every
+    /// simulated Node is Ready.
+    #[must_use]
+    pub fn workloads(mut self, enabled: bool) -> Self {
+        self.workloads = enabled;
         self
     }
 

@@ -15,9 +15,19 @@ use crate::config::Config;
 use crate::kubeconfig;
 use crate::pki::{self, Identity, Pki};
 use crate::process::{self, Janitor, Process};
+use crate::workloads;
 
 /// How many log lines an error shows of the process that failed.
 const LOG_TAIL_LINES: usize = 50;
+
+/// Requests per second the control plane's own clients (kube-controller-manager,
+/// kube-scheduler) may send; the defaults (20 and 50) exist to protect a shared production API
+/// server and would make a local rollout of 200 Pods take half a minute.
+const LOCAL_CLIENT_QPS: u32 = 500;
+
+/// The processes start in the order etcd, kube-apiserver, then the API server's clients; this is
+/// the index of the first client.
+const API_CLIENTS_FROM: usize = 2;
 
 /// Errors starting or using a control plane. Each says what failed and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -92,6 +102,9 @@ pub enum Error {
     /// A kubeconfig or client could not be built.
     #[error(transparent)]
     Kubeconfig(#[from] kubeconfig::Error),
+    /// The simulated Nodes of the workloads mode could not be created.
+    #[error("creating the simulated Nodes")]
+    NodesNotCreated(#[source] kube::Error),
 }
 
 /// Result alias for this module.
@@ -113,9 +126,10 @@ impl DataDir {
 }
 
 /// A running local control plane: etcd, kube-apiserver and (by default) kube-controller-manager
-/// on 127.0.0.1. Dropping it stops every process (by pid, newest first) and, for a throwaway
-/// control plane, removes its data. If the owning process dies without dropping it, a small
-/// janitor process does the same.
+/// on 127.0.0.1, plus kube-scheduler and kwok in the workloads mode ([`Config::workloads`]).
+/// Dropping it stops every process (by pid, newest first) and, for a throwaway control plane,
+/// removes its data. If the owning process dies without dropping it, a small janitor process
+/// does the same.
 #[derive(Debug)]
 pub struct ControlPlane {
     // Field order is drop order: the janitor is disarmed before the processes stop.
@@ -132,18 +146,22 @@ pub struct ControlPlane {
 
 impl ControlPlane {
     /// Starts a control plane and waits until it serves requests: etcd healthy, the API server's
-    /// `/readyz` OK, and kube-controller-manager's controllers working (the `default`
-    /// ServiceAccount exists).
+    /// `/readyz` OK, kube-controller-manager's controllers working (the `default`
+    /// ServiceAccount exists) and, in the workloads mode, every simulated Node Ready.
     ///
     /// # Errors
-    /// Missing binaries (with how to build them), a taken port, a process that exits or is not
-    /// ready in time (with the last 50 lines of its log), a corrupt or busy state directory.
+    /// Missing binaries (with how to build them; kwok only counts in the workloads mode), a
+    /// taken port, a process that exits or is not ready in time (with the last 50 lines of its
+    /// log), a corrupt or busy state directory.
     pub async fn start(config: Config) -> Result<Self> {
         let started = Instant::now();
         let binaries = match &config.binaries_dir {
             Some(dir) => Binaries::locate_in(dir.clone())?,
             None => Binaries::locate()?,
         };
+        if config.workloads {
+            binaries.require(binaries::WORKLOADS_REQUIRED)?;
+        }
         let (dir, fresh) = match &config.state_dir {
             Some(path) => {
                 let fresh = !path.join("pki").exists();
@@ -245,7 +263,7 @@ impl ControlPlane {
         .await?;
 
         tracing::info!(%api_port, "starting kube-apiserver");
-        let mut args = apiserver_args(&cp.pki, api_port, etcd_port);
+        let mut args = apiserver_args(&cp.pki, api_port, etcd_port, config.workloads);
         if config.audit_log {
             let policy = root.join("audit-policy.yaml");
             fs::write(&policy, AUDIT_POLICY).map_err(|e| Error::Io(policy.clone(), e))?;
@@ -266,9 +284,17 @@ impl ControlPlane {
         })
         .await?;
 
-        if config.controller_manager {
-            tracing::info!(controllers = %config.controllers.join(","), "starting kube-controller-manager");
-            let args = controller_manager_args(&cp.pki, &cp.kubeconfig_path, &config.controllers);
+        if config.controller_manager || config.workloads {
+            let mut controllers = config.controllers.clone();
+            if config.workloads {
+                controllers.extend(
+                    workloads::WORKLOAD_CONTROLLERS
+                        .iter()
+                        .map(|c| c.to_string()),
+                );
+            }
+            tracing::info!(controllers = %controllers.join(","), "starting kube-controller-manager");
+            let args = controller_manager_args(&cp.pki, &cp.kubeconfig_path, &controllers);
             let kcm = cp.spawn("kube-controller-manager", args, &logs)?;
             if config
                 .controllers
@@ -290,6 +316,11 @@ impl ControlPlane {
             }
         }
 
+        if config.workloads {
+            cp.start_workloads(&root, &probe, config.start_timeout)
+                .await?;
+        }
+
         let pids: Vec<u32> = cp.processes.iter().map(Process::pid).collect();
         let removable = match &cp.dir {
             DataDir::Throwaway(t) => Some(t.path().to_path_buf()),
@@ -301,6 +332,46 @@ impl ControlPlane {
         );
         tracing::info!(elapsed = ?started.elapsed(), server = %cp.server, "control plane ready");
         Ok(cp)
+    }
+
+    /// Starts kube-scheduler and kwok, creates the simulated Nodes and waits until kwok has made
+    /// each of them Ready.
+    async fn start_workloads(
+        &mut self,
+        root: &Path,
+        client: &kube::Client,
+        timeout: Duration,
+    ) -> Result<()> {
+        let logs = root.join("logs");
+        tracing::info!("starting kube-scheduler");
+        let scheduler = self.spawn(
+            "kube-scheduler",
+            workloads::scheduler_args(&self.kubeconfig_path),
+            &logs,
+        )?;
+        let kwok_config = root.join("kwok.yaml");
+        fs::write(&kwok_config, workloads::kwok_config())
+            .map_err(|e| Error::Io(kwok_config.clone(), e))?;
+        tracing::info!(nodes = workloads::NODE_COUNT, "starting kwok");
+        let kwok = self.spawn(
+            "kwok",
+            workloads::kwok_args(&self.kubeconfig_path, &kwok_config),
+            &logs,
+        )?;
+        workloads::create_nodes(client)
+            .await
+            .map_err(Error::NodesNotCreated)?;
+        self.wait_ready(kwok, "every simulated Node Ready", timeout, "", || {
+            let client = client.clone();
+            async move { workloads::nodes_ready(&client).await }
+        })
+        .await?;
+        // The scheduler has no readiness endpoint here (no serving port); it must at least
+        // still be running.
+        self.wait_ready(scheduler, "the process to run", timeout, "", || async {
+            true
+        })
+        .await
     }
 
     fn spawn(&mut self, name: &str, args: Vec<String>, logs: &Path) -> Result<usize> {
@@ -428,10 +499,14 @@ impl ControlPlane {
             .find_map(|p| p.exited().map(|s| (p.name().to_string(), s.to_string())))
     }
 
-    /// Stops every process, newest first (controller manager, API server, etcd), each given
-    /// `grace` to exit after SIGTERM before it is killed.
+    /// Stops every process, newest first (kwok, scheduler, controller manager, API server, etcd),
+    /// each given `grace` to exit after SIGTERM before it is killed. The API server's clients
+    /// (every process after it) are signalled together, so they exit in parallel.
     pub fn stop(&mut self, grace: Duration) {
         self.janitor.take();
+        for client in self.processes.iter().skip(API_CLIENTS_FROM) {
+            client.terminate();
+        }
         while let Some(mut process) = self.processes.pop() {
             tracing::debug!(name = process.name(), pid = process.pid(), "stopping");
             process.stop(grace);
@@ -508,8 +583,17 @@ fn etcd_args(root: &Path, client: u16, peer: u16, no_fsync: bool) -> Vec<String>
     args
 }
 
-fn apiserver_args(pki: &Pki, port: u16, etcd: u16) -> Vec<String> {
+fn apiserver_args(pki: &Pki, port: u16, etcd: u16, workloads: bool) -> Vec<String> {
     let sa_key = pki.service_account_key_file();
+    // No kubelets mount tokens here, and a namespace's default ServiceAccount may lag its
+    // creation; Pods must not be refused for that. With simulated Nodes, no node-lifecycle
+    // controller runs to lift the not-ready taint TaintNodesByCondition puts on new Nodes; kwok
+    // marks them Ready instead, and they stay untainted.
+    let disabled = if workloads {
+        "ServiceAccount,TaintNodesByCondition"
+    } else {
+        "ServiceAccount"
+    };
     vec![
         format!("--etcd-servers=http://127.0.0.1:{etcd}"),
         "--bind-address=127.0.0.1".to_string(),
@@ -530,15 +614,17 @@ fn apiserver_args(pki: &Pki, port: u16, etcd: u16) -> Vec<String> {
         "--service-cluster-ip-range=10.0.0.0/24".to_string(),
         "--authorization-mode=RBAC".to_string(),
         "--allow-privileged=true".to_string(),
-        // No kubelets mount tokens here, and a namespace's default ServiceAccount may lag its
-        // creation; Pods must not be refused for that.
-        "--disable-admission-plugins=ServiceAccount".to_string(),
+        format!("--disable-admission-plugins={disabled}"),
         // 127.0.0.1 cannot be published as the `kubernetes` Service endpoint.
         "--endpoint-reconciler-type=none".to_string(),
     ]
 }
 
-fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String]) -> Vec<String> {
+/// The flags kube-controller-manager and kube-scheduler share: the admin kubeconfig for
+/// everything, no leader election, no serving port, and no client-side rate limit to speak of
+/// (20 and 50 requests/s by default would pace every rollout and garbage collection on a local
+/// cluster; the API server's own limits still apply).
+pub(crate) fn component_args(kubeconfig: &Path) -> Vec<String> {
     vec![
         format!("--kubeconfig={}", kubeconfig.display()),
         format!("--authentication-kubeconfig={}", kubeconfig.display()),
@@ -546,6 +632,14 @@ fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String])
         "--leader-elect=false".to_string(),
         "--bind-address=127.0.0.1".to_string(),
         "--secure-port=0".to_string(),
+        format!("--kube-api-qps={LOCAL_CLIENT_QPS}"),
+        format!("--kube-api-burst={}", 2 * LOCAL_CLIENT_QPS),
+    ]
+}
+
+fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String]) -> Vec<String> {
+    let mut args = component_args(kubeconfig);
+    args.extend([
         format!("--controllers={}", controllers.join(",")),
         format!("--root-ca-file={}", pki.serving_ca_file().display()),
         format!(
@@ -553,7 +647,8 @@ fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String])
             pki.service_account_key_file().display()
         ),
         "--use-service-account-credentials=false".to_string(),
-    ]
+    ]);
+    args
 }
 
 /// Audit every request that changes something (and nothing that only reads).

@@ -5,6 +5,10 @@
 //! material generated in Rust. A test binary shares one control plane ([`shared`]); tests
 //! isolate themselves by namespace ([`namespace`]) and unique CRD group ([`unique_name`]).
 //!
+//! With [`Config::workloads`] the control plane also schedules and "runs" Pods on simulated
+//! Nodes (kube-scheduler plus kwok), so Deployments become Available and Jobs complete; no
+//! container ever runs. [`workloads`] describes the simulation and how to make a Job fail.
+//!
 //! ```no_run
 //! # async fn f() {
 //! let cp = testenv::shared().await;
@@ -20,6 +24,7 @@ mod kubeconfig;
 mod pki;
 mod process;
 mod shared;
+pub mod workloads;
 
 pub use binaries::{Binaries, KUBERNETES_VERSION};
 pub use config::{Config, DEFAULT_CONTROLLERS};
@@ -27,6 +32,7 @@ pub use control_plane::{ControlPlane, Error, Result};
 pub use pki::Identity;
 pub use process::is_alive;
 pub use shared::{namespace, shared, shared_with, unique_name};
+pub use workloads::{SIMULATE_ANNOTATION, SIMULATE_FAIL, WORKLOAD_CONTROLLERS};
 
 /// Errors of the individual building blocks, for callers that match on them.
 pub mod errors {

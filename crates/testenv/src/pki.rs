@@ -232,8 +232,6 @@ fn issuer(ca: &CertKey, what: &'static str) -> Result<Issuer<'static, KeyPair>> 
 
 fn sign_serving(ca: &CertKey) -> Result<CertKey> {
     let what = "API server serving certificate";
-    let issuer = issuer(ca, what)?;
-    let key = KeyPair::generate().map_err(|source| Error::GenerateFailed { what, source })?;
     let mut params = CertificateParams::new(vec![
         "localhost".to_string(),
         "kubernetes".to_string(),
@@ -247,24 +245,10 @@ fn sign_serving(ca: &CertKey) -> Result<CertKey> {
     params
         .distinguished_name
         .push(DnType::CommonName, "kube-apiserver");
-    params.key_usages = vec![
-        KeyUsagePurpose::DigitalSignature,
-        KeyUsagePurpose::KeyEncipherment,
-    ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let cert = params
-        .signed_by(&key, &issuer)
-        .map_err(|source| Error::GenerateFailed { what, source })?;
-    Ok(CertKey {
-        cert: cert.pem(),
-        key: key.serialize_pem(),
-    })
+    sign_leaf(ca, what, params, ExtendedKeyUsagePurpose::ServerAuth)
 }
 
 fn sign_client(ca: &CertKey, identity: &Identity) -> Result<CertKey> {
-    let what = "client certificate";
-    let issuer = issuer(ca, what)?;
-    let key = KeyPair::generate().map_err(|source| Error::GenerateFailed { what, source })?;
     let mut params = CertificateParams::default();
     params
         .distinguished_name
@@ -274,11 +258,28 @@ fn sign_client(ca: &CertKey, identity: &Identity) -> Result<CertKey> {
             .distinguished_name
             .push(DnType::OrganizationName, group.as_str());
     }
+    sign_leaf(
+        ca,
+        "client certificate",
+        params,
+        ExtendedKeyUsagePurpose::ClientAuth,
+    )
+}
+
+/// Signs a leaf certificate for a fresh key with `ca`, for server or client use.
+fn sign_leaf(
+    ca: &CertKey,
+    what: &'static str,
+    mut params: CertificateParams,
+    usage: ExtendedKeyUsagePurpose,
+) -> Result<CertKey> {
+    let issuer = issuer(ca, what)?;
+    let key = KeyPair::generate().map_err(|source| Error::GenerateFailed { what, source })?;
     params.key_usages = vec![
         KeyUsagePurpose::DigitalSignature,
         KeyUsagePurpose::KeyEncipherment,
     ];
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
+    params.extended_key_usages = vec![usage];
     let cert = params
         .signed_by(&key, &issuer)
         .map_err(|source| Error::GenerateFailed { what, source })?;

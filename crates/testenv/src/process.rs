@@ -82,14 +82,18 @@ impl Process {
         tail(&self.log, n)
     }
 
+    /// Sends SIGTERM without waiting (see [`Process::stop`] for the wait).
+    pub fn terminate(&self) {
+        let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
+    }
+
     /// Sends SIGTERM, waits up to `grace` for the process to exit, then SIGKILLs it. Reaps it,
     /// so no zombie is left.
     pub fn stop(&mut self, grace: Duration) {
         if self.exited().is_some() {
             return;
         }
-        let pid = Pid::from_raw(self.child.id() as i32);
-        let _ = kill(pid, Signal::SIGTERM);
+        self.terminate();
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if self.exited().is_some() {

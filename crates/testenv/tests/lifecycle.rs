@@ -23,12 +23,7 @@ async fn start_then_stop_leaves_no_process_and_no_directory() {
 
     cp.stop(Duration::from_secs(10));
     drop(cp);
-    let alive: Vec<u32> = pids
-        .iter()
-        .copied()
-        .filter(|&p| testenv::is_alive(p))
-        .collect();
-    assert!(alive.is_empty(), "still running: {alive:?}");
+    crate::util::assert_all_gone(&pids);
     assert!(!dir.exists(), "{} was not removed", dir.display());
 }
 

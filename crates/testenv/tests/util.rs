@@ -24,6 +24,16 @@ where
     }
 }
 
+/// Asserts that none of `pids` is still running (zombies count as gone).
+pub fn assert_all_gone(pids: &[u32]) {
+    let alive: Vec<u32> = pids
+        .iter()
+        .copied()
+        .filter(|&p| testenv::is_alive(p))
+        .collect();
+    assert!(alive.is_empty(), "still running: {alive:?}");
+}
+
 /// A namespaced CRD `Widget` in a group unique to this test, with a status subresource.
 pub struct TestCrd {
     pub resource: ApiResource,

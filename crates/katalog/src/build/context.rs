@@ -49,6 +49,8 @@ pub(crate) struct Built {
     pub has_status: Option<bool>,
     /// Custom children: initial status.
     pub status: Option<Value>,
+    /// Objects this one needs, applied just before it (an Ingress's generated TLS Secret).
+    pub companions: Vec<(Kind, Built)>,
 }
 
 impl Built {

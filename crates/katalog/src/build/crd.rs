@@ -1,10 +1,13 @@
 //! Glue from a loaded [`Katalog`] to the builder: the template engine with the Katalog's
 //! notes, its profiles, and a [`Builder`] set up with one CRD's settings.
 
+use std::collections::BTreeSet;
+
 use serde_json::{Value, json};
 
 use super::{Builder, Hooks, ProfileClass, Profiles};
 use crate::model::{Crd, Katalog};
+use crate::resources::{HookTemplates, Kind};
 use crate::template::{Engine, Note, NotesError};
 
 impl Profiles {
@@ -85,6 +88,50 @@ impl<'a> Builder<'a> {
         self = self.force_conflict(e.force_conflict);
         self.namespaces(list(&e.allowed_namespaces), list(&e.restricted_namespaces))
     }
+}
+
+/// Every block of a CRD's operatorBox: onCreate, onReconcile, onDelete and their groups.
+pub fn blocks_of(crd: &Crd) -> Vec<&HookTemplates> {
+    fn walk<'a>(h: &'a HookTemplates, out: &mut Vec<&'a HookTemplates>) {
+        out.push(h);
+        for g in &h.groups {
+            walk(g, out);
+        }
+    }
+    let ob = crd.operator_box();
+    let mut out = Vec::new();
+    for h in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
+        .into_iter()
+        .flatten()
+    {
+        walk(h, &mut out);
+    }
+    out
+}
+
+/// Every `(apiVersion, kind)` a CRD's templates may produce (all blocks and groups; custom
+/// children whose type is written without templates), sorted. The runtime watches and
+/// prunes these kinds by the owner label.
+pub fn child_types(crd: &Crd) -> Vec<(String, String)> {
+    let mut out = BTreeSet::new();
+    for h in blocks_of(crd) {
+        for kind in Kind::ALL {
+            if let (Some(api), Some(k)) = (kind.api_version(), kind.kube_kind())
+                && !h.declarations(kind).is_empty()
+            {
+                out.insert((api.to_owned(), k.to_owned()));
+            }
+        }
+        for c in &h.custom {
+            if let (Some(api), Some(k)) = (&c.api_version, &c.kind)
+                && !api.is_template()
+                && !k.is_template()
+            {
+                out.insert((api.0.clone(), k.0.clone()));
+            }
+        }
+    }
+    out.into_iter().collect()
 }
 
 /// A CR skeleton of a CRD's kind (apiVersion and kind filled in), for tests and tooling.

@@ -35,8 +35,8 @@ fn custom(ctx: &Ctx<'_>, meta: &Meta, d: &CustomDecl) -> Result<Built> {
     let has_status = d.has_status.or(status.as_ref().map(|_| true));
     Ok(Built {
         object: Value::Object(m),
-        secret: None,
         has_status,
         status,
+        ..Built::default()
     })
 }

@@ -6,12 +6,49 @@
 //! scope, secret flags), the objects a failed `when`/`or` asks to delete if owned, and the
 //! objects the namespace guard skipped. [`Builder::build_delete`] renders `onDelete` into a
 //! [`DeletePlan`]. Nothing here talks to a cluster; ownerReferences are left to the caller,
-//! who knows the CR's uid ([`add_owner_reference`]).
+//! who knows the CR's uid ([`add_owner_reference`]). [`preview`] is `ork template`.
 //!
-//! One file per family of kinds builds the object bodies; [`context`] holds the rendering
-//! helpers they share and [`profiles`] the named presets.
+//! One file per family of kinds builds the object bodies; `context` holds the rendering
+//! helpers they share and [`profiles`](Profiles) the named presets.
+//!
+//! # Decisions where the spec is silent or loose
+//!
+//! - **Order.** Kinds are applied in [`Kind::ALL`] order (namespaces and identities first,
+//!   then config, storage, workloads, Services, Ingresses, autoscalers, custom children),
+//!   declarations in their order, `onCreate` before `onReconcile`. The same object declared
+//!   twice is applied once, as its last declaration says, converged if either asked.
+//! - **Default names** are `<cr>-<suffix>`: `svc`, `pvc`, `pv`, `hpa`, `pdb`, otherwise
+//!   the lowercase kind (`<cr>-deployment`, `<cr>-configmap`). A custom child must be named.
+//! - **Deletion candidates** (§6.5) are computed over both blocks: a declaration with
+//!   failing conditions asks for deletion only when it converges (`onReconcile` or
+//!   `reconcile: true`) and no other declaration of this cycle produces the same object.
+//! - **Jobs** are always create-if-absent. Job and CronJob pods carry the declared labels
+//!   and the managed label but not `orkestra-owner`, so the owner's Services never route
+//!   to batch pods; Deployments, StatefulSets and ReplicaSets select `orkestra-owner` as
+//!   §6.3 says, and their pods carry the object's labels.
+//! - **Numbers** declared as strings become JSON numbers; an empty rendering means "not
+//!   set", so CRDs that prune `spec.replicas` still work. `replicas` is sent only when
+//!   declared and non-empty (the API server's default is the spec's default, 1), so an
+//!   undeclared count is left to HPAs and `kubectl scale` under server-side apply. Ports
+//!   and `maxSurge`-like fields become IntOrString.
+//! - **Custom children** (and other free-form JSON such as volumes and NetworkPolicy
+//!   rules) render every template string; a rendered template that reads as a number,
+//!   boolean or JSON object/array becomes that value. Static strings never change type.
+//! - **Secrets** write `data` base64-encoded (not `stringData`, which fights server-side
+//!   apply). TLS generation, `fromSecret`/`fromConfigMap` copies and the `generated-at`
+//!   rotation clock need the live object, the cluster or randomness, and are carried as
+//!   [`SecretFlags`] for the runtime.
+//! - **Profiles**: the Katalog's win over built-ins. The `restricted` and `hardened`
+//!   container profiles also set `seccompProfile: RuntimeDefault`, which the Kubernetes
+//!   restricted standard they claim to match requires.
+//! - **Ingress TLS** references the Secret `tls.secretName` (`<cr>-tls` by default); with
+//!   `tls.create` (or `enabled`) that Secret is also a child, applied just before the
+//!   Ingress, created once with a [`TlsRequest`] for the TLS hosts.
+//! - **Namespaces**: a CR without one owns children in `default`; the guard applies to the
+//!   final namespace of each object, `toNamespaces` copies included.
 
 mod access;
+mod autoscale;
 mod config;
 mod context;
 mod crd;
@@ -20,6 +57,7 @@ mod delete;
 mod network;
 mod owner;
 mod policy;
+mod preview;
 mod profiles;
 mod render;
 mod scaling;
@@ -36,10 +74,12 @@ use time::OffsetDateTime;
 use crate::condition::{self, Conditions, Env};
 use crate::resources::{Declaration, HookTemplates, Kind, Render, RenderFailure, Text};
 
+pub use autoscale::{ScaleDecision, decide as decide_autoscale};
 use context::{Built, Ctx, Fault, Meta};
-pub use crd::{cr_skeleton, engine_for, hooks_of};
+pub use crd::{blocks_of, child_types, cr_skeleton, engine_for, hooks_of};
 pub use delete::{DeleteGroup, DeletePlan};
 pub use owner::{Owner, add_owner_reference, owner_reference};
+pub use preview::{PLACEHOLDER_UID, PreviewError, crd_for, preview};
 pub use profiles::{ProfileClass, Profiles, builtin as builtin_profile};
 pub use render::EngineRender;
 
@@ -212,8 +252,8 @@ pub struct Plan {
 #[derive(Debug, thiserror::Error)]
 pub enum ErrorKind {
     /// A template failed to render.
-    #[error("cannot render: {0}")]
-    RenderFailed(RenderFailure),
+    #[error("cannot render")]
+    RenderFailed(#[source] RenderFailure),
     /// A value that must be a number is not.
     #[error("{0:?} is not a number")]
     NotANumber(String),
@@ -235,7 +275,7 @@ pub enum ErrorKind {
         name: String,
     },
     /// The `when`/`or` conditions could not be evaluated.
-    #[error("conditions cannot be evaluated: {0}")]
+    #[error("conditions cannot be evaluated")]
     ConditionFailed(#[source] condition::Error),
     /// The CR is not a JSON object.
     #[error("the CR is not an object")]
@@ -257,7 +297,10 @@ pub struct Error {
 
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}.{}", self.phase, self.path)?;
+        write!(f, "{}", self.phase)?;
+        if !self.path.is_empty() {
+            write!(f, ".{}", self.path)?;
+        }
         if let Some(field) = &self.field {
             write!(f, ".{field}")?;
         }
@@ -670,33 +713,46 @@ impl<'a> Builder<'a> {
                         None => None,
                         Some(s) => ctx.duration("sleep", s).map_err(|f| at(&path, f))?,
                     };
-                    let once = built.secret.as_ref().is_some_and(|s| s.once) && !converge;
-                    let apply = if spec.kind == Kind::Job || once || !converge {
-                        Apply::CreateIfAbsent
-                    } else {
-                        Apply::Converge
+                    let force = common
+                        .force_conflict
+                        .or(self.force_conflict)
+                        .unwrap_or(true);
+                    let make = |kind: Kind, built: Built| {
+                        let once = built.secret.as_ref().is_some_and(|s| s.once) && !converge;
+                        let apply = if kind == Kind::Job || once || !converge {
+                            Apply::CreateIfAbsent
+                        } else {
+                            Apply::Converge
+                        };
+                        let mut secret = built.secret;
+                        if let Some(s) = secret.as_mut() {
+                            s.once = once;
+                        }
+                        Child {
+                            phase,
+                            path: path.clone(),
+                            kind,
+                            object: built.object,
+                            apply,
+                            force,
+                            cluster_scoped: meta.namespace.is_none(),
+                            secret,
+                            sleep,
+                            has_status: built.has_status,
+                            status: built.status,
+                        }
                     };
-                    let mut secret = built.secret;
-                    if let Some(s) = secret.as_mut() {
-                        s.once = once;
+                    let mut built = built;
+                    for (kind, companion) in std::mem::take(&mut built.companions) {
+                        let mut child = make(kind, companion);
+                        // Generated material is made once; rotation recreates it.
+                        child.apply = Apply::CreateIfAbsent;
+                        if let Some(s) = child.secret.as_mut() {
+                            s.once = true;
+                        }
+                        st.push(child);
                     }
-                    let child = Child {
-                        phase,
-                        path: path.clone(),
-                        kind: spec.kind,
-                        object: built.object,
-                        apply,
-                        force: common
-                            .force_conflict
-                            .or(self.force_conflict)
-                            .unwrap_or(true),
-                        cluster_scoped: meta.namespace.is_none(),
-                        secret,
-                        sleep,
-                        has_status: built.has_status,
-                        status: built.status,
-                    };
-                    st.push(child);
+                    st.push(make(spec.kind, built));
                 }
             }
         }
@@ -731,14 +787,21 @@ impl State {
     }
 }
 
-/// The data map templates and conditions see: the CR's keys plus `extra`'s.
-fn data_map(cr: &Value, extra: &Map<String, Value>) -> std::result::Result<Value, ErrorKind> {
+/// The data map templates and conditions see: the CR's keys plus `extra`'s (the CR itself,
+/// borrowed, when there are no extras).
+fn data_map<'c>(
+    cr: &'c Value,
+    extra: &Map<String, Value>,
+) -> std::result::Result<Cow<'c, Value>, ErrorKind> {
     let Value::Object(obj) = cr else {
         return Err(ErrorKind::NotAnObject);
     };
+    if extra.is_empty() {
+        return Ok(Cow::Borrowed(cr));
+    }
     let mut map = obj.clone();
     for (k, v) in extra {
         map.insert(k.clone(), v.clone());
     }
-    Ok(Value::Object(map))
+    Ok(Cow::Owned(Value::Object(map)))
 }

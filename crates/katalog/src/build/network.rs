@@ -2,10 +2,10 @@
 
 use serde_json::{Map, Value, json};
 
-use super::KindSpec;
 use super::context::{Built, Ctx, Meta, Result, int_or_string};
 use super::profiles::ProfileClass;
 use super::workloads::{put, put_list};
+use super::{KindSpec, SecretFlags, TlsRequest};
 use crate::resources::{IngressDecl, Kind, NetworkPolicyDecl, ServiceDecl};
 
 pub(super) const SERVICE: KindSpec<ServiceDecl> = KindSpec::new(Kind::Service, service);
@@ -87,20 +87,61 @@ fn ingress(ctx: &Ctx<'_>, meta: &Meta, d: &IngressDecl) -> Result<Built> {
             .map(Value::from),
     );
     spec.insert("rules".into(), json!([rule]));
+    let mut companions = Vec::new();
     if let Some(tls) = &d.tls
         && (tls.create || tls.enabled || tls.secret_name.is_some())
     {
         let secret = ctx
             .opt("tls.secretName", tls.secret_name.as_ref())?
             .unwrap_or_else(|| format!("{owner}-tls"));
+        let hosts = ctx.list("tls.hosts", &tls.hosts)?;
+        if tls.create || tls.enabled {
+            companions.push((Kind::Secret, tls_secret(ctx, meta, &secret, &hosts, tls)?));
+        }
         let mut t = Map::new();
-        put_list(&mut t, "hosts", ctx.list("tls.hosts", &tls.hosts)?);
+        put_list(&mut t, "hosts", hosts);
         t.insert("secretName".into(), secret.into());
         spec.insert("tls".into(), json!([t]));
     }
-    Ok(Built::new(
-        meta.object(Kind::Ingress, json!({"spec": spec})),
-    ))
+    let mut built = Built::new(meta.object(Kind::Ingress, json!({"spec": spec})));
+    built.companions = companions;
+    Ok(built)
+}
+
+/// The self-signed TLS Secret an Ingress with `tls.create` (or `enabled`) asks for: made
+/// once, for the TLS hosts.
+fn tls_secret(
+    ctx: &Ctx<'_>,
+    meta: &Meta,
+    name: &str,
+    hosts: &[Value],
+    tls: &crate::resources::IngressTls,
+) -> Result<Built> {
+    let dns_names: Vec<String> = hosts
+        .iter()
+        .filter_map(|h| h.as_str().map(str::to_owned))
+        .collect();
+    let valid_for = match &tls.valid_for {
+        Some(v) => ctx.duration("tls.validFor", v)?,
+        None => None,
+    };
+    let mut secret_meta = meta.clone();
+    secret_meta.name = name.to_owned();
+    let mut built =
+        Built::new(secret_meta.object(Kind::Secret, json!({"type": "kubernetes.io/tls"})));
+    built.secret = Some(SecretFlags {
+        once: true,
+        tls: Some(TlsRequest {
+            common_name: dns_names
+                .first()
+                .cloned()
+                .unwrap_or_else(|| name.to_owned()),
+            dns_names,
+            valid_for: valid_for.unwrap_or(std::time::Duration::from_secs(365 * 86_400)),
+        }),
+        ..SecretFlags::default()
+    });
+    Ok(built)
 }
 
 /// A NetworkPolicy from a profile or explicit rules.

@@ -69,6 +69,13 @@ mod tests {
     use serde_json::json;
 
     #[test]
+    fn builders_and_renderers_can_cross_threads() {
+        fn send_sync<T: Send + Sync>() {}
+        send_sync::<EngineRender>();
+        send_sync::<crate::build::Builder<'static>>();
+    }
+
+    #[test]
     fn templates_render_through_the_engine_and_are_parsed_once() {
         let r = EngineRender::new(Engine::new());
         let data = json!({"metadata": {"name": "web"}});

@@ -309,8 +309,10 @@ fn pod_spec(
 }
 
 /// `replicas` (default 1).
-fn replicas(ctx: &Ctx<'_>, t: Option<&crate::resources::Text>) -> Result<i64> {
-    Ok(ctx.int("replicas", t)?.unwrap_or(1))
+/// `replicas`, only when declared and non-empty: the API server defaults it to 1, and not
+/// sending it leaves the field to an HPA or to `kubectl scale`.
+fn replicas(ctx: &Ctx<'_>, t: Option<&crate::resources::Text>) -> Result<Option<Value>> {
+    Ok(ctx.int("replicas", t)?.map(Value::from))
 }
 
 /// A pod template carrying `labels`.
@@ -325,14 +327,16 @@ fn batch_labels(meta: &Meta) -> Value {
     Value::Object(l)
 }
 
-fn deployment(ctx: &Ctx<'_>, meta: &Meta, d: &DeploymentDecl) -> Result<Built> {
-    let w = d.workload();
-    let pod = pod_spec(ctx, meta, &w, None)?;
+/// The spec shared by Deployments, StatefulSets and ReplicaSets: replicas when declared,
+/// the owner selector, and a pod template carrying the object's labels.
+fn replicated_spec(
+    ctx: &Ctx<'_>,
+    meta: &Meta,
+    count: Option<&crate::resources::Text>,
+    pod: Map<String, Value>,
+) -> Result<Map<String, Value>> {
     let mut spec = Map::new();
-    spec.insert(
-        "replicas".into(),
-        replicas(ctx, d.replicas.as_ref())?.into(),
-    );
+    put(&mut spec, "replicas", replicas(ctx, count)?);
     spec.insert(
         "selector".into(),
         json!({"matchLabels": meta.owner_selector()}),
@@ -341,6 +345,13 @@ fn deployment(ctx: &Ctx<'_>, meta: &Meta, d: &DeploymentDecl) -> Result<Built> {
         "template".into(),
         template(Value::Object(meta.labels.clone()), pod),
     );
+    Ok(spec)
+}
+
+fn deployment(ctx: &Ctx<'_>, meta: &Meta, d: &DeploymentDecl) -> Result<Built> {
+    let w = d.workload();
+    let pod = pod_spec(ctx, meta, &w, None)?;
+    let mut spec = replicated_spec(ctx, meta, d.replicas.as_ref(), pod)?;
     if let Some(ru) = &d.rolling_update
         && let Some(v) = profiled(
             ctx,
@@ -408,23 +419,11 @@ fn stateful_set(ctx: &Ctx<'_>, meta: &Meta, d: &StatefulSetDecl) -> Result<Built
             l.extend(mounts);
         }
     }
-    let mut spec = Map::new();
-    spec.insert(
-        "replicas".into(),
-        replicas(ctx, d.replicas.as_ref())?.into(),
-    );
+    let mut spec = replicated_spec(ctx, meta, d.replicas.as_ref(), pod)?;
     let service = ctx
         .opt("serviceName", d.service_name.as_ref())?
         .unwrap_or_else(|| meta.name.clone());
     spec.insert("serviceName".into(), service.into());
-    spec.insert(
-        "selector".into(),
-        json!({"matchLabels": meta.owner_selector()}),
-    );
-    spec.insert(
-        "template".into(),
-        template(Value::Object(meta.labels.clone()), pod),
-    );
     put_list(&mut spec, "volumeClaimTemplates", claims);
     Ok(Built::new(
         meta.object(Kind::StatefulSet, json!({"spec": spec})),
@@ -433,11 +432,7 @@ fn stateful_set(ctx: &Ctx<'_>, meta: &Meta, d: &StatefulSetDecl) -> Result<Built
 
 fn replica_set(ctx: &Ctx<'_>, meta: &Meta, d: &ReplicaSetDecl) -> Result<Built> {
     let pod = pod_spec(ctx, meta, &d.workload(), None)?;
-    let spec = json!({
-        "replicas": replicas(ctx, d.replicas.as_ref())?,
-        "selector": {"matchLabels": meta.owner_selector()},
-        "template": template(Value::Object(meta.labels.clone()), pod),
-    });
+    let spec = replicated_spec(ctx, meta, d.replicas.as_ref(), pod)?;
     Ok(Built::new(
         meta.object(Kind::ReplicaSet, json!({"spec": spec})),
     ))

@@ -69,14 +69,13 @@ impl Field<'_> {
         }
     }
 
+    /// The type name as Orkestra's `typeOf` note spells it (`slice` for lists), so a
+    /// condition and a template agree on what a field is.
     fn type_name(&self) -> &'static str {
         match self {
-            Field::Absent | Field::Found(Value::Null) => "null",
-            Field::Found(Value::Object(_)) => "map",
-            Field::Found(Value::Array(_)) => "list",
-            Field::Found(Value::String(_)) | Field::Rendered(_) => "string",
-            Field::Found(Value::Number(_)) => "number",
-            Field::Found(Value::Bool(_)) => "bool",
+            Field::Absent => "null",
+            Field::Found(v) => crate::template::type_of(v),
+            Field::Rendered(_) => "string",
         }
     }
 }
@@ -84,29 +83,9 @@ impl Field<'_> {
 /// The operator and operand a condition asks for: the first shorthand key set, else the
 /// explicit `operator`/`value`.
 fn operation(c: &Condition) -> Option<(Operator, Option<&Text>)> {
-    let shorthands: [(Operator, &Option<Text>); 19] = [
-        (Operator::Equals, &c.equals),
-        (Operator::NotEquals, &c.not_equals),
-        (Operator::Contains, &c.contains),
-        (Operator::NotContains, &c.not_contains),
-        (Operator::Prefix, &c.prefix),
-        (Operator::NotPrefix, &c.not_prefix),
-        (Operator::Suffix, &c.suffix),
-        (Operator::NotSuffix, &c.not_suffix),
-        (Operator::Regex, &c.regex),
-        (Operator::Gt, &c.greater_than),
-        (Operator::Lt, &c.less_than),
-        (Operator::Gte, &c.greater_than_or_equal),
-        (Operator::Lte, &c.less_than_or_equal),
-        (Operator::Gte, &c.min),
-        (Operator::Lte, &c.max),
-        (Operator::Between, &c.between),
-        (Operator::NotBetween, &c.not_between),
-        (Operator::In, &c.in_list),
-        (Operator::NotIn, &c.not_in),
-    ];
-    if let Some((op, v)) = shorthands.iter().find(|(_, v)| v.is_some()) {
-        return Some((*op, v.as_ref()));
+    let shorthands = c.shorthands();
+    if let Some((_, op, v)) = shorthands.into_iter().find(|(_, _, v)| v.is_some()) {
+        return Some((op, v.as_ref()));
     }
     match (c.exists, c.not_exists) {
         (Some(e), _) => {
@@ -183,6 +162,33 @@ fn in_list(field: &str, list: &str) -> bool {
     list.split(',').any(|item| item.trim() == field.trim())
 }
 
+/// Whether `text` matches `pattern`; compiled patterns are kept per thread (a Katalog has
+/// few, and conditions run on every reconcile).
+fn regex_match(pattern: &str, text: &str) -> Result<bool> {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    const MAX_CACHED: usize = 256;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, regex::Regex>> = RefCell::new(HashMap::new());
+    }
+    CACHE.with(|cache| {
+        if let Some(re) = cache.borrow().get(pattern) {
+            return Ok(re.is_match(text));
+        }
+        let re = regex::Regex::new(pattern).map_err(|source| Error::InvalidRegex {
+            pattern: pattern.to_owned(),
+            source,
+        })?;
+        let matched = re.is_match(text);
+        let mut cache = cache.borrow_mut();
+        if cache.len() >= MAX_CACHED {
+            cache.clear();
+        }
+        cache.insert(pattern.to_owned(), re);
+        Ok(matched)
+    })
+}
+
 /// Evaluates a field condition, before `negate`.
 pub(super) fn evaluate(c: &Condition, field_src: &Text, env: &Env<'_>) -> Result<bool> {
     let field = if field_src.is_template() {
@@ -224,12 +230,7 @@ pub(super) fn evaluate(c: &Condition, field_src: &Text, env: &Env<'_>) -> Result
         Operator::NotPrefix => !f.starts_with(v),
         Operator::Suffix => f.ends_with(v),
         Operator::NotSuffix => !f.ends_with(v),
-        Operator::Regex => regex::Regex::new(v)
-            .map_err(|source| Error::InvalidRegex {
-                pattern: v.to_owned(),
-                source,
-            })?
-            .is_match(f),
+        Operator::Regex => regex_match(v, f)?,
         Operator::Exists => field.exists(),
         Operator::NotExists => !field.exists(),
         Operator::Gt => numeric(|a, b| a > b),
@@ -247,12 +248,21 @@ pub(super) fn evaluate(c: &Condition, field_src: &Text, env: &Env<'_>) -> Result
             None => true,
             Some(others) => !others.iter().any(|o| value_text(o) == f),
         },
-        Operator::TypeOf => field.type_name().eq_ignore_ascii_case(v.trim()),
+        Operator::TypeOf => field.type_name() == canonical_type(v),
         Operator::TypeMap => field.type_name() == "map",
-        Operator::TypeList => field.type_name() == "list",
+        Operator::TypeList => field.type_name() == "slice",
         Operator::TypeString => field.type_name() == "string",
         Operator::TypeNumber => field.type_name() == "number",
         Operator::TypeBool => field.type_name() == "bool",
         Operator::TypeNull => field.type_name() == "null",
     })
+}
+
+/// The `typeOf` value a Katalog wrote, in `typeOf` spelling: Orkestra says `slice`; `list`
+/// and `array` are accepted for it, and case does not matter.
+fn canonical_type(written: &str) -> String {
+    match written.trim().to_ascii_lowercase().as_str() {
+        "list" | "array" => "slice".to_string(),
+        other => other.to_string(),
+    }
 }

@@ -8,6 +8,7 @@
 //! Evaluation is pure: it takes the data map, the template engine and a clock, and for the
 //! `unique` operator the sibling values supplied by the caller.
 
+mod check;
 mod field;
 mod time;
 
@@ -16,6 +17,7 @@ use serde_json::Value;
 
 use crate::resources::{Render, RenderFailure, Text, render_text};
 
+pub use check::{Problem, Severity};
 pub use field::{lookup, value_text};
 pub use time::{CronSchedule, parse_duration};
 
@@ -109,6 +111,36 @@ impl std::fmt::Debug for Env<'_> {
 }
 
 impl Condition {
+    /// The shorthand operator keys with their operator and operand, in precedence order
+    /// (`exists`/`notExists` are booleans and not listed).
+    pub fn shorthands(&self) -> [(&'static str, Operator, &Option<Text>); 19] {
+        [
+            ("equals", Operator::Equals, &self.equals),
+            ("notEquals", Operator::NotEquals, &self.not_equals),
+            ("contains", Operator::Contains, &self.contains),
+            ("notContains", Operator::NotContains, &self.not_contains),
+            ("prefix", Operator::Prefix, &self.prefix),
+            ("notPrefix", Operator::NotPrefix, &self.not_prefix),
+            ("suffix", Operator::Suffix, &self.suffix),
+            ("notSuffix", Operator::NotSuffix, &self.not_suffix),
+            ("regex", Operator::Regex, &self.regex),
+            ("greaterThan", Operator::Gt, &self.greater_than),
+            ("lessThan", Operator::Lt, &self.less_than),
+            (
+                "greaterThanOrEqual",
+                Operator::Gte,
+                &self.greater_than_or_equal,
+            ),
+            ("lessThanOrEqual", Operator::Lte, &self.less_than_or_equal),
+            ("min", Operator::Gte, &self.min),
+            ("max", Operator::Lte, &self.max),
+            ("between", Operator::Between, &self.between),
+            ("notBetween", Operator::NotBetween, &self.not_between),
+            ("in", Operator::In, &self.in_list),
+            ("notIn", Operator::NotIn, &self.not_in),
+        ]
+    }
+
     /// Evaluates this condition, `negate` included.
     ///
     /// # Errors
@@ -566,6 +598,14 @@ mod tests {
             ),
             (
                 json!({"field": "spec.map", "operator": "typeOf", "value": "map"}),
+                true,
+            ),
+            (
+                json!({"field": "spec.list", "operator": "typeOf", "value": "slice"}),
+                true,
+            ),
+            (
+                json!({"field": "spec.list", "operator": "typeOf", "value": "list"}),
                 true,
             ),
             (

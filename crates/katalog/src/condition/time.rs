@@ -45,7 +45,7 @@ pub fn parse_duration(s: &str) -> Option<Duration> {
             "y" => 31_536_000.0,
             _ => return None,
         };
-        total += Duration::seconds_f64(n * secs);
+        total = total.checked_add(Duration::checked_seconds_f64(n * secs)?)?;
     }
     Some(total)
 }
@@ -180,7 +180,10 @@ fn cron_field(field: &str, lo: u32, hi: u32, names: &[&str], name_offset: u32) -
         let mut v = start;
         while v <= end {
             bits |= 1 << v;
-            v += step;
+            v = match v.checked_add(step) {
+                Some(next) => next,
+                None => break,
+            };
         }
     }
     Some(bits)
@@ -270,6 +273,7 @@ mod tests {
         assert_eq!(parse_duration("45"), Some(Duration::seconds(45)));
         assert_eq!(parse_duration("5x"), None);
         assert_eq!(parse_duration(""), None);
+        assert_eq!(parse_duration("99999999999999999999y"), None);
     }
 
     #[test]
@@ -346,6 +350,13 @@ mod tests {
             .unwrap()
         );
         assert!(in_cron_window("not cron", two_hours, sunday_3am).is_err());
+    }
+
+    #[test]
+    fn huge_steps_and_values_are_rejected_or_clamped_not_panics() {
+        assert!(CronSchedule::parse("*/4294967295 * * * *").is_some());
+        assert!(CronSchedule::parse("99 * * * *").is_none());
+        assert!(CronSchedule::parse("*/0 * * * *").is_none());
     }
 
     #[test]

@@ -25,13 +25,22 @@ pub struct Contribution {
 }
 
 /// Reads one Motif file named at `reference_node`.
-fn read_motif(
-    resolver: &mut Resolver,
-    from: &Path,
-    reference_node: &Node,
-) -> Option<(Node, MotifDocument)> {
+fn read_motif(resolver: &mut Resolver, from: &Path, item: &Node) -> Option<(Node, MotifDocument)> {
+    let reference_node = item.get("motif")?;
     let at = resolver.location(reference_node.span);
     let reference = reference_node.as_str().unwrap_or_default();
+    let oci = item.get("oci").and_then(Node::as_str) == Some("true");
+    let short_name = !reference.contains('/') && reference.contains(':');
+    if oci || short_name {
+        resolver.report(
+            Diagnostic::error(
+                "import-unsupported",
+                format!("motif `{reference}`: OCI and registry Motif imports are not supported yet; use a local path"),
+            )
+            .at(&at),
+        );
+        return None;
+    }
     let path = match resolve_path(from, reference) {
         Ok(p) => p,
         Err(message) => {
@@ -77,12 +86,10 @@ pub fn apply_crd_imports(
         return out;
     };
     for item in items {
-        let Some(reference) = item.get("motif") else {
+        let Some((node, document)) = read_motif(resolver, from, item) else {
             continue;
         };
-        let Some((node, document)) = read_motif(resolver, from, reference) else {
-            continue;
-        };
+        let reference = item.get("motif").and_then(Node::as_str).unwrap_or_default();
         let with = item.get("with");
         for input in &document.inputs {
             let bound = with.and_then(|w| w.get(&input.name)).and_then(Node::as_str);
@@ -95,11 +102,7 @@ pub fn apply_crd_imports(
                     resolver.report(
                         Diagnostic::error(
                             "motif-input-missing",
-                            format!(
-                                "Motif `{}` needs input `{}`",
-                                reference.as_str().unwrap_or_default(),
-                                input.name
-                            ),
+                            format!("Motif `{}` needs input `{}`", reference, input.name),
                         )
                         .at(&at)
                         .with_crd(crd)
@@ -181,10 +184,7 @@ pub fn apply_spec_imports(resolver: &mut Resolver, from: &Path, root: &Node) -> 
         return out;
     };
     for item in items {
-        let Some(reference) = item.get("motif") else {
-            continue;
-        };
-        let Some((_, document)) = read_motif(resolver, from, reference) else {
+        let Some((_, document)) = read_motif(resolver, from, item) else {
             continue;
         };
         if let Some(notes) = document.notes {

@@ -36,7 +36,7 @@ impl Text {
 /// Renders template text against a data map. Implemented by the template engine (with a
 /// parse cache) and by small stand-ins in tests; keeps conditions and object building
 /// independent of how templates are compiled.
-pub trait Render {
+pub trait Render: Send + Sync {
     /// Renders `src`, a template (`{{ ... }}`), against `data`.
     fn render(&self, src: &str, data: &serde_json::Value) -> Result<String, RenderFailure>;
 }

@@ -173,6 +173,7 @@ impl<'a> Exec<'a> {
         Ok(Flow::Normal)
     }
 
+    /// `if`/`with`, walking an `else if`/`else with` chain in a loop rather than recursing.
     fn cond(
         &mut self,
         br: &'a Branch,
@@ -182,19 +183,34 @@ impl<'a> Exec<'a> {
     ) -> Res<Flow> {
         self.enter()?;
         let mark = self.vars.len();
-        let v = self.pipe(&br.pipe, dot)?;
-        let r = if value::truthy(&v) {
-            if is_with {
-                self.list(&br.then, &v, out)
-            } else {
-                self.list(&br.then, dot, out)
-            }
-        } else {
-            self.list(&br.otherwise, dot, out)
-        };
+        let r = self.cond_chain(br, is_with, dot, out);
         self.vars.truncate(mark);
         self.depth -= 1;
         r
+    }
+
+    fn cond_chain(
+        &mut self,
+        mut br: &'a Branch,
+        is_with: bool,
+        dot: &Val<'a>,
+        out: &mut String,
+    ) -> Res<Flow> {
+        loop {
+            let v = self.pipe(&br.pipe, dot)?;
+            if value::truthy(&v) {
+                return if is_with {
+                    self.list(&br.then, &v, out)
+                } else {
+                    self.list(&br.then, dot, out)
+                };
+            }
+            match br.otherwise.as_slice() {
+                [Node::If(next)] if !is_with => br = next,
+                [Node::With(next)] if is_with => br = next,
+                _ => return self.list(&br.otherwise, dot, out),
+            }
+        }
     }
 
     fn range(&mut self, br: &'a Branch, dot: &Val<'a>, out: &mut String) -> Res<()> {

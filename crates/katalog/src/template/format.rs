@@ -1,8 +1,9 @@
 //! Go `fmt.Sprintf` for template values: the verbs Katalogs use (`%s %d %v %q %f %e %g %x %X
 //! %o %b %t %c %%`) with flags (`-+# 0`), width and precision.
 //!
-//! Two deliberate leniencies against Go: nil prints as the empty string under `%s`/`%v` (a
-//! missing key never leaks `%!s(<nil>)`), and numbers print under `%s` as under `%v`.
+//! Deliberate leniencies against Go, all where Go would print a `%!verb(...)` marker: nil prints
+//! as the empty string under `%s`/`%v` (a missing key never leaks `%!s(<nil>)`), numbers print
+//! under `%s` as under `%v`, integers are accepted by `%f %e %g`, and numeric strings by `%d`.
 
 use serde_json::Value as Json;
 
@@ -215,7 +216,8 @@ fn verb_body(verb: char, spec: Spec, v: &Json) -> String {
 fn integral(v: &Json) -> Option<i64> {
     match v {
         Json::Number(_) if is_int(v) => value::as_i64(v),
-        Json::Number(n) => n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64),
+        // Go refuses integer verbs for floats (`%!d(float64=1e+06)`).
+        Json::Number(_) => None,
         Json::String(s) => s.trim().parse().ok(),
         Json::Bool(_) | Json::Null | Json::Array(_) | Json::Object(_) => None,
     }
@@ -267,7 +269,7 @@ fn float_body(f: f64, verb: char, spec: Spec) -> String {
             None => {
                 let mut s = String::new();
                 value::write_float(&mut s, a);
-                s
+                if verb == 'G' { s.to_uppercase() } else { s }
             }
             Some(p) => {
                 let p = p.max(1);

@@ -31,8 +31,14 @@ const DIFFERENCES: &[(&str, &str)] = &[
     ("{{ len .spec.missing }}", "0"),
     ("{{ lt .spec.missing 1 }}", "true"),
     ("{{ index .spec.tags 10 }}", ""),
-    // Numbers compare across int and float; different kinds are unequal rather than an error.
+    // Numbers compare across int and float; lists and maps compare by value; different kinds
+    // are unequal rather than an error.
     ("{{ eq 1 1.0 }}", "true"),
+    (
+        "{{ ge .spec.num 2.25 }}|{{ gt 2 1.5 }}|{{ lt -1 0 }}",
+        "true|true|true",
+    ),
+    ("{{ eq .spec.tags .spec.tags }}", "true"),
     ("{{ eq \"1\" 1 }}", "false"),
 ];
 

@@ -288,65 +288,73 @@ impl Parser<'_, '_> {
         }
     }
 
-    /// `if`, `with` and `range` up to and including their `end`.
+    /// `if`, `with` and `range` up to and including their `end`. An `{{else if}}` chain is read
+    /// in a loop (not by recursion) and nests as `{{else}}{{if}}…{{end}}` sharing the one `end`,
+    /// so long chains cost no nesting depth.
     fn branch(&mut self, word: &'static str, pos: usize) -> Result<Node, ParseError> {
         self.enter(pos)?;
         self.scopes.push(Vec::new());
-        let pipe = self.pipeline(word, word == "range")?;
-        self.expect_close(word)?;
-        let dot = match word {
-            "with" => single_path(&pipe, self),
-            "range" => None,
-            _ => self.dot.last().cloned().flatten(),
-        };
-        self.dot.push(dot);
-        if word == "range" {
-            self.range_depth += 1;
-        }
-        let then = self.list(false);
-        if word == "range" {
-            self.range_depth -= 1;
-        }
-        self.dot.pop();
-        let (then, end) = then?;
-        let mut otherwise = Vec::new();
-        if let Some(ListEnd {
-            word: "else",
-            pos: else_pos,
-        }) = end
-        {
+        let mut arms: Vec<(Pipe, Vec<Node>)> = Vec::new();
+        let otherwise = loop {
+            let pipe = self.pipeline(word, word == "range")?;
+            self.expect_close(word)?;
+            let dot = match word {
+                "with" => single_path(&pipe, self),
+                "range" => None,
+                _ => self.dot.last().cloned().flatten(),
+            };
+            self.dot.push(dot);
+            if word == "range" {
+                self.range_depth += 1;
+            }
+            let then = self.list(false);
+            if word == "range" {
+                self.range_depth -= 1;
+            }
+            self.dot.pop();
+            let (then, end) = then?;
+            arms.push((pipe, then));
+            if !matches!(end, Some(ListEnd { word: "else", .. })) {
+                break Vec::new();
+            }
             self.skip_space();
             let chained = matches!(
                 self.peek(),
                 Some(Token { kind: Tok::Ident(w), .. }) if (word == "if" || word == "with") && w == word
             );
             if chained {
-                // `{{else if ...}}` is `{{else}}{{if ...}}...{{end}}` sharing this `end`.
                 self.i += 1;
-                otherwise.push(self.branch(word, else_pos)?);
-            } else {
-                self.expect_close("else")?;
-                let (body, end) = self.list(false)?;
-                match end {
-                    Some(ListEnd { word: "end", .. }) => {}
-                    Some(e) => return Err(self.err(e.pos, "expected end; found {{else}}")),
-                    None => return Err(self.err(self.src.len(), "unexpected EOF")),
-                }
-                otherwise = body;
+                continue;
             }
-        }
+            self.expect_close("else")?;
+            let (body, end) = self.list(false)?;
+            match end {
+                Some(ListEnd { word: "end", .. }) => {}
+                Some(e) => return Err(self.err(e.pos, "expected end; found {{else}}")),
+                None => return Err(self.err(self.src.len(), "unexpected EOF")),
+            }
+            break body;
+        };
         self.scopes.pop();
         self.depth -= 1;
-        let branch = Branch {
-            pipe,
-            then,
-            otherwise,
-        };
-        Ok(match word {
+        let make = |branch| match word {
             "if" => Node::If(branch),
             "with" => Node::With(branch),
             _ => Node::Range(branch),
-        })
+        };
+        let mut otherwise = otherwise;
+        loop {
+            let (pipe, then) = arms.pop().expect("at least one arm was read");
+            let node = make(Branch {
+                pipe,
+                then,
+                otherwise,
+            });
+            if arms.is_empty() {
+                return Ok(node);
+            }
+            otherwise = vec![node];
+        }
     }
 
     /// Parses a pipeline up to (not including) `}}` or `)`.

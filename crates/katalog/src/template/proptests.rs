@@ -5,6 +5,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::{Engine, RenderContext};
+use crate::template::funcs::{builtins, testing};
 
 /// Fragments that combine into plausible (and implausible) templates.
 const PIECES: &[&str] = &[
@@ -91,8 +92,70 @@ fn fixed() -> RenderContext {
     }
 }
 
+/// Small arbitrary JSON values: scalars, numeric and cron-like strings, nested lists and maps.
+fn json_value() -> impl Strategy<Value = serde_json::Value> {
+    let leaf = prop_oneof![
+        Just(serde_json::Value::Null),
+        any::<bool>().prop_map(serde_json::Value::from),
+        any::<i64>().prop_map(serde_json::Value::from),
+        (-1e6f64..1e6).prop_map(serde_json::Value::from),
+        prop::sample::select(vec![
+            "",
+            "0",
+            "-1",
+            "3",
+            "1.5",
+            "abc",
+            "*/5 * * * *",
+            "@daily",
+            "1Gi",
+            "500m",
+            "v1.2.3",
+            "^1.2",
+            "10.0.0.0/8",
+            "10.1.2.3",
+            "2026-05-19T10:00:00Z",
+            "1h30m",
+            "%d %s %v",
+            "a,b",
+            "{\"a\":1}",
+            "true",
+            "Ready",
+            "\u{0}",
+            "é",
+        ])
+        .prop_map(serde_json::Value::from),
+        "[ -~]{0,12}".prop_map(serde_json::Value::from),
+    ];
+    leaf.prop_recursive(3, 24, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(serde_json::Value::Array),
+            prop::collection::btree_map("[a-z_]{1,6}", inner, 0..4)
+                .prop_map(|m| serde_json::Value::Object(m.into_iter().collect())),
+        ]
+    })
+}
+
 proptest! {
     #![proptest_config(ProptestConfig { cases: 2000, ..ProptestConfig::default() })]
+
+    /// Every built-in, given any arguments its arity allows, returns a value or an error and
+    /// never panics (nil-safety of the whole library).
+    #[test]
+    fn every_builtin_survives_arbitrary_arguments(
+        pick in any::<prop::sample::Index>(),
+        args in prop::collection::vec(json_value(), 0..6),
+    ) {
+        let mut names: Vec<&str> = builtins().keys().copied().collect();
+        names.sort_unstable();
+        let name = names[pick.index(names.len())];
+        let arity = builtins()[name].arity;
+        let n = args.len().clamp(arity.min, arity.max.unwrap_or(usize::MAX).min(arity.min + 5));
+        let mut args = args;
+        args.resize(n, serde_json::Value::Null);
+        let _ = testing::call(name, &args);
+    }
+
 
     #[test]
     fn assembled_templates_never_panic_and_render_deterministically(

@@ -114,6 +114,20 @@ fn if_else_if_chains_pick_the_first_true_branch() {
 }
 
 #[test]
+fn long_else_if_chains_cost_no_nesting_depth() {
+    let mut src = String::new();
+    for k in 0..500 {
+        src.push_str(&format!(
+            "{{{{ {} eq .n {k} }}}}{k}",
+            if k == 0 { "if" } else { "else if" }
+        ));
+    }
+    src.push_str("{{ else }}none{{ end }}");
+    assert_eq!(render(&src, &json!({"n": 499})), "499");
+    assert_eq!(render(&src, &json!({"n": 1000})), "none");
+}
+
+#[test]
 fn with_sets_dot_and_falls_back_to_else() {
     let src = "{{ with .spec }}{{ .image }}{{ else }}none{{ end }}";
     assert_eq!(render(src, &cr()), "nginx");

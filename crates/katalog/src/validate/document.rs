@@ -10,6 +10,31 @@ pub fn check(cx: &mut Cx<'_>) {
     metadata_name(cx);
     lifecycle(cx);
     min_maturity(cx);
+    imports_on_katalog(cx);
+}
+
+fn imports_on_katalog(cx: &mut Cx<'_>) {
+    let doc = &cx.katalog.document;
+    let is_katalog = doc.kind.as_ref().is_some_and(|k| k.value == "Katalog");
+    let Some(imports) = &doc.imports else { return };
+    let declared =
+        !imports.files.is_empty() || !imports.registry.is_empty() || !imports.helm.is_empty();
+    if is_katalog && declared {
+        let at = doc
+            .kind
+            .as_ref()
+            .map(|k| k.at.clone())
+            .unwrap_or_else(|| root_location(cx));
+        cx.push(
+            Diagnostic::error(
+                "imports-on-katalog",
+                "top-level `imports` (files, registry, helm) is only valid on a Komposer",
+            )
+            .at(&at)
+            .with_path("imports")
+            .with_hint("set `kind: Komposer`, or move Motif imports to `spec.imports`"),
+        );
+    }
 }
 
 fn root_location(cx: &Cx<'_>) -> crate::Location {

@@ -35,8 +35,10 @@ pub const ROLLING_UPDATE_PROFILES: &[&str] = &["safe", "fast", "blue-green"];
 pub const SECURITY_PROFILES: &[&str] = &["baseline", "restricted", "hardened"];
 
 pub fn check(cx: &mut Cx<'_>) {
-    let roots = cx.resolver.roots.clone();
-    let Some(root) = roots.first() else { return };
+    let roots = std::mem::take(&mut cx.resolver.roots);
+    let Some(root) = roots.first() else {
+        return;
+    };
     let mut problems: Vec<(Diagnostic, Option<String>)> = Vec::new();
     walk(root, "", &mut |node, path| {
         let Some(crd) = crd_of(path) else { return };
@@ -48,6 +50,7 @@ pub fn check(cx: &mut Cx<'_>) {
         let mut report = |d: Diagnostic| problems.push((d, Some(crd.to_string())));
         check_declaration(cx, node, path, kind, &at, &mut report);
     });
+    cx.resolver.roots = roots;
     for (d, crd) in problems {
         let d = match crd {
             Some(c) => d.with_crd(c),

@@ -109,7 +109,7 @@ pub fn check(cx: &mut Cx<'_>) {
                 .with_path("notes"),
         );
     }
-    let roots = cx.resolver.roots.clone();
+    let roots = std::mem::take(&mut cx.resolver.roots);
     let mut problems = Vec::new();
     for root in &roots {
         walk(root, "", &mut |node: &Node, path: &str| {
@@ -139,6 +139,7 @@ pub fn check(cx: &mut Cx<'_>) {
             ));
         }
     }
+    cx.resolver.roots = roots;
     for (at, path, problem) in problems {
         let crd = crd_of(&path).map(str::to_string);
         let subject = match &crd {

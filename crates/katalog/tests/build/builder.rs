@@ -86,14 +86,14 @@ services: [{port: '80', targetPort: '{{ .spec.port }}'}]
 }
 
 #[test]
-fn absent_replicas_and_port_fall_back_to_one_replica_and_no_port() {
+fn absent_or_empty_replicas_and_port_are_not_sent() {
     let p = plan(
         &cr("apiVersion: v1\nkind: W\nmetadata: {name: w}\nspec: {image: nginx}"),
         "deployments: [{image: '{{ .spec.image }}', replicas: '{{ .spec.replicas }}', port: '{{ .spec.port }}'}]",
         None,
     );
     let d = &p.children[0].object;
-    assert_eq!(d["spec"]["replicas"], 1);
+    assert!(d["spec"].get("replicas").is_none());
     assert!(
         d["spec"]["template"]["spec"]["containers"][0]
             .get("ports")
@@ -142,6 +142,7 @@ fn force_conflict_prefers_the_resource_then_the_crd_then_true() {
     let web = cr(WEB);
     let build = |crd: Option<bool>| {
         Builder::new(&r)
+            .now(crate::build::NOW)
             .force_conflict(crd)
             .build(
                 &web,
@@ -253,6 +254,7 @@ secrets:
     let live = &p.children[1];
     assert_eq!(live.apply, Apply::Converge);
     assert!(!live.secret.as_ref().unwrap().once);
+    assert!(live.object["metadata"].get("annotations").is_none());
 }
 
 #[test]
@@ -294,6 +296,7 @@ fn the_namespace_guard_skips_objects_outside_the_allowed_namespaces() {
     let r = render();
     let h = hooks("configMaps: [{name: in}, {name: out, namespace: kube-system}]");
     let p = Builder::new(&r)
+        .now(crate::build::NOW)
         .namespaces(vec!["team".into()], vec![])
         .build(
             &cr(WEB),
@@ -313,6 +316,7 @@ fn errors_name_the_phase_declaration_and_field() {
     let r = render();
     let h = hooks("deployments: [{image: nginx}, {name: broken}]");
     let err = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -328,6 +332,7 @@ fn errors_name_the_phase_declaration_and_field() {
     );
     let h = hooks("deployments: [{image: nginx, replicas: lots}]");
     let err = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -386,6 +391,7 @@ pdb: [{behavior: {profile: rolling}}]
     );
     let h = hooks("deployments: [{image: nginx, resources: {profile: tiny}}]");
     let p = Builder::new(&r)
+        .now(crate::build::NOW)
         .profiles(&mine)
         .build(
             &cr(WEB),
@@ -405,6 +411,7 @@ fn unknown_profiles_are_errors() {
     let r = render();
     let h = hooks("deployments: [{image: nginx, resources: {profile: huge}}]");
     let err = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -464,6 +471,7 @@ fn extra_data_is_visible_to_templates_and_conditions() {
         json!({"db": {"found": true, "status": {"endpoint": "db:5432"}}}),
     );
     let p = Builder::new(&r)
+        .now(crate::build::NOW)
         .build(
             &cr(WEB),
             Hooks {
@@ -506,6 +514,7 @@ groups:
 ",
     );
     let plan = Builder::new(&r)
+        .now(crate::build::NOW)
         .build_delete(&cr(WEB), &h, &Map::new())
         .unwrap();
     assert!(plan.ordered);
@@ -536,6 +545,7 @@ fn on_delete_without_order_is_one_group_with_a_five_minute_timeout() {
     let r = render();
     let h = hooks("jobs: [{name: bye, image: busybox}]\nservices: [{name: s, port: '80'}]");
     let plan = Builder::new(&r)
+        .now(crate::build::NOW)
         .build_delete(&cr(WEB), &h, &Map::new())
         .unwrap();
     assert!(!plan.ordered);
@@ -543,4 +553,78 @@ fn on_delete_without_order_is_one_group_with_a_five_minute_timeout() {
     assert_eq!(plan.groups.len(), 1);
     assert_eq!(plan.groups[0].jobs.len(), 1);
     assert_eq!(plan.groups[0].deletes[0].to_string(), "Service team/s");
+}
+
+#[test]
+fn a_template_failure_names_its_place_and_keeps_the_engine_message_as_cause() {
+    let r = render();
+    let h = hooks("configMaps: [{name: c, data: {k: '{{ frobnicate .spec.image }}'}}]");
+    let err = Builder::new(&r)
+        .now(crate::build::NOW)
+        .build(
+            &cr(WEB),
+            Hooks {
+                on_create: Some(&h),
+                on_reconcile: None,
+            },
+            &Map::new(),
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "onCreate.configMaps[0].data.k: cannot render"
+    );
+    let cause = std::error::Error::source(&err)
+        .expect("a cause")
+        .to_string();
+    assert!(cause.contains("frobnicate"), "{cause}");
+}
+
+#[test]
+fn a_cr_that_is_not_an_object_is_an_error_not_a_panic() {
+    let r = render();
+    let h = hooks("configMaps: [{name: c}]");
+    let err = Builder::new(&r)
+        .now(crate::build::NOW)
+        .build(
+            &json!("text"),
+            Hooks {
+                on_create: Some(&h),
+                on_reconcile: None,
+            },
+            &Map::new(),
+        )
+        .unwrap_err();
+    assert_eq!(err.to_string(), "onCreate: the CR is not an object");
+}
+
+#[test]
+fn an_ingress_that_creates_tls_gets_its_secret_just_before_it() {
+    let p = plan(
+        &cr(WEB),
+        "
+ingresses:
+  - host: web.example.com
+    servicePort: '80'
+    reconcile: true
+    tls: {create: true, hosts: [web.example.com], validFor: 90d}
+",
+        None,
+    );
+    assert_eq!(names(&p), ["Secret web-tls", "Ingress web-ingress"]);
+    let secret = &p.children[0];
+    assert_eq!(secret.apply, Apply::CreateIfAbsent);
+    assert_eq!(secret.object["type"], "kubernetes.io/tls");
+    let tls = secret.secret.as_ref().unwrap().tls.as_ref().unwrap();
+    assert_eq!(tls.dns_names, ["web.example.com"]);
+    assert_eq!(tls.valid_for, std::time::Duration::from_secs(90 * 86_400));
+    let ingress = &p.children[1].object;
+    assert_eq!(
+        ingress["spec"]["tls"],
+        json!([{"hosts": ["web.example.com"], "secretName": "web-tls"}])
+    );
+    assert_eq!(
+        ingress["spec"]["rules"][0]["http"]["paths"][0]["backend"],
+        json!({"service": {"name": "web-svc", "port": {"number": 80}}})
+    );
 }

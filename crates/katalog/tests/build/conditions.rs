@@ -46,3 +46,37 @@ fn in_lists_accept_the_status_phases_of_the_full_stack_pack() {
         "[{field: status.phase, operator: in, value: 'Failed,Succeeded'}]"
     ));
 }
+
+#[test]
+fn every_condition_in_the_packs_resource_blocks_is_well_formed() {
+    use katalog::condition::Severity;
+    use katalog::resources::Kind;
+    let mut seen = 0;
+    for pack in super::packs::packs() {
+        let loaded = katalog::load(&pack.entry).unwrap();
+        for crd in &loaded.katalog.crds {
+            let ob = crd.operator_box();
+            for block in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
+                .into_iter()
+                .flatten()
+            {
+                let mut conds: Vec<&Condition> = block.when.iter().chain(&block.or).collect();
+                for kind in Kind::ALL {
+                    for d in block.declarations(kind) {
+                        conds.extend(d.common().when.iter().chain(d.common().or));
+                    }
+                }
+                for c in conds {
+                    seen += 1;
+                    let errors: Vec<_> = c
+                        .problems()
+                        .into_iter()
+                        .filter(|p| p.severity == Severity::Error)
+                        .collect();
+                    assert!(errors.is_empty(), "{} {}: {errors:?}", pack.name, crd.name);
+                }
+            }
+        }
+    }
+    assert!(seen > 10, "only {seen} conditions found");
+}

@@ -3,17 +3,23 @@
 mod builder;
 mod conditions;
 mod packs;
+mod preview;
+mod props;
 mod rbac;
+mod snapshots;
 
 use katalog::build::{Builder, EngineRender, Hooks, Plan};
 use katalog::resources::HookTemplates;
 use katalog::template::{Engine, RenderContext};
 use serde_json::{Map, Value};
 
+/// The clock every test builds at.
+pub const NOW: time::OffsetDateTime = time::macros::datetime!(2026-01-05 10:00 UTC);
+
 /// A renderer with a fixed clock and seed, so output is reproducible.
 pub fn render() -> EngineRender {
     EngineRender::new(Engine::new()).with_context(RenderContext {
-        now: time::macros::datetime!(2026-01-05 10:00 UTC),
+        now: NOW,
         seed: Some(7),
     })
 }
@@ -34,6 +40,7 @@ pub fn plan(cr: &Value, on_create: &str, on_reconcile: Option<&str>) -> Plan {
     let create = hooks(on_create);
     let reconcile = on_reconcile.map(hooks);
     Builder::new(&r)
+        .now(NOW)
         .build(
             cr,
             Hooks {

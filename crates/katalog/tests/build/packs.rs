@@ -97,11 +97,22 @@ pub fn read_crs(path: &Path) -> Vec<Value> {
 /// Builds every CR of a pack against the CRD of its kind: (CR name, plan) pairs, with the
 /// data extras a test supplies (`children`, `cross`, ...).
 pub fn build_pack(pack: &Pack, extra: &Map<String, Value>) -> Vec<(String, Plan)> {
+    try_build_pack(pack, extra)
+        .into_iter()
+        .map(|(cr, plan)| (cr, plan.unwrap_or_else(|e| panic!("{}: {e}", pack.name))))
+        .collect()
+}
+
+/// Like [`build_pack`], keeping each CR's build error.
+pub fn try_build_pack(
+    pack: &Pack,
+    extra: &Map<String, Value>,
+) -> Vec<(String, Result<Plan, String>)> {
     let loaded = katalog::load(&pack.entry)
         .unwrap_or_else(|d| panic!("{}: {}", pack.entry.display(), d.render()));
     let k = &loaded.katalog;
     let render = EngineRender::new(engine_for(k).unwrap()).with_context(RenderContext {
-        now: time::macros::datetime!(2026-01-05 10:00 UTC),
+        now: crate::build::NOW,
         seed: Some(1),
     });
     let profiles = Profiles::from_katalog(k);
@@ -118,10 +129,11 @@ pub fn build_pack(pack: &Pack, extra: &Map<String, Value>) -> Vec<(String, Plan)
                 continue;
             };
             let plan = Builder::new(&render)
+                .now(crate::build::NOW)
                 .profiles(&profiles)
                 .for_crd(crd)
                 .build(&cr, hooks_of(crd), extra)
-                .unwrap_or_else(|e| panic!("{} {}: {e}", pack.name, file.display()));
+                .map_err(|e| e.to_string());
             out.push((
                 cr["metadata"]["name"]
                     .as_str()
@@ -533,6 +545,7 @@ fn custom_children_are_built_in_turn_by_their_own_crds() {
                     .find(|d| d.gvk().api_version() == api && d.gvk().kind == kind)
                     .unwrap();
                 let child_plan = Builder::new(&render)
+                    .now(crate::build::NOW)
                     .for_crd(crd)
                     .build(&c.object, hooks_of(crd), &Map::new())
                     .unwrap();
@@ -586,6 +599,7 @@ fn or_gated_jobs_follow_the_phase_and_the_notify_flag() {
     cr["spec"]["notify"] = "true".into();
     cr["status"] = serde_json::json!({"phase": "Running"});
     let plan = Builder::new(&render)
+        .now(crate::build::NOW)
         .for_crd(crd)
         .build(&cr, hooks_of(crd), &Map::new())
         .unwrap();
@@ -595,6 +609,7 @@ fn or_gated_jobs_follow_the_phase_and_the_notify_flag() {
     );
     cr["status"]["phase"] = "Succeeded".into();
     let plan = Builder::new(&render)
+        .now(crate::build::NOW)
         .for_crd(crd)
         .build(&cr, hooks_of(crd), &Map::new())
         .unwrap();
@@ -655,10 +670,63 @@ fn packs_without_sample_crs_build_the_children_their_expect_files_name() {
         let mut cr = katalog::build::cr_skeleton(crd, name, "default");
         cr["spec"] = serde_json::json!({"image": "nginx:1.25", "replicas": 1, "port": 8080});
         let plan = Builder::new(&render)
+            .now(crate::build::NOW)
             .for_crd(crd)
             .build(&cr, hooks_of(crd), &Map::new())
             .unwrap();
         let want: Vec<String> = expected.iter().map(|s| s.to_string()).collect();
         assert_eq!(sorted(super::names(&plan)), sorted(want), "{pack} {kind}");
     }
+}
+
+#[test]
+fn child_types_list_every_kind_a_crd_can_produce() {
+    let p = packs()
+        .into_iter()
+        .find(|p| p.name == "use-cases-full-stack-or")
+        .unwrap();
+    let loaded = katalog::load(&p.entry).unwrap();
+    let types = katalog::build::child_types(&loaded.katalog.crds[0]);
+    assert_eq!(
+        types,
+        [
+            ("apps/v1".to_owned(), "Deployment".to_owned()),
+            ("batch/v1".to_owned(), "Job".to_owned())
+        ]
+    );
+    let p = packs()
+        .into_iter()
+        .find(|p| p.name == "ecosystem-crossplane")
+        .unwrap();
+    let loaded = katalog::load(&p.entry).unwrap();
+    let types = katalog::build::child_types(&loaded.katalog.crds[0]);
+    assert_eq!(
+        types,
+        [(
+            "database.myorg.io/v1alpha1".to_owned(),
+            "PostgreSQLInstance".to_owned()
+        )]
+    );
+}
+
+#[test]
+fn map_form_env_reads_the_cross_endpoint() {
+    let mut extra = Map::new();
+    extra.insert(
+        "cross".into(),
+        serde_json::json!({"database": {"status": {"endpoint": "my-database.default.svc:5432"}}}),
+    );
+    let plans = pack_plans("advanced-13-dependencies-cross-cluster", &extra);
+    let (_, app) = plans
+        .iter()
+        .find(|(_, p)| p.children.iter().any(|c| c.object["kind"] == "Deployment"))
+        .unwrap();
+    let d = child(app, "Deployment", "my-database-deployment");
+    assert_eq!(d["spec"]["replicas"], 2);
+    let c = &d["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(
+        c["env"],
+        serde_json::json!([{"name": "DB_HOST", "value": "my-database.default.svc:5432"}])
+    );
+    assert_eq!(c["ports"][0]["containerPort"], 8080);
 }

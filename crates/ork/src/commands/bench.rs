@@ -44,7 +44,7 @@ pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
 }
 
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    let binaries = tokio::task::spawn_blocking(Binaries::locate_or_build).await??;
+    let binaries = tokio::task::spawn_blocking(|| Binaries::locate_or_build(false)).await??;
     let state = tempfile::tempdir()?;
     let mut cp = ControlPlane::start(
         Config::new()

@@ -4,6 +4,7 @@
 mod bench;
 mod dev;
 mod run;
+mod template;
 mod validate;
 
 use std::process::ExitCode;
@@ -40,6 +41,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Dev(args) => dev::run(args),
         Command::Run(args) => run::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Template(args) => template::run(args),
         Command::Validate(args) => validate::run(args),
         Command::Version => {
             println!("ork {}", env!("CARGO_PKG_VERSION"));

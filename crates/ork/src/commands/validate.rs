@@ -3,8 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use katalog::model::{Crd, Katalog};
-use katalog::{Diagnostic, Loaded};
+use katalog::model::Katalog;
+use katalog::{Diagnostic, Loaded, rbac};
 
 use crate::cli::{OutputFormat, ValidateArgs};
 
@@ -117,24 +117,36 @@ fn full_text(k: &Katalog) -> String {
         if !deps.is_empty() {
             out.push_str(&format!("  dependsOn:  {}\n", deps.join(", ")));
         }
-        match rbac_rules(crd) {
-            Some(rules) => out.push_str(&format!("  rbac:\n{rules}")),
-            None => out.push_str(
-                "  rbac:       (not derived yet: katalog::rbac is provided by katalog-build)\n",
-            ),
-        }
     }
     out.push_str(&format!(
         "\nstart order: {}\n",
         k.start_order().join(" -> ")
     ));
+    let needs = rbac::Needs::from_katalog(k);
+    for (title, rules) in [
+        ("runtime ClusterRole rules", rbac::runtime_rules(&needs)),
+        ("gateway ClusterRole rules", rbac::gateway_rules(&needs)),
+    ] {
+        out.push_str(&format!("\n{title}:\n"));
+        if rules.is_empty() {
+            out.push_str("  (none)\n");
+        }
+        for rule in rules {
+            let names = if rule.resource_names.is_empty() {
+                String::new()
+            } else {
+                format!(" resourceNames: [{}]", rule.resource_names.join(", "))
+            };
+            let groups: Vec<String> = rule.api_groups.iter().map(|g| format!("{g:?}")).collect();
+            out.push_str(&format!(
+                "  - apiGroups: [{}] resources: [{}]{names} verbs: [{}]\n",
+                groups.join(", "),
+                rule.resources.join(", "),
+                rule.verbs.join(", "),
+            ));
+        }
+    }
     out
-}
-
-/// HOOK: the RBAC rules a CRD needs, from `katalog::rbac` (katalog-build). Returns `None`
-/// until that module is wired here.
-fn rbac_rules(_crd: &Crd) -> Option<String> {
-    None
 }
 
 fn diagnostic_json(d: &Diagnostic) -> serde_json::Value {
@@ -178,6 +190,11 @@ fn json(
                     }))
                     .collect();
                 v["startOrder"] = serde_json::json!(loaded.katalog.start_order());
+                let needs = rbac::Needs::from_katalog(&loaded.katalog);
+                v["rbac"] = serde_json::json!({
+                    "runtime": rbac::runtime_rules(&needs),
+                    "gateway": rbac::gateway_rules(&needs),
+                });
             }
             v
         }
@@ -194,6 +211,62 @@ fn json(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const VALID: &str = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: demo}\nspec:\n  crds:\n    web:\n      apiTypes: {group: w.io, version: v1, kind: Web, plural: webs}\n";
+
+    fn args(path: PathBuf, output: OutputFormat) -> ValidateArgs {
+        ValidateArgs {
+            katalog: Some(path),
+            file: None,
+            output,
+            full: true,
+        }
+    }
+
+    #[test]
+    fn exit_code_is_zero_when_valid_and_one_when_invalid() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("good.yaml");
+        let bad = dir.path().join("bad.yaml");
+        std::fs::write(&good, VALID).unwrap();
+        std::fs::write(
+            &bad,
+            VALID
+                .replace("workers", "x")
+                .replace("plural: webs", "plural: webs, plurl: x"),
+        )
+        .unwrap();
+        assert_eq!(
+            run(args(good, OutputFormat::Text)).unwrap(),
+            ExitCode::SUCCESS
+        );
+        assert_eq!(
+            run(args(bad, OutputFormat::Json)).unwrap(),
+            ExitCode::from(1)
+        );
+    }
+
+    #[test]
+    fn json_output_lists_diagnostics_and_full_settings() {
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("katalog.yaml");
+        std::fs::write(&good, VALID).unwrap();
+        let result = katalog::load(&good);
+        let v = json(&good, &result, true);
+        assert_eq!(v["valid"], true);
+        assert_eq!(v["crds"][0]["plural"], "webs");
+        assert_eq!(v["startOrder"][0], "web");
+        let runtime = v["rbac"]["runtime"].as_array().unwrap();
+        assert!(
+            runtime.iter().any(|r| r["resources"][0] == "webs"),
+            "{runtime:?}"
+        );
+        std::fs::write(&good, VALID.replace("kind: Katalog", "kind: Catalog")).unwrap();
+        let v = json(&good, &katalog::load(&good), false);
+        assert_eq!(v["valid"], false);
+        assert_eq!(v["diagnostics"][0]["code"], "wrong-kind");
+        assert_eq!(v["diagnostics"][0]["line"], 2);
+    }
 
     #[test]
     fn default_file_prefers_katalog_then_komposer() {

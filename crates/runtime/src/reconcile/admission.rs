@@ -79,22 +79,7 @@ mod tests {
     use serde_json::json;
 
     fn crd(rules: &str) -> Crd {
-        let text = format!(
-            "apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: t}}
-spec:
-  crds:
-    widget:
-      apiTypes: {{group: t.io, version: v1, kind: Widget, plural: widgets}}
-{rules}
-"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("katalog.yaml");
-        std::fs::write(&path, &text).unwrap();
-        let loaded = katalog::load(&path).unwrap_or_else(|d| panic!("{d:?}"));
-        loaded.katalog.crds[0].clone()
+        crate::reconcile::fixtures::katalog("", rules).crds[0].clone()
     }
 
     const RULES: &str = r#"      validation:

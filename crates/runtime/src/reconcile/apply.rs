@@ -21,7 +21,6 @@ use std::hash::{Hash, Hasher};
 use std::sync::Mutex;
 
 use katalog::build::{Apply, Child, ObjectRef, add_owner_reference};
-use katalog::resources::{HookTemplates, Kind};
 use kube::api::{DynamicObject, Patch, PatchParams, PostParams};
 use serde_json::Value;
 
@@ -73,7 +72,9 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, Clone, PartialEq)]
 struct Applied {
     desired: u64,
-    entry: Option<Value>,
+    /// Fingerprint of ork's managedFields entry (a hash: entries of large objects run to
+    /// kilobytes, and thousands of children are remembered).
+    entry: Option<u64>,
 }
 
 /// Per CR uid and child, the last apply (see the module docs). Shared by a Reconciler's
@@ -157,10 +158,11 @@ pub fn object_ref(child: &Child, namespaced: bool) -> ObjectRef {
 }
 
 /// The object to write for `child` (of a kind `namespaced` or not): with the CR's
-/// ownerReference when it can have one, otherwise with the [`OWNER_UID`] annotation;
-/// `spec.replicas` removed when `keep_replicas` is false (the declaration set none, so another
-/// manager such as an HPA may own it).
-pub fn prepare(child: &Child, namespaced: bool, owner: Owner<'_>, keep_replicas: bool) -> Value {
+/// ownerReference when it can have one, otherwise with the [`OWNER_UID`] annotation.
+///
+/// Only what the builder rendered is sent, so fields the Katalog does not declare (an
+/// undeclared `replicas`, left to an autoscaler) stay with whoever owns them.
+pub fn prepare(child: &Child, namespaced: bool, owner: Owner<'_>) -> Value {
     let mut object = child.object.clone();
     let namespace = object_ref(child, namespaced).namespace;
     if !namespaced && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
@@ -176,37 +178,11 @@ pub fn prepare(child: &Child, namespaced: bool, owner: Owner<'_>, keep_replicas:
             a.insert(OWNER_UID.into(), owner.uid.into());
         }
     }
-    if !keep_replicas && let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
-        spec.remove("replicas");
-    }
     object
 }
 
-/// Whether the declaration behind `child` sets `replicas` (always true for kinds without
-/// one). The builder fills in a default of 1; sending it would take the field from an
-/// autoscaler, so it is only sent when declared.
-pub fn declares_replicas(child: &Child, block: Option<&HookTemplates>) -> bool {
-    let Some(block) = block else { return true };
-    let index = || -> Option<usize> {
-        let (_, rest) = child.path.split_once('[')?;
-        rest.split(']').next()?.parse().ok()
-    };
-    let Some(i) = index() else { return true };
-    match child.kind {
-        Kind::Deployment => block
-            .deployments
-            .get(i)
-            .is_none_or(|d| d.replicas.is_some()),
-        Kind::StatefulSet => block
-            .stateful_sets
-            .get(i)
-            .is_none_or(|d| d.replicas.is_some()),
-        Kind::ReplicaSet => block
-            .replica_sets
-            .get(i)
-            .is_none_or(|d| d.replicas.is_some()),
-        _ => true,
-    }
+fn entry_fingerprint(object: &DynamicObject, manager: &str) -> Option<u64> {
+    owned::applied_entry(object, manager).map(|e| fingerprint(&e, false))
 }
 
 fn fingerprint(object: &Value, force: bool) -> u64 {
@@ -289,7 +265,7 @@ impl Writer<'_> {
                 let desired = fingerprint(&object, child.force);
                 if let (Some(live), Some(last)) = (live, memo.get(uid, &r))
                     && last.desired == desired
-                    && last.entry == owned::applied_entry(live, manager)
+                    && last.entry == entry_fingerprint(live, manager)
                 {
                     return Ok((Some(live.clone()), false));
                 }
@@ -311,7 +287,7 @@ impl Writer<'_> {
                     r,
                     Applied {
                         desired,
-                        entry: owned::applied_entry(&stored, manager),
+                        entry: entry_fingerprint(&stored, manager),
                     },
                 );
                 Ok((Some(stored), true))
@@ -359,6 +335,7 @@ pub async fn initial_status(
 mod tests {
     use super::*;
     use katalog::build::Phase;
+    use katalog::resources::Kind;
     use serde_json::json;
 
     fn child(object: Value, cluster_scoped: bool) -> Child {
@@ -398,7 +375,7 @@ mod tests {
             false,
         );
         let owner = owner(&cr);
-        let o = prepare(&c, true, owner, true);
+        let o = prepare(&c, true, owner);
         assert_eq!(o["metadata"]["ownerReferences"][0]["uid"], "u1");
         assert_eq!(o["metadata"]["ownerReferences"][0]["controller"], true);
         assert!(o["metadata"].get("annotations").is_none());
@@ -422,37 +399,11 @@ mod tests {
                 true,
             ),
         ] {
-            let o = prepare(&c, namespaced, owner, true);
+            let o = prepare(&c, namespaced, owner);
             assert_eq!(o["metadata"].get("namespace").is_some(), namespaced);
             assert!(o["metadata"].get("ownerReferences").is_none());
             assert_eq!(o["metadata"]["annotations"][OWNER_UID], "u1");
         }
-    }
-
-    #[test]
-    fn undeclared_replicas_are_not_sent() {
-        let cr = cr();
-        let owner = owner(&cr);
-        let c = child(
-            json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {"replicas": 1, "x": 2}}),
-            false,
-        );
-        let o = prepare(&c, true, owner, false);
-        assert_eq!(o["spec"], json!({"x": 2}));
-    }
-
-    #[test]
-    fn replicas_count_as_declared_only_when_the_declaration_sets_them() {
-        let block: HookTemplates = serde_json::from_value(json!({"deployments": [
-            {"image": "nginx"}, {"image": "nginx", "replicas": "3"}]}))
-        .unwrap();
-        let mut c = child(json!({}), false);
-        assert!(!declares_replicas(&c, Some(&block)));
-        c.path = "deployments[1]#2".into();
-        assert!(declares_replicas(&c, Some(&block)));
-        c.kind = Kind::Service;
-        c.path = "services[0]".into();
-        assert!(declares_replicas(&c, Some(&block)));
     }
 
     #[test]

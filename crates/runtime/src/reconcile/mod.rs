@@ -16,22 +16,26 @@
 
 pub mod admission;
 pub mod apply;
+mod converge;
 mod delete;
 pub mod owned;
 pub mod prune;
 pub mod secrets;
 pub mod status;
+mod tracking;
 
-use std::collections::{BTreeMap, HashSet};
+#[cfg(test)]
+mod fixtures;
+
+use std::collections::HashSet;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use katalog::build::{Builder, EngineRender, Owner, Profiles, hooks_of};
+use katalog::build::{Builder, EngineRender, Profiles};
 use katalog::condition::{Conditions, Env, parse_duration};
-use katalog::labels;
-use katalog::resources::{Kind, Text, render_text};
+use katalog::resources::{Text, render_text};
 use katalog::{Crd, Katalog};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Map, Value};
@@ -43,6 +47,7 @@ use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
 pub use crate::operator_box::workers::Action;
+use tracking::{Protection, child_kinds_of};
 
 /// The default field manager of server-side apply and every other write.
 pub const DEFAULT_FIELD_MANAGER: &str = "orkestra";
@@ -227,75 +232,6 @@ pub struct Reconciler {
     child_kinds: Vec<(String, String)>,
 }
 
-/// See [`Reconciler::child_kinds`].
-fn child_kinds_of(crd: &Crd) -> Vec<(String, String)> {
-    let ob = crd.operator_box();
-    let mut blocks = Vec::new();
-    for block in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
-        .into_iter()
-        .flatten()
-    {
-        blocks.push(block);
-        blocks.extend(block.groups.iter());
-    }
-    let mut out: Vec<(String, String)> = Vec::new();
-    let mut push = |api_version: &str, kind: &str| {
-        let k = (api_version.to_owned(), kind.to_owned());
-        if !out.contains(&k) {
-            out.push(k);
-        }
-    };
-    for kind in Kind::ALL {
-        for block in &blocks {
-            if block.declarations(kind).is_empty() {
-                continue;
-            }
-            match (kind.api_version(), kind.kube_kind()) {
-                (Some(v), Some(k)) => push(v, k),
-                _ => {
-                    for c in &block.custom {
-                        if let (Some(v), Some(k)) = (&c.api_version, &c.kind)
-                            && !v.is_template()
-                            && !k.is_template()
-                        {
-                            push(v.as_str(), k.as_str());
-                        }
-                    }
-                }
-            }
-        }
-    }
-    out
-}
-
-/// Deletion-protection labels this CRD's CRs carry (spec §9.2 step 4, §16.6).
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-struct Protection {
-    /// `orkestra.io/deletion-protection: "true"`: `security.deletionProtection` is on and
-    /// the CRD does not turn `protectCRs` (or the whole setting) off.
-    protect: bool,
-    /// `orkestra.io/strict-mode-exempt: "true"`: the CRD sets `strictMode: false`.
-    exempt: bool,
-}
-
-impl Protection {
-    fn of(katalog: &Katalog, crd: &Crd) -> Protection {
-        let global = katalog
-            .document
-            .security
-            .as_ref()
-            .and_then(|s| s.deletion_protection.as_ref())
-            .is_some_and(|p| p.enabled != Some(false));
-        let own = crd.entry.deletion_protection.as_ref();
-        let off = |key: &str| own.and_then(|v| v.get(key)) == Some(&Value::Bool(false));
-        let disabled = own == Some(&Value::Bool(false)) || off("enabled") || off("protectCRs");
-        Protection {
-            protect: global && !disabled,
-            exempt: off("strictMode"),
-        }
-    }
-}
-
 impl std::fmt::Debug for Reconciler {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Reconciler")
@@ -379,18 +315,6 @@ impl Reconciler {
     /// `onDelete`, and every `custom:` kind written without a template.
     pub fn child_kinds(&self) -> Vec<(String, String)> {
         self.child_kinds.clone()
-    }
-
-    /// The CRD's namespace guard (`allowedNamespaces`, `restrictedNamespaces`): CRs in other
-    /// namespaces are not reconciled at all.
-    fn is_namespace_permitted(&self, ns: &str) -> bool {
-        let list = |v: &Option<katalog::de::Spanned<Vec<String>>>| {
-            v.as_ref().map(|s| s.value.clone()).unwrap_or_default()
-        };
-        let allowed = list(&self.crd.entry.allowed_namespaces);
-        let restricted = list(&self.crd.entry.restricted_namespaces);
-        (allowed.is_empty() || allowed.iter().any(|a| a == ns))
-            && !restricted.iter().any(|r| r == ns)
     }
 
     fn now(&self) -> OffsetDateTime {
@@ -519,13 +443,13 @@ impl Reconciler {
             warned: admitted.warned,
             error: None,
         };
-        let result = match &findings_base.denied {
+        let converged = match &findings_base.denied {
             Some(denied) => Err(Error::ValidationDenied(denied.clone())),
             None => self.converge(&cr, &data, &extra_map).await,
         };
-        let (children, wrote) = match &result {
-            Ok(c) => (c.children.clone(), c.wrote),
-            Err(_) => (Map::new(), false),
+        let (result, children, wrote) = match converged {
+            Ok(c) => (Ok(()), c.children, c.wrote),
+            Err(e) => (Err(e), Map::new(), false),
         };
         if let Some(d) = data.as_object_mut() {
             d.insert("children".into(), Value::Object(children));
@@ -584,166 +508,6 @@ impl Reconciler {
         self.event(cr, EventType::Warning, e.event_reason(), &e.message())
             .await;
         e
-    }
-
-    /// The tracking metadata this CR must carry.
-    fn tracking(&self, cr: &DynamicObject) -> Tracking {
-        let mut labels_map =
-            BTreeMap::from([(labels::MANAGED.to_owned(), labels::TRUE.to_owned())]);
-        for (on, label) in [
-            (self.protection.protect, labels::DELETION_PROTECTION),
-            (self.protection.exempt, labels::STRICT_MODE_EXEMPT),
-        ] {
-            if on {
-                labels_map.insert(label.to_owned(), labels::TRUE.to_owned());
-            }
-        }
-        if let Some(declared) = &self.crd.entry.labels {
-            let data = self.cr_json(cr);
-            for (k, v) in &declared.0 {
-                match render_text(&self.render, &Text::new(v.clone()), &data) {
-                    Ok(s) => {
-                        labels_map.insert(k.clone(), s.into_owned());
-                    }
-                    Err(e) => tracing::warn!(label = k, error = %e, "CR label cannot be rendered"),
-                }
-            }
-        }
-        Tracking {
-            finalizers: self.finalizers.clone(),
-            katalog: self.katalog_name.clone(),
-            labels: labels_map,
-            now: self.now_text(),
-        }
-    }
-
-    /// Renders, applies, deletes what is no longer declared.
-    async fn converge(
-        &self,
-        cr: &DynamicObject,
-        cr_json: &Value,
-        extra: &Map<String, Value>,
-    ) -> Result<Converged, Error> {
-        let hooks = hooks_of(&self.crd);
-        let plan = self
-            .builder()
-            .build(cr_json, hooks, extra)
-            .map_err(Error::RenderFailed)?;
-        let uid = cr.metadata.uid.clone().unwrap_or_default();
-        let owner = Owner::of(cr_json);
-        let cr_namespace = cr
-            .metadata
-            .namespace
-            .clone()
-            .filter(|_| self.crd.namespaced);
-
-        // Where to look for what the CR owns: every child kind in the CR's namespace (or
-        // cluster-wide when cluster-scoped), plus wherever this plan puts children.
-        let mut scopes: Vec<(Resolved, Option<String>)> = Vec::new();
-        let scope_of = |kind: &Resolved, ns: Option<String>| {
-            (kind.clone(), if kind.namespaced { ns } else { None })
-        };
-        for (v, k) in &self.child_kinds {
-            let kind = self.resolve(v, k).await?;
-            scopes.push(scope_of(&kind, cr_namespace.clone()));
-        }
-        let mut kinds = Vec::with_capacity(plan.children.len());
-        for child in &plan.children {
-            let r = child.object_ref();
-            let kind = self.resolve(&r.api_version, &r.kind).await?;
-            scopes.push(scope_of(&kind, r.namespace.clone()));
-            kinds.push(kind);
-        }
-        for r in &plan.deletions {
-            let kind = self.resolve(&r.api_version, &r.kind).await?;
-            scopes.push(scope_of(&kind, r.namespace.clone()));
-        }
-        let cache = self.config.child_cache.as_deref();
-        let observed = prune::observe(&self.client, cache, &scopes, &owner.label, &uid)
-            .await
-            .map_err(Error::OwnedFailed)?;
-
-        let mut wrote = false;
-        let mut children = Map::new();
-        let mut declared = HashSet::new();
-        let apply_owner = apply::Owner {
-            cr: cr_json,
-            uid: &uid,
-            namespace: cr_namespace.as_deref(),
-        };
-        let writer = apply::Writer {
-            client: &self.client,
-            manager: &self.config.field_manager,
-            memo: &self.memo,
-            uid: &uid,
-        };
-        for (child, kind) in plan.children.iter().zip(&kinds) {
-            let r = apply::object_ref(child, kind.namespaced);
-            let block = match child.phase {
-                katalog::build::Phase::OnCreate => hooks.on_create,
-                _ => hooks.on_reconcile,
-            };
-            let mut object = apply::prepare(
-                child,
-                kind.namespaced,
-                apply_owner,
-                apply::declares_replicas(child, block),
-            );
-            let live = observed.objects.get(&r).map(|(_, o)| o);
-            let mut rotated;
-            let mut child = child;
-            if child.secret.is_some()
-                && secrets::complete(&self.client, child, &mut object, live, self.now())
-                    .await
-                    .map_err(|e| Error::SecretFailed(Box::new(e)))?
-            {
-                // Due for rotation: written now even when created only once.
-                rotated = child.clone();
-                rotated.apply = katalog::build::Apply::Converge;
-                child = &rotated;
-            }
-            let (stored, changed) = writer
-                .write(kind, child, r.clone(), object, live)
-                .await
-                .map_err(|e| Error::ApplyFailed(Box::new(e)))?;
-            wrote |= changed;
-            if changed && live.is_none() && child.kind == Kind::Custom {
-                apply::initial_status(&self.client, kind, child, &r)
-                    .await
-                    .map_err(|e| Error::ApplyFailed(Box::new(e)))?;
-            }
-            if let Some(stored) = stored {
-                let value = serde_json::to_value(&stored).unwrap_or(Value::Null);
-                let key = kind.resource.kind.to_lowercase();
-                if child.kind == Kind::Custom {
-                    children.entry("custom").or_insert_with(|| value.clone());
-                }
-                children.entry(key).or_insert(value);
-            }
-            declared.insert(r);
-        }
-
-        let doomed = prune::doomed(
-            &observed,
-            &declared,
-            &plan.deletions,
-            &self.config.field_manager,
-        );
-        let deleted = prune::delete_all(&self.client, &observed, &doomed)
-            .await
-            .map_err(Error::OwnedFailed)?;
-        for r in &doomed {
-            self.memo.forget(&uid, r);
-        }
-        wrote |= deleted > 0;
-        Ok(Converged { children, wrote })
-    }
-
-    async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved, Error> {
-        self.discovery
-            .resolve(api_version, kind)
-            .await
-            .map_err(Error::KindUnknown)
     }
 
     /// Computes and writes the status; returns whether it wrote.
@@ -854,26 +618,7 @@ mod tests {
 
     fn is_send<T: Send>(_: &T) {}
 
-    fn katalog(security: &str, entry: &str) -> Katalog {
-        let text = format!(
-            "apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: t}}
-{security}
-spec:
-  crds:
-    a:
-      apiTypes: {{group: t.io, version: v1, kind: A, plural: as}}
-{entry}
-"
-        );
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("katalog.yaml");
-        std::fs::write(&path, &text).unwrap();
-        katalog::load(&path)
-            .unwrap_or_else(|d| panic!("{d:?}"))
-            .katalog
-    }
+    use super::fixtures::katalog;
 
     #[test]
     fn deletion_protection_labels_follow_the_security_block_and_the_crd_override() {

@@ -53,7 +53,7 @@ async fn children_get_owner_references_and_labels_status_is_ready_and_a_second_r
     // (onCreate's kinds, then onReconcile's), status, Event.
     let verbs: Vec<&str> = writes
         .iter()
-        .map(|w| w.rsplitn(2, ' ').nth(1).unwrap_or_default())
+        .map(|w| w.rsplit_once(' ').map_or("", |(head, _)| head))
         .collect();
     assert_eq!(
         verbs,

@@ -7,6 +7,7 @@ mod delete;
 mod invalid;
 mod packs;
 mod secrets;
+mod status;
 
 use std::future::Future;
 use std::io::BufRead;

@@ -1,7 +1,7 @@
 //! Conformance packs that run on a bare control plane, reconciled once directly: each sample
 //! CR produces exactly the children its Katalog plans, owned and labelled, and becomes Ready.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -12,21 +12,12 @@ use serde_json::Value;
 
 use super::{condition, eventually};
 
-/// The shared conformance corpus (`../shared/conformance`, or `ORK_CONFORMANCE_DIR`).
-fn conformance_dir() -> PathBuf {
-    let default = Path::new(concat!(
-        env!("CARGO_MANIFEST_DIR"),
-        "/../../../shared/conformance"
-    ));
-    let dir = std::env::var_os("ORK_CONFORMANCE_DIR")
-        .map_or_else(|| default.to_path_buf(), PathBuf::from);
-    assert!(
-        dir.is_dir(),
-        "the conformance corpus is missing at {}; set ORK_CONFORMANCE_DIR (worktrees elsewhere)",
-        dir.display()
-    );
-    dir
-}
+// The corpus locator of katalog's tests (`../shared/conformance` or `ORK_CONFORMANCE_DIR`).
+#[path = "../../../katalog/tests/util.rs"]
+#[allow(dead_code)]
+mod katalog_util;
+
+use katalog_util::conformance_dir;
 
 /// Every YAML document of a file, as JSON.
 fn documents(path: &Path) -> Vec<Value> {

@@ -1,0 +1,42 @@
+//! `ork template KATALOG --cr CR [--crd NAME]`: the objects a CR produces, as
+//! multi-document YAML, with no cluster. ownerReferences carry a placeholder uid.
+
+use std::process::ExitCode;
+
+use anyhow::Context;
+use serde_json::Value;
+
+use crate::cli::TemplateArgs;
+
+/// Runs `ork template`.
+pub fn run(args: TemplateArgs) -> anyhow::Result<ExitCode> {
+    let loaded = match katalog::load(&args.katalog) {
+        Ok(l) => l,
+        Err(diagnostics) => {
+            eprint!("{}", diagnostics.render());
+            return Ok(ExitCode::from(1));
+        }
+    };
+    let text = std::fs::read_to_string(&args.cr)
+        .with_context(|| format!("cannot read {}", args.cr.display()))?;
+    let crs: Vec<Value> = serde_saphyr::from_multiple(&text)
+        .with_context(|| format!("{} is not YAML", args.cr.display()))?;
+    let mut objects = Vec::new();
+    for cr in crs.into_iter().filter(|v| v.is_object()) {
+        match katalog::build::preview(&loaded.katalog, &cr, args.crd.as_deref()) {
+            Ok(o) => objects.extend(o),
+            Err(err) => {
+                eprintln!("ork: {err}");
+                let mut source = std::error::Error::source(&err);
+                while let Some(cause) = source {
+                    eprintln!("  caused by: {cause}");
+                    source = cause.source();
+                }
+                return Ok(ExitCode::from(1));
+            }
+        }
+    }
+    let yaml = serde_saphyr::to_string_multiple(&objects).context("cannot print YAML")?;
+    print!("{yaml}");
+    Ok(ExitCode::SUCCESS)
+}
