@@ -1,8 +1,9 @@
 //! Reaching the cluster as kubectl does, and what `ork run` prepares there in local mode.
 //!
 //! [`connect`] resolves the client configuration in kubectl's order: an explicit kubeconfig
-//! file, else `KUBECONFIG` (several paths, merged, first wins), else `~/.kube/config`, else the
-//! in-cluster ServiceAccount; `--context` picks a context of the kubeconfig.
+//! file, else `KUBECONFIG` (several paths, merged, first wins, missing files skipped), else
+//! `~/.kube/config`, else the in-cluster ServiceAccount; `--context` picks a context of the
+//! kubeconfig.
 //!
 //! Outside a pod ([`Mode::Local`]) [`prepare`] applies, per enabled CRD of the Katalog, its
 //! `setup` manifests and its `crdFile`, waits until every applied CRD is `Established`, then
@@ -140,12 +141,40 @@ pub async fn config(options: &ConnectOptions) -> Result<Config> {
             .await
             .map_err(Error::KubeconfigFailed);
     }
+    if let Some(paths) = std::env::var_os("KUBECONFIG")
+        && let Some(file) = merged_kubeconfig(&paths).map_err(Error::KubeconfigFailed)?
+    {
+        return Config::from_custom_kubeconfig(file, &kube_options)
+            .await
+            .map_err(Error::KubeconfigFailed);
+    }
     if options.context.is_some() {
         return Config::from_kubeconfig(&kube_options)
             .await
             .map_err(Error::KubeconfigFailed);
     }
     Config::infer().await.map_err(Error::ConfigNotFound)
+}
+
+/// The files of a `KUBECONFIG` value merged as kubectl merges them: empty entries and files
+/// that do not exist are skipped, the first file to set a value wins. `None` when no listed
+/// file exists.
+///
+/// # Errors
+///
+/// A listed file that exists but cannot be read or parsed.
+pub fn merged_kubeconfig(
+    paths: &std::ffi::OsStr,
+) -> Result<Option<Kubeconfig>, kube::config::KubeconfigError> {
+    let mut merged: Option<Kubeconfig> = None;
+    for path in std::env::split_paths(paths).filter(|p| p.is_file()) {
+        let file = Kubeconfig::read_from(&path)?;
+        merged = Some(match merged {
+            Some(first) => first.merge(file)?,
+            None => file,
+        });
+    }
+    Ok(merged)
 }
 
 /// A client for the cluster [`config`] resolves.
@@ -457,6 +486,41 @@ mod tests {
             config(&options).await,
             Err(Error::KubeconfigFailed(_))
         ));
+    }
+
+    #[tokio::test]
+    async fn kubeconfig_paths_merge_as_kubectl_does() {
+        let dir = tempfile::tempdir().unwrap();
+        let first = dir.path().join("first");
+        let second = dir.path().join("second");
+        std::fs::write(
+            &first,
+            "apiVersion: v1\nkind: Config\ncurrent-context: a\n\
+             contexts:\n- name: a\n  context: {cluster: ca, user: u}\n",
+        )
+        .unwrap();
+        std::fs::write(
+            &second,
+            "apiVersion: v1\nkind: Config\ncurrent-context: b\n\
+             clusters:\n- name: ca\n  cluster: {server: 'https://merged.invalid'}\n\
+             users:\n- name: u\n  user: {token: t}\n",
+        )
+        .unwrap();
+        let paths = std::env::join_paths([
+            dir.path().join("missing"),
+            first.clone(),
+            PathBuf::new(),
+            second,
+        ])
+        .unwrap();
+        let merged = merged_kubeconfig(&paths).unwrap().unwrap();
+        assert_eq!(merged.current_context.as_deref(), Some("a"));
+        let config = Config::from_custom_kubeconfig(merged, &KubeConfigOptions::default())
+            .await
+            .unwrap();
+        assert_eq!(config.cluster_url.host(), Some("merged.invalid"));
+        let none = std::env::join_paths([dir.path().join("missing")]).unwrap();
+        assert!(merged_kubeconfig(&none).unwrap().is_none());
     }
 
     #[test]

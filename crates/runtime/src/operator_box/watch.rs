@@ -450,7 +450,10 @@ mod tests {
             namespace: Some("prod".into()),
             name: "site".into(),
         };
-        assert_eq!(owners(&config, &store, &child), [owner.clone()]);
+        assert_eq!(
+            owners(&config, &store, &child),
+            std::slice::from_ref(&owner)
+        );
         let served = meta(
             1,
             &[
