@@ -165,7 +165,7 @@ async fn deployment_becomes_available(client: &kube::Client) {
     api.create(&PostParams::default(), &deployment)
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_secs(180);
     loop {
         let status = api.get("simulated").await.unwrap().status;
         if status.and_then(|s| s.available_replicas) == Some(1) {
@@ -173,7 +173,7 @@ async fn deployment_becomes_available(client: &kube::Client) {
         }
         assert!(
             Instant::now() < deadline,
-            "the Deployment was not Available within 60 s"
+            "the Deployment was not Available within 180 s"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }

@@ -171,8 +171,15 @@ fn with_version(cr: &DynamicObject, mut meta: Map<String, Value>) -> Option<Valu
 pub async fn update(
     api: &Api<DynamicObject>,
     cr: &DynamicObject,
+    manager: &str,
     compute: impl Fn(&DynamicObject) -> Option<Value>,
 ) -> Result<Option<DynamicObject>> {
+    // Written under ork's field manager, so the box recognises its own change and does not
+    // queue the CR again for it.
+    let params = PatchParams {
+        field_manager: Some(manager.to_owned()),
+        ..PatchParams::default()
+    };
     let name = cr.metadata.name.clone().unwrap_or_default();
     let failed = |source| Error::PatchFailed {
         name: name.clone(),
@@ -183,10 +190,7 @@ pub async fn update(
         let Some(patch) = compute(&current) else {
             return Ok(None);
         };
-        match api
-            .patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await
-        {
+        match api.patch(&name, &params, &Patch::Merge(&patch)).await {
             Ok(updated) => return Ok(Some(updated)),
             Err(kube::Error::Api(e)) if e.code == 409 => {
                 current = std::borrow::Cow::Owned(api.get(&name).await.map_err(failed)?);

@@ -93,7 +93,11 @@ impl Reconciler {
         }
         let api = self.api(cr.metadata.namespace.as_deref());
         let ours = self.finalizers.clone();
-        if let Err(e) = finalizer::update(&api, cr, |c| finalizer::release_patch(c, &ours)).await {
+        if let Err(e) = finalizer::update(&api, cr, &self.config.field_manager, |c| {
+            finalizer::release_patch(c, &ours)
+        })
+        .await
+        {
             return Err(self.fail(cr, Error::MetadataFailed(e)).await);
         }
         self.forget(&uid);

@@ -424,7 +424,10 @@ impl Reconciler {
         }
         let api = self.api(cr.metadata.namespace.as_deref());
         let tracking = self.tracking(&cr);
-        let cr = match finalizer::update(&api, &cr, |c| finalizer::ensure_patch(c, &tracking)).await
+        let cr = match finalizer::update(&api, &cr, &self.config.field_manager, |c| {
+            finalizer::ensure_patch(c, &tracking)
+        })
+        .await
         {
             Ok(Some(updated)) => updated,
             Ok(None) => (*cr).clone(),
@@ -550,7 +553,7 @@ impl Reconciler {
         if body.is_empty() {
             return Ok(false);
         }
-        match status::publish(api, cr, body)
+        match status::publish(api, cr, &self.config.field_manager, body)
             .await
             .map_err(Error::StatusFailed)?
         {

@@ -274,6 +274,7 @@ pub enum Published {
 pub async fn publish(
     api: &Api<DynamicObject>,
     cr: &DynamicObject,
+    manager: &str,
     status: Map<String, Value>,
 ) -> Result<Published> {
     if !changes(cr.data.get("status"), &status) {
@@ -282,7 +283,14 @@ pub async fn publish(
     let name = cr.metadata.name.clone().unwrap_or_default();
     let body = json!({ "status": status });
     match api
-        .patch_status(&name, &PatchParams::default(), &Patch::Merge(&body))
+        .patch_status(
+            &name,
+            &PatchParams {
+                field_manager: Some(manager.to_owned()),
+                ..PatchParams::default()
+            },
+            &Patch::Merge(&body),
+        )
         .await
     {
         Ok(_) => Ok(Published::Written),
