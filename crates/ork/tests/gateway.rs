@@ -105,24 +105,7 @@ async fn cluster() -> kube::Client {
     cp.client().await.unwrap()
 }
 
-/// Polls `check` until it returns `Some`, failing with `what` after `limit`.
-async fn eventually<T, F, Fut>(what: &str, limit: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: std::future::Future<Output = Option<T>>,
-{
-    let deadline = Instant::now() + limit;
-    loop {
-        if let Some(v) = check().await {
-            return v;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "timed out after {limit:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(200)).await;
-    }
-}
+use testenv::eventually;
 
 /// A CRD `<plural>.<group>` with the given versions (the last is the storage version).
 async fn install_crd(client: &kube::Client, group: &str, kind: &str, versions: &[&str]) -> String {

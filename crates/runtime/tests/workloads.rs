@@ -3,7 +3,6 @@
 //! become Available and Jobs complete, so the status the EXPECT files name is reached for real.
 //! A separate test binary, because workloads mode is chosen per binary.
 
-use std::future::Future;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -12,24 +11,7 @@ use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchP
 use runtime::{Metrics, Supervisor};
 use serde_json::Value;
 
-/// Polls `check` every 100 ms until it returns `Some`, or panics after `timeout` naming `what`.
-async fn eventually<T, F, Fut>(what: &str, timeout: Duration, mut check: F) -> T
-where
-    F: FnMut() -> Fut,
-    Fut: Future<Output = Option<T>>,
-{
-    let deadline = tokio::time::Instant::now() + timeout;
-    loop {
-        if let Some(value) = check().await {
-            return value;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "timed out after {timeout:?} waiting for {what}"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-}
+use testenv::eventually;
 
 fn pack(name: &str) -> PathBuf {
     let base = std::env::var_os("ORK_CONFORMANCE_DIR")

@@ -24,6 +24,7 @@ mod kubeconfig;
 mod pki;
 mod process;
 mod shared;
+mod wait;
 pub mod workloads;
 
 pub use binaries::{Binaries, KUBERNETES_VERSION};
@@ -32,6 +33,7 @@ pub use control_plane::{ControlPlane, Error, Result};
 pub use pki::Identity;
 pub use process::is_alive;
 pub use shared::{namespace, shared, shared_with, unique_name};
+pub use wait::eventually;
 pub use workloads::{SIMULATE_ANNOTATION, SIMULATE_FAIL, WORKLOAD_CONTROLLERS};
 
 /// Errors of the individual building blocks, for callers that match on them.
