@@ -40,7 +40,8 @@ fn start(katalog: &Path, kubeconfig: &Path, ns: &str, name: &str, dir: &Path) ->
         ])
         .args(["--retry-period", "250ms", "--http-addr"])
         .arg(format!("127.0.0.1:{port}"))
-        .env("ORK_LOG", "info")
+        .args(["--log-json"])
+        .env("ORK_LOG", "info,runtime::reconcile=debug")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -195,4 +196,16 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
     })
     .await
     .expect("the new leader counts its reconcile");
+
+    // `--log-json`: every line is a JSON object; reconcile lines carry the CRD and the CR key.
+    let lines: Vec<Value> = log("c")
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    let key = format!("{ns}/s2");
+    let reconciled = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "reconciled" && l["span"]["key"] == key.as_str())
+        .unwrap_or_else(|| panic!("no `reconciled` line for {key} in {lines:#?}"));
+    assert_eq!(reconciled["span"]["crd"], "stack");
 }

@@ -309,6 +309,7 @@ pub struct OperatorBox {
     active: ActiveWorkers,
     synced: tokio::sync::watch::Receiver<bool>,
     health: Health,
+    metrics: CrdMetrics,
     tasks: Mutex<JoinSet<()>>,
 }
 
@@ -404,7 +405,7 @@ impl OperatorBox {
             tasks.spawn(watch.clone().children(api_version, kind));
         }
         tasks.spawn(watch.clone().resync());
-        tasks.spawn(watch.gauges(metrics, active.clone()));
+        tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
         Self {
             name: config.name.clone(),
             config,
@@ -415,6 +416,7 @@ impl OperatorBox {
             active,
             synced,
             health,
+            metrics,
             tasks: Mutex::new(tasks),
         }
     }
@@ -490,6 +492,11 @@ impl OperatorBox {
     /// The box's configuration.
     pub fn config(&self) -> &BoxConfig {
         &self.config
+    }
+
+    /// The box's metric series.
+    pub fn metrics(&self) -> &CrdMetrics {
+        &self.metrics
     }
 
     /// The box's health record.
