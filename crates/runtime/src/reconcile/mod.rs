@@ -408,11 +408,10 @@ impl Reconciler {
             .reconcile_in_span(cr, extra)
             .instrument(span.clone())
             .await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
         span.in_scope(|| match &result {
-            Ok(action) => tracing::debug!(?action, elapsed = ?started.elapsed(), "reconciled"),
-            Err(error) => {
-                tracing::debug!(error = %error.message(), elapsed = ?started.elapsed(), "reconcile failed");
-            }
+            Ok(action) => tracing::debug!(?action, elapsed_ms, "reconciled"),
+            Err(error) => tracing::debug!(error = %error.message(), elapsed_ms, "reconcile failed"),
         });
         result
     }
