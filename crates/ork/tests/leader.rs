@@ -107,7 +107,10 @@ fn assert_no_concurrent_reconciles(logs: &[Vec<Value>]) {
         }
     }
     let processes: std::collections::BTreeSet<usize> = spans.iter().map(|s| s.1).collect();
-    assert!(processes.len() >= 2, "reconciles of one process only: {spans:?}");
+    assert!(
+        processes.len() >= 2,
+        "reconciles of one process only: {spans:?}"
+    );
     for (i, a) in spans.iter().enumerate() {
         for b in &spans[i + 1..] {
             let overlap = a.0 == b.0 && a.1 != b.1 && a.2 < b.3 && b.2 < a.3;
