@@ -7,7 +7,10 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use runtime::http::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView, router};
+use runtime::http::{
+    AdmissionView, AutoscalerView, ChildView, CrdSettings, CrdView, EndpointsView, EventView,
+    KatalogView, Probes, RuntimeView, Toggle, router,
+};
 use runtime::{Health, Metrics};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -18,6 +21,8 @@ struct Fixture {
     leader: bool,
     website: Health,
     database: Health,
+    /// The `endpoints:` of `database`.
+    database_endpoints: Mutex<EndpointsView>,
     metrics: Metrics,
 }
 
@@ -48,6 +53,7 @@ impl Fixture {
             leader,
             website,
             database,
+            database_endpoints: Mutex::new(EndpointsView::default()),
             metrics,
         }
     }
@@ -73,6 +79,28 @@ impl Fixture {
                               "verbs": ["get", "list", "watch"]}),
             ],
             health: snapshot,
+            settings: if name == "website" {
+                CrdSettings {
+                    admission: AdmissionView {
+                        webhooks_enabled: true,
+                    },
+                    deletion_protection: Toggle { enabled: true },
+                    autoscaler: AutoscalerView {
+                        enabled: true,
+                        baseline_workers: 3,
+                        scaled_workers: Some(8),
+                        interval: Some("15s".into()),
+                        cooldown: Some("2m".into()),
+                        ..AutoscalerView::default()
+                    },
+                    ..CrdSettings::default()
+                }
+            } else {
+                CrdSettings {
+                    endpoints: *self.database_endpoints.lock().unwrap(),
+                    ..CrdSettings::default()
+                }
+            },
         }
     }
 }
@@ -130,20 +158,26 @@ impl RuntimeView for Fixture {
         }
     }
 
-    async fn children(
-        &self,
-        _: &str,
-        namespace: &str,
-        name: &str,
-    ) -> BTreeMap<String, Vec<ChildView>> {
-        BTreeMap::from([(
-            "Deployment".to_owned(),
-            vec![ChildView {
-                name: name.into(),
-                namespace: namespace.into(),
-                ready: Some(true),
-            }],
-        )])
+    async fn children(&self, _: &str, cr: &Value) -> BTreeMap<String, Vec<ChildView>> {
+        let text = |key: &str| cr["metadata"][key].as_str().unwrap_or_default().to_owned();
+        BTreeMap::from([
+            (
+                "Deployment".to_owned(),
+                vec![ChildView {
+                    name: text("name"),
+                    namespace: text("namespace"),
+                    ready: Some(true),
+                }],
+            ),
+            (
+                "Service".to_owned(),
+                vec![ChildView {
+                    name: format!("{}-web", text("name")),
+                    namespace: text("namespace"),
+                    ready: None,
+                }],
+            ),
+        ])
     }
 
     async fn events(&self, _: &str, _: &str, name: &str) -> Vec<EventView> {

@@ -14,6 +14,8 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::reflector::Store;
 use time::OffsetDateTime;
 
+use super::children::Children;
+use super::settings::CrdSettings;
 use super::view::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView};
 use crate::operator_box::health::format_go_duration;
 use crate::operator_box::{Key, OperatorBox};
@@ -40,6 +42,9 @@ struct CrdStatic {
     resync: std::time::Duration,
     failure_threshold: u32,
     rbac: Vec<serde_json::Value>,
+    settings: CrdSettings,
+    /// The kinds of children its templates declare (apiVersion, kind).
+    child_kinds: Vec<(String, String)>,
 }
 
 /// The view of a running process. Cheap to share behind an `Arc`.
@@ -48,6 +53,7 @@ pub struct LiveView {
     crds: Vec<CrdStatic>,
     metrics: Metrics,
     client: Option<kube::Client>,
+    children: Option<Children>,
     boxes: RwLock<BTreeMap<String, BoxHandle>>,
     leading: AtomicBool,
     started: AtomicBool,
@@ -56,7 +62,7 @@ pub struct LiveView {
 
 impl LiveView {
     /// A view of `loaded`, with no box running yet and boot not finished. `client` is used
-    /// for Events (none are shown without it).
+    /// for children and Events (none are shown without it).
     pub fn new(
         loaded: &katalog::Loaded,
         metrics: Metrics,
@@ -91,6 +97,8 @@ impl LiveView {
                     resync: crd.settings.resync,
                     failure_threshold: crd.settings.failure_threshold,
                     rbac,
+                    settings: CrdSettings::of(katalog, crd),
+                    child_kinds: crate::reconcile::child_kinds_of(crd),
                 }
             })
             .collect();
@@ -117,6 +125,7 @@ impl LiveView {
             katalog: view,
             crds,
             metrics,
+            children: client.clone().map(Children::new),
             client,
             boxes: RwLock::default(),
             leading: AtomicBool::new(false),
@@ -230,6 +239,7 @@ impl RuntimeView for LiveView {
                     resync: crd.resync,
                     rbac: crd.rbac.clone(),
                     health,
+                    settings: crd.settings.clone(),
                 }
             })
             .collect()
@@ -252,9 +262,17 @@ impl RuntimeView for LiveView {
         )
     }
 
-    async fn children(&self, _: &str, _: &str, _: &str) -> BTreeMap<String, Vec<ChildView>> {
-        // Children need a look-up per kind; not served yet (see docs/runtime-ops.md).
-        BTreeMap::new()
+    async fn children(
+        &self,
+        crd: &str,
+        cr: &serde_json::Value,
+    ) -> BTreeMap<String, Vec<ChildView>> {
+        let (Some(children), Some(found)) =
+            (&self.children, self.crds.iter().find(|c| c.name == crd))
+        else {
+            return BTreeMap::new();
+        };
+        children.of(crd, cr, &found.child_kinds).await
     }
 
     async fn events(&self, _crd: &str, namespace: &str, name: &str) -> Vec<EventView> {
@@ -266,8 +284,21 @@ impl RuntimeView for LiveView {
         } else {
             Api::namespaced(client.clone(), namespace)
         };
-        let Ok(list) = api.list(&ListParams::default()).await else {
-            return Vec::new();
+        // Only this CR's Events: the server filters on the name, the uid-less rest below.
+        let params = ListParams::default().fields(&format!("regarding.name={name}"));
+        let list = match api.list(&params).await {
+            Ok(list) => list,
+            Err(error) => {
+                let hint = match &error {
+                    kube::Error::Api(e) if e.code == 403 => {
+                        "forbidden: the runtime's role needs list on events.events.k8s.io"
+                    }
+                    _ => "the API server refused the list",
+                };
+                tracing::warn!(crd = _crd, namespace, name, error = %error, hint,
+                    "Events not shown");
+                return Vec::new();
+            }
         };
         let now = OffsetDateTime::now_utc();
         let mut events: Vec<(i128, EventView)> = list
