@@ -384,6 +384,119 @@ async fn metrics_expose_the_five_controller_families_with_their_values() {
 }
 
 #[tokio::test]
+async fn endpoints_false_hides_the_routes_it_names() {
+    let view = Arc::new(Fixture::new(true));
+    let status = |uri: &'static str| {
+        let view = view.clone();
+        async move { get(view, uri).await.0 }
+    };
+    *view.database_endpoints.lock().unwrap() = EndpointsView {
+        health: false,
+        ..EndpointsView::default()
+    };
+    assert_eq!(
+        status("/katalog/database/health").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(status("/katalog/database").await, StatusCode::OK);
+    *view.database_endpoints.lock().unwrap() = EndpointsView {
+        info: false,
+        ..EndpointsView::default()
+    };
+    for uri in ["/katalog/database", "/katalog/database/enriched"] {
+        assert_eq!(status(uri).await, StatusCode::NOT_FOUND, "{uri}");
+    }
+    assert_eq!(status("/katalog/database/health").await, StatusCode::OK);
+    assert_eq!(status("/katalog/database/cr").await, StatusCode::OK);
+    *view.database_endpoints.lock().unwrap() = EndpointsView {
+        enabled: false,
+        ..EndpointsView::default()
+    };
+    for uri in [
+        "/katalog/database",
+        "/katalog/database/health",
+        "/katalog/database/cr",
+        "/katalog/database/cr/x",
+        "/katalog/database/cr/x/events",
+    ] {
+        assert_eq!(status(uri).await, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let (_, summary) = get_json(view.clone(), "/katalog").await;
+    let listed: Vec<&str> = summary["crds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["website"], "a hidden CRD is not listed");
+    assert_eq!(summary["total"], 2, "but it still counts");
+    assert_eq!(status("/katalog/website/health").await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_instant_query_answers_in_prometheus_shape() {
+    let view = Arc::new(Fixture::new(true));
+    let (status, answer) = get_json(
+        view.clone(),
+        "/api/v1/query?query=controller_reconcile_total%7Bcrd%3D%22website%22%7D",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("instant_query", answer, {
+        ".data.result[].value[0]" => "[time]",
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let at = answer["data"]["result"][0]["value"][0].as_f64().unwrap();
+    assert!((now - at).abs() < 60.0, "evaluated now: {at} vs {now}");
+    let (status, unknown) = get_json(view.clone(), "/api/v1/query?query=nope_total").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(unknown["data"]["result"], json!([]));
+    let (status, refused) = get_json(
+        view.clone(),
+        "/api/v1/query?query=rate(controller_reconcile_total%5B5m%5D)",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    insta::assert_json_snapshot!("instant_query_refused", refused);
+    assert_eq!(
+        get_json(view, "/api/v1/query").await.0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn metrics_include_the_process_families_and_the_query_reads_them() {
+    let view = Arc::new(Fixture::new(true));
+    let (_, text) = get(view.clone(), "/metrics").await;
+    for family in [
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "process_virtual_memory_bytes ",
+        "process_open_fds ",
+        "process_max_fds ",
+        "process_threads ",
+        "process_start_time_seconds ",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(family)),
+            "{family}in\n{text}"
+        );
+    }
+    assert!(text.ends_with("# EOF\n"), "the end marker stays last");
+    let (_, answer) = get_json(view, "/api/v1/query?query=process_resident_memory_bytes").await;
+    let rss: u64 = answer["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rss > 0);
+}
+
+#[tokio::test]
 async fn the_api_is_served_over_tcp_until_shutdown() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();

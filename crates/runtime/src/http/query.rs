@@ -82,7 +82,7 @@ pub struct Series {
 pub struct Data {
     /// Always `vector`.
     pub result_type: &'static str,
-    /// The matching series, in exposition order.
+    /// The matching series, sorted by their labels.
     pub result: Vec<Series>,
 }
 
@@ -192,9 +192,11 @@ impl Selector {
         Ok(Selector { matchers })
     }
 
-    /// The series of OpenMetrics `text` that match, valued at `time`.
+    /// The series of OpenMetrics `text` that match, valued at `time`, sorted by their labels
+    /// (the exposition's order of series within a family is not stable).
     pub fn select(&self, text: &str, time: f64) -> Vec<Series> {
-        text.lines()
+        let mut found: Vec<Series> = text
+            .lines()
             .filter(|l| !l.starts_with('#') && !l.trim().is_empty())
             .filter_map(parse_sample)
             .filter(|(labels, _)| self.matchers.iter().all(|m| m.matches(labels)))
@@ -202,7 +204,9 @@ impl Selector {
                 metric,
                 value: (time, value),
             })
-            .collect()
+            .collect();
+        found.sort_by(|a, b| a.metric.cmp(&b.metric));
+        found
     }
 }
 
@@ -302,9 +306,12 @@ process_open_fds 12
     fn a_bare_name_selects_every_series_of_it() {
         let found = values("controller_reconcile_total");
         assert_eq!(found.len(), 3);
-        assert_eq!(found[0].0["crd"], "website");
-        assert_eq!(found[0].0["__name__"], "controller_reconcile_total");
-        assert_eq!(found[2].0["crd"], "db \"x\"", "escapes are read");
+        assert_eq!(
+            found[0].0["crd"], "db \"x\"",
+            "escapes are read; sorted by labels"
+        );
+        assert_eq!(found[1].0["crd"], "website");
+        assert_eq!(found[1].0["__name__"], "controller_reconcile_total");
         assert_eq!(values("process_open_fds")[0].1, "12");
         assert!(values("controller_reconcile").is_empty(), "names are exact");
         assert!(values("nope").is_empty());
