@@ -1,5 +1,7 @@
 //! The HTTP API over a fixture view: status codes and the JSON shapes of §14 (insta snapshots,
-//! volatile fields redacted), served through the real router.
+//! volatile fields redacted), served through the real router; and over a [`LiveView`] of
+//! running boxes on the real control plane, reading children and Events as the runtime's
+//! ServiceAccount bound only by the generated rules.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -196,7 +198,7 @@ impl RuntimeView for Fixture {
     }
 }
 
-async fn get(view: Arc<Fixture>, uri: &str) -> (StatusCode, String) {
+async fn get<V: RuntimeView>(view: Arc<V>, uri: &str) -> (StatusCode, String) {
     let response = router(view)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
         .await
@@ -208,7 +210,7 @@ async fn get(view: Arc<Fixture>, uri: &str) -> (StatusCode, String) {
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
-async fn get_json(view: Arc<Fixture>, uri: &str) -> (StatusCode, Value) {
+async fn get_json<V: RuntimeView>(view: Arc<V>, uri: &str) -> (StatusCode, Value) {
     let (status, text) = get(view, uri).await;
     (
         status,
@@ -525,4 +527,241 @@ async fn the_api_is_served_over_tcp_until_shutdown() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+// ── Against the real control plane ────────────────────────────────────────────────────────
+
+const LIVE_CRD: &str = "\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: sites.GROUP}
+spec:
+  group: GROUP
+  scope: Namespaced
+  names: {kind: Site, plural: sites}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      subresources: {status: {}}
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+/// Two Deployments (one of them scaled to zero, so ready without nodes) and a ConfigMap.
+const LIVE_KATALOG: &str = r#"
+apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {name: live-http}
+spec:
+  crds:
+    site:
+      crdFile: ./crd.yaml
+      operatorBox:
+        onCreate:
+          deployments:
+            - name: "{{ .metadata.name }}"
+              image: nginx
+              replicas: "1"
+              reconcile: true
+            - name: "{{ .metadata.name }}-idle"
+              image: nginx
+              replicas: "0"
+              reconcile: true
+          configMaps:
+            - name: "{{ .metadata.name }}-config"
+              data: {greeting: hello}
+              reconcile: true
+"#;
+
+/// A client authenticated as ServiceAccount `account` of `ns`, bound by a ClusterRole holding
+/// the runtime rules `katalog::rbac` derives for `katalog`, less those `drop` picks.
+async fn as_runtime(
+    admin: &kube::Client,
+    ns: &str,
+    account: &str,
+    katalog: &katalog::Katalog,
+    drop: impl Fn(&katalog::rbac::PolicyRule) -> bool,
+) -> kube::Client {
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    let needs = katalog::rbac::Needs::from_katalog(katalog);
+    let rules: Vec<Value> = katalog::rbac::runtime_rules(&needs)
+        .iter()
+        .filter(|r| !drop(r))
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    let name = format!("{ns}-{account}");
+    let role: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": name}, "rules": rules,
+    }))
+    .unwrap();
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": ns}],
+    }))
+    .unwrap();
+    let params = kube::api::PostParams::default();
+    kube::Api::<ClusterRole>::all(admin.clone())
+        .create(&params, &role)
+        .await
+        .unwrap();
+    kube::Api::<ClusterRoleBinding>::all(admin.clone())
+        .create(&params, &binding)
+        .await
+        .unwrap();
+    testenv::shared()
+        .await
+        .client_as(&testenv::Identity::service_account(ns, account))
+        .await
+        .unwrap()
+}
+
+/// Log lines written while a future runs (`with_subscriber`), for checking warnings.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_and_events_are_served_live_with_only_the_generated_rules() {
+    use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+    use runtime::http::LiveView;
+    use tracing::instrument::WithSubscriber;
+
+    let cp = testenv::shared().await;
+    let admin = cp.client().await.unwrap();
+    let ns = testenv::namespace(&admin, "http-live").await;
+    let group = format!("{}.http.test", testenv::unique_name("g"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("crd.yaml"),
+        LIVE_CRD.replace("GROUP", &group),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("katalog.yaml"), LIVE_KATALOG).unwrap();
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    runtime::cluster::prepare(&admin, &loaded.katalog, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let supervisor = runtime::Supervisor::start_katalog(
+        &admin,
+        &loaded.katalog,
+        &Metrics::new(),
+        Duration::from_secs(10),
+    )
+    .await
+    .unwrap();
+    let live = |client: kube::Client| {
+        let view = Arc::new(LiveView::new(&loaded, Metrics::new(), Some(client), ""));
+        view.set_leading(true);
+        view.set_boxes(supervisor.boxes());
+        view.mark_started();
+        view
+    };
+    let runtime_client = as_runtime(&admin, &ns, "orkestra", &loaded.katalog, |_| false).await;
+    let view = live(runtime_client);
+
+    let sites = ApiResource {
+        group: group.clone(),
+        version: "v1".into(),
+        api_version: format!("{group}/v1"),
+        kind: "Site".into(),
+        plural: "sites".into(),
+    };
+    let crs: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &sites);
+    crs.create(&PostParams::default(), &DynamicObject::new("web", &sites))
+        .await
+        .unwrap();
+    // Children are cached for 30 s once looked up: ask only when all three exist.
+    let configs: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(admin.clone(), &ns);
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(admin.clone(), &ns);
+    crate::wait::eventually("the three children", Duration::from_secs(30), || async {
+        configs.get_opt("web-config").await.ok()??;
+        deployments.get_opt("web").await.ok()??;
+        deployments.get_opt("web-idle").await.ok()??;
+        view.objects("site")?
+            .iter()
+            .any(|o| o["metadata"]["name"] == "web")
+            .then_some(())
+    })
+    .await;
+
+    let uri = format!("/katalog/site/cr/{ns}/web");
+    let (status, detail) = get_json(view.clone(), &uri).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(
+        detail["children"],
+        json!({
+            "ConfigMap": [{"name": "web-config", "namespace": ns}],
+            "Deployment": [
+                {"name": "web", "namespace": ns, "ready": false},
+                {"name": "web-idle", "namespace": ns, "ready": true},
+            ],
+        }),
+        "no node runs the one-replica Deployment; the idle one needs none"
+    );
+    assert_eq!(detail["eventsEndpoint"], format!("{uri}/events"));
+
+    let events_uri = format!("{uri}/events");
+    let events =
+        crate::wait::eventually("the Reconciled Event", Duration::from_secs(30), || async {
+            let (status, body) = get_json(view.clone(), &events_uri).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let events = body["events"].as_array()?.clone();
+            events
+                .iter()
+                .any(|e| e["reason"] == "Reconciled")
+                .then_some(events)
+        })
+        .await;
+    let reconciled = events.iter().find(|e| e["reason"] == "Reconciled").unwrap();
+    assert_eq!(reconciled["type"], "Normal");
+    assert!(
+        reconciled["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("reconciled"),
+        "{reconciled}"
+    );
+    assert!(
+        reconciled["age"].as_str().unwrap().ends_with('s'),
+        "{reconciled}"
+    );
+
+    // Without the events.k8s.io rule: 200 with no Events, and a warning that says why.
+    let blind_client = as_runtime(&admin, &ns, "blind", &loaded.katalog, |r| {
+        r.api_groups == ["events.k8s.io"]
+    })
+    .await;
+    let blind = live(blind_client);
+    let log = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer({
+            let log = log.clone();
+            move || log.clone()
+        })
+        .with_ansi(false)
+        .finish();
+    let (status, body) = get_json(blind, &events_uri)
+        .with_subscriber(subscriber)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["events"], json!([]));
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("WARN") && log.contains("Events not shown") && log.contains("forbidden"),
+        "{log}"
+    );
+    supervisor.stop().await.unwrap();
 }
