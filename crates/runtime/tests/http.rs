@@ -725,6 +725,28 @@ async fn children_and_events_are_served_live_with_only_the_generated_rules() {
                 .then_some(events)
         })
         .await;
+    // An Event about the Deployment of the same name is not the CR's.
+    let about_child: k8s_openapi::api::events::v1::Event = serde_json::from_value(json!({
+        "metadata": {"name": "web.child", "namespace": ns},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "reportingController": "test", "reportingInstance": "test", "action": "Scale",
+        "type": "Normal", "reason": "ScalingReplicaSet", "note": "scaled up",
+        "regarding": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": ns},
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::events::v1::Event>::namespaced(admin.clone(), &ns)
+        .create(&PostParams::default(), &about_child)
+        .await
+        .unwrap();
+    let (_, body) = get_json(view.clone(), &events_uri).await;
+    assert!(
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["reason"] != "ScalingReplicaSet"),
+        "{body}"
+    );
     let reconciled = events.iter().find(|e| e["reason"] == "Reconciled").unwrap();
     assert_eq!(reconciled["type"], "Normal");
     assert!(

@@ -35,6 +35,9 @@ struct BoxHandle {
 struct CrdStatic {
     name: String,
     gvk: String,
+    /// apiVersion and kind of its CRs, as Events refer to them.
+    api_version: String,
+    kind: String,
     enabled: bool,
     namespace: String,
     workers: usize,
@@ -90,6 +93,8 @@ impl LiveView {
                 CrdStatic {
                     name: crd.name.clone(),
                     gvk: crd.gvk().to_string(),
+                    api_version: crd.gvk().api_version(),
+                    kind: crd.gvk().kind.clone(),
                     enabled: crd.enabled,
                     namespace: crd.entry.namespace.clone().unwrap_or_default(),
                     workers: usize::try_from(crd.settings.workers).unwrap_or(usize::MAX),
@@ -275,8 +280,9 @@ impl RuntimeView for LiveView {
         children.of(crd, cr, &found.child_kinds).await
     }
 
-    async fn events(&self, _crd: &str, namespace: &str, name: &str) -> Vec<EventView> {
-        let Some(client) = &self.client else {
+    async fn events(&self, crd: &str, namespace: &str, name: &str) -> Vec<EventView> {
+        let (Some(client), Some(found)) = (&self.client, self.crds.iter().find(|c| c.name == crd))
+        else {
             return Vec::new();
         };
         let api: Api<Event> = if namespace.is_empty() {
@@ -284,8 +290,13 @@ impl RuntimeView for LiveView {
         } else {
             Api::namespaced(client.clone(), namespace)
         };
-        // Only this CR's Events: the server filters on the name, the uid-less rest below.
-        let params = ListParams::default().fields(&format!("regarding.name={name}"));
+        // Only this CR's Events: the server filters on name and kind; the apiVersion and
+        // namespace are checked below (a child of the same name and kind elsewhere, or of
+        // another group, is not this CR).
+        let params = ListParams::default().fields(&format!(
+            "regarding.name={name},regarding.kind={}",
+            found.kind
+        ));
         let list = match api.list(&params).await {
             Ok(list) => list,
             Err(error) => {
@@ -295,7 +306,7 @@ impl RuntimeView for LiveView {
                     }
                     _ => "the API server refused the list",
                 };
-                tracing::warn!(crd = _crd, namespace, name, error = %error, hint,
+                tracing::warn!(crd, namespace, name, error = %error, hint,
                     "Events not shown");
                 return Vec::new();
             }
@@ -307,6 +318,8 @@ impl RuntimeView for LiveView {
             .filter(|e| {
                 e.regarding.as_ref().is_some_and(|r| {
                     r.name.as_deref() == Some(name)
+                        && r.kind.as_deref() == Some(found.kind.as_str())
+                        && r.api_version.as_deref() == Some(found.api_version.as_str())
                         && r.namespace.as_deref().unwrap_or_default() == namespace
                 })
             })
