@@ -658,6 +658,7 @@ async fn children_and_events_are_served_live_with_only_the_generated_rules() {
         &loaded.katalog,
         &Metrics::new(),
         Duration::from_secs(10),
+        runtime::always_leading(),
     )
     .await
     .unwrap();
