@@ -431,6 +431,7 @@ async fn endpoints_false_hides_the_routes_it_names() {
         .map(|c| c["name"].as_str().unwrap())
         .collect();
     assert_eq!(listed, ["website"], "a hidden CRD is not listed");
+    assert_eq!(summary["namespaces"], json!({"web": ["website"]}));
     assert_eq!(summary["total"], 2, "but it still counts");
     assert_eq!(status("/katalog/website/health").await, StatusCode::OK);
 }

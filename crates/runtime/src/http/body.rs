@@ -38,7 +38,8 @@ pub struct KatalogSummary {
     pub total_degraded: usize,
     /// CRDs per state.
     pub status_counts: StatusCounts,
-    /// Enabled CRD names per watched namespace (`*` for all namespaces).
+    /// Enabled CRD names per watched namespace (`*` for all namespaces), except CRDs whose
+    /// routes are hidden (`endpoints.enabled: false`).
     pub namespaces: BTreeMap<String, Vec<String>>,
     /// The gateway URL advertised, or empty.
     pub gateway_endpoint: String,
@@ -205,6 +206,9 @@ pub fn summary(katalog: &KatalogView, crds: &[CrdView], is_konductor: bool) -> K
                 degraded.push(crd.name.as_str());
             }
             State::Pending | State::Gated => counts.pending += 1,
+        }
+        if !crd.settings.endpoints.enabled {
+            continue;
         }
         let namespace = if crd.namespace.is_empty() {
             "*".to_owned()
