@@ -19,6 +19,9 @@
 //! | `/katalog/{crd}/cr[?field=a.b]` | CRs from the cache | 404 unknown CRD |
 //! | `/katalog/{crd}/cr/{ns}/{name}` (or `/cr/{name}`) | one CR with children | 404 |
 //! | `/katalog/{crd}/cr/{ns}/{name}/events` (or `/cr/{name}/events`) | its Events | 404 |
+//!
+//! Every `/katalog/{crd}…` route also answers 404 when the CRD's `endpoints:` hide it (see
+//! [`EndpointsView`]).
 
 mod body;
 mod children;
@@ -216,8 +219,8 @@ async fn katalog_enriched<V: RuntimeView>(State(view): ViewState<V>) -> Response
     Json(view.katalog().enriched).into_response()
 }
 
-/// The CRD `name` when the route `serves` picks from its `endpoints:` is shown; a CRD whose
-/// route is hidden is as unknown as one that does not exist.
+/// The CRD `name`, if `serves` says its `endpoints:` show the route asked for: a hidden route
+/// answers 404 as an unknown CRD does.
 fn find_crd<V: RuntimeView>(
     view: &V,
     name: &str,
