@@ -47,7 +47,7 @@ use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
 pub use crate::operator_box::workers::Action;
-use tracking::{Protection, child_kinds_of};
+pub(crate) use tracking::{Protection, child_kinds_of};
 
 /// The default field manager of server-side apply and every other write.
 pub const DEFAULT_FIELD_MANAGER: &str = "orkestra";
