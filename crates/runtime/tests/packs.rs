@@ -114,6 +114,21 @@ const PACKS: &[Pack] = &[
         ],
     },
     Pack {
+        dir: "advanced-12-autoscale-own-metrics",
+        cr_files: &[],
+        expect: &[Expect {
+            crd: "ingestor",
+            name: "my-ingestor",
+            children: &[("Deployment", None), ("Service", None)],
+            absent: &[],
+            status: &[
+                ("phase", "Running"),
+                ("autoscaleActive", "false"),
+                ("workers", "2"),
+            ],
+        }],
+    },
+    Pack {
         dir: "use-cases-normalize-string-cleanup",
         cr_files: &["cr-messy.yaml", "cr-clean.yaml"],
         expect: &[

@@ -18,6 +18,7 @@ use super::children::Children;
 use super::settings::CrdSettings;
 use super::view::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView};
 use crate::operator_box::OperatorBox;
+use crate::operator_box::autoscale::Stats;
 use crate::operator_box::health::format_go_duration;
 use crate::operator_box::intake::Intake;
 use crate::{ActiveWorkers, Health, Metrics};
@@ -29,6 +30,7 @@ struct BoxHandle {
     store: Store<DynamicObject>,
     queue: Intake,
     active: ActiveWorkers,
+    stats: Stats,
 }
 
 /// The static part of one CRD.
@@ -164,6 +166,7 @@ impl LiveView {
                     b.name().to_owned(),
                     BoxHandle {
                         health: b.health().clone(),
+                        stats: b.stats().clone(),
                         store: b.store().clone(),
                         queue: b.intake().clone(),
                         active: b.active(),
@@ -230,9 +233,16 @@ impl RuntimeView for LiveView {
                     Some(h) => h.health.snapshot(&crd.name),
                     None => Health::new(crd.failure_threshold).snapshot(&crd.name),
                 };
+                let mut settings = crd.settings.clone();
+                let (mut workers, mut workers_source) = (crd.workers, crd.workers_source.clone());
                 if let Some(h) = &handle {
                     health.queue_depth = h.queue.len();
                     health.resource_count = h.store.len();
+                    if h.stats.scale_active() {
+                        settings.autoscaler.active = true;
+                        workers = h.stats.workers();
+                        workers_source = "autoscaler".to_owned();
+                    }
                 }
                 health.is_konductor = self.is_konductor();
                 CrdView {
@@ -240,12 +250,12 @@ impl RuntimeView for LiveView {
                     gvk: crd.gvk.clone(),
                     enabled: crd.enabled,
                     namespace: crd.namespace.clone(),
-                    workers: crd.workers,
-                    workers_source: crd.workers_source.clone(),
+                    workers,
+                    workers_source,
                     resync: crd.resync,
                     rbac: crd.rbac.clone(),
                     health,
-                    settings: crd.settings.clone(),
+                    settings,
                 }
             })
             .collect()

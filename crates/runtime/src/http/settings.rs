@@ -90,8 +90,7 @@ pub struct Toggle {
 pub struct AutoscalerView {
     /// An `autoscale:` block is declared.
     pub enabled: bool,
-    /// Whether the workers are scaled right now. ork does not run the autoscaler yet, so
-    /// this is always false (see docs/runtime-ops.md).
+    /// Whether the autoscaler holds the workers above the baseline right now.
     pub active: bool,
     /// Workers when not scaled.
     pub baseline_workers: usize,

@@ -16,6 +16,7 @@
 //! Nothing mutable is shared between boxes: each has its own watches, store, queue, workers,
 //! health and series.
 
+pub mod autoscale;
 pub mod health;
 pub mod intake;
 pub mod queue;
@@ -33,6 +34,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use tokio::task::JoinSet;
 
 use crate::metrics::CrdMetrics;
+use autoscale::{Autoscaler, Baseline, Plan, Scale, Stats};
 use health::Health;
 use intake::Intake;
 use queue::{Queue, QueueConfig};
@@ -101,10 +103,12 @@ pub trait Reconcile: Send + Sync + 'static {
     /// Why a reconcile failed.
     type Error: fmt::Display + Send + 'static;
 
-    /// Drives one CR, as read from the box's cache, toward its declaration.
+    /// Drives one CR, as read from the box's cache, toward its declaration. `stats` are the
+    /// box's live numbers (templates read them as `.metrics`).
     fn reconcile(
         &self,
         cr: Arc<DynamicObject>,
+        stats: &Stats,
     ) -> impl Future<Output = Result<Action, Self::Error>> + Send;
 
     /// The `(apiVersion, kind)` of every kind of child this CRD produces; the box watches
@@ -131,8 +135,16 @@ pub trait Reconcile: Send + Sync + 'static {
 impl Reconcile for crate::reconcile::Reconciler {
     type Error = crate::reconcile::Error;
 
-    async fn reconcile(&self, cr: Arc<DynamicObject>) -> Result<Action, Self::Error> {
-        crate::reconcile::Reconciler::reconcile(self, cr, &crate::reconcile::Extra::default()).await
+    async fn reconcile(
+        &self,
+        cr: Arc<DynamicObject>,
+        stats: &Stats,
+    ) -> Result<Action, Self::Error> {
+        let extra = crate::reconcile::Extra {
+            metrics: stats.snapshot(),
+            ..crate::reconcile::Extra::default()
+        };
+        crate::reconcile::Reconciler::reconcile(self, cr, &extra).await
     }
 
     fn child_kinds(&self) -> Vec<(String, String)> {
@@ -163,6 +175,7 @@ pub struct BoxConfig {
     resync: Duration,
     failure_threshold: u32,
     field_manager: Option<String>,
+    autoscale: Option<Plan>,
 }
 
 impl BoxConfig {
@@ -181,6 +194,7 @@ impl BoxConfig {
             resync: katalog::model::DEFAULT_RESYNC,
             failure_threshold: katalog::model::DEFAULT_FAILURE_THRESHOLD,
             field_manager: None,
+            autoscale: None,
         }
     }
 
@@ -211,6 +225,7 @@ impl BoxConfig {
             workers,
             resync: settings.resync,
             failure_threshold: settings.failure_threshold,
+            autoscale: Plan::of(crd, settings.workers as usize),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
     }
@@ -267,6 +282,13 @@ impl BoxConfig {
         self
     }
 
+    /// Scale the box by `plan` (see [`autoscale`]).
+    #[must_use]
+    pub fn autoscale(mut self, plan: Plan) -> Self {
+        self.autoscale = Some(plan);
+        self
+    }
+
     /// The CRD's name in the Katalog.
     pub fn name(&self) -> &str {
         &self.name
@@ -304,7 +326,9 @@ pub struct OperatorBox {
     config: Arc<BoxConfig>,
     store: Store<DynamicObject>,
     intake: Intake,
-    workers: Mutex<Option<Workers<Key>>>,
+    workers: Arc<Mutex<Option<Workers<Key>>>>,
+    stats: Stats,
+    resync: Arc<tokio::sync::watch::Sender<Duration>>,
     spawn_workers: Box<dyn Fn(Queue<Key>) -> Workers<Key> + Send + Sync>,
     active: ActiveWorkers,
     synced: tokio::sync::watch::Receiver<bool>,
@@ -368,17 +392,29 @@ impl OperatorBox {
         let intake = Intake::default();
         let health = Health::new(config.failure_threshold);
         let active = ActiveWorkers::default();
+        let stats = Stats {
+            intake: intake.clone(),
+            active: active.clone(),
+            health: health.clone(),
+            scale: Scale::new(config.workers.count_of()),
+            store: store.clone(),
+        };
         let spawn_workers = {
             let reconcile = Arc::clone(&reconcile);
             let (store, resource) = (store.clone(), config.resource.clone());
             let (workers, health, metrics) =
                 (config.workers.clone(), health.clone(), metrics.clone());
-            let active = active.clone();
+            let (active, stats) = (active.clone(), stats.clone());
             Box::new(move |queue: Queue<Key>| {
                 Workers::spawn_counted(
                     queue,
                     workers.clone(),
-                    reconcile_from_store(Arc::clone(&reconcile), store.clone(), &resource),
+                    reconcile_from_store(
+                        Arc::clone(&reconcile),
+                        store.clone(),
+                        &resource,
+                        stats.clone(),
+                    ),
                     ((health.clone(), metrics.clone()), R::retry),
                     active.clone(),
                 )
@@ -389,6 +425,9 @@ impl OperatorBox {
             Arc::new(move |uid: &str| reconcile.forget(uid))
         };
         let (synced_tx, synced) = tokio::sync::watch::channel(false);
+        let (resync, resync_period) = tokio::sync::watch::channel(config.resync);
+        let resync = Arc::new(resync);
+        let workers: Arc<Mutex<Option<Workers<Key>>>> = Arc::default();
         let config = Arc::new(config);
         let mut tasks = JoinSet::new();
         let watch = watch::Watch {
@@ -398,6 +437,7 @@ impl OperatorBox {
             health: health.clone(),
             store: store.clone(),
             synced: Arc::new(synced_tx),
+            resync_period,
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
@@ -406,12 +446,26 @@ impl OperatorBox {
         }
         tasks.spawn(watch.clone().resync());
         tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
+        if let Some(plan) = &config.autoscale {
+            let autoscaler = Autoscaler {
+                name: config.name.clone(),
+                plan: plan.clone(),
+                stats: stats.clone(),
+                workers: Arc::clone(&workers),
+                resync: Arc::clone(&resync),
+                baseline: Baseline::of(&config),
+                metrics: metrics.clone(),
+            };
+            tasks.spawn(autoscaler.run());
+        }
         Self {
             name: config.name.clone(),
             config,
             store,
             intake,
-            workers: Mutex::default(),
+            workers,
+            stats,
+            resync,
             spawn_workers,
             active,
             synced,
@@ -452,6 +506,10 @@ impl OperatorBox {
             return Ok(());
         };
         self.intake.close();
+        // The next activation starts at the baseline.
+        let baseline = Baseline::of(&self.config);
+        self.stats.scale.reset(baseline.workers);
+        self.resync.send_replace(baseline.resync);
         let stopped = workers.stop_within(waited).await;
         self.health.mark_stopped();
         tracing::info!(crd = %self.name, "OperatorBox inactive: workers stopped");
@@ -492,6 +550,11 @@ impl OperatorBox {
     /// The box's configuration.
     pub fn config(&self) -> &BoxConfig {
         &self.config
+    }
+
+    /// The box's live numbers (what templates read as `.metrics`).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
     }
 
     /// The box's metric series.
@@ -541,15 +604,17 @@ fn reconcile_from_store<R: Reconcile>(
     reconcile: Arc<R>,
     store: Store<DynamicObject>,
     resource: &ApiResource,
+    stats: Stats,
 ) -> impl Fn(Key) -> futures::future::BoxFuture<'static, Result<Action, R::Error>> + Send + Sync + 'static
 {
     let resource = resource.clone();
     move |key: Key| {
         let cr = store.get(&key.object_ref(&resource));
         let reconcile = Arc::clone(&reconcile);
+        let stats = stats.clone();
         Box::pin(async move {
             match cr {
-                Some(cr) => reconcile.reconcile(cr).await,
+                Some(cr) => reconcile.reconcile(cr, &stats).await,
                 None => {
                     tracing::debug!(%key, "gone from the cache; nothing to reconcile");
                     Ok(Action::Done)

@@ -203,6 +203,8 @@ impl ReconcilerConfig {
 pub struct Extra {
     /// Cross-CRD reads, seen by templates as `.cross.<as>`.
     pub cross: Map<String, Value>,
+    /// The box's live numbers, seen by templates as `.metrics` (null: none known).
+    pub metrics: Value,
 }
 
 /// Reconciles the CRs of one CRD. `Send + Sync`; share it behind an `Arc`.
@@ -353,6 +355,9 @@ impl Reconciler {
     fn extra_map(&self, extra: &Extra) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("cross".into(), Value::Object(extra.cross.clone()));
+        if !extra.metrics.is_null() {
+            m.insert("metrics".into(), extra.metrics.clone());
+        }
         let inputs: Map<String, Value> = self
             .crd
             .inputs
