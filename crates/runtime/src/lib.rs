@@ -43,6 +43,7 @@ pub mod finalizer;
 pub mod http;
 pub mod leader;
 pub mod metrics;
+pub mod observe;
 pub mod operator_box;
 pub mod reconcile;
 pub mod supervisor;
