@@ -46,6 +46,7 @@ use tracing::Instrument;
 use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
+use crate::observe::{Cross, Sources};
 pub use crate::operator_box::workers::Action;
 use tracking::{Protection, child_kinds_of};
 
@@ -144,6 +145,7 @@ pub struct ReconcilerConfig {
     instance: String,
     discovery: Option<Arc<Discovery>>,
     child_cache: Option<Arc<dyn owned::ChildCache>>,
+    sources: Option<Sources>,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -163,6 +165,7 @@ impl Default for ReconcilerConfig {
             instance: DEFAULT_FIELD_MANAGER.to_owned(),
             discovery: None,
             child_cache: None,
+            sources: None,
         }
     }
 }
@@ -197,6 +200,14 @@ impl ReconcilerConfig {
         self
     }
 
+    /// The caches of this process's boxes that `cross:` declarations read (default: none,
+    /// so every cross read finds nothing).
+    #[must_use]
+    pub fn sources(mut self, sources: Sources) -> Self {
+        self.sources = Some(sources);
+        self
+    }
+
     /// A discovery cache shared with other Reconcilers (default: one of its own).
     #[must_use]
     pub fn discovery(mut self, discovery: Arc<Discovery>) -> Self {
@@ -216,7 +227,7 @@ pub struct Extra {
 pub struct Reconciler {
     crd: Crd,
     katalog_name: String,
-    render: EngineRender,
+    render: Arc<EngineRender>,
     profiles: Profiles,
     client: kube::Client,
     resource: ApiResource,
@@ -230,6 +241,8 @@ pub struct Reconciler {
     status_subresource: AtomicBool,
     protection: Protection,
     child_kinds: Vec<(String, String)>,
+    /// The CRD's `cross:` declarations, when it has any.
+    cross: Option<Arc<Cross>>,
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -264,6 +277,11 @@ impl Reconciler {
         config: ReconcilerConfig,
     ) -> Result<Self, Error> {
         let engine = katalog::build::engine_for(katalog).map_err(Error::EngineFailed)?;
+        let render = Arc::new(EngineRender::new(engine));
+        let cross = (!crd.operator_box().cross.is_empty()).then(|| {
+            let sources = config.sources.clone().unwrap_or_default();
+            Arc::new(Cross::new(katalog, crd, sources, render.clone()))
+        });
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -283,7 +301,7 @@ impl Reconciler {
         );
         Ok(Reconciler {
             katalog_name: katalog.name.clone(),
-            render: EngineRender::new(engine),
+            render,
             profiles: Profiles::from_katalog(katalog),
             events: Recorder::new(client.clone(), &config.field_manager, &config.instance),
             finalizers: Tracking::finalizers_of(&crd.finalizers),
@@ -297,6 +315,7 @@ impl Reconciler {
             status_subresource: AtomicBool::new(true),
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
+            cross,
         })
     }
 
@@ -317,6 +336,24 @@ impl Reconciler {
         self.child_kinds.clone()
     }
 
+    /// The CRD's `cross:` declarations, when it has any: what the supervisor subscribes to
+    /// the changes of the CRDs they read.
+    pub fn cross(&self) -> Option<&Arc<Cross>> {
+        self.cross.as_ref()
+    }
+
+    /// What templates see beyond the CR: `.cross`, read from the other boxes' caches (no
+    /// API call).
+    pub fn extra(&self, cr: &DynamicObject) -> Extra {
+        Extra {
+            cross: self
+                .cross
+                .as_ref()
+                .map(|c| c.read(&self.cr_json(cr)))
+                .unwrap_or_default(),
+        }
+    }
+
     fn now(&self) -> OffsetDateTime {
         (self.config.clock)()
     }
@@ -330,7 +367,7 @@ impl Reconciler {
     }
 
     fn builder(&self) -> Builder<'_> {
-        Builder::new(&self.render)
+        Builder::new(&*self.render)
             .profiles(&self.profiles)
             .for_crd(&self.crd)
             .now(self.now())
@@ -439,7 +476,7 @@ impl Reconciler {
             d.extend(extra_map.clone());
         }
         // The CR (plus extra keys) as templates see it: mutated in memory when declared.
-        let admitted = admission::admit(&self.crd, &data, &self.render, self.now());
+        let admitted = admission::admit(&self.crd, &data, &*self.render, self.now());
         let mut data = admitted.object;
         let findings_base = status::Findings {
             denied: admitted.denied,
@@ -548,7 +585,7 @@ impl Reconciler {
         if let Some(declared) = declared {
             let fields: Vec<_> = declared.fields.iter().map(|f| &f.value).collect();
             let failed = findings.error.is_some() || findings.denied.is_some();
-            status::declared_fields(&mut body, &fields, data, &self.render, self.now(), failed);
+            status::declared_fields(&mut body, &fields, data, &*self.render, self.now(), failed);
         }
         if body.is_empty() {
             return Ok(false);
@@ -576,7 +613,7 @@ impl Reconciler {
         let Some(after) = &requeue.after else {
             return Action::Done;
         };
-        let env = Env::new(data, &self.render, self.now());
+        let env = Env::new(data, &*self.render, self.now());
         match Conditions::new(&requeue.when, &requeue.or).evaluate(&env) {
             Ok(true) => {}
             Ok(false) => return Action::Done,
@@ -585,7 +622,7 @@ impl Reconciler {
                 return Action::Done;
             }
         }
-        let text = match render_text(&self.render, &Text::new(after.value.clone()), data) {
+        let text = match render_text(&*self.render, &Text::new(after.value.clone()), data) {
             Ok(t) => t.into_owned(),
             Err(e) => {
                 tracing::warn!(error = %e, "requeue.after cannot be rendered");
