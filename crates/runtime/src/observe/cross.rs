@@ -53,6 +53,8 @@ pub struct Source {
 /// A box whose CRs read other CRDs: what a change of an object it reads queues again.
 #[derive(Clone)]
 pub struct Dependent {
+    /// The box's CRD (its key in `spec.crds`).
+    pub crd: String,
     /// The box's cross declarations.
     pub cross: Arc<Cross>,
     /// The box's cache of its own CRs.
@@ -92,11 +94,6 @@ impl Sources {
         self.write().caches.insert(crd.to_owned(), source);
     }
 
-    /// Forgets the cache of CRD `crd` (its box stopped): reads of it find nothing.
-    pub fn remove(&self, crd: &str) {
-        self.write().caches.remove(crd);
-    }
-
     /// The cache of CRD `crd`, when its box runs.
     pub fn get(&self, crd: &str) -> Option<Source> {
         self.read().caches.get(crd).cloned()
@@ -114,9 +111,13 @@ impl Sources {
         }
     }
 
-    /// Drops every registration of dependents (their boxes stopped).
-    pub fn unsubscribe_all(&self) {
-        self.write().dependents.clear();
+    /// Forgets the box of CRD `crd` (it stopped): its cache and its subscriptions.
+    pub fn leave(&self, crd: &str) {
+        let mut registry = self.write();
+        registry.caches.remove(crd);
+        for dependents in registry.dependents.values_mut() {
+            dependents.retain(|d| d.crd != crd);
+        }
     }
 
     /// An object of CRD `crd` changed or went away: queues every CR of the dependents whose
@@ -849,6 +850,7 @@ mod tests {
         );
         let sink = Arc::clone(&queued);
         sources.subscribe(Dependent {
+            crd: "app".into(),
             cross: Arc::new(cross_of(&k, sources.clone())),
             store: apps,
             enqueue: Arc::new(move |key| sink.lock().unwrap().push(key)),
@@ -857,6 +859,9 @@ mod tests {
         assert_eq!(queued.lock().unwrap().len(), 1);
         sources.changed("app", &db("prod", "shop-db", &[], "h").metadata);
         assert_eq!(queued.lock().unwrap().len(), 1);
+        sources.relisted("database");
+        assert_eq!(queued.lock().unwrap().len(), 3);
+        sources.leave("app");
         sources.relisted("database");
         assert_eq!(queued.lock().unwrap().len(), 3);
     }
