@@ -6,8 +6,8 @@
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ConfigMap;
-use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use kube::Client;
+use kube::api::{Api, DynamicObject, Patch, PatchParams, PostParams};
 use runtime::{Metrics, Supervisor};
 use serde_json::{Value, json};
 
@@ -18,7 +18,8 @@ const WAIT: Duration = Duration::from_secs(30);
 
 /// The Katalog: `database` publishes `spec.host` as `status.host`; `closed` refuses cross
 /// reads; `app` reads both and writes what it sees into the ConfigMap `<name>-conn`;
-/// `watcher` reacts to the ConfigMaps labelled with its CRs' keys.
+/// `watcher` reacts to the ConfigMaps labelled with its CRs' keys. `app` and `watcher` resync
+/// only hourly, so what queues them within the test is what is tested.
 fn katalog(group: &str, label: &str) -> katalog::Katalog {
     let text = format!(
         r#"apiVersion: orkestra.orkspace.io/v1
@@ -37,6 +38,7 @@ spec:
       crossAccess: false
       apiTypes: {{group: {group}, version: v1, kind: Closed, plural: closeds}}
     app:
+      resync: 1h
       apiTypes: {{group: {group}, version: v1, kind: App, plural: apps}}
       operatorBox:
         cross:
@@ -69,7 +71,12 @@ spec:
         .katalog
 }
 
-async fn create(api: &Api<DynamicObject>, resource: &kube::api::ApiResource, name: &str, spec: Value) {
+async fn create(
+    api: &Api<DynamicObject>,
+    resource: &kube::api::ApiResource,
+    name: &str,
+    spec: Value,
+) {
     let mut cr = DynamicObject::new(name, resource);
     cr.data = json!({ "spec": spec });
     api.create(&PostParams::default(), &cr).await.unwrap();
@@ -111,7 +118,7 @@ async fn cross_reads_follow_the_source_cr_and_watch_entries_queue_their_crs() {
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     let label = "cross.test/watcher";
     let trigger: ConfigMap = serde_json::from_value(json!({
-        "metadata": {"name": "trigger", "labels": {label: format!("{ns}/w")}},
+        "metadata": {"name": "trigger", "labels": {label: "w"}},
         "data": {"n": "0"}
     }))
     .unwrap();
@@ -122,9 +129,15 @@ async fn cross_reads_follow_the_source_cr_and_watch_entries_queue_their_crs() {
 
     let katalog = katalog(&group, label);
     let metrics = Metrics::new();
-    let supervisor = Supervisor::start_katalog(&client, &katalog, &metrics, Duration::from_secs(10))
-        .await
-        .unwrap();
+    let supervisor = Supervisor::start_katalog(
+        &client,
+        &katalog,
+        &metrics,
+        Duration::from_secs(10),
+        runtime::kordinator::always_leading(),
+    )
+    .await
+    .unwrap();
 
     // The app reads a database that does not exist yet, and a closed CR that does.
     create(&api("Closed"), &resources["Closed"], "shop", json!({})).await;
@@ -136,11 +149,21 @@ async fn cross_reads_follow_the_source_cr_and_watch_entries_queue_their_crs() {
     .await;
 
     // The database appears and publishes its host: the app is queued again and reads it.
-    create(&api("Database"), &resources["Database"], "shop-db", json!({"host": "10.0.0.1"})).await;
-    eventually("the app to read the database's status.host", WAIT, || async {
-        let d = data(&config_maps, "shop-conn").await?;
-        (d == json!({"host": "10.0.0.1", "found": "true", "closed": "false"})).then_some(())
-    })
+    create(
+        &api("Database"),
+        &resources["Database"],
+        "shop-db",
+        json!({"host": "10.0.0.1"}),
+    )
+    .await;
+    eventually(
+        "the app to read the database's status.host",
+        WAIT,
+        || async {
+            let d = data(&config_maps, "shop-conn").await?;
+            (d == json!({"host": "10.0.0.1", "found": "true", "closed": "false"})).then_some(())
+        },
+    )
     .await;
 
     // The host changes: the change of the database's status reaches the app.
@@ -179,9 +202,11 @@ async fn cross_reads_follow_the_source_cr_and_watch_entries_queue_their_crs() {
         )
         .await
         .unwrap();
-    eventually("the ConfigMap's update to queue the watcher", WAIT, || async {
-        (reconciles(&metrics, "watcher") > before).then_some(())
-    })
+    eventually(
+        "the ConfigMap's update to queue the watcher",
+        WAIT,
+        || async { (reconciles(&metrics, "watcher") > before).then_some(()) },
+    )
     .await;
     let watcher = supervisor.operator_box("watcher").unwrap();
     assert_eq!(watcher.health().watch_error(), None);

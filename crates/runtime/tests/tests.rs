@@ -1,5 +1,6 @@
 //! Integration tests of the runtime against a real local control plane (`testenv`).
 
+mod cross;
 mod http;
 mod kordination;
 mod leader;

@@ -31,7 +31,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, OnceLock, RwLock};
 
 use katalog::resources::{Render, render_text};
 use katalog::{Crd, Katalog};
@@ -196,11 +196,12 @@ enum Selection {
     Nothing,
 }
 
-/// The `cross:` declarations of one CRD, resolved against its Katalog, reading through
-/// [`Sources`].
+/// The `cross:` declarations of one CRD, resolved against its Katalog, reading through the
+/// [`Sources`] it is bound to (its box binds it when it starts; unbound, every read finds
+/// nothing).
 pub struct Cross {
     reads: Vec<Read>,
-    sources: Sources,
+    sources: OnceLock<Sources>,
     render: Arc<dyn Render>,
 }
 
@@ -215,7 +216,7 @@ impl fmt::Debug for Cross {
 impl Cross {
     /// The declarations of `crd` (normalized: `operatorBox.cross` and `observe.cross`),
     /// with their targets looked up in `katalog`, rendering selectors with `render`.
-    pub fn new(katalog: &Katalog, crd: &Crd, sources: Sources, render: Arc<dyn Render>) -> Self {
+    pub fn new(katalog: &Katalog, crd: &Crd, render: Arc<dyn Render>) -> Self {
         let default_access = katalog.document.cross_access.unwrap_or(true);
         let reads = crd
             .operator_box()
@@ -265,9 +266,15 @@ impl Cross {
             .collect();
         Cross {
             reads,
-            sources,
+            sources: OnceLock::new(),
             render,
         }
+    }
+
+    /// Reads through `sources` from now on. Only the first binding counts: a Cross belongs
+    /// to one process's boxes.
+    pub fn bind(&self, sources: &Sources) {
+        let _ = self.sources.set(sources.clone());
     }
 
     /// Whether the CRD declares no cross read.
@@ -349,7 +356,7 @@ impl Cross {
         if !target.readable {
             return missing(name, namespace);
         }
-        let Some(source) = self.sources.get(&target.crd) else {
+        let Some(source) = self.sources.get().and_then(|s| s.get(&target.crd)) else {
             return missing(name, namespace);
         };
         let matches: Vec<Arc<DynamicObject>> = match &selection {
@@ -613,7 +620,9 @@ mod tests {
     }
 
     fn cross_of(k: &Katalog, sources: Sources) -> Cross {
-        Cross::new(k, k.crd("app").unwrap(), sources, Arc::new(Lookup))
+        let cross = Cross::new(k, k.crd("app").unwrap(), Arc::new(Lookup));
+        cross.bind(&sources);
+        cross
     }
 
     fn cr(ns: &str, name: &str) -> Value {

@@ -46,7 +46,7 @@ use tracing::Instrument;
 use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
-use crate::observe::{Cross, Sources};
+use crate::observe::Cross;
 pub use crate::operator_box::workers::Action;
 use tracking::{Protection, child_kinds_of};
 
@@ -138,7 +138,6 @@ pub struct ReconcilerConfig {
     instance: String,
     discovery: Option<Arc<Discovery>>,
     child_cache: Option<Arc<dyn owned::ChildCache>>,
-    sources: Option<Sources>,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -158,7 +157,6 @@ impl Default for ReconcilerConfig {
             instance: DEFAULT_FIELD_MANAGER.to_owned(),
             discovery: None,
             child_cache: None,
-            sources: None,
         }
     }
 }
@@ -190,14 +188,6 @@ impl ReconcilerConfig {
     #[must_use]
     pub fn child_cache(mut self, cache: Arc<dyn owned::ChildCache>) -> Self {
         self.child_cache = Some(cache);
-        self
-    }
-
-    /// The caches of this process's boxes that `cross:` declarations read (default: none,
-    /// so every cross read finds nothing).
-    #[must_use]
-    pub fn sources(mut self, sources: Sources) -> Self {
-        self.sources = Some(sources);
         self
     }
 
@@ -271,10 +261,8 @@ impl Reconciler {
     ) -> Result<Self, Error> {
         let engine = katalog::build::engine_for(katalog).map_err(Error::EngineFailed)?;
         let render = Arc::new(EngineRender::new(engine));
-        let cross = (!crd.operator_box().cross.is_empty()).then(|| {
-            let sources = config.sources.clone().unwrap_or_default();
-            Arc::new(Cross::new(katalog, crd, sources, render.clone()))
-        });
+        let cross = (!crd.operator_box().cross.is_empty())
+            .then(|| Arc::new(Cross::new(katalog, crd, render.clone())));
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -329,8 +317,8 @@ impl Reconciler {
         self.child_kinds.clone()
     }
 
-    /// The CRD's `cross:` declarations, when it has any: what the supervisor subscribes to
-    /// the changes of the CRDs they read.
+    /// The CRD's `cross:` declarations, when it has any: its box binds them to the process's
+    /// caches and subscribes them to the changes of the CRDs they read.
     pub fn cross(&self) -> Option<&Arc<Cross>> {
         self.cross.as_ref()
     }
