@@ -298,8 +298,10 @@ pub fn runtime_rules(n: &Needs) -> Vec<PolicyRule> {
         &["get", "create", "update"],
     );
     r.grant("", "events", &[], &["create", "patch"]);
-    // The reconciler records CR Events through events.k8s.io/v1, a group of its own.
-    r.grant("events.k8s.io", "events", &[], &["create", "patch"]);
+    // The reconciler records CR Events through events.k8s.io/v1, a group of its own, and the
+    // HTTP API's `/katalog/{crd}/cr/…/events` lists them there (a field-selected list; no
+    // watch, no get).
+    r.grant("events.k8s.io", "events", &[], &["list", "create", "patch"]);
     if n.secret_refs {
         r.grant("", "secrets", &[], &["get"]);
     }
@@ -438,7 +440,7 @@ mod tests {
                 rule("db.io", "databases", &all),
                 rule("demo.io", "websites", &all),
                 rule("demo.io", "websites/status", &["get", "update", "patch"]),
-                rule("events.k8s.io", "events", &["create", "patch"]),
+                rule("events.k8s.io", "events", &["list", "create", "patch"]),
                 rule(
                     "rbac.authorization.k8s.io",
                     "roles",

@@ -161,10 +161,11 @@ async fn a_crd_created_after_the_start_is_activated_without_a_restart() {
     let ns = testenv::namespace(&client, "late").await;
     let group = TestCrd::unique_group();
     let (_dir, loaded) = katalog(&entry("late", &group, "{{ .metadata.name }}-late", ""));
+    let metrics = Metrics::new();
     let supervisor = Supervisor::start_katalog(
         &client,
         &loaded.katalog,
-        &Metrics::new(),
+        &metrics,
         Duration::from_secs(10),
         runtime::always_leading(),
     )
@@ -184,6 +185,17 @@ async fn a_crd_created_after_the_start_is_activated_without_a_restart() {
     child_holds(&client, &ns, "tardy-late", "here").await;
     assert!(late.is_active());
     assert!(late.health().watch_error().is_none());
+    let text = metrics.encode();
+    for series in [
+        r#"controller_crd_activation_total{crd="late",result="error"} 1"#,
+        r#"controller_crd_activation_total{crd="late",result="success"} 1"#,
+        r#"controller_crd_activation_latency_seconds_count{crd="late"} 2"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == series),
+            "no `{series}` in\n{text}"
+        );
+    }
     supervisor.stop().await.unwrap();
 }
 

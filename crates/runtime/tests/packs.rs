@@ -113,6 +113,31 @@ const PACKS: &[Pack] = &[
             },
         ],
     },
+    Pack {
+        dir: "use-cases-normalize-string-cleanup",
+        cr_files: &["cr-messy.yaml", "cr-clean.yaml"],
+        expect: &[
+            Expect {
+                crd: "tenant",
+                name: "acme",
+                children: &[("ConfigMap", Some("acme-config"))],
+                absent: &[],
+                status: &[
+                    ("name", "acme corp"),
+                    ("environment", "production"),
+                    ("domain", "acme.example.com"),
+                    ("tier", "premium"),
+                ],
+            },
+            Expect {
+                crd: "tenant",
+                name: "globex",
+                children: &[("ConfigMap", Some("globex-config"))],
+                absent: &[],
+                status: &[("environment", "staging"), ("tier", "standard")],
+            },
+        ],
+    },
 ];
 
 /// `packs/` of the conformance corpus: `$ORK_CONFORMANCE_DIR`, else the repository's sibling

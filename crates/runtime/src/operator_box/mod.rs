@@ -357,6 +357,7 @@ pub struct OperatorBox {
     active: ActiveWorkers,
     synced: tokio::sync::watch::Receiver<bool>,
     health: Health,
+    metrics: CrdMetrics,
     tasks: Mutex<JoinSet<()>>,
 }
 
@@ -461,7 +462,7 @@ impl OperatorBox {
             reconcile.cross(),
         );
         tasks.spawn(watch.clone().resync());
-        tasks.spawn(watch.gauges(metrics, active.clone()));
+        tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
         Self {
             name: config.name.clone(),
             config,
@@ -472,6 +473,7 @@ impl OperatorBox {
             active,
             synced,
             health,
+            metrics,
             tasks: Mutex::new(tasks),
         }
     }
@@ -547,6 +549,11 @@ impl OperatorBox {
     /// The box's configuration.
     pub fn config(&self) -> &BoxConfig {
         &self.config
+    }
+
+    /// The box's metric series.
+    pub fn metrics(&self) -> &CrdMetrics {
+        &self.metrics
     }
 
     /// The box's health record.

@@ -48,7 +48,7 @@ use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
 use crate::observe::Cross;
 pub use crate::operator_box::workers::Action;
-use tracking::{Protection, child_kinds_of};
+pub(crate) use tracking::{Protection, child_kinds_of};
 
 /// The default field manager of server-side apply and every other write.
 pub const DEFAULT_FIELD_MANAGER: &str = "orkestra";
@@ -123,7 +123,7 @@ impl Error {
 
     /// The message with every cause, as conditions and Events show it.
     pub fn message(&self) -> String {
-        crate::leader::chain(self)
+        crate::error_chain(self)
     }
 }
 
@@ -406,7 +406,7 @@ impl Reconciler {
             .publish(&self.reference(cr), type_, reason, note)
             .await
         {
-            tracing::warn!(error = %e, reason, "event not published");
+            tracing::warn!(error = %crate::error_chain(&e), reason, "event not published");
         }
     }
 
@@ -421,9 +421,24 @@ impl Reconciler {
     /// Any step that failed; the status says why (`Ready=False`) and a `ReconcileError`
     /// Event is emitted. [`Error::retry`] tells the queue whether to back off and retry.
     pub async fn reconcile(&self, cr: Arc<DynamicObject>, extra: &Extra) -> Result<Action, Error> {
-        let name = cr.metadata.name.clone().unwrap_or_default();
-        let span = tracing::info_span!("reconcile", crd = %self.crd.name, namespace = ?cr.metadata.namespace, name);
-        self.reconcile_in_span(cr, extra).instrument(span).await
+        // `key`, not `name`: JSON logs use `name` for the span's own name.
+        let name = cr.metadata.name.as_deref().unwrap_or_default();
+        let key = match cr.metadata.namespace.as_deref() {
+            Some(namespace) => format!("{namespace}/{name}"),
+            None => name.to_owned(),
+        };
+        let span = tracing::info_span!("reconcile", crd = %self.crd.name, key);
+        let started = std::time::Instant::now();
+        let result = self
+            .reconcile_in_span(cr, extra)
+            .instrument(span.clone())
+            .await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        span.in_scope(|| match &result {
+            Ok(action) => tracing::debug!(?action, elapsed_ms, "reconciled"),
+            Err(error) => tracing::debug!(error = %error.message(), elapsed_ms, "reconcile failed"),
+        });
+        result
     }
 
     async fn reconcile_in_span(
