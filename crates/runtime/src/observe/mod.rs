@@ -40,8 +40,11 @@ pub(crate) fn attach(
 ) {
     let enqueue = {
         let intake = intake.clone();
-        move |key| {
-            let _ = intake.add(key);
+        let crd = config.name().to_owned();
+        move |key: crate::operator_box::Key| {
+            if intake.add(key.clone()) == Some(crate::operator_box::queue::Added::Dropped) {
+                tracing::warn!(%crd, %key, "enqueue: queue depth limit reached — item dropped");
+            }
         }
     };
     if let Some(sources) = config.cross_sources() {
