@@ -454,6 +454,18 @@ mod tests {
     }
 
     #[test]
+    fn watch_entries_of_both_layouts_grant_only_get_list_watch_on_the_watched_kind() {
+        let text = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: t}\nspec:\n  crds:\n    web:\n      apiTypes: {group: demo.io, version: v1, kind: Web, plural: webs}\n      operatorBox:\n        watch:\n          - {apiVersion: v1, kind: ConfigMap}\n        observe:\n          watch:\n            - {apiVersion: apps/v1, kind: StatefulSet, keyFrom: {label: owner}}\n";
+        let k = crate::load_text("/nonexistent/k.yaml", text)
+            .unwrap_or_else(|d| panic!("{}", d.render()))
+            .katalog;
+        let rules = runtime_rules(&Needs::from_katalog(&k));
+        let read = ["get", "list", "watch"];
+        assert!(rules.contains(&rule("", "configmaps", &read)));
+        assert!(rules.contains(&rule("apps", "statefulsets", &read)));
+    }
+
+    #[test]
     fn grants_on_the_same_resource_merge_their_verbs() {
         let mut n = Needs::default();
         n.watches.insert(GroupResource::new("", "services"));

@@ -44,6 +44,7 @@ pub mod http;
 pub mod kordinator;
 pub mod leader;
 pub mod metrics;
+pub mod observe;
 pub mod operator_box;
 pub mod reconcile;
 pub mod supervisor;

@@ -362,7 +362,7 @@ async fn a_box_waits_for_its_crd_and_says_so_in_health() {
 }
 
 /// Installs a CRD through the runtime's own apply (JSON is YAML) and Established wait.
-async fn install_crd_in(client: &Client, group: &str, kind: &str) -> ApiResource {
+pub(crate) async fn install_crd_in(client: &Client, group: &str, kind: &str) -> ApiResource {
     let plural = format!("{}s", kind.to_lowercase());
     let crd: Value = json!({
         "apiVersion": "apiextensions.k8s.io/v1",

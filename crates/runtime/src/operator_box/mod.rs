@@ -129,9 +129,15 @@ pub trait Reconcile: Send + Sync + 'static {
         let _ = error;
         true
     }
+
+    /// The CRD's `cross:` declarations, if any: the box binds them to its
+    /// [`BoxConfig::sources`] and queues its CRs again when an object they read changes.
+    fn cross(&self) -> Option<Arc<crate::observe::Cross>> {
+        None
+    }
 }
 
-/// The Katalog-driven reconcile. Cross-CRD reads (`Extra::cross`) are not filled in yet.
+/// The Katalog-driven reconcile, with `.cross` read from the other boxes' caches.
 impl Reconcile for crate::reconcile::Reconciler {
     type Error = crate::reconcile::Error;
 
@@ -142,9 +148,13 @@ impl Reconcile for crate::reconcile::Reconciler {
     ) -> Result<Action, Self::Error> {
         let extra = crate::reconcile::Extra {
             metrics: stats.snapshot(),
-            ..crate::reconcile::Extra::default()
+            ..self.extra(&cr)
         };
         crate::reconcile::Reconciler::reconcile(self, cr, &extra).await
+    }
+
+    fn cross(&self) -> Option<Arc<crate::observe::Cross>> {
+        crate::reconcile::Reconciler::cross(self).cloned()
     }
 
     fn child_kinds(&self) -> Vec<(String, String)> {
@@ -176,6 +186,8 @@ pub struct BoxConfig {
     failure_threshold: u32,
     field_manager: Option<String>,
     autoscale: Option<Plan>,
+    secondary: Vec<crate::observe::Secondary>,
+    sources: Option<crate::observe::Sources>,
 }
 
 impl BoxConfig {
@@ -195,6 +207,8 @@ impl BoxConfig {
             failure_threshold: katalog::model::DEFAULT_FAILURE_THRESHOLD,
             field_manager: None,
             autoscale: None,
+            secondary: Vec::new(),
+            sources: None,
         }
     }
 
@@ -226,6 +240,7 @@ impl BoxConfig {
             resync: settings.resync,
             failure_threshold: settings.failure_threshold,
             autoscale: Plan::of(crd, settings.workers as usize),
+            secondary: crate::observe::Secondary::of_crd(crd),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
     }
@@ -289,9 +304,41 @@ impl BoxConfig {
         self
     }
 
+    /// The secondary watches (`watch:` entries) whose changes queue this box's CRs
+    /// ([`BoxConfig::from_crd`] takes the CRD's).
+    #[must_use]
+    pub fn secondary(mut self, entries: Vec<crate::observe::Secondary>) -> Self {
+        self.secondary = entries;
+        self
+    }
+
+    /// The process's cross-read registry: the box registers its cache there, reports every
+    /// change of its objects to it, and reads other boxes' caches through it (its reconcile's
+    /// [`Reconcile::cross`]). Unset (the default), the box takes no part in cross reads.
+    #[must_use]
+    pub fn sources(mut self, sources: crate::observe::Sources) -> Self {
+        self.sources = Some(sources);
+        self
+    }
+
     /// The CRD's name in the Katalog.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the CRs are namespaced.
+    pub fn is_namespaced(&self) -> bool {
+        self.namespaced
+    }
+
+    /// The secondary watches of the box.
+    pub fn secondary_watches(&self) -> &[crate::observe::Secondary] {
+        &self.secondary
+    }
+
+    /// The cross-read registry the box takes part in, if any.
+    pub fn cross_sources(&self) -> Option<&crate::observe::Sources> {
+        self.sources.as_ref()
     }
 
     /// The primary resource.
@@ -444,6 +491,15 @@ impl OperatorBox {
         for (api_version, kind) in reconcile.child_kinds() {
             tasks.spawn(watch.clone().children(api_version, kind));
         }
+        crate::observe::attach(
+            &mut tasks,
+            &watch.client,
+            &config,
+            &store,
+            &intake,
+            &health,
+            reconcile.cross(),
+        );
         tasks.spawn(watch.clone().resync());
         tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
         if let Some(plan) = &config.autoscale {
@@ -595,6 +651,9 @@ impl OperatorBox {
             std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+        if let Some(sources) = &self.config.sources {
+            sources.leave(&self.name);
+        }
         stopped
     }
 }

@@ -143,8 +143,13 @@ impl Watch {
                     }
                     seen = std::mem::take(&mut listing);
                     self.synced.send_replace(true);
+                    if let Some(sources) = &self.config.sources {
+                        sources.relisted(&self.config.name);
+                    }
                 }
                 Event::Apply(object) => {
+                    // Cross readers see every change, status included.
+                    self.report_change(&object.metadata);
                     if let Some(key) = Key::of(&object.metadata) {
                         let now = identity(&object.metadata);
                         // The reconcile's own metadata write (finalizers, tracking labels) needs
@@ -158,6 +163,7 @@ impl Watch {
                     }
                 }
                 Event::Delete(object) => {
+                    self.report_change(&object.metadata);
                     if let Some(key) = Key::of(&object.metadata) {
                         seen.remove(&key);
                     }
@@ -249,6 +255,14 @@ impl Watch {
                 .field_manager
                 .as_deref()
                 .is_some_and(|manager| is_last_written_by(meta, manager))
+    }
+
+    /// Tells the boxes that read this CRD through `cross:` that one of its objects changed
+    /// or went away (see [`BoxConfig::sources`]).
+    fn report_change(&self, meta: &ObjectMeta) {
+        if let Some(sources) = &self.config.sources {
+            sources.changed(&self.config.name, meta);
+        }
     }
 
     fn add(&self, key: Key) {

@@ -46,6 +46,7 @@ use tracing::Instrument;
 use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
+use crate::observe::Cross;
 pub use crate::operator_box::workers::Action;
 pub(crate) use tracking::{Protection, child_kinds_of};
 
@@ -211,7 +212,7 @@ pub struct Extra {
 pub struct Reconciler {
     crd: Crd,
     katalog_name: String,
-    render: EngineRender,
+    render: Arc<EngineRender>,
     profiles: Profiles,
     client: kube::Client,
     resource: ApiResource,
@@ -225,6 +226,8 @@ pub struct Reconciler {
     status_subresource: AtomicBool,
     protection: Protection,
     child_kinds: Vec<(String, String)>,
+    /// The CRD's `cross:` declarations, when it has any.
+    cross: Option<Arc<Cross>>,
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -259,6 +262,9 @@ impl Reconciler {
         config: ReconcilerConfig,
     ) -> Result<Self, Error> {
         let engine = katalog::build::engine_for(katalog).map_err(Error::EngineFailed)?;
+        let render = Arc::new(EngineRender::new(engine));
+        let cross = (!crd.operator_box().cross.is_empty())
+            .then(|| Arc::new(Cross::new(katalog, crd, render.clone())));
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -278,7 +284,7 @@ impl Reconciler {
         );
         Ok(Reconciler {
             katalog_name: katalog.name.clone(),
-            render: EngineRender::new(engine),
+            render,
             profiles: Profiles::from_katalog(katalog),
             events: Recorder::new(client.clone(), &config.field_manager, &config.instance),
             finalizers: Tracking::finalizers_of(&crd.finalizers),
@@ -292,6 +298,7 @@ impl Reconciler {
             status_subresource: AtomicBool::new(true),
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
+            cross,
         })
     }
 
@@ -312,6 +319,25 @@ impl Reconciler {
         self.child_kinds.clone()
     }
 
+    /// The CRD's `cross:` declarations, when it has any: its box binds them to the process's
+    /// caches and subscribes them to the changes of the CRDs they read.
+    pub fn cross(&self) -> Option<&Arc<Cross>> {
+        self.cross.as_ref()
+    }
+
+    /// What templates see beyond the CR: `.cross`, read from the other boxes' caches (no
+    /// API call).
+    pub fn extra(&self, cr: &DynamicObject) -> Extra {
+        Extra {
+            cross: self
+                .cross
+                .as_ref()
+                .map(|c| c.read(&self.cr_json(cr)))
+                .unwrap_or_default(),
+            metrics: Value::Null,
+        }
+    }
+
     fn now(&self) -> OffsetDateTime {
         (self.config.clock)()
     }
@@ -325,7 +351,7 @@ impl Reconciler {
     }
 
     fn builder(&self) -> Builder<'_> {
-        Builder::new(&self.render)
+        Builder::new(&*self.render)
             .profiles(&self.profiles)
             .for_crd(&self.crd)
             .now(self.now())
@@ -452,7 +478,7 @@ impl Reconciler {
             d.extend(extra_map.clone());
         }
         // The CR (plus extra keys) as templates see it: mutated in memory when declared.
-        let admitted = admission::admit(&self.crd, &data, &self.render, self.now());
+        let admitted = admission::admit(&self.crd, &data, &*self.render, self.now());
         let mut data = admitted.object;
         let findings_base = status::Findings {
             denied: admitted.denied,
@@ -561,7 +587,7 @@ impl Reconciler {
         if let Some(declared) = declared {
             let fields: Vec<_> = declared.fields.iter().map(|f| &f.value).collect();
             let failed = findings.error.is_some() || findings.denied.is_some();
-            status::declared_fields(&mut body, &fields, data, &self.render, self.now(), failed);
+            status::declared_fields(&mut body, &fields, data, &*self.render, self.now(), failed);
         }
         if body.is_empty() {
             return Ok(false);
@@ -589,7 +615,7 @@ impl Reconciler {
         let Some(after) = &requeue.after else {
             return Action::Done;
         };
-        let env = Env::new(data, &self.render, self.now());
+        let env = Env::new(data, &*self.render, self.now());
         match Conditions::new(&requeue.when, &requeue.or).evaluate(&env) {
             Ok(true) => {}
             Ok(false) => return Action::Done,
@@ -598,7 +624,7 @@ impl Reconciler {
                 return Action::Done;
             }
         }
-        let text = match render_text(&self.render, &Text::new(after.value.clone()), data) {
+        let text = match render_text(&*self.render, &Text::new(after.value.clone()), data) {
             Ok(t) => t.into_owned(),
             Err(e) => {
                 tracing::warn!(error = %e, "requeue.after cannot be rendered");

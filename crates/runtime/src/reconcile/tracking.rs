@@ -110,7 +110,7 @@ impl Reconciler {
         if let Some(declared) = &self.crd.entry.labels {
             let data = self.cr_json(cr);
             for (k, v) in &declared.0 {
-                match render_text(&self.render, &Text::new(v.clone()), &data) {
+                match render_text(&*self.render, &Text::new(v.clone()), &data) {
                     Ok(s) => {
                         labels_map.insert(k.clone(), s.into_owned());
                     }
