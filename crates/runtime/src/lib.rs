@@ -67,13 +67,4 @@ pub use supervisor::Supervisor;
 
 /// An error with its causes, `: `-separated: one log field or condition message that says
 /// why, not only what failed.
-pub fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
+pub use katalog::admission::chain as error_chain;

@@ -5,7 +5,7 @@
 use std::time::Duration;
 
 use kube::api::{DeleteParams, PostParams};
-use runtime::{Metrics, Supervisor};
+use runtime::Metrics;
 use serde_json::json;
 
 use crate::reconcile::util::{TestCrd, eventually};
@@ -43,20 +43,9 @@ spec:
               value: '{{{{ .metrics.autoscaleActive }}}}'
 "
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("katalog.yaml");
-    std::fs::write(&path, &text).unwrap();
-    let loaded = katalog::load(&path).unwrap_or_else(|d| panic!("{}", d.render()));
+    let (_dir, loaded) = crate::support::katalog_file(&text);
     let metrics = Metrics::new();
-    let supervisor = Supervisor::start_katalog(
-        &client,
-        &loaded.katalog,
-        &metrics,
-        Duration::from_secs(10),
-        runtime::always_leading(),
-    )
-    .await
-    .unwrap();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &metrics).await;
     let scaled = supervisor.operator_box("scaled").unwrap();
     let api = crd.api(&client, &ns);
     let status_of = |name: &'static str| {

@@ -654,15 +654,7 @@ async fn children_and_events_are_served_live_with_only_the_generated_rules() {
     runtime::cluster::prepare(&admin, &loaded.katalog, Duration::from_secs(60))
         .await
         .unwrap();
-    let supervisor = runtime::Supervisor::start_katalog(
-        &admin,
-        &loaded.katalog,
-        &Metrics::new(),
-        Duration::from_secs(10),
-        runtime::always_leading(),
-    )
-    .await
-    .unwrap();
+    let supervisor = crate::support::supervise(&admin, &loaded.katalog, &Metrics::new()).await;
     let live = |client: kube::Client| {
         let view = Arc::new(LiveView::new(&loaded, Metrics::new(), Some(client), ""));
         view.set_leading(true);

@@ -17,11 +17,7 @@ fn katalog(crds: &str) -> (tempfile::TempDir, katalog::Loaded) {
     let text = format!(
         "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: kordination}}\nspec:\n  crds:\n{crds}"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("katalog.yaml");
-    std::fs::write(&path, &text).unwrap();
-    let loaded = katalog::load(&path).unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
-    (dir, loaded)
+    crate::support::katalog_file(&text)
 }
 
 /// A CRD entry `name` of `Widget`s in `group` whose CRs each produce one ConfigMap, named by
@@ -116,15 +112,7 @@ async fn a_dependent_box_starts_only_once_its_dependency_reconciled_healthily() 
     )
     .await;
     create(&client, &beta, &ns, "two", json!({"value": "b"})).await;
-    let supervisor = Supervisor::start_katalog(
-        &client,
-        &loaded.katalog,
-        &Metrics::new(),
-        Duration::from_secs(10),
-        runtime::always_leading(),
-    )
-    .await
-    .unwrap();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
     let (alpha_box, beta_box) = (
         supervisor.operator_box("alpha").unwrap(),
         supervisor.operator_box("beta").unwrap(),
@@ -162,15 +150,7 @@ async fn a_crd_created_after_the_start_is_activated_without_a_restart() {
     let group = TestCrd::unique_group();
     let (_dir, loaded) = katalog(&entry("late", &group, "{{ .metadata.name }}-late", ""));
     let metrics = Metrics::new();
-    let supervisor = Supervisor::start_katalog(
-        &client,
-        &loaded.katalog,
-        &metrics,
-        Duration::from_secs(10),
-        runtime::always_leading(),
-    )
-    .await
-    .unwrap();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &metrics).await;
     let late = supervisor.operator_box("late").unwrap();
     eventually("the missing CRD to be reported", WAIT, || async {
         late.health().watch_error().map(|_| ())

@@ -300,15 +300,7 @@ async fn packs_that_need_no_pods_produce_their_expected_children() {
                 .await
                 .unwrap_or_else(|e| panic!("{}: applying {file}: {e:?}", pack.dir));
         }
-        let supervisor = Supervisor::start_katalog(
-            &client,
-            &loaded.katalog,
-            &Metrics::new(),
-            Duration::from_secs(10),
-            runtime::always_leading(),
-        )
-        .await
-        .unwrap();
+        let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
         let mut created = Vec::new();
         for expect in pack.expect {
             created.push((

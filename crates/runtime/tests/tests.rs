@@ -8,4 +8,5 @@ mod leader;
 mod operator_box;
 mod packs;
 mod reconcile;
+mod support;
 mod wait;

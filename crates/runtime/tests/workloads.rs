@@ -13,6 +13,9 @@ use serde_json::Value;
 
 use testenv::eventually;
 
+#[path = "support.rs"]
+mod support;
+
 fn pack(name: &str) -> PathBuf {
     let base = std::env::var_os("ORK_CONFORMANCE_DIR")
         .map(PathBuf::from)
@@ -40,15 +43,7 @@ async fn run_pack(client: &kube::Client, dir: PathBuf) -> (Supervisor, PathBuf) 
     runtime::cluster::prepare(client, &loaded.katalog, Duration::from_secs(60))
         .await
         .unwrap_or_else(|e| panic!("{name}: preparing: {e:?}"));
-    let supervisor = Supervisor::start_katalog(
-        client,
-        &loaded.katalog,
-        &Metrics::new(),
-        Duration::from_secs(10),
-        runtime::always_leading(),
-    )
-    .await
-    .unwrap();
+    let supervisor = crate::support::supervise(client, &loaded.katalog, &Metrics::new()).await;
     (supervisor, dir)
 }
 
