@@ -1,6 +1,10 @@
 //! [`ChildIndex`]: the box's cache of the objects its CRs own, filled by its child watches
 //! and read by its reconcile instead of one LIST request per child kind and reconcile.
 //!
+//! The watches see every managed object of a kind; only those whose controller
+//! ownerReference is of the box's own kind (or that have none: cluster-scoped children and
+//! children in other namespaces) are cached, so boxes do not each hold the children of every
+//! other CRD.
 //! Each child watch keeps the managed objects of its kind, indexed by the value of their
 //! `orkestra-owner` label, so a reconcile finds its CR's children without scanning the
 //! others. A kind answers only once its first list is complete, and only for the namespaces

@@ -207,7 +207,10 @@ impl Watch {
                 // A (re)list reports objects as they are, not changes; the primary list
                 // already queued every owner.
                 Event::Init => index.list_begins(),
-                Event::InitApply(child) => index.listed(self.children.trimmed(child)),
+                Event::InitApply(child) if self.may_own(child.meta()) => {
+                    index.listed(self.children.trimmed(child));
+                }
+                Event::InitApply(_) => {}
                 Event::InitDone => index.list_done(),
                 Event::Apply(child) => {
                     // A child ork itself wrote last needs no reconcile: that reconcile is
@@ -219,7 +222,11 @@ impl Watch {
                         owners(&self.config, &self.store, child.meta())
                     };
                     // Into the cache before the owner is queued, so its reconcile sees it.
-                    index.applied(self.children.trimmed(child));
+                    if self.may_own(child.meta()) {
+                        index.applied(self.children.trimmed(child));
+                    } else {
+                        index.deleted(&child);
+                    }
                     for owner in owners {
                         self.add(owner);
                     }
@@ -232,6 +239,20 @@ impl Watch {
                 }
             }
         }
+    }
+
+    /// Whether a managed object may be a child of this box's CRs, and so belongs in its
+    /// cache: its controller ownerReference is of this box's kind, or it has none (children in
+    /// other namespaces and cluster-scoped children are tracked by label and annotation). The
+    /// children of other CRDs, which the label-selected watch also sees, are left out.
+    fn may_own(&self, child: &ObjectMeta) -> bool {
+        let resource = &self.config.resource;
+        child
+            .owner_references
+            .iter()
+            .flatten()
+            .find(|r| r.controller == Some(true))
+            .is_none_or(|r| r.kind == resource.kind && r.api_version == resource.api_version)
     }
 
     /// Queues every cached object again, every resync period (which may change while the
