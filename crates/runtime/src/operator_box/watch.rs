@@ -246,13 +246,7 @@ impl Watch {
     /// other namespaces and cluster-scoped children are tracked by label and annotation). The
     /// children of other CRDs, which the label-selected watch also sees, are left out.
     fn may_own(&self, child: &ObjectMeta) -> bool {
-        let resource = &self.config.resource;
-        child
-            .owner_references
-            .iter()
-            .flatten()
-            .find(|r| r.controller == Some(true))
-            .is_none_or(|r| r.kind == resource.kind && r.api_version == resource.api_version)
+        may_own(&self.config.resource, child)
     }
 
     /// Queues every cached object again, every resync period (which may change while the
@@ -386,6 +380,16 @@ fn owners(config: &BoxConfig, store: &Store<DynamicObject>, child: &ObjectMeta) 
         .collect()
 }
 
+/// Whether `child` may belong to a CR of `resource` (see [`Watch::may_own`]).
+fn may_own(resource: &ApiResource, child: &ObjectMeta) -> bool {
+    child
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
+        .is_none_or(|r| r.kind == resource.kind && r.api_version == resource.api_version)
+}
+
 /// Whether `manager` made the newest change recorded in the object's managed fields (strictly
 /// newer than every other manager's; the times have one-second resolution, so a tie counts as
 /// someone else's change).
@@ -436,6 +440,25 @@ fn fingerprint(meta: &ObjectMeta) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_children_of_the_box_kind_or_without_a_controller_are_cached() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("example.com", "v1", "Web"));
+        let owned_by = |api_version: &str, kind: &str| ObjectMeta {
+            owner_references: Some(vec![OwnerReference {
+                api_version: api_version.into(),
+                kind: kind.into(),
+                controller: Some(true),
+                ..OwnerReference::default()
+            }]),
+            ..ObjectMeta::default()
+        };
+        assert!(may_own(&resource, &owned_by("example.com/v1", "Web")));
+        assert!(!may_own(&resource, &owned_by("example.com/v1", "Db")));
+        assert!(!may_own(&resource, &owned_by("other.com/v1", "Web")));
+        assert!(may_own(&resource, &ObjectMeta::default()));
+    }
 
     #[test]
     fn the_primary_backoff_doubles_to_ten_seconds_and_resets() {
