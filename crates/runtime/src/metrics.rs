@@ -311,7 +311,10 @@ fn set(family: &Family<CrdLabels, Gauge>, labels: &CrdLabels, value: usize) {
 
 impl<K> Observe<K> for CrdMetrics {
     fn finished(&self, _key: &K, report: &Report) {
-        self.record_reconcile(report.duration, report.is_success());
+        // A gated cycle ran no reconcile.
+        if report.outcome != super::operator_box::workers::Outcome::Gated {
+            self.record_reconcile(report.duration, report.is_success());
+        }
     }
 }
 

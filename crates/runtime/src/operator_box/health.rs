@@ -116,6 +116,7 @@ impl Health {
     pub fn record_success(&self) {
         let mut record = self.lock();
         record.total += 1;
+        record.gated = false;
         record.consecutive_fails = 0;
         let now = OffsetDateTime::now_utc();
         record.last_reconcile = Some(now);
@@ -261,6 +262,11 @@ impl Health {
 
 impl<K> Observe<K> for Health {
     fn finished(&self, _key: &K, report: &Report) {
+        if report.outcome == super::workers::Outcome::Gated {
+            // Idle, not degraded, until the next successful reconcile.
+            self.set_gated(true);
+            return;
+        }
         match report.error() {
             None => self.record_success(),
             Some(error) => self.record_failure(error),

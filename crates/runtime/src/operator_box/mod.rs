@@ -19,6 +19,7 @@
 
 pub mod autoscale;
 pub mod children;
+pub mod gate;
 pub mod health;
 pub mod intake;
 pub mod queue;
@@ -198,6 +199,7 @@ pub struct BoxConfig {
     failure_threshold: u32,
     field_manager: Option<String>,
     autoscale: Option<Plan>,
+    gates: Arc<gate::Gates>,
     secondary: Vec<crate::observe::Secondary>,
     sources: Option<crate::observe::Sources>,
 }
@@ -219,6 +221,7 @@ impl BoxConfig {
             failure_threshold: katalog::model::DEFAULT_FAILURE_THRESHOLD,
             field_manager: None,
             autoscale: None,
+            gates: Arc::default(),
             secondary: Vec::new(),
             sources: None,
         }
@@ -252,6 +255,7 @@ impl BoxConfig {
             resync: settings.resync,
             failure_threshold: settings.failure_threshold,
             autoscale: Plan::of(crd, settings.workers as usize),
+            gates: Arc::new(gate::Gates::of(crd)),
             secondary: crate::observe::Secondary::of_crd(crd),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
@@ -459,12 +463,17 @@ impl OperatorBox {
             scale: Scale::new(config.workers.count_of()),
             store: store.clone(),
         };
+        let pending = gate::Pending::default();
         let spawn_workers = {
             let reconcile = Arc::clone(&reconcile);
             let (store, resource) = (store.clone(), config.resource.clone());
             let (workers, health, metrics) =
                 (config.workers.clone(), health.clone(), metrics.clone());
             let (active, stats) = (active.clone(), stats.clone());
+            let gate = gate::AtDequeue {
+                gates: Arc::clone(&config.gates),
+                pending: pending.clone(),
+            };
             Box::new(move |queue: Queue<Key>| {
                 Workers::spawn_counted(
                     queue,
@@ -474,6 +483,7 @@ impl OperatorBox {
                         store.clone(),
                         &resource,
                         stats.clone(),
+                        gate.clone(),
                     ),
                     ((health.clone(), metrics.clone()), R::retry),
                     active.clone(),
@@ -502,6 +512,7 @@ impl OperatorBox {
             synced: Arc::new(synced_tx),
             resync_period,
             children: children.clone(),
+            pending,
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
@@ -681,12 +692,14 @@ impl OperatorBox {
     }
 }
 
-/// The workers' reconcile: look the key up in the store, skip it when gone, else reconcile.
+/// The workers' reconcile: look the key up in the store, skip it when gone or held by the
+/// reconcile gate, else reconcile.
 fn reconcile_from_store<R: Reconcile>(
     reconcile: Arc<R>,
     store: Store<DynamicObject>,
     resource: &ApiResource,
     stats: Stats,
+    gate: gate::AtDequeue,
 ) -> impl Fn(Key) -> futures::future::BoxFuture<'static, Result<Action, R::Error>> + Send + Sync + 'static
 {
     let resource = resource.clone();
@@ -694,8 +707,13 @@ fn reconcile_from_store<R: Reconcile>(
         let cr = store.get(&key.object_ref(&resource));
         let reconcile = Arc::clone(&reconcile);
         let stats = stats.clone();
+        let held = cr.as_ref().is_some_and(|cr| gate.holds(&key, cr));
         Box::pin(async move {
             match cr {
+                Some(_) if held => {
+                    tracing::debug!(%key, "the reconcile gate holds the CR");
+                    Ok(Action::Gated)
+                }
                 Some(cr) => reconcile.reconcile(cr, &stats).await,
                 None => {
                     tracing::debug!(%key, "gone from the cache; nothing to reconcile");

@@ -79,6 +79,8 @@ pub(super) struct Watch {
     pub(super) resync_period: tokio::sync::watch::Receiver<Duration>,
     /// The children the child watches keep for the reconcile.
     pub(super) children: super::children::ChildIndex,
+    /// The sentinels of queued keys, for the reconcile gate.
+    pub(super) pending: super::gate::Pending,
     pub(super) store: Store<DynamicObject>,
     /// Told the uid of each CR that is gone, so the reconcile can forget it.
     pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
@@ -120,6 +122,12 @@ impl Watch {
                 }
             };
             self.recovered("primary", &mut failing);
+            // What the cache held before this event, for sentinels.
+            let old = match &event {
+                Event::Apply(object) if !self.config.gates.is_empty() => Key::of(&object.metadata)
+                    .and_then(|key| self.store.get(&key.object_ref(resource))),
+                _ => None,
+            };
             writer.apply_watcher_event(&event);
             match event {
                 Event::Init => listing.clear(),
@@ -130,8 +138,10 @@ impl Watch {
                 }
                 Event::InitDone => {
                     for (key, now) in &listing {
-                        if seen.get(key) != Some(now) {
-                            self.add(key.clone());
+                        if seen.get(key) != Some(now)
+                            && let Some(object) = self.store.get(&key.object_ref(resource))
+                        {
+                            self.add_gated(key.clone(), None, &object);
                         }
                     }
                     // Objects that went away while the watch was down.
@@ -158,7 +168,7 @@ impl Watch {
                         if seen.get(&key) != Some(&now) {
                             seen.insert(key.clone(), now);
                             if !self.is_own_write(&object.metadata) {
-                                self.add(key);
+                                self.add_gated(key, old.as_deref(), &object);
                             }
                         }
                     }
@@ -259,7 +269,7 @@ impl Watch {
                 () = tokio::time::sleep(period), if !period.is_zero() => {
                     for object in self.store.state() {
                         if let Some(key) = Key::of(&object.metadata) {
-                            self.add(key);
+                            self.add_gated(key, Some(&object), &object);
                         }
                     }
                 }
@@ -299,6 +309,31 @@ impl Watch {
         if let Some(sources) = &self.config.sources {
             sources.changed(&self.config.name, meta);
         }
+    }
+
+    /// Queues `key` for a change of its CR from `old` (`None`: new to the cache) to `new`,
+    /// unless the enqueue gate holds it back; remembers the event's sentinels for the
+    /// reconcile gate. A CR being deleted is never held.
+    fn add_gated(&self, key: Key, old: Option<&DynamicObject>, new: &DynamicObject) {
+        let gates = &self.config.gates;
+        if gates.is_empty() {
+            self.add(key);
+            return;
+        }
+        let sentinels = gates.sentinels(old, new);
+        if let Some(gate) = &gates.enqueue
+            && new.metadata.deletion_timestamp.is_none()
+        {
+            let cr = serde_json::to_value(new).unwrap_or_default();
+            if !gate.passes(&cr, &sentinels) {
+                tracing::debug!(crd = %self.config.name, %key, "the enqueue gate holds the CR");
+                return;
+            }
+        }
+        if gates.reconcile.is_some() {
+            self.pending.put(key.clone(), sentinels);
+        }
+        self.add(key);
     }
 
     fn add(&self, key: Key) {

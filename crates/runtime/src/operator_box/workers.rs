@@ -9,6 +9,7 @@
 //! |----------------------------|---------------------------------------------------|
 //! | `Ok(Action::Done)`         | forgets the key's backoff                         |
 //! | `Ok(Action::RequeueAfter)` | forgets the backoff, queues the key after delay   |
+//! | `Ok(Action::Gated)`        | forgets the key; reported as [`Outcome::Gated`]   |
 //! | `Err(_)`                   | queues the key with backoff (`add_rate_limited`)  |
 //! | `Err(_)`, not retryable    | forgets the key until it is added again           |
 //! | a panic                    | logs it with the key, then as `Err`               |
@@ -56,6 +57,8 @@ pub enum Action {
     Done,
     /// Reconcile the key again after this delay (the Katalog's `requeue.after`).
     RequeueAfter(Duration),
+    /// A reconcile gate held the key: nothing ran, nothing is retried.
+    Gated,
 }
 
 /// How one reconcile ended, as given to [`Observe::finished`].
@@ -76,7 +79,7 @@ impl Report {
     /// The error or panic message of a failed reconcile.
     pub fn error(&self) -> Option<&str> {
         match &self.outcome {
-            Outcome::Succeeded => None,
+            Outcome::Succeeded | Outcome::Gated => None,
             Outcome::Failed { message } | Outcome::Panicked { message } => Some(message),
         }
     }
@@ -97,6 +100,8 @@ pub enum Outcome {
         /// The panic text.
         message: String,
     },
+    /// A reconcile gate held it: nothing ran.
+    Gated,
 }
 
 /// Sees every reconcile of a pool: what health and metrics are built from.
@@ -534,10 +539,14 @@ where
         let outcome = match caught {
             Ok(Ok(action)) => {
                 self.queue.forget(&key);
-                if let Action::RequeueAfter(delay) = action {
-                    self.queue.add_after(key, delay);
+                match action {
+                    Action::Done => Outcome::Succeeded,
+                    Action::RequeueAfter(delay) => {
+                        self.queue.add_after(key, delay);
+                        Outcome::Succeeded
+                    }
+                    Action::Gated => Outcome::Gated,
                 }
-                Outcome::Succeeded
             }
             Ok(Err(error)) if !(self.retry)(&error) => {
                 let message = error.to_string();

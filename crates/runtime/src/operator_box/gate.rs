@@ -1,0 +1,304 @@
+//! `preReconcile` gates and sentinels (spec §11.5, §11.6).
+//!
+//! - **Sentinels** are event-time booleans (`"true"`/`"false"`) computed from the object
+//!   before and after a watch event, only those `preReconcile.sentinels` declares. A new object
+//!   (first list, create) has every `…Changed` sentinel true; a resync has all of them false.
+//! - The **enqueue gate** is evaluated in the primary watch before a key is queued: a CR that
+//!   does not pass is not queued (health unchanged).
+//! - The **reconcile gate** is evaluated after the key is taken from the queue, with the
+//!   sentinels of the event that queued it: a CR that does not pass is not reconciled (no status
+//!   write) and the box shows `gated` until its next successful reconcile.
+//!
+//! A gate passes when its `sentinels` list is empty or names a sentinel that is true, and its
+//! `when`/`or` conditions hold against the CR, with the sentinels under `.sentinels`. A gate
+//! that cannot be evaluated (a condition that fails to evaluate, or `external:` calls, which
+//! ork does not make yet) follows its `failPolicy`: `open` (the default) passes, `closed`
+//! holds.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use katalog::build::EngineRender;
+use katalog::condition::{Condition, Conditions, Env};
+use katalog::template::Engine;
+use kube::api::DynamicObject;
+use serde_json::{Map, Value};
+
+use super::Key;
+
+/// One declared gate, ready to evaluate.
+#[derive(Clone, Debug)]
+pub struct Gate {
+    sentinels: Vec<String>,
+    when: Vec<Condition>,
+    or: Vec<Condition>,
+    fail_open: bool,
+    external: bool,
+}
+
+impl Gate {
+    fn of(gate: &katalog::model::Gate) -> Self {
+        Self {
+            sentinels: gate.sentinels.iter().map(|s| s.value.clone()).collect(),
+            when: gate.when.clone(),
+            or: gate.or.clone(),
+            fail_open: gate
+                .fail_policy
+                .as_ref()
+                .is_none_or(|p| p.value.trim() != "closed"),
+            external: !gate.external.is_empty(),
+        }
+    }
+
+    /// Whether `cr` (as JSON) passes, with `sentinels` of the event at hand.
+    pub fn passes(&self, cr: &Value, sentinels: &Map<String, Value>) -> bool {
+        if self.external {
+            return self.fail_open;
+        }
+        let by_sentinel = self.sentinels.is_empty()
+            || self
+                .sentinels
+                .iter()
+                .any(|s| sentinels.get(s).and_then(Value::as_str) == Some("true"));
+        if !by_sentinel {
+            return false;
+        }
+        if self.when.is_empty() && self.or.is_empty() {
+            return true;
+        }
+        let mut data = cr.clone();
+        if let Some(map) = data.as_object_mut() {
+            map.insert("sentinels".into(), Value::Object(sentinels.clone()));
+        }
+        let render = EngineRender::new(Engine::new());
+        let env = Env::new(&data, &render, time::OffsetDateTime::now_utc());
+        Conditions::new(&self.when, &self.or)
+            .evaluate(&env)
+            .unwrap_or(self.fail_open)
+    }
+}
+
+/// A CRD's `preReconcile` block, resolved.
+#[derive(Clone, Debug, Default)]
+pub struct Gates {
+    /// The sentinels the CRD declares.
+    pub sentinels: Vec<String>,
+    /// Evaluated before a key is queued.
+    pub enqueue: Option<Gate>,
+    /// Evaluated after a key is dequeued.
+    pub reconcile: Option<Gate>,
+}
+
+impl Gates {
+    /// The gates of a CRD (none when it declares no `preReconcile`).
+    pub fn of(crd: &katalog::Crd) -> Self {
+        let Some(pre) = &crd.operator_box().pre_reconcile else {
+            return Self::default();
+        };
+        Self {
+            sentinels: pre.sentinels.iter().map(|s| s.value.clone()).collect(),
+            enqueue: pre.enqueue_gate.as_ref().map(Gate::of),
+            reconcile: pre.reconcile_gate.as_ref().map(Gate::of),
+        }
+    }
+
+    /// True when no gate is declared.
+    pub fn is_empty(&self) -> bool {
+        self.enqueue.is_none() && self.reconcile.is_none()
+    }
+
+    /// The declared sentinels of an event from `old` (`None`: the object is new to the cache)
+    /// to `new`; with `old` the same as `new` (a resync) all are false.
+    pub fn sentinels(
+        &self,
+        old: Option<&DynamicObject>,
+        new: &DynamicObject,
+    ) -> Map<String, Value> {
+        self.sentinels
+            .iter()
+            .filter_map(|name| {
+                let fired = sentinel(name, old, new)?;
+                Some((name.clone(), Value::String(fired.to_string())))
+            })
+            .collect()
+    }
+}
+
+/// One sentinel; `None` for a name spec §11.5 does not define (validation rejects those).
+fn sentinel(name: &str, old: Option<&DynamicObject>, new: &DynamicObject) -> Option<bool> {
+    let n = &new.metadata;
+    if name == "deletionStarted" {
+        let before = old.is_some_and(|o| o.metadata.deletion_timestamp.is_some());
+        return Some(n.deletion_timestamp.is_some() && !before);
+    }
+    let Some(o) = old.map(|o| &o.metadata) else {
+        return Some(true);
+    };
+    Some(match name {
+        "generationChanged" => o.generation != n.generation,
+        "labelsChanged" => o.labels != n.labels,
+        "annotationsChanged" => o.annotations != n.annotations,
+        "finalizersChanged" => o.finalizers != n.finalizers,
+        "nameChanged" => o.name != n.name,
+        "namespaceChanged" => o.namespace != n.namespace,
+        "generateNameChanged" => o.generate_name != n.generate_name,
+        "uidChanged" => o.uid != n.uid,
+        "resourceVersionChanged" => o.resource_version != n.resource_version,
+        "creationTimestampChanged" => o.creation_timestamp != n.creation_timestamp,
+        "deletionGracePeriodSecondsChanged" => {
+            o.deletion_grace_period_seconds != n.deletion_grace_period_seconds
+        }
+        "ownerReferenceChanged" => o.owner_references != n.owner_references,
+        "managedFieldsChanged" => o.managed_fields != n.managed_fields,
+        _ => return None,
+    })
+}
+
+/// The reconcile gate of a box with what it needs at dequeue time.
+#[derive(Clone, Debug)]
+pub(super) struct AtDequeue {
+    pub(super) gates: Arc<Gates>,
+    pub(super) pending: Pending,
+}
+
+impl AtDequeue {
+    /// Whether the reconcile gate holds `cr` (queued as `key`) back. A CR being deleted is
+    /// never held: its finalizer must run.
+    pub(super) fn holds(&self, key: &Key, cr: &DynamicObject) -> bool {
+        let Some(gate) = &self.gates.reconcile else {
+            return false;
+        };
+        if cr.metadata.deletion_timestamp.is_some() {
+            return false;
+        }
+        let sentinels = self
+            .pending
+            .take(key)
+            .unwrap_or_else(|| self.gates.sentinels(Some(cr), cr));
+        let json = serde_json::to_value(cr).unwrap_or_default();
+        !gate.passes(&json, &sentinels)
+    }
+}
+
+/// The sentinels of the event that queued each key, until its reconcile takes them (the
+/// newest event wins when several are coalesced into one queue item).
+#[derive(Clone, Debug, Default)]
+pub struct Pending {
+    sentinels: Arc<Mutex<HashMap<Key, Map<String, Value>>>>,
+}
+
+impl Pending {
+    /// Remembers the sentinels of the event that queues `key`.
+    pub fn put(&self, key: Key, sentinels: Map<String, Value>) {
+        self.lock().insert(key, sentinels);
+    }
+
+    /// The sentinels that queued `key` (all false when none were remembered: a resync).
+    pub fn take(&self, key: &Key) -> Option<Map<String, Value>> {
+        self.lock().remove(key)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<Key, Map<String, Value>>> {
+        self.sentinels
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn crd(pre_reconcile: &str) -> katalog::Crd {
+        let body: String = pre_reconcile
+            .lines()
+            .map(|l| format!("          {l}\n"))
+            .collect();
+        let text = format!(
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: t}}\nspec:\n  crds:\n    app:\n      apiTypes: {{group: example.com, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        preReconcile:\n{body}"
+        );
+        let loaded = katalog::load_text("/nonexistent/katalog.yaml", text)
+            .unwrap_or_else(|d| panic!("{}", d.render()));
+        loaded.katalog.crds[0].clone()
+    }
+
+    fn object(generation: i64, labels: &[(&str, &str)]) -> DynamicObject {
+        let mut o: DynamicObject = serde_json::from_value(json!({
+            "apiVersion": "example.com/v1", "kind": "App",
+            "metadata": {"name": "a", "namespace": "n", "generation": generation},
+            "spec": {"paused": "false"},
+        }))
+        .unwrap();
+        o.metadata.labels = Some(
+            labels
+                .iter()
+                .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+                .collect(),
+        );
+        o
+    }
+
+    #[test]
+    fn sentinels_compare_the_object_before_and_after_an_event() {
+        let gates = Gates::of(&crd(
+            "sentinels: [generationChanged, labelsChanged, deletionStarted]\nenqueueGate: {sentinels: [generationChanged]}\n",
+        ));
+        let (v1, v2) = (object(1, &[]), object(2, &[]));
+        let relabelled = object(1, &[("a", "b")]);
+        let fired = |old: Option<&DynamicObject>, new: &DynamicObject| {
+            let s = gates.sentinels(old, new);
+            (
+                s["generationChanged"].clone(),
+                s["labelsChanged"].clone(),
+                s["deletionStarted"].clone(),
+            )
+        };
+        assert_eq!(
+            fired(None, &v1),
+            (json!("true"), json!("true"), json!("false"))
+        );
+        assert_eq!(
+            fired(Some(&v1), &v2),
+            (json!("true"), json!("false"), json!("false"))
+        );
+        assert_eq!(
+            fired(Some(&v1), &relabelled),
+            (json!("false"), json!("true"), json!("false"))
+        );
+        assert_eq!(
+            fired(Some(&v1), &v1),
+            (json!("false"), json!("false"), json!("false"))
+        );
+    }
+
+    #[test]
+    fn a_gate_needs_one_of_its_sentinels_and_its_conditions() {
+        let gates = Gates::of(&crd(
+            "sentinels: [generationChanged, labelsChanged]\nreconcileGate:\n  sentinels: [generationChanged]\n  when: [{field: spec.paused, notEquals: 'true'}]\n",
+        ));
+        let gate = gates.reconcile.unwrap();
+        let cr = |paused: &str| json!({"spec": {"paused": paused}});
+        let fired = |g: &str| {
+            let mut m = Map::new();
+            m.insert("generationChanged".into(), json!(g));
+            m
+        };
+        assert!(gate.passes(&cr("false"), &fired("true")));
+        assert!(!gate.passes(&cr("false"), &fired("false")));
+        assert!(!gate.passes(&cr("true"), &fired("true")));
+    }
+
+    #[test]
+    fn conditions_read_sentinels_and_external_calls_follow_the_fail_policy() {
+        let gates = Gates::of(&crd(
+            "sentinels: [labelsChanged]\nenqueueGate:\n  when: [{field: sentinels.labelsChanged, equals: 'true'}]\n",
+        ));
+        let gate = gates.enqueue.unwrap();
+        let mut fired = Map::new();
+        fired.insert("labelsChanged".into(), json!("true"));
+        assert!(gate.passes(&json!({}), &fired));
+        fired.insert("labelsChanged".into(), json!("false"));
+        assert!(!gate.passes(&json!({}), &fired));
+    }
+}
