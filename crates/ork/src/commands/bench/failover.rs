@@ -128,6 +128,8 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
         distribution(&figures.takeover)
     );
     println!("failover: load average {}", load_average());
+    // A process that has not yet installed its signal handler would die of SIGTERM.
+    follows(&follower, &crd).await?;
     follower.stop()?;
     leader.stop()?;
     Ok(())
@@ -141,10 +143,7 @@ fn next_replica(fleet: &Fleet, bench: &Bench, serial: &mut usize) -> anyhow::Res
 
 /// Waits until `follower` follows, `leader` has reconciled `crs` times, and then [`SETTLE`].
 async fn steady(leader: &Ork, follower: &Ork, crd: &str, crs: usize) -> anyhow::Result<()> {
-    poll("the new follower to follow", PATIENCE, || async {
-        (follower.is_konductor(crd).await == Some(false)).then_some(())
-    })
-    .await?;
+    follows(follower, crd).await?;
     poll(
         "the leader's first pass over every CR",
         PATIENCE,
@@ -156,4 +155,12 @@ async fn steady(leader: &Ork, follower: &Ork, crd: &str, crs: usize) -> anyhow::
     .await?;
     tokio::time::sleep(SETTLE).await;
     Ok(())
+}
+
+/// Waits until `follower` answers its API as a follower.
+async fn follows(follower: &Ork, crd: &str) -> anyhow::Result<()> {
+    poll("the new follower to follow", PATIENCE, || async {
+        (follower.is_konductor(crd).await == Some(false)).then_some(())
+    })
+    .await
 }
