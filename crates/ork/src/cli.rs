@@ -37,8 +37,8 @@ pub enum Command {
     Dev(DevArgs),
     /// Run the operators of a Katalog: one OperatorBox per CRD, until SIGTERM or Ctrl-C.
     Run(Box<RunArgs>),
-    /// Measure how fast `ork run` converges CRs against a raw server-side-apply floor, on a
-    /// throwaway local control plane.
+    /// Benchmark `ork run` on a throwaway local control plane: convergence against a raw
+    /// server-side-apply floor (throughput), an idle leader and follower (idle), failover.
     #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     Bench(BenchArgs),
     /// Generate deployment files from a Katalog.
