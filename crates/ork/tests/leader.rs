@@ -1,5 +1,5 @@
 //! Two `ork run` processes on one Katalog and one Lease: exactly one reconciles (as their HTTP
-//! API and metrics show); SIGTERM to the leader hands over within 2 s; SIGKILL to the new
+//! API and metrics show) while the other keeps a warm cache; SIGTERM to the leader hands over within 2 s; SIGKILL to the new
 //! leader hands back to a restarted first process within lease duration + 2 s.
 
 use std::path::Path;
@@ -84,6 +84,22 @@ async fn successes(replica: &Replica) -> u64 {
         .unwrap_or(0)
 }
 
+/// The names `/katalog/stack/cr` lists (from the replica's cache), sorted.
+async fn cached(replica: &Replica) -> Vec<String> {
+    let Some((200, body)) = http_get(replica.port, "/katalog/stack/cr").await else {
+        return Vec::new();
+    };
+    let list: Value = serde_json::from_str(&body).unwrap_or_default();
+    let mut names: Vec<String> = list["items"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|item| item["name"].as_str().map(str::to_owned))
+        .collect();
+    names.sort();
+    names
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill() {
     let cp = testenv::shared().await;
@@ -126,6 +142,11 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
         .unwrap();
     let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!((status, health["state"].as_str()), (503, Some("pending")));
+    within(Duration::from_secs(10), || async {
+        (cached(&follower).await == ["s1"]).then_some(())
+    })
+    .await
+    .expect("the follower's cache holds the CR");
 
     // SIGTERM: the leader stops its boxes, releases the Lease; the follower leads within 2 s.
     let sigterm = Instant::now();
@@ -146,7 +167,12 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
     })
     .await
     .expect("the restarted process follows");
-    tokio::time::sleep(Duration::from_millis(500)).await;
+    // Its cache is warm before it leads: the CR is listed from it.
+    within(Duration::from_secs(30), || async {
+        (cached(&restarted).await == ["s1"]).then_some(())
+    })
+    .await
+    .expect("the restarted follower caches the CR");
     let sigkill = Instant::now();
     new_leader.process.signal(Signal::SIGKILL);
     within(LEASE + Duration::from_secs(2), || async {

@@ -28,6 +28,8 @@ pub const SETUP_MANAGER: &str = "ork-setup";
 
 /// How often a CRD's conditions are read while waiting for it to be established.
 const ESTABLISHED_POLL: Duration = Duration::from_millis(200);
+/// How long [`apply_file`] waits for a kind to be served before giving up on it.
+const SERVED_WAIT: Duration = Duration::from_secs(15);
 
 /// Errors of connecting and of the local-mode setup.
 #[derive(Debug, thiserror::Error)]
@@ -297,6 +299,25 @@ pub fn read_manifests(path: &Path) -> Result<Vec<Value>> {
         .collect()
 }
 
+/// The resource serving `gvk`, asking discovery again for up to [`SERVED_WAIT`]: a CRD that
+/// was just created (or just turned `Established`) reaches discovery a moment later.
+async fn served_kind(
+    client: &Client,
+    gvk: &GroupVersionKind,
+) -> std::result::Result<(kube::api::ApiResource, kube::discovery::ApiCapabilities), kube::Error> {
+    let deadline = tokio::time::Instant::now() + SERVED_WAIT;
+    loop {
+        match discovery::pinned_kind(client, gvk).await {
+            Ok(found) => return Ok(found),
+            Err(error) if tokio::time::Instant::now() >= deadline => return Err(error),
+            Err(error) => {
+                tracing::debug!(kind = %gvk.kind, %error, "kind not served yet; asking again");
+                tokio::time::sleep(ESTABLISHED_POLL).await;
+            }
+        }
+    }
+}
+
 /// Server-side applies one object (force, [`SETUP_MANAGER`]); namespaced objects without a
 /// namespace go to `default`, as kubectl does.
 async fn apply_object(client: &Client, path: &Path, object: Value) -> Result<(String, String)> {
@@ -311,7 +332,7 @@ async fn apply_object(client: &Client, path: &Path, object: Value) -> Result<(St
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", &api_version));
     let gvk = GroupVersionKind::gvk(group, version, &kind);
     let (resource, capabilities) =
-        discovery::pinned_kind(client, &gvk)
+        served_kind(client, &gvk)
             .await
             .map_err(|source| Error::KindNotServed {
                 path: path.to_owned(),

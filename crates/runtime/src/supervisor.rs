@@ -1,11 +1,13 @@
-//! Starts one [`OperatorBox`] per enabled CRD of a Katalog in `dependsOn` order and stops them
-//! in reverse.
+//! Runs one [`OperatorBox`] per enabled CRD of a Katalog: every box watches from the start
+//! (on followers too, so their caches are warm), and the [kordinator](crate::kordinator)
+//! activates each box's work when its replica leads and its `dependsOn` conditions hold; boxes
+//! stop in reverse order.
 //!
 //! The order is topological (Kahn's algorithm) with an alphabetical tie-break, as Orkestra's
 //! kordinator computes it (spec §13.3); CRDs caught in a cycle (which validation rejects) come
-//! last, alphabetically. Every box starts at once: waiting for a dependency to be started or
-//! healthy is a later step. Boxes share nothing mutable, so a box whose watch fails (its CRD
-//! missing, the API server away) retries on its own while the others run.
+//! last, alphabetically. Boxes share nothing mutable, so a box whose watch fails (its CRD
+//! missing, the API server away) retries on its own while the others run, and is activated
+//! once its CRD appears.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Display;
@@ -13,7 +15,10 @@ use std::future::Future;
 use std::sync::Arc;
 
 use kube::Client;
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
 
+use crate::kordinator::{Dependency, Kordinator, Leading};
 use crate::metrics::Metrics;
 use crate::operator_box::{self, BoxConfig, OperatorBox, Reconcile};
 
@@ -39,19 +44,23 @@ pub enum Error {
     },
 }
 
-/// The running boxes of one Katalog.
+/// The boxes of one Katalog and the kordinator that activates them.
 #[derive(Debug)]
 pub struct Supervisor {
     /// In start order.
-    boxes: Vec<OperatorBox>,
+    boxes: Arc<[OperatorBox]>,
+    stop: watch::Sender<bool>,
+    kordinator: Option<JoinHandle<()>>,
 }
 
 impl Supervisor {
     /// Starts one box per enabled CRD of `katalog`, in [`start_order`], each with the
     /// reconcile `reconcile_for` builds for it, its own series in `metrics`, and
-    /// `stop_timeout` for its running reconciles to finish on stop. The boxes take child
-    /// changes made under [`DEFAULT_FIELD_MANAGER`](crate::reconcile::DEFAULT_FIELD_MANAGER)
-    /// as the reconcile's own (see [`BoxConfig::field_manager`]).
+    /// `stop_timeout` for its running reconciles to finish on stop. Every box watches at
+    /// once; its work starts while `leading` is true and its dependencies are satisfied
+    /// (see [`crate::kordinator`]). The boxes take child changes made under
+    /// [`DEFAULT_FIELD_MANAGER`](crate::reconcile::DEFAULT_FIELD_MANAGER) as the reconcile's
+    /// own (see [`BoxConfig::field_manager`]).
     ///
     /// # Errors
     ///
@@ -62,18 +71,22 @@ impl Supervisor {
         katalog: &katalog::Katalog,
         metrics: &Metrics,
         stop_timeout: std::time::Duration,
+        leading: Leading,
         mut reconcile_for: impl FnMut(&katalog::Crd) -> Result<Arc<R>, E>,
     ) -> Result<Self, Error>
     where
         R: Reconcile,
         E: Display,
     {
-        let mut supervisor = Self { boxes: Vec::new() };
-        for crd in start_order(katalog) {
+        let order = start_order(katalog);
+        let mut boxes = Vec::with_capacity(order.len());
+        for crd in &order {
             let reconcile = match reconcile_for(crd) {
                 Ok(reconcile) => reconcile,
                 Err(error) => {
-                    let _ = supervisor.stop().await;
+                    for operator_box in boxes.iter().rev() {
+                        let _ = OperatorBox::stop(operator_box).await;
+                    }
                     return Err(Error::ReconcileNotBuilt {
                         crd: crd.name.clone(),
                         message: error.to_string(),
@@ -81,7 +94,7 @@ impl Supervisor {
                 }
             };
             tracing::info!(crd = %crd.name, kind = %crd.gvk(), "starting OperatorBox");
-            supervisor.boxes.push(OperatorBox::start(
+            boxes.push(OperatorBox::watch(
                 client.clone(),
                 BoxConfig::from_crd(crd)
                     .stop_timeout(stop_timeout)
@@ -90,7 +103,8 @@ impl Supervisor {
                 metrics.crd(&crd.name),
             ));
         }
-        Ok(supervisor)
+        let dependencies = dependencies(&order);
+        Ok(Self::kordinate(boxes, dependencies, leading))
     }
 
     /// Starts one box per enabled CRD of `katalog` driven by the Katalog's own
@@ -106,17 +120,37 @@ impl Supervisor {
         katalog: &katalog::Katalog,
         metrics: &Metrics,
         stop_timeout: std::time::Duration,
+        leading: Leading,
     ) -> Result<Self, Error> {
-        Self::start(client, katalog, metrics, stop_timeout, |crd| {
+        Self::start(client, katalog, metrics, stop_timeout, leading, |crd| {
             let config = crate::ReconcilerConfig::default();
             crate::Reconciler::new(katalog, crd, client.clone(), config).map(Arc::new)
         })
         .await
     }
 
-    /// Starts with boxes already built (tests, or callers with their own configuration).
+    /// Supervises boxes already built (tests, or callers with their own configuration):
+    /// without dependencies, always leading, so each box is activated once its cache is
+    /// synced.
     pub fn from_boxes(boxes: Vec<OperatorBox>) -> Self {
-        Self { boxes }
+        let dependencies = vec![Vec::new(); boxes.len()];
+        Self::kordinate(boxes, dependencies, crate::kordinator::always_leading())
+    }
+
+    fn kordinate(
+        boxes: Vec<OperatorBox>,
+        dependencies: Vec<Vec<Dependency>>,
+        leading: Leading,
+    ) -> Self {
+        let boxes: Arc<[OperatorBox]> = boxes.into();
+        let (stop, stopped) = watch::channel(false);
+        let kordinator = Kordinator::new(Arc::clone(&boxes), dependencies);
+        let kordinator = tokio::spawn(kordinator.run(leading, stopped));
+        Self {
+            boxes,
+            stop,
+            kordinator: Some(kordinator),
+        }
     }
 
     /// The boxes, in start order.
@@ -140,15 +174,19 @@ impl Supervisor {
         self.stop().await
     }
 
-    /// Stops every box in reverse start order, each letting its running reconciles finish
-    /// within its workers' stop timeout.
+    /// Stops activating boxes, then stops every box in reverse start order, each letting its
+    /// running reconciles finish within its workers' stop timeout.
     ///
     /// # Errors
     ///
     /// Every box that did not stop cleanly (the others still stopped).
     pub async fn stop(mut self) -> Result<(), Vec<Error>> {
+        self.stop.send_replace(true);
+        if let Some(kordinator) = self.kordinator.take() {
+            let _ = kordinator.await;
+        }
         let mut errors = Vec::new();
-        while let Some(operator_box) = self.boxes.pop() {
+        for operator_box in self.boxes.iter().rev() {
             let crd = operator_box.name().to_owned();
             match operator_box.stop().await {
                 Ok(()) => tracing::info!(%crd, "OperatorBox stopped"),
@@ -161,6 +199,39 @@ impl Supervisor {
             Err(errors)
         }
     }
+}
+
+impl Drop for Supervisor {
+    fn drop(&mut self) {
+        if let Some(kordinator) = &self.kordinator {
+            kordinator.abort();
+        }
+    }
+}
+
+/// The `dependsOn` entries of each CRD of `order`, as indexes into `order` (dependencies on
+/// CRDs that do not run are left out: validation reports them).
+fn dependencies(order: &[&katalog::Crd]) -> Vec<Vec<Dependency>> {
+    let index: BTreeMap<&str, usize> = order
+        .iter()
+        .enumerate()
+        .map(|(i, crd)| (crd.name.as_str(), i))
+        .collect();
+    order
+        .iter()
+        .map(|crd| {
+            crd.depends_on()
+                .iter()
+                .filter_map(|d| {
+                    let on = *index.get(d.name.value.as_str())?;
+                    (on != index[crd.name.as_str()]).then_some(Dependency {
+                        on,
+                        condition: d.condition,
+                    })
+                })
+                .collect()
+        })
+        .collect()
 }
 
 /// Waits for SIGTERM or SIGINT.

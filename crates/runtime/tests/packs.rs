@@ -265,6 +265,7 @@ async fn packs_that_need_no_pods_produce_their_expected_children() {
             &loaded.katalog,
             &Metrics::new(),
             Duration::from_secs(10),
+            runtime::always_leading(),
         )
         .await
         .unwrap();

@@ -45,6 +45,7 @@ async fn run_pack(client: &kube::Client, dir: PathBuf) -> (Supervisor, PathBuf) 
         &loaded.katalog,
         &Metrics::new(),
         Duration::from_secs(10),
+        runtime::always_leading(),
     )
     .await
     .unwrap();

@@ -24,7 +24,17 @@ pub struct TestCrd {
 
 impl TestCrd {
     pub async fn install(client: &kube::Client) -> Self {
-        let group = format!("{}.ork.test", testenv::unique_name("g"));
+        Self::install_in(client, &Self::unique_group()).await
+    }
+
+    /// A group name no other test uses.
+    pub fn unique_group() -> String {
+        format!("{}.ork.test", testenv::unique_name("g"))
+    }
+
+    /// Installs `Widget` in `group` and waits for it to be Established.
+    pub async fn install_in(client: &kube::Client, group: &str) -> Self {
+        let group = group.to_owned();
         let name = format!("widgets.{group}");
         let crd: CustomResourceDefinition = serde_json::from_value(serde_json::json!({
             "apiVersion": "apiextensions.k8s.io/v1",

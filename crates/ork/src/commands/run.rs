@@ -7,10 +7,12 @@
 //! 3. Outside a pod, apply each CRD's `setup` manifests and `crdFile`, wait for the CRDs to be
 //!    Established, apply the `crFiles` (`--no-setup` skips this).
 //! 4. Serve the HTTP API (probes, `/metrics`, `/katalog`) and, when leader election is on,
-//!    wait to hold the Lease.
-//! 5. Start the boxes in `dependsOn` order; on SIGTERM/SIGINT stop taking work, let running
-//!    reconciles finish (`--stop-timeout`), stop the boxes in reverse order, release the
-//!    Lease, exit 0. A replica that loses the Lease stops its boxes at once and follows.
+//!    campaign for the Lease.
+//! 5. Start every box's watches at once, on followers too (warm caches); a box's workers
+//!    start while this replica leads and the box's `dependsOn` conditions hold. On
+//!    SIGTERM/SIGINT stop taking work, let running reconciles finish (`--stop-timeout`),
+//!    stop the boxes in reverse order, release the Lease, exit 0. A replica that loses the
+//!    Lease aborts its reconciles at once and follows, its caches still warm.
 
 use std::future::Future;
 use std::path::{Path, PathBuf};
@@ -145,39 +147,40 @@ pub async fn operate(
         }))
     });
     view.mark_started();
-    match leader {
-        None => {
-            view.set_leading(true);
-            lead(katalog, &client, &metrics, &settings, &view, shutdown, None).await?;
+    let elector = match leader {
+        None => None,
+        Some(config) => Some(Elector::spawn(client.clone(), config)?),
+    };
+    let leading = match &elector {
+        None => runtime::always_leading(),
+        Some(elector) => {
+            tracing::info!(identity = %elector.identity(), "watching; reconciling once this replica holds the Lease");
+            elector.subscribe()
         }
-        Some(config) => {
-            let elector = Elector::spawn(client.clone(), config)?;
-            tracing::info!(identity = %elector.identity(), "waiting to hold the Lease");
-            let mut leading = elector.subscribe();
-            loop {
-                tokio::select! {
-                    () = &mut shutdown => break,
-                    elected = leading.wait_for(|l| *l) => if elected.is_err() { break },
-                }
-                let lost = lead(
-                    katalog,
-                    &client,
-                    &metrics,
-                    &settings,
-                    &view,
-                    shutdown.as_mut(),
-                    Some(&mut leading),
-                )
-                .await?;
-                if !lost {
-                    break;
-                }
-            }
-            view.mark_shutting_down();
-            elector.shutdown().await;
+    };
+    let mirror = tokio::spawn(mirror_leading(leading.clone(), Arc::clone(&view)));
+    let supervisor =
+        Supervisor::start_katalog(&client, katalog, &metrics, settings.stop_timeout, leading)
+            .await?;
+    view.set_boxes(supervisor.boxes());
+    tracing::info!(
+        katalog = %katalog.name,
+        boxes = supervisor.boxes().len(),
+        "running; SIGTERM or Ctrl-C stops"
+    );
+    shutdown.await;
+    view.mark_shutting_down();
+    tracing::info!("stopping: no new work is taken in; running reconciles finish");
+    if let Err(errors) = supervisor.stop().await {
+        for error in errors {
+            tracing::warn!(error = %anyhow::Error::new(error), "unclean stop");
         }
     }
-    view.mark_shutting_down();
+    mirror.abort();
+    view.set_leading(false);
+    if let Some(elector) = elector {
+        elector.shutdown().await;
+    }
     let _ = stop_http.send(());
     if let Some(http) = http {
         match http.await {
@@ -206,48 +209,12 @@ async fn prepare(
     Ok(())
 }
 
-/// Runs the boxes while this replica leads: until `shutdown` (returns `false`) or until
-/// `leading` turns false (returns `true`, the boxes stopped at once).
-async fn lead(
-    katalog: &katalog::Katalog,
-    client: &kube::Client,
-    metrics: &Metrics,
-    settings: &Settings,
-    view: &LiveView,
-    shutdown: std::pin::Pin<&mut impl Future<Output = ()>>,
-    leading: Option<&mut tokio::sync::watch::Receiver<bool>>,
-) -> anyhow::Result<bool> {
-    view.set_leading(true);
-    let supervisor =
-        Supervisor::start_katalog(client, katalog, metrics, settings.stop_timeout).await?;
-    view.set_boxes(supervisor.boxes());
-    tracing::info!(
-        katalog = %katalog.name,
-        boxes = supervisor.boxes().len(),
-        "running; SIGTERM or Ctrl-C stops"
-    );
-    let lost = match leading {
-        None => {
-            shutdown.await;
-            false
-        }
-        Some(leading) => tokio::select! {
-            () = shutdown => false,
-            _ = leading.wait_for(|l| !*l) => true,
-        },
-    };
-    if lost {
-        tracing::warn!("lost the Lease: stopping every OperatorBox now");
-    } else {
-        view.mark_shutting_down();
-        tracing::info!("stopping: no new work is taken in; running reconciles finish");
-    }
-    view.clear_boxes();
-    view.set_leading(false);
-    if let Err(errors) = supervisor.stop().await {
-        for error in errors {
-            tracing::warn!(error = %anyhow::Error::new(error), "unclean stop");
+/// Keeps the HTTP API's `isKonductor` equal to this replica's leadership.
+async fn mirror_leading(mut leading: runtime::Leading, view: Arc<LiveView>) {
+    loop {
+        view.set_leading(*leading.borrow_and_update());
+        if leading.changed().await.is_err() {
+            return;
         }
     }
-    Ok(lost)
 }

@@ -15,16 +15,17 @@ use kube::runtime::reflector::Store;
 use time::OffsetDateTime;
 
 use super::view::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView};
+use crate::operator_box::OperatorBox;
 use crate::operator_box::health::format_go_duration;
-use crate::operator_box::{Key, OperatorBox};
-use crate::{ActiveWorkers, Health, Metrics, Queue};
+use crate::operator_box::intake::Intake;
+use crate::{ActiveWorkers, Health, Metrics};
 
 /// What the view reads of one running box.
 #[derive(Clone)]
 struct BoxHandle {
     health: Health,
     store: Store<DynamicObject>,
-    queue: Queue<Key>,
+    queue: Intake,
     active: ActiveWorkers,
 }
 
@@ -150,7 +151,7 @@ impl LiveView {
                     BoxHandle {
                         health: b.health().clone(),
                         store: b.store().clone(),
-                        queue: b.queue().clone(),
+                        queue: b.intake().clone(),
                         active: b.active(),
                     },
                 )

@@ -53,6 +53,9 @@ struct Record {
     last_reconcile: Option<OffsetDateTime>,
     /// Why the box's watch cannot reach the API server right now.
     watch_error: Option<String>,
+    last_success: Option<OffsetDateTime>,
+    /// The dependencies the box waits for, when that is why it is pending.
+    waiting_on: Vec<String>,
 }
 
 impl Default for Health {
@@ -109,7 +112,27 @@ impl Health {
         let mut record = self.lock();
         record.total += 1;
         record.consecutive_fails = 0;
-        record.last_reconcile = Some(OffsetDateTime::now_utc());
+        let now = OffsetDateTime::now_utc();
+        record.last_reconcile = Some(now);
+        record.last_success = Some(now);
+    }
+
+    /// True when a reconcile succeeded since the box last started and none failed after it:
+    /// what a `dependsOn` condition `healthy` waits for.
+    pub fn succeeded_since_start(&self) -> bool {
+        let record = self.lock();
+        record.consecutive_fails == 0
+            && matches!((record.started_at, record.last_success), (Some(start), Some(ok)) if ok >= start)
+    }
+
+    /// The dependencies the box waits for before it may start (empty: none).
+    pub fn set_waiting_on(&self, dependencies: Vec<String>) {
+        self.lock().waiting_on = dependencies;
+    }
+
+    /// The dependencies the box waits for before it may start.
+    pub fn waiting_on(&self) -> Vec<String> {
+        self.lock().waiting_on.clone()
     }
 
     /// A reconcile failed now with `error`.
@@ -210,7 +233,7 @@ impl Health {
             resource_count: 0,
             last_error: record.last_error.clone(),
             last_reconcile: format_time(record.last_reconcile),
-            has_unhealthy_dependencies: false,
+            has_unhealthy_dependencies: !record.waiting_on.is_empty(),
         }
     }
 }

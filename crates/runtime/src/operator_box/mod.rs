@@ -17,13 +17,14 @@
 //! health and series.
 
 pub mod health;
+pub mod intake;
 pub mod queue;
 mod watch;
 pub mod workers;
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use kube::Client;
@@ -33,6 +34,7 @@ use tokio::task::JoinSet;
 
 use crate::metrics::CrdMetrics;
 use health::Health;
+use intake::Intake;
 use queue::{Queue, QueueConfig};
 use workers::{Action, ActiveWorkers, Workers, WorkersConfig};
 
@@ -288,14 +290,26 @@ fn selector(pairs: &std::collections::BTreeMap<String, String>) -> Option<String
 
 /// One CRD's running operator: watches, store, queue, workers, health, metrics.
 ///
+/// A box has two layers with separate lifetimes:
+///
+/// - its **watches** (primary, children, resync, gauges) run from [`OperatorBox::watch`] until
+///   [`OperatorBox::stop`], on every replica, so a follower's cache is warm when it takes over;
+/// - its **work** (a queue and the workers draining it) exists only between
+///   [`OperatorBox::activate`] and [`OperatorBox::deactivate`]: while this replica leads and
+///   the box's dependencies are satisfied. Activation queues every cached object once.
+///
 /// Dropping it aborts everything at once; [`OperatorBox::stop`] is the graceful way.
 pub struct OperatorBox {
     name: String,
+    config: Arc<BoxConfig>,
     store: Store<DynamicObject>,
-    queue: Queue<Key>,
-    workers: Workers<Key>,
+    intake: Intake,
+    workers: Mutex<Option<Workers<Key>>>,
+    spawn_workers: Box<dyn Fn(Queue<Key>) -> Workers<Key> + Send + Sync>,
+    active: ActiveWorkers,
+    synced: tokio::sync::watch::Receiver<bool>,
     health: Health,
-    tasks: JoinSet<()>,
+    tasks: Mutex<JoinSet<()>>,
 }
 
 impl fmt::Debug for OperatorBox {
@@ -303,23 +317,15 @@ impl fmt::Debug for OperatorBox {
         f.debug_struct("OperatorBox")
             .field("name", &self.name)
             .field("objects", &self.store.len())
-            .field("queue", &self.queue)
-            .field("workers", &self.workers)
+            .field("active", &self.is_active())
+            .field("queue", &self.intake.current())
             .finish_non_exhaustive()
     }
 }
 
 impl OperatorBox {
-    /// Starts the box: its watches, resync, workers and gauges, at once.
-    ///
-    /// # Guarantees
-    ///
-    /// - A key is queued only once the object is in the store, so a reconcile always finds
-    ///   the object it was queued for (or nothing, when it was deleted meanwhile: then the
-    ///   reconcile is skipped).
-    /// - A failing watch (API server unreachable, CRD not yet established, access denied) is
-    ///   retried with backoff for as long as the box runs; it is logged and recorded in
-    ///   [`Health`], never fatal.
+    /// Starts the box's watches and activates it at once: what a single replica without
+    /// dependencies does. See [`OperatorBox::watch`] and [`OperatorBox::activate`].
     ///
     /// # Panics
     ///
@@ -330,29 +336,67 @@ impl OperatorBox {
         reconcile: Arc<R>,
         metrics: CrdMetrics,
     ) -> Self {
+        let operator_box = Self::watch(client, config, reconcile, metrics);
+        operator_box.activate();
+        operator_box
+    }
+
+    /// Starts the box's watches, resync and gauges, without any work: the box is pending
+    /// until [`OperatorBox::activate`].
+    ///
+    /// # Guarantees
+    ///
+    /// - A key is queued only once the object is in the store, so a reconcile always finds
+    ///   the object it was queued for (or nothing, when it was deleted meanwhile: then the
+    ///   reconcile is skipped).
+    /// - A failing watch (API server unreachable, CRD not yet established, access denied) is
+    ///   retried with backoff for as long as the box runs; it is logged and recorded in
+    ///   [`Health`], never fatal. A CRD that appears later is picked up by the retry.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub fn watch<R: Reconcile>(
+        client: Client,
+        config: BoxConfig,
+        reconcile: Arc<R>,
+        metrics: CrdMetrics,
+    ) -> Self {
         let writer = reflector::store::Writer::new(config.resource.clone());
         let store = writer.as_reader();
-        let queue = Queue::new(config.queue.clone());
+        let intake = Intake::default();
         let health = Health::new(config.failure_threshold);
-        let workers = Workers::spawn_with_retry(
-            queue.clone(),
-            config.workers.clone(),
-            reconcile_from_store(Arc::clone(&reconcile), store.clone(), &config.resource),
-            (health.clone(), metrics.clone()),
-            R::retry,
-        );
-        let name = config.name.clone();
+        let active = ActiveWorkers::default();
+        let spawn_workers = {
+            let reconcile = Arc::clone(&reconcile);
+            let (store, resource) = (store.clone(), config.resource.clone());
+            let (workers, health, metrics) =
+                (config.workers.clone(), health.clone(), metrics.clone());
+            let active = active.clone();
+            Box::new(move |queue: Queue<Key>| {
+                Workers::spawn_counted(
+                    queue,
+                    workers.clone(),
+                    reconcile_from_store(Arc::clone(&reconcile), store.clone(), &resource),
+                    ((health.clone(), metrics.clone()), R::retry),
+                    active.clone(),
+                )
+            })
+        };
         let gone = {
             let reconcile = Arc::clone(&reconcile);
             Arc::new(move |uid: &str| reconcile.forget(uid))
         };
+        let (synced_tx, synced) = tokio::sync::watch::channel(false);
+        let config = Arc::new(config);
         let mut tasks = JoinSet::new();
         let watch = watch::Watch {
             client,
-            config: Arc::new(config),
-            queue: queue.clone(),
+            config: Arc::clone(&config),
+            intake: intake.clone(),
             health: health.clone(),
             store: store.clone(),
+            synced: Arc::new(synced_tx),
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
@@ -360,21 +404,92 @@ impl OperatorBox {
             tasks.spawn(watch.clone().children(api_version, kind));
         }
         tasks.spawn(watch.clone().resync());
-        tasks.spawn(watch.gauges(metrics, workers.active()));
-        health.mark_started();
+        tasks.spawn(watch.gauges(metrics, active.clone()));
         Self {
-            name,
+            name: config.name.clone(),
+            config,
             store,
-            queue,
-            workers,
+            intake,
+            workers: Mutex::default(),
+            spawn_workers,
+            active,
+            synced,
             health,
-            tasks,
+            tasks: Mutex::new(tasks),
         }
+    }
+
+    /// Starts the box's work: a fresh queue holding every cached object, and the workers.
+    /// Does nothing when the box is active already.
+    pub fn activate(&self) {
+        let mut workers = self.lock_workers();
+        if workers.is_some() {
+            return;
+        }
+        let queue = Queue::new(self.config.queue.clone());
+        self.intake.open(queue.clone());
+        for object in self.store.state() {
+            if let Some(key) = Key::of(&object.metadata) {
+                queue.add(key);
+            }
+        }
+        *workers = Some((self.spawn_workers)(queue));
+        self.health.mark_started();
+        tracing::info!(crd = %self.name, objects = self.store.len(), "OperatorBox active: workers started");
+    }
+
+    /// Ends the box's work, keeping its watches: no new key is taken, running reconciles get
+    /// `waited` to finish (zero aborts them at once, as a replica that lost the Lease must),
+    /// then the box is pending. Does nothing when the box is not active.
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StopFailed`] when reconciles outlived `waited` (they were aborted).
+    pub async fn deactivate(&self, waited: Duration) -> Result<(), Error> {
+        let Some(workers) = self.lock_workers().take() else {
+            return Ok(());
+        };
+        self.intake.close();
+        let stopped = workers.stop_within(waited).await;
+        self.health.mark_stopped();
+        tracing::info!(crd = %self.name, "OperatorBox inactive: workers stopped");
+        stopped.map_err(|source| Error::StopFailed {
+            crd: self.name.clone(),
+            source,
+        })
+    }
+
+    /// True between [`OperatorBox::activate`] and [`OperatorBox::deactivate`].
+    pub fn is_active(&self) -> bool {
+        self.lock_workers().is_some()
+    }
+
+    fn lock_workers(&self) -> std::sync::MutexGuard<'_, Option<Workers<Key>>> {
+        // Nothing panics while holding this lock; a poisoned slot is still whole.
+        self.workers.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// True once the box's first list of its CRs is complete in its cache (false while its
+    /// CRD is missing or the API server unreachable).
+    pub fn is_synced(&self) -> bool {
+        *self.synced.borrow()
+    }
+
+    /// Waits until [`OperatorBox::is_synced`].
+    pub async fn wait_synced(&self) {
+        let mut synced = self.synced.clone();
+        // The sender lives in the watch task; if that ended, the box is stopping anyway.
+        let _ = synced.wait_for(|s| *s).await;
     }
 
     /// The CRD's name in the Katalog.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// The box's configuration.
+    pub fn config(&self) -> &BoxConfig {
+        &self.config
     }
 
     /// The box's health record.
@@ -387,32 +502,30 @@ impl OperatorBox {
         &self.store
     }
 
-    /// The box's queue.
-    pub fn queue(&self) -> &Queue<Key> {
-        &self.queue
+    /// Where the box's keys go: its current queue while active.
+    pub fn intake(&self) -> &Intake {
+        &self.intake
     }
 
     /// How many reconciles run now.
     pub fn active(&self) -> ActiveWorkers {
-        self.workers.active()
+        self.active.clone()
     }
 
-    /// Stops gracefully: no new keys are taken in (watches and resync stop, the queue shuts
-    /// down), running reconciles finish within the workers' stop timeout, then the box is
-    /// pending again.
+    /// Stops gracefully: no new keys are taken in, running reconciles finish within the
+    /// workers' stop timeout, then the watches end and the box is pending again.
     ///
     /// # Errors
     ///
     /// [`Error::StopFailed`] when reconciles outlived the timeout (they were aborted).
-    pub async fn stop(mut self) -> Result<(), Error> {
-        self.tasks.abort_all();
-        while self.tasks.join_next().await.is_some() {}
-        let stopped = self.workers.stop().await;
-        self.health.mark_stopped();
-        stopped.map_err(|source| Error::StopFailed {
-            crd: self.name.clone(),
-            source,
-        })
+    pub async fn stop(&self) -> Result<(), Error> {
+        let waited = self.config.workers.stop_timeout;
+        let stopped = self.deactivate(waited).await;
+        let mut tasks =
+            std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
+        tasks.abort_all();
+        while tasks.join_next().await.is_some() {}
+        stopped
     }
 }
 

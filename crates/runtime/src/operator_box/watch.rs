@@ -2,8 +2,10 @@
 //! watch per child kind, the resync tick and the gauges.
 //!
 //! Every loop here runs until the box aborts it. Watch errors (API server unreachable, kind
-//! not served yet, access denied) are retried with kube's default backoff (0.8 s doubling to
-//! 30 s, with jitter), logged, and recorded in the box's [`Health`]; they never end a loop.
+//! not served yet, access denied) are retried with backoff, logged, and recorded in the box's
+//! [`Health`]; they never end a loop. Child watches use kube's default backoff (0.8 s doubling
+//! to 30 s, with jitter); the primary watch caps at 10 s, so a CRD created after `ork run`
+//! started is picked up within about 10 s, as Orkestra's local-mode `retryMissingCRDs` does.
 
 use std::collections::HashMap;
 use std::hash::{DefaultHasher, Hash, Hasher};
@@ -21,7 +23,8 @@ use kube::runtime::watcher::{self, Event, watcher};
 use kube::{Client, Resource};
 
 use super::health::Health;
-use super::queue::{Added, Queue};
+use super::intake::Intake;
+use super::queue::Added;
 use super::workers::ActiveWorkers;
 use super::{BoxConfig, Key};
 use crate::metrics::CrdMetrics;
@@ -31,13 +34,48 @@ const GAUGE_PERIOD: Duration = Duration::from_secs(1);
 /// The longest wait between two discovery attempts of a child kind.
 const DISCOVERY_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
+/// The primary watch's retry delays: 0.5 s doubling to 10 s, reset after a success.
+#[derive(Clone, Copy, Debug)]
+struct MissingCrdBackoff {
+    next: Duration,
+}
+
+impl MissingCrdBackoff {
+    const FIRST: Duration = Duration::from_millis(500);
+    const MAX: Duration = Duration::from_secs(10);
+}
+
+impl Default for MissingCrdBackoff {
+    fn default() -> Self {
+        Self { next: Self::FIRST }
+    }
+}
+
+impl Iterator for MissingCrdBackoff {
+    type Item = Duration;
+
+    fn next(&mut self) -> Option<Duration> {
+        let delay = self.next;
+        self.next = (delay * 2).min(Self::MAX);
+        Some(delay)
+    }
+}
+
+impl kube::runtime::utils::Backoff for MissingCrdBackoff {
+    fn reset(&mut self) {
+        self.next = Self::FIRST;
+    }
+}
+
 /// What every watch loop of a box shares (all handles; cloning is cheap).
 #[derive(Clone)]
 pub(super) struct Watch {
     pub(super) client: Client,
     pub(super) config: Arc<BoxConfig>,
-    pub(super) queue: Queue<Key>,
+    pub(super) intake: Intake,
     pub(super) health: Health,
+    /// Turns true once the primary list is complete in the store (and stays true).
+    pub(super) synced: Arc<tokio::sync::watch::Sender<bool>>,
     pub(super) store: Store<DynamicObject>,
     /// Told the uid of each CR that is gone, so the reconcile can forget it.
     pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
@@ -65,7 +103,7 @@ impl Watch {
         if let Some(fields) = &self.config.field_selector {
             config = config.fields(fields);
         }
-        let mut events = pin!(watcher(api, config).default_backoff());
+        let mut events = pin!(watcher(api, config).backoff(MissingCrdBackoff::default()));
         // What each cached object looked like (fingerprint) and which object it was (uid).
         let mut seen: HashMap<Key, (u64, Option<String>)> = HashMap::new();
         let mut listing: HashMap<Key, (u64, Option<String>)> = HashMap::new();
@@ -102,6 +140,7 @@ impl Watch {
                         }
                     }
                     seen = std::mem::take(&mut listing);
+                    self.synced.send_replace(true);
                 }
                 Event::Apply(object) => {
                     if let Some(key) = Key::of(&object.metadata) {
@@ -190,7 +229,7 @@ impl Watch {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tick.tick().await;
-            metrics.set_queue_depth(self.queue.len());
+            metrics.set_queue_depth(self.intake.len());
             metrics.set_workers_active(active.get());
             metrics.set_resource_count(self.store.len());
         }
@@ -209,7 +248,7 @@ impl Watch {
     }
 
     fn add(&self, key: Key) {
-        if self.queue.add(key.clone()) == Added::Dropped {
+        if self.intake.add(key.clone()) == Some(Added::Dropped) {
             tracing::warn!(
                 crd = %self.config.name,
                 %key,
@@ -337,6 +376,20 @@ fn fingerprint(meta: &ObjectMeta) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_primary_backoff_doubles_to_ten_seconds_and_resets() {
+        use kube::runtime::utils::Backoff as _;
+        let mut backoff = MissingCrdBackoff::default();
+        let delays: Vec<u64> = backoff
+            .by_ref()
+            .take(7)
+            .map(|d| d.as_millis() as u64)
+            .collect();
+        assert_eq!(delays, [500, 1000, 2000, 4000, 8000, 10_000, 10_000]);
+        backoff.reset();
+        assert_eq!(backoff.next(), Some(Duration::from_millis(500)));
+    }
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
         ManagedFieldsEntry, OwnerReference, Time,
     };

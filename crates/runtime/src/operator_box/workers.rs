@@ -143,7 +143,7 @@ where
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct WorkersConfig {
     count: usize,
-    stop_timeout: Duration,
+    pub(crate) stop_timeout: Duration,
 }
 
 impl Default for WorkersConfig {
@@ -280,8 +280,37 @@ where
         O: Observe<K>,
         R: Fn(&E) -> bool + Send + Sync + 'static,
     {
+        Self::spawn_counted(
+            queue,
+            config,
+            reconcile,
+            (observer, retry),
+            ActiveWorkers::default(),
+        )
+    }
+
+    /// Like [`Workers::spawn_with_retry`] (`observer` and `retry` as a pair), counting running
+    /// reconciles in `active`: a box that starts a new pool on each activation keeps one
+    /// handle for its gauges.
+    ///
+    /// # Panics
+    ///
+    /// When called outside a tokio runtime.
+    pub fn spawn_counted<F, Fut, E, O, R>(
+        queue: Queue<K>,
+        config: WorkersConfig,
+        reconcile: F,
+        (observer, retry): (O, R),
+        active: ActiveWorkers,
+    ) -> Self
+    where
+        F: Fn(K) -> Fut + Send + Sync + 'static,
+        Fut: Future<Output = Result<Action, E>> + Send + 'static,
+        E: Display + Send + 'static,
+        O: Observe<K>,
+        R: Fn(&E) -> bool + Send + Sync + 'static,
+    {
         let sizing = Arc::new(Sizing::default());
-        let active = ActiveWorkers::default();
         let worker = Arc::new(Worker {
             queue: queue.clone(),
             reconcile,
@@ -339,10 +368,30 @@ where
     ///
     /// [`Error::StopTimedOut`] when some reconciles outlived the timeout; they were aborted and
     /// their leases ended.
-    pub async fn stop(mut self) -> Result<()> {
+    pub async fn stop(self) -> Result<()> {
+        let waited = self.config.stop_timeout;
+        self.stop_within(waited).await
+    }
+
+    /// Like [`Workers::stop`] with `waited` instead of the configured stop timeout; zero
+    /// aborts running reconciles at once (a replica that lost its Lease must not write on).
+    ///
+    /// # Errors
+    ///
+    /// [`Error::StopTimedOut`] when some reconciles outlived `waited` and were aborted.
+    pub async fn stop_within(mut self, waited: Duration) -> Result<()> {
         self.queue.shutdown();
         self.sizing.resize(0);
-        let waited = self.config.stop_timeout;
+        if waited.is_zero() {
+            let aborted = self.active.get();
+            self.tasks.abort_all();
+            while self.tasks.join_next().await.is_some() {}
+            return if aborted == 0 {
+                Ok(())
+            } else {
+                Err(Error::StopTimedOut { aborted, waited })
+            };
+        }
         let finished = tokio::time::timeout(waited, async {
             while let Some(joined) = self.tasks.join_next().await {
                 log_worker_end(joined);

@@ -122,14 +122,7 @@ impl Error {
 
     /// The message with every cause, as conditions and Events show it.
     pub fn message(&self) -> String {
-        let mut out = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(s) = source {
-            out.push_str(": ");
-            out.push_str(&s.to_string());
-            source = s.source();
-        }
-        out
+        crate::leader::chain(self)
     }
 }
 

@@ -22,7 +22,7 @@ use runtime::reconcile::{Action, Error, Extra, Reconciler, ReconcilerConfig};
 // The CRD installer and `eventually` of testenv's own tests, shared rather than copied.
 #[path = "../../../testenv/tests/util.rs"]
 #[allow(dead_code)]
-mod util;
+pub mod util;
 
 pub use util::eventually;
 
