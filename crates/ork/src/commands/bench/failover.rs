@@ -8,7 +8,7 @@
 //! process is then restarted as the new follower.
 //!
 //! Before each signal the round waits for a steady state: the new follower answers its API
-//! and the leader has reconciled every CR once since it was elected (so a hand-over also
+//! with every CR in its watch caches, and the leader has reconciled every CR once since it was elected (so a hand-over also
 //! stops real work, as in production), then [`SETTLE`] more, so the follower has seen at
 //! least one renewal of the Lease.
 
@@ -64,7 +64,7 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
     let mut graceful = true;
     while terms + kills > 0 {
         graceful = (graceful && terms > 0) || kills == 0;
-        steady(&leader, &follower, &crd, fleet.crs).await?;
+        steady(fleet, &leader, &follower).await?;
         let signal = if graceful {
             Signal::SIGTERM
         } else {
@@ -141,14 +141,16 @@ fn next_replica(fleet: &Fleet, bench: &Bench, serial: &mut usize) -> anyhow::Res
     fleet.replica(bench, &format!("failover-{serial}"))
 }
 
-/// Waits until `follower` follows, `leader` has reconciled `crs` times, and then [`SETTLE`].
-async fn steady(leader: &Ork, follower: &Ork, crd: &str, crs: usize) -> anyhow::Result<()> {
-    follows(follower, crd).await?;
+/// Waits until `follower` follows with warm caches, `leader` has reconciled every CR, and
+/// then [`SETTLE`].
+async fn steady(fleet: &Fleet, leader: &Ork, follower: &Ork) -> anyhow::Result<()> {
+    follows(follower, &fleet.crds[0]).await?;
+    fleet.cached(follower, PATIENCE).await?;
     poll(
         "the leader's first pass over every CR",
         PATIENCE,
         || async {
-            let done = leader.reconciles().await? >= crs as u64;
+            let done = leader.reconciles().await? >= fleet.crs as u64;
             done.then_some(())
         },
     )

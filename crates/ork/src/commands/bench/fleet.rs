@@ -75,6 +75,19 @@ impl Fleet {
         .await
     }
 
+    /// Waits until `replica`'s watch caches hold every CR of the fleet (a follower's caches
+    /// are warm).
+    pub async fn cached(&self, replica: &Ork, timeout: Duration) -> anyhow::Result<()> {
+        poll("every CR in the watch caches", timeout, || async {
+            let mut cached = 0;
+            for crd in &self.crds {
+                cached += replica.cached(crd).await?;
+            }
+            (cached >= self.crs).then_some(())
+        })
+        .await
+    }
+
     /// The API resource of CRD number `i`.
     fn resource(i: usize) -> ApiResource {
         ApiResource {

@@ -1,8 +1,8 @@
 //! Idle: RSS and CPU of an idle leader and an idle follower.
 //!
 //! Two `ork run` processes (leader election on, default durations) run the fleet Katalog; the
-//! bench creates the CRs, waits until every one is `Ready=True` with its ConfigMap, then for a
-//! fixed window samples each process's `VmRSS` every second, its `VmHWM` at the end, and its
+//! bench creates the CRs, waits until every one is `Ready=True` with its ConfigMap and in the
+//! follower's watch caches, then for a fixed window samples each process's `VmRSS` every second, its `VmHWM` at the end, and its
 //! CPU time (`utime + stime`) at both ends. Which process leads comes from each one's HTTP API
 //! (`isKonductor`). "Idle" still includes the periodic resync of every CR (the Katalog
 //! default, 30 s) on the leader.
@@ -40,6 +40,8 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
             .await?;
     }
     let took = fleet.converged(&bench.client).await?;
+    let (leader, follower) = (&replicas[leader], &replicas[1 - leader]);
+    fleet.cached(follower, Duration::from_secs(120)).await?;
     println!(
         "idle: {} CRDs, {} CRs (one ConfigMap each), converged {:.1?} after the last create; window {:?}; load average {}",
         fleet.crds.len(),
@@ -48,7 +50,6 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
         args.window,
         load_average()
     );
-    let (leader, follower) = (&replicas[leader], &replicas[1 - leader]);
     let samples = window(args.window, [("leader", leader), ("follower", follower)]).await;
     let still = fleet
         .leader(&[leader, follower], Duration::from_secs(5))

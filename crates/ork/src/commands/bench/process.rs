@@ -141,6 +141,14 @@ impl Ork {
         health["isKonductor"].as_bool()
     }
 
+    /// How many CRs of `crd` its watch cache holds (`/katalog/{crd}/cr`); `None` while the
+    /// API does not list them.
+    pub async fn cached(&self, crd: &str) -> Option<usize> {
+        let body = http_get(self.port, &format!("/katalog/{crd}/cr")).await?;
+        let list: serde_json::Value = serde_json::from_str(&body).ok()?;
+        list["items"].as_array().map(Vec::len)
+    }
+
     /// The sum of every `controller_reconcile_total` series of its `/metrics`.
     pub async fn reconciles(&self) -> Option<u64> {
         let text = http_get(self.port, "/metrics").await?;
