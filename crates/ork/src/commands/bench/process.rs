@@ -79,16 +79,9 @@ impl Ork {
     pub fn memory(&self) -> Memory {
         let status =
             std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
-                .unwrap_or(0)
-        };
         Memory {
-            now: field("VmRSS:"),
-            peak: field("VmHWM:"),
+            now: kib(&status, "VmRSS:"),
+            peak: kib(&status, "VmHWM:"),
         }
     }
 
@@ -96,17 +89,7 @@ impl Ork {
     pub fn cpu_time(&self) -> Duration {
         let stat =
             std::fs::read_to_string(format!("/proc/{}/stat", self.pid())).unwrap_or_default();
-        // The command name (field 2) is in parentheses and may hold spaces: count from the
-        // last ')'. Field 3 (state) comes first, so utime (14) and stime (15) are at 11, 12.
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, rest)| rest.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks: u64 = [11, 12]
-            .iter()
-            .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
-            .sum();
-        Duration::from_secs_f64(ticks as f64 / clock_ticks_per_second())
+        Duration::from_secs_f64(cpu_ticks(&stat) as f64 / clock_ticks_per_second())
     }
 
     /// Sends `signal`.
@@ -170,6 +153,29 @@ impl Drop for Ork {
     }
 }
 
+/// The value in KiB of `field` (`VmRSS:`) in a /proc/<pid>/status text; 0 when absent.
+fn kib(status: &str, field: &str) -> u64 {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0)
+}
+
+/// `utime + stime` (clock ticks) of a /proc/<pid>/stat text; 0 when unreadable.
+fn cpu_ticks(stat: &str) -> u64 {
+    // The command name (field 2) is in parentheses and may hold spaces and ')': count from
+    // the last ')'. Field 3 (state) comes first, so utime (14) and stime (15) are at 11, 12.
+    let Some((_, rest)) = stat.rsplit_once(')') else {
+        return 0;
+    };
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    [11, 12]
+        .iter()
+        .filter_map(|&i| fields.get(i)?.parse::<u64>().ok())
+        .sum()
+}
+
 /// Clock ticks per second, the unit of /proc/<pid>/stat's times.
 fn clock_ticks_per_second() -> f64 {
     nix::unistd::sysconf(nix::unistd::SysconfVar::CLK_TCK)
@@ -205,4 +211,37 @@ async fn http_get(port: u16, path: &str) -> Option<String> {
         .await
         .ok()
         .flatten()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cpu_ticks_add_user_and_system_time_past_a_command_name_with_spaces() {
+        let stat = "4242 (ork (run) x) S 1 4242 4242 0 -1 4194560 900 0 0 0 37 5 0 0 20 0 9 0 100 2000 500";
+        assert_eq!(cpu_ticks(stat), 42);
+        assert_eq!(cpu_ticks(""), 0);
+    }
+
+    #[test]
+    fn kib_reads_a_status_field_and_zero_when_absent() {
+        let status = "Name:\tork\nVmHWM:\t   48512 kB\nVmRSS:\t   47104 kB\n";
+        assert_eq!(kib(status, "VmRSS:"), 47104);
+        assert_eq!(kib(status, "VmHWM:"), 48512);
+        assert_eq!(kib(status, "VmSwap:"), 0);
+    }
+
+    #[test]
+    fn this_process_has_a_resident_size_and_cpu_time_in_proc() {
+        let pid = std::process::id();
+        let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+        assert!(kib(&status, "VmRSS:") > 0);
+        let busy = std::time::Instant::now();
+        while busy.elapsed() < Duration::from_millis(50) {
+            std::hint::black_box(busy.elapsed());
+        }
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap();
+        assert!(cpu_ticks(&stat) > 0);
+    }
 }
