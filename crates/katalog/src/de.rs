@@ -288,6 +288,32 @@ fn parse_float(text: &str) -> Option<f64> {
     }
 }
 
+/// A plain (unquoted) YAML scalar as the core schema reads it: null, bool, integer, float,
+/// else the text itself. Templates that produce typed values (normalize) resolve through this.
+pub(crate) fn plain_scalar(text: &str) -> serde_json::Value {
+    use serde_json::Value;
+    if is_null_text(text) {
+        Value::Null
+    } else if let Some(b) = core_bool(text) {
+        Value::Bool(b)
+    } else if let Some(i) = parse_int(text).and_then(|i| i64::try_from(i).ok()) {
+        Value::from(i)
+    } else if let Some(f) = parse_float(text).filter(|f| f.is_finite()) {
+        Value::from(f)
+    } else {
+        Value::String(text.to_owned())
+    }
+}
+
+/// `true`/`false` as YAML 1.2's core schema spells them.
+fn core_bool(text: &str) -> Option<bool> {
+    match text {
+        "true" | "True" | "TRUE" => Some(true),
+        "false" | "False" | "FALSE" => Some(false),
+        _ => None,
+    }
+}
+
 fn yaml11_bool(text: &str) -> Option<bool> {
     match text.to_ascii_lowercase().as_str() {
         "true" | "yes" | "on" | "y" => Some(true),
@@ -319,11 +345,7 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
             NodeKind::Scalar(text, Style::Plain) => {
                 if is_null_text(text) {
                     visitor.visit_unit()
-                } else if let Some(b) = match text.as_str() {
-                    "true" | "True" | "TRUE" => Some(true),
-                    "false" | "False" | "FALSE" => Some(false),
-                    _ => None,
-                } {
+                } else if let Some(b) = core_bool(text) {
                     visitor.visit_bool(b)
                 } else if let Some(i) = parse_int(text) {
                     if let Ok(i) = i64::try_from(i) {

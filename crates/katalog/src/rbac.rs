@@ -298,8 +298,10 @@ pub fn runtime_rules(n: &Needs) -> Vec<PolicyRule> {
         &["get", "create", "update"],
     );
     r.grant("", "events", &[], &["create", "patch"]);
-    // The reconciler records CR Events through events.k8s.io/v1, a group of its own.
-    r.grant("events.k8s.io", "events", &[], &["create", "patch"]);
+    // The reconciler records CR Events through events.k8s.io/v1, a group of its own, and the
+    // HTTP API's `/katalog/{crd}/cr/…/events` lists them there (a field-selected list; no
+    // watch, no get).
+    r.grant("events.k8s.io", "events", &[], &["list", "create", "patch"]);
     if n.secret_refs {
         r.grant("", "secrets", &[], &["get"]);
     }
@@ -438,7 +440,7 @@ mod tests {
                 rule("db.io", "databases", &all),
                 rule("demo.io", "websites", &all),
                 rule("demo.io", "websites/status", &["get", "update", "patch"]),
-                rule("events.k8s.io", "events", &["create", "patch"]),
+                rule("events.k8s.io", "events", &["list", "create", "patch"]),
                 rule(
                     "rbac.authorization.k8s.io",
                     "roles",
@@ -449,6 +451,18 @@ mod tests {
                 ),
             ]
         );
+    }
+
+    #[test]
+    fn watch_entries_of_both_layouts_grant_only_get_list_watch_on_the_watched_kind() {
+        let text = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: t}\nspec:\n  crds:\n    web:\n      apiTypes: {group: demo.io, version: v1, kind: Web, plural: webs}\n      operatorBox:\n        watch:\n          - {apiVersion: v1, kind: ConfigMap}\n        observe:\n          watch:\n            - {apiVersion: apps/v1, kind: StatefulSet, keyFrom: {label: owner}}\n";
+        let k = crate::load_text("/nonexistent/k.yaml", text)
+            .unwrap_or_else(|d| panic!("{}", d.render()))
+            .katalog;
+        let rules = runtime_rules(&Needs::from_katalog(&k));
+        let read = ["get", "list", "watch"];
+        assert!(rules.contains(&rule("", "configmaps", &read)));
+        assert!(rules.contains(&rule("apps", "statefulsets", &read)));
     }
 
     #[test]

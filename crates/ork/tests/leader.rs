@@ -40,7 +40,8 @@ fn start(katalog: &Path, kubeconfig: &Path, ns: &str, name: &str, dir: &Path) ->
         ])
         .args(["--retry-period", "250ms", "--http-addr"])
         .arg(format!("127.0.0.1:{port}"))
-        .env("ORK_LOG", "info")
+        .args(["--log-json"])
+        .env("ORK_LOG", "info,runtime::reconcile=debug")
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
@@ -82,6 +83,44 @@ async fn successes(replica: &Replica) -> u64 {
         .and_then(|l| l.rsplit(' ').next())
         .and_then(|v| v.parse().ok())
         .unwrap_or(0)
+}
+
+/// Asserts that no two processes (one log each) reconciled the same CR at overlapping times,
+/// from the `reconciled` / `reconcile failed` debug lines (end timestamp and `elapsed_ms`).
+fn assert_no_concurrent_reconciles(logs: &[Vec<Value>]) {
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+    let mut spans: Vec<(String, usize, f64, f64)> = Vec::new();
+    for (process, lines) in logs.iter().enumerate() {
+        for line in lines {
+            let message = line["fields"]["message"].as_str().unwrap_or_default();
+            if !matches!(message, "reconciled" | "reconcile failed") {
+                continue;
+            }
+            let end = OffsetDateTime::parse(line["timestamp"].as_str().unwrap(), &Rfc3339)
+                .unwrap()
+                .unix_timestamp_nanos() as f64
+                / 1e6;
+            let start = end - line["fields"]["elapsed_ms"].as_f64().unwrap();
+            let key = line["span"]["key"].as_str().unwrap().to_owned();
+            spans.push((key, process, start, end));
+        }
+    }
+    let processes: std::collections::BTreeSet<usize> = spans.iter().map(|s| s.1).collect();
+    assert!(
+        processes.len() >= 2,
+        "reconciles of one process only: {spans:?}"
+    );
+    for (i, a) in spans.iter().enumerate() {
+        for b in &spans[i + 1..] {
+            let overlap = a.0 == b.0 && a.1 != b.1 && a.2 < b.3 && b.2 < a.3;
+            assert!(
+                !overlap,
+                "two processes reconciled {} at once: {a:?} {b:?}",
+                a.0
+            );
+        }
+    }
 }
 
 /// The names `/katalog/stack/cr` lists (from the replica's cache), sorted.
@@ -195,4 +234,23 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
     })
     .await
     .expect("the new leader counts its reconcile");
+
+    // `--log-json`: every line is a JSON object; reconcile lines carry the CRD and the CR key.
+    let logs: Vec<Vec<Value>> = ["a", "b", "c"]
+        .iter()
+        .map(|name| {
+            log(name)
+                .lines()
+                .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+                .collect()
+        })
+        .collect();
+    assert_no_concurrent_reconciles(&logs);
+    let lines = &logs[2];
+    let key = format!("{ns}/s2");
+    let reconciled = lines
+        .iter()
+        .find(|l| l["fields"]["message"] == "reconciled" && l["span"]["key"] == key.as_str())
+        .unwrap_or_else(|| panic!("no `reconciled` line for {key} in {lines:#?}"));
+    assert_eq!(reconciled["span"]["crd"], "stack");
 }

@@ -14,9 +14,17 @@
 //!
 //! When this replica stops leading, every box is deactivated at once, in reverse order, with
 //! running reconciles aborted (no split brain); the latches reset.
+//!
+//! Each activation is counted in `controller_crd_activation_total{result="success"}` and its
+//! latency — from the start of the leadership term to the box's activation, so waiting for
+//! the cache, a missing CRD or dependencies all count — in
+//! `controller_crd_activation_latency_seconds`. A box whose watch fails while it waits to be
+//! activated counts one `result="error"` per term.
 
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use katalog::model::DependCondition;
 use tokio::sync::watch;
@@ -50,15 +58,21 @@ pub(crate) struct Kordinator {
     dependencies: Vec<Vec<Dependency>>,
     /// Per box: counted healthy once since it was activated.
     healthy_once: Vec<bool>,
+    /// Per box: a failed activation was counted in this term.
+    failure_counted: Vec<bool>,
+    /// When the current leadership term began.
+    term_started: Option<Instant>,
 }
 
 impl Kordinator {
     pub(crate) fn new(boxes: Arc<[OperatorBox]>, dependencies: Vec<Vec<Dependency>>) -> Self {
         let healthy_once = vec![false; boxes.len()];
         Self {
+            failure_counted: healthy_once.clone(),
             boxes,
             dependencies,
             healthy_once,
+            term_started: None,
         }
     }
 
@@ -90,6 +104,7 @@ impl Kordinator {
 
     /// Activates every box that may work now; true when all boxes work.
     pub(crate) fn pass(&mut self) -> bool {
+        let term_started = *self.term_started.get_or_insert_with(Instant::now);
         for (index, operator_box) in self.boxes.iter().enumerate() {
             if !self.healthy_once[index] && counts_healthy(operator_box) {
                 self.healthy_once[index] = true;
@@ -120,10 +135,19 @@ impl Kordinator {
             }
             if waiting.is_empty() && operator_box.is_synced() {
                 operator_box.activate();
+                operator_box
+                    .metrics()
+                    .record_activation(term_started.elapsed(), true);
                 if counts_healthy(operator_box) {
                     self.healthy_once[index] = true;
                 }
             } else {
+                if !self.failure_counted[index] && health.watch_error().is_some() {
+                    self.failure_counted[index] = true;
+                    operator_box
+                        .metrics()
+                        .record_activation(term_started.elapsed(), false);
+                }
                 all_active = false;
             }
         }
@@ -139,13 +163,15 @@ impl Kordinator {
 
     /// Deactivates every box at once, in reverse order, aborting running reconciles.
     async fn demote(&mut self) {
+        self.term_started = None;
+        self.failure_counted.fill(false);
         if !self.boxes.iter().any(OperatorBox::is_active) {
             return;
         }
         tracing::warn!("not leading: stopping the work of every OperatorBox now");
         for operator_box in self.boxes.iter().rev() {
             if let Err(error) = operator_box.deactivate(Duration::ZERO).await {
-                tracing::warn!(error = %crate::leader::chain(&error), "reconciles aborted");
+                tracing::warn!(error = %crate::error_chain(&error), "reconciles aborted");
             }
         }
         self.healthy_once.fill(false);

@@ -351,7 +351,7 @@ impl Machine {
             let id = &self.config.identity;
             tracing::info!(identity = %id, "stopped konducting: shutting down");
             if let Err(error) = self.release().await {
-                tracing::warn!(error = %chain(&error), "releasing the Lease failed");
+                tracing::warn!(error = %crate::error_chain(&error), "releasing the Lease failed");
             }
             self.publish("Warning", "KonductorLost", format!("{id} lost konducting"))
                 .await;
@@ -409,11 +409,11 @@ impl Machine {
                 match tokio::time::timeout(left, self.renew()).await {
                     Ok(Ok(())) => (Role::Leading { renewed_at: now }, retry),
                     Ok(Err(error @ Error::HeldByOther { .. })) => {
-                        tracing::warn!(error = %chain(&error), "Lease taken");
+                        tracing::warn!(error = %crate::error_chain(&error), "Lease taken");
                         (Role::Following, retry)
                     }
                     Ok(Err(error)) => {
-                        tracing::warn!(error = %chain(&error), "renewing the Lease failed");
+                        tracing::warn!(error = %crate::error_chain(&error), "renewing the Lease failed");
                         let left = deadline.saturating_duration_since(Instant::now());
                         (role, retry.min(left))
                     }
@@ -588,7 +588,7 @@ impl Machine {
     /// Logs a failed attempt to take the Lease: a warning when the error is new (a Forbidden
     /// one names the resource), at debug level while it repeats.
     fn report(&mut self, error: &Error) {
-        let text = chain(error);
+        let text = crate::error_chain(error);
         if self.last_error.as_deref() == Some(text.as_str()) {
             tracing::debug!(error = %text, "Lease not acquired");
         } else {
@@ -660,18 +660,6 @@ fn lease_event(config: &LeaderConfig, type_: &str, reason: &str, message: String
         count: Some(1),
         ..Event::default()
     }
-}
-
-/// An error with its causes, `: `-separated, for one log field.
-pub(crate) fn chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
 }
 
 #[cfg(test)]

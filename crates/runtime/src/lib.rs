@@ -44,6 +44,7 @@ pub mod http;
 pub mod kordinator;
 pub mod leader;
 pub mod metrics;
+pub mod observe;
 pub mod operator_box;
 pub mod reconcile;
 pub mod supervisor;
@@ -63,3 +64,7 @@ pub use operator_box::workers::{
 pub use operator_box::{BoxConfig, Key, OperatorBox, Reconcile};
 pub use reconcile::{Extra, Reconciler, ReconcilerConfig};
 pub use supervisor::Supervisor;
+
+/// An error with its causes, `: `-separated: one log field or condition message that says
+/// why, not only what failed.
+pub use katalog::admission::chain as error_chain;

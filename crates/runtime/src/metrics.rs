@@ -88,6 +88,8 @@ struct Families {
     resource_count: Family<CrdLabels, Gauge>,
     activation_latency: Histograms,
     activations: Family<ResultLabels, Counter>,
+    autoscale_overrides: Family<CrdLabels, Counter>,
+    autoscale_restores: Family<CrdLabels, Counter>,
 }
 
 /// The metrics of one runtime process: a registry of the `controller_*` families.
@@ -106,7 +108,8 @@ impl Default for Metrics {
 }
 
 impl Metrics {
-    /// A registry holding the seven families, with no series yet.
+    /// A registry holding the `controller_*` and `orkestra_autoscale_*` families, with no
+    /// series yet.
     pub fn new() -> Self {
         let histograms = || Histograms::new_with_constructor(default_histogram);
         let families = Families {
@@ -117,6 +120,8 @@ impl Metrics {
             resource_count: Family::default(),
             activation_latency: histograms(),
             activations: Family::default(),
+            autoscale_overrides: Family::default(),
+            autoscale_restores: Family::default(),
         };
         let mut registry = Registry::default();
         let counters = [
@@ -132,6 +137,21 @@ impl Metrics {
             ),
         ];
         for (name, help, family) in counters {
+            registry.register(name, help, family.clone());
+        }
+        let autoscale = [
+            (
+                "orkestra_autoscale_overrides",
+                "Times the autoscaler raised a CRD above its baseline",
+                &families.autoscale_overrides,
+            ),
+            (
+                "orkestra_autoscale_restores",
+                "Times the autoscaler returned a CRD to its baseline",
+                &families.autoscale_restores,
+            ),
+        ];
+        for (name, help, family) in autoscale {
             registry.register(name, help, family.clone());
         }
         let gauges = [
@@ -255,6 +275,16 @@ impl CrdMetrics {
             .activation_latency
             .get_or_create(&self.crd)
             .observe(latency.as_secs_f64());
+    }
+
+    /// The autoscaler raised the CRD above its baseline (`true`) or returned it (`false`).
+    pub fn record_autoscale(&self, raised: bool) {
+        let family = if raised {
+            &self.families.autoscale_overrides
+        } else {
+            &self.families.autoscale_restores
+        };
+        family.get_or_create(&self.crd).inc();
     }
 
     /// Sets the queue depth gauge.

@@ -60,7 +60,9 @@ impl Supervisor {
     /// once; its work starts while `leading` is true and its dependencies are satisfied
     /// (see [`crate::kordinator`]). The boxes take child changes made under
     /// [`DEFAULT_FIELD_MANAGER`](crate::reconcile::DEFAULT_FIELD_MANAGER) as the reconcile's
-    /// own (see [`BoxConfig::field_manager`]).
+    /// own (see [`BoxConfig::field_manager`]). They share one cross-read registry
+    /// ([`BoxConfig::sources`]), so `cross:` declarations read the other boxes' caches and a
+    /// change there queues their readers.
     ///
     /// # Errors
     ///
@@ -80,6 +82,8 @@ impl Supervisor {
     {
         let order = start_order(katalog);
         let mut boxes = Vec::with_capacity(order.len());
+        // The boxes' caches, which `cross:` declarations read.
+        let sources = crate::observe::Sources::default();
         for crd in &order {
             let reconcile = match reconcile_for(crd) {
                 Ok(reconcile) => reconcile,
@@ -98,7 +102,8 @@ impl Supervisor {
                 client.clone(),
                 BoxConfig::from_crd(crd)
                     .stop_timeout(stop_timeout)
-                    .field_manager(crate::reconcile::DEFAULT_FIELD_MANAGER),
+                    .field_manager(crate::reconcile::DEFAULT_FIELD_MANAGER)
+                    .sources(sources.clone()),
                 reconcile,
                 metrics.crd(&crd.name),
             ));

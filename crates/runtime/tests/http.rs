@@ -1,5 +1,7 @@
 //! The HTTP API over a fixture view: status codes and the JSON shapes of §14 (insta snapshots,
-//! volatile fields redacted), served through the real router.
+//! volatile fields redacted), served through the real router; and over a [`LiveView`] of
+//! running boxes on the real control plane, reading children and Events as the runtime's
+//! ServiceAccount bound only by the generated rules.
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -7,7 +9,10 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
-use runtime::http::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView, router};
+use runtime::http::{
+    AdmissionView, AutoscalerView, ChildView, CrdSettings, CrdView, EndpointsView, EventView,
+    KatalogView, Probes, RuntimeView, Toggle, router,
+};
 use runtime::{Health, Metrics};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -18,6 +23,8 @@ struct Fixture {
     leader: bool,
     website: Health,
     database: Health,
+    /// The `endpoints:` of `database`.
+    database_endpoints: Mutex<EndpointsView>,
     metrics: Metrics,
 }
 
@@ -48,6 +55,7 @@ impl Fixture {
             leader,
             website,
             database,
+            database_endpoints: Mutex::new(EndpointsView::default()),
             metrics,
         }
     }
@@ -73,6 +81,28 @@ impl Fixture {
                               "verbs": ["get", "list", "watch"]}),
             ],
             health: snapshot,
+            settings: if name == "website" {
+                CrdSettings {
+                    admission: AdmissionView {
+                        webhooks_enabled: true,
+                    },
+                    deletion_protection: Toggle { enabled: true },
+                    autoscaler: AutoscalerView {
+                        enabled: true,
+                        baseline_workers: 3,
+                        scaled_workers: Some(8),
+                        interval: Some("15s".into()),
+                        cooldown: Some("2m".into()),
+                        ..AutoscalerView::default()
+                    },
+                    ..CrdSettings::default()
+                }
+            } else {
+                CrdSettings {
+                    endpoints: *self.database_endpoints.lock().unwrap(),
+                    ..CrdSettings::default()
+                }
+            },
         }
     }
 }
@@ -130,20 +160,26 @@ impl RuntimeView for Fixture {
         }
     }
 
-    async fn children(
-        &self,
-        _: &str,
-        namespace: &str,
-        name: &str,
-    ) -> BTreeMap<String, Vec<ChildView>> {
-        BTreeMap::from([(
-            "Deployment".to_owned(),
-            vec![ChildView {
-                name: name.into(),
-                namespace: namespace.into(),
-                ready: Some(true),
-            }],
-        )])
+    async fn children(&self, _: &str, cr: &Value) -> BTreeMap<String, Vec<ChildView>> {
+        let text = |key: &str| cr["metadata"][key].as_str().unwrap_or_default().to_owned();
+        BTreeMap::from([
+            (
+                "Deployment".to_owned(),
+                vec![ChildView {
+                    name: text("name"),
+                    namespace: text("namespace"),
+                    ready: Some(true),
+                }],
+            ),
+            (
+                "Service".to_owned(),
+                vec![ChildView {
+                    name: format!("{}-web", text("name")),
+                    namespace: text("namespace"),
+                    ready: None,
+                }],
+            ),
+        ])
     }
 
     async fn events(&self, _: &str, _: &str, name: &str) -> Vec<EventView> {
@@ -162,7 +198,7 @@ impl RuntimeView for Fixture {
     }
 }
 
-async fn get(view: Arc<Fixture>, uri: &str) -> (StatusCode, String) {
+async fn get<V: RuntimeView>(view: Arc<V>, uri: &str) -> (StatusCode, String) {
     let response = router(view)
         .oneshot(Request::get(uri).body(Body::empty()).unwrap())
         .await
@@ -174,7 +210,7 @@ async fn get(view: Arc<Fixture>, uri: &str) -> (StatusCode, String) {
     (status, String::from_utf8(bytes.to_vec()).unwrap())
 }
 
-async fn get_json(view: Arc<Fixture>, uri: &str) -> (StatusCode, Value) {
+async fn get_json<V: RuntimeView>(view: Arc<V>, uri: &str) -> (StatusCode, Value) {
     let (status, text) = get(view, uri).await;
     (
         status,
@@ -350,6 +386,120 @@ async fn metrics_expose_the_five_controller_families_with_their_values() {
 }
 
 #[tokio::test]
+async fn endpoints_false_hides_the_routes_it_names() {
+    let view = Arc::new(Fixture::new(true));
+    let status = |uri: &'static str| {
+        let view = view.clone();
+        async move { get(view, uri).await.0 }
+    };
+    *view.database_endpoints.lock().unwrap() = EndpointsView {
+        health: false,
+        ..EndpointsView::default()
+    };
+    assert_eq!(
+        status("/katalog/database/health").await,
+        StatusCode::NOT_FOUND
+    );
+    assert_eq!(status("/katalog/database").await, StatusCode::OK);
+    *view.database_endpoints.lock().unwrap() = EndpointsView {
+        info: false,
+        ..EndpointsView::default()
+    };
+    for uri in ["/katalog/database", "/katalog/database/enriched"] {
+        assert_eq!(status(uri).await, StatusCode::NOT_FOUND, "{uri}");
+    }
+    assert_eq!(status("/katalog/database/health").await, StatusCode::OK);
+    assert_eq!(status("/katalog/database/cr").await, StatusCode::OK);
+    *view.database_endpoints.lock().unwrap() = EndpointsView {
+        enabled: false,
+        ..EndpointsView::default()
+    };
+    for uri in [
+        "/katalog/database",
+        "/katalog/database/health",
+        "/katalog/database/cr",
+        "/katalog/database/cr/x",
+        "/katalog/database/cr/x/events",
+    ] {
+        assert_eq!(status(uri).await, StatusCode::NOT_FOUND, "{uri}");
+    }
+    let (_, summary) = get_json(view.clone(), "/katalog").await;
+    let listed: Vec<&str> = summary["crds"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(listed, ["website"], "a hidden CRD is not listed");
+    assert_eq!(summary["namespaces"], json!({"web": ["website"]}));
+    assert_eq!(summary["total"], 2, "but it still counts");
+    assert_eq!(status("/katalog/website/health").await, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_instant_query_answers_in_prometheus_shape() {
+    let view = Arc::new(Fixture::new(true));
+    let (status, answer) = get_json(
+        view.clone(),
+        "/api/v1/query?query=controller_reconcile_total%7Bcrd%3D%22website%22%7D",
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK);
+    insta::assert_json_snapshot!("instant_query", answer, {
+        ".data.result[].value[0]" => "[time]",
+    });
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let at = answer["data"]["result"][0]["value"][0].as_f64().unwrap();
+    assert!((now - at).abs() < 60.0, "evaluated now: {at} vs {now}");
+    let (status, unknown) = get_json(view.clone(), "/api/v1/query?query=nope_total").await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(unknown["data"]["result"], json!([]));
+    let (status, refused) = get_json(
+        view.clone(),
+        "/api/v1/query?query=rate(controller_reconcile_total%5B5m%5D)",
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    insta::assert_json_snapshot!("instant_query_refused", refused);
+    assert_eq!(
+        get_json(view, "/api/v1/query").await.0,
+        StatusCode::BAD_REQUEST
+    );
+}
+
+#[cfg(target_os = "linux")]
+#[tokio::test]
+async fn metrics_include_the_process_families_and_the_query_reads_them() {
+    let view = Arc::new(Fixture::new(true));
+    let (_, text) = get(view.clone(), "/metrics").await;
+    for family in [
+        "process_cpu_seconds_total ",
+        "process_resident_memory_bytes ",
+        "process_virtual_memory_bytes ",
+        "process_open_fds ",
+        "process_max_fds ",
+        "process_threads ",
+        "process_start_time_seconds ",
+    ] {
+        assert!(
+            text.lines().any(|l| l.starts_with(family)),
+            "{family}in\n{text}"
+        );
+    }
+    assert!(text.ends_with("# EOF\n"), "the end marker stays last");
+    let (_, answer) = get_json(view, "/api/v1/query?query=process_resident_memory_bytes").await;
+    let rss: u64 = answer["data"]["result"][0]["value"][1]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert!(rss > 0);
+}
+
+#[tokio::test]
 async fn the_api_is_served_over_tcp_until_shutdown() {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
@@ -378,4 +528,256 @@ async fn the_api_is_served_over_tcp_until_shutdown() {
     assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
     stop.send(()).unwrap();
     server.await.unwrap().unwrap();
+}
+
+// ── Against the real control plane ────────────────────────────────────────────────────────
+
+const LIVE_CRD: &str = "\
+apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata: {name: sites.GROUP}
+spec:
+  group: GROUP
+  scope: Namespaced
+  names: {kind: Site, plural: sites}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      subresources: {status: {}}
+      schema:
+        openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+";
+
+/// Two Deployments (one of them scaled to zero, so ready without nodes) and a ConfigMap.
+const LIVE_KATALOG: &str = r#"
+apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {name: live-http}
+spec:
+  crds:
+    site:
+      crdFile: ./crd.yaml
+      operatorBox:
+        onCreate:
+          deployments:
+            - name: "{{ .metadata.name }}"
+              image: nginx
+              replicas: "1"
+              reconcile: true
+            - name: "{{ .metadata.name }}-idle"
+              image: nginx
+              replicas: "0"
+              reconcile: true
+          configMaps:
+            - name: "{{ .metadata.name }}-config"
+              data: {greeting: hello}
+              reconcile: true
+"#;
+
+/// A client authenticated as ServiceAccount `account` of `ns`, bound by a ClusterRole holding
+/// the runtime rules `katalog::rbac` derives for `katalog`, less those `drop` picks.
+async fn as_runtime(
+    admin: &kube::Client,
+    ns: &str,
+    account: &str,
+    katalog: &katalog::Katalog,
+    drop: impl Fn(&katalog::rbac::PolicyRule) -> bool,
+) -> kube::Client {
+    use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+    let needs = katalog::rbac::Needs::from_katalog(katalog);
+    let rules: Vec<Value> = katalog::rbac::runtime_rules(&needs)
+        .iter()
+        .filter(|r| !drop(r))
+        .map(|r| serde_json::to_value(r).unwrap())
+        .collect();
+    let name = format!("{ns}-{account}");
+    let role: ClusterRole = serde_json::from_value(json!({
+        "metadata": {"name": name}, "rules": rules,
+    }))
+    .unwrap();
+    let binding: ClusterRoleBinding = serde_json::from_value(json!({
+        "metadata": {"name": name},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": name},
+        "subjects": [{"kind": "ServiceAccount", "name": account, "namespace": ns}],
+    }))
+    .unwrap();
+    let params = kube::api::PostParams::default();
+    kube::Api::<ClusterRole>::all(admin.clone())
+        .create(&params, &role)
+        .await
+        .unwrap();
+    kube::Api::<ClusterRoleBinding>::all(admin.clone())
+        .create(&params, &binding)
+        .await
+        .unwrap();
+    testenv::shared()
+        .await
+        .client_as(&testenv::Identity::service_account(ns, account))
+        .await
+        .unwrap()
+}
+
+/// Log lines written while a future runs (`with_subscriber`), for checking warnings.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn children_and_events_are_served_live_with_only_the_generated_rules() {
+    use kube::api::{Api, ApiResource, DynamicObject, PostParams};
+    use runtime::http::LiveView;
+    use tracing::instrument::WithSubscriber;
+
+    let cp = testenv::shared().await;
+    let admin = cp.client().await.unwrap();
+    let ns = testenv::namespace(&admin, "http-live").await;
+    let group = format!("{}.http.test", testenv::unique_name("g"));
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("crd.yaml"),
+        LIVE_CRD.replace("GROUP", &group),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("katalog.yaml"), LIVE_KATALOG).unwrap();
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    runtime::cluster::prepare(&admin, &loaded.katalog, Duration::from_secs(60))
+        .await
+        .unwrap();
+    let supervisor = crate::support::supervise(&admin, &loaded.katalog, &Metrics::new()).await;
+    let live = |client: kube::Client| {
+        let view = Arc::new(LiveView::new(&loaded, Metrics::new(), Some(client), ""));
+        view.set_leading(true);
+        view.set_boxes(supervisor.boxes());
+        view.mark_started();
+        view
+    };
+    let runtime_client = as_runtime(&admin, &ns, "orkestra", &loaded.katalog, |_| false).await;
+    let view = live(runtime_client);
+
+    let sites = ApiResource {
+        group: group.clone(),
+        version: "v1".into(),
+        api_version: format!("{group}/v1"),
+        kind: "Site".into(),
+        plural: "sites".into(),
+    };
+    let crs: Api<DynamicObject> = Api::namespaced_with(admin.clone(), &ns, &sites);
+    crs.create(&PostParams::default(), &DynamicObject::new("web", &sites))
+        .await
+        .unwrap();
+    // Children are cached for 30 s once looked up: ask only when all three exist.
+    let configs: Api<k8s_openapi::api::core::v1::ConfigMap> = Api::namespaced(admin.clone(), &ns);
+    let deployments: Api<k8s_openapi::api::apps::v1::Deployment> =
+        Api::namespaced(admin.clone(), &ns);
+    crate::wait::eventually("the three children", Duration::from_secs(30), || async {
+        configs.get_opt("web-config").await.ok()??;
+        deployments.get_opt("web").await.ok()??;
+        deployments.get_opt("web-idle").await.ok()??;
+        view.objects("site")?
+            .iter()
+            .any(|o| o["metadata"]["name"] == "web")
+            .then_some(())
+    })
+    .await;
+
+    let uri = format!("/katalog/site/cr/{ns}/web");
+    let (status, detail) = get_json(view.clone(), &uri).await;
+    assert_eq!(status, StatusCode::OK, "{detail}");
+    assert_eq!(
+        detail["children"],
+        json!({
+            "ConfigMap": [{"name": "web-config", "namespace": ns}],
+            "Deployment": [
+                {"name": "web", "namespace": ns, "ready": false},
+                {"name": "web-idle", "namespace": ns, "ready": true},
+            ],
+        }),
+        "no node runs the one-replica Deployment; the idle one needs none"
+    );
+    assert_eq!(detail["eventsEndpoint"], format!("{uri}/events"));
+
+    let events_uri = format!("{uri}/events");
+    let events =
+        crate::wait::eventually("the Reconciled Event", Duration::from_secs(30), || async {
+            let (status, body) = get_json(view.clone(), &events_uri).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let events = body["events"].as_array()?.clone();
+            events
+                .iter()
+                .any(|e| e["reason"] == "Reconciled")
+                .then_some(events)
+        })
+        .await;
+    // An Event about the Deployment of the same name is not the CR's.
+    let about_child: k8s_openapi::api::events::v1::Event = serde_json::from_value(json!({
+        "metadata": {"name": "web.child", "namespace": ns},
+        "eventTime": "2026-01-01T00:00:00.000000Z",
+        "reportingController": "test", "reportingInstance": "test", "action": "Scale",
+        "type": "Normal", "reason": "ScalingReplicaSet", "note": "scaled up",
+        "regarding": {"apiVersion": "apps/v1", "kind": "Deployment", "name": "web", "namespace": ns},
+    }))
+    .unwrap();
+    Api::<k8s_openapi::api::events::v1::Event>::namespaced(admin.clone(), &ns)
+        .create(&PostParams::default(), &about_child)
+        .await
+        .unwrap();
+    let (_, body) = get_json(view.clone(), &events_uri).await;
+    assert!(
+        body["events"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|e| e["reason"] != "ScalingReplicaSet"),
+        "{body}"
+    );
+    let reconciled = events.iter().find(|e| e["reason"] == "Reconciled").unwrap();
+    assert_eq!(reconciled["type"], "Normal");
+    assert!(
+        reconciled["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("reconciled"),
+        "{reconciled}"
+    );
+    assert!(
+        reconciled["age"].as_str().unwrap().ends_with('s'),
+        "{reconciled}"
+    );
+
+    // Without the events.k8s.io rule: 200 with no Events, and a warning that says why.
+    let blind_client = as_runtime(&admin, &ns, "blind", &loaded.katalog, |r| {
+        r.api_groups == ["events.k8s.io"]
+    })
+    .await;
+    let blind = live(blind_client);
+    let log = Captured::default();
+    let subscriber = tracing_subscriber::fmt()
+        .with_writer({
+            let log = log.clone();
+            move || log.clone()
+        })
+        .with_ansi(false)
+        .finish();
+    let (status, body) = get_json(blind, &events_uri)
+        .with_subscriber(subscriber)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["events"], json!([]));
+    let log = String::from_utf8(log.0.lock().unwrap().clone()).unwrap();
+    assert!(
+        log.contains("WARN") && log.contains("Events not shown") && log.contains("forbidden"),
+        "{log}"
+    );
+    supervisor.stop().await.unwrap();
 }

@@ -17,11 +17,7 @@ fn katalog(crds: &str) -> (tempfile::TempDir, katalog::Loaded) {
     let text = format!(
         "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: kordination}}\nspec:\n  crds:\n{crds}"
     );
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("katalog.yaml");
-    std::fs::write(&path, &text).unwrap();
-    let loaded = katalog::load(&path).unwrap_or_else(|d| panic!("{}\n{text}", d.render()));
-    (dir, loaded)
+    crate::support::katalog_file(&text)
 }
 
 /// A CRD entry `name` of `Widget`s in `group` whose CRs each produce one ConfigMap, named by
@@ -116,15 +112,7 @@ async fn a_dependent_box_starts_only_once_its_dependency_reconciled_healthily() 
     )
     .await;
     create(&client, &beta, &ns, "two", json!({"value": "b"})).await;
-    let supervisor = Supervisor::start_katalog(
-        &client,
-        &loaded.katalog,
-        &Metrics::new(),
-        Duration::from_secs(10),
-        runtime::always_leading(),
-    )
-    .await
-    .unwrap();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
     let (alpha_box, beta_box) = (
         supervisor.operator_box("alpha").unwrap(),
         supervisor.operator_box("beta").unwrap(),
@@ -161,15 +149,8 @@ async fn a_crd_created_after_the_start_is_activated_without_a_restart() {
     let ns = testenv::namespace(&client, "late").await;
     let group = TestCrd::unique_group();
     let (_dir, loaded) = katalog(&entry("late", &group, "{{ .metadata.name }}-late", ""));
-    let supervisor = Supervisor::start_katalog(
-        &client,
-        &loaded.katalog,
-        &Metrics::new(),
-        Duration::from_secs(10),
-        runtime::always_leading(),
-    )
-    .await
-    .unwrap();
+    let metrics = Metrics::new();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &metrics).await;
     let late = supervisor.operator_box("late").unwrap();
     eventually("the missing CRD to be reported", WAIT, || async {
         late.health().watch_error().map(|_| ())
@@ -184,6 +165,17 @@ async fn a_crd_created_after_the_start_is_activated_without_a_restart() {
     child_holds(&client, &ns, "tardy-late", "here").await;
     assert!(late.is_active());
     assert!(late.health().watch_error().is_none());
+    let text = metrics.encode();
+    for series in [
+        r#"controller_crd_activation_total{crd="late",result="error"} 1"#,
+        r#"controller_crd_activation_total{crd="late",result="success"} 1"#,
+        r#"controller_crd_activation_latency_seconds_count{crd="late"} 2"#,
+    ] {
+        assert!(
+            text.lines().any(|l| l == series),
+            "no `{series}` in\n{text}"
+        );
+    }
     supervisor.stop().await.unwrap();
 }
 

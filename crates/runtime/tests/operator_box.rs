@@ -9,6 +9,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
+use runtime::operator_box::autoscale::Stats;
 use runtime::{Action, BoxConfig, Metrics, OperatorBox, Reconcile, State, Supervisor};
 use serde_json::{Value, json};
 
@@ -62,7 +63,7 @@ impl Reconcile for Mirror {
         self.forgotten.lock().unwrap().push(uid.to_owned());
     }
 
-    async fn reconcile(&self, cr: Arc<DynamicObject>) -> Result<Action, kube::Error> {
+    async fn reconcile(&self, cr: Arc<DynamicObject>, _: &Stats) -> Result<Action, kube::Error> {
         self.reconciles.fetch_add(1, Ordering::SeqCst);
         assert!(!self.panics, "this reconcile always panics");
         let namespace = cr.namespace().unwrap();
@@ -361,7 +362,7 @@ async fn a_box_waits_for_its_crd_and_says_so_in_health() {
 }
 
 /// Installs a CRD through the runtime's own apply (JSON is YAML) and Established wait.
-async fn install_crd_in(client: &Client, group: &str, kind: &str) -> ApiResource {
+pub(crate) async fn install_crd_in(client: &Client, group: &str, kind: &str) -> ApiResource {
     let plural = format!("{}s", kind.to_lowercase());
     let crd: Value = json!({
         "apiVersion": "apiextensions.k8s.io/v1",

@@ -113,6 +113,46 @@ const PACKS: &[Pack] = &[
             },
         ],
     },
+    Pack {
+        dir: "advanced-12-autoscale-own-metrics",
+        cr_files: &[],
+        expect: &[Expect {
+            crd: "ingestor",
+            name: "my-ingestor",
+            children: &[("Deployment", None), ("Service", None)],
+            absent: &[],
+            status: &[
+                ("phase", "Running"),
+                ("autoscaleActive", "false"),
+                ("workers", "2"),
+            ],
+        }],
+    },
+    Pack {
+        dir: "use-cases-normalize-string-cleanup",
+        cr_files: &["cr-messy.yaml", "cr-clean.yaml"],
+        expect: &[
+            Expect {
+                crd: "tenant",
+                name: "acme",
+                children: &[("ConfigMap", Some("acme-config"))],
+                absent: &[],
+                status: &[
+                    ("name", "acme corp"),
+                    ("environment", "production"),
+                    ("domain", "acme.example.com"),
+                    ("tier", "premium"),
+                ],
+            },
+            Expect {
+                crd: "tenant",
+                name: "globex",
+                children: &[("ConfigMap", Some("globex-config"))],
+                absent: &[],
+                status: &[("environment", "staging"), ("tier", "standard")],
+            },
+        ],
+    },
 ];
 
 /// `packs/` of the conformance corpus: `$ORK_CONFORMANCE_DIR`, else the repository's sibling
@@ -260,15 +300,7 @@ async fn packs_that_need_no_pods_produce_their_expected_children() {
                 .await
                 .unwrap_or_else(|e| panic!("{}: applying {file}: {e:?}", pack.dir));
         }
-        let supervisor = Supervisor::start_katalog(
-            &client,
-            &loaded.katalog,
-            &Metrics::new(),
-            Duration::from_secs(10),
-            runtime::always_leading(),
-        )
-        .await
-        .unwrap();
+        let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
         let mut created = Vec::new();
         for expect in pack.expect {
             created.push((

@@ -1,9 +1,12 @@
 //! Integration tests of the runtime against a real local control plane (`testenv`).
 
+mod autoscale;
+mod cross;
 mod http;
 mod kordination;
 mod leader;
 mod operator_box;
 mod packs;
 mod reconcile;
+mod support;
 mod wait;

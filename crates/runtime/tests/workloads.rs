@@ -13,6 +13,9 @@ use serde_json::Value;
 
 use testenv::eventually;
 
+#[path = "support.rs"]
+mod support;
+
 fn pack(name: &str) -> PathBuf {
     let base = std::env::var_os("ORK_CONFORMANCE_DIR")
         .map(PathBuf::from)
@@ -40,15 +43,7 @@ async fn run_pack(client: &kube::Client, dir: PathBuf) -> (Supervisor, PathBuf) 
     runtime::cluster::prepare(client, &loaded.katalog, Duration::from_secs(60))
         .await
         .unwrap_or_else(|e| panic!("{name}: preparing: {e:?}"));
-    let supervisor = Supervisor::start_katalog(
-        client,
-        &loaded.katalog,
-        &Metrics::new(),
-        Duration::from_secs(10),
-        runtime::always_leading(),
-    )
-    .await
-    .unwrap();
+    let supervisor = crate::support::supervise(client, &loaded.katalog, &Metrics::new()).await;
     (supervisor, dir)
 }
 
@@ -146,5 +141,49 @@ async fn a_flex_app_advances_through_its_jobs_to_succeeded() {
         || async { jobs.get_opt("my-flex-app-cleanup").await.ok()?.map(|_| ()) },
     )
     .await;
+    supervisor.stop().await.unwrap();
+}
+
+/// use-cases-full-stack-cross-crd: the DatabaseBackedApp reads its ManagedDatabase through
+/// `cross:` (`phase .cross.db`, `resourceExists .cross.db`, `.cross.db.status.endpoint`) and
+/// reaches Ready with the database's endpoint once the database's Deployment is available.
+#[tokio::test]
+async fn a_cross_crd_app_waits_for_its_database_then_reads_its_endpoint() {
+    let cp = testenv::shared_with(testenv::Config::new().workloads(true)).await;
+    let client = cp.client().await.unwrap();
+    let (supervisor, dir) = run_pack(&client, pack("use-cases-full-stack-cross-crd")).await;
+    for file in ["database-cr.yaml", "application-cr.yaml"] {
+        runtime::cluster::apply_file(&client, &dir.join(file))
+            .await
+            .unwrap();
+    }
+    let gvk = GroupVersionKind::gvk("advanced.orkestra.io", "v1alpha1", "DatabaseBackedApp");
+    let apps: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&gvk, "databasebackedapps"),
+    );
+    let endpoint = "my-app-db-postgres.default.svc.cluster.local:5432";
+    eventually(
+        "the app to turn Ready with the database's endpoint",
+        Duration::from_secs(120),
+        || async {
+            let cr = apps.get_opt("my-app").await.ok()??;
+            (status_of(&cr, "phase") == "Ready" && status_of(&cr, "databaseEndpoint") == endpoint)
+                .then_some(())
+        },
+    )
+    .await;
+    let config_maps: Api<k8s_openapi::api::core::v1::ConfigMap> =
+        Api::namespaced(client.clone(), "default");
+    let config = config_maps.get("my-app-config").await.unwrap();
+    assert_eq!(
+        config
+            .data
+            .unwrap_or_default()
+            .get("DB_HOST")
+            .map(String::as_str),
+        Some(endpoint)
+    );
     supervisor.stop().await.unwrap();
 }

@@ -19,6 +19,7 @@ mod convert;
 #[cfg(test)]
 mod fixtures;
 mod mutate;
+mod normalize;
 mod rule;
 mod validate;
 
@@ -32,6 +33,7 @@ use crate::resources::Render;
 
 pub use convert::{Conversion, ConversionPath, convert};
 pub use mutate::{Mutated, PatchOp, mutate};
+pub use normalize::{NormalizeChange, Normalized, normalize};
 pub use rule::condition_of;
 pub use validate::{Finding, Verdict, unique_fields, validate};
 

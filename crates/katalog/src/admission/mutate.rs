@@ -119,7 +119,7 @@ fn rendered(v: &Value, input: &Input<'_>, object: &Value) -> Result<Value> {
 
 /// The value in its declared type. Without `valueType` a value keeps the type it was
 /// written with (`default: 1` is a number, `default: "1"` a string).
-fn typed(v: Value, value_type: Option<&str>) -> Result<Value> {
+pub(super) fn typed(v: Value, value_type: Option<&str>) -> Result<Value> {
     let text = || value_text(&v).trim().to_owned();
     let mismatch = |value_type| Error::ValueTypeMismatch {
         value: text(),
@@ -145,8 +145,8 @@ fn typed(v: Value, value_type: Option<&str>) -> Result<Value> {
             .map(Value::from)
             .ok_or_else(|| mismatch("float"))?,
         Some("bool") => match text().to_ascii_lowercase().as_str() {
-            "true" => Value::Bool(true),
-            "false" => Value::Bool(false),
+            "true" | "1" => Value::Bool(true),
+            "false" | "0" => Value::Bool(false),
             _ => return Err(mismatch("bool")),
         },
         Some(other) => return Err(Error::UnknownValueType(other.to_owned())),
@@ -156,7 +156,7 @@ fn typed(v: Value, value_type: Option<&str>) -> Result<Value> {
 /// Sets the dot path `field` in `object` to `value`, creating missing maps, and returns the
 /// patch operation that does the same: `replace` when the field exists, else `add` at the
 /// first missing level (with the missing maps nested in its value).
-fn set(object: &mut Value, field: &str, value: Value) -> Result<PatchOp> {
+pub(super) fn set(object: &mut Value, field: &str, value: Value) -> Result<PatchOp> {
     let segments: Vec<&str> = field
         .trim()
         .trim_start_matches('.')
@@ -169,12 +169,23 @@ fn set(object: &mut Value, field: &str, value: Value) -> Result<PatchOp> {
     let mut pointer = String::new();
     let mut cur = object;
     for (depth, seg) in parents.iter().enumerate() {
+        // An existing list item, by index (`containers.0.image`).
+        if let Value::Array(items) = cur {
+            let item = seg.parse::<usize>().ok().and_then(|i| items.get_mut(i));
+            let Some(item) = item else {
+                return Err(Error::ParentNotAMap(field.to_owned()));
+            };
+            pointer.push('/');
+            pointer.push_str(seg);
+            cur = item;
+            continue;
+        }
         let Value::Object(map) = cur else {
             return Err(Error::ParentNotAMap(field.to_owned()));
         };
         pointer.push('/');
         pointer.push_str(&escape(seg));
-        if !map.get(*seg).is_some_and(Value::is_object) {
+        if !map.get(*seg).is_some_and(|v| v.is_object() || v.is_array()) {
             if map.get(*seg).is_some_and(|v| !v.is_null()) {
                 return Err(Error::ParentNotAMap(field.to_owned()));
             }

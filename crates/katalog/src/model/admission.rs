@@ -174,6 +174,10 @@ pub struct Normalize {
     /// Spec path → template producing the canonical value.
     #[serde(default)]
     pub spec: BTreeMap<String, Spanned<String>>,
+    /// Spec path → the type its rendered value is cast to (`int`, `integer`, `bool`,
+    /// `boolean`, `float`, `number`, `string`) instead of being read as a YAML scalar.
+    #[serde(default)]
+    pub types: BTreeMap<String, Spanned<String>>,
     /// Metadata fields (labels/annotations) → template.
     pub metadata: Option<serde_json::Value>,
     /// Apply only when these hold.

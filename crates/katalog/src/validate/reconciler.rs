@@ -433,6 +433,9 @@ fn autoscale(cx: &mut Cx<'_>, crd: &Crd) {
         "latencyP99",
         "consecutiveFailures",
         "autoscaleActive",
+        "successRate",
+        "activeWorkers",
+        "resourceCount",
     ];
     let conditions = a
         .value

@@ -8,6 +8,7 @@ use serde::Serialize;
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
+use super::settings::{AdmissionView, AutoscalerView, Toggle};
 use super::view::{ChildView, CrdView, EventView, KatalogView};
 use crate::State;
 use crate::operator_box::health::format_go_duration;
@@ -37,13 +38,15 @@ pub struct KatalogSummary {
     pub total_degraded: usize,
     /// CRDs per state.
     pub status_counts: StatusCounts,
-    /// Enabled CRD names per watched namespace (`*` for all namespaces).
+    /// Enabled CRD names per watched namespace (`*` for all namespaces), except CRDs whose
+    /// routes are hidden (`endpoints.enabled: false`).
     pub namespaces: BTreeMap<String, Vec<String>>,
     /// The gateway URL advertised, or empty.
     pub gateway_endpoint: String,
     /// Whether this replica holds the Lease.
     pub is_konductor: bool,
-    /// Every CRD, as `GET /katalog/{crd}` shows it.
+    /// Every CRD whose routes are not hidden (`endpoints.enabled: false`), as
+    /// `GET /katalog/{crd}` shows it.
     pub crds: Vec<CrdInfo>,
 }
 
@@ -80,6 +83,16 @@ pub struct CrdInfo {
     pub queue: QueueInfo,
     /// RBAC rules this CRD needs.
     pub rbac: Vec<serde_json::Value>,
+    /// Whether the gateway's admission webhooks handle this CRD.
+    pub admission: AdmissionView,
+    /// Whether its CRs are protected from deletion.
+    pub deletion_protection: Toggle,
+    /// Whether namespace protection checks its CRs.
+    pub namespace_protection: Toggle,
+    /// Whether the gateway converts between its versions.
+    pub conversion: Toggle,
+    /// The declared `autoscale:` block.
+    pub autoscaler: AutoscalerView,
     /// The numbers the autoscaler and `cross` `metrics` reads use.
     pub metrics: MetricsInfo,
 }
@@ -194,6 +207,9 @@ pub fn summary(katalog: &KatalogView, crds: &[CrdView], is_konductor: bool) -> K
             }
             State::Pending | State::Gated => counts.pending += 1,
         }
+        if !crd.settings.endpoints.enabled {
+            continue;
+        }
         let namespace = if crd.namespace.is_empty() {
             "*".to_owned()
         } else {
@@ -223,7 +239,11 @@ pub fn summary(katalog: &KatalogView, crds: &[CrdView], is_konductor: bool) -> K
         namespaces,
         gateway_endpoint: katalog.gateway_endpoint.clone(),
         is_konductor,
-        crds: crds.iter().map(|c| info(c, is_konductor)).collect(),
+        crds: crds
+            .iter()
+            .filter(|c| c.settings.endpoints.enabled)
+            .map(|c| info(c, is_konductor))
+            .collect(),
     }
 }
 
@@ -246,6 +266,11 @@ pub fn info(crd: &CrdView, is_konductor: bool) -> CrdInfo {
             failure_threshold: health.failure_threshold,
         },
         rbac: crd.rbac.clone(),
+        admission: crd.settings.admission.clone(),
+        deletion_protection: crd.settings.deletion_protection.clone(),
+        namespace_protection: crd.settings.namespace_protection.clone(),
+        conversion: crd.settings.conversion.clone(),
+        autoscaler: crd.settings.autoscaler.clone(),
         metrics: MetricsInfo {
             workers: crd.workers,
             queue_depth: health.queue_depth,

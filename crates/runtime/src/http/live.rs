@@ -14,8 +14,11 @@ use kube::api::{Api, DynamicObject, ListParams};
 use kube::runtime::reflector::Store;
 use time::OffsetDateTime;
 
+use super::children::Children;
+use super::settings::CrdSettings;
 use super::view::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView};
 use crate::operator_box::OperatorBox;
+use crate::operator_box::autoscale::Stats;
 use crate::operator_box::health::format_go_duration;
 use crate::operator_box::intake::Intake;
 use crate::{ActiveWorkers, Health, Metrics};
@@ -27,6 +30,7 @@ struct BoxHandle {
     store: Store<DynamicObject>,
     queue: Intake,
     active: ActiveWorkers,
+    stats: Stats,
 }
 
 /// The static part of one CRD.
@@ -34,6 +38,9 @@ struct BoxHandle {
 struct CrdStatic {
     name: String,
     gvk: String,
+    /// apiVersion and kind of its CRs, as Events refer to them.
+    api_version: String,
+    kind: String,
     enabled: bool,
     namespace: String,
     workers: usize,
@@ -41,6 +48,9 @@ struct CrdStatic {
     resync: std::time::Duration,
     failure_threshold: u32,
     rbac: Vec<serde_json::Value>,
+    settings: CrdSettings,
+    /// The kinds of children its templates declare (apiVersion, kind).
+    child_kinds: Vec<(String, String)>,
 }
 
 /// The view of a running process. Cheap to share behind an `Arc`.
@@ -49,6 +59,7 @@ pub struct LiveView {
     crds: Vec<CrdStatic>,
     metrics: Metrics,
     client: Option<kube::Client>,
+    children: Option<Children>,
     boxes: RwLock<BTreeMap<String, BoxHandle>>,
     leading: AtomicBool,
     started: AtomicBool,
@@ -57,7 +68,7 @@ pub struct LiveView {
 
 impl LiveView {
     /// A view of `loaded`, with no box running yet and boot not finished. `client` is used
-    /// for Events (none are shown without it).
+    /// for children and Events (none are shown without it).
     pub fn new(
         loaded: &katalog::Loaded,
         metrics: Metrics,
@@ -85,6 +96,8 @@ impl LiveView {
                 CrdStatic {
                     name: crd.name.clone(),
                     gvk: crd.gvk().to_string(),
+                    api_version: crd.gvk().api_version(),
+                    kind: crd.gvk().kind.clone(),
                     enabled: crd.enabled,
                     namespace: crd.entry.namespace.clone().unwrap_or_default(),
                     workers: usize::try_from(crd.settings.workers).unwrap_or(usize::MAX),
@@ -92,6 +105,8 @@ impl LiveView {
                     resync: crd.settings.resync,
                     failure_threshold: crd.settings.failure_threshold,
                     rbac,
+                    settings: CrdSettings::of(katalog, crd),
+                    child_kinds: crate::reconcile::child_kinds_of(crd),
                 }
             })
             .collect();
@@ -118,6 +133,7 @@ impl LiveView {
             katalog: view,
             crds,
             metrics,
+            children: client.clone().map(Children::new),
             client,
             boxes: RwLock::default(),
             leading: AtomicBool::new(false),
@@ -150,6 +166,7 @@ impl LiveView {
                     b.name().to_owned(),
                     BoxHandle {
                         health: b.health().clone(),
+                        stats: b.stats().clone(),
                         store: b.store().clone(),
                         queue: b.intake().clone(),
                         active: b.active(),
@@ -216,9 +233,16 @@ impl RuntimeView for LiveView {
                     Some(h) => h.health.snapshot(&crd.name),
                     None => Health::new(crd.failure_threshold).snapshot(&crd.name),
                 };
+                let mut settings = crd.settings.clone();
+                let (mut workers, mut workers_source) = (crd.workers, crd.workers_source.clone());
                 if let Some(h) = &handle {
                     health.queue_depth = h.queue.len();
                     health.resource_count = h.store.len();
+                    if h.stats.scale_active() {
+                        settings.autoscaler.active = true;
+                        workers = h.stats.workers();
+                        workers_source = "autoscaler".to_owned();
+                    }
                 }
                 health.is_konductor = self.is_konductor();
                 CrdView {
@@ -226,11 +250,12 @@ impl RuntimeView for LiveView {
                     gvk: crd.gvk.clone(),
                     enabled: crd.enabled,
                     namespace: crd.namespace.clone(),
-                    workers: crd.workers,
-                    workers_source: crd.workers_source.clone(),
+                    workers,
+                    workers_source,
                     resync: crd.resync,
                     rbac: crd.rbac.clone(),
                     health,
+                    settings,
                 }
             })
             .collect()
@@ -253,13 +278,22 @@ impl RuntimeView for LiveView {
         )
     }
 
-    async fn children(&self, _: &str, _: &str, _: &str) -> BTreeMap<String, Vec<ChildView>> {
-        // Children need a look-up per kind; not served yet (see docs/runtime-ops.md).
-        BTreeMap::new()
+    async fn children(
+        &self,
+        crd: &str,
+        cr: &serde_json::Value,
+    ) -> BTreeMap<String, Vec<ChildView>> {
+        let (Some(children), Some(found)) =
+            (&self.children, self.crds.iter().find(|c| c.name == crd))
+        else {
+            return BTreeMap::new();
+        };
+        children.of(crd, cr, &found.child_kinds).await
     }
 
-    async fn events(&self, _crd: &str, namespace: &str, name: &str) -> Vec<EventView> {
-        let Some(client) = &self.client else {
+    async fn events(&self, crd: &str, namespace: &str, name: &str) -> Vec<EventView> {
+        let (Some(client), Some(found)) = (&self.client, self.crds.iter().find(|c| c.name == crd))
+        else {
             return Vec::new();
         };
         let api: Api<Event> = if namespace.is_empty() {
@@ -267,8 +301,26 @@ impl RuntimeView for LiveView {
         } else {
             Api::namespaced(client.clone(), namespace)
         };
-        let Ok(list) = api.list(&ListParams::default()).await else {
-            return Vec::new();
+        // Only this CR's Events: the server filters on name and kind; the apiVersion and
+        // namespace are checked below (a child of the same name and kind elsewhere, or of
+        // another group, is not this CR).
+        let params = ListParams::default().fields(&format!(
+            "regarding.name={name},regarding.kind={}",
+            found.kind
+        ));
+        let list = match api.list(&params).await {
+            Ok(list) => list,
+            Err(error) => {
+                let hint = match &error {
+                    kube::Error::Api(e) if e.code == 403 => {
+                        "forbidden: the runtime's role needs list on events.events.k8s.io"
+                    }
+                    _ => "the API server refused the list",
+                };
+                tracing::warn!(crd, namespace, name, error = %error, hint,
+                    "Events not shown");
+                return Vec::new();
+            }
         };
         let now = OffsetDateTime::now_utc();
         let mut events: Vec<(i128, EventView)> = list
@@ -277,6 +329,8 @@ impl RuntimeView for LiveView {
             .filter(|e| {
                 e.regarding.as_ref().is_some_and(|r| {
                     r.name.as_deref() == Some(name)
+                        && r.kind.as_deref() == Some(found.kind.as_str())
+                        && r.api_version.as_deref() == Some(found.api_version.as_str())
                         && r.namespace.as_deref().unwrap_or_default() == namespace
                 })
             })

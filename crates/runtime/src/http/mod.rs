@@ -10,7 +10,8 @@
 //! | `/startup` | boot finished | 503 while booting |
 //! | `/health` | alive | 500 on a fatal error |
 //! | `/ready` | ready | 503 while booting, shutting down, or with a degraded CRD |
-//! | `/metrics` | OpenMetrics text | |
+//! | `/metrics` | OpenMetrics text, `process_*` families included | |
+//! | `/api/v1/query?query=<name>[{matchers}]` | Prometheus instant-query JSON | 400 bad query |
 //! | `/katalog` | summary | 503 when a CRD is degraded (body still sent) |
 //! | `/katalog/raw`, `/katalog/enriched` | the Katalog as written / with defaults | |
 //! | `/katalog/{crd}`, `/katalog/{crd}/raw`, `/katalog/{crd}/enriched` | one CRD | 404 unknown |
@@ -18,9 +19,16 @@
 //! | `/katalog/{crd}/cr[?field=a.b]` | CRs from the cache | 404 unknown CRD |
 //! | `/katalog/{crd}/cr/{ns}/{name}` (or `/cr/{name}`) | one CR with children | 404 |
 //! | `/katalog/{crd}/cr/{ns}/{name}/events` (or `/cr/{name}/events`) | its Events | 404 |
+//!
+//! Every `/katalog/{crd}…` route also answers 404 when the CRD's `endpoints:` hide it (see
+//! [`EndpointsView`]).
 
 mod body;
+mod children;
 mod live;
+mod process;
+mod query;
+mod settings;
 mod view;
 
 use std::net::SocketAddr;
@@ -40,6 +48,7 @@ pub use body::{
     StatusCounts, WorkersInfo,
 };
 pub use live::LiveView;
+pub use settings::{AdmissionView, AutoscalerView, CrdSettings, EndpointsView, Toggle};
 pub use view::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView};
 
 /// Errors serving the API.
@@ -69,6 +78,7 @@ pub fn router<V: RuntimeView>(view: Arc<V>) -> Router {
         .route("/health", get(health::<V>))
         .route("/ready", get(ready::<V>))
         .route("/metrics", get(metrics::<V>))
+        .route("/api/v1/query", get(instant_query::<V>))
         .route("/katalog", get(katalog::<V>))
         .route("/katalog/raw", get(katalog_raw::<V>))
         .route("/katalog/enriched", get(katalog_enriched::<V>))
@@ -157,12 +167,38 @@ async fn ready<V: RuntimeView>(State(view): ViewState<V>) -> Response {
     }
 }
 
+/// The view's metrics plus this process's `process_*` families.
+fn exposition<V: RuntimeView>(view: &V) -> String {
+    process::with_process(view.metrics(), process::Sample::read())
+}
+
 async fn metrics<V: RuntimeView>(State(view): ViewState<V>) -> Response {
     (
         [(header::CONTENT_TYPE, crate::metrics::CONTENT_TYPE)],
-        view.metrics(),
+        exposition(&*view),
     )
         .into_response()
+}
+
+/// `?query=` of `/api/v1/query`.
+#[derive(Debug, Deserialize)]
+struct PromQuery {
+    query: Option<String>,
+}
+
+async fn instant_query<V: RuntimeView>(
+    State(view): ViewState<V>,
+    Query(params): Query<PromQuery>,
+) -> Response {
+    let now = OffsetDateTime::now_utc();
+    let time = now.unix_timestamp() as f64 + f64::from(now.millisecond()) / 1000.0;
+    let answer = query::Answer::of(params.query.as_deref(), &exposition(&*view), time);
+    let status = if answer.is_success() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    (status, Json(answer)).into_response()
 }
 
 async fn katalog<V: RuntimeView>(State(view): ViewState<V>) -> Response {
@@ -183,26 +219,44 @@ async fn katalog_enriched<V: RuntimeView>(State(view): ViewState<V>) -> Response
     Json(view.katalog().enriched).into_response()
 }
 
-fn find_crd<V: RuntimeView>(view: &V, name: &str) -> Option<CrdView> {
-    view.crds().into_iter().find(|c| c.name == name)
+/// The CRD `name`, if `serves` says its `endpoints:` show the route asked for: a hidden route
+/// answers 404 as an unknown CRD does.
+fn find_crd<V: RuntimeView>(
+    view: &V,
+    name: &str,
+    serves: fn(&EndpointsView) -> bool,
+) -> Option<CrdView> {
+    view.crds()
+        .into_iter()
+        .find(|c| c.name == name && serves(&c.settings.endpoints))
+}
+
+/// Whether a CRD's CR routes (`/cr`, `/cr/…`, `…/events`) are shown.
+fn serves_crs<V: RuntimeView>(view: &V, name: &str) -> bool {
+    find_crd(view, name, |e| e.enabled).is_some()
 }
 
 async fn crd_info<V: RuntimeView>(State(view): ViewState<V>, Path(crd): Path<String>) -> Response {
-    match find_crd(&*view, &crd) {
+    match find_crd(&*view, &crd, EndpointsView::serves_info) {
         Some(found) => Json(body::info(&found, view.is_konductor())).into_response(),
         None => not_found(format!("CRD {crd}")),
     }
 }
 
 async fn crd_raw<V: RuntimeView>(State(view): ViewState<V>, Path(crd): Path<String>) -> Response {
-    entry(view.katalog().raw_crds.remove(&crd), &crd)
+    let shown = find_crd(&*view, &crd, EndpointsView::serves_info).is_some();
+    entry(view.katalog().raw_crds.remove(&crd).filter(|_| shown), &crd)
 }
 
 async fn crd_enriched<V: RuntimeView>(
     State(view): ViewState<V>,
     Path(crd): Path<String>,
 ) -> Response {
-    entry(view.katalog().enriched_crds.remove(&crd), &crd)
+    let shown = find_crd(&*view, &crd, EndpointsView::serves_info).is_some();
+    entry(
+        view.katalog().enriched_crds.remove(&crd).filter(|_| shown),
+        &crd,
+    )
 }
 
 fn entry(found: Option<serde_json::Value>, crd: &str) -> Response {
@@ -216,7 +270,7 @@ async fn crd_health<V: RuntimeView>(
     State(view): ViewState<V>,
     Path(crd): Path<String>,
 ) -> Response {
-    let Some(found) = find_crd(&*view, &crd) else {
+    let Some(found) = find_crd(&*view, &crd, EndpointsView::serves_health) else {
         return not_found(format!("CRD {crd}"));
     };
     let mut health = found.health;
@@ -236,7 +290,7 @@ async fn cr_list<V: RuntimeView>(
     Path(crd): Path<String>,
     Query(query): Query<FieldQuery>,
 ) -> Response {
-    let Some(objects) = view.objects(&crd) else {
+    let Some(objects) = view.objects(&crd).filter(|_| serves_crs(&*view, &crd)) else {
         return not_found(format!("CRD {crd}"));
     };
     let now = OffsetDateTime::now_utc();
@@ -253,7 +307,10 @@ fn find_object<V: RuntimeView>(
     namespace: &str,
     name: &str,
 ) -> Result<serde_json::Value, String> {
-    let objects = view.objects(crd).ok_or_else(|| format!("CRD {crd}"))?;
+    let objects = view
+        .objects(crd)
+        .filter(|_| serves_crs(view, crd))
+        .ok_or_else(|| format!("CRD {crd}"))?;
     objects
         .into_iter()
         .find(|o| {
@@ -274,7 +331,7 @@ fn find_object<V: RuntimeView>(
 async fn cr_detail<V: RuntimeView>(view: &V, crd: &str, namespace: &str, name: &str) -> Response {
     match find_object(view, crd, namespace, name) {
         Ok(object) => {
-            let children = view.children(crd, namespace, name).await;
+            let children = view.children(crd, &object).await;
             Json(body::detail(crd, &object, children)).into_response()
         }
         Err(what) => not_found(what),

@@ -7,6 +7,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
+use super::settings::CrdSettings;
 use crate::HealthSnapshot;
 
 /// A read-only window on a running process, implemented by the supervisor (and by fixtures in
@@ -28,12 +29,11 @@ pub trait RuntimeView: Send + Sync + 'static {
     /// The CRs of `crd` in the watch cache, as JSON objects; `None` for an unknown CRD.
     fn objects(&self, crd: &str) -> Option<Vec<serde_json::Value>>;
 
-    /// The children of one CR, grouped by kind.
+    /// The children of `cr` (one of [`RuntimeView::objects`] of `crd`), grouped by kind.
     fn children(
         &self,
         crd: &str,
-        namespace: &str,
-        name: &str,
+        cr: &serde_json::Value,
     ) -> impl Future<Output = BTreeMap<String, Vec<ChildView>>> + Send;
 
     /// Events about one CR, newest first, at most 100.
@@ -99,6 +99,8 @@ pub struct CrdView {
     pub rbac: Vec<serde_json::Value>,
     /// The live health, with queue depth and resource count filled in.
     pub health: HealthSnapshot,
+    /// What the Katalog entry declares: visible routes, gateway features, autoscaler.
+    pub settings: CrdSettings,
 }
 
 /// A child object of a CR.

@@ -56,7 +56,12 @@ struct Record {
     last_success: Option<OffsetDateTime>,
     /// The dependencies the box waits for, when that is why it is pending.
     waiting_on: Vec<String>,
+    /// How long the most recent reconciles took, oldest first (at most [`RECENT`]).
+    recent: std::collections::VecDeque<Duration>,
 }
+
+/// How many reconcile durations [`Health::latency_ms`] looks at.
+const RECENT: usize = 256;
 
 impl Default for Health {
     /// A record with Orkestra's default failure threshold of 5.
@@ -133,6 +138,22 @@ impl Health {
     /// The dependencies the box waits for before it may start.
     pub fn waiting_on(&self) -> Vec<String> {
         self.lock().waiting_on.clone()
+    }
+
+    /// Mean and 99th-percentile duration of the recent reconciles, in milliseconds (0 when
+    /// there were none).
+    pub fn latency_ms(&self) -> (f64, f64) {
+        let mut recent: Vec<Duration> = self.lock().recent.iter().copied().collect();
+        if recent.is_empty() {
+            return (0.0, 0.0);
+        }
+        recent.sort_unstable();
+        let total: Duration = recent.iter().sum();
+        // At most RECENT entries: exact in f64 and u32.
+        #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+        let mean = total.as_secs_f64() * 1000.0 / recent.len() as f64;
+        let p99 = recent[(recent.len() * 99).div_ceil(100) - 1].as_secs_f64() * 1000.0;
+        (mean, p99)
     }
 
     /// A reconcile failed now with `error`.
@@ -244,6 +265,11 @@ impl<K> Observe<K> for Health {
             None => self.record_success(),
             Some(error) => self.record_failure(error),
         }
+        let mut record = self.lock();
+        if record.recent.len() == RECENT {
+            record.recent.pop_front();
+        }
+        record.recent.push_back(report.duration);
     }
 }
 

@@ -16,6 +16,7 @@
 //! Nothing mutable is shared between boxes: each has its own watches, store, queue, workers,
 //! health and series.
 
+pub mod autoscale;
 pub mod health;
 pub mod intake;
 pub mod queue;
@@ -33,6 +34,7 @@ use kube::runtime::reflector::{self, ObjectRef, Store};
 use tokio::task::JoinSet;
 
 use crate::metrics::CrdMetrics;
+use autoscale::{Autoscaler, Baseline, Plan, Scale, Stats};
 use health::Health;
 use intake::Intake;
 use queue::{Queue, QueueConfig};
@@ -101,10 +103,12 @@ pub trait Reconcile: Send + Sync + 'static {
     /// Why a reconcile failed.
     type Error: fmt::Display + Send + 'static;
 
-    /// Drives one CR, as read from the box's cache, toward its declaration.
+    /// Drives one CR, as read from the box's cache, toward its declaration. `stats` are the
+    /// box's live numbers (templates read them as `.metrics`).
     fn reconcile(
         &self,
         cr: Arc<DynamicObject>,
+        stats: &Stats,
     ) -> impl Future<Output = Result<Action, Self::Error>> + Send;
 
     /// The `(apiVersion, kind)` of every kind of child this CRD produces; the box watches
@@ -125,14 +129,32 @@ pub trait Reconcile: Send + Sync + 'static {
         let _ = error;
         true
     }
+
+    /// The CRD's `cross:` declarations, if any: the box binds them to its
+    /// [`BoxConfig::sources`] and queues its CRs again when an object they read changes.
+    fn cross(&self) -> Option<Arc<crate::observe::Cross>> {
+        None
+    }
 }
 
-/// The Katalog-driven reconcile. Cross-CRD reads (`Extra::cross`) are not filled in yet.
+/// The Katalog-driven reconcile, with `.cross` read from the other boxes' caches.
 impl Reconcile for crate::reconcile::Reconciler {
     type Error = crate::reconcile::Error;
 
-    async fn reconcile(&self, cr: Arc<DynamicObject>) -> Result<Action, Self::Error> {
-        crate::reconcile::Reconciler::reconcile(self, cr, &crate::reconcile::Extra::default()).await
+    async fn reconcile(
+        &self,
+        cr: Arc<DynamicObject>,
+        stats: &Stats,
+    ) -> Result<Action, Self::Error> {
+        let extra = crate::reconcile::Extra {
+            metrics: stats.snapshot(),
+            ..self.extra(&cr)
+        };
+        crate::reconcile::Reconciler::reconcile(self, cr, &extra).await
+    }
+
+    fn cross(&self) -> Option<Arc<crate::observe::Cross>> {
+        crate::reconcile::Reconciler::cross(self).cloned()
     }
 
     fn child_kinds(&self) -> Vec<(String, String)> {
@@ -163,6 +185,9 @@ pub struct BoxConfig {
     resync: Duration,
     failure_threshold: u32,
     field_manager: Option<String>,
+    autoscale: Option<Plan>,
+    secondary: Vec<crate::observe::Secondary>,
+    sources: Option<crate::observe::Sources>,
 }
 
 impl BoxConfig {
@@ -181,6 +206,9 @@ impl BoxConfig {
             resync: katalog::model::DEFAULT_RESYNC,
             failure_threshold: katalog::model::DEFAULT_FAILURE_THRESHOLD,
             field_manager: None,
+            autoscale: None,
+            secondary: Vec::new(),
+            sources: None,
         }
     }
 
@@ -211,6 +239,8 @@ impl BoxConfig {
             workers,
             resync: settings.resync,
             failure_threshold: settings.failure_threshold,
+            autoscale: Plan::of(crd, settings.workers as usize),
+            secondary: crate::observe::Secondary::of_crd(crd),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
     }
@@ -267,9 +297,48 @@ impl BoxConfig {
         self
     }
 
+    /// Scale the box by `plan` (see [`autoscale`]).
+    #[must_use]
+    pub fn autoscale(mut self, plan: Plan) -> Self {
+        self.autoscale = Some(plan);
+        self
+    }
+
+    /// The secondary watches (`watch:` entries) whose changes queue this box's CRs
+    /// ([`BoxConfig::from_crd`] takes the CRD's).
+    #[must_use]
+    pub fn secondary(mut self, entries: Vec<crate::observe::Secondary>) -> Self {
+        self.secondary = entries;
+        self
+    }
+
+    /// The process's cross-read registry: the box registers its cache there, reports every
+    /// change of its objects to it, and reads other boxes' caches through it (its reconcile's
+    /// [`Reconcile::cross`]). Unset (the default), the box takes no part in cross reads.
+    #[must_use]
+    pub fn sources(mut self, sources: crate::observe::Sources) -> Self {
+        self.sources = Some(sources);
+        self
+    }
+
     /// The CRD's name in the Katalog.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// Whether the CRs are namespaced.
+    pub fn is_namespaced(&self) -> bool {
+        self.namespaced
+    }
+
+    /// The secondary watches of the box.
+    pub fn secondary_watches(&self) -> &[crate::observe::Secondary] {
+        &self.secondary
+    }
+
+    /// The cross-read registry the box takes part in, if any.
+    pub fn cross_sources(&self) -> Option<&crate::observe::Sources> {
+        self.sources.as_ref()
     }
 
     /// The primary resource.
@@ -304,11 +373,14 @@ pub struct OperatorBox {
     config: Arc<BoxConfig>,
     store: Store<DynamicObject>,
     intake: Intake,
-    workers: Mutex<Option<Workers<Key>>>,
+    workers: Arc<Mutex<Option<Workers<Key>>>>,
+    stats: Stats,
+    resync: Arc<tokio::sync::watch::Sender<Duration>>,
     spawn_workers: Box<dyn Fn(Queue<Key>) -> Workers<Key> + Send + Sync>,
     active: ActiveWorkers,
     synced: tokio::sync::watch::Receiver<bool>,
     health: Health,
+    metrics: CrdMetrics,
     tasks: Mutex<JoinSet<()>>,
 }
 
@@ -367,17 +439,29 @@ impl OperatorBox {
         let intake = Intake::default();
         let health = Health::new(config.failure_threshold);
         let active = ActiveWorkers::default();
+        let stats = Stats {
+            intake: intake.clone(),
+            active: active.clone(),
+            health: health.clone(),
+            scale: Scale::new(config.workers.count_of()),
+            store: store.clone(),
+        };
         let spawn_workers = {
             let reconcile = Arc::clone(&reconcile);
             let (store, resource) = (store.clone(), config.resource.clone());
             let (workers, health, metrics) =
                 (config.workers.clone(), health.clone(), metrics.clone());
-            let active = active.clone();
+            let (active, stats) = (active.clone(), stats.clone());
             Box::new(move |queue: Queue<Key>| {
                 Workers::spawn_counted(
                     queue,
                     workers.clone(),
-                    reconcile_from_store(Arc::clone(&reconcile), store.clone(), &resource),
+                    reconcile_from_store(
+                        Arc::clone(&reconcile),
+                        store.clone(),
+                        &resource,
+                        stats.clone(),
+                    ),
                     ((health.clone(), metrics.clone()), R::retry),
                     active.clone(),
                 )
@@ -388,6 +472,9 @@ impl OperatorBox {
             Arc::new(move |uid: &str| reconcile.forget(uid))
         };
         let (synced_tx, synced) = tokio::sync::watch::channel(false);
+        let (resync, resync_period) = tokio::sync::watch::channel(config.resync);
+        let resync = Arc::new(resync);
+        let workers: Arc<Mutex<Option<Workers<Key>>>> = Arc::default();
         let config = Arc::new(config);
         let mut tasks = JoinSet::new();
         let watch = watch::Watch {
@@ -397,24 +484,49 @@ impl OperatorBox {
             health: health.clone(),
             store: store.clone(),
             synced: Arc::new(synced_tx),
+            resync_period,
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
         for (api_version, kind) in reconcile.child_kinds() {
             tasks.spawn(watch.clone().children(api_version, kind));
         }
+        crate::observe::attach(
+            &mut tasks,
+            &watch.client,
+            &config,
+            &store,
+            &intake,
+            &health,
+            reconcile.cross(),
+        );
         tasks.spawn(watch.clone().resync());
-        tasks.spawn(watch.gauges(metrics, active.clone()));
+        tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
+        if let Some(plan) = &config.autoscale {
+            let autoscaler = Autoscaler {
+                name: config.name.clone(),
+                plan: plan.clone(),
+                stats: stats.clone(),
+                workers: Arc::clone(&workers),
+                resync: Arc::clone(&resync),
+                baseline: Baseline::of(&config),
+                metrics: metrics.clone(),
+            };
+            tasks.spawn(autoscaler.run());
+        }
         Self {
             name: config.name.clone(),
             config,
             store,
             intake,
-            workers: Mutex::default(),
+            workers,
+            stats,
+            resync,
             spawn_workers,
             active,
             synced,
             health,
+            metrics,
             tasks: Mutex::new(tasks),
         }
     }
@@ -450,6 +562,10 @@ impl OperatorBox {
             return Ok(());
         };
         self.intake.close();
+        // The next activation starts at the baseline.
+        let baseline = Baseline::of(&self.config);
+        self.stats.scale.reset(baseline.workers);
+        self.resync.send_replace(baseline.resync);
         let stopped = workers.stop_within(waited).await;
         self.health.mark_stopped();
         tracing::info!(crd = %self.name, "OperatorBox inactive: workers stopped");
@@ -492,6 +608,16 @@ impl OperatorBox {
         &self.config
     }
 
+    /// The box's live numbers (what templates read as `.metrics`).
+    pub fn stats(&self) -> &Stats {
+        &self.stats
+    }
+
+    /// The box's metric series.
+    pub fn metrics(&self) -> &CrdMetrics {
+        &self.metrics
+    }
+
     /// The box's health record.
     pub fn health(&self) -> &Health {
         &self.health
@@ -525,6 +651,9 @@ impl OperatorBox {
             std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+        if let Some(sources) = &self.config.sources {
+            sources.leave(&self.name);
+        }
         stopped
     }
 }
@@ -534,15 +663,17 @@ fn reconcile_from_store<R: Reconcile>(
     reconcile: Arc<R>,
     store: Store<DynamicObject>,
     resource: &ApiResource,
+    stats: Stats,
 ) -> impl Fn(Key) -> futures::future::BoxFuture<'static, Result<Action, R::Error>> + Send + Sync + 'static
 {
     let resource = resource.clone();
     move |key: Key| {
         let cr = store.get(&key.object_ref(&resource));
         let reconcile = Arc::clone(&reconcile);
+        let stats = stats.clone();
         Box::pin(async move {
             match cr {
-                Some(cr) => reconcile.reconcile(cr).await,
+                Some(cr) => reconcile.reconcile(cr, &stats).await,
                 None => {
                     tracing::debug!(%key, "gone from the cache; nothing to reconcile");
                     Ok(Action::Done)

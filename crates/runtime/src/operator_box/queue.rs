@@ -223,6 +223,8 @@ struct State<K> {
     bucket: TokenBucket,
     dropped: u64,
     shut_down: bool,
+    /// The depth limit in force (the config's, until [`Queue::set_max_depth`]).
+    max_depth: usize,
 }
 
 impl<K: Clone + Eq + Hash> State<K> {
@@ -295,6 +297,7 @@ impl<K: Clone + Eq + Hash> State<K> {
 impl<K: Clone + Eq + Hash + Send> Queue<K> {
     /// An empty queue with the given limits.
     pub fn new(config: QueueConfig) -> Self {
+        let max_depth = config.max_depth;
         let bucket = TokenBucket::new(config.qps, config.burst);
         Self {
             shared: Arc::new(Shared {
@@ -310,6 +313,7 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
                     bucket,
                     dropped: 0,
                     shut_down: false,
+                    max_depth,
                 }),
                 wake: Notify::new(),
             }),
@@ -321,12 +325,24 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
         &self.shared.config
     }
 
+    /// Changes the depth limit from now on (0: none), as the autoscaler does; keys already
+    /// queued stay.
+    pub fn set_max_depth(&self, depth: usize) {
+        self.shared.lock().max_depth = depth;
+    }
+
+    /// The depth limit in force; 0 means none.
+    pub fn max_depth(&self) -> usize {
+        self.shared.lock().max_depth
+    }
+
     /// Queues `key` now, unless it is already queued (see [`Added`]).
     pub fn add(&self, key: K) -> Added {
         let (added, woke) = {
             let mut state = self.shared.lock();
-            let woke = state.promote_due(self.shared.config.max_depth);
-            let (added, ready) = state.enqueue(key, self.shared.config.max_depth);
+            let max_depth = state.max_depth;
+            let woke = state.promote_due(max_depth);
+            let (added, ready) = state.enqueue(key, max_depth);
             (added, woke || ready)
         };
         if woke {
@@ -387,7 +403,8 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
     /// being processed are not counted).
     pub fn len(&self) -> usize {
         let mut state = self.shared.lock();
-        state.promote_due(self.shared.config.max_depth);
+        let max_depth = state.max_depth;
+        state.promote_due(max_depth);
         state.ready.len()
     }
 
@@ -427,13 +444,13 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
     /// Returns `None` once the queue is shut down and no key is left. Cancel-safe: a key is
     /// only taken from the queue by the poll that returns it.
     pub async fn next(&self) -> Option<Lease<K>> {
-        let max_depth = self.shared.config.max_depth;
         loop {
             let mut woken = pin!(self.shared.wake.notified());
             // Register before looking, so that a wake between the look and the wait is kept.
             woken.as_mut().enable();
             let deadline = {
                 let mut state = self.shared.lock();
+                let max_depth = state.max_depth;
                 state.promote_due(max_depth);
                 if let Some(key) = state.ready.pop_front() {
                     state.dirty.remove(&key);

@@ -76,6 +76,8 @@ pub(super) struct Watch {
     pub(super) health: Health,
     /// Turns true once the primary list is complete in the store (and stays true).
     pub(super) synced: Arc<tokio::sync::watch::Sender<bool>>,
+    /// The resync period in force (the autoscaler may change it; zero: no resync).
+    pub(super) resync_period: tokio::sync::watch::Receiver<Duration>,
     pub(super) store: Store<DynamicObject>,
     /// Told the uid of each CR that is gone, so the reconcile can forget it.
     pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
@@ -141,8 +143,13 @@ impl Watch {
                     }
                     seen = std::mem::take(&mut listing);
                     self.synced.send_replace(true);
+                    if let Some(sources) = &self.config.sources {
+                        sources.relisted(&self.config.name);
+                    }
                 }
                 Event::Apply(object) => {
+                    // Cross readers see every change, status included.
+                    self.report_change(&object.metadata);
                     if let Some(key) = Key::of(&object.metadata) {
                         let now = identity(&object.metadata);
                         // The reconcile's own metadata write (finalizers, tracking labels) needs
@@ -156,6 +163,7 @@ impl Watch {
                     }
                 }
                 Event::Delete(object) => {
+                    self.report_change(&object.metadata);
                     if let Some(key) = Key::of(&object.metadata) {
                         seen.remove(&key);
                     }
@@ -205,20 +213,22 @@ impl Watch {
         }
     }
 
-    /// Queues every cached object again, every `resync`.
-    pub(super) async fn resync(self) {
-        let period = self.config.resync;
-        if period.is_zero() {
-            return;
-        }
-        let mut tick = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    /// Queues every cached object again, every resync period (which may change while the
+    /// box runs; zero turns resync off).
+    pub(super) async fn resync(mut self) {
+        let mut open = true;
         loop {
-            tick.tick().await;
-            for object in self.store.state() {
-                if let Some(key) = Key::of(&object.metadata) {
-                    self.add(key);
+            let period = *self.resync_period.borrow_and_update();
+            tokio::select! {
+                () = tokio::time::sleep(period), if !period.is_zero() => {
+                    for object in self.store.state() {
+                        if let Some(key) = Key::of(&object.metadata) {
+                            self.add(key);
+                        }
+                    }
                 }
+                changed = self.resync_period.changed(), if open => open = changed.is_ok(),
+                else => return,
             }
         }
     }
@@ -245,6 +255,14 @@ impl Watch {
                 .field_manager
                 .as_deref()
                 .is_some_and(|manager| is_last_written_by(meta, manager))
+    }
+
+    /// Tells the boxes that read this CRD through `cross:` that one of its objects changed
+    /// or went away (see [`BoxConfig::sources`]).
+    fn report_change(&self, meta: &ObjectMeta) {
+        if let Some(sources) = &self.config.sources {
+            sources.changed(&self.config.name, meta);
+        }
     }
 
     fn add(&self, key: Key) {

@@ -164,6 +164,11 @@ impl WorkersConfig {
         self
     }
 
+    /// The number of workers a pool of this configuration starts (at least one).
+    pub fn count_of(&self) -> usize {
+        self.count.max(1)
+    }
+
     /// How long [`Workers::stop`] lets running reconciles finish before aborting them.
     #[must_use]
     pub fn stop_timeout(mut self, timeout: Duration) -> Self {

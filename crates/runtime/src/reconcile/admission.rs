@@ -1,10 +1,10 @@
-//! Reconcile-time mutation and validation (spec §9.2 step 5), through the same rule engine as
-//! the gateway ([`katalog::admission`] at [`Stage::Reconcile`], so `fires.reconcile: false`
-//! rules are skipped).
+//! Reconcile-time normalize, mutation and validation (spec §9.2 step 5), through the same rule
+//! engine as the gateway ([`katalog::admission`] at [`Stage::Reconcile`], so
+//! `fires.reconcile: false` rules are skipped).
 //!
-//! Mutation is applied in memory only: templates render the mutated CR, nothing is written
-//! back (the gateway persists mutations at admission). With `mutation.mutateFirst: true`
-//! validation sees the mutated CR, otherwise the CR as stored.
+//! Normalize and mutation are applied in memory only: templates render the canonical,
+//! mutated CR, nothing is written back (the gateway persists mutations at admission). With
+//! `mutation.mutateFirst: true` validation sees the mutated CR, otherwise the normalized one.
 //!
 //! A failing `deny` rule stops the reconcile (`ValidationFailed=True`, no retry until the CR
 //! changes); a failing `warn` rule is reported (`ValidationWarning=True` and an Event).
@@ -42,8 +42,26 @@ fn describe(findings: &[Finding]) -> Option<String> {
     Some(lines.join("; "))
 }
 
-/// Mutates and validates `object` (the CR plus extra keys templates may read) for `crd`.
+/// Normalizes, mutates and validates `object` (the CR plus extra keys templates may read)
+/// for `crd`. With `normalize.audit`, the changes are under `_normalizeChanges` (a list of
+/// `{field, from, to}`), when there are any.
 pub fn admit(crd: &Crd, object: &Value, render: &dyn Render, now: OffsetDateTime) -> Admission {
+    let normalized = crd.entry.normalize.as_ref().map(|rules| {
+        let input = Input::new(object, render, Stage::Reconcile).at(now);
+        let mut normalized = admission::normalize(rules, &input);
+        if rules.audit == Some(true)
+            && !normalized.changes.is_empty()
+            && let Some(map) = normalized.object.as_object_mut()
+        {
+            let changes = serde_json::to_value(&normalized.changes).unwrap_or_default();
+            map.insert("_normalizeChanges".into(), changes);
+        }
+        normalized
+    });
+    let (object, normalize_errors) = match &normalized {
+        Some(n) => (&n.object, n.errors.clone()),
+        None => (object, Vec::new()),
+    };
     let input = Input::new(object, render, Stage::Reconcile).at(now);
     let mutated = match &crd.entry.mutation {
         Some(m) => admission::mutate(&m.rules, &input),
@@ -62,7 +80,8 @@ pub fn admit(crd: &Crd, object: &Value, render: &dyn Render, now: OffsetDateTime
         Some(v) => admission::validate(&v.rules, &input),
         None => admission::Verdict::default(),
     };
-    let mut denied = verdict.denied;
+    let mut denied = normalize_errors;
+    denied.extend(verdict.denied);
     denied.extend(mutated.errors);
     Admission {
         denied: describe(&denied),

@@ -46,8 +46,9 @@ use tracing::Instrument;
 use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
+use crate::observe::Cross;
 pub use crate::operator_box::workers::Action;
-use tracking::{Protection, child_kinds_of};
+pub(crate) use tracking::{Protection, child_kinds_of};
 
 /// The default field manager of server-side apply and every other write.
 pub const DEFAULT_FIELD_MANAGER: &str = "orkestra";
@@ -122,7 +123,7 @@ impl Error {
 
     /// The message with every cause, as conditions and Events show it.
     pub fn message(&self) -> String {
-        crate::leader::chain(self)
+        crate::error_chain(self)
     }
 }
 
@@ -203,13 +204,15 @@ impl ReconcilerConfig {
 pub struct Extra {
     /// Cross-CRD reads, seen by templates as `.cross.<as>`.
     pub cross: Map<String, Value>,
+    /// The box's live numbers, seen by templates as `.metrics` (null: none known).
+    pub metrics: Value,
 }
 
 /// Reconciles the CRs of one CRD. `Send + Sync`; share it behind an `Arc`.
 pub struct Reconciler {
     crd: Crd,
     katalog_name: String,
-    render: EngineRender,
+    render: Arc<EngineRender>,
     profiles: Profiles,
     client: kube::Client,
     resource: ApiResource,
@@ -223,6 +226,8 @@ pub struct Reconciler {
     status_subresource: AtomicBool,
     protection: Protection,
     child_kinds: Vec<(String, String)>,
+    /// The CRD's `cross:` declarations, when it has any.
+    cross: Option<Arc<Cross>>,
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -257,6 +262,9 @@ impl Reconciler {
         config: ReconcilerConfig,
     ) -> Result<Self, Error> {
         let engine = katalog::build::engine_for(katalog).map_err(Error::EngineFailed)?;
+        let render = Arc::new(EngineRender::new(engine));
+        let cross = (!crd.operator_box().cross.is_empty())
+            .then(|| Arc::new(Cross::new(katalog, crd, render.clone())));
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -276,7 +284,7 @@ impl Reconciler {
         );
         Ok(Reconciler {
             katalog_name: katalog.name.clone(),
-            render: EngineRender::new(engine),
+            render,
             profiles: Profiles::from_katalog(katalog),
             events: Recorder::new(client.clone(), &config.field_manager, &config.instance),
             finalizers: Tracking::finalizers_of(&crd.finalizers),
@@ -290,6 +298,7 @@ impl Reconciler {
             status_subresource: AtomicBool::new(true),
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
+            cross,
         })
     }
 
@@ -310,6 +319,25 @@ impl Reconciler {
         self.child_kinds.clone()
     }
 
+    /// The CRD's `cross:` declarations, when it has any: its box binds them to the process's
+    /// caches and subscribes them to the changes of the CRDs they read.
+    pub fn cross(&self) -> Option<&Arc<Cross>> {
+        self.cross.as_ref()
+    }
+
+    /// What templates see beyond the CR: `.cross`, read from the other boxes' caches (no
+    /// API call).
+    pub fn extra(&self, cr: &DynamicObject) -> Extra {
+        Extra {
+            cross: self
+                .cross
+                .as_ref()
+                .map(|c| c.read(&self.cr_json(cr)))
+                .unwrap_or_default(),
+            metrics: Value::Null,
+        }
+    }
+
     fn now(&self) -> OffsetDateTime {
         (self.config.clock)()
     }
@@ -323,7 +351,7 @@ impl Reconciler {
     }
 
     fn builder(&self) -> Builder<'_> {
-        Builder::new(&self.render)
+        Builder::new(&*self.render)
             .profiles(&self.profiles)
             .for_crd(&self.crd)
             .now(self.now())
@@ -353,6 +381,9 @@ impl Reconciler {
     fn extra_map(&self, extra: &Extra) -> Map<String, Value> {
         let mut m = Map::new();
         m.insert("cross".into(), Value::Object(extra.cross.clone()));
+        if !extra.metrics.is_null() {
+            m.insert("metrics".into(), extra.metrics.clone());
+        }
         let inputs: Map<String, Value> = self
             .crd
             .inputs
@@ -381,7 +412,7 @@ impl Reconciler {
             .publish(&self.reference(cr), type_, reason, note)
             .await
         {
-            tracing::warn!(error = %e, reason, "event not published");
+            tracing::warn!(error = %crate::error_chain(&e), reason, "event not published");
         }
     }
 
@@ -396,9 +427,24 @@ impl Reconciler {
     /// Any step that failed; the status says why (`Ready=False`) and a `ReconcileError`
     /// Event is emitted. [`Error::retry`] tells the queue whether to back off and retry.
     pub async fn reconcile(&self, cr: Arc<DynamicObject>, extra: &Extra) -> Result<Action, Error> {
-        let name = cr.metadata.name.clone().unwrap_or_default();
-        let span = tracing::info_span!("reconcile", crd = %self.crd.name, namespace = ?cr.metadata.namespace, name);
-        self.reconcile_in_span(cr, extra).instrument(span).await
+        // `key`, not `name`: JSON logs use `name` for the span's own name.
+        let name = cr.metadata.name.as_deref().unwrap_or_default();
+        let key = match cr.metadata.namespace.as_deref() {
+            Some(namespace) => format!("{namespace}/{name}"),
+            None => name.to_owned(),
+        };
+        let span = tracing::info_span!("reconcile", crd = %self.crd.name, key);
+        let started = std::time::Instant::now();
+        let result = self
+            .reconcile_in_span(cr, extra)
+            .instrument(span.clone())
+            .await;
+        let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
+        span.in_scope(|| match &result {
+            Ok(action) => tracing::debug!(?action, elapsed_ms, "reconciled"),
+            Err(error) => tracing::debug!(error = %error.message(), elapsed_ms, "reconcile failed"),
+        });
+        result
     }
 
     async fn reconcile_in_span(
@@ -432,7 +478,7 @@ impl Reconciler {
             d.extend(extra_map.clone());
         }
         // The CR (plus extra keys) as templates see it: mutated in memory when declared.
-        let admitted = admission::admit(&self.crd, &data, &self.render, self.now());
+        let admitted = admission::admit(&self.crd, &data, &*self.render, self.now());
         let mut data = admitted.object;
         let findings_base = status::Findings {
             denied: admitted.denied,
@@ -541,7 +587,7 @@ impl Reconciler {
         if let Some(declared) = declared {
             let fields: Vec<_> = declared.fields.iter().map(|f| &f.value).collect();
             let failed = findings.error.is_some() || findings.denied.is_some();
-            status::declared_fields(&mut body, &fields, data, &self.render, self.now(), failed);
+            status::declared_fields(&mut body, &fields, data, &*self.render, self.now(), failed);
         }
         if body.is_empty() {
             return Ok(false);
@@ -569,7 +615,7 @@ impl Reconciler {
         let Some(after) = &requeue.after else {
             return Action::Done;
         };
-        let env = Env::new(data, &self.render, self.now());
+        let env = Env::new(data, &*self.render, self.now());
         match Conditions::new(&requeue.when, &requeue.or).evaluate(&env) {
             Ok(true) => {}
             Ok(false) => return Action::Done,
@@ -578,7 +624,7 @@ impl Reconciler {
                 return Action::Done;
             }
         }
-        let text = match render_text(&self.render, &Text::new(after.value.clone()), data) {
+        let text = match render_text(&*self.render, &Text::new(after.value.clone()), data) {
             Ok(t) => t.into_owned(),
             Err(e) => {
                 tracing::warn!(error = %e, "requeue.after cannot be rendered");

@@ -14,7 +14,7 @@ use super::Reconciler;
 use crate::finalizer::Tracking;
 
 /// See [`Reconciler::child_kinds`].
-pub(super) fn child_kinds_of(crd: &Crd) -> Vec<(String, String)> {
+pub(crate) fn child_kinds_of(crd: &Crd) -> Vec<(String, String)> {
     let ob = crd.operator_box();
     let mut blocks = Vec::new();
     for block in [&ob.on_create, &ob.on_reconcile, &ob.on_delete]
@@ -56,16 +56,16 @@ pub(super) fn child_kinds_of(crd: &Crd) -> Vec<(String, String)> {
 
 /// Deletion-protection labels this CRD's CRs carry (spec §9.2 step 4, §16.6).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub(super) struct Protection {
+pub(crate) struct Protection {
     /// `orkestra.io/deletion-protection: "true"`: `security.deletionProtection` is on and
     /// the CRD does not turn `protectCRs` (or the whole setting) off.
-    pub(super) protect: bool,
+    pub(crate) protect: bool,
     /// `orkestra.io/strict-mode-exempt: "true"`: the CRD sets `strictMode: false`.
     pub(super) exempt: bool,
 }
 
 impl Protection {
-    pub(super) fn of(katalog: &Katalog, crd: &Crd) -> Protection {
+    pub(crate) fn of(katalog: &Katalog, crd: &Crd) -> Protection {
         let global = katalog
             .document
             .security
@@ -110,7 +110,7 @@ impl Reconciler {
         if let Some(declared) = &self.crd.entry.labels {
             let data = self.cr_json(cr);
             for (k, v) in &declared.0 {
-                match render_text(&self.render, &Text::new(v.clone()), &data) {
+                match render_text(&*self.render, &Text::new(v.clone()), &data) {
                     Ok(s) => {
                         labels_map.insert(k.clone(), s.into_owned());
                     }
