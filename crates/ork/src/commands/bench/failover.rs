@@ -1,16 +1,16 @@
 //! Failover: how long the follower takes to lead after the leader is signalled.
 //!
 //! Two `ork run` processes run the fleet Katalog with leader election at its **default**
-//! durations (lease 15 s, renew deadline 10 s, retry 2 s). Each round signals the leader —
-//! alternately SIGTERM (graceful hand-over: the leader stops its boxes and releases the Lease)
-//! and SIGKILL (crash: the follower waits out the lease) — and polls the follower's
-//! `/katalog/{crd}/health` every 20 ms until it reports `isKonductor: true`. The signalled
-//! process is then restarted as the new follower.
+//! durations (those of `runtime::RuntimeArgs::default()`: lease 15 s, renew deadline 10 s,
+//! retry 2 s). Each round signals the leader, alternately SIGTERM (graceful hand-over: the
+//! leader stops its boxes and releases the Lease) and SIGKILL (crash: the follower waits out
+//! the lease), and polls the follower's `/katalog/{crd}/health` every 20 ms until it reports
+//! `isKonductor: true`. The signalled process is then restarted as the new follower.
 //!
 //! Before each signal the round waits for a steady state: the new follower answers its API
-//! with every CR in its watch caches, and the leader has reconciled every CR once since it was elected (so a hand-over also
-//! stops real work, as in production), then [`SETTLE`] more, so the follower has seen at
-//! least one renewal of the Lease.
+//! with every CR in its watch caches, and the leader has reconciled every CR once since it
+//! was elected (so a hand-over also stops real work, as in production); then one retry
+//! period and [`SETTLE_MARGIN`] more, so the follower has seen a renewal of the Lease.
 
 use std::time::{Duration, Instant};
 
@@ -21,8 +21,9 @@ use super::process::Ork;
 use super::{Bench, distribution, load_average, poll};
 use crate::cli::BenchArgs;
 
-/// Quiet time before each signal: longer than the default retry period (2 s).
-const SETTLE: Duration = Duration::from_secs(3);
+/// Quiet time before each signal beyond the default retry period, so that the follower has
+/// polled the Lease since the leader last renewed it.
+const SETTLE_MARGIN: Duration = Duration::from_secs(1);
 /// The longest any one wait may take before the benchmark gives up.
 const PATIENCE: Duration = Duration::from_secs(180);
 
@@ -50,8 +51,12 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
             .await?;
         fleet.converged(&bench.client).await?;
     }
+    let defaults = runtime::RuntimeArgs::default();
     println!(
-        "failover: default lease 15 s / renew deadline 10 s / retry 2 s, {} CRDs, {} CRs, {} SIGTERM and {} SIGKILL rounds alternating; load average {}",
+        "failover: default lease {:?} / renew deadline {:?} / retry {:?}, {} CRDs, {} CRs, {} SIGTERM and {} SIGKILL rounds alternating; load average {}",
+        defaults.lease_duration,
+        defaults.renew_deadline,
+        defaults.retry_period,
         fleet.crds.len(),
         fleet.crs,
         args.sigterm,
@@ -70,34 +75,7 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
         } else {
             Signal::SIGKILL
         };
-        let sent = Instant::now();
-        leader.signal(signal)?;
-        let mut exited = None;
-        let led = loop {
-            if exited.is_none() && leader.has_exited() {
-                exited = Some(sent.elapsed());
-            }
-            if follower.is_konductor(&crd).await == Some(true) {
-                break sent.elapsed();
-            }
-            anyhow::ensure!(
-                sent.elapsed() < PATIENCE,
-                "the follower did not lead within {PATIENCE:?} of {signal}; its log: {}",
-                follower.log.display()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        };
-        let exited = match exited {
-            Some(exited) => exited,
-            None => {
-                poll("the old leader to exit", PATIENCE, || {
-                    let exited = leader.has_exited();
-                    async move { exited.then_some(()) }
-                })
-                .await?;
-                sent.elapsed()
-            }
-        };
+        let (led, exited) = fail_over(&mut leader, &follower, &crd, signal).await?;
         let round = args.sigterm - terms + args.sigkill - kills + 1;
         println!(
             "  round {round:>2} {signal}: the follower leads after {led:.2?} (the old leader exited after {exited:.2?}); load average {}",
@@ -135,6 +113,41 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
     Ok(())
 }
 
+/// Signals `leader`; the time until `follower` leads and until `leader` has exited.
+async fn fail_over(
+    leader: &mut Ork,
+    follower: &Ork,
+    crd: &str,
+    signal: Signal,
+) -> anyhow::Result<(Duration, Duration)> {
+    let sent = Instant::now();
+    leader.signal(signal)?;
+    let mut exited = None;
+    let led = loop {
+        if exited.is_none() && leader.has_exited() {
+            exited = Some(sent.elapsed());
+        }
+        if follower.is_konductor(crd).await == Some(true) {
+            break sent.elapsed();
+        }
+        anyhow::ensure!(
+            sent.elapsed() < PATIENCE,
+            "the follower did not lead within {PATIENCE:?} of {signal}; its log: {}",
+            follower.log.display()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    if let Some(exited) = exited {
+        return Ok((led, exited));
+    }
+    poll("the old leader to exit", PATIENCE, || {
+        let exited = leader.has_exited();
+        async move { exited.then_some(()) }
+    })
+    .await?;
+    Ok((led, sent.elapsed()))
+}
+
 /// The next replica of the fleet, numbered by `serial`.
 fn next_replica(fleet: &Fleet, bench: &Bench, serial: &mut usize) -> anyhow::Result<Ork> {
     *serial += 1;
@@ -142,7 +155,7 @@ fn next_replica(fleet: &Fleet, bench: &Bench, serial: &mut usize) -> anyhow::Res
 }
 
 /// Waits until `follower` follows with warm caches, `leader` has reconciled every CR, and
-/// then [`SETTLE`].
+/// then one default retry period and [`SETTLE_MARGIN`].
 async fn steady(fleet: &Fleet, leader: &Ork, follower: &Ork) -> anyhow::Result<()> {
     follows(follower, &fleet.crds[0]).await?;
     fleet.cached(follower, PATIENCE).await?;
@@ -155,7 +168,7 @@ async fn steady(fleet: &Fleet, leader: &Ork, follower: &Ork) -> anyhow::Result<(
         },
     )
     .await?;
-    tokio::time::sleep(SETTLE).await;
+    tokio::time::sleep(runtime::RuntimeArgs::default().retry_period + SETTLE_MARGIN).await;
     Ok(())
 }
 
