@@ -1,6 +1,7 @@
 //! Integration tests of the runtime against a real local control plane (`testenv`).
 
 mod autoscale;
+mod children;
 mod cross;
 mod http;
 mod kordination;

@@ -5,8 +5,9 @@
 //!
 //! 1. the **primary watch** (`watch.rs`) lists and watches the CRD's objects into a reflector
 //!    store and queues the key of every object whose spec or metadata changed;
-//! 2. one **child watch** per kind the CRD produces watches only metadata, filtered by the
-//!    `orkestra.orkspace.io/managed=true` label, and queues the *owner* of a changed or deleted
+//! 2. one **child watch** per kind the CRD produces watches the objects labelled
+//!    `orkestra.orkspace.io/managed=true` into the box's [`children::ChildIndex`] (which the
+//!    reconcile reads instead of listing) and queues the *owner* of a changed or deleted
 //!    child, so drift is corrected within a second;
 //! 3. a **resync** tick queues every cached object again;
 //! 4. the [`Queue`] dedupes and rate-limits, and the [`Workers`] run [`Reconcile::reconcile`]
@@ -17,6 +18,7 @@
 //! health and series.
 
 pub mod autoscale;
+pub mod children;
 pub mod health;
 pub mod intake;
 pub mod queue;
@@ -117,6 +119,12 @@ pub trait Reconcile: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// The box's cache of the children of its CRs, to read instead of listing them. Called
+    /// once, when the box starts watching.
+    fn use_child_cache(&self, cache: Arc<dyn crate::reconcile::owned::ChildCache>) {
+        let _ = cache;
+    }
+
     /// The CR with this uid is gone (deleted, or missing from a relist): drop whatever is
     /// remembered of it.
     fn forget(&self, uid: &str) {
@@ -159,6 +167,10 @@ impl Reconcile for crate::reconcile::Reconciler {
 
     fn child_kinds(&self) -> Vec<(String, String)> {
         crate::reconcile::Reconciler::child_kinds(self)
+    }
+
+    fn use_child_cache(&self, cache: Arc<dyn crate::reconcile::owned::ChildCache>) {
+        crate::reconcile::Reconciler::use_child_cache(self, cache);
     }
 
     fn retry(error: &Self::Error) -> bool {
@@ -375,6 +387,7 @@ pub struct OperatorBox {
     intake: Intake,
     workers: Arc<Mutex<Option<Workers<Key>>>>,
     stats: Stats,
+    children: children::ChildIndex,
     resync: Arc<tokio::sync::watch::Sender<Duration>>,
     spawn_workers: Box<dyn Fn(Queue<Key>) -> Workers<Key> + Send + Sync>,
     active: ActiveWorkers,
@@ -475,6 +488,9 @@ impl OperatorBox {
         let (resync, resync_period) = tokio::sync::watch::channel(config.resync);
         let resync = Arc::new(resync);
         let workers: Arc<Mutex<Option<Workers<Key>>>> = Arc::default();
+        let children =
+            children::ChildIndex::new(config.namespace.clone(), config.field_manager.clone());
+        reconcile.use_child_cache(Arc::new(children.clone()));
         let config = Arc::new(config);
         let mut tasks = JoinSet::new();
         let watch = watch::Watch {
@@ -485,6 +501,7 @@ impl OperatorBox {
             store: store.clone(),
             synced: Arc::new(synced_tx),
             resync_period,
+            children: children.clone(),
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
@@ -521,6 +538,7 @@ impl OperatorBox {
             intake,
             workers,
             stats,
+            children,
             resync,
             spawn_workers,
             active,
@@ -606,6 +624,11 @@ impl OperatorBox {
     /// The box's configuration.
     pub fn config(&self) -> &BoxConfig {
         &self.config
+    }
+
+    /// The box's cache of its CRs' children.
+    pub fn children(&self) -> &children::ChildIndex {
+        &self.children
     }
 
     /// The box's live numbers (what templates read as `.metrics`).

@@ -15,7 +15,6 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
-use kube::core::PartialObjectMeta;
 use kube::discovery::{self, Scope};
 use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{Store, store::Writer};
@@ -78,6 +77,8 @@ pub(super) struct Watch {
     pub(super) synced: Arc<tokio::sync::watch::Sender<bool>>,
     /// The resync period in force (the autoscaler may change it; zero: no resync).
     pub(super) resync_period: tokio::sync::watch::Receiver<Duration>,
+    /// The children the child watches keep for the reconcile.
+    pub(super) children: super::children::ChildIndex,
     pub(super) store: Store<DynamicObject>,
     /// Told the uid of each CR that is gone, so the reconcile can forget it.
     pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
@@ -175,11 +176,14 @@ impl Watch {
         }
     }
 
-    /// Watches the metadata of managed objects of one child kind and queues the owner of each
-    /// one that changes or goes away.
+    /// Watches the managed objects of one child kind into the box's [`ChildIndex`] and queues
+    /// the owner of each one that changes or goes away.
+    ///
+    /// [`ChildIndex`]: super::children::ChildIndex
     pub(super) async fn children(self, api_version: String, kind: String) {
         let (resource, scope) = self.discover(&api_version, &kind).await;
-        let api: Api<PartialObjectMeta<DynamicObject>> = match &self.config.namespace {
+        let index = self.children.kind(&api_version, &kind);
+        let api: Api<DynamicObject> = match &self.config.namespace {
             Some(namespace) if scope == Scope::Namespaced => {
                 Api::namespaced_with(self.client.clone(), namespace, &resource)
             }
@@ -191,24 +195,41 @@ impl Watch {
         let mut failing = false;
         let watch = format!("{kind}.{api_version} children");
         while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(event) => event,
+                Err(error) => {
+                    self.failed(&watch, &error, &mut failing);
+                    continue;
+                }
+            };
+            self.recovered(&watch, &mut failing);
             match event {
                 // A (re)list reports objects as they are, not changes; the primary list
                 // already queued every owner.
-                Ok(Event::Init | Event::InitApply(_) | Event::InitDone) => {
-                    self.recovered(&watch, &mut failing);
+                Event::Init => index.list_begins(),
+                Event::InitApply(child) => index.listed(self.children.trimmed(child)),
+                Event::InitDone => index.list_done(),
+                Event::Apply(child) => {
+                    // A child ork itself wrote last needs no reconcile: that reconcile is
+                    // running or done. Anyone else's write (a user's edit, a controller's
+                    // status) does.
+                    let owners = if self.is_own_write(child.meta()) {
+                        Vec::new()
+                    } else {
+                        owners(&self.config, &self.store, child.meta())
+                    };
+                    // Into the cache before the owner is queued, so its reconcile sees it.
+                    index.applied(self.children.trimmed(child));
+                    for owner in owners {
+                        self.add(owner);
+                    }
                 }
-                // A child ork itself wrote last needs no reconcile: that reconcile is running
-                // or done. Anyone else's write (a user's edit, a controller's status) does.
-                Ok(Event::Apply(child)) if self.is_own_write(child.meta()) => {
-                    self.recovered(&watch, &mut failing);
-                }
-                Ok(Event::Apply(child) | Event::Delete(child)) => {
-                    self.recovered(&watch, &mut failing);
+                Event::Delete(child) => {
+                    index.deleted(&child);
                     for owner in owners(&self.config, &self.store, child.meta()) {
                         self.add(owner);
                     }
                 }
-                Err(error) => self.failed(&watch, &error, &mut failing),
             }
         }
     }

@@ -54,7 +54,7 @@ impl Reconciler {
             let kind = self.resolve(&r.api_version, &r.kind).await?;
             scopes.push(scope_of(&kind, r.namespace.clone()));
         }
-        let cache = self.config.child_cache.as_deref();
+        let cache = self.child_cache();
         let observed = prune::observe(&self.client, cache, &scopes, &owner.label, &uid)
             .await
             .map_err(Error::OwnedFailed)?;

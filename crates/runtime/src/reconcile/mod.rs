@@ -228,6 +228,8 @@ pub struct Reconciler {
     child_kinds: Vec<(String, String)>,
     /// The CRD's `cross:` declarations, when it has any.
     cross: Option<Arc<Cross>>,
+    /// The children cache its OperatorBox attached (see [`Reconciler::use_child_cache`]).
+    box_cache: std::sync::OnceLock<Arc<dyn owned::ChildCache>>,
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -299,7 +301,23 @@ impl Reconciler {
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
             cross,
+            box_cache: std::sync::OnceLock::new(),
         })
+    }
+
+    /// Reads children from `cache` (its OperatorBox's watches) from now on, unless the
+    /// configuration named a cache of its own ([`ReconcilerConfig::child_cache`]). Only the
+    /// first cache attached counts.
+    pub fn use_child_cache(&self, cache: Arc<dyn owned::ChildCache>) {
+        let _ = self.box_cache.set(cache);
+    }
+
+    /// The cache children are read from, if any.
+    fn child_cache(&self) -> Option<&dyn owned::ChildCache> {
+        self.config
+            .child_cache
+            .as_deref()
+            .or_else(|| self.box_cache.get().map(|c| c.as_ref()))
     }
 
     /// The primary resource (the CRD's kind).

@@ -8,8 +8,8 @@
 //! (cluster-scoped children and children in other namespaces, which cannot have an
 //! ownerReference to a namespaced CR).
 //!
-//! The lists are label-selected LIST requests (reads, never writes). When the OperatorBox gains
-//! a cache of child objects, [`list`] is the one place to read from it instead.
+//! The lists come from the OperatorBox's cache of its children when it holds the kind
+//! ([`ChildCache`]), else from label-selected LIST requests (reads, never writes).
 
 use katalog::labels;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Preconditions};
@@ -112,12 +112,14 @@ pub fn api(client: &kube::Client, kind: &Resolved, namespace: Option<&str>) -> A
 /// on every object, and deletes carry a uid precondition. Objects must be complete (not
 /// metadata-only): they feed `.children` in status expressions when no apply happened.
 pub trait ChildCache: Send + Sync {
-    /// Every cached object of `resource` in `namespace` (`None`: cluster-wide), or `None`
-    /// when this kind is not cached (the Reconciler then lists from the API server).
+    /// The cached objects of `resource` in `namespace` (`None`: cluster-wide) labelled as
+    /// children of `owner_label` (at least those; more are filtered out), or `None` when this
+    /// kind or namespace is not cached (the Reconciler then lists from the API server).
     fn objects(
         &self,
         resource: &ApiResource,
         namespace: Option<&str>,
+        owner_label: &str,
     ) -> Option<Vec<DynamicObject>>;
 }
 
@@ -143,7 +145,7 @@ pub async fn list(
     uid: &str,
 ) -> Result<Vec<DynamicObject>> {
     let namespace = namespace.filter(|_| kind.namespaced);
-    let items = match cache.and_then(|c| c.objects(&kind.resource, namespace)) {
+    let items = match cache.and_then(|c| c.objects(&kind.resource, namespace, owner_label)) {
         Some(cached) => cached,
         None => {
             api(client, kind, namespace)

@@ -385,6 +385,7 @@ impl runtime::reconcile::owned::ChildCache for Snapshot {
         &self,
         resource: &kube::api::ApiResource,
         _namespace: Option<&str>,
+        _owner_label: &str,
     ) -> Option<Vec<kube::api::DynamicObject>> {
         if resource.kind != "ConfigMap" {
             return None;

@@ -1,0 +1,349 @@
+//! [`ChildIndex`]: the box's cache of the objects its CRs own, filled by its child watches
+//! and read by its reconcile instead of one LIST request per child kind and reconcile.
+//!
+//! Each child watch keeps the managed objects of its kind, indexed by the value of their
+//! `orkestra-owner` label, so a reconcile finds its CR's children without scanning the
+//! others. A kind answers only once its first list is complete, and only for the namespaces
+//! its watch covers; anything else (a kind not watched, a templated kind, a namespace outside
+//! the box's) falls back to a LIST, as before. To keep the cache small, each object keeps
+//! only the managed-fields entry of ork's own field manager (the one the reconcile reads) and
+//! drops kubectl's last-applied annotation.
+//!
+//! What a lagging cache costs is bounded by [`ChildCache`]'s contract: an extra (no-op) apply,
+//! or a deletion noticed one reconcile later, never a wrong deletion.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, PoisonError, RwLock};
+
+use kube::api::{ApiResource, DynamicObject};
+
+use crate::reconcile::owned::ChildCache;
+
+/// The annotation `kubectl apply` leaves on objects; the reconcile never reads it.
+const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// `(namespace, name)` of one cached object.
+type ObjectKey = (Option<String>, String);
+
+/// The index of each child kind, by `(apiVersion, kind)`.
+type Kinds = HashMap<(String, String), Arc<KindIndex>>;
+
+/// The children of one box, per kind. Cloning gives another handle to the same index.
+#[derive(Clone, Debug, Default)]
+pub struct ChildIndex {
+    kinds: Arc<RwLock<Kinds>>,
+    /// The only namespace the box's watches cover (`None`: all).
+    namespace: Option<String>,
+    /// Only this manager's managed-fields entry is kept.
+    field_manager: Option<String>,
+    /// Questions answered from the cache, and questions left to a LIST.
+    answered: Arc<AtomicU64>,
+    declined: Arc<AtomicU64>,
+}
+
+/// The cached objects of one kind, by owner label.
+#[derive(Debug, Default)]
+pub(super) struct KindIndex {
+    synced: AtomicBool,
+    entries: RwLock<Entries>,
+    /// Filled during a (re)list, swapped in when it is complete.
+    listing: RwLock<Entries>,
+}
+
+/// Objects by owner label, and the owner label of each object.
+#[derive(Debug, Default)]
+struct Entries {
+    by_owner: HashMap<String, HashMap<ObjectKey, Arc<DynamicObject>>>,
+    owner_of: HashMap<ObjectKey, String>,
+}
+
+impl Entries {
+    fn insert(&mut self, object: DynamicObject) {
+        let key = key_of(&object);
+        self.remove(&key);
+        if let Some(owner) = owner_of(&object) {
+            self.owner_of.insert(key.clone(), owner.clone());
+            self.by_owner
+                .entry(owner)
+                .or_default()
+                .insert(key, Arc::new(object));
+        }
+    }
+
+    fn remove(&mut self, key: &ObjectKey) {
+        let Some(owner) = self.owner_of.remove(key) else {
+            return;
+        };
+        if let Some(objects) = self.by_owner.get_mut(&owner) {
+            objects.remove(key);
+            if objects.is_empty() {
+                self.by_owner.remove(&owner);
+            }
+        }
+    }
+}
+
+impl ChildIndex {
+    /// An empty index for a box watching `namespace` (`None`: all), keeping the managed
+    /// fields of `field_manager`.
+    pub fn new(namespace: Option<String>, field_manager: Option<String>) -> Self {
+        Self {
+            kinds: Arc::default(),
+            namespace,
+            field_manager,
+            answered: Arc::default(),
+            declined: Arc::default(),
+        }
+    }
+
+    /// How many child look-ups were answered from the cache, and how many were left to a LIST
+    /// request (kind not cached, not listed yet, or namespace not watched).
+    pub fn lookups(&self) -> (u64, u64) {
+        (
+            self.answered.load(Ordering::Relaxed),
+            self.declined.load(Ordering::Relaxed),
+        )
+    }
+
+    /// The index of one kind, created on first use (by its child watch).
+    pub(super) fn kind(&self, api_version: &str, kind: &str) -> Arc<KindIndex> {
+        let key = (api_version.to_owned(), kind.to_owned());
+        let mut kinds = self.kinds.write().unwrap_or_else(PoisonError::into_inner);
+        Arc::clone(kinds.entry(key).or_default())
+    }
+
+    /// The object as it is cached: without other managers' managed fields and without
+    /// kubectl's last-applied annotation.
+    pub(super) fn trimmed(&self, mut object: DynamicObject) -> DynamicObject {
+        let meta = &mut object.metadata;
+        if let Some(fields) = &mut meta.managed_fields {
+            fields.retain(|f| f.manager.is_some() && f.manager == self.field_manager);
+        }
+        if let Some(annotations) = &mut meta.annotations {
+            annotations.remove(LAST_APPLIED);
+        }
+        object
+    }
+
+    fn covers(&self, namespace: Option<&str>) -> bool {
+        match (&self.namespace, namespace) {
+            (None, _) => true,
+            (Some(watched), Some(asked)) => watched == asked,
+            // A cluster-wide question about a namespaced kind the box watches in one
+            // namespace only.
+            (Some(_), None) => false,
+        }
+    }
+}
+
+impl KindIndex {
+    /// A (re)list begins: objects arrive with [`KindIndex::listed`] until
+    /// [`KindIndex::list_done`].
+    pub(super) fn list_begins(&self) {
+        *write(&self.listing) = Entries::default();
+    }
+
+    /// One object of a (re)list.
+    pub(super) fn listed(&self, object: DynamicObject) {
+        write(&self.listing).insert(object);
+    }
+
+    /// The (re)list is complete: its objects replace the cache, which answers from now on.
+    pub(super) fn list_done(&self) {
+        let listed = std::mem::take(&mut *write(&self.listing));
+        *write(&self.entries) = listed;
+        self.synced.store(true, Ordering::Release);
+    }
+
+    /// An object was created or changed (its owner label may have changed too).
+    pub(super) fn applied(&self, object: DynamicObject) {
+        write(&self.entries).insert(object);
+    }
+
+    /// An object was deleted.
+    pub(super) fn deleted(&self, object: &DynamicObject) {
+        write(&self.entries).remove(&key_of(object));
+    }
+}
+
+impl ChildCache for ChildIndex {
+    fn objects(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+        owner_label: &str,
+    ) -> Option<Vec<DynamicObject>> {
+        let found = self.lookup(resource, namespace, owner_label);
+        let counter = if found.is_some() {
+            &self.answered
+        } else {
+            &self.declined
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
+        found
+    }
+}
+
+impl ChildIndex {
+    fn lookup(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+        owner_label: &str,
+    ) -> Option<Vec<DynamicObject>> {
+        if !self.covers(namespace) {
+            return None;
+        }
+        let kind = {
+            let kinds = self.kinds.read().unwrap_or_else(PoisonError::into_inner);
+            Arc::clone(kinds.get(&(resource.api_version.clone(), resource.kind.clone()))?)
+        };
+        if !kind.synced.load(Ordering::Acquire) {
+            return None;
+        }
+        let entries = kind.entries.read().unwrap_or_else(PoisonError::into_inner);
+        Some(
+            entries
+                .by_owner
+                .get(owner_label)
+                .into_iter()
+                .flat_map(HashMap::values)
+                .filter(|o| namespace.is_none() || o.metadata.namespace.as_deref() == namespace)
+                .map(|o| DynamicObject::clone(o))
+                .collect(),
+        )
+    }
+}
+
+fn write<T>(lock: &RwLock<T>) -> std::sync::RwLockWriteGuard<'_, T> {
+    lock.write().unwrap_or_else(PoisonError::into_inner)
+}
+
+fn key_of(object: &DynamicObject) -> ObjectKey {
+    (
+        object.metadata.namespace.clone(),
+        object.metadata.name.clone().unwrap_or_default(),
+    )
+}
+
+fn owner_of(object: &DynamicObject) -> Option<String> {
+    object
+        .metadata
+        .labels
+        .as_ref()?
+        .get(katalog::labels::OWNER)
+        .cloned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
+    use kube::api::GroupVersionKind;
+
+    fn config_maps() -> ApiResource {
+        ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap"))
+    }
+
+    fn child(ns: &str, name: &str, owner: &str) -> DynamicObject {
+        let mut object = DynamicObject::new(name, &config_maps()).within(ns);
+        object.metadata.labels =
+            Some([(katalog::labels::OWNER.to_owned(), owner.to_owned())].into());
+        object
+    }
+
+    fn names(found: Option<Vec<DynamicObject>>) -> Option<Vec<String>> {
+        found.map(|objects| {
+            let mut names: Vec<String> = objects
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect();
+            names.sort();
+            names
+        })
+    }
+
+    #[test]
+    fn a_kind_answers_only_after_its_first_list_and_by_owner() {
+        let index = ChildIndex::new(None, Some("orkestra".into()));
+        let resource = config_maps();
+        assert_eq!(index.objects(&resource, Some("a"), "web"), None);
+        let kind = index.kind("v1", "ConfigMap");
+        kind.list_begins();
+        kind.listed(child("a", "web-1", "web"));
+        kind.listed(child("a", "db-1", "db"));
+        assert_eq!(
+            index.objects(&resource, Some("a"), "web"),
+            None,
+            "answered mid-list"
+        );
+        kind.list_done();
+        assert_eq!(
+            names(index.objects(&resource, Some("a"), "web")),
+            Some(vec!["web-1".into()])
+        );
+        kind.applied(child("a", "web-2", "web"));
+        kind.applied(child("b", "web-1", "web"));
+        assert_eq!(
+            names(index.objects(&resource, Some("a"), "web")),
+            Some(vec!["web-1".into(), "web-2".into()])
+        );
+        kind.deleted(&child("a", "web-1", "web"));
+        assert_eq!(
+            names(index.objects(&resource, Some("a"), "web")),
+            Some(vec!["web-2".into()])
+        );
+        // A relabelled object moves to its new owner.
+        kind.applied(child("a", "web-2", "db"));
+        assert_eq!(
+            names(index.objects(&resource, Some("a"), "web")),
+            Some(vec![])
+        );
+        assert_eq!(
+            names(index.objects(&resource, Some("a"), "db")),
+            Some(vec!["db-1".into(), "web-2".into()])
+        );
+    }
+
+    #[test]
+    fn a_relist_replaces_the_cache_and_other_namespaces_fall_back_to_a_list() {
+        let index = ChildIndex::new(Some("a".into()), None);
+        let resource = config_maps();
+        let kind = index.kind("v1", "ConfigMap");
+        kind.list_begins();
+        kind.listed(child("a", "web-1", "web"));
+        kind.list_done();
+        kind.list_begins();
+        kind.listed(child("a", "web-2", "web"));
+        kind.list_done();
+        assert_eq!(
+            names(index.objects(&resource, Some("a"), "web")),
+            Some(vec!["web-2".into()])
+        );
+        assert_eq!(index.objects(&resource, Some("b"), "web"), None);
+        assert_eq!(index.objects(&resource, None, "web"), None);
+    }
+
+    #[test]
+    fn cached_objects_keep_only_the_managed_fields_of_ork() {
+        let index = ChildIndex::new(None, Some("orkestra".into()));
+        let mut object = child("a", "web-1", "web");
+        let entry = |manager: &str| ManagedFieldsEntry {
+            manager: Some(manager.into()),
+            ..ManagedFieldsEntry::default()
+        };
+        object.metadata.managed_fields = Some(vec![entry("kubectl"), entry("orkestra")]);
+        object.metadata.annotations = Some([(LAST_APPLIED.to_owned(), "{}".to_owned())].into());
+        let trimmed = index.trimmed(object);
+        let managers: Vec<_> = trimmed
+            .metadata
+            .managed_fields
+            .unwrap()
+            .into_iter()
+            .filter_map(|f| f.manager)
+            .collect();
+        assert_eq!(managers, ["orkestra"]);
+        assert!(trimmed.metadata.annotations.unwrap().is_empty());
+    }
+}

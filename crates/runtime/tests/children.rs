@@ -1,0 +1,101 @@
+//! The box's cache of children: once its child watches have listed, reconciles read the
+//! children from it instead of listing them, and what they read is current.
+
+use std::time::Duration;
+
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{Api, Patch, PatchParams, PostParams};
+use runtime::Metrics;
+use serde_json::json;
+
+use crate::reconcile::util::{TestCrd, eventually};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+#[tokio::test]
+async fn resync_reconciles_read_children_from_the_cache_and_see_drift() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "children").await;
+    let crd = TestCrd::install(&client).await;
+    let group = &crd.resource.group;
+    let (_dir, loaded) = crate::support::katalog_file(&format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: children}}
+spec:
+  crds:
+    web:
+      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        reconciler: {{resync: 1s}}
+        status:
+          fields:
+            - path: seen
+              value: '{{{{ index .children.configmap.data \"value\" }}}}'
+        onReconcile:
+          configMaps:
+            - name: '{{{{ .metadata.name }}}}-web'
+              data: {{value: '{{{{ .spec.value }}}}'}}
+"
+    ));
+    crd.api(&client, &ns)
+        .create(
+            &PostParams::default(),
+            &crd.object("site", json!({"value": "v1"})),
+        )
+        .await
+        .unwrap();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
+    let web = supervisor.operator_box("web").unwrap();
+    let seen = |value: &'static str| {
+        let api = crd.api(&client, &ns);
+        async move {
+            eventually(&format!("status.seen to be {value}"), WAIT, || {
+                let api = api.clone();
+                async move {
+                    let cr = api.get("site").await.ok()?;
+                    (cr.data["status"]["seen"] == value).then_some(())
+                }
+            })
+            .await;
+        }
+    };
+    seen("v1").await;
+
+    // Once the child watch has listed, resync passes never fall back to a LIST.
+    eventually("a reconcile answered from the cache", WAIT, || async {
+        (web.children().lookups().0 > 0).then_some(())
+    })
+    .await;
+    let (answered, declined) = web.children().lookups();
+    let total = web.health().snapshot("web").total_reconciles;
+    eventually("three more resync reconciles", WAIT, || async {
+        (web.health().snapshot("web").total_reconciles >= total + 3).then_some(())
+    })
+    .await;
+    let (answered_after, declined_after) = web.children().lookups();
+    assert_eq!(declined_after, declined, "a reconcile listed children");
+    assert!(answered_after >= answered + 3);
+
+    // A child edited by someone else is seen through the cache and set back.
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    config_maps
+        .patch(
+            "site-web",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"data": {"value": "tampered"}})),
+        )
+        .await
+        .unwrap();
+    eventually("the drift to be corrected", WAIT, || {
+        let config_maps = config_maps.clone();
+        async move {
+            let data = config_maps.get("site-web").await.ok()?.data?;
+            (data.get("value")? == "v1").then_some(())
+        }
+    })
+    .await;
+    seen("v1").await;
+    supervisor.stop().await.unwrap();
+}
