@@ -37,8 +37,8 @@ pub enum Command {
     Dev(DevArgs),
     /// Run the operators of a Katalog: one OperatorBox per CRD, until SIGTERM or Ctrl-C.
     Run(Box<RunArgs>),
-    /// Measure how fast `ork run` converges CRs against a raw server-side-apply floor, on a
-    /// throwaway local control plane.
+    /// Benchmark `ork run` on a throwaway local control plane: convergence against a raw
+    /// server-side-apply floor (throughput), an idle leader and follower (idle), failover.
     #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
     Bench(BenchArgs),
     /// Generate deployment files from a Katalog.
@@ -161,12 +161,65 @@ pub struct RunArgs {
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The numbers of CRs to converge, one measurement each.
+    /// The benchmarks to run: throughput, idle, failover, or all (space- or comma-separated).
+    #[arg(value_enum, value_delimiter = ',', default_value = "throughput")]
+    pub benchmarks: Vec<Benchmark>,
+    /// throughput: the numbers of CRs to converge, one measurement each.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     pub crs: Vec<usize>,
     /// Requests in flight for the floor, CR creates in flight, and ork's workers.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
+    /// idle, failover: CRDs in the Katalog of the two `ork run` processes.
+    #[arg(long, default_value_t = 15)]
+    pub fleet_crds: usize,
+    /// idle, failover: CRs spread over those CRDs (one ConfigMap child each).
+    #[arg(long, default_value_t = 1000)]
+    pub fleet_crs: usize,
+    /// idle: how long to sample RSS and CPU once every CR has converged.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub window: Duration,
+    /// failover: SIGTERM rounds (graceful hand-over).
+    #[arg(long, default_value_t = 20)]
+    pub sigterm: usize,
+    /// failover: SIGKILL rounds (crash take-over), alternating with the SIGTERM rounds.
+    #[arg(long, default_value_t = 20)]
+    pub sigkill: usize,
+}
+
+/// A benchmark of `ork bench`.
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Benchmark {
+    /// Convergence speed of one process against a floor, and its RSS with idle CRDs.
+    Throughput,
+    /// RSS and CPU of an idle leader and follower once every CR has converged.
+    Idle,
+    /// Failover time after SIGTERM and SIGKILL of the leader, default Lease durations.
+    Failover,
+    /// All three, in that order.
+    All,
+}
+
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+impl Benchmark {
+    /// The benchmarks `chosen` names, `all` expanded, without repeats.
+    pub fn expand(chosen: &[Self]) -> Vec<Self> {
+        let mut benchmarks = Vec::new();
+        for &benchmark in chosen {
+            let each: &[Self] = if benchmark == Self::All {
+                &[Self::Throughput, Self::Idle, Self::Failover]
+            } else {
+                &[benchmark]
+            };
+            for &one in each {
+                if !benchmarks.contains(&one) {
+                    benchmarks.push(one);
+                }
+            }
+        }
+        benchmarks
+    }
 }
 
 /// A Go duration (`500ms`, `30s`, `1m30s`) or whole seconds.
@@ -366,9 +419,39 @@ mod tests {
             Command::Bench(args) => {
                 assert_eq!(args.crs, [10, 20]);
                 assert_eq!(args.concurrency, 4);
+                assert_eq!(args.benchmarks, [Benchmark::Throughput]);
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+    #[test]
+    fn bench_names_its_benchmarks_and_all_expands_once() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "bench",
+            "idle,failover",
+            "all",
+            "--window",
+            "30s",
+            "--sigkill",
+            "5",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Bench(args) => {
+                assert_eq!(
+                    Benchmark::expand(&args.benchmarks),
+                    [Benchmark::Idle, Benchmark::Failover, Benchmark::Throughput]
+                );
+                assert_eq!(args.window, Duration::from_secs(30));
+                assert_eq!((args.sigterm, args.sigkill), (20, 5));
+                assert_eq!((args.fleet_crds, args.fleet_crs), (15, 1000));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "bench", "speed"]).is_err());
     }
 
     #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]

@@ -1,6 +1,6 @@
-//! `ork bench`: how fast `ork run` converges, against a floor measured in the same run.
+//! Throughput: how fast `ork run` converges, against a floor measured in the same run.
 //!
-//! It starts a throwaway local control plane (with an audit log), then for each N:
+//! For each N:
 //!
 //! - **floor**: a tight loop server-side-applying the 3·N children directly, with as many
 //!   requests in flight as ork has workers;
@@ -11,60 +11,29 @@
 //! It prints the throughput ratio ork/floor, p50/p99 latency from a CR's create to its last
 //! child applied, write requests per CR (from the audit log, by ork's own user), requests of
 //! every verb per CR (the API server's `apiserver_request_total`, less the bench's creates),
-//! and ork's peak RSS; finally ork's RSS with 15 idle CRDs. A benchmark, not a test: nothing
-//! is asserted.
+//! and ork's peak RSS; finally ork's RSS with 15 idle CRDs.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, ExitCode, Stdio};
+use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use anyhow::Context as _;
 use futures::{StreamExt, TryStreamExt};
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
-use kube::api::{Api, ApiResource, DynamicObject, ObjectMeta, Patch, PatchParams, PostParams};
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
+use kube::api::{Api, ApiResource, DynamicObject, Patch, PatchParams, PostParams};
 use kube::runtime::watcher;
 use kube::{Client, ResourceExt};
-use testenv::{Binaries, Config, ControlPlane, Identity};
 
+use super::fleet::Fleet;
+use super::process::{Ork, Spawn};
+use super::{
+    Bench, CRD, KATALOG, MANAGED, ORK_USER, create_namespace, is_ready, load_average, mib, poll,
+};
 use crate::cli::BenchArgs;
 
-const KATALOG: &str = include_str!("../../fixtures/stack/katalog.yaml");
-const CRD: &str = include_str!("../../fixtures/stack/crd.yaml");
-/// The user `ork run` authenticates as, so the audit log tells its writes apart.
-const ORK_USER: &str = "ork-bench";
-const MANAGED: &str = "orkestra.orkspace.io/managed=true";
-
-/// Runs `ork bench`.
-pub fn run(args: BenchArgs) -> anyhow::Result<ExitCode> {
-    let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
-    runtime.block_on(bench(args))?;
-    Ok(ExitCode::SUCCESS)
-}
-
-async fn bench(args: BenchArgs) -> anyhow::Result<()> {
-    let binaries = tokio::task::spawn_blocking(|| Binaries::locate_or_build(false)).await??;
-    let state = tempfile::tempdir()?;
-    let mut cp = ControlPlane::start(
-        Config::new()
-            .state_dir(state.path().join("cluster"))
-            .audit_log(true)
-            .binaries_dir(binaries.dir()),
-    )
-    .await?;
-    let result = measure(&args, &cp, state.path()).await;
-    tokio::task::spawn_blocking(move || cp.stop(Duration::from_secs(3))).await?;
-    result
-}
-
-async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Result<()> {
-    let client = cp.client().await?;
-    let kubeconfig = dir.join("ork.kubeconfig");
-    std::fs::write(
-        &kubeconfig,
-        cp.kubeconfig_as(&Identity::user(ORK_USER, &["system:masters"]))?,
-    )?;
+/// Runs the throughput benchmark, then the RSS of one process with 15 idle CRDs.
+pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
+    let (client, dir) = (&bench.client, bench.dir.as_path());
     let workers = args.concurrency.max(1);
     let katalog = dir.join("katalog.yaml");
     std::fs::write(dir.join("crd.yaml"), CRD)?;
@@ -79,23 +48,38 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
         kind: "Stack".into(),
         plural: "stacks".into(),
     };
-    let mut ork = Ork::start(&katalog, &kubeconfig, dir, "ork")?;
-    wait_listable(&client, &resource).await?;
+    let spawn = |katalog, name| Spawn {
+        katalog,
+        kubeconfig: &bench.kubeconfig,
+        dir,
+        name,
+        leader: None,
+    };
+    let mut ork = Ork::start(&spawn(&katalog, "ork"))?;
+    wait_listable(client, &resource).await?;
     println!(
-        "ork bench: Kubernetes {}, {} in flight (ork: {workers} workers), fixtures/stack (3 children per CR)",
-        testenv::KUBERNETES_VERSION,
+        "throughput: {} in flight (ork: {workers} workers), fixtures/stack (3 children per CR)",
         workers
     );
     println!(
-        "{:>6} {:>11} {:>11} {:>6} {:>9} {:>9} {:>10} {:>9} {:>10}",
-        "N", "floor CR/s", "ork CR/s", "ratio", "p50", "p99", "writes/CR", "reqs/CR", "peak RSS"
+        "{:>6} {:>11} {:>11} {:>6} {:>9} {:>9} {:>10} {:>9} {:>10} {:>14}",
+        "N",
+        "floor CR/s",
+        "ork CR/s",
+        "ratio",
+        "p50",
+        "p99",
+        "writes/CR",
+        "reqs/CR",
+        "peak RSS",
+        "load average"
     );
     for &n in &args.crs {
-        let floor = floor(&client, n, workers).await?;
-        let converged = converge(&client, &resource, n, workers, &cp.audit_log_path()).await?;
+        let floor = floor(client, n, workers).await?;
+        let converged = converge(client, &resource, n, workers, &bench.audit_log).await?;
         let rss = ork.memory();
         println!(
-            "{n:>6} {:>11.1} {:>11.1} {:>6.2} {:>9} {:>9} {:>10.1} {:>9.1} {:>10}",
+            "{n:>6} {:>11.1} {:>11.1} {:>6.2} {:>9} {:>9} {:>10.1} {:>9.1} {:>10} {:>14}",
             floor,
             converged.rate,
             converged.rate / floor,
@@ -103,17 +87,23 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
             format!("{:.0?}", converged.p99),
             converged.writes_per_cr,
             converged.requests_per_cr,
-            rss.peak
+            format!("{:.1} MiB", mib(rss.peak)),
+            load_average()
         );
     }
     ork.stop()?;
 
     // Idle: 15 CRDs, no CRs.
-    let idle = idle_katalog(dir, 15)?;
-    let mut ork = Ork::start(&idle, &kubeconfig, dir, "ork-idle")?;
+    let idle = Fleet::write(dir, 15)?;
+    let mut ork = Ork::start(&spawn(&idle.katalog, "ork-idle"))?;
     tokio::time::sleep(Duration::from_secs(10)).await;
     let rss = ork.memory();
-    println!("idle with 15 CRDs: RSS {} (peak {})", rss.now, rss.peak);
+    println!(
+        "idle with 15 CRDs: RSS {:.1} MiB (peak {:.1} MiB), load average {}",
+        mib(rss.now),
+        mib(rss.peak),
+        load_average()
+    );
     ork.stop()?;
     Ok(())
 }
@@ -215,19 +205,12 @@ async fn converge(
         .buffer_unordered(workers)
         .try_collect()
         .await?;
-    let deadline = Instant::now() + Duration::from_secs(600);
-    loop {
+    poll("the CRs to converge", Duration::from_secs(600), || async {
         let done = seen.lock().map(|s| s.len()).unwrap_or(0) >= n * 3
             && ready.lock().map(|r| r.len()).unwrap_or(0) >= n;
-        if done {
-            break;
-        }
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "{n} CRs did not converge in 10 minutes"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+        done.then_some(())
+    })
+    .await?;
     let finished = {
         let ready = ready.lock().expect("not poisoned");
         ready.values().max().copied().unwrap_or_else(Instant::now)
@@ -283,13 +266,6 @@ async fn first_seen<K>(
     }
 }
 
-fn is_ready(cr: &DynamicObject) -> bool {
-    cr.data["status"]["conditions"].as_array().is_some_and(|c| {
-        c.iter()
-            .any(|c| c["type"] == "Ready" && c["status"] == "True")
-    })
-}
-
 /// Requests the API server has completed so far (`apiserver_request_total`, every verb).
 async fn requests_served(client: &Client) -> anyhow::Result<u64> {
     let request = http::Request::get("/metrics").body(Vec::new())?;
@@ -311,103 +287,13 @@ fn writes_by(audit_log: &Path, user: &str) -> usize {
         .count()
 }
 
-async fn create_namespace(client: &Client, name: &str) -> anyhow::Result<String> {
-    let namespace = Namespace {
-        metadata: ObjectMeta {
-            name: Some(name.to_owned()),
-            ..ObjectMeta::default()
-        },
-        ..Namespace::default()
-    };
-    Api::<Namespace>::all(client.clone())
-        .create(&PostParams::default(), &namespace)
-        .await?;
-    Ok(name.to_owned())
-}
-
+/// Waits until ork has installed the CRD of `resource`.
 async fn wait_listable(client: &Client, resource: &ApiResource) -> anyhow::Result<()> {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), resource);
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while api.list(&Default::default()).await.is_err() {
-        anyhow::ensure!(
-            Instant::now() < deadline,
-            "ork did not install the CRD in 60 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    Ok(())
-}
-
-/// A Katalog of `count` CRDs (each from its own crdFile) with one ConfigMap child each.
-fn idle_katalog(dir: &Path, count: usize) -> anyhow::Result<PathBuf> {
-    let dir = dir.join("idle");
-    std::fs::create_dir_all(&dir)?;
-    let mut katalog = String::from(
-        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: idle}\nspec:\n  crds:\n",
-    );
-    for i in 0..count {
-        let crd = CRD
-            .replace("stacks", &format!("idle{i}s"))
-            .replace("stack", &format!("idle{i}"))
-            .replace("Stack", &format!("Idle{i}"));
-        std::fs::write(dir.join(format!("crd-{i}.yaml")), crd)?;
-        katalog.push_str(&format!(
-            "    idle{i}:\n      crdFile: ./crd-{i}.yaml\n      operatorBox:\n        onReconcile:\n          configMaps:\n            - name: \"{{{{ .metadata.name }}}}\"\n              data: {{k: v}}\n"
-        ));
-    }
-    let path = dir.join("katalog.yaml");
-    std::fs::write(&path, katalog)?;
-    Ok(path)
-}
-
-/// A running `ork run` child process.
-struct Ork {
-    child: Child,
-}
-
-/// Resident set sizes, as /proc prints them.
-struct Memory {
-    now: String,
-    peak: String,
-}
-
-impl Ork {
-    fn start(katalog: &Path, kubeconfig: &Path, dir: &Path, log: &str) -> anyhow::Result<Self> {
-        let log = std::fs::File::create(dir.join(format!("{log}.log")))?;
-        let child = Command::new(std::env::current_exe()?)
-            .arg("run")
-            .arg(katalog)
-            .arg("--kubeconfig")
-            .arg(kubeconfig)
-            .env("ORK_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .context("starting ork run")?;
-        Ok(Self { child })
-    }
-
-    fn memory(&self) -> Memory {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
-            .unwrap_or_default();
-        let field = |name: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(name))
-                .map(|v| v.trim().replace(" kB", " KiB"))
-                .unwrap_or_else(|| "?".into())
-        };
-        Memory {
-            now: field("VmRSS:"),
-            peak: field("VmHWM:"),
-        }
-    }
-
-    fn stop(&mut self) -> anyhow::Result<()> {
-        let pid = nix::unistd::Pid::from_raw(i32::try_from(self.child.id())?);
-        nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGTERM)?;
-        let status = self.child.wait()?;
-        anyhow::ensure!(status.success(), "ork run exited with {status}");
-        Ok(())
-    }
+    poll(
+        "ork to install the CRD",
+        Duration::from_secs(60),
+        || async { api.list(&Default::default()).await.ok().map(drop) },
+    )
+    .await
 }
