@@ -91,15 +91,12 @@ spec:
     }
     shows("one", "1", "false").await;
     assert_eq!(scaled.intake().current().unwrap().max_depth(), 0);
-    let text = metrics.encode();
-    for series in [
-        r#"orkestra_autoscale_overrides_total{crd="scaled"} 1"#,
-        r#"orkestra_autoscale_restores_total{crd="scaled"} 1"#,
-    ] {
-        assert!(
-            text.lines().any(|l| l == series),
-            "no `{series}` in\n{text}"
-        );
-    }
+    crate::support::assert_series(
+        &metrics,
+        &[
+            r#"orkestra_autoscale_overrides_total{crd="scaled"} 1"#,
+            r#"orkestra_autoscale_restores_total{crd="scaled"} 1"#,
+        ],
+    );
     supervisor.stop().await.unwrap();
 }

@@ -165,17 +165,14 @@ async fn a_crd_created_after_the_start_is_activated_without_a_restart() {
     child_holds(&client, &ns, "tardy-late", "here").await;
     assert!(late.is_active());
     assert!(late.health().watch_error().is_none());
-    let text = metrics.encode();
-    for series in [
-        r#"controller_crd_activation_total{crd="late",result="error"} 1"#,
-        r#"controller_crd_activation_total{crd="late",result="success"} 1"#,
-        r#"controller_crd_activation_latency_seconds_count{crd="late"} 2"#,
-    ] {
-        assert!(
-            text.lines().any(|l| l == series),
-            "no `{series}` in\n{text}"
-        );
-    }
+    crate::support::assert_series(
+        &metrics,
+        &[
+            r#"controller_crd_activation_total{crd="late",result="error"} 1"#,
+            r#"controller_crd_activation_total{crd="late",result="success"} 1"#,
+            r#"controller_crd_activation_latency_seconds_count{crd="late"} 2"#,
+        ],
+    );
     supervisor.stop().await.unwrap();
 }
 

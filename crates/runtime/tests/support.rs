@@ -32,3 +32,12 @@ pub async fn supervise(
     .await
     .unwrap()
 }
+
+/// Asserts that `metrics` prints each of `series` as one whole line (name, labels, value).
+#[allow(dead_code)]
+pub fn assert_series(metrics: &Metrics, series: &[&str]) {
+    let text = metrics.encode();
+    for line in series {
+        assert!(text.lines().any(|l| l == *line), "no `{line}` in\n{text}");
+    }
+}
