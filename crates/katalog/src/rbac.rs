@@ -295,7 +295,7 @@ pub fn runtime_rules(n: &Needs) -> Vec<PolicyRule> {
         "coordination.k8s.io",
         "leases",
         &[],
-        &["get", "create", "update"],
+        &["get", "list", "watch", "create", "update"],
     );
     r.grant("", "events", &[], &["create", "patch"]);
     // The reconciler records CR Events through events.k8s.io/v1, a group of its own, and the
@@ -435,7 +435,7 @@ mod tests {
                 rule(
                     "coordination.k8s.io",
                     "leases",
-                    &["get", "create", "update"]
+                    &["get", "list", "watch", "create", "update"]
                 ),
                 rule("db.io", "databases", &all),
                 rule("demo.io", "websites", &all),

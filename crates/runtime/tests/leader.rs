@@ -129,6 +129,55 @@ async fn a_released_lease_is_taken_over_within_two_seconds() {
     }
 }
 
+#[tokio::test]
+async fn a_follower_sees_a_release_at_once_not_at_its_next_poll() {
+    let (client, ns) = fresh_namespace("leader-watch").await;
+    let config = |identity: &str, retry: u64| {
+        LeaderConfig::default()
+            .namespace(&ns)
+            .identity(identity)
+            .lease_duration(Duration::from_secs(retry * 3))
+            .renew_deadline(Duration::from_secs(retry * 2))
+            .retry_period(Duration::from_secs(retry))
+    };
+    // a renews every second; b polls every 20 s, so polling alone would leave it following
+    // for about 18 s after a's release below.
+    let a = Elector::spawn(client.clone(), config("a", 1)).unwrap();
+    until(&mut a.subscribe(), true, Duration::from_secs(10)).await;
+    let b = Elector::spawn(client.clone(), config("b", 20)).unwrap();
+    let mut rb = b.subscribe();
+    // b polls once as it starts and finds the Lease held; two renewals of a later that poll
+    // is surely behind us.
+    let lease: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    for _ in 0..2 {
+        let seen = lease
+            .get("orkestra-konductor")
+            .await
+            .unwrap()
+            .metadata
+            .resource_version;
+        testenv::eventually("a to renew the Lease", Duration::from_secs(10), || {
+            let (lease, seen) = (lease.clone(), seen.clone());
+            async move {
+                let now = lease
+                    .get("orkestra-konductor")
+                    .await
+                    .ok()?
+                    .metadata
+                    .resource_version;
+                (now != seen).then_some(())
+            }
+        })
+        .await;
+    }
+    assert!(!b.is_leader());
+    a.shutdown().await;
+    let took = until(&mut rb, true, Duration::from_secs(5)).await;
+    eprintln!("take-over of a released Lease by a 20 s poller: {took:?}");
+    assert_eq!(holder(&client, &ns).await.as_deref(), Some("b"));
+    b.shutdown().await;
+}
+
 /// The reasons of the Events on the Lease, once there are at least `at_least` (10 s at most).
 async fn lease_event_reasons(
     client: &kube::Client,
