@@ -25,7 +25,6 @@ use std::time::Duration;
 
 use katalog::build::EngineRender;
 use katalog::condition::{Condition, Conditions, Env};
-use katalog::template::Engine;
 use kube::api::DynamicObject;
 use kube::runtime::reflector::Store;
 use serde_json::{Value, json};
@@ -180,18 +179,18 @@ impl Stats {
     /// `errorCount`, `errorRate`, `successRate`, `consecutiveFailures`, `latency` and
     /// `latencyP99` (milliseconds, over recent reconciles) and `autoscaleActive`.
     pub fn snapshot(&self) -> Value {
-        let health = self.health.snapshot("");
+        let counts = self.health.counts();
         let (latency, p99) = self.health.latency_ms();
         json!({
             "queueDepth": self.intake.len(),
             "workers": self.scale.workers(),
             "activeWorkers": self.active.get(),
             "resourceCount": self.store.len(),
-            "reconcileCount": health.total_reconciles,
-            "errorCount": health.failed_reconciles,
-            "errorRate": health.error_rate,
-            "successRate": if health.total_reconciles == 0 { 1.0 } else { 1.0 - health.error_rate },
-            "consecutiveFailures": health.consecutive_fails,
+            "reconcileCount": counts.total,
+            "errorCount": counts.failed,
+            "errorRate": counts.error_rate(),
+            "successRate": 1.0 - counts.error_rate(),
+            "consecutiveFailures": counts.consecutive_fails,
             "latency": latency,
             "latencyP99": p99,
             "autoscaleActive": self.scale.is_active(),
@@ -208,6 +207,8 @@ pub(super) struct Autoscaler {
     pub(super) resync: Arc<watch::Sender<Duration>>,
     pub(super) baseline: Baseline,
     pub(super) metrics: CrdMetrics,
+    /// Renders templated condition fields (the box's reconcile engine).
+    pub(super) render: Arc<EngineRender>,
 }
 
 /// The settings a box returns to.
@@ -232,7 +233,6 @@ impl Baseline {
 impl Autoscaler {
     /// Evaluates the conditions every interval, until the box aborts it.
     pub(super) async fn run(self) {
-        let render = EngineRender::new(Engine::new());
         let mut tick = tokio::time::interval(self.plan.interval);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         let mut false_since: Option<Instant> = None;
@@ -247,7 +247,7 @@ impl Autoscaler {
                 continue;
             }
             let data = json!({ "metrics": self.stats.snapshot() });
-            let env = Env::new(&data, &render, time::OffsetDateTime::now_utc());
+            let env = Env::new(&data, &*self.render, time::OffsetDateTime::now_utc());
             let hold = match Conditions::new(&self.plan.when, &self.plan.or).evaluate(&env) {
                 Ok(hold) => hold,
                 Err(error) => {
@@ -306,6 +306,7 @@ impl Autoscaler {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use katalog::template::Engine;
 
     fn crd(autoscale: &str) -> katalog::Crd {
         let body: String = autoscale

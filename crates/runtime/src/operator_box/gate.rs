@@ -20,7 +20,6 @@ use std::sync::{Arc, Mutex, PoisonError};
 
 use katalog::build::EngineRender;
 use katalog::condition::{Condition, Conditions, Env};
-use katalog::template::Engine;
 use kube::api::DynamicObject;
 use serde_json::{Map, Value};
 
@@ -50,8 +49,14 @@ impl Gate {
         }
     }
 
-    /// Whether `cr` (as JSON) passes, with `sentinels` of the event at hand.
-    pub fn passes(&self, cr: &Value, sentinels: &Map<String, Value>) -> bool {
+    /// Whether `cr` (as JSON) passes, with `sentinels` of the event at hand, rendering
+    /// templated fields with `render` (the box's reconcile engine, with the Katalog's notes).
+    pub fn passes(
+        &self,
+        cr: &Value,
+        sentinels: &Map<String, Value>,
+        render: &EngineRender,
+    ) -> bool {
         if self.external {
             return self.fail_open;
         }
@@ -70,8 +75,7 @@ impl Gate {
         if let Some(map) = data.as_object_mut() {
             map.insert("sentinels".into(), Value::Object(sentinels.clone()));
         }
-        let render = EngineRender::new(Engine::new());
-        let env = Env::new(&data, &render, time::OffsetDateTime::now_utc());
+        let env = Env::new(&data, render, time::OffsetDateTime::now_utc());
         Conditions::new(&self.when, &self.or)
             .evaluate(&env)
             .unwrap_or(self.fail_open)
@@ -159,6 +163,7 @@ fn sentinel(name: &str, old: Option<&DynamicObject>, new: &DynamicObject) -> Opt
 pub(super) struct AtDequeue {
     pub(super) gates: Arc<Gates>,
     pub(super) pending: Pending,
+    pub(super) render: Arc<EngineRender>,
 }
 
 impl AtDequeue {
@@ -176,7 +181,7 @@ impl AtDequeue {
             .take(key)
             .unwrap_or_else(|| self.gates.sentinels(Some(cr), cr));
         let json = serde_json::to_value(cr).unwrap_or_default();
-        !gate.passes(&json, &sentinels)
+        !gate.passes(&json, &sentinels, &self.render)
     }
 }
 
@@ -208,7 +213,12 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use katalog::template::Engine;
     use serde_json::json;
+
+    fn render() -> EngineRender {
+        EngineRender::new(Engine::new())
+    }
 
     fn crd(pre_reconcile: &str) -> katalog::Crd {
         let body: String = pre_reconcile
@@ -284,9 +294,10 @@ mod tests {
             m.insert("generationChanged".into(), json!(g));
             m
         };
-        assert!(gate.passes(&cr("false"), &fired("true")));
-        assert!(!gate.passes(&cr("false"), &fired("false")));
-        assert!(!gate.passes(&cr("true"), &fired("true")));
+        let render = render();
+        assert!(gate.passes(&cr("false"), &fired("true"), &render));
+        assert!(!gate.passes(&cr("false"), &fired("false"), &render));
+        assert!(!gate.passes(&cr("true"), &fired("true"), &render));
     }
 
     #[test]
@@ -297,8 +308,8 @@ mod tests {
         let gate = gates.enqueue.unwrap();
         let mut fired = Map::new();
         fired.insert("labelsChanged".into(), json!("true"));
-        assert!(gate.passes(&json!({}), &fired));
+        assert!(gate.passes(&json!({}), &fired, &render()));
         fired.insert("labelsChanged".into(), json!("false"));
-        assert!(!gate.passes(&json!({}), &fired));
+        assert!(!gate.passes(&json!({}), &fired, &render()));
     }
 }

@@ -141,6 +141,16 @@ impl Health {
         self.lock().waiting_on.clone()
     }
 
+    /// The reconcile counters now, without the formatting of a full [`Health::snapshot`].
+    pub fn counts(&self) -> Counts {
+        let record = self.lock();
+        Counts {
+            total: record.total,
+            failed: record.failed,
+            consecutive_fails: record.consecutive_fails,
+        }
+    }
+
     /// Mean and 99th-percentile duration of the recent reconciles, in milliseconds (0 when
     /// there were none).
     pub fn latency_ms(&self) -> (f64, f64) {
@@ -228,14 +238,12 @@ impl Health {
             .started_at
             .map(|at| Duration::try_from(now - at).unwrap_or_default())
             .unwrap_or_default();
-        let error_rate = if record.total == 0 {
-            0.0
-        } else {
-            // Counts stay far below 2^52, where f64 is exact.
-            #[allow(clippy::cast_precision_loss)]
-            let rate = record.failed as f64 / record.total as f64;
-            rate
-        };
+        let error_rate = Counts {
+            total: record.total,
+            failed: record.failed,
+            consecutive_fails: record.consecutive_fails,
+        }
+        .error_rate();
         HealthSnapshot {
             name: name.to_owned(),
             state,
@@ -257,6 +265,30 @@ impl Health {
             last_reconcile: format_time(record.last_reconcile),
             has_unhealthy_dependencies: !record.waiting_on.is_empty(),
         }
+    }
+}
+
+/// The reconcile counters of a box (see [`Health::counts`]).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counts {
+    /// Reconciles finished.
+    pub total: u64,
+    /// Of which failed.
+    pub failed: u64,
+    /// Failures since the last success.
+    pub consecutive_fails: u32,
+}
+
+impl Counts {
+    /// Failed / total; 0 before any reconcile.
+    pub fn error_rate(&self) -> f64 {
+        if self.total == 0 {
+            return 0.0;
+        }
+        // Counts stay far below 2^52, where f64 is exact.
+        #[allow(clippy::cast_precision_loss)]
+        let rate = self.failed as f64 / self.total as f64;
+        rate
     }
 }
 

@@ -144,6 +144,12 @@ pub trait Reconcile: Send + Sync + 'static {
     fn cross(&self) -> Option<Arc<crate::observe::Cross>> {
         None
     }
+
+    /// The template engine of the reconcile (with the Katalog's notes), which the box's gates
+    /// and autoscaler render with too; `None`: a plain engine.
+    fn render(&self) -> Option<Arc<katalog::build::EngineRender>> {
+        None
+    }
 }
 
 /// The Katalog-driven reconcile, with `.cross` read from the other boxes' caches.
@@ -160,6 +166,10 @@ impl Reconcile for crate::reconcile::Reconciler {
             ..self.extra(&cr)
         };
         crate::reconcile::Reconciler::reconcile(self, cr, &extra).await
+    }
+
+    fn render(&self) -> Option<Arc<katalog::build::EngineRender>> {
+        Some(crate::reconcile::Reconciler::render(self).clone())
     }
 
     fn cross(&self) -> Option<Arc<crate::observe::Cross>> {
@@ -464,6 +474,11 @@ impl OperatorBox {
             store: store.clone(),
         };
         let pending = gate::Pending::default();
+        let render = reconcile.render().unwrap_or_else(|| {
+            Arc::new(katalog::build::EngineRender::new(
+                katalog::template::Engine::new(),
+            ))
+        });
         let spawn_workers = {
             let reconcile = Arc::clone(&reconcile);
             let (store, resource) = (store.clone(), config.resource.clone());
@@ -473,6 +488,7 @@ impl OperatorBox {
             let gate = gate::AtDequeue {
                 gates: Arc::clone(&config.gates),
                 pending: pending.clone(),
+                render: Arc::clone(&render),
             };
             Box::new(move |queue: Queue<Key>| {
                 Workers::spawn_counted(
@@ -513,6 +529,7 @@ impl OperatorBox {
             resync_period,
             children: children.clone(),
             pending,
+            render: Arc::clone(&render),
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
@@ -539,6 +556,7 @@ impl OperatorBox {
                 resync: Arc::clone(&resync),
                 baseline: Baseline::of(&config),
                 metrics: metrics.clone(),
+                render: Arc::clone(&render),
             };
             tasks.spawn(autoscaler.run());
         }

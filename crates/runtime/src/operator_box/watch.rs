@@ -81,6 +81,8 @@ pub(super) struct Watch {
     pub(super) children: super::children::ChildIndex,
     /// The sentinels of queued keys, for the reconcile gate.
     pub(super) pending: super::gate::Pending,
+    /// Renders the enqueue gate's templated fields (the reconcile's engine).
+    pub(super) render: Arc<katalog::build::EngineRender>,
     pub(super) store: Store<DynamicObject>,
     /// Told the uid of each CR that is gone, so the reconcile can forget it.
     pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
@@ -325,7 +327,7 @@ impl Watch {
             && new.metadata.deletion_timestamp.is_none()
         {
             let cr = serde_json::to_value(new).unwrap_or_default();
-            if !gate.passes(&cr, &sentinels) {
+            if !gate.passes(&cr, &sentinels, &self.render) {
                 tracing::debug!(crd = %self.config.name, %key, "the enqueue gate holds the CR");
                 return;
             }

@@ -337,6 +337,11 @@ impl Reconciler {
         self.child_kinds.clone()
     }
 
+    /// The template engine this reconcile renders with (the Katalog's notes included).
+    pub fn render(&self) -> &Arc<EngineRender> {
+        &self.render
+    }
+
     /// The CRD's `cross:` declarations, when it has any: its box binds them to the process's
     /// caches and subscribes them to the changes of the CRDs they read.
     pub fn cross(&self) -> Option<&Arc<Cross>> {
