@@ -47,6 +47,7 @@ pub mod metrics;
 pub mod observe;
 pub mod operator_box;
 pub mod reconcile;
+pub mod refusal;
 pub mod supervisor;
 
 pub use config::RuntimeArgs;

@@ -8,7 +8,8 @@
 //! 2. `onDelete`: every group in order; a group deletes its declared objects (owned ones only;
 //!    foreground propagation when `ordered`) and creates its Jobs without ownerReferences.
 //!    An ordered group is done when its objects are gone (404) and its Jobs are Complete or
-//!    Failed; the next group starts only then. Unordered, only Jobs are awaited. Pending work
+//!    Failed (a Job that cannot be created because its namespace is terminating is skipped:
+//!    it never could be, and waiting for it would hold the namespace's deletion); the next group starts only then. Unordered, only Jobs are awaited. Pending work
 //!    requeues after 3 s. The timeout (default 5 m) runs from the CR's `deletionTimestamp`;
 //!    when it passes, a Warning Event and `Ready=False` say what is pending and the finalizer
 //!    stays (the CR remains Terminating until someone intervenes or the CR changes).
@@ -186,6 +187,11 @@ impl Reconciler {
                 match api.create(&params, &obj).await {
                     Ok(created) => created,
                     Err(kube::Error::Api(e)) if e.code == 409 => return Ok(false),
+                    // It never could be: holding the finalizer would hold the namespace.
+                    Err(e) if crate::refusal::is_namespace_terminating(&e) => {
+                        tracing::info!(job = %r, "the namespace is terminating; the onDelete Job cannot be created and is skipped");
+                        return Ok(true);
+                    }
                     Err(e) => return Err(failed(e)),
                 }
             }

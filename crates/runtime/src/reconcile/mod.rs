@@ -22,13 +22,13 @@ pub mod owned;
 pub mod prune;
 pub mod secrets;
 pub mod status;
+pub mod subresource;
 mod tracking;
 
 #[cfg(test)]
 mod fixtures;
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -138,6 +138,7 @@ pub struct ReconcilerConfig {
     instance: String,
     discovery: Option<Arc<Discovery>>,
     child_cache: Option<Arc<dyn owned::ChildCache>>,
+    status_refresh: Duration,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -157,6 +158,7 @@ impl Default for ReconcilerConfig {
             instance: DEFAULT_FIELD_MANAGER.to_owned(),
             discovery: None,
             child_cache: None,
+            status_refresh: subresource::REFRESH,
         }
     }
 }
@@ -191,6 +193,14 @@ impl ReconcilerConfig {
         self
     }
 
+    /// How long discovery's answer to "does the CRD serve a status subresource" is trusted
+    /// before it is asked again (default [`subresource::REFRESH`], 30 s).
+    #[must_use]
+    pub fn status_refresh(mut self, every: Duration) -> Self {
+        self.status_refresh = every;
+        self
+    }
+
     /// A discovery cache shared with other Reconcilers (default: one of its own).
     #[must_use]
     pub fn discovery(mut self, discovery: Arc<Discovery>) -> Self {
@@ -222,8 +232,8 @@ pub struct Reconciler {
     config: ReconcilerConfig,
     finalizers: Vec<String>,
     announced: Mutex<HashSet<String>>,
-    /// False once a status patch found no status subresource (until restart).
-    status_subresource: AtomicBool,
+    /// Whether the CRD serves `/status`, as discovery says.
+    status_subresource: subresource::StatusSubresource,
     protection: Protection,
     child_kinds: Vec<(String, String)>,
     /// The CRD's `cross:` declarations, when it has any.
@@ -284,6 +294,11 @@ impl Reconciler {
                 namespaced: crd.namespaced,
             },
         );
+        let status_subresource = subresource::StatusSubresource::new(
+            GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
+            &crd.plural,
+            config.status_refresh,
+        );
         Ok(Reconciler {
             katalog_name: katalog.name.clone(),
             render,
@@ -297,7 +312,7 @@ impl Reconciler {
             memo: apply::Memo::default(),
             config,
             announced: Mutex::new(HashSet::new()),
-            status_subresource: AtomicBool::new(true),
+            status_subresource,
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
             cross,
@@ -435,7 +450,12 @@ impl Reconciler {
             .publish(&self.reference(cr), type_, reason, note)
             .await
         {
-            tracing::warn!(error = %crate::error_chain(&e), reason, "event not published");
+            if crate::refusal::is_namespace_terminating(&e) {
+                // Nothing can be created there any more; the CR goes with its namespace.
+                tracing::debug!(reason, "event dropped: the namespace is terminating");
+            } else {
+                tracing::warn!(error = %crate::error_chain(&e), reason, "event not published");
+            }
         }
     }
 
@@ -493,6 +513,11 @@ impl Reconciler {
         {
             Ok(Some(updated)) => updated,
             Ok(None) => (*cr).clone(),
+            Err(e) if crate::refusal::is_not_found(&e) => {
+                // Deleted since the cache saw it: the watch reports the deletion.
+                tracing::debug!("the CR is gone");
+                return Ok(Action::Done);
+            }
             Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
         };
         let extra_map = self.extra_map(extra);
@@ -514,6 +539,12 @@ impl Reconciler {
         };
         let (result, children, wrote) = match converged {
             Ok(c) => (Ok(()), c.children, c.wrote),
+            Err(e) if crate::refusal::is_namespace_terminating(&e) => {
+                // Nothing can be created there any more, and retrying cannot change that:
+                // the namespace's deletion reaches this CR next and runs its deletion path.
+                tracing::debug!("the namespace is terminating; only the deletion path runs");
+                return Ok(Action::Done);
+            }
             Err(e) => (Err(e), Map::new(), false),
         };
         if let Some(d) = data.as_object_mut() {
@@ -585,7 +616,7 @@ impl Reconciler {
     ) -> Result<bool, Error> {
         let entry = &self.crd.entry;
         if entry.ignore_status_patch == Some(true)
-            || !self.status_subresource.load(Ordering::Relaxed)
+            || !self.status_subresource.present(&self.client).await
         {
             return Ok(false);
         }
@@ -621,10 +652,12 @@ impl Reconciler {
         {
             status::Published::Written => Ok(true),
             status::Published::Unchanged => Ok(false),
-            status::Published::NoSubresource => {
-                // Do not ask again on every reconcile (each ask is a write request).
-                self.status_subresource.store(false, Ordering::Relaxed);
-                tracing::info!("the CRD has no status subresource; status is not written");
+            status::Published::NotFound => {
+                // One 404 says nothing about the CRD: discovery tells whether the CR is gone
+                // (the everyday case) or the subresource is.
+                if self.status_subresource.after_not_found(&self.client).await {
+                    tracing::debug!("the CR is gone; its status is not written");
+                }
                 Ok(false)
             }
         }

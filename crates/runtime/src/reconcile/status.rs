@@ -263,14 +263,16 @@ pub enum Published {
     Written,
     /// Nothing changed; nothing was written.
     Unchanged,
-    /// The CRD has no status subresource (404); nothing can be written.
-    NoSubresource,
+    /// The API server answered 404: the CR is gone, or its CRD serves no status
+    /// subresource. Which of the two only discovery can tell (see
+    /// [`super::subresource::StatusSubresource`]).
+    NotFound,
 }
 
 /// Writes `status` by merge patch to `/status` when it changes the CR's current status.
 ///
 /// # Errors
-/// The API server refused the patch (a 404, meaning no status subresource, is not an error).
+/// The API server refused the patch (a 404 is not an error: see [`Published::NotFound`]).
 pub async fn publish(
     api: &Api<DynamicObject>,
     cr: &DynamicObject,
@@ -294,7 +296,7 @@ pub async fn publish(
         .await
     {
         Ok(_) => Ok(Published::Written),
-        Err(kube::Error::Api(e)) if e.code == 404 => Ok(Published::NoSubresource),
+        Err(kube::Error::Api(e)) if e.is_not_found() => Ok(Published::NotFound),
         Err(source) => Err(Error::PatchFailed { name, source }),
     }
 }

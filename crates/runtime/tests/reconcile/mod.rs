@@ -4,6 +4,7 @@
 
 mod apply;
 mod delete;
+mod gone;
 mod invalid;
 mod packs;
 mod secrets;
