@@ -6,7 +6,9 @@ use std::time::Duration;
 
 use k8s_openapi::api::batch::v1::Job;
 use k8s_openapi::api::core::v1::Namespace;
-use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
+    CustomResourceDefinition, CustomResourceSubresourceStatus,
+};
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
 use runtime::reconcile::{Action, Extra, ReconcilerConfig};
 use serde_json::json;
@@ -71,7 +73,8 @@ async fn set_status_subresource(w: &World, on: bool) {
     let mut crd = crds.get(&name).await.unwrap();
     for version in &mut crd.spec.versions {
         let subresources = version.subresources.get_or_insert_with(Default::default);
-        subresources.status = on.then(Default::default);
+        // `{}` turns it on; the type's default (JSON null) would not.
+        subresources.status = on.then(|| CustomResourceSubresourceStatus(json!({})));
     }
     crd.metadata.managed_fields = None;
     crds.replace(&name, &Default::default(), &crd)
@@ -106,7 +109,11 @@ async fn a_crd_without_a_status_subresource_gets_no_status_until_it_serves_one()
         || async {
             w.reconcile("n").await.ok()?;
             let n = w.get("n").await;
-            (condition(&n, "Ready")["status"] == "True").then_some(())
+            let conditions = n.data["status"]["conditions"].as_array()?.clone();
+            conditions
+                .iter()
+                .any(|c| c["type"] == "Ready" && c["status"] == "True")
+                .then_some(())
         },
     )
     .await;
