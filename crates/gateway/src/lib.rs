@@ -24,6 +24,7 @@ pub mod cluster;
 mod config;
 pub mod convert;
 pub mod labels;
+pub mod mail;
 pub mod metrics;
 pub mod notify;
 pub mod plan;

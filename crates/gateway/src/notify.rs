@@ -47,6 +47,9 @@ pub enum Error {
     /// No SMTP server is configured.
     #[error("no SMTP server is configured (--smtp)")]
     NoSmtp,
+    /// The message cannot be encoded safely (an invalid address).
+    #[error("encoding the email")]
+    Mail(#[from] crate::mail::Error),
 }
 
 /// One notification from the runtime.
@@ -323,10 +326,11 @@ async fn reply(
     }
 }
 
-/// Sends one plain-text email over SMTP (no TLS, no auth: a relay on a trusted network).
+/// Sends one plain-text email over SMTP (no TLS, no auth: a relay on a trusted network),
+/// encoded by [`crate::mail::encode`] so that no field can inject a header or a command.
 ///
 /// # Errors
-/// Network failures or a refused step.
+/// An invalid address (before connecting), network failures or a refused step.
 pub async fn send_mail(
     server: &str,
     from: &str,
@@ -334,6 +338,7 @@ pub async fn send_mail(
     subject: &str,
     body: &str,
 ) -> Result<(), Error> {
+    let message = crate::mail::encode(from, to, subject, body)?;
     let stream = tokio::time::timeout(Duration::from_secs(10), TcpStream::connect(server))
         .await
         .map_err(|e| Error::SmtpIo(e.into()))?
@@ -349,24 +354,17 @@ pub async fn send_mail(
         reply(&mut read, step, want).await
     };
     send("EHLO ork-gateway\r\n".into(), "EHLO", '2').await?;
-    send(format!("MAIL FROM:<{from}>\r\n"), "MAIL FROM", '2').await?;
-    for rcpt in to {
+    send(
+        format!("MAIL FROM:<{}>\r\n", message.from),
+        "MAIL FROM",
+        '2',
+    )
+    .await?;
+    for rcpt in &message.to {
         send(format!("RCPT TO:<{rcpt}>\r\n"), "RCPT TO", '2').await?;
     }
     send("DATA\r\n".into(), "DATA", '3').await?;
-    let mut msg = format!(
-        "From: {from}\r\nTo: {}\r\nSubject: {subject}\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n",
-        to.join(", ")
-    );
-    for line in body.lines() {
-        if line.starts_with('.') {
-            msg.push('.');
-        }
-        msg.push_str(line);
-        msg.push_str("\r\n");
-    }
-    msg.push_str(".\r\n");
-    send(msg, "the message", '2').await?;
+    send(message.data, "the message", '2').await?;
     send("QUIT\r\n".into(), "QUIT", '2').await
 }
 

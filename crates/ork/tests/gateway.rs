@@ -874,11 +874,9 @@ spec:
         .await
         .unwrap()
         .unwrap();
-    assert!(
-        mail.contains("Subject: [ork] site prod/web: Ready=False"),
-        "{mail}"
-    );
-    assert!(mail.contains("To: ops@example.test"), "{mail}");
+    let (headers, subject) = mail_headers(&mail);
+    assert_eq!(subject, "[ork] site prod/web: Ready=False", "{mail}");
+    assert!(headers.contains(&"To: <ops@example.test>"), "{mail}");
 
     let (_, again) = request(&gw.http, "/notify", Some(&event)).await;
     assert_eq!(again["throttled"], json!(["ops"]), "{again}");
@@ -901,7 +899,48 @@ spec:
         .unwrap()
         .unwrap();
     assert!(next.contains("Ready=True"), "{next}");
+    let recovery = tokio::time::timeout(Duration::from_secs(10), mails.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(mail_headers(&recovery).1, "[ork] site prod/web: Ready=True");
+
+    // Fields of a notification cannot add a header or end the message.
+    let forged = json!({"team": "ops", "crd": "site", "name": "web\r\nBcc: evil@example.test",
+                        "namespace": "prod", "condition": "Ready", "status": "Unknown",
+                        "message": "x\r\n.\r\nRCPT TO:<evil@example.test>"});
+    let (_, fourth) = request(&gw.http, "/notify", Some(&forged)).await;
+    assert_eq!(
+        fourth["delivered"],
+        json!(["slack:ops", "email:ops"]),
+        "{fourth}"
+    );
+    let mail = tokio::time::timeout(Duration::from_secs(10), mails.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    let (headers, subject) = mail_headers(&mail);
+    assert!(
+        subject.starts_with("[ork] site prod/web\r\nBcc:"),
+        "{subject:?}"
+    );
+    assert!(headers.iter().all(|h| !h.starts_with("Bcc")), "{mail}");
+    assert_eq!(headers.len(), 6, "{mail}");
     terminate(gw);
+}
+
+/// The header lines of a received message's DATA, and its subject decoded (RFC 2047 base64).
+fn mail_headers(mail: &str) -> (Vec<&str>, String) {
+    let headers: Vec<&str> = mail.split("\r\n").take_while(|l| !l.is_empty()).collect();
+    let encoded = headers
+        .iter()
+        .find_map(|h| h.strip_prefix("Subject: =?utf-8?B?")?.strip_suffix("?="))
+        .unwrap_or_else(|| panic!("no encoded subject in {mail}"));
+    use base64::Engine as _;
+    let bytes = base64::engine::general_purpose::STANDARD
+        .decode(encoded)
+        .unwrap();
+    (headers, String::from_utf8(bytes).unwrap())
 }
 
 #[tokio::test(flavor = "multi_thread")]
