@@ -10,7 +10,8 @@ use super::profiles::{ProfileClass, Profiles};
 use super::{ErrorKind, ObjectRef, Owner, SecretFlags};
 use crate::condition::{lookup, parse_duration};
 use crate::labels;
-use crate::resources::{Common, ForEach, Kind, Labels, Render, Text, TextMap, render_text};
+use crate::render::{Render, Text, render_text};
+use crate::resources::{Common, ForEach, Kind, Labels, TextMap};
 
 /// A failure inside one declaration, before it is located by phase and path.
 #[derive(Debug)]

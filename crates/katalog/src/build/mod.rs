@@ -72,7 +72,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::condition::{self, Conditions, Env};
-use crate::resources::{Declaration, HookTemplates, Kind, Render, RenderFailure, Text};
+use crate::render::{Render, RenderFailure, Text};
+use crate::resources::{Declaration, HookTemplates, Kind};
 
 pub use autoscale::{ScaleDecision, decide as decide_autoscale};
 use context::{Built, Ctx, Fault, Meta};
@@ -330,7 +331,7 @@ pub struct Hooks<'a> {
 ///
 /// ```no_run
 /// # use katalog::build::{Builder, Hooks};
-/// # fn demo(render: &dyn katalog::resources::Render, hooks: &katalog::resources::HookTemplates,
+/// # fn demo(render: &dyn katalog::render::Render, hooks: &katalog::resources::HookTemplates,
 /// #         cr: &serde_json::Value) -> Result<(), katalog::build::Error> {
 /// let plan = Builder::new(render)
 ///     .force_conflict(Some(true))

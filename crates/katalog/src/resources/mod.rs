@@ -14,12 +14,12 @@ mod policy;
 mod scaling;
 mod shapes;
 mod storage;
-mod text;
 mod workloads;
 
 use serde::{Deserialize, Serialize};
 
 use crate::condition::Condition;
+use crate::render::Text;
 
 pub use access::{RoleBindingDecl, RoleDecl, RoleRef, RuleDecl, ServiceAccountDecl, Subject};
 pub use config::{ConfigMapDecl, SecretDecl, SecretTls};
@@ -34,9 +34,6 @@ pub use shapes::{
     SeccompProfile, TextMap, Volume, VolumeMount, WorkloadAutoscale,
 };
 pub use storage::{PvDecl, PvcDecl};
-#[cfg(test)]
-pub(crate) use text::PathRender;
-pub use text::{Render, RenderFailure, Text, render_text};
 pub use workloads::{
     CronJobDecl, DeploymentDecl, JobDecl, PodDecl, ReplicaSetDecl, StatefulSetDecl,
     VolumeClaimTemplate,

@@ -35,7 +35,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ObjectReference;
 use katalog::build::{Builder, EngineRender, Profiles};
 use katalog::condition::{Conditions, Env, parse_duration};
-use katalog::resources::{Text, render_text};
+use katalog::render::{Text, render_text};
 use katalog::{Crd, Katalog};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Map, Value};
