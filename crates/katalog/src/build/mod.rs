@@ -73,7 +73,7 @@ use time::OffsetDateTime;
 
 use crate::condition::{self, Conditions, Env};
 use crate::render::{Render, RenderFailure, Text};
-use crate::resources::{Declaration, HookTemplates, Kind};
+use crate::resources::{Declaration, HookTemplates, Kind, for_each_kind};
 
 pub use autoscale::{ScaleDecision, decide as decide_autoscale};
 use context::{Built, Ctx, Fault, Meta};
@@ -388,6 +388,39 @@ impl<T> KindSpec<T> {
     }
 }
 
+/// Generates [`Builder::run_block`] from the kinds table: every kind in [`Kind::ALL`] order,
+/// each with the [`KindSpec`] its row names (checked at compile time to be of that kind).
+macro_rules! declare_run_block {
+    ($(
+        $kind:ident $key:literal $field:ident $decl:ident $api:tt $plural:tt $suffix:literal
+        $scope:ident $build:path;
+    )*) => {
+        const _: () = {
+            $(assert!(
+                matches!($build.kind, Kind::$kind),
+                concat!("the KindSpec of `", $key, "` builds another kind"),
+            );)*
+        };
+
+        impl Builder<'_> {
+            /// Builds every declaration of one block into `st`, kind by kind.
+            fn run_block(
+                &self,
+                st: &mut State,
+                phase: Phase,
+                h: &HookTemplates,
+                data: &Value,
+                owner: &Owner,
+            ) -> Result<()> {
+                $(self.run(st, phase, &h.$field, &$build, data, owner)?;)*
+                Ok(())
+            }
+        }
+    };
+}
+
+for_each_kind!(declare_run_block);
+
 /// Accumulates one build.
 #[derive(Default)]
 struct State {
@@ -507,134 +540,6 @@ impl<'a> Builder<'a> {
                 field: None,
                 kind: ErrorKind::ConditionFailed(e),
             })
-    }
-
-    fn run_block(
-        &self,
-        st: &mut State,
-        phase: Phase,
-        h: &HookTemplates,
-        data: &Value,
-        owner: &Owner,
-    ) -> Result<()> {
-        for kind in Kind::ALL {
-            match kind {
-                Kind::Namespace => {
-                    self.run(st, phase, &h.namespaces, &policy::NAMESPACE, data, owner)
-                }
-                Kind::ServiceAccount => self.run(
-                    st,
-                    phase,
-                    &h.service_accounts,
-                    &access::SERVICE_ACCOUNT,
-                    data,
-                    owner,
-                ),
-                Kind::Role => self.run(st, phase, &h.roles, &access::ROLE, data, owner),
-                Kind::ClusterRole => self.run(
-                    st,
-                    phase,
-                    &h.cluster_roles,
-                    &access::CLUSTER_ROLE,
-                    data,
-                    owner,
-                ),
-                Kind::RoleBinding => self.run(
-                    st,
-                    phase,
-                    &h.role_bindings,
-                    &access::ROLE_BINDING,
-                    data,
-                    owner,
-                ),
-                Kind::ClusterRoleBinding => self.run(
-                    st,
-                    phase,
-                    &h.cluster_role_bindings,
-                    &access::CLUSTER_ROLE_BINDING,
-                    data,
-                    owner,
-                ),
-                Kind::ResourceQuota => self.run(
-                    st,
-                    phase,
-                    &h.resource_quotas,
-                    &policy::RESOURCE_QUOTA,
-                    data,
-                    owner,
-                ),
-                Kind::LimitRange => self.run(
-                    st,
-                    phase,
-                    &h.limit_ranges,
-                    &policy::LIMIT_RANGE,
-                    data,
-                    owner,
-                ),
-                Kind::NetworkPolicy => self.run(
-                    st,
-                    phase,
-                    &h.network_policies,
-                    &network::NETWORK_POLICY,
-                    data,
-                    owner,
-                ),
-                Kind::Secret => self.run(st, phase, &h.secrets, &config::SECRET, data, owner),
-                Kind::ConfigMap => {
-                    self.run(st, phase, &h.config_maps, &config::CONFIG_MAP, data, owner)
-                }
-                Kind::PersistentVolume => {
-                    self.run(st, phase, &h.persistent_volumes, &storage::PV, data, owner)
-                }
-                Kind::PersistentVolumeClaim => self.run(
-                    st,
-                    phase,
-                    &h.persistent_volume_claims,
-                    &storage::PVC,
-                    data,
-                    owner,
-                ),
-                Kind::Deployment => self.run(
-                    st,
-                    phase,
-                    &h.deployments,
-                    &workloads::DEPLOYMENT,
-                    data,
-                    owner,
-                ),
-                Kind::StatefulSet => self.run(
-                    st,
-                    phase,
-                    &h.stateful_sets,
-                    &workloads::STATEFUL_SET,
-                    data,
-                    owner,
-                ),
-                Kind::ReplicaSet => self.run(
-                    st,
-                    phase,
-                    &h.replica_sets,
-                    &workloads::REPLICA_SET,
-                    data,
-                    owner,
-                ),
-                Kind::Pod => self.run(st, phase, &h.pods, &workloads::POD, data, owner),
-                Kind::Job => self.run(st, phase, &h.jobs, &workloads::JOB, data, owner),
-                Kind::CronJob => {
-                    self.run(st, phase, &h.cron_jobs, &workloads::CRON_JOB, data, owner)
-                }
-                Kind::Service => self.run(st, phase, &h.services, &network::SERVICE, data, owner),
-                Kind::Ingress => self.run(st, phase, &h.ingresses, &network::INGRESS, data, owner),
-                Kind::HorizontalPodAutoscaler => {
-                    self.run(st, phase, &h.hpa, &scaling::HPA, data, owner)
-                }
-                Kind::PodDisruptionBudget => {
-                    self.run(st, phase, &h.pdb, &scaling::PDB, data, owner)
-                }
-                Kind::Custom => self.run(st, phase, &h.custom, &custom::CUSTOM, data, owner),
-            }?;
-        }
-        Ok(())
     }
 
     /// Builds every declaration of one kind in one block.
