@@ -1,7 +1,7 @@
 //! Object building: from a CR and its CRD's declarations, the exact Kubernetes objects one
 //! reconcile applies (spec §6, §9.4), as data.
 //!
-//! [`Builder::build`] renders `onCreate` and `onReconcile` into a [`Plan`]: the ordered
+//! [`Builder::build`] renders `onCreate` and `onReconcile` into an [`ApplyPlan`]: the ordered
 //! [`Child`] objects (each with how to apply it: create-if-absent or converge, SSA force,
 //! scope, secret flags), the objects a failed `when`/`or` asks to delete if owned, and the
 //! objects the namespace guard skipped. [`Builder::build_delete`] renders `onDelete` into a
@@ -9,7 +9,7 @@
 //! who knows the CR's uid ([`add_owner_reference`]). [`preview`] is `ork template`.
 //!
 //! One file per family of kinds builds the object bodies; `context` holds the rendering
-//! helpers they share and [`profiles`](Profiles) the named presets.
+//! helpers they share and [`profiles`](ProfileRegistry) the named presets.
 //!
 //! # Decisions where the spec is silent or loose
 //!
@@ -81,7 +81,7 @@ pub use crd::{blocks_of, child_types, cr_skeleton, engine_for, hooks_of};
 pub use delete::{DeleteGroup, DeletePlan};
 pub use owner::{Owner, add_owner_reference, owner_reference};
 pub use preview::{PLACEHOLDER_UID, PreviewError, crd_for, preview};
-pub use profiles::{ProfileClass, Profiles, builtin as builtin_profile};
+pub use profiles::{ProfileClass, ProfileRegistry, builtin as builtin_profile};
 pub use render::EngineRender;
 
 /// The lifecycle block a declaration came from.
@@ -238,7 +238,7 @@ pub struct Skipped {
 /// Everything one reconcile of one CR applies, in order.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Plan {
+pub struct ApplyPlan {
     /// Objects to apply, in apply order (kind order, then declaration order).
     pub children: Vec<Child>,
     /// Objects to delete if owned (label `orkestra-owner` matches): declared with
@@ -343,7 +343,7 @@ pub struct Hooks<'a> {
 /// ```
 pub struct Builder<'a> {
     render: &'a dyn Render,
-    profiles: Cow<'a, Profiles>,
+    profiles: Cow<'a, ProfileRegistry>,
     force_conflict: Option<bool>,
     allowed_namespaces: Vec<String>,
     restricted_namespaces: Vec<String>,
@@ -424,7 +424,7 @@ for_each_kind!(declare_run_block);
 /// Accumulates one build.
 #[derive(Default)]
 struct State {
-    plan: Plan,
+    plan: ApplyPlan,
     /// Deletion candidates, filtered against the children at the end.
     candidates: Vec<ObjectRef>,
     /// Position of each child in `plan.children`.
@@ -442,7 +442,7 @@ impl<'a> Builder<'a> {
     pub fn new(render: &'a dyn Render) -> Self {
         Builder {
             render,
-            profiles: Cow::Owned(Profiles::new()),
+            profiles: Cow::Owned(ProfileRegistry::new()),
             force_conflict: None,
             allowed_namespaces: Vec::new(),
             restricted_namespaces: Vec::new(),
@@ -452,7 +452,7 @@ impl<'a> Builder<'a> {
 
     /// Uses the Katalog's profiles (they win over built-ins).
     #[must_use]
-    pub fn profiles(mut self, profiles: &'a Profiles) -> Self {
+    pub fn profiles(mut self, profiles: &'a ProfileRegistry) -> Self {
         self.profiles = Cow::Borrowed(profiles);
         self
     }
@@ -491,7 +491,12 @@ impl<'a> Builder<'a> {
     ///
     /// # Errors
     /// The first declaration that cannot be built, located as `onCreate.deployments[2].image`.
-    pub fn build(&self, cr: &Value, hooks: Hooks<'_>, extra: &Map<String, Value>) -> Result<Plan> {
+    pub fn build(
+        &self,
+        cr: &Value,
+        hooks: Hooks<'_>,
+        extra: &Map<String, Value>,
+    ) -> Result<ApplyPlan> {
         self.build_state(cr, hooks, extra, State::default())
             .map(|st| st.plan)
     }
