@@ -10,7 +10,7 @@ use std::hint::black_box;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use katalog::build::{Builder, EngineRender, Profiles, engine_for, hooks_of};
+use katalog::build::{Builder, EngineRender, ProfileRegistry, engine_for, hooks_of};
 use serde_json::{Map, Value, json};
 
 const CRS: usize = 10_000;
@@ -30,7 +30,7 @@ fn main() {
     let k = &loaded.katalog;
     let crd = &k.crds[0];
     let render = EngineRender::new(engine_for(k).expect("notes compile"));
-    let profiles = Profiles::from_katalog(k);
+    let profiles = ProfileRegistry::from_katalog(k);
     let builder = Builder::new(&render).profiles(&profiles).for_crd(crd);
     let crs: Vec<Value> = (0..CRS)
         .map(|i| {

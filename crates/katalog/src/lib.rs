@@ -14,6 +14,7 @@ pub mod labels;
 mod load;
 pub mod model;
 pub mod rbac;
+pub mod render;
 pub mod resolve;
 pub mod resources;
 pub mod template;

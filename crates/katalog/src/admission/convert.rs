@@ -7,7 +7,7 @@ use serde_json::{Map, Value};
 use super::{Error, Result};
 use crate::condition::lookup;
 use crate::model::Crd;
-use crate::resources::Render;
+use crate::render::Render;
 
 /// A CRD's `conversion:` block.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]

@@ -29,7 +29,7 @@ use serde_json::Value;
 use time::OffsetDateTime;
 
 use crate::model::{Crd, Fires};
-use crate::resources::Render;
+use crate::render::Render;
 
 pub use convert::{Conversion, ConversionPath, convert};
 pub use mutate::{Mutated, PatchOp, mutate};
@@ -65,7 +65,7 @@ pub enum Error {
         what: String,
         /// The engine's failure.
         #[source]
-        source: crate::resources::RenderFailure,
+        source: crate::render::RenderFailure,
     },
     /// A mutation rule has no `field`, or neither or both of `default` and `override`.
     #[error("a mutation rule needs a field and exactly one of default and override")]

@@ -8,7 +8,7 @@ use super::{Error, Finding, Input, Result, chain, gates_pass, rule_name};
 use crate::condition::{Env, lookup, value_text};
 use crate::de::Spanned;
 use crate::model::MutationRule;
-use crate::resources::render_text;
+use crate::render::render_text;
 
 /// One JSON patch (RFC 6902) operation.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -24,7 +24,7 @@ use super::mutate::{set, typed};
 use super::{Error, Finding, Input, gates_pass};
 use crate::condition::{Env, lookup};
 use crate::model::Normalize;
-use crate::resources::render_text;
+use crate::render::render_text;
 
 /// One field normalize changed.
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -8,7 +8,7 @@ use serde_json::Value;
 use super::{Error, Result};
 use crate::condition::{Condition, Operator, ValueType, value_text};
 use crate::model::ValidationRule;
-use crate::resources::Text;
+use crate::render::Text;
 
 /// The condition a validation rule checks: its `field`, operator (explicit or shorthand),
 /// operand, `valueType` and `negate`. `when`/`or` gating is not part of it.

@@ -7,7 +7,7 @@ use super::{Error, Input, chain, condition_of, gates_pass, rule_name};
 use crate::condition::Env;
 use crate::de::Spanned;
 use crate::model::ValidationRule;
-use crate::resources::render_text;
+use crate::render::render_text;
 
 /// One violated rule.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -7,7 +7,8 @@ use time::OffsetDateTime;
 use super::ErrorKind;
 use super::context::parse_int;
 use crate::condition::{Conditions, Env, parse_duration};
-use crate::resources::{ScaleStep, Text, WorkloadAutoscale, render_text};
+use crate::render::{Text, render_text};
+use crate::resources::{ScaleStep, WorkloadAutoscale};
 
 /// What the autoscale decided.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -91,7 +92,7 @@ pub fn decide(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::PathRender;
+    use crate::condition::PathRender;
     use serde_json::json;
     use time::macros::datetime;
 

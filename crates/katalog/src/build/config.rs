@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use super::context::{Built, Ctx, Meta, Result};
 use super::{KindSpec, ObjectRef, SecretFlags, TlsRequest};
-use crate::resources::{ConfigMapDecl, Kind, SecretDecl, Text};
+use crate::render::Text;
+use crate::resources::{ConfigMapDecl, Kind, SecretDecl};
 
 pub(super) const CONFIG_MAP: KindSpec<ConfigMapDecl> = KindSpec {
     targets: |d| &d.to_namespaces,

@@ -6,11 +6,12 @@ use std::borrow::Cow;
 
 use serde_json::{Map, Value, json};
 
-use super::profiles::{ProfileClass, Profiles};
+use super::profiles::{ProfileClass, ProfileRegistry};
 use super::{ErrorKind, ObjectRef, Owner, SecretFlags};
 use crate::condition::{lookup, parse_duration};
 use crate::labels;
-use crate::resources::{Common, ForEach, Kind, Labels, Render, Text, TextMap, render_text};
+use crate::render::{Render, Text, render_text};
+use crate::resources::{Common, ForEach, Kind, Labels, TextMap};
 
 /// A failure inside one declaration, before it is located by phase and path.
 #[derive(Debug)]
@@ -124,13 +125,13 @@ impl Meta {
 /// Rendering context of one declaration (one forEach element).
 pub(crate) struct Ctx<'a> {
     render: &'a dyn Render,
-    profiles: &'a Profiles,
+    profiles: &'a ProfileRegistry,
     /// The data map (CR, extras, forEach keys).
     pub data: &'a Value,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(render: &'a dyn Render, profiles: &'a Profiles, data: &'a Value) -> Self {
+    pub fn new(render: &'a dyn Render, profiles: &'a ProfileRegistry, data: &'a Value) -> Self {
         Ctx {
             render,
             profiles,

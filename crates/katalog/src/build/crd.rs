@@ -5,16 +5,16 @@ use std::collections::BTreeSet;
 
 use serde_json::{Value, json};
 
-use super::{Builder, Hooks, ProfileClass, Profiles};
+use super::{Builder, Hooks, ProfileClass, ProfileRegistry};
 use crate::model::{Crd, Katalog};
 use crate::resources::{HookTemplates, Kind};
 use crate::template::{Engine, Note, NotesError};
 
-impl Profiles {
+impl ProfileRegistry {
     /// The Katalog's own profiles (`profiles:` and included profile files).
-    pub fn from_katalog(katalog: &Katalog) -> Profiles {
+    pub fn from_katalog(katalog: &Katalog) -> ProfileRegistry {
         let p = &katalog.profiles;
-        let mut out = Profiles::new();
+        let mut out = ProfileRegistry::new();
         let classes = [
             (ProfileClass::Resources, &p.resources),
             (ProfileClass::Probes, &p.probes),

@@ -1,7 +1,7 @@
 //! Object building: from a CR and its CRD's declarations, the exact Kubernetes objects one
 //! reconcile applies (spec §6, §9.4), as data.
 //!
-//! [`Builder::build`] renders `onCreate` and `onReconcile` into a [`Plan`]: the ordered
+//! [`Builder::build`] renders `onCreate` and `onReconcile` into an [`ApplyPlan`]: the ordered
 //! [`Child`] objects (each with how to apply it: create-if-absent or converge, SSA force,
 //! scope, secret flags), the objects a failed `when`/`or` asks to delete if owned, and the
 //! objects the namespace guard skipped. [`Builder::build_delete`] renders `onDelete` into a
@@ -9,7 +9,7 @@
 //! who knows the CR's uid ([`add_owner_reference`]). [`preview`] is `ork template`.
 //!
 //! One file per family of kinds builds the object bodies; `context` holds the rendering
-//! helpers they share and [`profiles`](Profiles) the named presets.
+//! helpers they share and [`profiles`](ProfileRegistry) the named presets.
 //!
 //! # Decisions where the spec is silent or loose
 //!
@@ -72,7 +72,8 @@ use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
 use crate::condition::{self, Conditions, Env};
-use crate::resources::{Declaration, HookTemplates, Kind, Render, RenderFailure, Text};
+use crate::render::{Render, RenderFailure, Text};
+use crate::resources::{Declaration, HookTemplates, Kind, for_each_kind};
 
 pub use autoscale::{ScaleDecision, decide as decide_autoscale};
 use context::{Built, Ctx, Fault, Meta};
@@ -80,7 +81,7 @@ pub use crd::{blocks_of, child_types, cr_skeleton, engine_for, hooks_of};
 pub use delete::{DeleteGroup, DeletePlan};
 pub use owner::{Owner, add_owner_reference, owner_reference};
 pub use preview::{PLACEHOLDER_UID, PreviewError, crd_for, preview};
-pub use profiles::{ProfileClass, Profiles, builtin as builtin_profile};
+pub use profiles::{ProfileClass, ProfileRegistry, builtin as builtin_profile};
 pub use render::EngineRender;
 
 /// The lifecycle block a declaration came from.
@@ -237,7 +238,7 @@ pub struct Skipped {
 /// Everything one reconcile of one CR applies, in order.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct Plan {
+pub struct ApplyPlan {
     /// Objects to apply, in apply order (kind order, then declaration order).
     pub children: Vec<Child>,
     /// Objects to delete if owned (label `orkestra-owner` matches): declared with
@@ -330,7 +331,7 @@ pub struct Hooks<'a> {
 ///
 /// ```no_run
 /// # use katalog::build::{Builder, Hooks};
-/// # fn demo(render: &dyn katalog::resources::Render, hooks: &katalog::resources::HookTemplates,
+/// # fn demo(render: &dyn katalog::render::Render, hooks: &katalog::resources::HookTemplates,
 /// #         cr: &serde_json::Value) -> Result<(), katalog::build::Error> {
 /// let plan = Builder::new(render)
 ///     .force_conflict(Some(true))
@@ -342,7 +343,7 @@ pub struct Hooks<'a> {
 /// ```
 pub struct Builder<'a> {
     render: &'a dyn Render,
-    profiles: Cow<'a, Profiles>,
+    profiles: Cow<'a, ProfileRegistry>,
     force_conflict: Option<bool>,
     allowed_namespaces: Vec<String>,
     restricted_namespaces: Vec<String>,
@@ -387,10 +388,43 @@ impl<T> KindSpec<T> {
     }
 }
 
+/// Generates [`Builder::run_block`] from the kinds table: every kind in [`Kind::ALL`] order,
+/// each with the [`KindSpec`] its row names (checked at compile time to be of that kind).
+macro_rules! declare_run_block {
+    ($(
+        $kind:ident $key:literal $field:ident $decl:ident $api:tt $plural:tt $suffix:literal
+        $scope:ident $build:path;
+    )*) => {
+        const _: () = {
+            $(assert!(
+                matches!($build.kind, Kind::$kind),
+                concat!("the KindSpec of `", $key, "` builds another kind"),
+            );)*
+        };
+
+        impl Builder<'_> {
+            /// Builds every declaration of one block into `st`, kind by kind.
+            fn run_block(
+                &self,
+                st: &mut State,
+                phase: Phase,
+                h: &HookTemplates,
+                data: &Value,
+                owner: &Owner,
+            ) -> Result<()> {
+                $(self.run(st, phase, &h.$field, &$build, data, owner)?;)*
+                Ok(())
+            }
+        }
+    };
+}
+
+for_each_kind!(declare_run_block);
+
 /// Accumulates one build.
 #[derive(Default)]
 struct State {
-    plan: Plan,
+    plan: ApplyPlan,
     /// Deletion candidates, filtered against the children at the end.
     candidates: Vec<ObjectRef>,
     /// Position of each child in `plan.children`.
@@ -408,7 +442,7 @@ impl<'a> Builder<'a> {
     pub fn new(render: &'a dyn Render) -> Self {
         Builder {
             render,
-            profiles: Cow::Owned(Profiles::new()),
+            profiles: Cow::Owned(ProfileRegistry::new()),
             force_conflict: None,
             allowed_namespaces: Vec::new(),
             restricted_namespaces: Vec::new(),
@@ -418,7 +452,7 @@ impl<'a> Builder<'a> {
 
     /// Uses the Katalog's profiles (they win over built-ins).
     #[must_use]
-    pub fn profiles(mut self, profiles: &'a Profiles) -> Self {
+    pub fn profiles(mut self, profiles: &'a ProfileRegistry) -> Self {
         self.profiles = Cow::Borrowed(profiles);
         self
     }
@@ -457,7 +491,12 @@ impl<'a> Builder<'a> {
     ///
     /// # Errors
     /// The first declaration that cannot be built, located as `onCreate.deployments[2].image`.
-    pub fn build(&self, cr: &Value, hooks: Hooks<'_>, extra: &Map<String, Value>) -> Result<Plan> {
+    pub fn build(
+        &self,
+        cr: &Value,
+        hooks: Hooks<'_>,
+        extra: &Map<String, Value>,
+    ) -> Result<ApplyPlan> {
         self.build_state(cr, hooks, extra, State::default())
             .map(|st| st.plan)
     }
@@ -506,134 +545,6 @@ impl<'a> Builder<'a> {
                 field: None,
                 kind: ErrorKind::ConditionFailed(e),
             })
-    }
-
-    fn run_block(
-        &self,
-        st: &mut State,
-        phase: Phase,
-        h: &HookTemplates,
-        data: &Value,
-        owner: &Owner,
-    ) -> Result<()> {
-        for kind in Kind::ALL {
-            match kind {
-                Kind::Namespace => {
-                    self.run(st, phase, &h.namespaces, &policy::NAMESPACE, data, owner)
-                }
-                Kind::ServiceAccount => self.run(
-                    st,
-                    phase,
-                    &h.service_accounts,
-                    &access::SERVICE_ACCOUNT,
-                    data,
-                    owner,
-                ),
-                Kind::Role => self.run(st, phase, &h.roles, &access::ROLE, data, owner),
-                Kind::ClusterRole => self.run(
-                    st,
-                    phase,
-                    &h.cluster_roles,
-                    &access::CLUSTER_ROLE,
-                    data,
-                    owner,
-                ),
-                Kind::RoleBinding => self.run(
-                    st,
-                    phase,
-                    &h.role_bindings,
-                    &access::ROLE_BINDING,
-                    data,
-                    owner,
-                ),
-                Kind::ClusterRoleBinding => self.run(
-                    st,
-                    phase,
-                    &h.cluster_role_bindings,
-                    &access::CLUSTER_ROLE_BINDING,
-                    data,
-                    owner,
-                ),
-                Kind::ResourceQuota => self.run(
-                    st,
-                    phase,
-                    &h.resource_quotas,
-                    &policy::RESOURCE_QUOTA,
-                    data,
-                    owner,
-                ),
-                Kind::LimitRange => self.run(
-                    st,
-                    phase,
-                    &h.limit_ranges,
-                    &policy::LIMIT_RANGE,
-                    data,
-                    owner,
-                ),
-                Kind::NetworkPolicy => self.run(
-                    st,
-                    phase,
-                    &h.network_policies,
-                    &network::NETWORK_POLICY,
-                    data,
-                    owner,
-                ),
-                Kind::Secret => self.run(st, phase, &h.secrets, &config::SECRET, data, owner),
-                Kind::ConfigMap => {
-                    self.run(st, phase, &h.config_maps, &config::CONFIG_MAP, data, owner)
-                }
-                Kind::PersistentVolume => {
-                    self.run(st, phase, &h.persistent_volumes, &storage::PV, data, owner)
-                }
-                Kind::PersistentVolumeClaim => self.run(
-                    st,
-                    phase,
-                    &h.persistent_volume_claims,
-                    &storage::PVC,
-                    data,
-                    owner,
-                ),
-                Kind::Deployment => self.run(
-                    st,
-                    phase,
-                    &h.deployments,
-                    &workloads::DEPLOYMENT,
-                    data,
-                    owner,
-                ),
-                Kind::StatefulSet => self.run(
-                    st,
-                    phase,
-                    &h.stateful_sets,
-                    &workloads::STATEFUL_SET,
-                    data,
-                    owner,
-                ),
-                Kind::ReplicaSet => self.run(
-                    st,
-                    phase,
-                    &h.replica_sets,
-                    &workloads::REPLICA_SET,
-                    data,
-                    owner,
-                ),
-                Kind::Pod => self.run(st, phase, &h.pods, &workloads::POD, data, owner),
-                Kind::Job => self.run(st, phase, &h.jobs, &workloads::JOB, data, owner),
-                Kind::CronJob => {
-                    self.run(st, phase, &h.cron_jobs, &workloads::CRON_JOB, data, owner)
-                }
-                Kind::Service => self.run(st, phase, &h.services, &network::SERVICE, data, owner),
-                Kind::Ingress => self.run(st, phase, &h.ingresses, &network::INGRESS, data, owner),
-                Kind::HorizontalPodAutoscaler => {
-                    self.run(st, phase, &h.hpa, &scaling::HPA, data, owner)
-                }
-                Kind::PodDisruptionBudget => {
-                    self.run(st, phase, &h.pdb, &scaling::PDB, data, owner)
-                }
-                Kind::Custom => self.run(st, phase, &h.custom, &custom::CUSTOM, data, owner),
-            }?;
-        }
-        Ok(())
     }
 
     /// Builds every declaration of one kind in one block.

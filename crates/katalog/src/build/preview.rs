@@ -2,7 +2,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{Builder, EngineRender, Profiles, add_owner_reference, engine_for, hooks_of};
+use super::{Builder, EngineRender, ProfileRegistry, add_owner_reference, engine_for, hooks_of};
 use crate::model::{Crd, Katalog};
 use crate::template::{NotesError, RenderContext};
 
@@ -88,7 +88,7 @@ pub fn preview(k: &Katalog, cr: &Value, crd: Option<&str>) -> Result<Vec<Value>,
             seed: Some(0),
             ..RenderContext::default()
         });
-    let profiles = Profiles::from_katalog(k);
+    let profiles = ProfileRegistry::from_katalog(k);
     let plan = Builder::new(&render)
         .profiles(&profiles)
         .for_crd(crd)

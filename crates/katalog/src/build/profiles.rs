@@ -2,7 +2,7 @@
 //! timings, security contexts, rolling updates, HPA/PDB behaviour, NetworkPolicy rules,
 //! ResourceQuota limits and LimitRange items.
 //!
-//! A [`Profiles`] registry holds the Katalog's own profiles; a lookup tries those first
+//! A [`ProfileRegistry`] holds the Katalog's own profiles; a lookup tries those first
 //! (they win over built-ins of the same name), then the built-ins. Every profile is a JSON
 //! value in the shape its class expands to (see [`ProfileClass`]).
 
@@ -57,14 +57,14 @@ impl ProfileClass {
 
 /// The Katalog's own profiles, by class and name.
 #[derive(Debug, Clone, Default, PartialEq)]
-pub struct Profiles {
+pub struct ProfileRegistry {
     user: BTreeMap<ProfileClass, BTreeMap<String, Value>>,
 }
 
-impl Profiles {
+impl ProfileRegistry {
     /// No user profiles: only built-ins resolve.
     pub fn new() -> Self {
-        Profiles::default()
+        ProfileRegistry::default()
     }
 
     /// Adds (or replaces) a user profile.
@@ -250,7 +250,7 @@ mod tests {
 
     #[test]
     fn user_profiles_win_over_built_ins() {
-        let p = Profiles::new().with(
+        let p = ProfileRegistry::new().with(
             ProfileClass::Resources,
             "tiny",
             json!({"requests": {"cpu": "1m"}}),
@@ -260,7 +260,7 @@ mod tests {
             "1m"
         );
         assert_eq!(
-            Profiles::new()
+            ProfileRegistry::new()
                 .lookup(ProfileClass::Resources, "tiny")
                 .unwrap()["requests"]["cpu"],
             "25m"

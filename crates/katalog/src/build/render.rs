@@ -6,7 +6,7 @@ use std::sync::RwLock;
 
 use serde_json::Value;
 
-use crate::resources::{Render, RenderFailure};
+use crate::render::{Render, RenderFailure};
 use crate::template::{Engine, RenderContext, Template};
 
 /// Renders with a [`Engine`] and a fixed [`RenderContext`] (clock and random seed).

@@ -5,7 +5,8 @@ use serde_json::{Map, Value, json};
 use super::KindSpec;
 use super::context::{Built, Ctx, Meta, Result};
 use super::workloads::put;
-use crate::resources::{Kind, PvDecl, PvcDecl, Text};
+use crate::render::Text;
+use crate::resources::{Kind, PvDecl, PvcDecl};
 
 pub(super) const PVC: KindSpec<PvcDecl> = KindSpec::new(Kind::PersistentVolumeClaim, pvc);
 pub(super) const PV: KindSpec<PvDecl> = KindSpec::new(Kind::PersistentVolume, pv);

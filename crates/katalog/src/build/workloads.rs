@@ -120,7 +120,7 @@ fn profiled<T: serde::Serialize>(
     ctx: &Ctx<'_>,
     field: &str,
     class: ProfileClass,
-    profile: Option<&crate::resources::Text>,
+    profile: Option<&crate::render::Text>,
     v: &T,
 ) -> Result<Option<Value>> {
     if let Some(name) = profile {
@@ -311,7 +311,7 @@ fn pod_spec(
 /// `replicas` (default 1).
 /// `replicas`, only when declared and non-empty: the API server defaults it to 1, and not
 /// sending it leaves the field to an HPA or to `kubectl scale`.
-fn replicas(ctx: &Ctx<'_>, t: Option<&crate::resources::Text>) -> Result<Option<Value>> {
+fn replicas(ctx: &Ctx<'_>, t: Option<&crate::render::Text>) -> Result<Option<Value>> {
     Ok(ctx.int("replicas", t)?.map(Value::from))
 }
 
@@ -332,7 +332,7 @@ fn batch_labels(meta: &Meta) -> Value {
 fn replicated_spec(
     ctx: &Ctx<'_>,
     meta: &Meta,
-    count: Option<&crate::resources::Text>,
+    count: Option<&crate::render::Text>,
     pod: Map<String, Value>,
 ) -> Result<Map<String, Value>> {
     let mut spec = Map::new();
@@ -449,9 +449,9 @@ fn job_spec(
     ctx: &Ctx<'_>,
     meta: &Meta,
     w: &WorkloadView<'_>,
-    restart: Option<&crate::resources::Text>,
+    restart: Option<&crate::render::Text>,
     default_restart: &str,
-    backoff: Option<&crate::resources::Text>,
+    backoff: Option<&crate::render::Text>,
 ) -> Result<Map<String, Value>> {
     let restart = ctx
         .opt("restartPolicy", restart)?

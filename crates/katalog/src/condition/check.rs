@@ -2,7 +2,7 @@
 //! not depend on data (shape, operator, and operands written without templates).
 
 use super::{Condition, CronSchedule, Operator, parse_duration, time};
-use crate::resources::Text;
+use crate::render::Text;
 
 /// How serious a problem is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

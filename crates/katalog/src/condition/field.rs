@@ -5,7 +5,9 @@ use std::borrow::Cow;
 use serde_json::Value;
 
 use super::{Condition, Env, Error, Operator, Result, ValueType};
-use crate::resources::{Text, render_text};
+#[cfg(test)]
+use crate::render::RenderFailure;
+use crate::render::{Text, render_text};
 
 /// Looks up a dot path (`spec.replicas`, `items.0.name`) in a data map. A leading `.` is
 /// ignored. Returns `None` when any segment is missing.
@@ -264,5 +266,41 @@ fn canonical_type(written: &str) -> String {
     match written.trim().to_ascii_lowercase().as_str() {
         "list" | "array" => "slice".to_string(),
         other => other.to_string(),
+    }
+}
+
+/// A stand-in renderer for unit tests: replaces each `{{ .dot.path }}` with the text of
+/// that path (empty when absent) and fails on anything else.
+#[cfg(test)]
+#[derive(Debug, Default)]
+pub(crate) struct PathRender;
+
+#[cfg(test)]
+impl crate::render::Render for PathRender {
+    fn render(
+        &self,
+        src: &str,
+        data: &serde_json::Value,
+    ) -> std::result::Result<String, RenderFailure> {
+        let mut out = String::new();
+        let mut rest = src;
+        while let Some(start) = rest.find("{{") {
+            out.push_str(&rest[..start]);
+            let end = rest[start..]
+                .find("}}")
+                .ok_or_else(|| RenderFailure::new("unclosed action"))?;
+            let expr = rest[start + 2..start + end].trim();
+            if !expr.starts_with('.') || expr.contains(' ') {
+                return Err(RenderFailure::new(format!(
+                    "unsupported expression {expr:?}"
+                )));
+            }
+            if let Some(v) = lookup(data, expr) {
+                out.push_str(&value_text(v));
+            }
+            rest = &rest[start + end + 2..];
+        }
+        out.push_str(rest);
+        Ok(out)
     }
 }

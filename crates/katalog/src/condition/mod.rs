@@ -15,9 +15,11 @@ mod time;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use crate::resources::{Render, RenderFailure, Text, render_text};
+use crate::render::{Render, RenderFailure, Text, render_text};
 
 pub use check::{Problem, Severity};
+#[cfg(test)]
+pub(crate) use field::PathRender;
 pub use field::{lookup, value_text};
 pub use time::{CronSchedule, parse_duration};
 
@@ -447,7 +449,6 @@ impl<'a> Conditions<'a> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::PathRender;
     use ::time::macros::datetime;
     use serde_json::json;
 

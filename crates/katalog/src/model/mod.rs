@@ -43,7 +43,7 @@ pub use operator_box::{Emit, LayoutConflict, OperatorBox, RuntimeSection};
 pub use polymorphic::{
     DependCondition, Dependency, DependsOn, Labels, OneOrMany, RetryBackoff, ScalarString, Setup,
 };
-pub use profiles::{ProfileClass, Profiles, ReconcilerProfile};
+pub use profiles::{ProfileMap, Profiles, ReconcilerProfile};
 pub use reconciler::{
     Behaviour, Hooks, ManagedResource, Queue, QueueRule, Reconciler, Remote, Requeue,
 };

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use super::Queue;
 use crate::de::Spanned;
 
-/// A class of profiles: name → definition, in the shape of the class.
-pub type ProfileClass<T = serde_json::Value> = BTreeMap<String, Spanned<T>>;
+/// The profiles of one class as written: name → definition, in the shape of the class.
+pub type ProfileMap<T = serde_json::Value> = BTreeMap<String, Spanned<T>>;
 
 /// `profiles:` of a Katalog or Motif: eleven classes plus `include:`.
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
@@ -18,37 +18,37 @@ pub struct Profiles {
     pub include: Option<Spanned<String>>,
     /// Reconciler tuning presets.
     #[serde(default)]
-    pub reconciler: ProfileClass<ReconcilerProfile>,
+    pub reconciler: ProfileMap<ReconcilerProfile>,
     /// NetworkPolicy presets.
     #[serde(default)]
-    pub network_policies: ProfileClass,
+    pub network_policies: ProfileMap,
     /// ResourceQuota presets.
     #[serde(default)]
-    pub resource_quotas: ProfileClass,
+    pub resource_quotas: ProfileMap,
     /// LimitRange presets.
     #[serde(default)]
-    pub limit_ranges: ProfileClass,
+    pub limit_ranges: ProfileMap,
     /// HPA behaviour presets.
     #[serde(default)]
-    pub hpa: ProfileClass,
+    pub hpa: ProfileMap,
     /// PDB presets.
     #[serde(default)]
-    pub pdb: ProfileClass,
+    pub pdb: ProfileMap,
     /// Rolling-update presets.
     #[serde(default)]
-    pub rolling_update: ProfileClass,
+    pub rolling_update: ProfileMap,
     /// Container resource presets.
     #[serde(default)]
-    pub resources: ProfileClass,
+    pub resources: ProfileMap,
     /// Probe presets.
     #[serde(default)]
-    pub probes: ProfileClass,
+    pub probes: ProfileMap,
     /// Container security-context presets.
     #[serde(default)]
-    pub container_security: ProfileClass,
+    pub container_security: ProfileMap,
     /// Pod security-context presets.
     #[serde(default)]
-    pub pod_security: ProfileClass,
+    pub pod_security: ProfileMap,
 }
 
 /// A reconciler profile: tuning applied where `reconciler.profile` names it.
@@ -66,7 +66,7 @@ pub struct ReconcilerProfile {
 impl Profiles {
     /// The names declared in each class, as (class key, names).
     pub fn classes(&self) -> Vec<(&'static str, Vec<&str>)> {
-        fn names<T>(c: &ProfileClass<T>) -> Vec<&str> {
+        fn names<T>(c: &ProfileMap<T>) -> Vec<&str> {
             c.keys().map(String::as_str).collect()
         }
         vec![
@@ -89,8 +89,8 @@ impl Profiles {
     pub fn merge(&mut self, other: Profiles) -> Vec<(&'static str, String, crate::Location)> {
         fn class<T>(
             key: &'static str,
-            into: &mut ProfileClass<T>,
-            from: ProfileClass<T>,
+            into: &mut ProfileMap<T>,
+            from: ProfileMap<T>,
             out: &mut Vec<(&'static str, String, crate::Location)>,
         ) {
             for (name, value) in from {

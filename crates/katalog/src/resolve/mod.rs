@@ -163,10 +163,11 @@ fn with_crd_from_path(d: Diagnostic) -> Diagnostic {
     }
 }
 
-/// Resolves `reference` (a path, possibly with `$VAR`/`${VAR}`) relative to the directory of
-/// `from`. Remote references (`https://`, `oci://`) are not supported yet.
+/// Resolves `reference` (a path, possibly with `$VAR`/`${VAR}` from the process
+/// environment) relative to the directory of `from`. Remote references (`https://`,
+/// `oci://`) are not supported yet.
 pub fn resolve_path(from: &Path, reference: &str) -> Result<PathBuf, String> {
-    let expanded = expand_env(reference)?;
+    let expanded = expand_env(reference, process_env)?;
     if is_remote(&expanded) {
         return Err(format!(
             "remote reference `{expanded}` is not supported yet; use a local file"
@@ -188,8 +189,18 @@ pub fn is_remote(reference: &str) -> bool {
         || reference.starts_with("ghcr.io/")
 }
 
-/// Expands `$VAR` and `${VAR}`; an unset variable is an error naming it.
-pub fn expand_env(text: &str) -> Result<String, String> {
+/// The value of a variable of the process environment (`None` when unset or not UTF-8): the
+/// lookup [`resolve_path`] gives [`expand_env`].
+fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Expands `$VAR` and `${VAR}` with the values `lookup` gives; an unset variable is an error
+/// naming it. A `$` followed by no name stays as it is.
+///
+/// # Errors
+/// An unset variable, or a `${` without its `}`.
+pub fn expand_env(text: &str, lookup: impl Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(i) = rest.find('$') {
@@ -209,8 +220,8 @@ pub fn expand_env(text: &str) -> Result<String, String> {
         if name.is_empty() {
             out.push('$');
         } else {
-            let value = std::env::var(name)
-                .map_err(|_| format!("environment variable `{name}` is not set"))?;
+            let value =
+                lookup(name).ok_or_else(|| format!("environment variable `{name}` is not set"))?;
             out.push_str(&value);
         }
         rest = tail;
@@ -237,10 +248,71 @@ mod tests {
         assert!(err.contains("not supported yet"), "{err}");
     }
 
+    /// A fake environment: `HOME=/home/me`, `DIR=base`, `EMPTY=` and nothing else.
+    fn fake(name: &str) -> Option<String> {
+        match name {
+            "HOME" => Some("/home/me".into()),
+            "DIR" => Some("base".into()),
+            "EMPTY" => Some(String::new()),
+            _ => None,
+        }
+    }
+
     #[test]
-    fn unset_environment_variables_are_named() {
-        let err = expand_env("$ORK_TEST_SURELY_UNSET_VAR/k.yaml").unwrap_err();
-        assert!(err.contains("ORK_TEST_SURELY_UNSET_VAR"));
-        assert_eq!(expand_env("a$").unwrap(), "a$");
+    fn bare_and_braced_variables_expand() {
+        assert_eq!(expand_env("$HOME/k.yaml", fake).unwrap(), "/home/me/k.yaml");
+        assert_eq!(
+            expand_env("${DIR}_v2/k.yaml", fake).unwrap(),
+            "base_v2/k.yaml"
+        );
+        assert_eq!(expand_env("$DIR.yaml", fake).unwrap(), "base.yaml");
+        assert_eq!(
+            expand_env("$HOME/$DIR/${DIR}", fake).unwrap(),
+            "/home/me/base/base"
+        );
+        assert_eq!(expand_env("a${EMPTY}b", fake).unwrap(), "ab");
+    }
+
+    #[test]
+    fn a_bare_name_runs_to_the_first_character_outside_letters_digits_and_underscore() {
+        assert_eq!(
+            expand_env("$DIR_X", fake).unwrap_err(),
+            "environment variable `DIR_X` is not set"
+        );
+        assert_eq!(expand_env("$DIR-x", fake).unwrap(), "base-x");
+    }
+
+    #[test]
+    fn text_without_variables_is_unchanged() {
+        assert_eq!(expand_env("./crd.yaml", fake).unwrap(), "./crd.yaml");
+        assert_eq!(expand_env("", fake).unwrap(), "");
+    }
+
+    #[test]
+    fn a_dollar_without_a_name_stays() {
+        assert_eq!(expand_env("a$", fake).unwrap(), "a$");
+        assert_eq!(expand_env("$/x", fake).unwrap(), "$/x");
+        assert_eq!(expand_env("${}x", fake).unwrap(), "$x");
+    }
+
+    #[test]
+    fn unset_variables_are_named() {
+        let err = expand_env("$ORK_UNSET/k.yaml", fake).unwrap_err();
+        assert_eq!(err, "environment variable `ORK_UNSET` is not set");
+        let err = expand_env("${ORK_UNSET}/k.yaml", fake).unwrap_err();
+        assert!(err.contains("`ORK_UNSET`"), "{err}");
+    }
+
+    #[test]
+    fn an_unclosed_brace_is_an_error() {
+        let err = expand_env("${HOME/k.yaml", fake).unwrap_err();
+        assert!(err.contains("unclosed"), "{err}");
+    }
+
+    #[test]
+    fn resolve_path_reads_the_process_environment() {
+        let err =
+            resolve_path(Path::new("k.yaml"), "$ORK_TEST_SURELY_UNSET_VAR/k.yaml").unwrap_err();
+        assert!(err.contains("ORK_TEST_SURELY_UNSET_VAR"), "{err}");
     }
 }

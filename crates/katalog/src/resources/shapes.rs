@@ -11,8 +11,8 @@ use std::fmt;
 use serde::de::{self, Deserializer, MapAccess, SeqAccess, Visitor};
 use serde::{Deserialize, Serialize};
 
-use super::Text;
 use crate::condition::Condition;
+use crate::render::Text;
 
 /// Labels or annotations: key → templated value, in key order.
 ///

@@ -5,7 +5,7 @@
 use super::walk::{crd_of, walk};
 use super::{Cx, duration_problem};
 use crate::diagnostic::Diagnostic;
-use crate::model::ProfileClass;
+use crate::model::ProfileMap;
 use crate::yaml::{Node, NodeKind};
 
 /// Built-in resource profiles.
@@ -224,7 +224,7 @@ fn check_declaration(
                     .rsplit_once('.')
                     .map_or(kind, |(p, _)| super::walk::last_key(p));
                 let parent = if sub == "profile" { kind } else { parent };
-                let (class, builtin, user): (&str, &[&str], &ProfileClass) = match parent {
+                let (class, builtin, user): (&str, &[&str], &ProfileMap) = match parent {
                     "resources" => ("resources", RESOURCE_PROFILES, &profiles.resources),
                     "networkPolicies" => (
                         "networkPolicies",

@@ -1,6 +1,6 @@
 //! The builder's rules, one behaviour per test.
 
-use katalog::build::{Apply, Builder, Hooks, ProfileClass, Profiles, add_owner_reference};
+use katalog::build::{Apply, Builder, Hooks, ProfileClass, ProfileRegistry, add_owner_reference};
 use serde_json::{Map, json};
 
 use super::{cr, hooks, names, plan, render};
@@ -384,7 +384,7 @@ pdb: [{behavior: {profile: rolling}}]
     assert_eq!(p.children[2].object["spec"]["maxUnavailable"], 1);
 
     let r = render();
-    let mine = Profiles::new().with(
+    let mine = ProfileRegistry::new().with(
         ProfileClass::Resources,
         "tiny",
         json!({"requests": {"cpu": "5m"}}),

@@ -8,7 +8,7 @@ mod props;
 mod rbac;
 mod snapshots;
 
-use katalog::build::{Builder, EngineRender, Hooks, Plan};
+use katalog::build::{ApplyPlan, Builder, EngineRender, Hooks};
 use katalog::resources::HookTemplates;
 use katalog::template::{Engine, RenderContext};
 use serde_json::{Map, Value};
@@ -35,7 +35,7 @@ pub fn cr(yaml: &str) -> Value {
 }
 
 /// Builds `on_create` (and optionally `on_reconcile`) for `cr` with default settings.
-pub fn plan(cr: &Value, on_create: &str, on_reconcile: Option<&str>) -> Plan {
+pub fn plan(cr: &Value, on_create: &str, on_reconcile: Option<&str>) -> ApplyPlan {
     let r = render();
     let create = hooks(on_create);
     let reconcile = on_reconcile.map(hooks);
@@ -53,7 +53,7 @@ pub fn plan(cr: &Value, on_create: &str, on_reconcile: Option<&str>) -> Plan {
 }
 
 /// `Kind name` of every child, in order.
-pub fn names(plan: &Plan) -> Vec<String> {
+pub fn names(plan: &ApplyPlan) -> Vec<String> {
     plan.children
         .iter()
         .map(|c| {

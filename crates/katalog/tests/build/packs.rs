@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use katalog::build::{Builder, EngineRender, Plan, Profiles, engine_for, hooks_of};
+use katalog::build::{ApplyPlan, Builder, EngineRender, ProfileRegistry, engine_for, hooks_of};
 use katalog::template::RenderContext;
 use serde_json::{Map, Value};
 
@@ -96,7 +96,7 @@ pub fn read_crs(path: &Path) -> Vec<Value> {
 
 /// Builds every CR of a pack against the CRD of its kind: (CR name, plan) pairs, with the
 /// data extras a test supplies (`children`, `cross`, ...).
-pub fn build_pack(pack: &Pack, extra: &Map<String, Value>) -> Vec<(String, Plan)> {
+pub fn build_pack(pack: &Pack, extra: &Map<String, Value>) -> Vec<(String, ApplyPlan)> {
     try_build_pack(pack, extra)
         .into_iter()
         .map(|(cr, plan)| (cr, plan.unwrap_or_else(|e| panic!("{}: {e}", pack.name))))
@@ -107,7 +107,7 @@ pub fn build_pack(pack: &Pack, extra: &Map<String, Value>) -> Vec<(String, Plan)
 pub fn try_build_pack(
     pack: &Pack,
     extra: &Map<String, Value>,
-) -> Vec<(String, Result<Plan, String>)> {
+) -> Vec<(String, Result<ApplyPlan, String>)> {
     let loaded = katalog::load(&pack.entry)
         .unwrap_or_else(|d| panic!("{}: {}", pack.entry.display(), d.render()));
     let k = &loaded.katalog;
@@ -115,7 +115,7 @@ pub fn try_build_pack(
         now: crate::build::NOW,
         seed: Some(1),
     });
-    let profiles = Profiles::from_katalog(k);
+    let profiles = ProfileRegistry::from_katalog(k);
     let mut out = Vec::new();
     for file in &pack.crs {
         for cr in read_crs(file) {
@@ -342,7 +342,7 @@ fn sorted(mut v: Vec<String>) -> Vec<String> {
 }
 
 /// The plans of one pack, found by name.
-fn pack_plans(name: &str, extra: &Map<String, Value>) -> Vec<(String, Plan)> {
+fn pack_plans(name: &str, extra: &Map<String, Value>) -> Vec<(String, ApplyPlan)> {
     let pack = packs()
         .into_iter()
         .find(|p| p.name == name)
@@ -404,7 +404,7 @@ fn simulate_ops_come_in_the_order_the_simulate_files_list() {
 }
 
 /// The child of `kind` named `name`.
-fn child<'p>(plan: &'p Plan, kind: &str, name: &str) -> &'p Value {
+fn child<'p>(plan: &'p ApplyPlan, kind: &str, name: &str) -> &'p Value {
     &plan
         .children
         .iter()

@@ -33,7 +33,7 @@ use std::fmt;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
-use katalog::resources::{Render, render_text};
+use katalog::render::{Render, render_text};
 use katalog::{Crd, Katalog};
 use kube::api::{ApiResource, DynamicObject, ObjectMeta};
 use kube::runtime::reflector::Store;
@@ -516,7 +516,7 @@ fn missing(name: Option<&str>, namespace: Option<&str>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use katalog::resources::RenderFailure;
+    use katalog::render::RenderFailure;
     use kube::runtime::watcher::Event;
     use serde_json::json;
     use std::sync::Mutex;

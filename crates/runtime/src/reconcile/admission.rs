@@ -12,7 +12,7 @@
 
 use katalog::Crd;
 use katalog::admission::{self, Finding, Input, Stage};
-use katalog::resources::Render;
+use katalog::render::Render;
 use serde_json::Value;
 use time::OffsetDateTime;
 

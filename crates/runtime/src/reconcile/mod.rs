@@ -33,9 +33,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use k8s_openapi::api::core::v1::ObjectReference;
-use katalog::build::{Builder, EngineRender, Profiles};
+use katalog::build::{Builder, EngineRender, ProfileRegistry};
 use katalog::condition::{Conditions, Env, parse_duration};
-use katalog::resources::{Text, render_text};
+use katalog::render::{Text, render_text};
 use katalog::{Crd, Katalog};
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use serde_json::{Map, Value};
@@ -223,7 +223,7 @@ pub struct Reconciler {
     crd: Crd,
     katalog_name: String,
     render: Arc<EngineRender>,
-    profiles: Profiles,
+    profiles: ProfileRegistry,
     client: kube::Client,
     resource: ApiResource,
     discovery: Arc<Discovery>,
@@ -302,7 +302,7 @@ impl Reconciler {
         Ok(Reconciler {
             katalog_name: katalog.name.clone(),
             render,
-            profiles: Profiles::from_katalog(katalog),
+            profiles: ProfileRegistry::from_katalog(katalog),
             events: Recorder::new(client.clone(), &config.field_manager, &config.instance),
             finalizers: Tracking::finalizers_of(&crd.finalizers),
             crd: crd.clone(),

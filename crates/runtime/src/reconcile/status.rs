@@ -5,7 +5,7 @@
 
 use katalog::condition::{Conditions, Env};
 use katalog::model::StatusField;
-use katalog::resources::{Render, Text, render_text};
+use katalog::render::{Render, Text, render_text};
 use kube::api::{Api, DynamicObject, Patch, PatchParams};
 use serde_json::{Map, Value, json};
 

@@ -5,7 +5,8 @@
 use std::collections::BTreeMap;
 
 use katalog::labels;
-use katalog::resources::{Kind, Text, render_text};
+use katalog::render::{Text, render_text};
+use katalog::resources::Kind;
 use katalog::{Crd, Katalog};
 use kube::api::DynamicObject;
 use serde_json::Value;

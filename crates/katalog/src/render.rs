@@ -1,9 +1,14 @@
-//! [`Text`]: a Katalog scalar kept as the text the author wrote.
+//! Templated text and the render abstraction: [`Text`], a Katalog scalar kept as the text
+//! the author wrote, and [`Render`], what turns template text into its value.
 //!
 //! Orkestra declares numbers, ports and flags as strings (`replicas: "3"`), and any string
 //! may hold a template (`"{{ .spec.replicas }}"`). Authors also write bare YAML scalars
 //! (`port: 8080`, `greaterThan: 0`, `equals: true`); those are accepted and kept as their
 //! text so every such field is rendered and parsed the same way.
+//!
+//! Conditions ([`crate::condition`]), declarations ([`crate::resources`]), object building
+//! and admission all render through the [`Render`] trait, so none of them depends on how
+//! templates are compiled, and this module depends on none of them.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -137,38 +142,6 @@ impl<'de> Visitor<'de> for TextVisitor {
 impl<'de> Deserialize<'de> for Text {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         d.deserialize_any(TextVisitor)
-    }
-}
-
-/// A stand-in renderer for unit tests: replaces each `{{ .dot.path }}` with the text of
-/// that path (empty when absent) and fails on anything else.
-#[cfg(test)]
-#[derive(Debug, Default)]
-pub(crate) struct PathRender;
-
-#[cfg(test)]
-impl Render for PathRender {
-    fn render(&self, src: &str, data: &serde_json::Value) -> Result<String, RenderFailure> {
-        let mut out = String::new();
-        let mut rest = src;
-        while let Some(start) = rest.find("{{") {
-            out.push_str(&rest[..start]);
-            let end = rest[start..]
-                .find("}}")
-                .ok_or_else(|| RenderFailure::new("unclosed action"))?;
-            let expr = rest[start + 2..start + end].trim();
-            if !expr.starts_with('.') || expr.contains(' ') {
-                return Err(RenderFailure::new(format!(
-                    "unsupported expression {expr:?}"
-                )));
-            }
-            if let Some(v) = crate::condition::lookup(data, expr) {
-                out.push_str(&crate::condition::value_text(v));
-            }
-            rest = &rest[start + end + 2..];
-        }
-        out.push_str(rest);
-        Ok(out)
     }
 }
 
