@@ -22,7 +22,24 @@ use std::sync::{Arc, PoisonError, RwLock};
 
 use kube::api::{ApiResource, DynamicObject};
 
-use crate::reconcile::owned::ChildCache;
+/// Child objects the OperatorBox already holds (its watch caches), read instead of a LIST
+/// request per child kind and reconcile.
+///
+/// A cache may lag behind the API server. That costs at most an extra (no-op) apply or a
+/// deletion noticed one reconcile later, never a wrong deletion: ownership is still checked
+/// on every object, and deletes carry a uid precondition. Objects must be complete (not
+/// metadata-only): they feed `.children` in status expressions when no apply happened.
+pub trait ChildCache: Send + Sync {
+    /// The cached objects of `resource` in `namespace` (`None`: cluster-wide) labelled as
+    /// children of `owner_label` (at least those; more are filtered out), or `None` when this
+    /// kind or namespace is not cached (the Reconciler then lists from the API server).
+    fn objects(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+        owner_label: &str,
+    ) -> Option<Vec<DynamicObject>>;
+}
 
 /// The annotation `kubectl apply` leaves on objects; the reconcile never reads it.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";

@@ -21,12 +21,9 @@ use kube::runtime::reflector::{Store, store::Writer};
 use kube::runtime::watcher::{self, Event, watcher};
 use kube::{Client, Resource};
 
-use super::health::Health;
-use super::intake::Intake;
-use super::queue::Added;
-use super::workers::ActiveWorkers;
-use super::{BoxConfig, Key};
+use super::BoxConfig;
 use crate::metrics::CrdMetrics;
+use crate::work::{ActiveWorkers, Added, Health, Intake, Key};
 
 /// How often the gauges (queue depth, active workers, cached objects) are refreshed.
 const GAUGE_PERIOD: Duration = Duration::from_secs(1);

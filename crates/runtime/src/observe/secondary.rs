@@ -29,8 +29,8 @@ use kube::runtime::reflector::Store;
 use kube::runtime::watcher::{self, Event, watcher};
 
 use crate::discovery::Discovery;
-use crate::operator_box::Key;
-use crate::operator_box::health::Health;
+use crate::work::Health;
+use crate::work::Key;
 
 /// The longest wait between two discovery attempts of a watched kind.
 const DISCOVERY_BACKOFF_MAX: Duration = Duration::from_secs(30);
