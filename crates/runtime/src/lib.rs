@@ -49,6 +49,7 @@ pub mod observe;
 pub mod operator_box;
 pub mod reconcile;
 pub mod refusal;
+pub mod seen;
 pub mod supervisor;
 pub mod work;
 

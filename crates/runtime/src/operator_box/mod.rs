@@ -3,9 +3,9 @@
 //!
 //! An [`OperatorBox`] is a pipeline that reads top to bottom:
 //!
-//! 1. the **primary watch** (`watch.rs`) lists and watches the CRD's objects into a reflector
-//!    store and queues the key of every object whose spec or metadata changed;
-//! 2. one **child watch** per kind the CRD produces watches the objects labelled
+//! 1. the **primary watch** (`primary.rs`) lists and watches the CRD's objects into a
+//!    reflector store and queues the key of every object whose spec or metadata changed;
+//! 2. one **child watch** per kind the CRD produces (`children.rs`) watches the objects labelled
 //!    `orkestra.orkspace.io/managed=true` into the box's [`children::ChildIndex`] (which the
 //!    reconcile reads instead of listing) and queues the *owner* of a changed or deleted
 //!    child, so drift is corrected within a second;
@@ -20,7 +20,7 @@
 pub mod autoscale;
 pub mod children;
 pub mod gate;
-mod watch;
+mod primary;
 
 use std::fmt;
 use std::future::Future;
@@ -434,7 +434,7 @@ impl OperatorBox {
         reconcile.use_child_cache(Arc::new(children.clone()));
         let config = Arc::new(config);
         let mut tasks = JoinSet::new();
-        let watch = watch::Watch {
+        let watch = primary::Watch {
             client,
             config: Arc::clone(&config),
             intake: intake.clone(),
@@ -442,14 +442,13 @@ impl OperatorBox {
             store: store.clone(),
             synced: Arc::new(synced_tx),
             resync_period,
-            children: children.clone(),
             pending,
             render: Arc::clone(&render),
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
         for (api_version, kind) in reconcile.child_kinds() {
-            tasks.spawn(watch.clone().children(api_version, kind));
+            tasks.spawn(watch.clone().children(children.clone(), api_version, kind));
         }
         attach(
             &mut tasks,

@@ -415,6 +415,38 @@ mod tests {
     }
 
     #[test]
+    fn reports_count_failures_and_panics_and_a_gated_one_idles() {
+        let health = Health::new(2);
+        health.mark_started();
+        let report = |outcome| Report {
+            duration: Duration::from_millis(5),
+            outcome,
+        };
+        let panicked = Outcome::Panicked {
+            message: "reconciler panic: boom".into(),
+        };
+        for outcome in [
+            Outcome::Succeeded,
+            Outcome::Failed {
+                message: "x".into(),
+            },
+            panicked,
+        ] {
+            ReportSink::<u32>::finished(&health, &0, &report(outcome));
+        }
+        assert_eq!(health.state(), State::Degraded, "two failures in a row");
+        let snapshot = health.snapshot("website");
+        assert_eq!(
+            (snapshot.total_reconciles, snapshot.failed_reconciles),
+            (3, 2)
+        );
+        assert_eq!(snapshot.last_error, "reconciler panic: boom");
+        ReportSink::<u32>::finished(&health, &0, &report(Outcome::Gated));
+        assert_eq!(health.counts().total, 3, "a gated cycle ran no reconcile");
+        assert_eq!(health.state(), State::Gated);
+    }
+
+    #[test]
     fn a_gate_overrides_every_other_state() {
         let health = Health::new(1);
         health.mark_started();

@@ -51,3 +51,24 @@ impl fmt::Debug for Key {
         fmt::Display::fmt(self, f)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_print_namespace_and_name() {
+        let meta = kube::api::ObjectMeta {
+            name: Some("web".into()),
+            namespace: Some("default".into()),
+            ..kube::api::ObjectMeta::default()
+        };
+        let key = Key::of(&meta).unwrap();
+        assert_eq!(key.to_string(), "default/web");
+        let cluster = Key {
+            namespace: None,
+            name: "global".into(),
+        };
+        assert_eq!(format!("{cluster:?}"), "global");
+    }
+}
