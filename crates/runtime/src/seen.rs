@@ -180,7 +180,7 @@ fn fingerprint(meta: &ObjectMeta) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use kube::api::{ApiResource, DynamicObject};
+    use kube::api::{ApiResource, DynamicObject, GroupVersionKind};
     use std::collections::BTreeMap;
 
     fn meta(generation: i64, labels: &[(&str, &str)]) -> ObjectMeta {
@@ -202,13 +202,7 @@ mod tests {
 
     /// Object `name` (uid `u-<name>`) at `generation`.
     fn object(name: &str, generation: i64) -> DynamicObject {
-        let resource = ApiResource {
-            group: "example.com".into(),
-            version: "v1".into(),
-            api_version: "example.com/v1".into(),
-            kind: "Web".into(),
-            plural: "webs".into(),
-        };
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("example.com", "v1", "Web"));
         let mut object = DynamicObject::new(name, &resource).within("prod");
         object.metadata.uid = Some(format!("u-{name}"));
         object.metadata.generation = Some(generation);

@@ -419,7 +419,6 @@ fn may_own(resource: &ApiResource, child: &ObjectMeta) -> bool {
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, OwnerReference};
-    use std::collections::BTreeMap;
 
     #[test]
     fn only_children_of_the_box_kind_or_without_a_controller_are_cached() {
@@ -440,19 +439,14 @@ mod tests {
         assert!(may_own(&resource, &ObjectMeta::default()));
     }
 
-    fn meta(generation: i64, labels: &[(&str, &str)]) -> ObjectMeta {
+    /// A child named `web` with `labels`.
+    fn labelled(labels: &[(&str, &str)]) -> ObjectMeta {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
         ObjectMeta {
             name: Some("web".into()),
-            namespace: Some("default".into()),
-            uid: Some("u1".into()),
-            generation: Some(generation),
-            resource_version: Some(format!("{generation}00")),
-            labels: Some(
-                labels
-                    .iter()
-                    .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-                    .collect::<BTreeMap<_, _>>(),
-            ),
+            labels: Some(labels.collect()),
             ..ObjectMeta::default()
         }
     }
@@ -489,7 +483,7 @@ mod tests {
     #[test]
     fn a_child_maps_to_its_controller_of_this_kind_only() {
         let (config, store) = web_box();
-        let mut child = meta(1, &[]);
+        let mut child = labelled(&[]);
         child.namespace = Some("prod".into());
         child.owner_references = Some(vec![owner_reference("Web", "example.com/v1", true)]);
         let expected = Key {
@@ -510,7 +504,7 @@ mod tests {
     #[test]
     fn a_cluster_scoped_child_maps_through_its_owner_label_and_serve_target() {
         let (config, store) = web_box();
-        let child = meta(1, &[("orkestra-owner", "site")]);
+        let child = labelled(&[("orkestra-owner", "site")]);
         let owner = Key {
             namespace: Some("prod".into()),
             name: "site".into(),
@@ -519,15 +513,12 @@ mod tests {
             owners(&config, &store, &child),
             std::slice::from_ref(&owner)
         );
-        let served = meta(
-            1,
-            &[
-                ("orkestra-owner", "site.public"),
-                ("orkestra-serve-target", "public"),
-            ],
-        );
+        let served = labelled(&[
+            ("orkestra-owner", "site.public"),
+            ("orkestra-serve-target", "public"),
+        ]);
         assert_eq!(owners(&config, &store, &served), [owner]);
-        let stranger = meta(1, &[("orkestra-owner", "elsewhere")]);
+        let stranger = labelled(&[("orkestra-owner", "elsewhere")]);
         assert!(owners(&config, &store, &stranger).is_empty());
     }
 
