@@ -40,6 +40,7 @@ pub mod config;
 pub mod discovery;
 pub mod events;
 pub mod finalizer;
+mod go_format;
 pub mod http;
 pub mod kordinator;
 pub mod leader;
@@ -48,7 +49,9 @@ pub mod observe;
 pub mod operator_box;
 pub mod reconcile;
 pub mod refusal;
+pub mod seen;
 pub mod supervisor;
+pub mod work;
 
 pub use config::RuntimeArgs;
 pub use discovery::Discovery;
@@ -57,14 +60,13 @@ pub use http::RuntimeView;
 pub use kordinator::{Leading, always_leading};
 pub use leader::{Elector, LeaderConfig};
 pub use metrics::{CrdMetrics, Metrics};
-pub use operator_box::health::{Health, HealthSnapshot, State};
-pub use operator_box::queue::{Added, Lease, Queue, QueueConfig};
-pub use operator_box::workers::{
-    Action, ActiveWorkers, Observe, Outcome, Report, Workers, WorkersConfig,
-};
-pub use operator_box::{BoxConfig, Key, OperatorBox, Reconcile};
-pub use reconcile::{Extra, Reconciler, ReconcilerConfig};
+pub use operator_box::{BoxConfig, OperatorBox, Reconcile};
+pub use reconcile::{Reconciler, ReconcilerConfig, Surroundings};
 pub use supervisor::Supervisor;
+pub use work::{
+    Action, ActiveWorkers, Added, Claim, Health, HealthSnapshot, Key, Outcome, Queue, QueueConfig,
+    Report, ReportSink, State, Workers, WorkersConfig,
+};
 
 /// An error with its causes, `: `-separated: one log field or condition message that says
 /// why, not only what failed.

@@ -29,7 +29,7 @@ use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::Histogram;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::operator_box::workers::{Observe, Report};
+use crate::work::{Outcome, Report, ReportSink};
 
 /// The `Content-Type` of [`Metrics::encode`]'s output.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -309,10 +309,10 @@ fn set(family: &Family<CrdLabels, Gauge>, labels: &CrdLabels, value: usize) {
         .set(i64::try_from(value).unwrap_or(i64::MAX));
 }
 
-impl<K> Observe<K> for CrdMetrics {
+impl<K> ReportSink<K> for CrdMetrics {
     fn finished(&self, _key: &K, report: &Report) {
         // A gated cycle ran no reconcile.
-        if report.outcome != super::operator_box::workers::Outcome::Gated {
+        if report.outcome != Outcome::Gated {
             self.record_reconcile(report.duration, report.is_success());
         }
     }
@@ -402,6 +402,33 @@ mod tests {
         assert_eq!(bucket("0.1").as_deref(), Some("1"));
         assert_eq!(bucket("0.25").as_deref(), Some("2"));
         assert_eq!(bucket("+Inf").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn each_report_counts_as_its_outcome_and_a_gated_one_not_at_all() {
+        let metrics = Metrics::new();
+        let website = metrics.crd("website");
+        let report = |outcome| Report {
+            duration: Duration::from_millis(5),
+            outcome,
+        };
+        let failed = Outcome::Failed {
+            message: "boom".into(),
+        };
+        let panicked = Outcome::Panicked {
+            message: "reconciler panic: boom".into(),
+        };
+        for outcome in [Outcome::Succeeded, failed, panicked, Outcome::Gated] {
+            website.finished(&"default/site", &report(outcome));
+        }
+        let text = metrics.encode();
+        let total = |result: &str| {
+            let series =
+                format!(r#"controller_reconcile_total{{crd="website",result="{result}"}}"#);
+            value(&text, &series).map(str::to_owned)
+        };
+        assert_eq!(total("success").as_deref(), Some("1"));
+        assert_eq!(total("error").as_deref(), Some("2"));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use time::format_description::well_known::Rfc3339;
 use super::settings::{AdmissionView, AutoscalerView, Toggle};
 use super::view::{ChildView, CrdView, EventView, KatalogView};
 use crate::State;
-use crate::operator_box::health::format_go_duration;
+use crate::go_format::format_go_duration;
 
 /// `GET /katalog`.
 #[derive(Debug, Serialize)]

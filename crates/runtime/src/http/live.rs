@@ -17,11 +17,11 @@ use time::OffsetDateTime;
 use super::children::Children;
 use super::settings::CrdSettings;
 use super::view::{ChildView, CrdView, EventView, KatalogView, Probes, RuntimeView};
+use crate::Metrics;
+use crate::go_format::format_go_duration;
 use crate::operator_box::OperatorBox;
 use crate::operator_box::autoscale::Stats;
-use crate::operator_box::health::format_go_duration;
-use crate::operator_box::intake::Intake;
-use crate::{ActiveWorkers, Health, Metrics};
+use crate::work::{ActiveWorkers, Health, Intake};
 
 /// What the view reads of one running box.
 #[derive(Clone)]

@@ -39,7 +39,7 @@ use kube::api::{ApiResource, DynamicObject, ObjectMeta};
 use kube::runtime::reflector::Store;
 use serde_json::{Map, Value};
 
-use crate::operator_box::Key;
+use crate::work::Key;
 
 /// The cache of one box as cross reads see it.
 #[derive(Clone)]

@@ -31,11 +31,8 @@ use serde_json::{Value, json};
 use tokio::sync::watch;
 use tokio::time::Instant;
 
-use super::Key;
-use super::health::Health;
-use super::intake::Intake;
-use super::workers::{ActiveWorkers, Workers};
 use crate::metrics::CrdMetrics;
+use crate::work::{ActiveWorkers, Health, Intake, Key, Workers};
 
 /// The most workers a box may have, as `workers` validation allows.
 const MAX_WORKERS: usize = 50;

@@ -1,7 +1,11 @@
-//! [`ChildIndex`]: the box's cache of the objects its CRs own, filled by its child watches
-//! and read by its reconcile instead of one LIST request per child kind and reconcile.
+//! The child watches of a box and [`ChildIndex`], the cache of the objects its CRs own they
+//! fill, which its reconcile reads (as a [`ChildCache`]) instead of one LIST request per child
+//! kind and reconcile.
 //!
-//! The watches see every managed object of a kind; only those whose controller
+//! One watch per kind the CRD produces watches the objects labelled
+//! `orkestra.orkspace.io/managed=true` (whole objects, not metadata) and queues the *owner* of
+//! each one that changes or goes away, unless ork's own field manager wrote it last. The
+//! watches see every managed object of a kind; only those whose controller
 //! ownerReference is of the box's own kind (or that have none: cluster-scoped children and
 //! children in other namespaces) are cached, so boxes do not each hold the children of every
 //! other CRD.
@@ -17,12 +21,44 @@
 //! or a deletion noticed one reconcile later, never a wrong deletion.
 
 use std::collections::HashMap;
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
+use std::time::Duration;
 
-use kube::api::{ApiResource, DynamicObject};
+use futures::StreamExt;
+use kube::Resource;
+use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
+use kube::discovery::{self, Scope};
+use kube::runtime::WatchStreamExt;
+use kube::runtime::reflector::Store;
+use kube::runtime::watcher::{self, Event, watcher};
 
-use crate::reconcile::owned::ChildCache;
+use super::BoxConfig;
+use super::primary::Watch;
+use crate::work::Key;
+
+/// Child objects the OperatorBox already holds (its watch caches), read instead of a LIST
+/// request per child kind and reconcile.
+///
+/// A cache may lag behind the API server. That costs at most an extra (no-op) apply or a
+/// deletion noticed one reconcile later, never a wrong deletion: ownership is still checked
+/// on every object, and deletes carry a uid precondition. Objects must be complete (not
+/// metadata-only): they feed `.children` in status expressions when no apply happened.
+pub trait ChildCache: Send + Sync {
+    /// The cached objects of `resource` in `namespace` (`None`: cluster-wide) labelled as
+    /// children of `owner_label` (at least those; more are filtered out), or `None` when this
+    /// kind or namespace is not cached (the Reconciler then lists from the API server).
+    fn objects(
+        &self,
+        resource: &ApiResource,
+        namespace: Option<&str>,
+        owner_label: &str,
+    ) -> Option<Vec<DynamicObject>>;
+}
+
+/// The longest wait between two discovery attempts of a child kind.
+const DISCOVERY_BACKOFF_MAX: Duration = Duration::from_secs(30);
 
 /// The annotation `kubectl apply` leaves on objects; the reconcile never reads it.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
@@ -240,11 +276,251 @@ fn owner_of(object: &DynamicObject) -> Option<String> {
         .cloned()
 }
 
+/// The child watches of a box.
+impl Watch {
+    /// Watches the managed objects of one child kind (whole objects, trimmed as they enter
+    /// `cache`) into the box's [`ChildIndex`] and queues the owner of each one that changes or
+    /// goes away.
+    pub(super) async fn children(self, cache: ChildIndex, api_version: String, kind: String) {
+        let (resource, scope) = self.discover(&api_version, &kind).await;
+        let index = cache.kind(&api_version, &kind);
+        let api: Api<DynamicObject> = match &self.config.namespace {
+            Some(namespace) if scope == Scope::Namespaced => {
+                Api::namespaced_with(self.client.clone(), namespace, &resource)
+            }
+            _ => Api::all_with(self.client.clone(), &resource),
+        };
+        let selector = format!("{}={}", katalog::labels::MANAGED, katalog::labels::TRUE);
+        let config = watcher::Config::default().labels(&selector);
+        let mut events = pin!(watcher(api, config).default_backoff());
+        let mut failing = false;
+        let watch = format!("{kind}.{api_version} children");
+        while let Some(event) = events.next().await {
+            let event = match event {
+                Ok(event) => event,
+                Err(error) => {
+                    self.failed(&watch, &error, &mut failing);
+                    continue;
+                }
+            };
+            self.recovered(&watch, &mut failing);
+            match event {
+                // A (re)list reports objects as they are, not changes; the primary list
+                // already queued every owner.
+                Event::Init => index.list_begins(),
+                Event::InitApply(child) if self.may_own(child.meta()) => {
+                    index.listed(cache.trimmed(child));
+                }
+                Event::InitApply(_) => {}
+                Event::InitDone => index.list_done(),
+                Event::Apply(child) => {
+                    // A child ork itself wrote last needs no reconcile: that reconcile is
+                    // running or done. Anyone else's write (a user's edit, a controller's
+                    // status) does.
+                    let owners = if self.is_own_write(child.meta()) {
+                        Vec::new()
+                    } else {
+                        owners(&self.config, &self.store, child.meta())
+                    };
+                    // Into the cache before the owner is queued, so its reconcile sees it.
+                    if self.may_own(child.meta()) {
+                        index.applied(cache.trimmed(child));
+                    } else {
+                        index.deleted(&child);
+                    }
+                    for owner in owners {
+                        self.add(owner);
+                    }
+                }
+                Event::Delete(child) => {
+                    index.deleted(&child);
+                    for owner in owners(&self.config, &self.store, child.meta()) {
+                        self.add(owner);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Whether a managed object may be a child of this box's CRs, and so belongs in its
+    /// cache: its controller ownerReference is of this box's kind, or it has none (children in
+    /// other namespaces and cluster-scoped children are tracked by label and annotation). The
+    /// children of other CRDs, which the label-selected watch also sees, are left out.
+    fn may_own(&self, child: &ObjectMeta) -> bool {
+        may_own(&self.config.resource, child)
+    }
+
+    /// The resource and scope of a child kind, asking discovery until the kind is served.
+    async fn discover(&self, api_version: &str, kind: &str) -> (ApiResource, Scope) {
+        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+        let gvk = GroupVersionKind::gvk(group, version, kind);
+        let mut delay = Duration::from_millis(500);
+        loop {
+            match discovery::pinned_kind(&self.client, &gvk).await {
+                Ok((resource, capabilities)) => return (resource, capabilities.scope),
+                Err(error) => {
+                    let message = format!("discovering {kind}.{api_version}: {error}");
+                    tracing::warn!(crd = %self.config.name, error = %message, retry_in = ?delay, "child watch waits");
+                    self.health.set_watch_error(&message);
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(DISCOVERY_BACKOFF_MAX);
+                }
+            }
+        }
+    }
+}
+
+/// The CRs of the box `config` describes that own `child`: the controller ownerReference of
+/// the box's kind, else (cluster-scoped children) the `orkestra-owner` label, matched by name
+/// against the cached CRs.
+fn owners(config: &BoxConfig, store: &Store<DynamicObject>, child: &ObjectMeta) -> Vec<Key> {
+    let resource = &config.resource;
+    let controller = child.owner_references.iter().flatten().find(|r| {
+        r.controller == Some(true)
+            && r.kind == resource.kind
+            && r.api_version == resource.api_version
+    });
+    if let Some(owner) = controller {
+        return vec![Key {
+            namespace: child.namespace.clone().filter(|_| config.namespaced),
+            name: owner.name.clone(),
+        }];
+    }
+    let Some(labels) = child.labels.as_ref() else {
+        return Vec::new();
+    };
+    let Some(owner) = labels.get(katalog::labels::OWNER) else {
+        return Vec::new();
+    };
+    // `<cr>.<target>` when the CR came through a serve target.
+    let name = labels
+        .get(katalog::labels::SERVE_TARGET_LABEL)
+        .and_then(|target| owner.strip_suffix(target.as_str())?.strip_suffix('.'))
+        .unwrap_or(owner);
+    store
+        .state()
+        .iter()
+        .filter(|cr| cr.metadata.name.as_deref() == Some(name))
+        .filter_map(|cr| Key::of(&cr.metadata))
+        .collect()
+}
+
+/// Whether `child` may belong to a CR of `resource` (see [`Watch::may_own`]).
+fn may_own(resource: &ApiResource, child: &ObjectMeta) -> bool {
+    child
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
+        .is_none_or(|r| r.kind == resource.kind && r.api_version == resource.api_version)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry;
-    use kube::api::GroupVersionKind;
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, OwnerReference};
+
+    #[test]
+    fn only_children_of_the_box_kind_or_without_a_controller_are_cached() {
+        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+        let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("example.com", "v1", "Web"));
+        let owned_by = |api_version: &str, kind: &str| ObjectMeta {
+            owner_references: Some(vec![OwnerReference {
+                api_version: api_version.into(),
+                kind: kind.into(),
+                controller: Some(true),
+                ..OwnerReference::default()
+            }]),
+            ..ObjectMeta::default()
+        };
+        assert!(may_own(&resource, &owned_by("example.com/v1", "Web")));
+        assert!(!may_own(&resource, &owned_by("example.com/v1", "Db")));
+        assert!(!may_own(&resource, &owned_by("other.com/v1", "Web")));
+        assert!(may_own(&resource, &ObjectMeta::default()));
+    }
+
+    /// A child named `web` with `labels`.
+    fn labelled(labels: &[(&str, &str)]) -> ObjectMeta {
+        let labels = labels
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        ObjectMeta {
+            name: Some("web".into()),
+            labels: Some(labels.collect()),
+            ..ObjectMeta::default()
+        }
+    }
+
+    fn web_box() -> (BoxConfig, Store<DynamicObject>) {
+        let resource = ApiResource {
+            group: "example.com".into(),
+            version: "v1".into(),
+            api_version: "example.com/v1".into(),
+            kind: "Web".into(),
+            plural: "webs".into(),
+        };
+        let mut writer = kube::runtime::reflector::store::Writer::new(resource.clone());
+        let mut cr = DynamicObject::new("site", &resource).within("prod");
+        cr.metadata.uid = Some("u-site".into());
+        writer.apply_watcher_event(&Event::Init);
+        writer.apply_watcher_event(&Event::InitApply(cr));
+        writer.apply_watcher_event(&Event::InitDone);
+        let store = writer.as_reader();
+        (BoxConfig::new("web", resource, true), store)
+    }
+
+    fn owner_reference(kind: &str, api_version: &str, controller: bool) -> OwnerReference {
+        OwnerReference {
+            api_version: api_version.into(),
+            kind: kind.into(),
+            name: "site".into(),
+            uid: "u-site".into(),
+            controller: Some(controller),
+            block_owner_deletion: Some(true),
+        }
+    }
+
+    #[test]
+    fn a_child_maps_to_its_controller_of_this_kind_only() {
+        let (config, store) = web_box();
+        let mut child = labelled(&[]);
+        child.namespace = Some("prod".into());
+        child.owner_references = Some(vec![owner_reference("Web", "example.com/v1", true)]);
+        let expected = Key {
+            namespace: Some("prod".into()),
+            name: "site".into(),
+        };
+        assert_eq!(owners(&config, &store, &child), [expected]);
+        for other in [
+            owner_reference("Web", "example.com/v1", false),
+            owner_reference("Web", "other.com/v1", true),
+            owner_reference("Api", "example.com/v1", true),
+        ] {
+            child.owner_references = Some(vec![other]);
+            assert!(owners(&config, &store, &child).is_empty());
+        }
+    }
+
+    #[test]
+    fn a_cluster_scoped_child_maps_through_its_owner_label_and_serve_target() {
+        let (config, store) = web_box();
+        let child = labelled(&[("orkestra-owner", "site")]);
+        let owner = Key {
+            namespace: Some("prod".into()),
+            name: "site".into(),
+        };
+        assert_eq!(
+            owners(&config, &store, &child),
+            std::slice::from_ref(&owner)
+        );
+        let served = labelled(&[
+            ("orkestra-owner", "site.public"),
+            ("orkestra-serve-target", "public"),
+        ]);
+        assert_eq!(owners(&config, &store, &served), [owner]);
+        let stranger = labelled(&[("orkestra-owner", "elsewhere")]);
+        assert!(owners(&config, &store, &stranger).is_empty());
+    }
 
     fn config_maps() -> ApiResource {
         ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap"))

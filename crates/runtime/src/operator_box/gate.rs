@@ -23,7 +23,7 @@ use katalog::condition::{Condition, Conditions, Env};
 use kube::api::DynamicObject;
 use serde_json::{Map, Value};
 
-use super::Key;
+use crate::work::Key;
 
 /// One declared gate, ready to evaluate.
 #[derive(Clone, Debug)]

@@ -3,9 +3,9 @@
 //!
 //! An [`OperatorBox`] is a pipeline that reads top to bottom:
 //!
-//! 1. the **primary watch** (`watch.rs`) lists and watches the CRD's objects into a reflector
-//!    store and queues the key of every object whose spec or metadata changed;
-//! 2. one **child watch** per kind the CRD produces watches the objects labelled
+//! 1. the **primary watch** (`primary.rs`) lists and watches the CRD's objects into a
+//!    reflector store and queues the key of every object whose spec or metadata changed;
+//! 2. one **child watch** per kind the CRD produces (`children.rs`) watches the objects labelled
 //!    `orkestra.orkspace.io/managed=true` into the box's [`children::ChildIndex`] (which the
 //!    reconcile reads instead of listing) and queues the *owner* of a changed or deleted
 //!    child, so drift is corrected within a second;
@@ -20,11 +20,7 @@
 pub mod autoscale;
 pub mod children;
 pub mod gate;
-pub mod health;
-pub mod intake;
-pub mod queue;
-mod watch;
-pub mod workers;
+mod primary;
 
 use std::fmt;
 use std::future::Future;
@@ -33,15 +29,18 @@ use std::time::Duration;
 
 use kube::Client;
 use kube::api::{ApiResource, DynamicObject};
-use kube::runtime::reflector::{self, ObjectRef, Store};
+use kube::runtime::reflector::{self, Store};
 use tokio::task::JoinSet;
 
+use crate::discovery::Discovery;
 use crate::metrics::CrdMetrics;
+use crate::observe::{Cross, Dependent, Primary, Secondary, Source, Sources, secondary};
+use crate::work::{
+    Action, ActiveWorkers, Added, Health, Intake, Key, Queue, QueueConfig, Workers, WorkersConfig,
+    workers,
+};
 use autoscale::{Autoscaler, Baseline, Plan, Scale, Stats};
-use health::Health;
-use intake::Intake;
-use queue::{Queue, QueueConfig};
-use workers::{Action, ActiveWorkers, Workers, WorkersConfig};
+use children::ChildCache;
 
 /// Errors of stopping a box.
 #[derive(Debug, thiserror::Error)]
@@ -55,49 +54,6 @@ pub enum Error {
         #[source]
         source: workers::Error,
     },
-}
-
-/// The identity of one CR in a box's queue: namespace (for namespaced CRDs) and name.
-#[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct Key {
-    /// The namespace; `None` for cluster-scoped objects.
-    pub namespace: Option<String>,
-    /// The name.
-    pub name: String,
-}
-
-impl Key {
-    /// The key of an object as its metadata names it; `None` when it has no name.
-    pub fn of(meta: &kube::api::ObjectMeta) -> Option<Self> {
-        Some(Self {
-            namespace: meta.namespace.clone(),
-            name: meta.name.clone()?,
-        })
-    }
-
-    /// The reflector reference of this key for objects of `resource`.
-    pub fn object_ref(&self, resource: &ApiResource) -> ObjectRef<DynamicObject> {
-        let reference = ObjectRef::new_with(&self.name, resource.clone());
-        match &self.namespace {
-            Some(namespace) => reference.within(namespace),
-            None => reference,
-        }
-    }
-}
-
-impl fmt::Display for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match &self.namespace {
-            Some(namespace) => write!(f, "{namespace}/{}", self.name),
-            None => f.write_str(&self.name),
-        }
-    }
-}
-
-impl fmt::Debug for Key {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
 }
 
 /// What a box runs for each CR: the per-CR reconcile (`reconcile::Reconciler`, or a stand-in
@@ -122,7 +78,7 @@ pub trait Reconcile: Send + Sync + 'static {
 
     /// The box's cache of the children of its CRs, to read instead of listing them. Called
     /// once, when the box starts watching.
-    fn use_child_cache(&self, cache: Arc<dyn crate::reconcile::owned::ChildCache>) {
+    fn use_child_cache(&self, cache: Arc<dyn ChildCache>) {
         let _ = cache;
     }
 
@@ -141,7 +97,7 @@ pub trait Reconcile: Send + Sync + 'static {
 
     /// The CRD's `cross:` declarations, if any: the box binds them to its
     /// [`BoxConfig::sources`] and queues its CRs again when an object they read changes.
-    fn cross(&self) -> Option<Arc<crate::observe::Cross>> {
+    fn cross(&self) -> Option<Arc<Cross>> {
         None
     }
 
@@ -149,47 +105,6 @@ pub trait Reconcile: Send + Sync + 'static {
     /// and autoscaler render with too; `None`: a plain engine.
     fn render(&self) -> Option<Arc<katalog::build::EngineRender>> {
         None
-    }
-}
-
-/// The Katalog-driven reconcile, with `.cross` read from the other boxes' caches.
-impl Reconcile for crate::reconcile::Reconciler {
-    type Error = crate::reconcile::Error;
-
-    async fn reconcile(
-        &self,
-        cr: Arc<DynamicObject>,
-        stats: &Stats,
-    ) -> Result<Action, Self::Error> {
-        let extra = crate::reconcile::Extra {
-            metrics: stats.snapshot(),
-            ..self.extra(&cr)
-        };
-        crate::reconcile::Reconciler::reconcile(self, cr, &extra).await
-    }
-
-    fn render(&self) -> Option<Arc<katalog::build::EngineRender>> {
-        Some(crate::reconcile::Reconciler::render(self).clone())
-    }
-
-    fn cross(&self) -> Option<Arc<crate::observe::Cross>> {
-        crate::reconcile::Reconciler::cross(self).cloned()
-    }
-
-    fn child_kinds(&self) -> Vec<(String, String)> {
-        crate::reconcile::Reconciler::child_kinds(self)
-    }
-
-    fn use_child_cache(&self, cache: Arc<dyn crate::reconcile::owned::ChildCache>) {
-        crate::reconcile::Reconciler::use_child_cache(self, cache);
-    }
-
-    fn retry(error: &Self::Error) -> bool {
-        error.retry()
-    }
-
-    fn forget(&self, uid: &str) {
-        crate::reconcile::Reconciler::forget(self, uid);
     }
 }
 
@@ -210,8 +125,8 @@ pub struct BoxConfig {
     field_manager: Option<String>,
     autoscale: Option<Plan>,
     gates: Arc<gate::Gates>,
-    secondary: Vec<crate::observe::Secondary>,
-    sources: Option<crate::observe::Sources>,
+    secondary: Vec<Secondary>,
+    sources: Option<Sources>,
 }
 
 impl BoxConfig {
@@ -266,7 +181,7 @@ impl BoxConfig {
             failure_threshold: settings.failure_threshold,
             autoscale: Plan::of(crd, settings.workers as usize),
             gates: Arc::new(gate::Gates::of(crd)),
-            secondary: crate::observe::Secondary::of_crd(crd),
+            secondary: Secondary::of_crd(crd),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
     }
@@ -333,7 +248,7 @@ impl BoxConfig {
     /// The secondary watches (`watch:` entries) whose changes queue this box's CRs
     /// ([`BoxConfig::from_crd`] takes the CRD's).
     #[must_use]
-    pub fn secondary(mut self, entries: Vec<crate::observe::Secondary>) -> Self {
+    pub fn secondary(mut self, entries: Vec<Secondary>) -> Self {
         self.secondary = entries;
         self
     }
@@ -342,7 +257,7 @@ impl BoxConfig {
     /// change of its objects to it, and reads other boxes' caches through it (its reconcile's
     /// [`Reconcile::cross`]). Unset (the default), the box takes no part in cross reads.
     #[must_use]
-    pub fn sources(mut self, sources: crate::observe::Sources) -> Self {
+    pub fn sources(mut self, sources: Sources) -> Self {
         self.sources = Some(sources);
         self
     }
@@ -358,12 +273,12 @@ impl BoxConfig {
     }
 
     /// The secondary watches of the box.
-    pub fn secondary_watches(&self) -> &[crate::observe::Secondary] {
+    pub fn secondary_watches(&self) -> &[Secondary] {
         &self.secondary
     }
 
     /// The cross-read registry the box takes part in, if any.
-    pub fn cross_sources(&self) -> Option<&crate::observe::Sources> {
+    pub fn cross_sources(&self) -> Option<&Sources> {
         self.sources.as_ref()
     }
 
@@ -519,7 +434,7 @@ impl OperatorBox {
         reconcile.use_child_cache(Arc::new(children.clone()));
         let config = Arc::new(config);
         let mut tasks = JoinSet::new();
-        let watch = watch::Watch {
+        let watch = primary::Watch {
             client,
             config: Arc::clone(&config),
             intake: intake.clone(),
@@ -527,16 +442,15 @@ impl OperatorBox {
             store: store.clone(),
             synced: Arc::new(synced_tx),
             resync_period,
-            children: children.clone(),
             pending,
             render: Arc::clone(&render),
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
         for (api_version, kind) in reconcile.child_kinds() {
-            tasks.spawn(watch.clone().children(api_version, kind));
+            tasks.spawn(watch.clone().children(children.clone(), api_version, kind));
         }
-        crate::observe::attach(
+        attach(
             &mut tasks,
             &watch.client,
             &config,
@@ -707,6 +621,69 @@ impl OperatorBox {
             sources.leave(&self.name);
         }
         stopped
+    }
+}
+
+/// Joins a starting box to its process's observation: registers its cache in the config's
+/// [`Sources`] (when set), binds its `cross` declarations to them and subscribes it to the
+/// changes of the CRDs they read, and spawns one task per `watch:` entry into `tasks`. Keys
+/// go to `intake`, so they are dropped while the box is inactive, as its own watches' are.
+fn attach(
+    tasks: &mut JoinSet<()>,
+    client: &Client,
+    config: &BoxConfig,
+    store: &Store<DynamicObject>,
+    intake: &Intake,
+    health: &Health,
+    cross: Option<Arc<Cross>>,
+) {
+    let enqueue = {
+        let intake = intake.clone();
+        let crd = config.name().to_owned();
+        move |key: Key| {
+            if intake.add(key.clone()) == Some(Added::Dropped) {
+                tracing::warn!(%crd, %key, "enqueue: queue depth limit reached — item dropped");
+            }
+        }
+    };
+    if let Some(sources) = config.cross_sources() {
+        sources.insert(
+            config.name(),
+            Source {
+                store: store.clone(),
+                resource: config.resource().clone(),
+            },
+        );
+        if let Some(cross) = cross {
+            cross.bind(sources);
+            sources.subscribe(Dependent {
+                crd: config.name().to_owned(),
+                cross,
+                store: store.clone(),
+                enqueue: Arc::new(enqueue.clone()),
+            });
+        }
+    }
+    if config.secondary_watches().is_empty() {
+        return;
+    }
+    // One discovery cache per box, as the reconcile's: boxes share nothing mutable.
+    let discovery = Arc::new(Discovery::new(client.clone()));
+    let primary = Primary {
+        resource: config.resource().clone(),
+        namespaced: config.is_namespaced(),
+        store: store.clone(),
+    };
+    for entry in config.secondary_watches() {
+        tasks.spawn(secondary::run(
+            client.clone(),
+            Arc::clone(&discovery),
+            config.name().to_owned(),
+            entry.clone(),
+            primary.clone(),
+            health.clone(),
+            enqueue.clone(),
+        ));
     }
 }
 

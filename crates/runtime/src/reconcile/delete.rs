@@ -25,7 +25,7 @@ use katalog::build::{Child, DeletePlan, Owner};
 use kube::api::{DynamicObject, PostParams};
 use serde_json::Value;
 
-use super::{Action, Error, Extra, Reconciler, owned};
+use super::{Action, Error, Reconciler, Surroundings, owned};
 use crate::events::EventType;
 use crate::finalizer;
 
@@ -37,7 +37,7 @@ impl Reconciler {
     pub(super) async fn finalize(
         &self,
         cr: &Arc<DynamicObject>,
-        extra: &Extra,
+        surroundings: &Surroundings,
     ) -> Result<Action, Error> {
         let carries_ours = cr
             .metadata
@@ -65,9 +65,9 @@ impl Reconciler {
         let cr_json = self.cr_json(cr);
         if let Some(on_delete) = &self.crd.operator_box().on_delete {
             // The builder is not Send: it must be gone before the next await.
-            let built = self
-                .builder()
-                .build_delete(&cr_json, on_delete, &self.extra_map(extra));
+            let built =
+                self.builder()
+                    .build_delete(&cr_json, on_delete, &self.template_keys(surroundings));
             let plan = match built {
                 Ok(p) => p,
                 Err(e) => return Err(self.fail(cr, Error::RenderFailed(e)).await),

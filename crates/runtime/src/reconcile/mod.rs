@@ -18,6 +18,7 @@ pub mod admission;
 pub mod apply;
 mod converge;
 mod delete;
+mod in_box;
 pub mod owned;
 pub mod prune;
 pub mod secrets;
@@ -47,7 +48,7 @@ use crate::discovery::{self, Discovery, Resolved};
 use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
 use crate::observe::Cross;
-pub use crate::operator_box::workers::Action;
+pub use crate::work::Action;
 pub(crate) use tracking::{Protection, child_kinds_of};
 
 /// The default field manager of server-side apply and every other write.
@@ -209,9 +210,9 @@ impl ReconcilerConfig {
     }
 }
 
-/// What the OperatorBox knows beyond the CR itself.
+/// What templates see beyond the CR: what the OperatorBox knows around it.
 #[derive(Debug, Clone, Default)]
-pub struct Extra {
+pub struct Surroundings {
     /// Cross-CRD reads, seen by templates as `.cross.<as>`.
     pub cross: Map<String, Value>,
     /// The box's live numbers, seen by templates as `.metrics` (null: none known).
@@ -365,8 +366,8 @@ impl Reconciler {
 
     /// What templates see beyond the CR: `.cross`, read from the other boxes' caches (no
     /// API call).
-    pub fn extra(&self, cr: &DynamicObject) -> Extra {
-        Extra {
+    pub fn surroundings(&self, cr: &DynamicObject) -> Surroundings {
+        Surroundings {
             cross: self
                 .cross
                 .as_ref()
@@ -415,12 +416,12 @@ impl Reconciler {
         v
     }
 
-    /// The extra keys templates see: `.cross` and the Motif `.inputs`.
-    fn extra_map(&self, extra: &Extra) -> Map<String, Value> {
+    /// The keys templates see beside the CR: `.cross`, `.metrics` and the Motif `.inputs`.
+    fn template_keys(&self, surroundings: &Surroundings) -> Map<String, Value> {
         let mut m = Map::new();
-        m.insert("cross".into(), Value::Object(extra.cross.clone()));
-        if !extra.metrics.is_null() {
-            m.insert("metrics".into(), extra.metrics.clone());
+        m.insert("cross".into(), Value::Object(surroundings.cross.clone()));
+        if !surroundings.metrics.is_null() {
+            m.insert("metrics".into(), surroundings.metrics.clone());
         }
         let inputs: Map<String, Value> = self
             .crd
@@ -469,7 +470,11 @@ impl Reconciler {
     /// # Errors
     /// Any step that failed; the status says why (`Ready=False`) and a `ReconcileError`
     /// Event is emitted. [`Error::retry`] tells the queue whether to back off and retry.
-    pub async fn reconcile(&self, cr: Arc<DynamicObject>, extra: &Extra) -> Result<Action, Error> {
+    pub async fn reconcile(
+        &self,
+        cr: Arc<DynamicObject>,
+        surroundings: &Surroundings,
+    ) -> Result<Action, Error> {
         // `key`, not `name`: JSON logs use `name` for the span's own name.
         let name = cr.metadata.name.as_deref().unwrap_or_default();
         let key = match cr.metadata.namespace.as_deref() {
@@ -479,7 +484,7 @@ impl Reconciler {
         let span = tracing::info_span!("reconcile", crd = %self.crd.name, key);
         let started = std::time::Instant::now();
         let result = self
-            .reconcile_in_span(cr, extra)
+            .reconcile_in_span(cr, surroundings)
             .instrument(span.clone())
             .await;
         let elapsed_ms = started.elapsed().as_secs_f64() * 1000.0;
@@ -493,10 +498,10 @@ impl Reconciler {
     async fn reconcile_in_span(
         &self,
         cr: Arc<DynamicObject>,
-        extra: &Extra,
+        surroundings: &Surroundings,
     ) -> Result<Action, Error> {
         if cr.metadata.deletion_timestamp.is_some() {
-            return self.finalize(&cr, extra).await;
+            return self.finalize(&cr, surroundings).await;
         }
         if let Some(ns) = cr.metadata.namespace.as_deref()
             && !self.is_namespace_permitted(ns)
@@ -520,12 +525,12 @@ impl Reconciler {
             }
             Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
         };
-        let extra_map = self.extra_map(extra);
+        let template_keys = self.template_keys(surroundings);
         let mut data = self.cr_json(&cr);
         if let Some(d) = data.as_object_mut() {
-            d.extend(extra_map.clone());
+            d.extend(template_keys.clone());
         }
-        // The CR (plus extra keys) as templates see it: mutated in memory when declared.
+        // The CR (plus the keys beside it) as templates see it: mutated in memory when declared.
         let admitted = admission::admit(&self.crd, &data, &*self.render, self.now());
         let mut data = admitted.object;
         let findings_base = status::Findings {
@@ -535,7 +540,7 @@ impl Reconciler {
         };
         let converged = match &findings_base.denied {
             Some(denied) => Err(Error::ValidationDenied(denied.clone())),
-            None => self.converge(&cr, &data, &extra_map).await,
+            None => self.converge(&cr, &data, &template_keys).await,
         };
         let (result, children, wrote) = match converged {
             Ok(c) => (Ok(()), c.children, c.wrote),
@@ -747,8 +752,12 @@ mod tests {
 
     /// Workers run reconciles on a multi-threaded runtime: the future must be `Send`.
     #[allow(dead_code)]
-    fn the_reconcile_future_is_send(r: &Reconciler, cr: Arc<DynamicObject>, extra: &Extra) {
-        is_send(&r.reconcile(cr, extra));
+    fn the_reconcile_future_is_send(
+        r: &Reconciler,
+        cr: Arc<DynamicObject>,
+        surroundings: &Surroundings,
+    ) {
+        is_send(&r.reconcile(cr, surroundings));
     }
 
     #[test]

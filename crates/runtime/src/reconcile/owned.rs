@@ -12,10 +12,11 @@
 //! ([`ChildCache`]), else from label-selected LIST requests (reads, never writes).
 
 use katalog::labels;
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ListParams, Preconditions};
+use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Preconditions};
 use serde_json::Value;
 
 use crate::discovery::Resolved;
+pub use crate::operator_box::children::ChildCache;
 
 /// Annotation on children without an ownerReference to their CR: the CR's uid.
 pub const OWNER_UID: &str = "orkestra.orkspace.io/owner-uid";
@@ -102,25 +103,6 @@ pub fn api(client: &kube::Client, kind: &Resolved, namespace: Option<&str>) -> A
         (true, Some(ns)) => Api::namespaced_with(client.clone(), ns, &kind.resource),
         _ => Api::all_with(client.clone(), &kind.resource),
     }
-}
-
-/// Child objects the OperatorBox already holds (its watch caches), read instead of a LIST
-/// request per child kind and reconcile.
-///
-/// A cache may lag behind the API server. That costs at most an extra (no-op) apply or a
-/// deletion noticed one reconcile later, never a wrong deletion: ownership is still checked
-/// on every object, and deletes carry a uid precondition. Objects must be complete (not
-/// metadata-only): they feed `.children` in status expressions when no apply happened.
-pub trait ChildCache: Send + Sync {
-    /// The cached objects of `resource` in `namespace` (`None`: cluster-wide) labelled as
-    /// children of `owner_label` (at least those; more are filtered out), or `None` when this
-    /// kind or namespace is not cached (the Reconciler then lists from the API server).
-    fn objects(
-        &self,
-        resource: &ApiResource,
-        namespace: Option<&str>,
-        owner_label: &str,
-    ) -> Option<Vec<DynamicObject>>;
 }
 
 /// Whether `object` carries the labels of the CR's children.

@@ -10,7 +10,7 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::{
     CustomResourceDefinition, CustomResourceSubresourceStatus,
 };
 use kube::api::{Api, DeleteParams, Patch, PatchParams};
-use runtime::reconcile::{Action, Extra, ReconcilerConfig};
+use runtime::reconcile::{Action, ReconcilerConfig, Surroundings};
 use serde_json::json;
 
 use super::{World, condition, eventually};
@@ -55,7 +55,10 @@ async fn a_cr_deleted_before_its_status_write_leaves_status_on_for_the_next_cr()
 
     // The stale copy carries ork's finalizer already: the reconcile applies `a-two`, then
     // its status patch finds no CR.
-    let out = w.reconciler.reconcile(stale, &Extra::default()).await;
+    let out = w
+        .reconciler
+        .reconcile(stale, &Surroundings::default())
+        .await;
     assert!(matches!(out, Ok(Action::Done)), "{out:?}");
     assert!(w.config_maps().get_opt("a-two").await.unwrap().is_some());
 
@@ -148,7 +151,10 @@ async fn a_cr_in_a_terminating_namespace_gets_its_deletion_path_only() {
         .await
         .unwrap();
     // `t-two` cannot be created any more: the reconcile ends without an error to retry.
-    let out = w.reconciler.reconcile(stale, &Extra::default()).await;
+    let out = w
+        .reconciler
+        .reconcile(stale, &Surroundings::default())
+        .await;
     assert!(matches!(out, Ok(Action::Done)), "{out:?}");
     assert!(w.config_maps().get_opt("t-two").await.unwrap().is_none());
 
@@ -161,7 +167,10 @@ async fn a_cr_in_a_terminating_namespace_gets_its_deletion_path_only() {
             .then(|| Arc::new(cr))
     })
     .await;
-    let out = w.reconciler.reconcile(deleting, &Extra::default()).await;
+    let out = w
+        .reconciler
+        .reconcile(deleting, &Surroundings::default())
+        .await;
     assert!(matches!(out, Ok(Action::Done)), "{out:?}");
     let jobs: Api<Job> = Api::namespaced(w.admin.clone(), &w.ns);
     assert!(jobs.get_opt("t-goodbye").await.unwrap().is_none());

@@ -18,7 +18,7 @@ use std::time::Duration;
 use k8s_openapi::api::core::v1::ConfigMap;
 use k8s_openapi::api::events::v1::Event;
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
-use runtime::reconcile::{Action, Error, Extra, Reconciler, ReconcilerConfig};
+use runtime::reconcile::{Action, Error, Reconciler, ReconcilerConfig, Surroundings};
 
 // The CRD installer and `eventually` of testenv's own tests, shared rather than copied.
 #[path = "../../../testenv/tests/util.rs"]
@@ -126,7 +126,9 @@ spec:
     /// Reads the CR and reconciles it once.
     pub async fn reconcile(&self, name: &str) -> Result<Action, Error> {
         let cr = self.get(name).await;
-        self.reconciler.reconcile(cr, &Extra::default()).await
+        self.reconciler
+            .reconcile(cr, &Surroundings::default())
+            .await
     }
 
     /// Replaces the CR's spec (merge patch).

@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams};
-use runtime::reconcile::{Extra, Reconciler, ReconcilerConfig};
+use runtime::reconcile::{Reconciler, ReconcilerConfig, Surroundings};
 use serde_json::Value;
 
 use super::{condition, eventually};
@@ -108,7 +108,7 @@ async fn run(pack: &str) {
 
         let cr = Arc::new(api.get(&name).await.unwrap());
         reconciler
-            .reconcile(cr, &Extra::default())
+            .reconcile(cr, &Surroundings::default())
             .await
             .unwrap_or_else(|e| panic!("{pack}: {name}: {}", e.message()));
         let cr = api.get(&name).await.unwrap();
@@ -172,7 +172,10 @@ async fn run(pack: &str) {
         }
         api.delete(&name, &Default::default()).await.unwrap();
         let cr = Arc::new(api.get(&name).await.unwrap());
-        reconciler.reconcile(cr, &Extra::default()).await.unwrap();
+        reconciler
+            .reconcile(cr, &Surroundings::default())
+            .await
+            .unwrap();
     }
 }
 

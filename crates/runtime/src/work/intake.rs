@@ -8,7 +8,7 @@
 
 use std::sync::{Arc, PoisonError, RwLock};
 
-use super::Key;
+use super::key::Key;
 use super::queue::{Added, Queue};
 
 /// A shared slot holding the queue of the box's current activation. Cloning gives another
@@ -48,12 +48,12 @@ impl Intake {
     }
 
     /// Routes keys to `queue` from now on.
-    pub(super) fn open(&self, queue: Queue<Key>) {
+    pub(crate) fn open(&self, queue: Queue<Key>) {
         *self.queue.write().unwrap_or_else(PoisonError::into_inner) = Some(queue);
     }
 
     /// Stops routing keys; returns the queue that took them.
-    pub(super) fn close(&self) -> Option<Queue<Key>> {
+    pub(crate) fn close(&self) -> Option<Queue<Key>> {
         self.queue
             .write()
             .unwrap_or_else(PoisonError::into_inner)
@@ -64,7 +64,7 @@ impl Intake {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::operator_box::queue::QueueConfig;
+    use crate::work::queue::QueueConfig;
 
     fn key(name: &str) -> Key {
         Key {

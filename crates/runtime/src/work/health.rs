@@ -5,15 +5,14 @@
 //! `degraded` once `consecutiveFails` reaches the failure threshold, and is `healthy` again
 //! after its next success. The last error is kept after recovery, as an audit.
 
-use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use serde::Serialize;
 use time::OffsetDateTime;
-use time::format_description::well_known::Rfc3339;
 
-use super::workers::{Observe, Report};
+use super::workers::{Outcome, Report, ReportSink};
+use crate::go_format::{format_go_duration, format_time};
 
 /// The state of a box as `/katalog` shows it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -292,9 +291,9 @@ impl Counts {
     }
 }
 
-impl<K> Observe<K> for Health {
+impl<K> ReportSink<K> for Health {
     fn finished(&self, _key: &K, report: &Report) {
-        if report.outcome == super::workers::Outcome::Gated {
+        if report.outcome == Outcome::Gated {
             // Idle, not degraded, until the next successful reconcile.
             self.set_gated(true);
             return;
@@ -354,28 +353,6 @@ pub struct HealthSnapshot {
     pub last_reconcile: String,
     /// Whether a `dependsOn` dependency is unhealthy (filled in by the caller).
     pub has_unhealthy_dependencies: bool,
-}
-
-/// RFC 3339 to the second, as Go prints `time.Time` in JSON after truncation; empty for none.
-pub(crate) fn format_time(at: Option<OffsetDateTime>) -> String {
-    at.and_then(|at| at.replace_nanosecond(0).ok())
-        .and_then(|at| at.format(&Rfc3339).ok())
-        .unwrap_or_default()
-}
-
-/// Whole seconds in Go's `time.Duration` format: `0s`, `47s`, `11m47s`, `2h0m5s`.
-pub(crate) fn format_go_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    let (hours, minutes, seconds) = (seconds / 3600, seconds / 60 % 60, seconds % 60);
-    let mut text = String::new();
-    if hours > 0 {
-        let _ = write!(text, "{hours}h");
-    }
-    if hours > 0 || minutes > 0 {
-        let _ = write!(text, "{minutes}m");
-    }
-    let _ = write!(text, "{seconds}s");
-    text
 }
 
 #[cfg(test)]
@@ -438,6 +415,38 @@ mod tests {
     }
 
     #[test]
+    fn reports_count_failures_and_panics_and_a_gated_one_idles() {
+        let health = Health::new(2);
+        health.mark_started();
+        let report = |outcome| Report {
+            duration: Duration::from_millis(5),
+            outcome,
+        };
+        let panicked = Outcome::Panicked {
+            message: "reconciler panic: boom".into(),
+        };
+        for outcome in [
+            Outcome::Succeeded,
+            Outcome::Failed {
+                message: "x".into(),
+            },
+            panicked,
+        ] {
+            ReportSink::<u32>::finished(&health, &0, &report(outcome));
+        }
+        assert_eq!(health.state(), State::Degraded, "two failures in a row");
+        let snapshot = health.snapshot("website");
+        assert_eq!(
+            (snapshot.total_reconciles, snapshot.failed_reconciles),
+            (3, 2)
+        );
+        assert_eq!(snapshot.last_error, "reconciler panic: boom");
+        ReportSink::<u32>::finished(&health, &0, &report(Outcome::Gated));
+        assert_eq!(health.counts().total, 3, "a gated cycle ran no reconcile");
+        assert_eq!(health.state(), State::Gated);
+    }
+
+    #[test]
     fn a_gate_overrides_every_other_state() {
         let health = Health::new(1);
         health.mark_started();
@@ -484,19 +493,5 @@ mod tests {
         assert_eq!(json["startedAt"], "");
         assert_eq!(json["uptime"], "0s");
         assert_eq!(json["lastReconcile"], "");
-    }
-
-    #[test]
-    fn durations_print_as_go_does() {
-        let cases = [
-            (0, "0s"),
-            (47, "47s"),
-            (60, "1m0s"),
-            (707, "11m47s"),
-            (7205, "2h0m5s"),
-        ];
-        for (seconds, text) in cases {
-            assert_eq!(format_go_duration(Duration::from_secs(seconds)), text);
-        }
     }
 }

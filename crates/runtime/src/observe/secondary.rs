@@ -15,7 +15,6 @@
 //! reports objects as they are, so it is neither a create nor an update; an object missing
 //! from a relist that was there before counts as deleted. `enqueueGate` is not evaluated yet.
 
-use std::collections::HashMap;
 use std::pin::pin;
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,8 +28,9 @@ use kube::runtime::reflector::Store;
 use kube::runtime::watcher::{self, Event, watcher};
 
 use crate::discovery::Discovery;
-use crate::operator_box::Key;
-use crate::operator_box::health::Health;
+use crate::seen::{Effect, Seen};
+use crate::work::Health;
+use crate::work::Key;
 
 /// The longest wait between two discovery attempts of a watched kind.
 const DISCOVERY_BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -207,69 +207,43 @@ impl Primary {
     }
 }
 
-/// Turns watcher events into changes: remembers which objects exist, so an `Apply` is told
-/// apart as a create or an update, and a relist yields only the deletions it reveals.
-#[derive(Debug, Default)]
-pub struct Tracker {
-    known: HashMap<(Option<String>, String), Option<String>>,
-    listing: HashMap<(Option<String>, String), Option<String>>,
+/// The changes of watched objects that one watcher event stands for, each with the object's
+/// metadata.
+fn changes(
+    seen: &mut Seen,
+    event: &Event<PartialObjectMeta<DynamicObject>>,
+) -> Vec<(Change, ObjectMeta)> {
+    let object = match event {
+        Event::Apply(object) | Event::Delete(object) => Some(&object.metadata),
+        _ => None,
+    };
+    seen.step(event)
+        .into_iter()
+        .filter_map(|effect| as_change(effect, object))
+        .collect()
 }
 
-impl Tracker {
-    /// The changes one watcher event stands for, each with the object's metadata.
-    pub fn step(&mut self, event: Event<ObjectMeta>) -> Vec<(Change, ObjectMeta)> {
-        match event {
-            Event::Init => {
-                self.listing.clear();
-                Vec::new()
-            }
-            Event::InitApply(meta) => {
-                if let Some(name) = meta.name.clone() {
-                    self.listing
-                        .insert((meta.namespace.clone(), name), meta.uid.clone());
-                }
-                Vec::new()
-            }
-            Event::InitDone => {
-                let listing = std::mem::take(&mut self.listing);
-                let gone = self
-                    .known
-                    .iter()
-                    .filter(|(key, uid)| listing.get(*key) != Some(*uid))
-                    .map(|((namespace, name), uid)| {
-                        let meta = ObjectMeta {
-                            namespace: namespace.clone(),
-                            name: Some(name.clone()),
-                            uid: uid.clone(),
-                            ..ObjectMeta::default()
-                        };
-                        (Change::Delete, meta)
-                    })
-                    .collect();
-                self.known = listing;
-                gone
-            }
-            Event::Apply(meta) => {
-                let Some(name) = meta.name.clone() else {
-                    return Vec::new();
-                };
-                let before = self
-                    .known
-                    .insert((meta.namespace.clone(), name), meta.uid.clone());
-                let change = match before {
-                    Some(uid) if uid == meta.uid => Change::Update,
-                    _ => Change::Create,
-                };
-                vec![(change, meta)]
-            }
-            Event::Delete(meta) => {
-                if let Some(name) = meta.name.clone() {
-                    self.known.remove(&(meta.namespace.clone(), name));
-                }
-                vec![(Change::Delete, meta)]
-            }
+/// The change of the watched object that one effect of [`Seen::step`] stands for, with the
+/// object's metadata: the event's own `object`, or, for an object a relist missed, its key and
+/// the uid it had. A relist itself reports objects as they are: neither a create nor an
+/// update.
+fn as_change(effect: Effect, object: Option<&ObjectMeta>) -> Option<(Change, ObjectMeta)> {
+    let change = match effect {
+        Effect::Created(_) => Change::Create,
+        Effect::Changed(_) | Effect::Unchanged(_) => Change::Update,
+        Effect::Deleted { .. } => Change::Delete,
+        Effect::Missed { key, uid } => {
+            let meta = ObjectMeta {
+                namespace: key.namespace,
+                name: Some(key.name),
+                uid,
+                ..ObjectMeta::default()
+            };
+            return Some((Change::Delete, meta));
         }
-    }
+        Effect::Relisted(_) | Effect::Listed => return None,
+    };
+    Some((change, object?.clone()))
 }
 
 /// Runs one secondary watch until aborted: resolves the kind (retrying until it is served),
@@ -313,7 +287,7 @@ pub async fn run(
         config = config.fields(&format!("metadata.name={name}"));
     }
     let mut events = pin!(watcher(api, config).default_backoff());
-    let mut tracker = Tracker::default();
+    let mut seen = Seen::default();
     let mut failing = false;
     while let Some(event) = events.next().await {
         let event = match event {
@@ -330,14 +304,7 @@ pub async fn run(
             tracing::info!(%crd, watch = %what, "watch recovered");
             health.clear_watch_error();
         }
-        let event = match event {
-            Event::Init => Event::Init,
-            Event::InitApply(o) => Event::InitApply(o.metadata),
-            Event::InitDone => Event::InitDone,
-            Event::Apply(o) => Event::Apply(o.metadata),
-            Event::Delete(o) => Event::Delete(o.metadata),
-        };
-        for (change, meta) in tracker.step(event) {
+        for (change, meta) in changes(&mut seen, &event) {
             if entry.reacts_to(change) {
                 for key in primary.keys(&entry, &meta) {
                     tracing::debug!(%crd, %key, ?change, watch = %what, "secondary change");
@@ -352,6 +319,7 @@ pub async fn run(
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+    use kube::core::PartialObjectMetaExt as _;
 
     fn resource() -> ApiResource {
         ApiResource {
@@ -481,45 +449,55 @@ mod tests {
         );
     }
 
+    /// The changes `event` stands for, by object name.
+    fn names(seen: &mut Seen, event: Event<ObjectMeta>) -> Vec<(Change, String)> {
+        let event = match event {
+            Event::Init => Event::Init,
+            Event::InitApply(m) => Event::InitApply(m.into_response_partial()),
+            Event::InitDone => Event::InitDone,
+            Event::Apply(m) => Event::Apply(m.into_response_partial()),
+            Event::Delete(m) => Event::Delete(m.into_response_partial()),
+        };
+        changes(seen, &event)
+            .into_iter()
+            .map(|(c, m)| (c, m.name.unwrap_or_default()))
+            .collect()
+    }
+
     #[test]
     fn a_relist_is_not_a_create_but_reveals_deletions() {
-        let mut t = Tracker::default();
-        assert!(t.step(Event::Init).is_empty());
-        assert!(t.step(Event::InitApply(meta("a", "one", &[]))).is_empty());
-        assert!(t.step(Event::InitApply(meta("a", "two", &[]))).is_empty());
-        assert!(t.step(Event::InitDone).is_empty());
-        let changes = |c: Vec<(Change, ObjectMeta)>| -> Vec<(Change, String)> {
-            c.into_iter()
-                .map(|(c, m)| (c, m.name.unwrap_or_default()))
-                .collect()
-        };
+        let mut t = Seen::default();
+        assert!(names(&mut t, Event::Init).is_empty());
+        assert!(names(&mut t, Event::InitApply(meta("a", "one", &[]))).is_empty());
+        assert!(names(&mut t, Event::InitApply(meta("a", "two", &[]))).is_empty());
+        assert!(names(&mut t, Event::InitDone).is_empty());
         assert_eq!(
-            changes(t.step(Event::Apply(meta("a", "one", &[])))),
+            names(&mut t, Event::Apply(meta("a", "one", &[]))),
             [(Change::Update, "one".into())]
         );
         assert_eq!(
-            changes(t.step(Event::Apply(meta("a", "three", &[])))),
+            names(&mut t, Event::Apply(meta("a", "three", &[]))),
             [(Change::Create, "three".into())]
         );
         assert_eq!(
-            changes(t.step(Event::Delete(meta("a", "three", &[])))),
+            names(&mut t, Event::Delete(meta("a", "three", &[]))),
             [(Change::Delete, "three".into())]
         );
-        t.step(Event::Init);
-        t.step(Event::InitApply(meta("a", "one", &[])));
+        names(&mut t, Event::Init);
+        names(&mut t, Event::InitApply(meta("a", "one", &[])));
         assert_eq!(
-            changes(t.step(Event::InitDone)),
+            names(&mut t, Event::InitDone),
             [(Change::Delete, "two".into())]
         );
     }
 
     #[test]
     fn a_recreated_object_is_a_create() {
-        let mut t = Tracker::default();
-        t.step(Event::Apply(meta("a", "one", &[])));
+        let mut t = Seen::default();
+        names(&mut t, Event::Apply(meta("a", "one", &[])));
         let mut again = meta("a", "one", &[]);
         again.uid = Some("new".into());
-        assert_eq!(t.step(Event::Apply(again))[0].0, Change::Create);
+        assert_eq!(names(&mut t, Event::Apply(again))[0].0, Change::Create);
     }
 
     #[test]

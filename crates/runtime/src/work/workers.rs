@@ -14,7 +14,7 @@
 //! | `Err(_)`, not retryable    | forgets the key until it is added again           |
 //! | a panic                    | logs it with the key, then as `Err`               |
 //!
-//! and in every case ends the key's lease. An [`Observe`] sees each reconcile start and finish,
+//! and in every case ends the key's claim. A [`ReportSink`] sees each reconcile start and finish,
 //! which is how health and metrics are kept.
 
 use std::fmt::{self, Debug, Display};
@@ -61,7 +61,7 @@ pub enum Action {
     Gated,
 }
 
-/// How one reconcile ended, as given to [`Observe::finished`].
+/// How one reconcile ended, as given to [`ReportSink::finished`].
 #[derive(Clone, Debug, PartialEq)]
 pub struct Report {
     /// How long the reconcile ran (on tokio's clock).
@@ -106,10 +106,10 @@ pub enum Outcome {
 
 /// Sees every reconcile of a pool: what health and metrics are built from.
 ///
-/// Implemented by `Health` and `CrdMetrics`, by `()` (sees nothing), by a pair of observers
+/// Implemented by `Health` and `CrdMetrics`, by `()` (sees nothing), by a pair of sinks
 /// (both see everything) and by any `Fn(&K, &Report)`. Calls come from the worker tasks,
 /// so they should be quick and must not panic.
-pub trait Observe<K>: Send + Sync + 'static {
+pub trait ReportSink<K>: Send + Sync + 'static {
     /// A worker took `key` and is about to reconcile it.
     fn started(&self, key: &K) {
         let _ = key;
@@ -119,11 +119,11 @@ pub trait Observe<K>: Send + Sync + 'static {
     fn finished(&self, key: &K, report: &Report);
 }
 
-impl<K> Observe<K> for () {
+impl<K> ReportSink<K> for () {
     fn finished(&self, _key: &K, _report: &Report) {}
 }
 
-impl<K, A: Observe<K>, B: Observe<K>> Observe<K> for (A, B) {
+impl<K, A: ReportSink<K>, B: ReportSink<K>> ReportSink<K> for (A, B) {
     fn started(&self, key: &K) {
         self.0.started(key);
         self.1.started(key);
@@ -135,7 +135,7 @@ impl<K, A: Observe<K>, B: Observe<K>> Observe<K> for (A, B) {
     }
 }
 
-impl<K, F> Observe<K> for F
+impl<K, F> ReportSink<K> for F
 where
     F: Fn(&K, &Report) + Send + Sync + 'static,
 {
@@ -241,11 +241,11 @@ where
     K: Clone + Eq + Hash + Send + Sync + Debug + 'static,
 {
     /// Starts `config.count` workers that reconcile keys from `queue` with `reconcile` and tell
-    /// `observer` about each one.
+    /// `sink` about each one.
     ///
     /// # Guarantees
     ///
-    /// - A key is reconciled by one worker at a time, and its lease always ends, also when the
+    /// - A key is reconciled by one worker at a time, and its claim always ends, also when the
     ///   reconcile panics: the panic is caught, logged with the key, reported as
     ///   [`Outcome::Panicked`] and the key is queued again with backoff. The worker goes on.
     /// - Each reconcile runs inside a `reconcile` tracing span that records the key.
@@ -257,15 +257,15 @@ where
         queue: Queue<K>,
         config: WorkersConfig,
         reconcile: F,
-        observer: O,
+        sink: O,
     ) -> Self
     where
         F: Fn(K) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Action, E>> + Send + 'static,
         E: Display + Send + 'static,
-        O: Observe<K>,
+        O: ReportSink<K>,
     {
-        Self::spawn_with_retry(queue, config, reconcile, observer, |_: &E| true)
+        Self::spawn_with_retry(queue, config, reconcile, sink, |_: &E| true)
     }
 
     /// Like [`Workers::spawn`], with `retry` deciding which errors are queued again with
@@ -280,26 +280,26 @@ where
         queue: Queue<K>,
         config: WorkersConfig,
         reconcile: F,
-        observer: O,
+        sink: O,
         retry: R,
     ) -> Self
     where
         F: Fn(K) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Action, E>> + Send + 'static,
         E: Display + Send + 'static,
-        O: Observe<K>,
+        O: ReportSink<K>,
         R: Fn(&E) -> bool + Send + Sync + 'static,
     {
         Self::spawn_counted(
             queue,
             config,
             reconcile,
-            (observer, retry),
+            (sink, retry),
             ActiveWorkers::default(),
         )
     }
 
-    /// Like [`Workers::spawn_with_retry`] (`observer` and `retry` as a pair), counting running
+    /// Like [`Workers::spawn_with_retry`] (`sink` and `retry` as a pair), counting running
     /// reconciles in `active`: a box that starts a new pool on each activation keeps one
     /// handle for its gauges.
     ///
@@ -310,14 +310,14 @@ where
         queue: Queue<K>,
         config: WorkersConfig,
         reconcile: F,
-        (observer, retry): (O, R),
+        (sink, retry): (O, R),
         active: ActiveWorkers,
     ) -> Self
     where
         F: Fn(K) -> Fut + Send + Sync + 'static,
         Fut: Future<Output = Result<Action, E>> + Send + 'static,
         E: Display + Send + 'static,
-        O: Observe<K>,
+        O: ReportSink<K>,
         R: Fn(&E) -> bool + Send + Sync + 'static,
     {
         let sizing = Arc::new(Sizing::default());
@@ -325,7 +325,7 @@ where
             queue: queue.clone(),
             reconcile,
             retry,
-            observer,
+            sink,
             active: active.clone(),
             sizing: Arc::clone(&sizing),
         });
@@ -377,7 +377,7 @@ where
     /// # Errors
     ///
     /// [`Error::StopTimedOut`] when some reconciles outlived the timeout; they were aborted and
-    /// their leases ended.
+    /// their claims ended.
     pub async fn stop(self) -> Result<()> {
         let waited = self.config.stop_timeout;
         self.stop_within(waited).await
@@ -485,7 +485,7 @@ struct Worker<K, F, O, R> {
     queue: Queue<K>,
     reconcile: F,
     retry: R,
-    observer: O,
+    sink: O,
     active: ActiveWorkers,
     sizing: Arc<Sizing>,
 }
@@ -496,13 +496,13 @@ where
     F: Fn(K) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<Action, E>> + Send + 'static,
     E: Display + Send + 'static,
-    O: Observe<K>,
+    O: ReportSink<K>,
     R: Fn(&E) -> bool + Send + Sync + 'static,
 {
     async fn run(self: Arc<Self>) {
         let mut resized = self.sizing.resized.subscribe();
         while !self.sizing.leave_if_surplus() {
-            let lease = tokio::select! {
+            let claim = tokio::select! {
                 biased;
                 changed = resized.changed() => match changed {
                     Ok(()) => continue,
@@ -511,21 +511,21 @@ where
                         break;
                     }
                 },
-                lease = self.queue.next() => match lease {
-                    Some(lease) => lease,
+                claim = self.queue.next() => match claim {
+                    Some(claim) => claim,
                     None => {
                         self.sizing.leave();
                         break;
                     }
                 },
             };
-            let key = lease.key().clone();
+            let key = claim.key().clone();
             let _active = self.active.enter();
-            self.observer.started(&key);
+            self.sink.started(&key);
             let span = tracing::info_span!("reconcile", key = ?key);
             let report = self.reconcile_one(key.clone()).instrument(span).await;
-            self.observer.finished(&key, &report);
-            lease.done();
+            self.sink.finished(&key, &report);
+            claim.done();
         }
     }
 
@@ -585,22 +585,20 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::metrics::Metrics;
-    use crate::operator_box::health::{Health, State};
-    use crate::operator_box::queue::QueueConfig;
+    use crate::work::queue::QueueConfig;
     use std::collections::{HashMap, HashSet};
     use std::sync::atomic::AtomicBool;
     use tokio::sync::{Notify, mpsc};
 
     type Reports = mpsc::UnboundedReceiver<(u32, Report)>;
 
-    /// An observer that sends every report to the returned receiver.
-    fn recorder() -> (Reports, impl Observe<u32>) {
+    /// A sink that sends every report to the returned receiver.
+    fn recorder() -> (Reports, impl ReportSink<u32>) {
         let (sender, reports) = mpsc::unbounded_channel();
-        let observer = move |key: &u32, report: &Report| {
+        let sink = move |key: &u32, report: &Report| {
             let _ = sender.send((*key, report.clone()));
         };
-        (reports, observer)
+        (reports, sink)
     }
 
     /// Waits for the next `count` reports.
@@ -615,7 +613,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_panicking_reconcile_is_caught_counted_and_retried_with_backoff() {
         let queue = Queue::new(QueueConfig::default());
-        let (mut reports, observer) = recorder();
+        let (mut reports, sink) = recorder();
         let calls: Arc<Mutex<HashMap<u32, Vec<Instant>>>> = Arc::default();
         let reconcile = {
             let calls = Arc::clone(&calls);
@@ -641,7 +639,7 @@ mod tests {
             queue.clone(),
             WorkersConfig::default().count(2),
             reconcile,
-            observer,
+            sink,
         );
         for key in 1..=5 {
             queue.add(key);
@@ -679,42 +677,43 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn health_and_metrics_observe_every_reconcile_including_panics() {
+    async fn both_sinks_of_a_pair_see_every_reconcile_including_panics() {
         let queue = Queue::new(QueueConfig::default());
-        let health = Health::new(2);
-        let metrics = Metrics::new();
+        let failures: Arc<Mutex<Vec<String>>> = Arc::default();
         let (mut reports, recorder) = recorder();
         let reconcile = |key: u32| async move {
             assert!(key != 0, "key 0 always panics");
             Ok::<_, String>(Action::Done)
         };
-        health.mark_started();
-        let observer = ((health.clone(), metrics.crd("website")), recorder);
-        let workers = Workers::spawn(queue.clone(), WorkersConfig::default(), reconcile, observer);
+        let failed = {
+            let failures = Arc::clone(&failures);
+            move |_: &u32, report: &Report| {
+                failures
+                    .lock()
+                    .unwrap()
+                    .extend(report.error().map(str::to_owned));
+            }
+        };
+        let sink = (failed, recorder);
+        let workers = Workers::spawn(queue.clone(), WorkersConfig::default(), reconcile, sink);
         queue.add(1);
         queue.add(0);
-        receive(&mut reports, 3).await;
-        assert_eq!(health.state(), State::Degraded, "two panics in a row");
-        let snapshot = health.snapshot("website");
-        assert_eq!(
-            (snapshot.total_reconciles, snapshot.failed_reconciles),
-            (3, 2)
-        );
+        let received = receive(&mut reports, 3).await;
+        assert_eq!(received.iter().filter(|(_, r)| r.is_success()).count(), 1);
+        let failures = failures.lock().unwrap().clone();
+        assert_eq!(failures.len(), 2, "two panics of key 0");
         assert!(
-            snapshot
-                .last_error
-                .starts_with("reconciler panic: key 0 always panics")
+            failures
+                .iter()
+                .all(|f| f.starts_with("reconciler panic: key 0 always panics"))
         );
-        let text = metrics.encode();
-        assert!(text.contains(r#"controller_reconcile_total{crd="website",result="error"} 2"#));
-        assert!(text.contains(r#"controller_reconcile_total{crd="website",result="success"} 1"#));
         workers.stop().await.unwrap();
     }
 
     #[tokio::test(start_paused = true)]
     async fn an_error_is_retried_with_backoff_and_a_requeue_after_success_is_honoured() {
         let queue = Queue::new(QueueConfig::default());
-        let (mut reports, observer) = recorder();
+        let (mut reports, sink) = recorder();
         let attempts = Arc::new(AtomicUsize::new(0));
         let reconcile = {
             let attempts = Arc::clone(&attempts);
@@ -731,7 +730,7 @@ mod tests {
         };
         let start = Instant::now();
         queue.add(7);
-        let workers = Workers::spawn(queue.clone(), WorkersConfig::default(), reconcile, observer);
+        let workers = Workers::spawn(queue.clone(), WorkersConfig::default(), reconcile, sink);
         let log = receive(&mut reports, 3).await;
         assert_eq!(
             log[0].1.outcome,
@@ -750,14 +749,14 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn an_error_that_is_not_retryable_waits_for_the_key_to_be_added_again() {
         let queue = Queue::new(QueueConfig::default());
-        let (mut reports, observer) = recorder();
+        let (mut reports, sink) = recorder();
         let reconcile = |_key: u32| async { Err::<Action, _>("invalid spec") };
         queue.add(3);
         let workers = Workers::spawn_with_retry(
             queue.clone(),
             WorkersConfig::default(),
             reconcile,
-            observer,
+            sink,
             |error: &&str| *error != "invalid spec",
         );
         let log = receive(&mut reports, 1).await;
@@ -773,7 +772,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn no_key_is_reconciled_by_two_workers_at_once() {
         let queue = Queue::new(QueueConfig::default());
-        let (mut reports, observer) = recorder();
+        let (mut reports, sink) = recorder();
         let running: Arc<Mutex<HashMap<u32, usize>>> = Arc::default();
         let overlaps = Arc::new(AtomicUsize::new(0));
         let reconcile = {
@@ -800,7 +799,7 @@ mod tests {
             queue.clone(),
             WorkersConfig::default().count(4),
             reconcile,
-            observer,
+            sink,
         );
         for round in 0..20 {
             queue.add(round % 2);
@@ -825,7 +824,7 @@ mod tests {
     }
 
     impl HeldPool {
-        fn spawn(config: WorkersConfig, observer: impl Observe<u32>) -> Self {
+        fn spawn(config: WorkersConfig, sink: impl ReportSink<u32>) -> Self {
             let queue = Queue::new(QueueConfig::default());
             let (entered_tx, entered) = mpsc::unbounded_channel();
             let release = Arc::new(Notify::new());
@@ -842,7 +841,7 @@ mod tests {
                     }
                 }
             };
-            let workers = Workers::spawn(queue.clone(), config, reconcile, observer);
+            let workers = Workers::spawn(queue.clone(), config, reconcile, sink);
             Self {
                 queue,
                 workers,
@@ -884,12 +883,12 @@ mod tests {
                 }
             }
         };
-        let (mut reports, observer) = recorder();
+        let (mut reports, sink) = recorder();
         let workers = Workers::spawn(
             queue.clone(),
             WorkersConfig::default().count(8),
             reconcile,
-            observer,
+            sink,
         );
         let producers: Vec<_> = (0..2)
             .map(|_| {
@@ -917,8 +916,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn stop_lets_running_reconciles_finish_and_reports_the_active_count() {
-        let (mut reports, observer) = recorder();
-        let mut pool = HeldPool::spawn(WorkersConfig::default().count(2), observer);
+        let (mut reports, sink) = recorder();
+        let mut pool = HeldPool::spawn(WorkersConfig::default().count(2), sink);
         pool.start(0..5, 2).await;
         let active = pool.workers.active();
         assert_eq!(active.get(), 2);
@@ -992,10 +991,10 @@ mod tests {
             .stop_timeout(Duration::from_secs(1));
         let mut stuck = HeldPool::spawn(config.clone(), ());
         stuck.start(0..1000, 2).await;
-        let (mut reports, observer) = recorder();
+        let (mut reports, sink) = recorder();
         let other = Queue::new(QueueConfig::default());
         let reconcile = |_key: u32| async { Ok::<_, String>(Action::Done) };
-        let healthy = Workers::spawn(other.clone(), config, reconcile, observer);
+        let healthy = Workers::spawn(other.clone(), config, reconcile, sink);
         let start = Instant::now();
         for key in 0..10 {
             other.add(key);
@@ -1026,7 +1025,7 @@ mod tests {
         assert_eq!(
             pool.queue.processing(),
             0,
-            "aborted reconciles ended their leases"
+            "aborted reconciles ended their claims"
         );
     }
 }

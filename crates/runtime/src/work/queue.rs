@@ -5,8 +5,8 @@
 //! - **Dedupe.** A key is in the queue at most once. Adding a key that is already waiting to be
 //!   handed out changes nothing.
 //! - **One worker per key.** A key handed out by [`Queue::next`] is *processing* until its
-//!   [`Lease`] is done (or dropped). It is never handed to a second worker meanwhile. If it is
-//!   added again while processing, it is marked dirty and queued once more when the lease ends.
+//!   [`Claim`] is done (or dropped). It is never handed to a second worker meanwhile. If it is
+//!   added again while processing, it is marked dirty and queued once more when the claim ends.
 //! - **Delays.** [`Queue::add_after`] holds a key until a deadline; when a key is already held,
 //!   the earliest deadline wins. [`Queue::add_rate_limited`] picks the delay from a per-key
 //!   exponential backoff and a queue-wide token bucket, whichever is longer (client-go's
@@ -120,7 +120,7 @@ pub enum Added {
     /// for its deadline).
     Queued,
     /// The key was already waiting, or it is being processed and is now marked to be queued
-    /// again when its lease ends; either way it will be processed once.
+    /// again when its claim ends; either way it will be processed once.
     Merged,
     /// The queue is at its depth limit; the key was dropped.
     Dropped,
@@ -140,19 +140,19 @@ pub enum Added {
 /// # async fn example(reconcile: impl Fn(&str) -> Result<Option<Duration>, String>) {
 /// let queue: Queue<String> = Queue::new(QueueConfig::default());
 /// queue.add("default/web".to_owned());
-/// while let Some(lease) = queue.next().await {
-///     match reconcile(lease.key()) {
+/// while let Some(claim) = queue.next().await {
+///     match reconcile(claim.key()) {
 ///         Ok(requeue) => {
-///             queue.forget(lease.key());
+///             queue.forget(claim.key());
 ///             if let Some(after) = requeue {
-///                 queue.add_after(lease.key().clone(), after);
+///                 queue.add_after(claim.key().clone(), after);
 ///             }
 ///         }
 ///         Err(_) => {
-///             queue.add_rate_limited(lease.key().clone());
+///             queue.add_rate_limited(claim.key().clone());
 ///         }
 ///     }
-///     lease.done();
+///     claim.done();
 /// }
 /// # }
 /// ```
@@ -211,7 +211,7 @@ struct State<K> {
     ready: VecDeque<K>,
     /// Keys that want processing: every key in `ready`, plus keys re-added while processing.
     dirty: HashSet<K>,
-    /// Keys handed out whose lease has not ended.
+    /// Keys handed out whose claim has not ended.
     processing: HashSet<K>,
     /// Delayed keys by deadline; the sequence number keeps equal deadlines in add order.
     delayed: BTreeMap<(Instant, u64), K>,
@@ -413,7 +413,7 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
         self.len() == 0
     }
 
-    /// How many keys are being processed (handed out, lease not yet ended).
+    /// How many keys are being processed (handed out, claim not yet ended).
     pub fn processing(&self) -> usize {
         self.shared.lock().processing.len()
     }
@@ -439,11 +439,11 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
         self.shared.lock().shut_down
     }
 
-    /// Waits for the next key to process and leases it.
+    /// Waits for the next key to process and claims it.
     ///
     /// Returns `None` once the queue is shut down and no key is left. Cancel-safe: a key is
     /// only taken from the queue by the poll that returns it.
-    pub async fn next(&self) -> Option<Lease<K>> {
+    pub async fn next(&self) -> Option<Claim<K>> {
         loop {
             let mut woken = pin!(self.shared.wake.notified());
             // Register before looking, so that a wake between the look and the wait is kept.
@@ -460,7 +460,7 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
                     if more {
                         self.shared.wake.notify_one();
                     }
-                    return Some(Lease {
+                    return Some(Claim {
                         key: Some(key),
                         queue: self.clone(),
                     });
@@ -504,20 +504,20 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
 
 /// A key handed out by [`Queue::next`]; while it lives, no other worker gets the same key.
 ///
-/// End it with [`Lease::done`] when processing is over. Dropping it does the same, so a lease
+/// End it with [`Claim::done`] when processing is over. Dropping it does the same, so a claim
 /// ends even when its worker panics or is aborted. If the key was added again meanwhile, it is
-/// queued once more as the lease ends.
-pub struct Lease<K: Clone + Eq + Hash + Send> {
+/// queued once more as the claim ends.
+pub struct Claim<K: Clone + Eq + Hash + Send> {
     key: Option<K>,
     queue: Queue<K>,
 }
 
-impl<K: Clone + Eq + Hash + Send> Lease<K> {
-    /// The leased key.
+impl<K: Clone + Eq + Hash + Send> Claim<K> {
+    /// The claimed key.
     pub fn key(&self) -> &K {
         self.key
             .as_ref()
-            .expect("a lease holds its key until it is dropped")
+            .expect("a claim holds its key until it is dropped")
     }
 
     /// Ends processing of the key (client-go's `Done`).
@@ -526,13 +526,13 @@ impl<K: Clone + Eq + Hash + Send> Lease<K> {
     }
 }
 
-impl<K: Clone + Eq + Hash + Send + fmt::Debug> fmt::Debug for Lease<K> {
+impl<K: Clone + Eq + Hash + Send + fmt::Debug> fmt::Debug for Claim<K> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_tuple("Lease").field(&self.key).finish()
+        f.debug_tuple("Claim").field(&self.key).finish()
     }
 }
 
-impl<K: Clone + Eq + Hash + Send> Drop for Lease<K> {
+impl<K: Clone + Eq + Hash + Send> Drop for Claim<K> {
     fn drop(&mut self) {
         if let Some(key) = self.key.take() {
             self.queue.finish(key);
@@ -587,11 +587,11 @@ mod tests {
         Queue::new(QueueConfig::default())
     }
 
-    /// The key of the next lease, which is ended at once.
+    /// The key of the next claim, which is ended at once.
     async fn take(queue: &Queue<&'static str>) -> &'static str {
-        let lease = queue.next().await.expect("queue is open");
-        let key = *lease.key();
-        lease.done();
+        let claim = queue.next().await.expect("queue is open");
+        let key = *claim.key();
+        claim.done();
         key
     }
 
@@ -621,7 +621,7 @@ mod tests {
     async fn a_key_being_processed_is_not_handed_to_a_second_worker() {
         let queue = queue();
         queue.add("a");
-        let lease = queue.next().await.unwrap();
+        let claim = queue.next().await.unwrap();
         assert_eq!(queue.add("a"), Added::Merged);
         assert_eq!(queue.len(), 0, "a processing key waits outside the queue");
         let second = tokio::spawn({
@@ -633,7 +633,7 @@ mod tests {
             !second.is_finished(),
             "second worker got the key while it was processing"
         );
-        lease.done();
+        claim.done();
         assert_eq!(second.await.unwrap(), "a");
     }
 
@@ -641,11 +641,11 @@ mod tests {
     async fn a_key_re_added_while_processing_is_queued_once_when_done() {
         let queue = queue();
         queue.add("a");
-        let lease = queue.next().await.unwrap();
+        let claim = queue.next().await.unwrap();
         queue.add("a");
         queue.add("a");
         queue.add("b");
-        lease.done();
+        claim.done();
         assert_eq!(queue.len(), 2);
         assert_eq!(take(&queue).await, "b");
         assert_eq!(take(&queue).await, "a");
@@ -653,13 +653,13 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_lease_dropped_by_a_panicking_worker_still_ends() {
+    async fn a_claim_dropped_by_a_panicking_worker_still_ends() {
         let queue = queue();
         queue.add("a");
         let worker = tokio::spawn({
             let queue = queue.clone();
             async move {
-                let _lease = queue.next().await.unwrap();
+                let _claim = queue.next().await.unwrap();
                 panic!("worker failed");
             }
         });
@@ -819,12 +819,12 @@ mod tests {
         queue.add("a");
         queue.add("b");
         queue.add_after("delayed", Duration::from_secs(1));
-        let lease = queue.next().await.unwrap();
+        let claim = queue.next().await.unwrap();
         queue.add("a");
         queue.shutdown();
         assert_eq!(queue.add("c"), Added::Closed);
         assert_eq!(queue.add_after("c", Duration::from_secs(1)), Added::Closed);
-        lease.done();
+        claim.done();
         assert_eq!(take(&queue).await, "b");
         assert!(queue.next().await.is_none());
         assert!(queue.next().await.is_none(), "stays ended");
@@ -854,8 +854,8 @@ mod tests {
             .map(|_| {
                 let (queue, seen) = (queue.clone(), Arc::clone(&seen));
                 tokio::spawn(async move {
-                    while let Some(lease) = queue.next().await {
-                        seen.lock().unwrap().push(*lease.key());
+                    while let Some(claim) = queue.next().await {
+                        seen.lock().unwrap().push(*claim.key());
                         tokio::task::yield_now().await;
                     }
                 })
