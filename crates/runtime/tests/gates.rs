@@ -114,6 +114,11 @@ async fn an_enqueue_gate_on_generation_changes_lets_label_edits_wait() {
     let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
     let web = supervisor.operator_box("web").unwrap();
     child_holds(&client, &ns, "tier", "gold").await;
+    // The child exists before the reconcile that wrote it returns and is counted.
+    eventually("the first reconcile to be counted", WAIT, || async {
+        (web.health().snapshot("web").total_reconciles >= 1).then_some(())
+    })
+    .await;
     let total = web.health().snapshot("web").total_reconciles;
 
     // A label edit changes no generation: the gate keeps it out of the queue. A CR created
