@@ -265,11 +265,14 @@ pub async fn run(
         let mut delay = Duration::from_millis(500);
         loop {
             match discovery.resolve(&entry.api_version, &entry.kind).await {
-                Ok(resolved) => break resolved,
+                Ok(resolved) => {
+                    health.clear_watch_error(&what);
+                    break resolved;
+                }
                 Err(error) => {
                     let message = format!("{what}: {error}");
                     tracing::warn!(%crd, error = %message, retry_in = ?delay, "secondary watch waits");
-                    health.set_watch_error(&message);
+                    health.set_watch_error(&what, &message);
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(DISCOVERY_BACKOFF_MAX);
                 }
@@ -295,14 +298,14 @@ pub async fn run(
             Err(error) => {
                 let message = format!("{what}: {error}");
                 tracing::warn!(%crd, error = %message, "watch failed; retrying with backoff");
-                health.set_watch_error(&message);
+                health.set_watch_error(&what, &message);
                 failing = true;
                 continue;
             }
         };
         if std::mem::take(&mut failing) {
             tracing::info!(%crd, watch = %what, "watch recovered");
-            health.clear_watch_error();
+            health.clear_watch_error(&what);
         }
         for (change, meta) in changes(&mut seen, &event) {
             if entry.reacts_to(change) {

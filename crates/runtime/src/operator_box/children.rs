@@ -282,7 +282,8 @@ impl Watch {
     /// `cache`) into the box's [`ChildIndex`] and queues the owner of each one that changes or
     /// goes away.
     pub(super) async fn children(self, cache: ChildIndex, api_version: String, kind: String) {
-        let (resource, scope) = self.discover(&api_version, &kind).await;
+        let watch = format!("{kind}.{api_version} children");
+        let (resource, scope) = self.discover(&watch, &api_version, &kind).await;
         let index = cache.kind(&api_version, &kind);
         let api: Api<DynamicObject> = match &self.config.namespace {
             Some(namespace) if scope == Scope::Namespaced => {
@@ -294,7 +295,6 @@ impl Watch {
         let config = watcher::Config::default().labels(&selector);
         let mut events = pin!(watcher(api, config).default_backoff());
         let mut failing = false;
-        let watch = format!("{kind}.{api_version} children");
         while let Some(event) = events.next().await {
             let event = match event {
                 Ok(event) => event,
@@ -351,17 +351,20 @@ impl Watch {
     }
 
     /// The resource and scope of a child kind, asking discovery until the kind is served.
-    async fn discover(&self, api_version: &str, kind: &str) -> (ApiResource, Scope) {
+    async fn discover(&self, watch: &str, api_version: &str, kind: &str) -> (ApiResource, Scope) {
         let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
         let gvk = GroupVersionKind::gvk(group, version, kind);
         let mut delay = Duration::from_millis(500);
         loop {
             match discovery::pinned_kind(&self.client, &gvk).await {
-                Ok((resource, capabilities)) => return (resource, capabilities.scope),
+                Ok((resource, capabilities)) => {
+                    self.health.clear_watch_error(watch);
+                    return (resource, capabilities.scope);
+                }
                 Err(error) => {
                     let message = format!("discovering {kind}.{api_version}: {error}");
                     tracing::warn!(crd = %self.config.name, error = %message, retry_in = ?delay, "child watch waits");
-                    self.health.set_watch_error(&message);
+                    self.health.set_watch_error(watch, &message);
                     tokio::time::sleep(delay).await;
                     delay = (delay * 2).min(DISCOVERY_BACKOFF_MAX);
                 }

@@ -248,14 +248,14 @@ impl Watch {
     pub(super) fn failed(&self, watch: &str, error: &watcher::Error, failing: &mut bool) {
         let message = format!("{watch} watch: {error}");
         tracing::warn!(crd = %self.config.name, error = %message, "watch failed; retrying with backoff");
-        self.health.set_watch_error(&message);
+        self.health.set_watch_error(watch, &message);
         *failing = true;
     }
 
     pub(super) fn recovered(&self, watch: &str, failing: &mut bool) {
         if std::mem::take(failing) {
             tracing::info!(crd = %self.config.name, watch, "watch recovered");
-            self.health.clear_watch_error();
+            self.health.clear_watch_error(watch);
         }
     }
 }

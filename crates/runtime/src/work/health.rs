@@ -51,7 +51,8 @@ struct Record {
     last_error: String,
     last_reconcile: Option<OffsetDateTime>,
     /// Why the box's watch cannot reach the API server right now.
-    watch_error: Option<String>,
+    /// Per failing watch (its name), why it cannot reach the API server right now.
+    watch_errors: std::collections::BTreeMap<String, String>,
     last_success: Option<OffsetDateTime>,
     /// The dependencies the box waits for, when that is why it is pending.
     waiting_on: Vec<String>,
@@ -176,23 +177,27 @@ impl Health {
         record.last_reconcile = Some(OffsetDateTime::now_utc());
     }
 
-    /// The box's watch failed with `error` (the API server is unreachable, the CRD is missing,
-    /// access is denied) and retries with backoff: the box is degraded and `lastError` says
-    /// why until [`Health::clear_watch_error`].
-    pub fn set_watch_error(&self, error: &str) {
+    /// The box's watch `watch` (primary, one child kind, one secondary watch…) failed with
+    /// `error` (the API server is unreachable, the CRD is missing, access is denied) and
+    /// retries with backoff: the box is degraded and `lastError` says why until that same
+    /// watch recovers ([`Health::clear_watch_error`]). Each watch counts on its own, so one
+    /// watch recovering never hides another that still fails.
+    pub fn set_watch_error(&self, watch: &str, error: &str) {
         let mut record = self.lock();
-        record.watch_error = Some(error.to_owned());
+        record
+            .watch_errors
+            .insert(watch.to_owned(), error.to_owned());
         format!("watch: {error}").clone_into(&mut record.last_error);
     }
 
-    /// The box's watch works again.
-    pub fn clear_watch_error(&self) {
-        self.lock().watch_error = None;
+    /// The box's watch `watch` works again.
+    pub fn clear_watch_error(&self, watch: &str) {
+        self.lock().watch_errors.remove(watch);
     }
 
-    /// Why the watch fails now, if it does.
+    /// Why a watch of the box fails now, if one does (the first by name when several do).
     pub fn watch_error(&self) -> Option<String> {
-        self.lock().watch_error.clone()
+        self.lock().watch_errors.values().next().cloned()
     }
 
     /// The state now.
@@ -210,7 +215,8 @@ impl Health {
             State::Gated
         } else if record.started_at.is_none() {
             State::Pending
-        } else if record.consecutive_fails >= self.failure_threshold || record.watch_error.is_some()
+        } else if record.consecutive_fails >= self.failure_threshold
+            || !record.watch_errors.is_empty()
         {
             State::Degraded
         } else if record.total == 0 {
@@ -402,16 +408,30 @@ mod tests {
         let health = Health::default();
         health.mark_started();
         health.record_success();
-        health.set_watch_error("connection refused");
+        health.set_watch_error("primary", "connection refused");
         assert_eq!(health.state(), State::Degraded);
         assert_eq!(
             health.snapshot("web").last_error,
             "watch: connection refused"
         );
         assert_eq!(health.watch_error().as_deref(), Some("connection refused"));
-        health.clear_watch_error();
+        health.clear_watch_error("primary");
         assert_eq!(health.state(), State::Healthy);
         assert_eq!(health.watch_error(), None);
+    }
+
+    #[test]
+    fn one_watch_recovering_does_not_hide_another_that_still_fails() {
+        let health = Health::default();
+        health.mark_started();
+        health.record_success();
+        health.set_watch_error("primary", "connection refused");
+        health.set_watch_error("ConfigMap.v1 children", "forbidden");
+        health.clear_watch_error("primary");
+        assert_eq!(health.state(), State::Degraded);
+        assert_eq!(health.watch_error().as_deref(), Some("forbidden"));
+        health.clear_watch_error("ConfigMap.v1 children");
+        assert_eq!(health.state(), State::Healthy);
     }
 
     #[test]
