@@ -1,10 +1,12 @@
 //! The raw command line: what was typed, as clap structs. Each command module turns
 //! its arguments into a library configuration.
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use runtime::leader::{DEFAULT_LEASE_NAME, DEFAULT_NAMESPACE};
 
 /// Declarative Kubernetes operators: one Katalog, one runtime.
 #[derive(Debug, Parser)]
@@ -154,7 +156,78 @@ pub struct RunArgs {
     pub stop_timeout: Duration,
     /// Leader election, HTTP API and defaults (each also an environment variable).
     #[command(flatten)]
-    pub runtime: runtime::RuntimeArgs,
+    pub runtime: RuntimeArgs,
+}
+
+/// The runtime's settings as typed, each a flag and an environment variable; `ork run` turns
+/// them into a [`runtime::Config`].
+///
+/// Precedence is flag > environment > default; values a Katalog sets for a CRD (`workers`,
+/// `resync`, `failureThreshold`) win over all three, as in Orkestra ("Katalog YAML > env >
+/// defaults"). Durations accept whole seconds (`15`, Orkestra's env format) or a Go-style
+/// duration (`15s`, `500ms`, `2m`, `1h30m`).
+///
+/// | Flag | Env | Default |
+/// |---|---|---|
+/// | `--default-workers` | `DEFAULT_WORKERS` | the Katalog's default (3) |
+/// | `--default-resync` | `DEFAULT_RESYNC` | the Katalog's default (30 s) |
+/// | `--failure-threshold` | `FAILURE_THRESHOLD` | the Katalog's default (5) |
+/// | `--leader-elect` | `ORK_LEADER_ELECT` | `true` in a pod, `false` elsewhere |
+/// | `--lease-name` | `ORK_LEASE_NAME` | `orkestra-konductor` |
+/// | `--namespace` | `ORK_NAMESPACE` | `orkestra-system` (empty: `default`) |
+/// | `--identity` | `ORK_IDENTITY` | hostname + random suffix |
+/// | `--lease-duration` | `LEASE_DURATION` | 15 s |
+/// | `--renew-deadline` | `RENEW_DEADLINE` | 10 s |
+/// | `--retry-period` | `RETRY_PERIOD` | 2 s |
+/// | `--no-http` | `ORK_NO_HTTP` | off: the HTTP API is served |
+/// | `--http-addr` | `ORK_HTTP_ADDR` | `0.0.0.0:8080` in a pod, `127.0.0.1:8080` elsewhere |
+/// | `--port` | `ORK_PORT` | 8080 (the port of the default address) |
+/// | `--gateway-endpoint` | `ORK_GATEWAY_ENDPOINT` | empty |
+#[derive(Clone, Debug, Args, PartialEq, Eq)]
+pub struct RuntimeArgs {
+    /// Workers per CRD when the Katalog sets none.
+    #[arg(long, env = "DEFAULT_WORKERS")]
+    pub default_workers: Option<u32>,
+    /// Resync period when the Katalog sets none (seconds or `30s`).
+    #[arg(long, env = "DEFAULT_RESYNC", value_parser = parse_duration)]
+    pub default_resync: Option<Duration>,
+    /// Consecutive failures that degrade a CRD when the Katalog sets none.
+    #[arg(long, env = "FAILURE_THRESHOLD")]
+    pub failure_threshold: Option<u32>,
+    /// Elect a leader through a Lease: `true` or `false` (default: true in a pod, false
+    /// elsewhere, where one process usually runs alone).
+    #[arg(long, env = "ORK_LEADER_ELECT", action = clap::ArgAction::Set)]
+    pub leader_elect: Option<bool>,
+    /// Name of the Lease.
+    #[arg(long, env = "ORK_LEASE_NAME", default_value = DEFAULT_LEASE_NAME)]
+    pub lease_name: String,
+    /// Namespace of the Lease (must exist); empty means `default`.
+    #[arg(long, env = "ORK_NAMESPACE", default_value = DEFAULT_NAMESPACE)]
+    pub namespace: String,
+    /// This replica's identity in the Lease (default: hostname plus a random suffix).
+    #[arg(long, env = "ORK_IDENTITY")]
+    pub identity: Option<String>,
+    /// How long a Lease stays valid after its last renewal.
+    #[arg(long, env = "LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
+    pub lease_duration: Duration,
+    /// How long a leader keeps leading without a successful renewal.
+    #[arg(long, env = "RENEW_DEADLINE", default_value = "10s", value_parser = parse_duration)]
+    pub renew_deadline: Duration,
+    /// How often followers poll the Lease and the leader renews it.
+    #[arg(long, env = "RETRY_PERIOD", default_value = "2s", value_parser = parse_duration)]
+    pub retry_period: Duration,
+    /// Do not serve the HTTP API (probes, metrics, `/katalog`).
+    #[arg(long, env = "ORK_NO_HTTP")]
+    pub no_http: bool,
+    /// Address of the HTTP API (default: 0.0.0.0 in a pod, 127.0.0.1 elsewhere, on `--port`).
+    #[arg(long, env = "ORK_HTTP_ADDR")]
+    pub http_addr: Option<SocketAddr>,
+    /// Port of the HTTP API when `--http-addr` is not given.
+    #[arg(long, env = "ORK_PORT", default_value_t = 8080)]
+    pub port: u16,
+    /// Gateway URL advertised in `/katalog`.
+    #[arg(long, env = "ORK_GATEWAY_ENDPOINT", default_value = "")]
+    pub gateway_endpoint: String,
 }
 
 /// Arguments of `ork bench`.
@@ -408,6 +481,83 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(Cli::try_parse_from(["ork", "run", "--stop-timeout", "soon"]).is_err());
+    }
+
+    /// The runtime settings of `ork run` with `args`.
+    fn runtime_args(args: &[&str]) -> RuntimeArgs {
+        let argv = ["ork", "run"].iter().chain(args);
+        match Cli::try_parse_from(argv).unwrap().command {
+            Command::Run(args) => args.runtime,
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn durations_are_seconds_or_go_durations() {
+        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
+        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
+        assert!(parse_duration("").is_err());
+        assert!(parse_duration("5x").is_err());
+    }
+
+    #[test]
+    fn runtime_flags_default_to_the_documented_values() {
+        let args = runtime_args(&[]);
+        assert_eq!(args.leader_elect, None);
+        assert_eq!(args.lease_name, "orkestra-konductor");
+        assert_eq!(args.namespace, "orkestra-system");
+        assert_eq!(args.lease_duration, Duration::from_secs(15));
+        assert_eq!(args.renew_deadline, Duration::from_secs(10));
+        assert_eq!(args.retry_period, Duration::from_secs(2));
+        assert_eq!(
+            (args.no_http, args.http_addr, args.port),
+            (false, None, 8080)
+        );
+        assert_eq!(args.default_workers, None);
+    }
+
+    #[test]
+    fn runtime_flags_set_the_lease_identity_and_http_api() {
+        let args = runtime_args(&[
+            "--leader-elect",
+            "true",
+            "--lease-name",
+            "mine",
+            "--namespace",
+            "",
+            "--identity",
+            "pod-1",
+            "--lease-duration",
+            "60",
+            "--renew-deadline",
+            "40s",
+            "--retry-period",
+            "10",
+            "--http-addr",
+            "10.0.0.1:80",
+            "--no-http",
+        ]);
+        assert_eq!(args.leader_elect, Some(true));
+        assert_eq!(args.lease_name, "mine");
+        assert_eq!(args.namespace, "");
+        assert_eq!(args.identity.as_deref(), Some("pod-1"));
+        assert_eq!(
+            (args.lease_duration, args.renew_deadline, args.retry_period),
+            (
+                Duration::from_secs(60),
+                Duration::from_secs(40),
+                Duration::from_secs(10)
+            )
+        );
+        assert_eq!(args.http_addr, Some("10.0.0.1:80".parse().unwrap()));
+        assert!(args.no_http);
+        assert_eq!(
+            runtime_args(&["--leader-elect", "false"]).leader_elect,
+            Some(false)
+        );
+        assert!(Cli::try_parse_from(["ork", "run", "--leader-elect"]).is_err());
     }
 
     #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]

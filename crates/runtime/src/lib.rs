@@ -31,9 +31,9 @@
 //! ```
 //!
 //! Around the boxes, a process runs an [`Elector`] ([`leader`]: a Lease decides which replica
-//! reconciles), serves the read-only HTTP API of [`http`] (probes, `/metrics`, `/katalog`)
-//! over a [`RuntimeView`], and takes its settings from [`RuntimeArgs`] ([`config`]: every
-//! setting as a flag and an environment variable).
+//! reconciles) and serves the read-only HTTP API of [`http`] (probes, `/metrics`, `/katalog`)
+//! over a [`RuntimeView`]. [`run()`] is that whole process, from connecting to the last box
+//! stopped, with its settings in a [`Config`] ([`config`]: every setting with its default).
 
 pub mod cluster;
 pub mod config;
@@ -48,9 +48,10 @@ pub mod observe;
 pub mod operator_box;
 pub mod reconcile;
 pub mod refusal;
+pub mod run;
 pub mod supervisor;
 
-pub use config::RuntimeArgs;
+pub use config::Config;
 pub use discovery::Discovery;
 pub use events::Recorder;
 pub use http::RuntimeView;
@@ -64,6 +65,7 @@ pub use operator_box::workers::{
 };
 pub use operator_box::{BoxConfig, Key, OperatorBox, Reconcile};
 pub use reconcile::{Extra, Reconciler, ReconcilerConfig};
+pub use run::run;
 pub use supervisor::Supervisor;
 
 /// An error with its causes, `: `-separated: one log field or condition message that says

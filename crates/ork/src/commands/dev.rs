@@ -108,12 +108,15 @@ async fn serve(args: DevArgs, state_dir: PathBuf) -> anyhow::Result<ExitCode> {
 fn run_katalog(katalog: &Path, cp: &ControlPlane) -> anyhow::Result<()> {
     let loaded = super::run::load(&katalog.to_path_buf())
         .ok_or_else(|| anyhow::anyhow!("{} is not a valid Katalog", katalog.display()))?;
-    let settings = super::run::Settings {
+    // ork dev's own process: no HTTP API, no leader election.
+    let config = runtime::Config {
         connect: runtime::cluster::ConnectOptions {
             kubeconfig: Some(cp.kubeconfig_path().to_path_buf()),
             context: None,
         },
-        ..super::run::Settings::default()
+        leader_elect: Some(false),
+        http: false,
+        ..runtime::Config::default()
     };
     eprintln!("ork dev: running {}", katalog.display());
     // The same SIGTERM/SIGINT that stops `ork dev` stops the boxes first: they have nothing
@@ -124,7 +127,8 @@ fn run_katalog(katalog: &Path, cp: &ControlPlane) -> anyhow::Result<()> {
         }
     };
     tokio::spawn(async move {
-        if let Err(error) = super::run::operate(loaded, settings, shutdown).await {
+        if let Err(error) = runtime::run(loaded, config, shutdown).await {
+            let error = anyhow::Error::new(error);
             eprintln!("ork dev: the Katalog stopped running: {error:#}");
         }
     });

@@ -12,11 +12,7 @@ mod generate;
 mod run;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod template;
-// `run` shares its default-file lookup; only the `validate` command is left out.
-#[cfg_attr(
-    not(all(feature = "dev-tools", not(feature = "runtime-only"))),
-    allow(dead_code)
-)]
+#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod validate;
 
 use std::process::ExitCode;
