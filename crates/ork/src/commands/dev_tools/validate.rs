@@ -6,13 +6,13 @@ use std::process::ExitCode;
 use katalog::model::Katalog;
 use katalog::{Diagnostic, Loaded, rbac};
 
-use crate::cli::{OutputFormat, ValidateArgs};
+use super::{OutputFormat, ValidateArgs};
 
 /// Runs `ork validate`: exit 0 when valid, 1 when invalid.
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let path = match args.katalog.or(args.file) {
         Some(path) => path,
-        None => super::run::default_file(Path::new("."))?,
+        None => crate::commands::run::default_file(Path::new("."))?,
     };
     let result = katalog::load(&path);
     let valid = result.is_ok();

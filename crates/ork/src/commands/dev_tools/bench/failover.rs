@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use super::fleet::Fleet;
 use super::process::Ork;
 use super::{Bench, distribution, load_average, poll};
-use crate::cli::BenchArgs;
+use crate::commands::dev_tools::BenchArgs;
 
 /// Quiet time before each signal beyond the default retry period, so that the follower has
 /// polled the Lease since the leader last renewed it.
