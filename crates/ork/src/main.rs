@@ -5,6 +5,13 @@
 //! ran and found a problem (an invalid Katalog, a failed check), 2 on usage or
 //! environment errors. Errors are printed once, with their cause chain, after an
 //! `ork:` prefix.
+//!
+//! # Features
+//!
+//! | Feature | Default | Adds |
+//! |---|---|---|
+//! | `dev-tools` | on | `dev`, `bench`, `generate`, `gateway`, `template`, `validate` (`commands::dev_tools`) |
+//! | `runtime-only` | off | nothing: names the production build, `--no-default-features` (only `run` and `version`) |
 
 mod cli;
 mod commands;

@@ -1,5 +1,6 @@
-//! Which commands a build carries: the runtime-only build (`--no-default-features --features
-//! runtime-only`) has exactly `run` and `version`; the developer build has the rest too.
+//! Which commands a build carries: the runtime-only build (`--no-default-features`, optionally
+//! `--features runtime-only`) has exactly `run` and `version`; the developer build (feature
+//! `dev-tools`) has the rest too.
 
 use std::process::Command;
 
@@ -21,7 +22,7 @@ fn listed_commands() -> Vec<String> {
         .collect()
 }
 
-#[cfg(feature = "runtime-only")]
+#[cfg(not(feature = "dev-tools"))]
 #[test]
 fn the_runtime_only_build_lists_exactly_run_and_version() {
     assert_eq!(listed_commands(), ["run", "version"]);
@@ -32,7 +33,7 @@ fn the_runtime_only_build_lists_exactly_run_and_version() {
     assert_eq!(output.status.code(), Some(2), "validate is not compiled in");
 }
 
-#[cfg(not(feature = "runtime-only"))]
+#[cfg(feature = "dev-tools")]
 #[test]
 fn the_developer_build_lists_every_command() {
     let commands = listed_commands();

@@ -1,14 +1,14 @@
 //! Integration tests of the `ork` binary: each runs the real executable.
 
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[cfg(feature = "dev-tools")]
 mod bundle;
 mod commands;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[cfg(feature = "dev-tools")]
 mod dev;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[cfg(feature = "dev-tools")]
 mod gateway;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[cfg(feature = "dev-tools")]
 mod leader;
 mod run;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
+#[cfg(feature = "dev-tools")]
 mod util;

@@ -118,7 +118,7 @@ impl Mode {
 }
 
 /// How to reach the cluster: kubectl's `--kubeconfig` and `--context`.
-#[derive(Clone, Debug, Default)]
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ConnectOptions {
     /// A kubeconfig file that overrides `KUBECONFIG` and `~/.kube/config`.
     pub kubeconfig: Option<PathBuf>,

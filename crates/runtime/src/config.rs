@@ -1,35 +1,37 @@
-//! Every runtime setting, as a flag and an environment variable with a documented default.
+//! [`Config`]: how one runtime process runs (cluster, setup, shutdown grace, leader election,
+//! HTTP API, per-CRD defaults), every value with a documented default.
 //!
-//! [`RuntimeArgs`] is the raw layer (a clap `Args` that `ork run` flattens); its methods give
-//! the checked library configurations ([`LeaderConfig`], the HTTP address, …). Precedence is
-//! flag > environment > default; values a Katalog sets for a CRD (`workers`, `resync`,
-//! `failureThreshold`) win over all three, as in Orkestra ("Katalog YAML > env > defaults").
+//! The `ork run` flags and environment variables are the raw layer (a clap struct in the `ork`
+//! crate) and convert into this plain value; [`run`](crate::run()) takes it. Its methods give
+//! the checked library configurations ([`LeaderConfig`], the HTTP address, …). Values a Katalog
+//! sets for a CRD (`workers`, `resync`, `failureThreshold`) win over the defaults set here, as in
+//! Orkestra ("Katalog YAML > env > defaults").
 //!
-//! Durations accept whole seconds (`15`, Orkestra's env format) or a Go-style duration
-//! (`15s`, `500ms`, `2m`, `1h30m`).
-//!
-//! | Flag | Env | Default |
-//! |---|---|---|
-//! | `--default-workers` | `DEFAULT_WORKERS` | the Katalog's default (3) |
-//! | `--default-resync` | `DEFAULT_RESYNC` | the Katalog's default (30 s) |
-//! | `--failure-threshold` | `FAILURE_THRESHOLD` | the Katalog's default (5) |
-//! | `--leader-elect` | `ORK_LEADER_ELECT` | `true` in a pod, `false` elsewhere |
-//! | `--lease-name` | `ORK_LEASE_NAME` | `orkestra-konductor` |
-//! | `--namespace` | `ORK_NAMESPACE` | `orkestra-system` (empty: `default`) |
-//! | `--identity` | `ORK_IDENTITY` | hostname + random suffix |
-//! | `--lease-duration` | `LEASE_DURATION` | 15 s |
-//! | `--renew-deadline` | `RENEW_DEADLINE` | 10 s |
-//! | `--retry-period` | `RETRY_PERIOD` | 2 s |
-//! | `--no-http` | `ORK_NO_HTTP` | off: the HTTP API is served |
-//! | `--http-addr` | `ORK_HTTP_ADDR` | `0.0.0.0:8080` in a pod, `127.0.0.1:8080` elsewhere |
-//! | `--port` | `ORK_PORT` | 8080 (the port of the default address) |
-//! | `--gateway-endpoint` | `ORK_GATEWAY_ENDPOINT` | empty |
+//! | Field | Default |
+//! |---|---|
+//! | `connect` | as kubectl: `KUBECONFIG`, `~/.kube/config`, the in-cluster ServiceAccount |
+//! | `setup` | `true`: outside a pod, apply setup manifests, CRD files and CR files |
+//! | `establish_timeout` | 60 s |
+//! | `stop_timeout` | 30 s |
+//! | `default_workers` | the Katalog's default (3) |
+//! | `default_resync` | the Katalog's default (30 s) |
+//! | `failure_threshold` | the Katalog's default (5) |
+//! | `leader_elect` | `None`: `true` in a pod, `false` elsewhere |
+//! | `lease_name` | `orkestra-konductor` |
+//! | `namespace` | `orkestra-system` (empty: `default`) |
+//! | `identity` | hostname + random suffix |
+//! | `lease_duration` | 15 s |
+//! | `renew_deadline` | 10 s |
+//! | `retry_period` | 2 s |
+//! | `http` | `true`: the HTTP API is served |
+//! | `http_addr` | `0.0.0.0:8080` in a pod, `127.0.0.1:8080` elsewhere |
+//! | `port` | 8080 (the port of the default address) |
+//! | `gateway_endpoint` | empty |
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::time::Duration;
 
-use clap::Args;
-
+use crate::cluster::ConnectOptions;
 use crate::leader::{DEFAULT_LEASE_NAME, DEFAULT_NAMESPACE, LeaderConfig};
 
 /// Errors checking the settings.
@@ -43,70 +45,70 @@ pub enum Error {
 /// `Result` of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The runtime's settings as typed (flags and environment variables).
-#[derive(Clone, Debug, Args, PartialEq, Eq)]
-pub struct RuntimeArgs {
+/// How one runtime process runs; [`Default`] gives the documented defaults (the table in the
+/// [module docs](self)), which are those of `ork run` without flags or environment.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Config {
+    /// How to reach the cluster.
+    pub connect: ConnectOptions,
+    /// Outside a pod, apply each CRD's setup manifests, `crdFile` and `crFiles` before the
+    /// boxes start.
+    pub setup: bool,
+    /// Per applied CRD, how long to wait for `Established`.
+    pub establish_timeout: Duration,
+    /// Per box, how long running reconciles get to finish on shutdown.
+    pub stop_timeout: Duration,
     /// Workers per CRD when the Katalog sets none.
-    #[arg(long, env = "DEFAULT_WORKERS")]
     pub default_workers: Option<u32>,
-    /// Resync period when the Katalog sets none (seconds or `30s`).
-    #[arg(long, env = "DEFAULT_RESYNC", value_parser = parse_duration)]
+    /// Resync period when the Katalog sets none.
     pub default_resync: Option<Duration>,
     /// Consecutive failures that degrade a CRD when the Katalog sets none.
-    #[arg(long, env = "FAILURE_THRESHOLD")]
     pub failure_threshold: Option<u32>,
-    /// Elect a leader through a Lease: `true` or `false` (default: true in a pod, false
-    /// elsewhere, where one process usually runs alone).
-    #[arg(long, env = "ORK_LEADER_ELECT", action = clap::ArgAction::Set)]
+    /// Elect a leader through a Lease; `None`: in a pod, not elsewhere (where one process
+    /// usually runs alone).
     pub leader_elect: Option<bool>,
     /// Name of the Lease.
-    #[arg(long, env = "ORK_LEASE_NAME", default_value = DEFAULT_LEASE_NAME)]
     pub lease_name: String,
     /// Namespace of the Lease (must exist); empty means `default`.
-    #[arg(long, env = "ORK_NAMESPACE", default_value = DEFAULT_NAMESPACE)]
     pub namespace: String,
-    /// This replica's identity in the Lease (default: hostname plus a random suffix).
-    #[arg(long, env = "ORK_IDENTITY")]
+    /// This replica's identity in the Lease; `None` (or empty): hostname plus a random suffix.
     pub identity: Option<String>,
     /// How long a Lease stays valid after its last renewal.
-    #[arg(long, env = "LEASE_DURATION", default_value = "15s", value_parser = parse_duration)]
     pub lease_duration: Duration,
     /// How long a leader keeps leading without a successful renewal.
-    #[arg(long, env = "RENEW_DEADLINE", default_value = "10s", value_parser = parse_duration)]
     pub renew_deadline: Duration,
     /// How often followers poll the Lease and the leader renews it.
-    #[arg(long, env = "RETRY_PERIOD", default_value = "2s", value_parser = parse_duration)]
     pub retry_period: Duration,
-    /// Do not serve the HTTP API (probes, metrics, `/katalog`).
-    #[arg(long, env = "ORK_NO_HTTP")]
-    pub no_http: bool,
-    /// Address of the HTTP API (default: 0.0.0.0 in a pod, 127.0.0.1 elsewhere, on `--port`).
-    #[arg(long, env = "ORK_HTTP_ADDR")]
+    /// Serve the HTTP API (probes, metrics, `/katalog`).
+    pub http: bool,
+    /// Address of the HTTP API; `None`: 0.0.0.0 in a pod, 127.0.0.1 elsewhere, on [`port`].
+    ///
+    /// [`port`]: Config::port
     pub http_addr: Option<SocketAddr>,
-    /// Port of the HTTP API when `--http-addr` is not given.
-    #[arg(long, env = "ORK_PORT", default_value_t = 8080)]
+    /// Port of the HTTP API when [`http_addr`](Config::http_addr) is `None`.
     pub port: u16,
     /// Gateway URL advertised in `/katalog`.
-    #[arg(long, env = "ORK_GATEWAY_ENDPOINT", default_value = "")]
     pub gateway_endpoint: String,
 }
 
-impl Default for RuntimeArgs {
-    /// The settings of a process embedded in a program or test: no HTTP API, no leader
-    /// election, every other value at its documented default.
+impl Default for Config {
     fn default() -> Self {
         Self {
+            connect: ConnectOptions::default(),
+            setup: true,
+            establish_timeout: Duration::from_secs(60),
+            stop_timeout: Duration::from_secs(30),
             default_workers: None,
             default_resync: None,
             failure_threshold: None,
-            leader_elect: Some(false),
+            leader_elect: None,
             lease_name: DEFAULT_LEASE_NAME.to_owned(),
             namespace: DEFAULT_NAMESPACE.to_owned(),
             identity: None,
             lease_duration: Duration::from_secs(15),
             renew_deadline: Duration::from_secs(10),
             retry_period: Duration::from_secs(2),
-            no_http: true,
+            http: true,
             http_addr: None,
             port: 8080,
             gateway_endpoint: String::new(),
@@ -114,7 +116,7 @@ impl Default for RuntimeArgs {
     }
 }
 
-impl RuntimeArgs {
+impl Config {
     /// The leader election these settings ask for in a pod (`in_cluster`) or not, or `None`
     /// when it is turned off.
     ///
@@ -137,12 +139,16 @@ impl RuntimeArgs {
         Ok(Some(config))
     }
 
-    /// Applies `--default-workers`, `--default-resync` and `--failure-threshold` to the CRDs of
-    /// `katalog` that do not set their own.
+    /// Applies [`default_workers`], [`default_resync`] and [`failure_threshold`] to the CRDs
+    /// of `katalog` that do not set their own.
     ///
     /// A worker count is known to be a default (`workersSource`); a resync or failure
     /// threshold is taken for one when it equals the Katalog default (30 s, 5), so a Katalog
     /// that spells out exactly the default value is overridden too.
+    ///
+    /// [`default_workers`]: Config::default_workers
+    /// [`default_resync`]: Config::default_resync
+    /// [`failure_threshold`]: Config::failure_threshold
     pub fn apply_defaults(&self, katalog: &mut katalog::Katalog) {
         use katalog::model::{DEFAULT_FAILURE_THRESHOLD, DEFAULT_RESYNC};
         for crd in &mut katalog.crds {
@@ -167,7 +173,7 @@ impl RuntimeArgs {
 
     /// The address of the HTTP API, in a pod (`in_cluster`) or not; `None` when turned off.
     pub fn http_addr(&self, in_cluster: bool) -> Option<SocketAddr> {
-        if self.no_http {
+        if !self.http {
             return None;
         }
         Some(self.http_addr.unwrap_or_else(|| {
@@ -181,77 +187,47 @@ impl RuntimeArgs {
     }
 }
 
-/// Parses whole seconds (`15`, Orkestra's env format) or a Go-style duration (`1m30s`).
-///
-/// # Errors
-/// A message naming the bad input.
-pub fn parse_duration(text: &str) -> Result<Duration, String> {
-    katalog::model::duration::parse(text).map_err(|error| error.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::Parser;
-
-    #[derive(Debug, Parser)]
-    struct Cli {
-        #[command(flatten)]
-        args: RuntimeArgs,
-    }
-
-    fn parse(args: &[&str]) -> RuntimeArgs {
-        let mut all = vec!["run"];
-        all.extend_from_slice(args);
-        Cli::try_parse_from(all).unwrap().args
-    }
-
-    #[test]
-    fn durations_are_seconds_or_go_durations() {
-        assert_eq!(parse_duration("15"), Ok(Duration::from_secs(15)));
-        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
-        assert_eq!(parse_duration("1m30s"), Ok(Duration::from_secs(90)));
-        assert_eq!(parse_duration("1h"), Ok(Duration::from_secs(3600)));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("5x").is_err());
-    }
 
     #[test]
     fn defaults_give_the_documented_leader_election() {
-        let args = parse(&[]);
-        let leader = args.leader(true).unwrap().expect("on by default in a pod");
+        let config = Config::default();
+        let leader = config
+            .leader(true)
+            .unwrap()
+            .expect("on by default in a pod");
         assert_eq!(
-            args.leader(false).unwrap(),
+            config.leader(false).unwrap(),
             None,
             "off by default elsewhere"
         );
         assert_eq!(leader.lease_name_str(), "orkestra-konductor");
         assert_eq!(leader.namespace_str(), "orkestra-system");
-        assert_eq!(args.lease_duration, Duration::from_secs(15));
-        assert_eq!(args.renew_deadline, Duration::from_secs(10));
-        assert_eq!(args.retry_period, Duration::from_secs(2));
-        assert_eq!(args.default_workers, None);
+        assert_eq!(config.lease_duration, Duration::from_secs(15));
+        assert_eq!(config.renew_deadline, Duration::from_secs(10));
+        assert_eq!(config.retry_period, Duration::from_secs(2));
+        assert_eq!(config.default_workers, None);
+        assert_eq!(
+            (config.setup, config.establish_timeout, config.stop_timeout),
+            (true, Duration::from_secs(60), Duration::from_secs(30))
+        );
     }
 
     #[test]
-    fn flags_set_the_lease_and_identity() {
-        let args = parse(&[
-            "--leader-elect",
-            "true",
-            "--lease-name",
-            "mine",
-            "--namespace",
-            "",
-            "--identity",
-            "pod-1",
-            "--lease-duration",
-            "60",
-            "--renew-deadline",
-            "40s",
-            "--retry-period",
-            "10",
-        ]);
-        let leader = args.leader(false).unwrap().unwrap();
+    fn the_lease_and_identity_are_taken_as_set() {
+        let config = Config {
+            leader_elect: Some(true),
+            lease_name: "mine".to_owned(),
+            namespace: String::new(),
+            identity: Some("pod-1".to_owned()),
+            lease_duration: Duration::from_secs(60),
+            renew_deadline: Duration::from_secs(40),
+            retry_period: Duration::from_secs(10),
+            ..Config::default()
+        };
+        let leader = config.leader(false).unwrap().unwrap();
         assert_eq!(leader.lease_name_str(), "mine");
         assert_eq!(leader.namespace_str(), "default");
         assert_eq!(leader.identity_str(), "pod-1");
@@ -259,36 +235,52 @@ mod tests {
 
     #[test]
     fn inconsistent_durations_are_refused() {
-        let args = parse(&["--renew-deadline", "20s"]);
-        assert!(matches!(args.leader(true), Err(Error::LeaderInvalid(_))));
+        let config = Config {
+            renew_deadline: Duration::from_secs(20),
+            ..Config::default()
+        };
+        assert!(matches!(config.leader(true), Err(Error::LeaderInvalid(_))));
     }
 
     #[test]
-    fn leader_election_can_be_turned_off() {
-        assert_eq!(
-            parse(&["--leader-elect", "false"]).leader(true).unwrap(),
-            None
-        );
-        assert!(
-            parse(&["--leader-elect", "true"])
-                .leader(false)
-                .unwrap()
-                .is_some()
-        );
+    fn leader_election_can_be_turned_off_and_on() {
+        let off = Config {
+            leader_elect: Some(false),
+            ..Config::default()
+        };
+        assert_eq!(off.leader(true).unwrap(), None);
+        let on = Config {
+            leader_elect: Some(true),
+            ..Config::default()
+        };
+        assert!(on.leader(false).unwrap().is_some());
     }
 
     #[test]
     fn the_http_address_is_loopback_locally_and_open_in_a_pod() {
-        let args = parse(&["--port", "9090"]);
-        assert_eq!(args.http_addr(false).unwrap().to_string(), "127.0.0.1:9090");
-        assert_eq!(args.http_addr(true).unwrap().to_string(), "0.0.0.0:9090");
-        let args = parse(&["--http-addr", "10.0.0.1:80"]);
-        assert_eq!(args.http_addr(true).unwrap().to_string(), "10.0.0.1:80");
-        assert_eq!(parse(&["--no-http"]).http_addr(true), None);
+        let config = Config {
+            port: 9090,
+            ..Config::default()
+        };
+        assert_eq!(
+            config.http_addr(false).unwrap().to_string(),
+            "127.0.0.1:9090"
+        );
+        assert_eq!(config.http_addr(true).unwrap().to_string(), "0.0.0.0:9090");
+        let config = Config {
+            http_addr: Some("10.0.0.1:80".parse().unwrap()),
+            ..Config::default()
+        };
+        assert_eq!(config.http_addr(true).unwrap().to_string(), "10.0.0.1:80");
+        let config = Config {
+            http: false,
+            ..Config::default()
+        };
+        assert_eq!(config.http_addr(true), None);
     }
 
     #[test]
-    fn defaults_from_flags_replace_only_what_the_katalog_left_unset() {
+    fn defaults_replace_only_what_the_katalog_left_unset() {
         let mut katalog = katalog::load_text(
             "/nonexistent/katalog.yaml",
             "apiVersion: orkestra.orkspace.io/v1
@@ -306,15 +298,13 @@ spec:
         )
         .unwrap_or_else(|d| panic!("{}", d.render()))
         .katalog;
-        let args = parse(&[
-            "--default-workers",
-            "2",
-            "--default-resync",
-            "15",
-            "--failure-threshold",
-            "10",
-        ]);
-        args.apply_defaults(&mut katalog);
+        let config = Config {
+            default_workers: Some(2),
+            default_resync: Some(Duration::from_secs(15)),
+            failure_threshold: Some(10),
+            ..Config::default()
+        };
+        config.apply_defaults(&mut katalog);
         let plain = &katalog.crd("plain").unwrap().settings;
         assert_eq!(
             (plain.workers, plain.resync, plain.failure_threshold),
@@ -325,12 +315,5 @@ spec:
             (tuned.workers, tuned.resync, tuned.failure_threshold),
             (7, Duration::from_secs(45), 9)
         );
-    }
-
-    #[test]
-    fn the_embedded_default_serves_nothing_and_elects_nobody() {
-        let args = RuntimeArgs::default();
-        assert_eq!(args.http_addr(true), None);
-        assert_eq!(args.leader(true).unwrap(), None);
     }
 }

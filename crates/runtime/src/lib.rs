@@ -31,9 +31,9 @@
 //! ```
 //!
 //! Around the boxes, a process runs an [`Elector`] ([`leader`]: a Lease decides which replica
-//! reconciles), serves the read-only HTTP API of [`http`] (probes, `/metrics`, `/katalog`)
-//! over a [`RuntimeView`], and takes its settings from [`RuntimeArgs`] ([`config`]: every
-//! setting as a flag and an environment variable).
+//! reconciles) and serves the read-only HTTP API of [`http`] (probes, `/metrics`, `/katalog`)
+//! over a [`RuntimeView`]. [`run()`] is that whole process, from connecting to the last box
+//! stopped, with its settings in a [`Config`] ([`config`]: every setting with its default).
 
 pub mod cluster;
 pub mod config;
@@ -49,11 +49,12 @@ pub mod observe;
 pub mod operator_box;
 pub mod reconcile;
 pub mod refusal;
+pub mod run;
 pub mod seen;
 pub mod supervisor;
 pub mod work;
 
-pub use config::RuntimeArgs;
+pub use config::Config;
 pub use discovery::Discovery;
 pub use events::Recorder;
 pub use http::RuntimeView;
@@ -62,6 +63,7 @@ pub use leader::{Elector, LeaderConfig};
 pub use metrics::{CrdMetrics, Metrics};
 pub use operator_box::{BoxConfig, OperatorBox, Reconcile};
 pub use reconcile::{Reconciler, ReconcilerConfig, Surroundings};
+pub use run::run;
 pub use supervisor::Supervisor;
 pub use work::{
     Action, ActiveWorkers, Added, Claim, Health, HealthSnapshot, Key, Outcome, Queue, QueueConfig,

@@ -1,23 +1,11 @@
 //! One module per command. Each turns its arguments into a library configuration and
-//! calls one library function.
+//! calls one library function. `run` is always compiled in; the developer commands sit in
+//! `dev_tools`, compiled only with the `dev-tools` feature (on by default), so the
+//! production runtime binary is `--no-default-features`.
 
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-mod bench;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-mod dev;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-mod gateway;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-mod generate;
+#[cfg(feature = "dev-tools")]
+pub mod dev_tools;
 mod run;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-mod template;
-// `run` shares its default-file lookup; only the `validate` command is left out.
-#[cfg_attr(
-    not(all(feature = "dev-tools", not(feature = "runtime-only"))),
-    allow(dead_code)
-)]
-mod validate;
 
 use std::process::ExitCode;
 
@@ -50,19 +38,9 @@ pub fn init_logging(global: &Global) {
 /// Runs the parsed command.
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
-        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-        Command::Dev(args) => dev::run(args),
         Command::Run(args) => run::run(*args),
-        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-        Command::Bench(args) => bench::run(args),
-        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-        Command::Generate(args) => generate::run(args),
-        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-        Command::Gateway(args) => gateway::run(*args),
-        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-        Command::Template(args) => template::run(args),
-        #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
-        Command::Validate(args) => validate::run(args),
+        #[cfg(feature = "dev-tools")]
+        Command::DevTools(command) => dev_tools::run(command),
         Command::Version => {
             println!("ork {}", env!("CARGO_PKG_VERSION"));
             Ok(ExitCode::SUCCESS)

@@ -30,11 +30,17 @@ use kube::Client;
 use kube::api::{Api, DynamicObject, ObjectMeta, PostParams};
 use testenv::{Binaries, Config, ControlPlane, Identity};
 
-use crate::cli::{BenchArgs, Benchmark};
+use crate::commands::dev_tools::{BenchArgs, Benchmark};
 use fleet::Fleet;
 
-const KATALOG: &str = include_str!("../../../fixtures/stack/katalog.yaml");
-const CRD: &str = include_str!("../../../fixtures/stack/crd.yaml");
+const KATALOG: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/stack/katalog.yaml"
+));
+const CRD: &str = include_str!(concat!(
+    env!("CARGO_MANIFEST_DIR"),
+    "/fixtures/stack/crd.yaml"
+));
 /// The user `ork run` authenticates as, so the audit log tells its writes apart.
 const ORK_USER: &str = "ork-bench";
 const MANAGED: &str = "orkestra.orkspace.io/managed=true";

@@ -1,21 +1,18 @@
 //! `ork validate`: load a Katalog offline and report every problem.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::ExitCode;
 
 use katalog::model::Katalog;
 use katalog::{Diagnostic, Loaded, rbac};
 
-use crate::cli::{OutputFormat, ValidateArgs};
-
-/// Files tried, in order, when no path is given (spec §21).
-const DEFAULT_FILES: &[&str] = &["katalog.yaml", "komposer.yaml"];
+use super::{OutputFormat, ValidateArgs};
 
 /// Runs `ork validate`: exit 0 when valid, 1 when invalid.
 pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let path = match args.katalog.or(args.file) {
         Some(path) => path,
-        None => default_file(Path::new("."))?,
+        None => crate::commands::run::default_file(Path::new("."))?,
     };
     let result = katalog::load(&path);
     let valid = result.is_ok();
@@ -31,20 +28,6 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-/// `katalog.yaml`, else `komposer.yaml`, in `dir`.
-pub(super) fn default_file(dir: &Path) -> anyhow::Result<PathBuf> {
-    DEFAULT_FILES
-        .iter()
-        .map(|name| dir.join(name))
-        .find(|p| p.is_file())
-        .map(|p| p.strip_prefix("./").map(Path::to_path_buf).unwrap_or(p))
-        .ok_or_else(|| {
-            anyhow::anyhow!(
-                "no katalog.yaml or komposer.yaml in the current directory; pass a path"
-            )
-        })
 }
 
 fn text(path: &Path, result: &Result<Loaded, katalog::Diagnostics>, full: bool) -> String {
@@ -210,6 +193,8 @@ fn json(
 
 #[cfg(test)]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
 
     const VALID: &str = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: demo}\nspec:\n  crds:\n    web:\n      apiTypes: {group: w.io, version: v1, kind: Web, plural: webs}\n";
@@ -266,15 +251,5 @@ mod tests {
         assert_eq!(v["valid"], false);
         assert_eq!(v["diagnostics"][0]["code"], "wrong-kind");
         assert_eq!(v["diagnostics"][0]["line"], 2);
-    }
-
-    #[test]
-    fn default_file_prefers_katalog_then_komposer() {
-        let dir = tempfile::tempdir().unwrap();
-        assert!(default_file(dir.path()).is_err());
-        std::fs::write(dir.path().join("komposer.yaml"), "x").unwrap();
-        assert!(default_file(dir.path()).unwrap().ends_with("komposer.yaml"));
-        std::fs::write(dir.path().join("katalog.yaml"), "x").unwrap();
-        assert!(default_file(dir.path()).unwrap().ends_with("katalog.yaml"));
     }
 }

@@ -29,7 +29,7 @@ use super::process::{Ork, Spawn};
 use super::{
     Bench, CRD, KATALOG, MANAGED, ORK_USER, create_namespace, is_ready, load_average, mib, poll,
 };
-use crate::cli::BenchArgs;
+use crate::commands::dev_tools::BenchArgs;
 
 /// Runs the throughput benchmark, then the RSS of one process with 15 idle CRDs.
 pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {

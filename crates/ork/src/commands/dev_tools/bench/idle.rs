@@ -12,7 +12,7 @@ use std::time::{Duration, Instant};
 use super::fleet::Fleet;
 use super::process::{Memory, Ork};
 use super::{Bench, load_average, mib};
-use crate::cli::BenchArgs;
+use crate::commands::dev_tools::BenchArgs;
 
 /// What one process did during the window.
 struct Sample {

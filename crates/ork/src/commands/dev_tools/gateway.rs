@@ -9,7 +9,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::GatewayArgs;
+use super::GatewayArgs;
 
 fn duration(flag: &str, text: &str) -> anyhow::Result<Duration> {
     katalog::condition::parse_duration(text)

@@ -17,7 +17,7 @@ use anyhow::Context as _;
 use testenv::{Binaries, Config, ControlPlane};
 use tokio::signal::unix::{SignalKind, signal};
 
-use crate::cli::DevArgs;
+use super::DevArgs;
 
 /// How long each control-plane process gets to exit after SIGTERM when ork dev stops. The API
 /// server's clients stop together, then the API server, then etcd: at most three graces in a
@@ -106,14 +106,17 @@ async fn serve(args: DevArgs, state_dir: PathBuf) -> anyhow::Result<ExitCode> {
 ///
 /// The Katalog is loaded first: an invalid one fails `ork dev` before anything is applied.
 fn run_katalog(katalog: &Path, cp: &ControlPlane) -> anyhow::Result<()> {
-    let loaded = super::run::load(&katalog.to_path_buf())
+    let loaded = crate::commands::run::load(&katalog.to_path_buf())
         .ok_or_else(|| anyhow::anyhow!("{} is not a valid Katalog", katalog.display()))?;
-    let settings = super::run::Settings {
+    // ork dev's own process: no HTTP API, no leader election.
+    let config = runtime::Config {
         connect: runtime::cluster::ConnectOptions {
             kubeconfig: Some(cp.kubeconfig_path().to_path_buf()),
             context: None,
         },
-        ..super::run::Settings::default()
+        leader_elect: Some(false),
+        http: false,
+        ..runtime::Config::default()
     };
     eprintln!("ork dev: running {}", katalog.display());
     // The same SIGTERM/SIGINT that stops `ork dev` stops the boxes first: they have nothing
@@ -124,7 +127,8 @@ fn run_katalog(katalog: &Path, cp: &ControlPlane) -> anyhow::Result<()> {
         }
     };
     tokio::spawn(async move {
-        if let Err(error) = super::run::operate(loaded, settings, shutdown).await {
+        if let Err(error) = runtime::run(loaded, config, shutdown).await {
+            let error = anyhow::Error::new(error);
             eprintln!("ork dev: the Katalog stopped running: {error:#}");
         }
     });
@@ -178,11 +182,12 @@ mod tests {
     use clap::Parser as _;
 
     use crate::cli::{Cli, Command};
+    use crate::commands::dev_tools::DevTool;
 
-    fn dev_args(args: &[&str]) -> crate::cli::DevArgs {
+    fn dev_args(args: &[&str]) -> super::DevArgs {
         let argv = ["ork", "dev"].iter().chain(args);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::Dev(args) => args,
+            Command::DevTools(DevTool::Dev(args)) => args,
             other => panic!("parsed as {other:?}"),
         }
     }

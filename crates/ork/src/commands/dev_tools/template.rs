@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use anyhow::Context;
 use serde_json::Value;
 
-use crate::cli::TemplateArgs;
+use super::TemplateArgs;
 
 /// Runs `ork template`.
 pub fn run(args: TemplateArgs) -> anyhow::Result<ExitCode> {

@@ -17,7 +17,7 @@ use katalog::Loaded;
 use katalog::rbac::{self, Needs, PolicyRule};
 use serde_json::{Value, json};
 
-use crate::cli::{BundleArgs, GenerateArgs, GenerateCommand};
+use super::{BundleArgs, GenerateArgs, GenerateCommand};
 
 /// Where the Deployments mount the ConfigMap (the Orkestra Helm chart's path).
 const KATALOG_DIR: &str = "/etc/orkestra/katalog";

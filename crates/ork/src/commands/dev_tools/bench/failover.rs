@@ -1,7 +1,7 @@
 //! Failover: how long the follower takes to lead after the leader is signalled.
 //!
 //! Two `ork run` processes run the fleet Katalog with leader election at its **default**
-//! durations (those of `runtime::RuntimeArgs::default()`: lease 15 s, renew deadline 10 s,
+//! durations (those of `runtime::Config::default()`: lease 15 s, renew deadline 10 s,
 //! retry 2 s). Each round signals the leader, alternately SIGTERM (graceful hand-over: the
 //! leader stops its boxes and releases the Lease) and SIGKILL (crash: the follower waits out
 //! the lease), and polls the follower's `/katalog/{crd}/health` every 20 ms until it reports
@@ -19,7 +19,7 @@ use nix::sys::signal::Signal;
 use super::fleet::Fleet;
 use super::process::Ork;
 use super::{Bench, distribution, load_average, poll};
-use crate::cli::BenchArgs;
+use crate::commands::dev_tools::BenchArgs;
 
 /// Quiet time before each signal beyond the default retry period, so that the follower has
 /// polled the Lease since the leader last renewed it.
@@ -51,7 +51,7 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
             .await?;
         fleet.converged(&bench.client).await?;
     }
-    let defaults = runtime::RuntimeArgs::default();
+    let defaults = runtime::Config::default();
     println!(
         "failover: default lease {:?} / renew deadline {:?} / retry {:?}, {} CRDs, {} CRs, {} SIGTERM and {} SIGKILL rounds alternating; load average {}",
         defaults.lease_duration,
@@ -168,7 +168,7 @@ async fn steady(fleet: &Fleet, leader: &Ork, follower: &Ork) -> anyhow::Result<(
         },
     )
     .await?;
-    tokio::time::sleep(runtime::RuntimeArgs::default().retry_period + SETTLE_MARGIN).await;
+    tokio::time::sleep(runtime::Config::default().retry_period + SETTLE_MARGIN).await;
     Ok(())
 }
 

@@ -1,0 +1,405 @@
+//! The raw command line of the developer commands: what was typed, as clap structs.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Subcommand};
+
+use crate::cli::parse_duration;
+
+/// The developer commands, listed among `ork`'s commands.
+#[derive(Debug, Subcommand)]
+pub enum DevTool {
+    /// Start a local Kubernetes control plane (and optionally run a Katalog on it).
+    Dev(DevArgs),
+    /// Benchmark `ork run` on a throwaway local control plane: convergence against a raw
+    /// server-side-apply floor (throughput), an idle leader and follower (idle), failover.
+    Bench(BenchArgs),
+    /// Generate deployment files from a Katalog.
+    Generate(GenerateArgs),
+    /// Serve the Katalog's admission, conversion and protection webhooks (HTTPS) and
+    /// `/notify`; removes every webhook configuration it registered when it stops.
+    Gateway(Box<GatewayArgs>),
+    /// Print the objects a CR produces, as multi-document YAML, without a cluster.
+    Template(TemplateArgs),
+    /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
+    Validate(ValidateArgs),
+}
+
+/// Output format of `ork validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputFormat {
+    /// Human-readable, like compiler errors.
+    Text,
+    /// One JSON document.
+    Json,
+}
+
+/// Arguments of `ork validate`.
+#[derive(Debug, Args)]
+pub struct ValidateArgs {
+    /// The Katalog or Komposer (default: katalog.yaml, then komposer.yaml in the current directory).
+    pub katalog: Option<PathBuf>,
+    /// The Katalog or Komposer, as a flag (same as the positional argument).
+    #[arg(short = 'f', long = "file", conflicts_with = "katalog")]
+    pub file: Option<PathBuf>,
+    /// Output format.
+    #[arg(short = 'o', long = "output", value_enum, default_value_t = OutputFormat::Text)]
+    pub output: OutputFormat,
+    /// Also print each CRD's resolved settings and the dependency order.
+    #[arg(long)]
+    pub full: bool,
+}
+
+/// Arguments of `ork generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// What to generate.
+    #[command(subcommand)]
+    pub command: GenerateCommand,
+}
+
+/// The `ork generate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum GenerateCommand {
+    /// Namespace, ServiceAccounts, least-privilege ClusterRoles and Bindings, the Katalog
+    /// ConfigMap and a Deployment per process, as one deterministic multi-document YAML.
+    Bundle(BundleArgs),
+}
+
+/// Arguments of `ork generate bundle`.
+#[derive(Debug, Args)]
+pub struct BundleArgs {
+    /// The Katalog or Komposer.
+    #[arg(short = 'f', long = "file", default_value = "katalog.yaml")]
+    pub file: PathBuf,
+    /// Processes to deploy, comma-separated: runtime (run), gateway (gw). The gateway is
+    /// left out when the Katalog gives it nothing to do.
+    #[arg(long = "for", value_delimiter = ',', default_value = "runtime,gateway")]
+    pub for_: Vec<String>,
+    /// Namespace of the processes, their ServiceAccounts, ConfigMap and Lease.
+    #[arg(
+        short = 'n',
+        long,
+        env = "ORK_NAMESPACE",
+        default_value = "orkestra-system"
+    )]
+    pub namespace: String,
+    /// Write the bundle to this file instead of standard output.
+    #[arg(short = 'o', long)]
+    pub output: Option<PathBuf>,
+    /// Container image of the Deployments (a runtime-only build, see deploy/Containerfile).
+    #[arg(long, default_value = concat!("ork-runtime:", env!("CARGO_PKG_VERSION")))]
+    pub image: String,
+}
+
+/// Arguments of `ork bench`.
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// The benchmarks to run: throughput, idle, failover, or all (space- or comma-separated).
+    #[arg(value_enum, value_delimiter = ',', default_value = "throughput")]
+    pub benchmarks: Vec<Benchmark>,
+    /// throughput: the numbers of CRs to converge, one measurement each.
+    #[arg(long, value_delimiter = ',', default_value = "100,1000")]
+    pub crs: Vec<usize>,
+    /// Requests in flight for the floor, CR creates in flight, and ork's workers.
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// idle, failover: CRDs in the Katalog of the two `ork run` processes.
+    #[arg(long, default_value_t = 15)]
+    pub fleet_crds: usize,
+    /// idle, failover: CRs spread over those CRDs (one ConfigMap child each).
+    #[arg(long, default_value_t = 1000)]
+    pub fleet_crs: usize,
+    /// idle: how long to sample RSS and CPU once every CR has converged.
+    #[arg(long, default_value = "60s", value_parser = parse_duration)]
+    pub window: Duration,
+    /// failover: SIGTERM rounds (graceful hand-over).
+    #[arg(long, default_value_t = 20)]
+    pub sigterm: usize,
+    /// failover: SIGKILL rounds (crash take-over), alternating with the SIGTERM rounds.
+    #[arg(long, default_value_t = 20)]
+    pub sigkill: usize,
+}
+
+/// A benchmark of `ork bench`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Benchmark {
+    /// Convergence speed of one process against a floor, and its RSS with idle CRDs.
+    Throughput,
+    /// RSS and CPU of an idle leader and follower once every CR has converged.
+    Idle,
+    /// Failover time after SIGTERM and SIGKILL of the leader, default Lease durations.
+    Failover,
+    /// All three, in that order.
+    All,
+}
+
+impl Benchmark {
+    /// The benchmarks `chosen` names, `all` expanded, without repeats.
+    pub fn expand(chosen: &[Self]) -> Vec<Self> {
+        let mut benchmarks = Vec::new();
+        for &benchmark in chosen {
+            let each: &[Self] = if benchmark == Self::All {
+                &[Self::Throughput, Self::Idle, Self::Failover]
+            } else {
+                &[benchmark]
+            };
+            for &one in each {
+                if !benchmarks.contains(&one) {
+                    benchmarks.push(one);
+                }
+            }
+        }
+        benchmarks
+    }
+}
+
+/// Arguments of `ork dev`.
+#[derive(Debug, Args)]
+pub struct DevArgs {
+    /// A Katalog (or Komposer) to run against the local control plane once it is ready.
+    pub katalog: Option<PathBuf>,
+    /// Where the control plane keeps its data between runs.
+    #[arg(long, env = "ORK_DEV_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Delete the state directory and exit (the next start begins from an empty cluster).
+    #[arg(long)]
+    pub reset: bool,
+    /// Port for the API server on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// Do not simulate workloads: no kube-scheduler, no kwok Nodes, so Pods stay Pending.
+    #[arg(long)]
+    pub no_workloads: bool,
+}
+
+/// Arguments of `ork template`.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// The Katalog (or Komposer) declaring the CRD.
+    pub katalog: PathBuf,
+    /// A YAML file with the CR (several documents render one after another).
+    #[arg(long)]
+    pub cr: PathBuf,
+    /// The CRD entry to render with, when the CR's kind does not pick exactly one.
+    #[arg(long)]
+    pub crd: Option<String>,
+}
+
+/// Arguments of `ork gateway`.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// The Katalog or Komposer (default: katalog.yaml in the current directory).
+    pub katalog: Option<PathBuf>,
+    /// Address the HTTPS and HTTP servers bind.
+    #[arg(long, env = "ORK_GATEWAY_BIND", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// HTTPS port of the webhooks (0 picks a free one).
+    #[arg(long, env = "ORK_GATEWAY_PORT", default_value_t = 9443)]
+    pub port: u16,
+    /// Plain HTTP port of /health, /ready, /metrics, /katalog and /notify (0 picks a free one).
+    #[arg(long, env = "ORK_GATEWAY_HTTP_PORT", default_value_t = 8081)]
+    pub http_port: u16,
+    /// Out of cluster: the host the API server dials (`clientConfig.url`).
+    #[arg(long, default_value = "127.0.0.1", conflicts_with = "service")]
+    pub url_host: String,
+    /// In cluster: the Service in front of the gateway (`clientConfig.service`); needs --namespace.
+    #[arg(long, env = "ORK_SERVICE_NAME", requires = "namespace")]
+    pub service: Option<String>,
+    /// The Service port forwarding to --port (service mode).
+    #[arg(long, default_value_t = 443)]
+    pub service_port: u16,
+    /// Namespace holding the TLS Secret and receiving the protection label.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Names and labels everything this gateway creates (default: ork-<katalog name>).
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Leave webhook configurations, CRD conversion, labels and the Secret on exit.
+    #[arg(long)]
+    pub keep_on_exit: bool,
+    /// Serving certificate (PEM) to use instead of generating one.
+    #[arg(long, env = "TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The CA bundle of --tls-cert (default: the certificate itself).
+    #[arg(long, env = "TLS_CA", requires = "tls_cert")]
+    pub tls_ca: Option<PathBuf>,
+    /// Lifetime of generated certificates, e.g. `8760h` (default: certManager.validFor or 1 year).
+    #[arg(long)]
+    pub cert_validity: Option<String>,
+    /// Rotate this long before expiry (default: certManager.rotationThreshold or 30 days).
+    #[arg(long)]
+    pub rotate_before: Option<String>,
+    /// How often webhook configurations are re-asserted and expiry is checked.
+    #[arg(long, default_value = "10s")]
+    pub reassert_every: String,
+    /// SMTP relay `host:port` for email notifications.
+    #[arg(long, env = "ORK_SMTP")]
+    pub smtp: Option<String>,
+    /// Sender address of email notifications.
+    #[arg(long, default_value = "ork-gateway@localhost")]
+    pub mail_from: String,
+    /// Default Slack-style webhook URL for teams that ask for Slack without a URL.
+    #[arg(long, env = "SLACK_WEBHOOK_URL")]
+    pub slack_url: Option<String>,
+    /// At most one notification per team, CR and condition state within this window.
+    #[arg(long, default_value = "5m")]
+    pub notify_throttle: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cli::{Cli, Command};
+    use clap::Parser as _;
+
+    #[test]
+    fn template_takes_a_katalog_a_cr_and_an_optional_crd() {
+        let cli = Cli::try_parse_from([
+            "ork", "template", "k.yaml", "--cr", "cr.yaml", "--crd", "web",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Template(args)) => {
+                assert_eq!(args.katalog, PathBuf::from("k.yaml"));
+                assert_eq!(args.cr, PathBuf::from("cr.yaml"));
+                assert_eq!(args.crd.as_deref(), Some("web"));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "template", "k.yaml"]).is_err());
+    }
+
+    #[test]
+    fn validate_accepts_a_path_output_format_and_full() {
+        let cli =
+            Cli::try_parse_from(["ork", "validate", "k.yaml", "-o", "json", "--full"]).unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Validate(args)) => {
+                assert_eq!(args.katalog, Some(PathBuf::from("k.yaml")));
+                assert_eq!(args.output, OutputFormat::Json);
+                assert!(args.full);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["ork", "validate"]).unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Validate(args)) => {
+                assert_eq!(args.katalog, None);
+                assert_eq!(args.output, OutputFormat::Text);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_takes_a_list_of_sizes() {
+        let cli =
+            Cli::try_parse_from(["ork", "bench", "--crs", "10,20", "--concurrency", "4"]).unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Bench(args)) => {
+                assert_eq!(args.crs, [10, 20]);
+                assert_eq!(args.concurrency, 4);
+                assert_eq!(args.benchmarks, [Benchmark::Throughput]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn bench_names_its_benchmarks_and_all_expands_once() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "bench",
+            "idle,failover",
+            "all",
+            "--window",
+            "30s",
+            "--sigkill",
+            "5",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Bench(args)) => {
+                assert_eq!(
+                    Benchmark::expand(&args.benchmarks),
+                    [Benchmark::Idle, Benchmark::Failover, Benchmark::Throughput]
+                );
+                assert_eq!(args.window, Duration::from_secs(30));
+                assert_eq!((args.sigterm, args.sigkill), (20, 5));
+                assert_eq!((args.fleet_crds, args.fleet_crs), (15, 1000));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "bench", "speed"]).is_err());
+    }
+
+    #[test]
+    fn gateway_takes_ports_mode_and_durations() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "gateway",
+            "k.yaml",
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            "--instance",
+            "t",
+            "--keep-on-exit",
+            "--cert-validity",
+            "90s",
+            "--reassert-every",
+            "1s",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Gateway(args)) => {
+                assert_eq!(args.port, 0);
+                assert_eq!(args.instance.as_deref(), Some("t"));
+                assert!(args.keep_on_exit);
+                assert_eq!(args.cert_validity.as_deref(), Some("90s"));
+                assert_eq!(args.service, None);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "gateway", "--service", "gw"]).is_err());
+        assert!(Cli::try_parse_from(["ork", "gateway", "--tls-cert", "c.pem"]).is_err());
+    }
+
+    #[test]
+    fn dev_accepts_a_katalog_and_reset() {
+        let cli = Cli::try_parse_from(["ork", "dev", "k.yaml", "--reset"]).unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Dev(args)) => {
+                assert_eq!(args.katalog, Some(PathBuf::from("k.yaml")));
+                assert!(args.reset);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn generate_bundle_accepts_for_namespace_output_and_image() {
+        let cli = Cli::try_parse_from([
+            "ork", "generate", "bundle", "-f", "k.yaml", "--for", "run,gw", "-n", "ops", "-o",
+            "b.yaml", "--image", "img:1",
+        ])
+        .unwrap();
+        let Command::DevTools(DevTool::Generate(GenerateArgs {
+            command: GenerateCommand::Bundle(args),
+        })) = cli.command
+        else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.file, PathBuf::from("k.yaml"));
+        assert_eq!(args.for_, ["run", "gw"]);
+        assert_eq!(args.namespace, "ops");
+        assert_eq!(args.output, Some(PathBuf::from("b.yaml")));
+        assert_eq!(args.image, "img:1");
+    }
+}
