@@ -18,6 +18,7 @@
 //! ```
 
 mod binaries;
+mod components;
 mod config;
 mod control_plane;
 mod kubeconfig;
