@@ -59,8 +59,8 @@ pub fn default_instance(katalog: &str) -> String {
 }
 
 /// A running gateway. Dropping it without [`Gateway::stop`] abandons it as a crash would:
-/// the servers and the housekeeper are aborted, and everything it registered stays in the
-/// cluster for the next start to adopt.
+/// the servers and the housekeeper stop, and everything it registered stays in the cluster
+/// for the next start to adopt.
 #[derive(Debug)]
 pub struct Gateway {
     context: Arc<HandlerContext>,
@@ -69,7 +69,7 @@ pub struct Gateway {
     http_addr: SocketAddr,
     keep_on_exit: bool,
     stop_tx: watch::Sender<bool>,
-    housekeeper: Option<JoinHandle<()>>,
+    housekeeper: JoinHandle<()>,
     servers: Vec<JoinHandle<()>>,
     material: Arc<Mutex<Material>>,
 }
@@ -168,7 +168,7 @@ impl Gateway {
             http_addr,
             keep_on_exit: config.keep_on_exit,
             stop_tx,
-            housekeeper: Some(housekeeper),
+            housekeeper,
             servers,
             material,
         })
@@ -202,12 +202,10 @@ impl Gateway {
     ///
     /// # Errors
     /// Cleanup that still failed after 5 attempts; the servers are stopped regardless.
-    pub async fn stop(mut self) -> Result<()> {
+    pub async fn stop(self) -> Result<()> {
         self.context.ready.store(false, Ordering::Relaxed);
         let _ = self.stop_tx.send(true);
-        if let Some(housekeeper) = self.housekeeper.take() {
-            let _ = housekeeper.await;
-        }
+        let _ = self.housekeeper.await;
         let mut result = Ok(());
         if !self.keep_on_exit {
             for attempt in 1..=5 {
@@ -224,21 +222,10 @@ impl Gateway {
                 }
             }
         }
-        for s in std::mem::take(&mut self.servers) {
+        for s in self.servers {
             let _ = tokio::time::timeout(Duration::from_secs(5), s).await;
         }
         result
-    }
-}
-
-impl Drop for Gateway {
-    fn drop(&mut self) {
-        if let Some(housekeeper) = self.housekeeper.take() {
-            housekeeper.abort();
-        }
-        for server in &self.servers {
-            server.abort();
-        }
     }
 }
 
