@@ -10,5 +10,4 @@ mod gateway;
 #[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod leader;
 mod run;
-#[cfg(all(feature = "dev-tools", not(feature = "runtime-only")))]
 mod util;
