@@ -193,7 +193,7 @@ fn main() {
         let plan = gateway::Plan::from_katalog(&k).unwrap();
         let engine = katalog::build::engine_for(&k).unwrap();
         let client = kube::Client::try_from(kube::Config::new("http://127.0.0.1:1".parse().unwrap())).unwrap();
-        let state = Arc::new(gateway::SharedState {
+        let state = Arc::new(gateway::HandlerContext {
             plan,
             render: katalog::build::EngineRender::new(engine),
             client,

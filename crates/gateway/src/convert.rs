@@ -7,7 +7,7 @@ use serde_json::{Value, json};
 
 use katalog::admission::convert as convert_object;
 
-use crate::State;
+use crate::HandlerContext;
 
 /// The request half of a ConversionReview.
 #[derive(Debug, Deserialize)]
@@ -47,7 +47,7 @@ fn group_of(api_version: &str) -> &str {
 
 /// Converts every object of a ConversionReview body; one failure fails the whole review
 /// (the API server requires all or nothing).
-pub fn convert(state: &State, body: &[u8]) -> Value {
+pub fn convert(context: &HandlerContext, body: &[u8]) -> Value {
     let req = match serde_json::from_slice::<Review>(body) {
         Ok(Review { request: Some(r) }) => r,
         Ok(Review { request: None }) => {
@@ -55,7 +55,7 @@ pub fn convert(state: &State, body: &[u8]) -> Value {
         }
         Err(e) => return failure("", format!("the body is not a ConversionReview: {e}")),
     };
-    let _active = state.metrics.conversion_active();
+    let _active = context.metrics.conversion_active();
     let mut out = Vec::with_capacity(req.objects.len());
     for object in &req.objects {
         let started = Instant::now();
@@ -73,7 +73,7 @@ pub fn convert(state: &State, body: &[u8]) -> Value {
             .rsplit('/')
             .next()
             .unwrap_or_default();
-        let target = state
+        let target = context
             .plan
             .target_by_kind(group_of(&req.desired_api_version), kind)
             .and_then(|t| t.conversion.as_ref());
@@ -82,10 +82,10 @@ pub fn convert(state: &State, body: &[u8]) -> Value {
                 "kind {kind:?} of {} has no declared conversion",
                 group_of(&req.desired_api_version)
             )),
-            Some(c) => convert_object(c, object, &req.desired_api_version, &state.render)
+            Some(c) => convert_object(c, object, &req.desired_api_version, &context.render)
                 .map_err(|e| crate::chain(&e)),
         };
-        state
+        context
             .metrics
             .conversion_done(kind, from, to, result.is_ok(), started.elapsed());
         match result {

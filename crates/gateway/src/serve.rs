@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use axum::Router;
 use axum::body::Bytes;
-use axum::extract::{Path, State as Extract};
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Json};
 use axum::routing::{get, post};
@@ -17,13 +17,16 @@ use tokio::sync::mpsc;
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::server::TlsStream;
 
-use crate::Shared;
+use std::sync::Arc;
+
+use crate::HandlerContext;
 use crate::admit::{self, protect, rules};
 use crate::notify::Notification;
 use crate::webhook_config::paths;
 
 /// A TLS listener: TCP accepts and handshakes run in the background (a slow client never
-/// holds up others), finished streams are handed to the server.
+/// holds up others), finished streams are handed to the server. The socket closes once the
+/// listener is dropped.
 pub struct TlsListener {
     local: SocketAddr,
     ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
@@ -36,7 +39,12 @@ impl TlsListener {
         let (tx, ready) = mpsc::channel(128);
         tokio::spawn(async move {
             loop {
-                let (stream, addr) = match tcp.accept().await {
+                let accepted = tokio::select! {
+                    accepted = tcp.accept() => accepted,
+                    // The server dropped the listener: stop listening.
+                    () = tx.closed() => break,
+                };
+                let (stream, addr) = match accepted {
                     Ok(x) => x,
                     Err(e) => {
                         tracing::debug!(error = %e, "accept failed");
@@ -45,9 +53,6 @@ impl TlsListener {
                     }
                 };
                 let _ = stream.set_nodelay(true);
-                if tx.is_closed() {
-                    break;
-                }
                 let acceptor = acceptor.clone();
                 let tx = tx.clone();
                 tokio::spawn(async move {
@@ -84,9 +89,14 @@ impl axum::serve::Listener for TlsListener {
 }
 
 /// Reads an AdmissionReview, answers it with `decide`, and records the answer.
-async fn handle<F, Fut>(state: Shared, route: &'static str, body: Bytes, decide: F) -> Json<Value>
+async fn handle<F, Fut>(
+    context: Arc<HandlerContext>,
+    route: &'static str,
+    body: Bytes,
+    decide: F,
+) -> Json<Value>
 where
-    F: FnOnce(Shared, admit::Request) -> Fut,
+    F: FnOnce(Arc<HandlerContext>, admit::Request) -> Fut,
     Fut: Future<Output = admit::Response>,
 {
     let started = Instant::now();
@@ -95,55 +105,55 @@ where
         Err(e) => return Json(admit::invalid(&e)),
     };
     let kind = req.kind.kind.clone();
-    let r = decide(state.clone(), req).await;
-    state
+    let r = decide(context.clone(), req).await;
+    context
         .metrics
         .admission_done(route, &kind, r.allowed, started.elapsed());
     Json(r.into_review())
 }
 
-async fn validate(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
-    handle(state, "validate", body, async |s, req| {
+async fn validate(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+    handle(context, "validate", body, async |s, req| {
         rules::admit(&s, &req, rules::Route::Validate).await
     })
     .await
 }
 
-async fn mutate(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
-    handle(state, "mutate", body, async |s, req| {
+async fn mutate(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+    handle(context, "mutate", body, async |s, req| {
         rules::admit(&s, &req, rules::Route::Mutate).await
     })
     .await
 }
 
-async fn deletion(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
-    handle(state, "deletion-protection", body, async |s, req| {
+async fn deletion(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+    handle(context, "deletion-protection", body, async |s, req| {
         protect::deletion(&s.plan, &req)
     })
     .await
 }
 
-async fn strict(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
-    handle(state, "strict-mode-protection", body, async |_, req| {
+async fn strict(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+    handle(context, "strict-mode-protection", body, async |_, req| {
         protect::strict(&req)
     })
     .await
 }
 
-async fn namespace(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
-    handle(state, "namespace-protection", body, async |s, req| {
+async fn namespace(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+    handle(context, "namespace-protection", body, async |s, req| {
         protect::namespace(&s.plan, &req)
     })
     .await
 }
 
-async fn convert(Extract(state): Extract<Shared>, body: Bytes) -> Json<Value> {
-    Json(crate::convert::convert(&state, &body))
+async fn convert(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+    Json(crate::convert::convert(&context, &body))
 }
 
 /// The HTTPS router: a route only for what the plan serves.
-pub fn webhooks(state: Shared) -> Router {
-    let plan = &state.plan;
+pub fn webhooks(context: Arc<HandlerContext>) -> Router {
+    let plan = &context.plan;
     let mut r = Router::new();
     if plan.serves_validate() {
         r = r.route(paths::VALIDATE, post(validate));
@@ -163,28 +173,28 @@ pub fn webhooks(state: Shared) -> Router {
     if plan.serves_namespace_protection() {
         r = r.route(paths::NAMESPACE, post(namespace));
     }
-    r.with_state(state)
+    r.with_state(context)
 }
 
 async fn health() -> &'static str {
     "ok"
 }
 
-async fn ready(Extract(state): Extract<Shared>) -> impl IntoResponse {
-    if state.ready.load(Ordering::Relaxed) {
+async fn ready(State(context): State<Arc<HandlerContext>>) -> impl IntoResponse {
+    if context.ready.load(Ordering::Relaxed) {
         (StatusCode::OK, "ready")
     } else {
         (StatusCode::SERVICE_UNAVAILABLE, "not ready")
     }
 }
 
-async fn metrics(Extract(state): Extract<Shared>) -> impl IntoResponse {
+async fn metrics(State(context): State<Arc<HandlerContext>>) -> impl IntoResponse {
     (
         [(
             "content-type",
             "application/openmetrics-text; version=1.0.0; charset=utf-8",
         )],
-        state.metrics.encode(),
+        context.metrics.encode(),
     )
 }
 
@@ -202,8 +212,8 @@ fn crd_info(t: &crate::plan::Target) -> Value {
     })
 }
 
-async fn katalog_all(Extract(state): Extract<Shared>) -> Json<Value> {
-    let plan = &state.plan;
+async fn katalog_all(State(context): State<Arc<HandlerContext>>) -> Json<Value> {
+    let plan = &context.plan;
     let crds: serde_json::Map<String, Value> = plan
         .targets
         .iter()
@@ -224,10 +234,10 @@ async fn katalog_all(Extract(state): Extract<Shared>) -> Json<Value> {
 }
 
 async fn katalog_one(
-    Extract(state): Extract<Shared>,
+    State(context): State<Arc<HandlerContext>>,
     Path(crd): Path<String>,
 ) -> impl IntoResponse {
-    match state.plan.targets.iter().find(|t| t.crd.name == crd) {
+    match context.plan.targets.iter().find(|t| t.crd.name == crd) {
         Some(t) => {
             let mut v = crd_info(t);
             v["source"] = json!("gateway");
@@ -240,7 +250,7 @@ async fn katalog_one(
     }
 }
 
-async fn notify(Extract(state): Extract<Shared>, body: Bytes) -> impl IntoResponse {
+async fn notify(State(context): State<Arc<HandlerContext>>, body: Bytes) -> impl IntoResponse {
     let n: Notification = match serde_json::from_slice(&body) {
         Ok(n) => n,
         Err(e) => {
@@ -250,12 +260,12 @@ async fn notify(Extract(state): Extract<Shared>, body: Bytes) -> impl IntoRespon
             );
         }
     };
-    let outcome = state.notifier.notify(&n, &state.metrics).await;
+    let outcome = context.notifier.notify(&n, &context.metrics).await;
     (StatusCode::ACCEPTED, Json(json!(outcome)))
 }
 
 /// The plain HTTP router.
-pub fn plain(state: Shared) -> Router {
+pub fn plain(context: Arc<HandlerContext>) -> Router {
     Router::new()
         .route("/health", get(health))
         .route("/healthz", get(health))
@@ -265,5 +275,5 @@ pub fn plain(state: Shared) -> Router {
         .route("/katalog", get(katalog_all))
         .route("/katalog/{crd}", get(katalog_one))
         .route("/notify", post(notify))
-        .with_state(state)
+        .with_state(context)
 }

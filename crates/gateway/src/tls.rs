@@ -125,9 +125,9 @@ pub fn not_after(cert_pem: &str) -> Result<OffsetDateTime> {
     Ok(cert.validity().not_after.to_datetime())
 }
 
-/// Whether material expiring at `expiry` must be rotated now.
-pub fn is_due(expiry: OffsetDateTime, rotate_before: Duration) -> bool {
-    OffsetDateTime::now_utc() + rotate_before >= expiry
+/// Whether material expiring at `expiry` must be rotated at `now`.
+pub fn is_due(expiry: OffsetDateTime, rotate_before: Duration, now: OffsetDateTime) -> bool {
+    now + rotate_before >= expiry
 }
 
 /// The rotation threshold for a lifetime: `rotate_before`, at most a third of the lifetime.
@@ -235,8 +235,9 @@ mod tests {
             left > time::Duration::seconds(100) && left <= time::Duration::seconds(121),
             "{left}"
         );
-        assert!(!is_due(expiry, Duration::from_secs(30)));
-        assert!(is_due(expiry, Duration::from_secs(300)));
+        let now = OffsetDateTime::now_utc();
+        assert!(!is_due(expiry, Duration::from_secs(30), now));
+        assert!(is_due(expiry, Duration::from_secs(300), now));
         let r = Resolver::new(&m).unwrap();
         let other = generate(&["example.test".into()], Duration::from_secs(60)).unwrap();
         r.swap(&other).unwrap();

@@ -2,14 +2,11 @@
 //! `--features runtime-only`) has exactly `run` and `version`; the developer build (feature
 //! `dev-tools`) has the rest too.
 
-use std::process::Command;
+use crate::util::ork;
 
 /// The subcommands `ork --help` lists, without clap's `help`.
 fn listed_commands() -> Vec<String> {
-    let output = Command::new(env!("CARGO_BIN_EXE_ork"))
-        .arg("--help")
-        .output()
-        .unwrap();
+    let output = ork().arg("--help").output().unwrap();
     assert!(output.status.success());
     let help = String::from_utf8(output.stdout).unwrap();
     help.lines()
@@ -26,10 +23,7 @@ fn listed_commands() -> Vec<String> {
 #[test]
 fn the_runtime_only_build_lists_exactly_run_and_version() {
     assert_eq!(listed_commands(), ["run", "version"]);
-    let output = Command::new(env!("CARGO_BIN_EXE_ork"))
-        .args(["validate", "katalog.yaml"])
-        .output()
-        .unwrap();
+    let output = ork().args(["validate", "katalog.yaml"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "validate is not compiled in");
 }
 

@@ -1,116 +1,45 @@
 //! `ork dev` against the real control-plane binaries: start, use, stop, restart with the same
 //! data, reset, and a corrupt state directory.
 
-use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::Api;
 use kube::api::PostParams;
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use testenv::eventually;
 
-fn ork() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_ork"))
-}
+use crate::util::{Ork, ork};
 
-/// A running `ork dev`, the kubeconfig path from its one stdout line, and what it has written on
-/// stderr so far (passed through to the test's stderr as well).
+/// How long `ork dev` may take to say something, or to stop after SIGTERM.
+const WAIT: Duration = Duration::from_secs(10);
+
+/// A running `ork dev` (stopped with SIGTERM if a test fails half-way, so its control plane
+/// stops too) and the kubeconfig path from its one stdout line.
 struct Dev {
-    child: Child,
+    ork: Ork,
     kubeconfig: String,
-    stderr: std::sync::Arc<std::sync::Mutex<String>>,
 }
 
-impl Dev {
-    /// Waits up to 10 s for `ork dev` to have said `text` on stderr (its stderr is read on
-    /// another thread, which may lag behind the stdout line).
-    fn wait_for_stderr(&self, text: &str) {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let said = self.stderr.lock().unwrap().clone();
-            if said.contains(text) {
-                return;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "ork dev did not say {text:?}; it said:\n{said}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-}
-
-/// Starts `ork dev` (with `extra` arguments) and waits for its kubeconfig line.
-fn start_dev(state: &Path, extra: &[&str]) -> Dev {
-    let mut child = ork()
-        .args(["dev", "--state-dir"])
-        .arg(state)
-        .args(extra)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stderr = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
-    let (err, collected) = (child.stderr.take().unwrap(), stderr.clone());
-    std::thread::spawn(move || {
-        for line in BufReader::new(err).lines().map_while(Result::ok) {
-            eprintln!("{line}");
-            let mut text = collected.lock().unwrap();
-            text.push_str(&line);
-            text.push('\n');
-        }
-    });
-    let stdout = child.stdout.take().unwrap();
-    let (tx, rx) = std::sync::mpsc::channel();
-    std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let _ = tx.send(line.unwrap_or_default());
-        }
-    });
-    let line = rx
-        .recv_timeout(Duration::from_secs(180))
-        .expect("ork dev printed nothing on stdout within 180 s");
+/// Starts `ork dev` (with `extra` arguments, its log in `log`) and waits for its kubeconfig
+/// line.
+async fn start_dev(state: &Path, log: &Path, extra: &[&str]) -> Dev {
+    let ork = Ork::spawn(
+        ork().args(["dev", "--state-dir"]).arg(state).args(extra),
+        log,
+    )
+    .on_drop(Signal::SIGTERM);
+    let line = ork.line(Duration::from_secs(180)).await;
     let path = line
         .strip_prefix("export KUBECONFIG=")
         .unwrap_or_else(|| panic!("unexpected first stdout line: {line}"))
         .to_string();
     assert!(Path::new(&path).is_absolute(), "{path}");
     Dev {
-        child,
+        ork,
         kubeconfig: path,
-        stderr,
-    }
-}
-
-/// A test that fails half-way must not leave `ork dev` and its control plane running.
-impl Drop for Dev {
-    fn drop(&mut self) {
-        if matches!(self.child.try_wait(), Ok(None)) {
-            let _ = kill(Pid::from_raw(self.child.id() as i32), Signal::SIGTERM);
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// Sends SIGTERM and checks the process exits 0 within 10 s.
-fn stop_dev(mut dev: Dev) {
-    let child = &mut dev.child;
-    kill(Pid::from_raw(child.id() as i32), Signal::SIGTERM).unwrap();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            assert!(status.success(), "ork dev exited with {status}");
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ork dev did not stop within 10 s"
-        );
-        std::thread::sleep(Duration::from_millis(50));
     }
 }
 
@@ -146,7 +75,7 @@ async fn client(kubeconfig: &str) -> kube::Client {
     kube::Client::try_from(config).unwrap()
 }
 
-/// Creates a one-replica Deployment and waits up to 60 s for it to be Available, which only
+/// Creates a one-replica Deployment and waits up to 180 s for it to be Available, which only
 /// simulated Nodes can make happen.
 async fn deployment_becomes_available(client: &kube::Client) {
     let api: Api<Deployment> = Api::namespaced(client.clone(), "default");
@@ -165,18 +94,15 @@ async fn deployment_becomes_available(client: &kube::Client) {
     api.create(&PostParams::default(), &deployment)
         .await
         .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(180);
-    loop {
-        let status = api.get("simulated").await.unwrap().status;
-        if status.and_then(|s| s.available_replicas) == Some(1) {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "the Deployment was not Available within 180 s"
-        );
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
+    eventually(
+        "the Deployment to be Available",
+        Duration::from_secs(180),
+        || async {
+            let status = api.get("simulated").await.unwrap().status;
+            (status.and_then(|s| s.available_replicas) == Some(1)).then_some(())
+        },
+    )
+    .await;
 }
 
 #[tokio::test(flavor = "multi_thread")]
@@ -184,10 +110,11 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     let state = tempfile::tempdir().unwrap();
     let state_path = state.path().join("dev");
     let needle = state_path.display().to_string();
+    let log = |n: usize| state.path().join(format!("ork-dev-{n}.log"));
 
-    let dev = start_dev(&state_path, &[]);
-    dev.wait_for_stderr("workloads are simulated");
-    dev.wait_for_stderr("no container runs");
+    let dev = start_dev(&state_path, &log(1), &[]).await;
+    dev.ork.said("workloads are simulated", WAIT).await;
+    dev.ork.said("no container runs", WAIT).await;
     let kubeconfig = dev.kubeconfig.clone();
     let nodes: Api<Node> = Api::all(client(&kubeconfig).await);
     let listed = nodes.list(&Default::default()).await.unwrap();
@@ -208,11 +135,11 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
         running.len() >= 6,
         "ork dev, etcd, apiserver, controller manager, scheduler, kwok: {running:?}"
     );
-    stop_dev(dev);
+    dev.ork.terminate(WAIT).await;
     assert_eq!(processes_mentioning(&needle), Vec::<u32>::new());
 
     // The restart finds its data, its port and its simulated Nodes, and kwok plays them again.
-    let dev = start_dev(&state_path, &[]);
+    let dev = start_dev(&state_path, &log(2), &[]).await;
     let kubeconfig = dev.kubeconfig.clone();
     assert_eq!(
         server_of(&kubeconfig),
@@ -223,17 +150,17 @@ async fn dev_keeps_its_cluster_across_restarts_and_reset_wipes_it() {
     let cms: Api<ConfigMap> = Api::namespaced(client.clone(), "default");
     assert!(cms.get_opt("survives-restart").await.unwrap().is_some());
     deployment_becomes_available(&client).await;
-    stop_dev(dev);
+    dev.ork.terminate(WAIT).await;
 
-    let dev = start_dev(&state_path, &["--no-workloads"]);
-    dev.wait_for_stderr("no workloads");
+    let dev = start_dev(&state_path, &log(3), &["--no-workloads"]).await;
+    dev.ork.said("no workloads", WAIT).await;
     let kwok_config = format!("{needle}/kwok.yaml");
     assert_eq!(
         processes_mentioning(&kwok_config),
         Vec::<u32>::new(),
         "kwok runs despite --no-workloads"
     );
-    stop_dev(dev);
+    dev.ork.terminate(WAIT).await;
 
     // A taken port makes the start after the reset fail at once, so the test ends quickly.
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();

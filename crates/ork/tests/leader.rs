@@ -3,28 +3,28 @@
 //! leader hands back to a restarted first process within lease duration + 2 s.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, DynamicObject, PostParams};
 use nix::sys::signal::Signal;
 use serde_json::Value;
+use testenv::eventually;
 
-use crate::util::{Killed, free_port, http_get, install_stack_crd, stack_katalog_in, within};
+use crate::util::{Ork, free_port, http_get, install_stack_crd, ork, stack_katalog_in};
 
 /// Lease 4 s, renew deadline 3 s, retry 250 ms.
 const LEASE: Duration = Duration::from_secs(4);
 
 struct Replica {
     port: u16,
-    process: Killed,
+    process: Ork,
 }
 
 fn start(katalog: &Path, kubeconfig: &Path, ns: &str, name: &str, dir: &Path) -> Replica {
     let port = free_port();
-    let log = std::fs::File::create(dir.join(format!("{name}.log"))).unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_ork"))
+    let mut command = ork();
+    command
         .arg("run")
         .arg(katalog)
         .arg("--kubeconfig")
@@ -41,14 +41,10 @@ fn start(katalog: &Path, kubeconfig: &Path, ns: &str, name: &str, dir: &Path) ->
         .args(["--retry-period", "250ms", "--http-addr"])
         .arg(format!("127.0.0.1:{port}"))
         .args(["--log-json"])
-        .env("ORK_LOG", "info,runtime::reconcile=debug")
-        .stdout(Stdio::null())
-        .stderr(log)
-        .spawn()
-        .unwrap();
+        .env("ORK_LOG", "info,runtime::reconcile=debug");
     Replica {
         port,
-        process: Killed(child),
+        process: Ork::spawn(&mut command, &dir.join(format!("{name}.log"))),
     }
 }
 
@@ -60,8 +56,8 @@ async fn is_konductor(replica: &Replica) -> Option<bool> {
 }
 
 /// The replica that leads, once exactly one of `replicas` does (checked on both APIs).
-async fn the_leader(replicas: &[&Replica], timeout: Duration) -> Option<usize> {
-    within(timeout, || async {
+async fn the_leader(replicas: &[&Replica], timeout: Duration) -> usize {
+    eventually("a single leader", timeout, || async {
         let mut leaders = Vec::new();
         for (i, r) in replicas.iter().enumerate() {
             match is_konductor(r).await {
@@ -154,9 +150,7 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
         std::fs::read_to_string(dir.path().join(format!("{name}.log"))).unwrap_or_default()
     };
 
-    let first = the_leader(&[&a, &b], Duration::from_secs(30))
-        .await
-        .unwrap_or_else(|| panic!("no single leader; logs:\n{}\n{}", log("a"), log("b")));
+    let first = the_leader(&[&a, &b], Duration::from_secs(30)).await;
     let (leader, follower) = if first == 0 { (a, b) } else { (b, a) };
 
     // Only the leader reconciles.
@@ -165,75 +159,84 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
     cr.data = serde_json::json!({"spec": {"n": "1"}});
     crs.create(&PostParams::default(), &cr).await.unwrap();
     let configmaps: Api<ConfigMap> = Api::namespaced(admin.clone(), &ns);
-    within(Duration::from_secs(30), || async {
-        configmaps.get_opt("s1-a").await.ok().flatten()
-    })
-    .await
-    .expect("the leader creates the CR's children");
-    within(Duration::from_secs(10), || async {
-        (successes(&leader).await >= 1).then_some(())
-    })
-    .await
-    .expect("the leader counts its reconcile");
+    eventually(
+        "the leader to create the CR's children",
+        Duration::from_secs(30),
+        || async { configmaps.get_opt("s1-a").await.ok().flatten() },
+    )
+    .await;
+    eventually(
+        "the leader to count its reconcile",
+        Duration::from_secs(10),
+        || async { (successes(&leader).await >= 1).then_some(()) },
+    )
+    .await;
     assert_eq!(successes(&follower).await, 0, "the follower reconciled");
     let (status, body) = http_get(follower.port, "/katalog/stack/health")
         .await
         .unwrap();
     let health: Value = serde_json::from_str(&body).unwrap();
     assert_eq!((status, health["state"].as_str()), (503, Some("pending")));
-    within(Duration::from_secs(10), || async {
-        (cached(&follower).await == ["s1"]).then_some(())
-    })
-    .await
-    .expect("the follower's cache holds the CR");
+    eventually(
+        "the follower's cache to hold the CR",
+        Duration::from_secs(10),
+        || async { (cached(&follower).await == ["s1"]).then_some(()) },
+    )
+    .await;
 
     // SIGTERM: the leader stops its boxes, releases the Lease; the follower leads within 2 s.
     let sigterm = Instant::now();
     leader.process.signal(Signal::SIGTERM);
-    within(Duration::from_secs(2), || async {
-        is_konductor(&follower).await.filter(|l| *l)
-    })
-    .await
-    .unwrap_or_else(|| panic!("no hand-over within 2 s; log:\n{}", log("b")));
+    eventually(
+        "the hand-over after SIGTERM",
+        Duration::from_secs(2),
+        || async { is_konductor(&follower).await.filter(|l| *l) },
+    )
+    .await;
     eprintln!("hand-over after SIGTERM: {:?}", sigterm.elapsed());
     let new_leader = follower;
     drop(leader);
 
     // A fresh process follows; SIGKILL the leader: the fresh one leads within lease + 2 s.
     let restarted = start(&katalog, &kubeconfig, &ns, "c", dir.path());
-    within(Duration::from_secs(30), || async {
-        is_konductor(&restarted).await.filter(|l| !*l)
-    })
-    .await
-    .expect("the restarted process follows");
+    eventually(
+        "the restarted process to follow",
+        Duration::from_secs(30),
+        || async { is_konductor(&restarted).await.filter(|l| !*l) },
+    )
+    .await;
     // Its cache is warm before it leads: the CR is listed from it.
-    within(Duration::from_secs(30), || async {
-        (cached(&restarted).await == ["s1"]).then_some(())
-    })
-    .await
-    .expect("the restarted follower caches the CR");
+    eventually(
+        "the restarted follower to cache the CR",
+        Duration::from_secs(30),
+        || async { (cached(&restarted).await == ["s1"]).then_some(()) },
+    )
+    .await;
     let sigkill = Instant::now();
     new_leader.process.signal(Signal::SIGKILL);
-    within(LEASE + Duration::from_secs(2), || async {
-        is_konductor(&restarted).await.filter(|l| *l)
-    })
-    .await
-    .unwrap_or_else(|| panic!("no take-over within lease + 2 s; log:\n{}", log("c")));
+    eventually(
+        "the take-over after SIGKILL (within lease + 2 s)",
+        LEASE + Duration::from_secs(2),
+        || async { is_konductor(&restarted).await.filter(|l| *l) },
+    )
+    .await;
     eprintln!("take-over after SIGKILL: {:?}", sigkill.elapsed());
     // The new leader reconciles: a second CR converges.
     let mut cr = DynamicObject::new("s2", &resource);
     cr.data = serde_json::json!({"spec": {"n": "2"}});
     crs.create(&PostParams::default(), &cr).await.unwrap();
-    within(Duration::from_secs(30), || async {
-        configmaps.get_opt("s2-a").await.ok().flatten()
-    })
-    .await
-    .expect("the new leader reconciles");
-    within(Duration::from_secs(10), || async {
-        (successes(&restarted).await >= 1).then_some(())
-    })
-    .await
-    .expect("the new leader counts its reconcile");
+    eventually(
+        "the new leader to reconcile",
+        Duration::from_secs(30),
+        || async { configmaps.get_opt("s2-a").await.ok().flatten() },
+    )
+    .await;
+    eventually(
+        "the new leader to count its reconcile",
+        Duration::from_secs(10),
+        || async { (successes(&restarted).await >= 1).then_some(()) },
+    )
+    .await;
 
     // `--log-json`: every line is a JSON object; reconcile lines carry the CRD and the CR key.
     let logs: Vec<Vec<Value>> = ["a", "b", "c"]

@@ -6,14 +6,15 @@ use std::collections::hash_map::RandomState;
 use std::collections::{BTreeMap, BTreeSet};
 use std::hash::BuildHasher;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::{Api, ApiResource, DynamicObject, ListParams, PostParams};
 use kube::{Client, ResourceExt};
-use nix::sys::signal::{Signal, kill};
-use nix::unistd::Pid;
+use nix::sys::signal::Signal;
+use testenv::eventually;
+
+use crate::util::{Ork, ork, stack_katalog};
 
 /// The Katalog of `fixtures/stack` (one CRD from a crdFile; each CR produces two ConfigMaps and
 /// a ServiceAccount), run by `ork run` under its own user so that its writes can be told apart in
@@ -51,53 +52,24 @@ impl Fixture {
         }
     }
 
-    fn katalog(&self) -> PathBuf {
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml")
-    }
-
     /// Starts `ork run` with its log in `ork-<n>.log`.
-    fn start(&self, n: usize) -> Child {
-        let log = std::fs::File::create(self.dir.path().join(format!("ork-{n}.log"))).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_ork"))
-            .arg("run")
-            .arg(self.katalog())
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .env("ORK_LOG", "info")
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap()
-    }
-
-    fn log(&self, n: usize) -> String {
-        std::fs::read_to_string(self.dir.path().join(format!("ork-{n}.log"))).unwrap_or_default()
+    fn start(&self, n: usize) -> Ork {
+        let log = self.dir.path().join(format!("ork-{n}.log"));
+        Ork::spawn(
+            ork()
+                .arg("run")
+                .arg(stack_katalog())
+                .arg("--kubeconfig")
+                .arg(&self.kubeconfig)
+                .env("ORK_LOG", "info"),
+            &log,
+        )
     }
 }
 
 /// A random number below `bound` (the std hasher's random keys are enough for kill points).
 fn random_below(bound: u64) -> u64 {
     RandomState::new().hash_one(Instant::now()) % bound.max(1)
-}
-
-use testenv::eventually;
-
-fn exit_status_within(child: &mut Child, timeout: Duration) -> std::process::ExitStatus {
-    let deadline = Instant::now() + timeout;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "ork did not exit within {timeout:?}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
-fn signal(child: &Child, signal: Signal) {
-    kill(Pid::from_raw(i32::try_from(child.id()).unwrap()), signal).unwrap();
 }
 
 /// What the cluster holds for the CRs of `namespace`: problems found, as readable lines.
@@ -208,8 +180,7 @@ async fn sigkill_at_random_moments_still_converges_without_duplicates_or_orphans
     for run in 1..=KILLS {
         let after = Duration::from_millis(300 + random_below(2500));
         tokio::time::sleep(after).await;
-        signal(&ork, Signal::SIGKILL);
-        let _ = ork.wait();
+        ork.kill();
         let children = Api::<ConfigMap>::namespaced(client.clone(), &namespace)
             .list(&ListParams::default().labels("orkestra.orkspace.io/managed=true"))
             .await
@@ -222,20 +193,18 @@ async fn sigkill_at_random_moments_still_converges_without_duplicates_or_orphans
     eprintln!("killed ork {KILLS} times: (ms after (re)start, ConfigMaps then) {kill_points:?}");
 
     let started = Instant::now();
-    let deadline = started + Duration::from_secs(120);
-    let last = loop {
+    let last = std::cell::RefCell::new(Vec::new());
+    eventually("convergence", Duration::from_secs(120), || async {
         let found = problems(&client, &fixture.resource, &namespace, CRS).await;
-        if found.is_empty() || Instant::now() > deadline {
-            break found;
+        let converged = found.is_empty();
+        if found != *last.borrow() {
+            // Shown with the test's output when it times out.
+            eprintln!("not converged: {:?}…", &found[..found.len().min(10)]);
+            last.replace(found);
         }
-        tokio::time::sleep(Duration::from_millis(500)).await;
-    };
-    assert!(
-        last.is_empty(),
-        "not converged: {:?}…\nlog:\n{}",
-        &last[..last.len().min(10)],
-        fixture.log(KILLS)
-    );
+        converged.then_some(())
+    })
+    .await;
     eprintln!("converged {:?} after the last restart", started.elapsed());
 
     // The steady state: once the restarted ork has been through every CR (its first pass may
@@ -253,13 +222,7 @@ async fn sigkill_at_random_moments_still_converges_without_duplicates_or_orphans
     eprintln!("{before} writes by ork in all, none in the steady state");
 
     // SIGTERM: stop taking work, finish, exit 0.
-    signal(&ork, Signal::SIGTERM);
-    let status = exit_status_within(&mut ork, Duration::from_secs(40));
-    assert!(
-        status.success(),
-        "ork exited with {status}\n{}",
-        fixture.log(KILLS)
-    );
+    ork.terminate(Duration::from_secs(40)).await;
 }
 
 /// How many write requests the audit log holds from `user` (the policy audits only writes).
@@ -272,8 +235,8 @@ fn writes_by(audit_log: &Path, user: &str) -> usize {
         .count()
 }
 
-#[test]
-fn an_unreachable_api_server_is_waited_for_and_sigterm_still_exits_0() {
+#[tokio::test]
+async fn an_unreachable_api_server_is_waited_for_and_sigterm_still_exits_0() {
     let dir = tempfile::tempdir().unwrap();
     // A port that was free a moment ago: nothing answers there.
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -292,53 +255,32 @@ fn an_unreachable_api_server_is_waited_for_and_sigterm_still_exits_0() {
         ),
     )
     .unwrap();
-    let log = dir.path().join("ork.log");
-    let mut ork = Command::new(env!("CARGO_BIN_EXE_ork"))
-        .arg("run")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml"))
-        .arg("--kubeconfig")
-        .arg(&kubeconfig)
-        .stderr(std::fs::File::create(&log).unwrap())
-        .spawn()
-        .unwrap();
-    let deadline = Instant::now() + Duration::from_secs(20);
-    while !std::fs::read_to_string(&log)
-        .unwrap()
-        .contains("API server unreachable; retrying")
-    {
-        assert!(
-            ork.try_wait().unwrap().is_none(),
-            "ork exited: {}",
-            std::fs::read_to_string(&log).unwrap()
-        );
-        assert!(Instant::now() < deadline, "no retry logged");
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    signal(&ork, Signal::SIGTERM);
-    let status = exit_status_within(&mut ork, Duration::from_secs(10));
-    assert!(status.success(), "ork exited with {status}");
+    let ork = Ork::spawn(
+        ork()
+            .arg("run")
+            .arg(stack_katalog())
+            .arg("--kubeconfig")
+            .arg(&kubeconfig),
+        &dir.path().join("ork.log"),
+    );
+    ork.said("API server unreachable; retrying", Duration::from_secs(20))
+        .await;
+    ork.terminate(Duration::from_secs(10)).await;
 }
 
 #[tokio::test]
 async fn ork_dev_runs_a_katalog_on_its_control_plane_and_stops_with_it() {
     let state = tempfile::tempdir().unwrap();
-    let mut dev = Command::new(env!("CARGO_BIN_EXE_ork"))
-        .arg("dev")
-        .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/stack/katalog.yaml"))
-        .arg("--state-dir")
-        .arg(state.path())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .unwrap();
-    let stdout = dev.stdout.take().unwrap();
-    let line = tokio::task::spawn_blocking(move || {
-        let mut line = String::new();
-        std::io::BufRead::read_line(&mut std::io::BufReader::new(stdout), &mut line).map(|_| line)
-    })
-    .await
-    .unwrap()
-    .unwrap();
+    let dev = Ork::spawn(
+        ork()
+            .arg("dev")
+            .arg(stack_katalog())
+            .arg("--state-dir")
+            .arg(state.path().join("dev")),
+        &state.path().join("ork.log"),
+    )
+    .on_drop(Signal::SIGTERM);
+    let line = dev.line(Duration::from_secs(180)).await;
     let path = line
         .trim()
         .strip_prefix("export KUBECONFIG=")
@@ -369,9 +311,7 @@ async fn ork_dev_runs_a_katalog_on_its_control_plane_and_stops_with_it() {
         || async { accounts.get_opt("dev-sa").await.ok()? },
     )
     .await;
-    signal(&dev, Signal::SIGTERM);
-    let status = exit_status_within(&mut dev, Duration::from_secs(15));
-    assert!(status.success(), "ork dev exited with {status}");
+    dev.terminate(Duration::from_secs(15)).await;
 }
 
 #[test]
@@ -386,7 +326,7 @@ fn an_invalid_katalog_exits_1_before_touching_the_cluster() {
     )
     .unwrap();
     // The kubeconfig does not exist: reaching for the cluster would fail differently (exit 2).
-    let output = Command::new(env!("CARGO_BIN_EXE_ork"))
+    let output = ork()
         .arg("run")
         .arg(&katalog)
         .arg("--kubeconfig")

@@ -10,5 +10,4 @@ mod gateway;
 #[cfg(feature = "dev-tools")]
 mod leader;
 mod run;
-#[cfg(feature = "dev-tools")]
 mod util;

@@ -11,6 +11,7 @@ use k8s_openapi::api::core::v1::ServiceAccount;
 use kube::Api;
 
 use crate::binaries::{self, Binaries};
+use crate::components::component_args;
 use crate::config::Config;
 use crate::kubeconfig;
 use crate::pki::{self, Identity, Pki};
@@ -19,11 +20,6 @@ use crate::workloads;
 
 /// How many log lines an error shows of the process that failed.
 const LOG_TAIL_LINES: usize = 50;
-
-/// Requests per second the control plane's own clients (kube-controller-manager,
-/// kube-scheduler) may send; the defaults (20 and 50) exist to protect a shared production API
-/// server and would make a local rollout of 200 Pods take half a minute.
-const LOCAL_CLIENT_QPS: u32 = 500;
 
 /// The processes start in the order etcd, kube-apiserver, then the API server's clients; this is
 /// the index of the first client.
@@ -617,23 +613,6 @@ fn apiserver_args(pki: &Pki, port: u16, etcd: u16, workloads: bool) -> Vec<Strin
         format!("--disable-admission-plugins={disabled}"),
         // 127.0.0.1 cannot be published as the `kubernetes` Service endpoint.
         "--endpoint-reconciler-type=none".to_string(),
-    ]
-}
-
-/// The flags kube-controller-manager and kube-scheduler share: the admin kubeconfig for
-/// everything, no leader election, no serving port, and no client-side rate limit to speak of
-/// (20 and 50 requests/s by default would pace every rollout and garbage collection on a local
-/// cluster; the API server's own limits still apply).
-pub(crate) fn component_args(kubeconfig: &Path) -> Vec<String> {
-    vec![
-        format!("--kubeconfig={}", kubeconfig.display()),
-        format!("--authentication-kubeconfig={}", kubeconfig.display()),
-        format!("--authorization-kubeconfig={}", kubeconfig.display()),
-        "--leader-elect=false".to_string(),
-        "--bind-address=127.0.0.1".to_string(),
-        "--secure-port=0".to_string(),
-        format!("--kube-api-qps={LOCAL_CLIENT_QPS}"),
-        format!("--kube-api-burst={}", 2 * LOCAL_CLIENT_QPS),
     ]
 }
 

@@ -3,7 +3,8 @@
 //! ork is tested against the real thing: etcd, kube-apiserver and kube-controller-manager,
 //! built from Go modules by `control-plane/build.sh` and started here on free ports with key
 //! material generated in Rust. A test binary shares one control plane ([`shared`]); tests
-//! isolate themselves by namespace ([`namespace`]) and unique CRD group ([`unique_name`]).
+//! isolate themselves by namespace ([`namespace`]) and unique CRD group ([`unique_name`]);
+//! [`install_crd`] makes a schemaless CRD in such a group.
 //!
 //! With [`Config::workloads`] the control plane also schedules and "runs" Pods on simulated
 //! Nodes (kube-scheduler plus kwok), so Deployments become Available and Jobs complete; no
@@ -18,8 +19,10 @@
 //! ```
 
 mod binaries;
+mod components;
 mod config;
 mod control_plane;
+mod crds;
 mod kubeconfig;
 mod pki;
 mod process;
@@ -30,6 +33,7 @@ pub mod workloads;
 pub use binaries::{Binaries, KUBERNETES_VERSION};
 pub use config::{Config, DEFAULT_CONTROLLERS};
 pub use control_plane::{ControlPlane, Error, Result};
+pub use crds::install_crd;
 pub use pki::Identity;
 pub use process::is_alive;
 pub use shared::{namespace, shared, shared_with, unique_name};

@@ -26,7 +26,7 @@ use k8s_openapi::api::core::v1::Node;
 use kube::Api;
 use kube::api::{ListParams, PostParams};
 
-use crate::control_plane::component_args;
+use crate::components::component_args;
 
 /// The kube-controller-manager controllers the workloads mode adds to
 /// [`crate::DEFAULT_CONTROLLERS`].

@@ -7,7 +7,7 @@ use serde_json::Value;
 use katalog::admission::{self, Input, Siblings, Stage};
 
 use super::{Request, Response};
-use crate::State;
+use crate::HandlerContext;
 use crate::plan::Target;
 
 /// Which rules a route runs.
@@ -20,11 +20,11 @@ pub enum Route {
 }
 
 /// Answers one admission request on `route`.
-pub async fn admit(state: &State, req: &Request, route: Route) -> Response {
+pub async fn admit(context: &HandlerContext, req: &Request, route: Route) -> Response {
     if req.operation == "DELETE" || req.operation == "CONNECT" {
         return Response::allow(&req.uid);
     }
-    let Some(target) = state
+    let Some(target) = context
         .plan
         .target(&req.resource.group, &req.resource.resource)
     else {
@@ -34,10 +34,10 @@ pub async fn admit(state: &State, req: &Request, route: Route) -> Response {
         return Response::allow(&req.uid);
     };
     let siblings = match route {
-        Route::Validate => siblings(state, target, req).await,
+        Route::Validate => siblings(context, target, req).await,
         Route::Mutate => None,
     };
-    let mut input = Input::new(object, &state.render, Stage::Admission);
+    let mut input = Input::new(object, &context.render, Stage::Admission);
     if let Some(s) = &siblings {
         input = input.with_siblings(s);
     }
@@ -67,7 +67,7 @@ fn warnings(v: &admission::Verdict) -> Vec<String> {
 
 /// For `unique` rules: the same fields of every other CR of the CRD, listed live. `None`
 /// (unique passes) when there are no unique rules or the list fails.
-async fn siblings(state: &State, target: &Target, req: &Request) -> Option<Siblings> {
+async fn siblings(context: &HandlerContext, target: &Target, req: &Request) -> Option<Siblings> {
     let rules = &target.crd.entry.validation.as_ref()?.rules;
     let fields = admission::unique_fields(rules);
     if fields.is_empty() {
@@ -81,7 +81,7 @@ async fn siblings(state: &State, target: &Target, req: &Request) -> Option<Sibli
         kind: gvk.kind.clone(),
         plural: target.crd.plural.clone(),
     };
-    let api: Api<DynamicObject> = Api::all_with(state.client.clone(), &ar);
+    let api: Api<DynamicObject> = Api::all_with(context.client.clone(), &ar);
     let list = match api.list(&ListParams::default()).await {
         Ok(l) => l,
         Err(e) => {
