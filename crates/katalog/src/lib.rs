@@ -16,7 +16,6 @@ pub mod model;
 pub mod rbac;
 pub mod resolve;
 pub mod resources;
-pub mod template;
 pub mod validate;
 pub mod yaml;
 
