@@ -30,7 +30,7 @@ pub enum Error {
     PlanFailed(#[source] plan::Error),
     /// The Katalog's notes do not compile into the template engine.
     #[error("building the template engine")]
-    EngineFailed(#[source] katalog::template::NotesError),
+    EngineFailed(#[source] gotmpl::NotesError),
     /// An address could not be bound.
     #[error("binding {0}")]
     BindFailed(SocketAddr, #[source] std::io::Error),

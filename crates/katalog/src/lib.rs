@@ -17,7 +17,6 @@ pub mod rbac;
 pub mod render;
 pub mod resolve;
 pub mod resources;
-pub mod template;
 pub mod validate;
 pub mod yaml;
 

@@ -1,8 +1,9 @@
 //! Test fixtures: a CRD loaded from a real Katalog text, and the real template engine.
 
+use gotmpl::Engine;
+
 use crate::build::EngineRender;
 use crate::model::Crd;
-use crate::template::Engine;
 
 /// The CRD `app` (`demo.ork.dev/v1 App`) of a Katalog whose entry also holds `entry_yaml`
 /// (written at the entry's indentation 0; indented here).

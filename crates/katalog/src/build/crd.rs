@@ -3,12 +3,12 @@
 
 use std::collections::BTreeSet;
 
+use gotmpl::{Engine, Note, NotesError};
 use serde_json::{Value, json};
 
 use super::{Builder, Hooks, ProfileClass, ProfileRegistry};
 use crate::model::{Crd, Katalog};
 use crate::resources::{HookTemplates, Kind};
-use crate::template::{Engine, Note, NotesError};
 
 impl ProfileRegistry {
     /// The Katalog's own profiles (`profiles:` and included profile files).

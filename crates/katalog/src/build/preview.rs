@@ -1,10 +1,10 @@
 //! [`preview`]: every object one CR produces, without a cluster (`ork template`).
 
+use gotmpl::{NotesError, RenderContext};
 use serde_json::{Map, Value};
 
 use super::{Builder, EngineRender, ProfileRegistry, add_owner_reference, engine_for, hooks_of};
 use crate::model::{Crd, Katalog};
-use crate::template::{NotesError, RenderContext};
 
 /// The uid previews put in ownerReferences (the real one exists only in a cluster).
 pub const PLACEHOLDER_UID: &str = "00000000-0000-0000-0000-000000000000";

@@ -4,10 +4,10 @@
 use std::collections::HashMap;
 use std::sync::RwLock;
 
+use gotmpl::{Engine, RenderContext, Template};
 use serde_json::Value;
 
 use crate::render::{Render, RenderFailure};
-use crate::template::{Engine, RenderContext, Template};
 
 /// Renders with a [`Engine`] and a fixed [`RenderContext`] (clock and random seed).
 #[derive(Debug)]

@@ -76,7 +76,7 @@ impl Field<'_> {
     fn type_name(&self) -> &'static str {
         match self {
             Field::Absent => "null",
-            Field::Found(v) => crate::template::type_of(v),
+            Field::Found(v) => gotmpl::type_of(v),
             Field::Rendered(_) => "string",
         }
     }

@@ -4,11 +4,12 @@
 //!
 //! Parsing goes through [`parse`], the one place that knows the template engine.
 
+use gotmpl::{Engine, Note, NotesError};
+
 use super::Cx;
 use super::walk::{crd_of, last_key, walk};
 use crate::diagnostic::Diagnostic;
 use crate::model::NoteFunction;
-use crate::template::{Engine, Note, NotesError};
 use crate::yaml::{Node, NodeKind, Style};
 
 /// A template that does not parse.

@@ -8,9 +8,9 @@ mod props;
 mod rbac;
 mod snapshots;
 
+use gotmpl::{Engine, RenderContext};
 use katalog::build::{ApplyPlan, Builder, EngineRender, Hooks};
 use katalog::resources::HookTemplates;
-use katalog::template::{Engine, RenderContext};
 use serde_json::{Map, Value};
 
 /// The clock every test builds at.

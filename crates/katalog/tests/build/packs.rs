@@ -3,8 +3,8 @@
 
 use std::path::{Path, PathBuf};
 
+use gotmpl::RenderContext;
 use katalog::build::{ApplyPlan, Builder, EngineRender, ProfileRegistry, engine_for, hooks_of};
-use katalog::template::RenderContext;
 use serde_json::{Map, Value};
 
 /// A Katalog entry point and the CR files next to it.

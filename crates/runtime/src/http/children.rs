@@ -23,8 +23,8 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
 use std::time::Duration;
 
+use gotmpl::{Engine, Template};
 use katalog::build::Owner;
-use katalog::template::{Engine, Template};
 use kube::api::DynamicObject;
 use serde_json::Value;
 use tokio::time::Instant;

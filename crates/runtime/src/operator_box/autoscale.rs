@@ -303,7 +303,7 @@ impl Autoscaler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use katalog::template::Engine;
+    use gotmpl::Engine;
 
     fn crd(autoscale: &str) -> katalog::Crd {
         let body: String = autoscale

@@ -213,7 +213,7 @@ impl Pending {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use katalog::template::Engine;
+    use gotmpl::Engine;
     use serde_json::json;
 
     fn render() -> EngineRender {

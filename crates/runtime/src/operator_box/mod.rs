@@ -389,11 +389,9 @@ impl OperatorBox {
             store: store.clone(),
         };
         let pending = gate::Pending::default();
-        let render = reconcile.render().unwrap_or_else(|| {
-            Arc::new(katalog::build::EngineRender::new(
-                katalog::template::Engine::new(),
-            ))
-        });
+        let render = reconcile
+            .render()
+            .unwrap_or_else(|| Arc::new(katalog::build::EngineRender::new(gotmpl::Engine::new())));
         let spawn_workers = {
             let reconcile = Arc::clone(&reconcile);
             let (store, resource) = (store.clone(), config.resource.clone());

@@ -93,8 +93,8 @@ pub fn admit(crd: &Crd, object: &Value, render: &dyn Render, now: OffsetDateTime
 #[cfg(test)]
 mod tests {
     use super::*;
+    use gotmpl::Engine;
     use katalog::build::EngineRender;
-    use katalog::template::Engine;
     use serde_json::json;
 
     fn crd(rules: &str) -> Crd {

@@ -60,7 +60,7 @@ pub const DEFAULT_FIELD_MANAGER: &str = "orkestra";
 pub enum Error {
     /// The Katalog's notes could not be loaded into a template engine.
     #[error("preparing the template engine")]
-    EngineFailed(#[source] katalog::template::NotesError),
+    EngineFailed(#[source] gotmpl::NotesError),
     /// Finalizers or tracking metadata could not be written.
     #[error("ensuring finalizers and tracking metadata")]
     MetadataFailed(#[source] finalizer::Error),

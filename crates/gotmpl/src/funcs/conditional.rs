@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 use super::{Builtin, FnCx, arg, b, nil, str_arg, take};
-use crate::template::value::{Val, to_str, truthy};
+use crate::value::{Val, to_str, truthy};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("default", "conditional", 1, 2, default),

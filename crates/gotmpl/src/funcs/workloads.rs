@@ -13,7 +13,7 @@ use super::collections::items;
 use super::conditional::empty as is_empty;
 use super::kube::{int, text};
 use super::{Builtin, arg, b, dig, i, j, s, str_arg};
-use crate::template::value::to_str;
+use crate::value::to_str;
 
 const SERVE_TARGET: &str = "orkestra.orkspace.io/serve-target";
 const SERVE_ALIAS: &str = "orkestra.orkspace.io/serve-alias";

@@ -4,7 +4,7 @@
 use serde_json::{Map, Value as Json};
 
 use super::{Builtin, FnCx, arg, b, int_arg, j, s, str_arg};
-use crate::template::value::{Val, to_str};
+use crate::value::{Val, to_str};
 
 const KEYS: [&str; 5] = ["minute", "hour", "dayOfMonth", "month", "dayOfWeek"];
 

@@ -2,9 +2,9 @@
 //! `trunc`, `regexMatch`, `regexFind`, `regexReplaceAll`, `cat`.
 
 use super::{Builtin, b, bounded, int_arg, s, str_arg};
-use crate::template::format::quote;
-use crate::template::funcs::go::sprint;
-use crate::template::value::to_str;
+use crate::format::quote;
+use crate::funcs::go::sprint;
+use crate::value::to_str;
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("quote", "sprig", 0, _, |a, _| {

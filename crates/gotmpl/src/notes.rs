@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 
 use super::error::NotesError;
-use super::{EngineInner, Note, NoteDef, funcs, parse_with};
+use crate::engine::{EngineInner, Note, NoteDef, parse_with};
+use crate::funcs;
 
 const RESERVED: &[&str] = &[
     "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",

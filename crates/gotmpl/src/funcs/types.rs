@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 use super::{Builtin, arg, b, fl, i, j, s, str_arg};
-use crate::template::value::{as_f64, as_i64, to_str};
+use crate::value::{as_f64, as_i64, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("toInt", "types", 1, 1, |a, _| i(
@@ -100,7 +100,7 @@ fn is_blank(v: &Json) -> bool {
 
 /// Orkestra's type names, shared with the `typeOf` condition operator: `string`, `number`,
 /// `bool`, `map`, `slice`, `null`.
-pub(crate) fn type_of(v: &Json) -> &'static str {
+pub fn type_of(v: &Json) -> &'static str {
     match v {
         Json::Null => "null",
         Json::Bool(_) => "bool",

@@ -6,7 +6,7 @@
 use serde_json::Value as Json;
 
 use super::{Builtin, arg};
-use crate::template::value::{self, Val, as_f64, as_i64};
+use crate::value::{self, Val, as_f64, as_i64};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("add", "math", 1, _, |a, _| native(fold(&a, |x, y| x + y))),

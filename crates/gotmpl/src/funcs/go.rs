@@ -6,8 +6,8 @@ use std::cmp::Ordering;
 use serde_json::Value as Json;
 
 use super::{Builtin, FnCx, arg, b, bounded, i, int_arg, nil, s, take};
-use crate::template::format::sprintf;
-use crate::template::value::{self, Val, as_f64, is_int, truthy, write_go};
+use crate::format::sprintf;
+use crate::value::{self, Val, as_f64, is_int, truthy, write_go};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("not", "go", 1, 1, |a, _| b(!truthy(arg(&a, 0)))),
@@ -80,8 +80,8 @@ pub(crate) fn order(x: &Json, y: &Json) -> Result<Ordering, String> {
         (Json::Null, Json::Null) => Ok(Ordering::Equal),
         _ => Err(format!(
             "incompatible types for comparison: {} and {}",
-            crate::template::format::type_name(x),
-            crate::template::format::type_name(y)
+            crate::format::type_name(x),
+            crate::format::type_name(y)
         )),
     }
 }
@@ -118,7 +118,7 @@ fn index_one<'j>(v: &'j Json, key: &Json) -> Result<&'j Json, String> {
         other => {
             return Err(format!(
                 "can't index item of type {}",
-                crate::template::format::type_name(other)
+                crate::format::type_name(other)
             ));
         }
     })
@@ -133,7 +133,7 @@ fn slice<'a>(a: Vec<Val<'a>>, _: &mut FnCx) -> Result<Val<'a>, String> {
         other => {
             return Err(format!(
                 "can't slice item of type {}",
-                crate::template::format::type_name(other)
+                crate::format::type_name(other)
             ));
         }
     };

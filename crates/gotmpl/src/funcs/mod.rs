@@ -16,10 +16,10 @@ use super::value::{self, Val};
 /// Declares a built-in: `f!("name", "domain", min, max, fn)`; `max` is `_` for variadic.
 macro_rules! f {
     ($name:literal, $domain:literal, $min:literal, _, $call:expr) => {
-        $crate::template::funcs::Builtin {
+        $crate::funcs::Builtin {
             name: $name,
             domain: $domain,
-            arity: $crate::template::parse::Arity {
+            arity: $crate::parse::Arity {
                 min: $min,
                 max: None,
             },
@@ -27,10 +27,10 @@ macro_rules! f {
         }
     };
     ($name:literal, $domain:literal, $min:literal, $max:literal, $call:expr) => {
-        $crate::template::funcs::Builtin {
+        $crate::funcs::Builtin {
             name: $name,
             domain: $domain,
-            arity: $crate::template::parse::Arity {
+            arity: $crate::parse::Arity {
                 min: $min,
                 max: Some($max),
             },
@@ -44,8 +44,8 @@ macro_rules! f {
 macro_rules! text_note {
     ($name:literal, $domain:literal, [$($seg:literal),+]) => {
         f!($name, $domain, 1, 1, |a, _| {
-            $crate::template::funcs::s($crate::template::funcs::kube::text(
-                $crate::template::funcs::arg(&a, 0),
+            $crate::funcs::s($crate::funcs::kube::text(
+                $crate::funcs::arg(&a, 0),
                 &[$($seg),+],
             ))
         })
@@ -56,8 +56,8 @@ macro_rules! text_note {
 macro_rules! int_note {
     ($name:literal, $domain:literal, [$($seg:literal),+]) => {
         f!($name, $domain, 1, 1, |a, _| {
-            $crate::template::funcs::i($crate::template::funcs::kube::int(
-                $crate::template::funcs::arg(&a, 0),
+            $crate::funcs::i($crate::funcs::kube::int(
+                $crate::funcs::arg(&a, 0),
                 &[$($seg),+],
             ))
         })
@@ -84,7 +84,7 @@ mod types;
 mod validation;
 mod workloads;
 
-pub(crate) use types::type_of;
+pub use types::type_of;
 
 /// The largest string a function may build (the output cap).
 pub(crate) const MAX_STRING: usize = 1 << 20;

@@ -4,7 +4,7 @@
 use serde_json::Value as Json;
 
 use super::{Builtin, arg, b, bounded, int_arg, j, s, str_arg};
-use crate::template::value::{self, Val};
+use crate::value::{self, Val};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("toLower", "strings", 1, 1, |a, _| s(

@@ -8,7 +8,7 @@ use serde_json::{Map, Value as Json};
 
 use super::collections::items;
 use super::{Builtin, FnCx, arg, b, dig, i, j, nil, project, s, str_arg};
-use crate::template::value::{self, NIL, Val, as_i64, to_str};
+use crate::value::{self, NIL, Val, as_i64, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("get", "kubernetes", 1, _, get),

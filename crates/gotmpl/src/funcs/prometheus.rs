@@ -12,7 +12,7 @@ use serde_json::Value as Json;
 
 use super::collections::items;
 use super::{Builtin, arg, dig, float_text, s, str_arg};
-use crate::template::value::{as_f64, to_str};
+use crate::value::{as_f64, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("promValue", "prometheus", 1, 1, |a, _| s(values(arg(

@@ -7,7 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use time::{Duration, OffsetDateTime, Weekday};
 
 use super::{Builtin, FnCx, arg, b, i, s, str_arg};
-use crate::template::value::{Val, to_str};
+use crate::value::{Val, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("now", "time", 0, 0, |_, cx| s(rfc3339(cx.now()))),
@@ -151,14 +151,14 @@ fn ago(d: Duration) -> String {
 
 /// Go durations plus Orkestra's `d`, `w`, `mo` and `y`: `1h30m`, `90s`, `1.5h`, `2d`, `-5m`.
 /// As in Go, a bare number other than `0` is not a duration. The grammar is the crate's one
-/// ([`crate::model::duration`]).
+/// ([`crate::duration`]).
 pub(crate) fn parse_duration(st: &str) -> Option<Duration> {
     let t = st.trim();
     let unsigned = t.trim_start_matches(['-', '+']);
     if unsigned != "0" && unsigned.bytes().all(|b| b.is_ascii_digit()) {
         return None;
     }
-    let secs = crate::model::duration::seconds(t)?;
+    let secs = crate::duration::seconds(t)?;
     Some(Duration::seconds_f64(secs.clamp(-1e15, 1e15)))
 }
 

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use serde_json::json;
 
 use super::{Engine, RenderContext};
-use crate::template::funcs::{builtins, testing};
+use crate::funcs::{builtins, testing};
 
 /// Fragments that combine into plausible (and implausible) templates.
 const PIECES: &[&str] = &[

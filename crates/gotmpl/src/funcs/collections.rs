@@ -6,9 +6,9 @@ use std::borrow::Cow;
 use serde_json::{Map, Value as Json};
 
 use super::{Builtin, FnCx, arg, b, dig, i, int_arg, j, nil, s, str_arg, take};
-use crate::template::funcs::conditional::empty;
-use crate::template::funcs::go::equal;
-use crate::template::value::{self, Val, as_i64, to_str};
+use crate::funcs::conditional::empty;
+use crate::funcs::go::equal;
+use crate::value::{self, Val, as_i64, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("listHas", "collections", 2, 2, |a, _| b(items(arg(&a, 0))

@@ -8,7 +8,7 @@ use serde_json::Value as Json;
 use sha2::{Digest, Sha256};
 
 use super::{Builtin, arg, bounded, int_arg, j, s, str_arg};
-use crate::template::value;
+use crate::value;
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("toBase64", "data", 1, 1, |a, _| s(

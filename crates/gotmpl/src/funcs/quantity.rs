@@ -4,7 +4,7 @@
 use std::cmp::Ordering;
 
 use super::{Builtin, arg, fl, i, s, str_arg};
-use crate::template::value::{self, to_str};
+use crate::value::{self, to_str};
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("parseQuantity", "quantity", 1, 1, |a, _| number(
@@ -45,7 +45,7 @@ pub(crate) const FUNCS: &[Builtin] = &[
     }),
 ];
 
-fn number<'a>(v: f64) -> Result<crate::template::value::Val<'a>, String> {
+fn number<'a>(v: f64) -> Result<crate::value::Val<'a>, String> {
     if v.fract() == 0.0 && v.abs() < 9e15 {
         i(v as i64)
     } else {

@@ -10,7 +10,8 @@ use super::ast::{Arg, Branch, Callee, Cmd, Node, Pipe};
 use super::error::RenderError;
 use super::funcs::FnCx;
 use super::value::{self, NIL, Val};
-use super::{EngineInner, TemplateInner};
+use crate::engine::EngineInner;
+use crate::template::TemplateInner;
 
 /// The largest output a render may produce, in bytes.
 pub const MAX_OUTPUT: usize = 1 << 20;

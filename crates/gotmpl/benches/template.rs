@@ -1,7 +1,7 @@
 //! Template rendering speed: the templated strings of a typical Deployment, rendered by the
 //! engine and, as a floor, by hand-written Rust doing the same lookups and concatenation.
 //!
-//! Run with `cargo bench -p katalog --bench template`. divan prints items/s: one item is one
+//! Run with `cargo bench -p gotmpl --bench template`. divan prints items/s: one item is one
 //! rendered string for the `*_string` benches and one whole object for the `*_object` ones.
 //! The ratio engine/floor is the cost of interpretation over the minimum work.
 
@@ -9,7 +9,7 @@ use std::fmt::Write as _;
 
 use divan::Bencher;
 use divan::counter::ItemsCount;
-use katalog::template::{Engine, RenderContext, Template};
+use gotmpl::{Engine, RenderContext, Template};
 use serde_json::{Value as Json, json};
 
 fn main() {

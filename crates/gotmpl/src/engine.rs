@@ -1,37 +1,4 @@
-//! The Katalog template engine: Go `text/template` syntax evaluated over a CR as JSON.
-//!
-//! Orkestra decides by "option B" inference whether a string is a template: any string
-//! containing `{{` is one ([`is_template`]). Templates are parsed once with [`Engine::parse`]
-//! (errors carry line and column, unknown functions are caught here) and rendered many times
-//! with [`Engine::render`]. Missing keys render as the empty string, never `<no value>`.
-//!
-//! The engine knows Go's built-in functions, the Orkestra notes library (strings, math, cron,
-//! Kubernetes object helpers, ...; see `docs/template-functions.md`) and common Sprig names, and
-//! can be extended with user notes ([`Engine::with_notes`]).
-//!
-//! # Guarantees
-//! Rendering is bounded: output is capped at [`MAX_OUTPUT`] bytes, `range` at [`MAX_ITERATIONS`]
-//! iterations in total and nesting (blocks, `template` calls, note calls) at [`MAX_DEPTH`].
-//! Exceeding a cap is a [`RenderError`], never a hang or a stack overflow.
-//!
-//! # Example
-//! ```
-//! use katalog::template::Engine;
-//! let engine = Engine::new();
-//! let t = engine.parse("{{ .metadata.name }}-{{ .spec.tag | default \"latest\" }}").unwrap();
-//! let cr = serde_json::json!({"metadata": {"name": "web"}, "spec": {}});
-//! assert_eq!(engine.render(&t, &cr).unwrap(), "web-latest");
-//! ```
-
-mod ast;
-mod error;
-mod exec;
-mod format;
-mod funcs;
-mod lex;
-mod notes;
-mod parse;
-mod value;
+//! The engine: built-in functions plus user notes; parses templates and renders them.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -39,21 +6,11 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde_json::Value as Json;
 
-use ast::Callee;
-pub use error::{NotesError, ParseError, RenderError};
-pub use exec::{MAX_DEPTH, MAX_ITERATIONS, MAX_OUTPUT};
-use parse::Arity;
-
-/// Whether a string is a template: it contains `{{` (Orkestra's "option B" inference).
-pub fn is_template(s: &str) -> bool {
-    s.contains("{{")
-}
-
-/// The type name `typeOf` gives a value (`string`, `number`, `bool`, `map`, `slice`, `null`),
-/// for the condition language's `typeOf` operator to share.
-pub fn type_of(v: &Json) -> &'static str {
-    funcs::type_of(v)
-}
+use crate::ast::Callee;
+use crate::error::{NotesError, ParseError, RenderError};
+use crate::parse::{self, Arity};
+use crate::template::{Template, TemplateInner};
+use crate::{exec, funcs, notes};
 
 /// A user note: a named template expression callable as a function (`{{ fullImage }}`).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -99,10 +56,10 @@ pub(crate) struct NoteDef {
 
 #[derive(Debug)]
 pub(crate) struct EngineInner {
-    id: u64,
+    pub(crate) id: u64,
     pub notes: Vec<NoteDef>,
-    note_index: HashMap<String, usize>,
-    shadowed: Vec<String>,
+    pub(crate) note_index: HashMap<String, usize>,
+    pub(crate) shadowed: Vec<String>,
 }
 
 fn next_engine_id() -> u64 {
@@ -247,7 +204,7 @@ pub(crate) fn resolve(engine: &EngineInner, name: &str) -> Option<(Callee, Arity
         .map(|f| (Callee::Builtin(f), f.arity))
 }
 
-fn parse_with(engine: &EngineInner, src: &str) -> Result<Template, ParseError> {
+pub(crate) fn parse_with(engine: &EngineInner, src: &str) -> Result<Template, ParseError> {
     let resolver = |name: &str| resolve(engine, name);
     let parsed = parse::parse(src, &resolver)?;
     let uses_notes = parsed
@@ -266,56 +223,3 @@ fn parse_with(engine: &EngineInner, src: &str) -> Result<Template, ParseError> {
         }),
     })
 }
-
-/// A parsed template. Cheap to clone; safe to share between threads.
-#[derive(Clone, Debug)]
-pub struct Template {
-    inner: Arc<TemplateInner>,
-}
-
-#[derive(Debug)]
-pub(crate) struct TemplateInner {
-    source: String,
-    body: Vec<ast::Node>,
-    defines: HashMap<String, Vec<ast::Node>>,
-    field_refs: Vec<String>,
-    functions: Vec<String>,
-    engine_id: u64,
-    uses_notes: bool,
-}
-
-impl Template {
-    /// The source text it was parsed from.
-    pub fn source(&self) -> &str {
-        &self.inner.source
-    }
-
-    /// Whether it has no actions at all (renders to its own text).
-    pub fn is_static(&self) -> bool {
-        self.inner.defines.is_empty()
-            && self
-                .inner
-                .body
-                .iter()
-                .all(|n| matches!(n, ast::Node::Text(_)))
-    }
-
-    /// Field paths read from the root, e.g. `["spec.image", "children.deployment"]`, in order
-    /// of first use. Capitalised aliases are given in canonical form (`.Name` is
-    /// `metadata.name`); `index`/`get` with literal keys extend the path.
-    pub fn field_refs(&self) -> Vec<String> {
-        self.inner.field_refs.clone()
-    }
-
-    /// Names of the functions it calls, in order of first use.
-    pub fn functions(&self) -> Vec<String> {
-        self.inner.functions.clone()
-    }
-}
-
-#[cfg(test)]
-mod go_conformance;
-#[cfg(test)]
-mod proptests;
-#[cfg(test)]
-mod tests;

@@ -9,7 +9,7 @@ use serde_json::Value as Json;
 use super::collections::items;
 use super::kube::{int, text};
 use super::{Builtin, FnCx, arg, b, dig, i, int_arg, j, s, str_arg};
-use crate::template::value::Val;
+use crate::value::Val;
 
 pub(crate) const FUNCS: &[Builtin] = &[
     f!("podNames", "pods", 1, 1, |a, _| s(join(
