@@ -24,6 +24,7 @@ pub mod cluster;
 mod config;
 mod context;
 pub mod convert;
+mod error;
 mod gateway;
 mod housekeeper;
 pub mod labels;
@@ -38,7 +39,8 @@ pub mod webhook_config;
 pub use cluster::Cluster;
 pub use config::{ClientMode, Config, NotifyConfig, UserTls};
 pub use context::HandlerContext;
-pub use gateway::{Error, Gateway, Result, default_instance, run};
+pub use error::{Error, Result};
+pub use gateway::{Gateway, default_instance, run};
 pub use plan::{FailurePolicy, Plan};
 pub use tls::Material;
 

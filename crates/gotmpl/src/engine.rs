@@ -8,20 +8,9 @@ use serde_json::Value as Json;
 
 use crate::ast::Callee;
 use crate::error::{NotesError, ParseError, RenderError};
-use crate::parse::{self, Arity};
-use crate::template::{Template, TemplateInner};
+use crate::table::{EngineInner, Note, parse_with, resolve};
+use crate::template::Template;
 use crate::{exec, funcs, notes};
-
-/// A user note: a named template expression callable as a function (`{{ fullImage }}`).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Note {
-    /// The function name (a valid identifier).
-    pub name: String,
-    /// The template rendered when the note is called.
-    pub expression: String,
-    /// What the note is for.
-    pub description: Option<String>,
-}
 
 /// When and with what randomness a render happens.
 #[derive(Clone, Debug)]
@@ -45,21 +34,6 @@ impl Default for RenderContext {
 #[derive(Clone, Debug)]
 pub struct Engine {
     inner: Arc<EngineInner>,
-}
-
-/// A user note, parsed.
-#[derive(Debug)]
-pub(crate) struct NoteDef {
-    pub name: String,
-    pub template: Template,
-}
-
-#[derive(Debug)]
-pub(crate) struct EngineInner {
-    pub(crate) id: u64,
-    pub notes: Vec<NoteDef>,
-    pub(crate) note_index: HashMap<String, usize>,
-    pub(crate) shadowed: Vec<String>,
 }
 
 fn next_engine_id() -> u64 {
@@ -181,45 +155,4 @@ impl Engine {
         names.dedup();
         names
     }
-}
-
-/// Finds a function: notes first (they may shadow built-ins), then built-ins.
-pub(crate) fn resolve(engine: &EngineInner, name: &str) -> Option<(Callee, Arity)> {
-    if let Some(&i) = engine.note_index.get(name) {
-        return Some((
-            Callee::Note(i),
-            Arity {
-                min: 0,
-                max: Some(1),
-            },
-        ));
-    }
-    match name {
-        "and" => return Some((Callee::And, Arity { min: 1, max: None })),
-        "or" => return Some((Callee::Or, Arity { min: 1, max: None })),
-        _ => {}
-    }
-    funcs::builtins()
-        .get(name)
-        .map(|f| (Callee::Builtin(f), f.arity))
-}
-
-pub(crate) fn parse_with(engine: &EngineInner, src: &str) -> Result<Template, ParseError> {
-    let resolver = |name: &str| resolve(engine, name);
-    let parsed = parse::parse(src, &resolver)?;
-    let uses_notes = parsed
-        .functions
-        .iter()
-        .any(|f| engine.note_index.contains_key(f));
-    Ok(Template {
-        inner: Arc::new(TemplateInner {
-            source: src.to_string(),
-            body: parsed.body,
-            defines: parsed.defines,
-            field_refs: parsed.field_refs,
-            functions: parsed.functions,
-            engine_id: engine.id,
-            uses_notes,
-        }),
-    })
 }

@@ -10,7 +10,7 @@ use super::ast::{Arg, Branch, Callee, Cmd, Node, Pipe};
 use super::error::RenderError;
 use super::funcs::FnCx;
 use super::value::{self, NIL, Val};
-use crate::engine::EngineInner;
+use crate::table::EngineInner;
 use crate::template::TemplateInner;
 
 /// The largest output a render may produce, in bytes.

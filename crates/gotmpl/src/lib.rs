@@ -49,13 +49,15 @@ mod funcs;
 mod lex;
 mod notes;
 mod parse;
+mod table;
 mod template;
 mod value;
 
-pub use engine::{Engine, Note, RenderContext};
+pub use engine::{Engine, RenderContext};
 pub use error::{NotesError, ParseError, RenderError};
 pub use exec::{MAX_DEPTH, MAX_ITERATIONS, MAX_OUTPUT};
 pub use funcs::type_of;
+pub use table::Note;
 pub use template::{Template, is_template};
 
 #[cfg(test)]

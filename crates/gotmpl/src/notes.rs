@@ -4,8 +4,8 @@
 use std::collections::HashMap;
 
 use super::error::NotesError;
-use crate::engine::{EngineInner, Note, NoteDef, parse_with};
 use crate::funcs;
+use crate::table::{EngineInner, Note, NoteDef, parse_with};
 
 const RESERVED: &[&str] = &[
     "if", "else", "end", "range", "with", "define", "template", "block", "break", "continue",

@@ -8,12 +8,12 @@ use super::{DayOfWeek, Error, Result};
 
 /// Parses a duration with the extended units `ms s m h d w mo y` (a month is 30 days, a
 /// year 365), combinable as in Go (`1h30m`). A bare number is seconds; negative durations
-/// are not durations here. The grammar is the crate's one ([`crate::model::duration`]).
+/// are not durations here. The grammar is the one of [`gotmpl::duration`] (which `model::duration` re-exports).
 pub fn parse_duration(s: &str) -> Option<Duration> {
     if s.trim_start().starts_with('-') {
         return None;
     }
-    Duration::checked_seconds_f64(crate::model::duration::seconds(s)?)
+    Duration::checked_seconds_f64(gotmpl::duration::seconds(s)?)
 }
 
 /// Minutes since midnight of an `HH:MM` (24h) string.
