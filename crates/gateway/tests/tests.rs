@@ -7,6 +7,8 @@ mod admission;
 mod certificates;
 mod conversion;
 mod lifecycle;
+mod limits;
 mod notify;
 mod protection;
+mod tls_policy;
 mod util;
