@@ -10,5 +10,6 @@ mod lifecycle;
 mod limits;
 mod notify;
 mod protection;
+mod secret_logs;
 mod tls_policy;
 mod util;
