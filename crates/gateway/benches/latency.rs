@@ -199,6 +199,7 @@ fn main() {
             client,
             metrics: gateway::metrics::Metrics::default(),
             notifier: gateway::notify::Notifier::new(Vec::new(), gateway::NotifyConfig::default()),
+            notify_access: gateway::notify_access::Access::Open,
             ready: AtomicBool::new(true),
         });
 
