@@ -42,7 +42,7 @@ fn every_operator_spelling_is_accepted_by_validation_and_the_runtime() {
 
 #[test]
 fn an_unknown_operator_is_refused_by_both_with_the_valid_list() {
-    let d = katalog::load_text("katalog.yaml", &katalog_with_rule("greaterThen"))
+    let d = katalog::load_text("katalog.yaml", katalog_with_rule("greaterThen"))
         .expect_err("validation refuses `greaterThen`");
     let text = d.render();
     assert!(text.contains("unknown operator `greaterThen`"), "{text}");
