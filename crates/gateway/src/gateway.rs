@@ -53,7 +53,7 @@ impl Gateway {
     /// A plan, TLS, bind or cluster failure; nothing is left registered when start fails
     /// after registering.
     pub async fn start(katalog: Katalog, client: kube::Client, config: Config) -> Result<Gateway> {
-        let plan = Plan::from_katalog(&katalog).map_err(Error::PlanFailed)?;
+        let plan = Plan::from_katalog(&katalog);
         let engine = katalog::build::engine_for(&katalog).map_err(Error::EngineFailed)?;
         let instance = config
             .instance

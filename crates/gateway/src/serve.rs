@@ -228,7 +228,7 @@ fn crd_info(t: &crate::plan::Target) -> Value {
         "kind": t.crd.gvk.kind,
         "admission": {"validation": t.validate, "mutation": t.mutate, "operations": t.operations},
         "conversion": t.conversion.as_ref().map(|c| json!({
-            "storageVersion": c.storage_version,
+            "storageVersion": c.storage_version(),
             "paths": c.paths.iter().map(|p| format!("{}->{}", p.from, p.to)).collect::<Vec<_>>(),
         })),
         "deletionProtection": {"protectCRD": t.protect_crd},

@@ -4,5 +4,6 @@ mod build;
 mod conformance;
 mod loading;
 mod never_panics;
+mod operators;
 mod snapshots;
 mod util;

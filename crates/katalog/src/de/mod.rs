@@ -62,6 +62,16 @@ impl de::Error for Error {
             path: None,
         }
     }
+
+    /// Reached when a polymorphic form decodes its map through serde's own map access, where
+    /// unknown keys cannot be skipped and recorded: say which key and suggest the closest.
+    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
+        let hint = match did_you_mean(field, expected) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("known keys here: {}", expected.join(", ")),
+        };
+        Error::custom(format!("unknown key `{field}`; {hint}"))
+    }
 }
 
 /// Code of a value of the wrong type. Decoding records it and goes on with a placeholder
