@@ -5,4 +5,5 @@ mod conformance;
 mod loading;
 mod never_panics;
 mod snapshots;
+mod upstream;
 mod util;
