@@ -6,4 +6,5 @@ mod loading;
 mod never_panics;
 mod snapshots;
 mod upstream;
+mod upstream_forms;
 mod util;

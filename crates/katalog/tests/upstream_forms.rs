@@ -1,0 +1,74 @@
+//! Forms upstream's own examples write that ork accepts, each with its effect or its warning.
+
+use crate::util::write_files;
+
+const HEAD: &str = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: t}\n";
+
+fn codes(result: Result<katalog::Loaded, katalog::Diagnostics>) -> Vec<&'static str> {
+    match result {
+        Ok(l) => l.warnings.iter().map(|d| d.code).collect(),
+        Err(d) => d.items.iter().map(|d| d.code).collect(),
+    }
+}
+
+/// A Katalog importing a Motif with the given `inputs:` list and `with:` map.
+fn motif_katalog(inputs: &str, with: &str) -> tempfile::TempDir {
+    write_files(&[
+        (
+            "m.yaml",
+            &format!(
+                "apiVersion: orkestra.orkspace.io/v1\nkind: Motif\nmetadata: {{name: m}}\ninputs:\n{inputs}"
+            ),
+        ),
+        (
+            "katalog.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      imports: [{{motif: ./m.yaml, with: {with}}}]\n"
+            ),
+        ),
+    ])
+}
+
+#[test]
+fn motif_input_required_false_without_default_binds_the_empty_string() {
+    let dir = motif_katalog("  - {name: image, required: false}\n", "{}");
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let app = loaded.katalog.crd("app").unwrap();
+    assert_eq!(app.inputs.get("image").map(String::as_str), Some(""));
+}
+
+#[test]
+fn motif_input_required_true_must_be_bound() {
+    let dir = motif_katalog("  - {name: image, required: true}\n", "{}");
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"motif-input-missing"));
+    let dir = motif_katalog("  - {name: image, required: true}\n", "{image: nginx}");
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let app = loaded.katalog.crd("app").unwrap();
+    assert_eq!(app.inputs.get("image").map(String::as_str), Some("nginx"));
+}
+
+#[test]
+fn motif_input_type_checks_literal_values() {
+    let dir = motif_katalog("  - {name: replicas, default: 1, type: integer}\n", "{}");
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert_eq!(
+        loaded
+            .katalog
+            .crd("app")
+            .unwrap()
+            .inputs
+            .get("replicas")
+            .map(String::as_str),
+        Some("1")
+    );
+    let dir = motif_katalog("  - {name: replicas, type: integer}\n", "{replicas: many}");
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"motif-input-type"));
+    let dir = motif_katalog(
+        "  - {name: replicas, type: integer}\n",
+        "{replicas: \"{{ .spec.replicas }}\"}",
+    );
+    assert!(katalog::load(dir.path().join("katalog.yaml")).is_ok());
+}
