@@ -72,3 +72,58 @@ fn motif_input_type_checks_literal_values() {
     );
     assert!(katalog::load(dir.path().join("katalog.yaml")).is_ok());
 }
+
+#[test]
+fn object_list_is_the_deprecated_name_of_list() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps, object: App, objectList: AppList}}\n"
+        ),
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let api = loaded
+        .katalog
+        .crd("app")
+        .unwrap()
+        .entry
+        .api_types
+        .clone()
+        .unwrap();
+    assert_eq!(api.value.list.as_deref(), Some("AppList"));
+    let warning = loaded
+        .warnings
+        .iter()
+        .find(|d| d.code == "deprecated-key")
+        .expect("a deprecation warning");
+    assert!(warning.message.contains("`objectList`") && warning.message.contains("`list`"));
+    assert_eq!(warning.line, 7);
+}
+
+#[test]
+fn cross_source_type_is_the_deprecated_name_of_protocol() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        cross:\n          - crd: app\n            source: {{host: \"http://other:8080\", type: health}}\n            as: other\n"
+        ),
+    )]);
+    let result = katalog::load(dir.path().join("katalog.yaml"));
+    let diagnostics = match &result {
+        Ok(l) => l.warnings.clone(),
+        Err(d) => d.items.clone(),
+    };
+    let deprecated = diagnostics
+        .iter()
+        .find(|d| d.code == "deprecated-key")
+        .expect("a deprecation warning");
+    assert!(!deprecated.is_error());
+    assert!(deprecated.message.contains("`protocol`"));
+    assert!(
+        !diagnostics
+            .iter()
+            .any(|d| d.code == "renamed-key" || d.code == "unknown-key"),
+        "{diagnostics:?}"
+    );
+}
