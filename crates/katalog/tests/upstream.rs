@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::util::conformance_dir;
 
 /// Files that validated when this floor was last raised; never lower it.
-const FLOOR: usize = 73;
+const FLOOR: usize = 79;
 
 /// Every file under `dir` whose top-level `kind:` is `Katalog` or `Komposer`, sorted.
 fn katalog_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -88,7 +88,8 @@ fn upstream_examples_validate_at_least_the_floor() {
                 let line = format!("{at}[{}] {}", first.code, first.message)
                     .replace('|', "\\|")
                     .replace('\n', " ");
-                let text = std::fs::read_to_string(file).unwrap_or_default();
+                let text = std::fs::read_to_string(first.file.as_deref().unwrap_or(file))
+                    .unwrap_or_default();
                 let why = reason(first, &text);
                 let _ = writeln!(table, "| `{rel}` | fail | {line} | {why} |");
             }

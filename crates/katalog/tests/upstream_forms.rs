@@ -127,3 +127,75 @@ fn cross_source_type_is_the_deprecated_name_of_protocol() {
         "{diagnostics:?}"
     );
 }
+
+#[test]
+fn the_early_form_reads_as_todays_form_with_warnings() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        "apiVersion: orkestra.konductor.io/v1Alpha\nkind: Katalog\nmetadata: {name: t}\nspec:\n  crds:\n    - name: web\n      apiTypes: {group: a.io, version: v1, kind: Web, plural: webs}\n      reconciler:\n        onCreate:\n          configMaps:\n            - name: \"{{ .metadata.name }}\"\n",
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let web = loaded
+        .katalog
+        .crd("web")
+        .expect("the list entry is keyed by its name");
+    assert_eq!(
+        web.operator_box()
+            .on_create
+            .as_ref()
+            .unwrap()
+            .config_maps
+            .len(),
+        1,
+        "`reconciler:` on the entry is the operator box"
+    );
+    let paths: Vec<_> = loaded
+        .warnings
+        .iter()
+        .filter(|d| d.code == "deprecated-form")
+        .filter_map(|d| d.path.clone())
+        .collect();
+    assert_eq!(
+        paths,
+        ["apiVersion", "spec.crds", "spec.crds.web.reconciler"],
+        "one warning per rewrite"
+    );
+}
+
+#[test]
+fn an_early_crd_list_entry_without_a_name_is_an_error() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    - apiTypes: {{group: a.io, version: v1, kind: Web, plural: webs}}\n"
+        ),
+    )]);
+    assert!(codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"missing-field"));
+}
+
+#[test]
+fn an_early_komposer_imports_its_sources() {
+    let dir = write_files(&[
+        (
+            "base.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    web:\n      apiTypes: {{group: a.io, version: v1, kind: Web, plural: webs}}\n      workers: 2\n"
+            ),
+        ),
+        (
+            "komposer.yaml",
+            "apiVersion: orkestra.konductor.io/v1Alpha\nkind: Komposer\nmetadata: {name: k}\nsources:\n  files: [./base.yaml]\nspec:\n  crds:\n    - name: web\n      workers: 4\n",
+        ),
+    ]);
+    let loaded = katalog::load(dir.path().join("komposer.yaml"))
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let web = loaded.katalog.crd("web").expect("imported from sources");
+    assert_eq!(web.settings.workers, 4, "the override applies");
+    assert!(
+        loaded
+            .warnings
+            .iter()
+            .any(|d| d.code == "deprecated-form" && d.path.as_deref() == Some("sources"))
+    );
+}
