@@ -6,4 +6,6 @@ mod loading;
 mod never_panics;
 mod operators;
 mod snapshots;
+mod upstream;
+mod upstream_forms;
 mod util;

@@ -37,7 +37,7 @@ pub use document::{
     API_VERSION, Deprecation, Document, FileImport, KomposerImports, Lifecycle, Metadata, Policy,
     PolicyLifecycle, Spec, Timeline,
 };
-pub use motif::{MotifDocument, MotifImport, MotifInput};
+pub use motif::{InputType, MotifDocument, MotifImport, MotifInput};
 pub use notes::{NoteFunction, Notes};
 pub use notification::{Notification, Slack, Team, Teams};
 pub use observe::{
