@@ -12,6 +12,7 @@ pub mod include;
 pub mod komposer;
 pub mod motif;
 pub mod nodes;
+pub mod profile_list;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +85,7 @@ impl Resolver {
         match yaml::parse_single(&text, id) {
             Ok(mut node) => {
                 early_form::rewrite(self, &mut node);
+                profile_list::rewrite(self, &mut node);
                 Some(node)
             }
             Err(err) => {
