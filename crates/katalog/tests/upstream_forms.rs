@@ -336,3 +336,67 @@ fn a_participant_only_conversion_block_converts_nothing_and_says_so() {
         codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"missing-storage-version")
     );
 }
+
+/// A Katalog whose `app` CRD creates the Deployment `deployment` (YAML flow map body).
+fn deployment_katalog(deployment: &str) -> tempfile::TempDir {
+    write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    app:\n      {APP}\n      operatorBox:\n        onCreate:\n          deployments:\n            - {deployment}\n"
+        ),
+    )])
+}
+
+#[test]
+fn env_from_names_written_bare_read_as_name_maps_with_a_warning() {
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, envFrom: {secretRef: [\"{{ .metadata.name }}-creds\"], configMapRef: [{name: cfg}]}}",
+    );
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let app = loaded.katalog.crd("app").unwrap();
+    let deployment = &app.operator_box().on_create.as_ref().unwrap().deployments[0];
+    let env_from = deployment.env_from.as_ref().unwrap();
+    assert_eq!(
+        env_from.secret_ref[0].name.as_str(),
+        "{{ .metadata.name }}-creds"
+    );
+    assert_eq!(env_from.config_map_ref[0].name.as_str(), "cfg");
+    let paths: Vec<_> = loaded
+        .warnings
+        .iter()
+        .filter(|d| d.code == "deprecated-form")
+        .filter_map(|d| d.path.as_deref())
+        .collect();
+    assert_eq!(
+        paths,
+        ["spec.crds.app.operatorBox.onCreate.deployments[0].envFrom.secretRef"],
+        "one warning, for the list that used bare names"
+    );
+}
+
+#[test]
+fn an_autoscale_step_may_jump_to_a_target_but_not_also_step() {
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, autoscale: {min: 2, max: 8, scaleUp: {target: 8, conditions: {when: [{field: spec.busy, equals: \"true\"}]}}}}",
+    );
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let app = loaded.katalog.crd("app").unwrap();
+    let deployment = &app.operator_box().on_create.as_ref().unwrap().deployments[0];
+    let up = deployment
+        .autoscale
+        .as_ref()
+        .unwrap()
+        .scale_up
+        .as_ref()
+        .unwrap();
+    assert_eq!(up.target.as_ref().map(|t| t.as_str()), Some("8"));
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, autoscale: {max: 8, scaleDown: {target: 2, decrement: 1}}}",
+    );
+    assert!(
+        codes(katalog::load(dir.path().join("katalog.yaml")))
+            .contains(&"autoscale-target-and-step")
+    );
+}

@@ -8,6 +8,7 @@
 
 pub mod crd_file;
 pub mod early_form;
+pub mod env_from;
 pub mod include;
 pub mod komposer;
 pub mod motif;
@@ -86,6 +87,7 @@ impl Resolver {
             Ok(mut node) => {
                 early_form::rewrite(self, &mut node);
                 profile_list::rewrite(self, &mut node);
+                env_from::rewrite(self, &mut node);
                 Some(node)
             }
             Err(err) => {

@@ -416,6 +416,10 @@ pub struct ScaleStep {
     /// Replicas removed (scale down).
     #[serde(default)]
     pub decrement: Option<Text>,
+    /// Replica count to jump to when the step fires (instead of a step by
+    /// `increment`/`decrement`; `ork validate` refuses both together).
+    #[serde(default)]
+    pub target: Option<Text>,
 }
 
 /// Workload autoscale of a Deployment, evaluated every reconcile.
