@@ -400,3 +400,33 @@ fn an_autoscale_step_may_jump_to_a_target_but_not_also_step() {
             .contains(&"autoscale-target-and-step")
     );
 }
+
+#[test]
+fn enrich_targets_are_read_in_any_case_as_their_canonical_name() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    app:\n      {APP}\n      enrich:\n        - Pods\n        - replicasets:\n            or: [{{field: spec.debug, equals: \"true\"}}]\n"
+        ),
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let enrich: Vec<_> = loaded
+        .katalog
+        .crd("app")
+        .unwrap()
+        .entry
+        .enrich
+        .iter()
+        .map(|e| e.value.clone())
+        .collect();
+    assert_eq!(enrich[0], serde_json::json!("pods"));
+    assert!(enrich[1].get("replicaSets").is_some(), "{:?}", enrich[1]);
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!("{HEAD}spec:\n  crds:\n    app:\n      {APP}\n      enrich: [replicas]\n"),
+    )]);
+    assert!(
+        codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"unknown-enrich-target")
+    );
+}

@@ -8,6 +8,7 @@
 
 pub mod crd_file;
 pub mod early_form;
+pub mod enrich_names;
 pub mod env_from;
 pub mod include;
 pub mod komposer;
@@ -88,6 +89,7 @@ impl Resolver {
                 early_form::rewrite(self, &mut node);
                 profile_list::rewrite(self, &mut node);
                 env_from::rewrite(self, &mut node);
+                enrich_names::rewrite(&mut node);
                 Some(node)
             }
             Err(err) => {

@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Cx, is_rfc1123};
-use crate::model::Crd;
+use crate::model::{Crd, ENRICH_TARGETS};
 
 pub fn check(cx: &mut Cx<'_>) {
     for crd in &cx.katalog.crds {
@@ -183,31 +183,6 @@ fn built_in_selector(cx: &mut Cx<'_>, crd: &Crd) {
         }
     }
 }
-
-const ENRICH_TARGETS: &[&str] = &[
-    "pods",
-    "events",
-    "warnings",
-    "endpoints",
-    "pv",
-    "pvc",
-    "pvcs",
-    "owner",
-    "replicaSets",
-    "jobs",
-    "activeJobs",
-    "lastJob",
-    "storageClass",
-    "backingPods",
-    "loadBalancer",
-    "loadBalancerIPs",
-    "tls",
-    "tlsSecrets",
-    "node",
-    "metrics",
-    "currentMetrics",
-    "scaleTarget",
-];
 
 fn enrich(cx: &mut Cx<'_>, crd: &Crd) {
     if crd.entry.enrich_all == Some(true) && !crd.entry.enrich.is_empty() {
