@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use crate::util::conformance_dir;
 
 /// Files that validated when this floor was last raised; never lower it.
-const FLOOR: usize = 90;
+const FLOOR: usize = 91;
 
 /// Every file under `dir` whose top-level `kind:` is `Katalog` or `Komposer`, sorted.
 fn katalog_files(dir: &Path, out: &mut Vec<PathBuf>) {
