@@ -430,3 +430,24 @@ fn enrich_targets_are_read_in_any_case_as_their_canonical_name() {
         codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"unknown-enrich-target")
     );
 }
+
+#[test]
+fn an_env_map_entry_of_the_wrong_shape_names_the_variable_and_the_accepted_shapes() {
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, env: {API_KEY: {secretKeyRef: {name: s, key: k}}}}",
+    );
+    let diagnostics = all_diagnostics(&katalog::load(dir.path().join("katalog.yaml")));
+    let error = diagnostics
+        .iter()
+        .find(|d| d.code == "invalid-value")
+        .expect("the entry is refused");
+    assert!(
+        error.message.contains("env `API_KEY`") && error.message.contains("valueFrom"),
+        "{}",
+        error.message
+    );
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, env: {PLAIN: x, FROM: {valueFrom: {secretKeyRef: {name: s, key: k}}}}}",
+    );
+    assert!(katalog::load(dir.path().join("katalog.yaml")).is_ok());
+}
