@@ -68,7 +68,11 @@ fn matches(op: &Op, rule: &OpRule) -> bool {
             return false;
         }
     }
-    if rule.resource.as_deref().is_some_and(|r| !op.matches_resource(r)) {
+    if rule
+        .resource
+        .as_deref()
+        .is_some_and(|r| !op.matches_resource(r))
+    {
         return false;
     }
     rule.name.as_deref().is_none_or(|n| n == op.name)
@@ -116,7 +120,11 @@ pub fn check(run: &Run, expect: &Expect) -> Vec<Outcome> {
             Some(at) => Some(format!("steady only at cycle {at}")),
             None => Some("never steady".into()),
         };
-        push("steadyAt".into(), format!("steady by cycle {limit}"), failure);
+        push(
+            "steadyAt".into(),
+            format!("steady by cycle {limit}"),
+            failure,
+        );
     }
     for (i, rule) in expect.ops.iter().enumerate() {
         let want = rule.count.unwrap_or(1).max(1) as usize;
@@ -142,7 +150,11 @@ pub fn check(run: &Run, expect: &Expect) -> Vec<Outcome> {
                 op.name
             )
         });
-        push(format!("absent[{i}]"), format!("no {}", describe(rule)), failure);
+        push(
+            format!("absent[{i}]"),
+            format!("no {}", describe(rule)),
+            failure,
+        );
     }
     out
 }

@@ -42,7 +42,40 @@ pub struct SimulateFile {
     pub spec: Option<Spec>,
     /// Other Simulate files to run, relative to this one (an aggregator).
     #[serde(default)]
-    pub imports: Vec<String>,
+    pub imports: Imports,
+}
+
+/// `imports:` as a list of files, or as `{files: [...]}`.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(untagged)]
+pub enum Imports {
+    /// `imports: [a.yaml, b.yaml]`.
+    List(Vec<String>),
+    /// `imports: {files: [a.yaml, b.yaml]}`.
+    Files {
+        /// The files.
+        files: Vec<String>,
+    },
+}
+
+impl Default for Imports {
+    fn default() -> Self {
+        Imports::List(Vec::new())
+    }
+}
+
+impl Imports {
+    /// The files, in order.
+    pub fn files(&self) -> &[String] {
+        match self {
+            Imports::List(files) | Imports::Files { files } => files,
+        }
+    }
+
+    /// True when no file is imported.
+    pub fn is_empty(&self) -> bool {
+        self.files().is_empty()
+    }
 }
 
 /// `metadata:`.
@@ -134,10 +167,7 @@ pub struct Loaded {
 impl Loaded {
     /// A path the file names, resolved against its directory.
     pub fn resolve(&self, relative: &str) -> PathBuf {
-        self.path
-            .parent()
-            .unwrap_or(Path::new("."))
-            .join(relative)
+        self.path.parent().unwrap_or(Path::new(".")).join(relative)
     }
 }
 
@@ -165,8 +195,11 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     let text = match std::fs::read_to_string(path) {
         Ok(t) => t,
         Err(e) => {
-            let d = Diagnostic::error("unreadable-file", format!("cannot read {}: {e}", path.display()))
-                .in_file(path);
+            let d = Diagnostic::error(
+                "unreadable-file",
+                format!("cannot read {}: {e}", path.display()),
+            )
+            .in_file(path);
             return Err(fail(vec![d], sources));
         }
     };
@@ -175,7 +208,13 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
         Ok(n) => n,
         Err(e) => {
             let span = e.span();
-            let d = error_at(path, span.line, span.col, e.code(), format!("{}: {e}", path.display()));
+            let d = error_at(
+                path,
+                span.line,
+                span.col,
+                e.code(),
+                format!("{}: {e}", path.display()),
+            );
             return Err(fail(vec![d], sources));
         }
     };
@@ -187,20 +226,33 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
             return Err(fail(problems, sources));
         }
     };
-    let at = |d: Diagnostic| d.at(&Location { file: path.to_path_buf(), line: node.span.line, col: node.span.col });
+    let at = |d: Diagnostic| {
+        d.at(&Location {
+            file: path.to_path_buf(),
+            line: node.span.line,
+            col: node.span.col,
+        })
+    };
     if file.api_version != API_VERSION {
-        problems.push(at(Diagnostic::error(
-            "invalid-value",
-            format!("apiVersion is `{}`; a Simulate file has `{API_VERSION}`", file.api_version),
-        ))
-        .with_path("apiVersion"));
+        problems.push(
+            at(Diagnostic::error(
+                "invalid-value",
+                format!(
+                    "apiVersion is `{}`; a Simulate file has `{API_VERSION}`",
+                    file.api_version
+                ),
+            ))
+            .with_path("apiVersion"),
+        );
     }
     if file.kind != "Simulate" {
-        problems.push(at(Diagnostic::error(
-            "invalid-value",
-            format!("kind is `{}`; expected `Simulate`", file.kind),
-        ))
-        .with_path("kind"));
+        problems.push(
+            at(Diagnostic::error(
+                "invalid-value",
+                format!("kind is `{}`; expected `Simulate`", file.kind),
+            ))
+            .with_path("kind"),
+        );
     }
     match (&file.spec, file.imports.is_empty()) {
         (None, true) => problems.push(at(Diagnostic::error(
@@ -222,16 +274,23 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
             .with_path("spec.target"));
         }
         if spec.cycles == Some(0) {
-            problems.push(at(Diagnostic::error("invalid-value", "spec.cycles must be at least 1"))
-                .with_path("spec.cycles"));
+            problems.push(
+                at(Diagnostic::error(
+                    "invalid-value",
+                    "spec.cycles must be at least 1",
+                ))
+                .with_path("spec.cycles"),
+            );
         }
         if let Some(expect) = &spec.expect {
             check_verbs(expect, "spec.expect", &mut |p, v| {
-                problems.push(at(Diagnostic::error(
-                    "invalid-value",
-                    format!("unknown verb `{v}`; known verbs: {}", VERBS.join(", ")),
-                ))
-                .with_path(p));
+                problems.push(
+                    at(Diagnostic::error(
+                        "invalid-value",
+                        format!("unknown verb `{v}`; known verbs: {}", VERBS.join(", ")),
+                    ))
+                    .with_path(p),
+                );
             });
         }
     }
@@ -294,14 +353,25 @@ mod tests {
             "apiVersion: orkestra.orkspace.io/v1\nkind: Simulate\nspec:\n  katalog: k.yaml\n  expect:\n    ops:\n      - {verb: craete}\n",
         )
         .unwrap_err();
-        assert!(err.render().contains("spec.expect.ops[0].verb"), "{}", err.render());
+        assert!(
+            err.render().contains("spec.expect.ops[0].verb"),
+            "{}",
+            err.render()
+        );
     }
 
     #[test]
     fn spec_or_imports_and_no_target() {
         assert!(load_text("apiVersion: orkestra.orkspace.io/v1\nkind: Simulate\n").is_err());
-        let l = load_text("apiVersion: orkestra.orkspace.io/v1\nkind: Simulate\nimports: [a.yaml]\n").unwrap();
-        assert_eq!(l.file.imports, ["a.yaml"]);
+        let l =
+            load_text("apiVersion: orkestra.orkspace.io/v1\nkind: Simulate\nimports: [a.yaml]\n")
+                .unwrap();
+        assert_eq!(l.file.imports.files(), ["a.yaml"]);
+        let l = load_text(
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Simulate\nimports:\n  files: [b.yaml]\n",
+        )
+        .unwrap();
+        assert_eq!(l.file.imports.files(), ["b.yaml"]);
         let err = load_text("apiVersion: orkestra.orkspace.io/v1\nkind: Simulate\nspec: {katalog: k.yaml, target: web}\n")
             .unwrap_err();
         assert!(err.render().contains("spec.target"));

@@ -15,10 +15,12 @@ pub const KATALOG_FILES: &[&str] = &["katalog.yaml", "komposer.yaml"];
 /// Quotes a YAML scalar when it would not read back as the same string.
 fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
-        && s
-            .chars()
+        && s.chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
-        && !matches!(s, "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~")
+        && !matches!(
+            s,
+            "true" | "false" | "null" | "yes" | "no" | "on" | "off" | "~"
+        )
         && s.parse::<f64>().is_err();
     if plain {
         s.to_owned()

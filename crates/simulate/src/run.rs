@@ -4,8 +4,8 @@
 //! A cycle reads the CR as stored (as a box's cache would hold it), passes it through the
 //! CRD's `preReconcile` gates, reconciles it once, and then lets the stand-in controllers act
 //! ([`world::settle_workloads`]). The cycle's ops are the requests the reconcile made.
-//! The run is steady at cycle N when cycle N made the same writes as cycle N−1 (and ended
-//! the same way).
+//! The run is steady at cycle N when cycle N wrote nothing and ended without error, or made
+//! the same writes as cycle N−1 and ended the same way ([`Cycle::is_steady_after`]).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -83,8 +83,23 @@ impl Cycle {
             .filter(|o| o.is_write() && o.resource != "events")
     }
 
+    /// Whether the run is steady at this cycle, `previous` being the cycle before: it wrote
+    /// nothing and ended without error (nothing was left to converge: a steady state of
+    /// ork's reconcile makes no write), or it repeated the previous cycle exactly (a loop
+    /// that rewrites the same objects every cycle, or fails the same way).
+    pub fn is_steady_after(&self, previous: Option<&Cycle>) -> bool {
+        let quiet = self.writes().next().is_none() && self.error.is_none();
+        quiet || previous.is_some_and(|p| p.fingerprint() == self.fingerprint())
+    }
+
     /// What makes two cycles the same: their writes and how they ended.
-    fn fingerprint(&self) -> (Vec<(Verb, &str, Option<&str>, &str, bool)>, Option<&str>, bool) {
+    fn fingerprint(
+        &self,
+    ) -> (
+        Vec<(Verb, &str, Option<&str>, &str, bool)>,
+        Option<&str>,
+        bool,
+    ) {
         let writes = self
             .writes()
             .map(|o| {
@@ -133,17 +148,33 @@ pub fn external_calls(crd: &Crd) -> Vec<&'static str> {
         if !p.external.is_empty() {
             at.push("operatorBox.preReconcile.external");
         }
-        if p.enqueue_gate.as_ref().is_some_and(|g| !g.external.is_empty()) {
+        if p.enqueue_gate
+            .as_ref()
+            .is_some_and(|g| !g.external.is_empty())
+        {
             at.push("operatorBox.preReconcile.enqueueGate.external");
         }
-        if p.reconcile_gate.as_ref().is_some_and(|g| !g.external.is_empty()) {
+        if p.reconcile_gate
+            .as_ref()
+            .is_some_and(|g| !g.external.is_empty())
+        {
             at.push("operatorBox.preReconcile.reconcileGate.external");
         }
     }
-    if crd.entry.validation.as_ref().is_some_and(|v| !v.external.is_empty()) {
+    if crd
+        .entry
+        .validation
+        .as_ref()
+        .is_some_and(|v| !v.external.is_empty())
+    {
         at.push("validation.external");
     }
-    if crd.entry.mutation.as_ref().is_some_and(|m| !m.external.is_empty()) {
+    if crd
+        .entry
+        .mutation
+        .as_ref()
+        .is_some_and(|m| !m.external.is_empty())
+    {
         at.push("mutation.external");
     }
     at
@@ -173,9 +204,7 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
     let api = MemoryApi::new();
     world::serve_katalog(&api, katalog, &inputs.crd_documents);
     let own = world::crd_kind(crd);
-    let own = api
-        .kind(&own.api_version(), &own.kind)
-        .unwrap_or(own);
+    let own = api.kind(&own.api_version(), &own.kind).unwrap_or(own);
     let mut notes = Vec::new();
     let mut under_test = None;
     for doc in &inputs.crs {
@@ -287,11 +316,7 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
             error,
             gated,
         };
-        if steady_at.is_none()
-            && cycles
-                .last()
-                .is_some_and(|last| last.fingerprint() == cycle.fingerprint())
-        {
+        if steady_at.is_none() && cycle.is_steady_after(cycles.last()) {
             steady_at = Some(number);
         }
         cycles.push(cycle);

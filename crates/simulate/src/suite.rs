@@ -53,7 +53,14 @@ impl Verdict {
             Verdict::Passed => "pass".into(),
             Verdict::Printed => "pass (no expect)".into(),
             Verdict::Failed(f) => f.join("; "),
-            Verdict::Broken(why) => why.clone(),
+            Verdict::Broken(why) => {
+                // A rendered diagnostic list: its first error says the most.
+                let head = why.lines().next().unwrap_or_default();
+                match why.lines().find(|l| l.starts_with("error[")) {
+                    Some(error) if error != head => format!("{head}{error}"),
+                    _ => head.to_owned(),
+                }
+            }
         }
     }
 }
@@ -103,7 +110,7 @@ pub struct Job {
 pub fn load_katalog(path: &Path) -> Result<Katalog, String> {
     katalog::load(path)
         .map(|l| l.katalog)
-        .map_err(|d| format!("the Katalog is invalid:\n{}", d.render()))
+        .map_err(|d| format!("the Katalog is invalid: \n{}", d.render()))
 }
 
 /// Runs one job: every CRD (or `settings.crd`) with a CR in the CR file.
@@ -216,7 +223,11 @@ pub async fn run_job(job: &Job, settings: &Settings) -> Report {
 
 /// Runs a Simulate file, or every file an aggregator imports (depth first, each file once:
 /// `seen` holds the files already run in this invocation).
-pub async fn run_file(path: &Path, settings: &Settings, seen: &mut HashSet<PathBuf>) -> Vec<Report> {
+pub async fn run_file(
+    path: &Path,
+    settings: &Settings,
+    seen: &mut HashSet<PathBuf>,
+) -> Vec<Report> {
     let canonical = path.canonicalize().unwrap_or_else(|_| path.to_path_buf());
     if !seen.insert(canonical) {
         return Vec::new();
@@ -234,14 +245,17 @@ pub async fn run_file(path: &Path, settings: &Settings, seen: &mut HashSet<PathB
     };
     let Some(spec) = &loaded.file.spec else {
         let mut reports = Vec::new();
-        for import in &loaded.file.imports {
+        for import in loaded.file.imports.files() {
             let child = loaded.resolve(import);
             reports.extend(Box::pin(run_file(&child, settings, seen)).await);
         }
         return reports;
     };
     let Some(cr) = &spec.cr else {
-        let why = format!("{}: spec.cr is required (the CR file to reconcile)", path.display());
+        let why = format!(
+            "{}: spec.cr is required (the CR file to reconcile)",
+            path.display()
+        );
         return vec![Report {
             path: path.to_path_buf(),
             text: format!("{why}\n"),

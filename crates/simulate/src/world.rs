@@ -135,7 +135,9 @@ pub fn settle_workloads(api: &MemoryApi) -> usize {
             continue;
         };
         for object in api.list(&kind) {
-            let namespace = object.pointer("/metadata/namespace").and_then(Value::as_str);
+            let namespace = object
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str);
             let name = object
                 .pointer("/metadata/name")
                 .and_then(Value::as_str)
@@ -163,6 +165,9 @@ mod tests {
         assert_eq!(kinds.len(), 2);
         assert!(kinds[0].status && !kinds[1].status);
         assert_eq!(kinds[0].plural, "certificates");
-        assert_eq!(guessed_kind("argoproj.io/v1alpha1", "Application").plural, "applications");
+        assert_eq!(
+            guessed_kind("argoproj.io/v1alpha1", "Application").plural,
+            "applications"
+        );
     }
 }
