@@ -4,7 +4,8 @@
 //! - `steady: true` a steady state was reached (`false`: it was not);
 //! - `steadyAt: N`: reached at cycle N or earlier;
 //! - `ops`: at least `count` (default 1) ops match the rule (every field given; verbs as
-//!   [`Op::matches_verb`] reads them, Events and failed requests never match a write verb);
+//!   [`Op::matches_verb`] reads them; a rule without a read verb (`get`, `list`, `watch`)
+//!   only matches successful writes, Events left out);
 //! - `absent`: no op matches the rule (a rule without `cycle` covers every cycle).
 
 use crate::file::{Expect, OpRule};
@@ -59,14 +60,13 @@ fn matches(op: &Op, rule: &OpRule) -> bool {
     if rule.cycle.is_some_and(|c| c != op.cycle) {
         return false;
     }
-    if let Some(verb) = &rule.verb {
-        let write = !matches!(verb.as_str(), "get" | "list" | "watch");
-        if write && (!op.is_write() || op.resource == "events") {
-            return false;
-        }
-        if !op.matches_verb(verb) {
-            return false;
-        }
+    let verb = rule.verb.as_deref();
+    let read = matches!(verb, Some("get" | "list" | "watch"));
+    if !read && (!op.is_write() || op.resource == "events") {
+        return false;
+    }
+    if verb.is_some_and(|v| !op.matches_verb(v)) {
+        return false;
     }
     if rule
         .resource

@@ -85,12 +85,14 @@ impl Op {
     }
 
     /// Whether an expectation's `verb:` names this op: `create` any write that created the
-    /// object (a POST or a creating apply), `update` a PUT or an apply/patch that changed an
-    /// existing object, `apply`, `patch`, `delete`, `get`, `list` and `watch` the request
-    /// verb itself.
+    /// object (a POST or a creating apply); `apply` a server-side apply or a POST (ork
+    /// creates `once:` children with a POST where Orkestra applied them); `update` a PUT or an
+    /// apply/patch that changed an existing object; `patch`, `delete`, `get`, `list` and
+    /// `watch` the request verb itself.
     pub fn matches_verb(&self, verb: &str) -> bool {
         match verb {
             "create" => self.created,
+            "apply" => matches!(self.verb, Verb::Apply | Verb::Create),
             "update" => {
                 self.verb == Verb::Update
                     || (matches!(self.verb, Verb::Apply | Verb::Patch)
@@ -136,6 +138,12 @@ mod tests {
         assert!(o.matches_verb("create"));
         assert!(!o.matches_verb("update"));
         assert!(!o.matches_verb("patch"));
+    }
+
+    #[test]
+    fn a_post_counts_as_an_apply_but_a_patch_does_not() {
+        assert!(op(Verb::Create, true, true).matches_verb("apply"));
+        assert!(!op(Verb::Patch, false, true).matches_verb("apply"));
     }
 
     #[test]
