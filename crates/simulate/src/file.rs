@@ -116,9 +116,9 @@ pub struct Spec {
 #[derive(Debug, Clone, Default, PartialEq, Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 pub struct Expect {
-    /// No cycle ended with a reconcile error.
-    #[serde(default)]
-    pub no_errors: bool,
+    /// `true`: no cycle ended with a reconcile error. `false`: errors are expected (they
+    /// then do not fail the file). Absent: errors fail the file, as with `true`.
+    pub no_errors: Option<bool>,
     /// A steady state is reached (true) or not (false).
     pub steady: Option<bool>,
     /// The steady state is reached at this cycle or earlier.
@@ -337,7 +337,7 @@ mod tests {
         assert_eq!(spec.cycles, Some(3));
         let expect = spec.expect.unwrap();
         assert_eq!(expect.ops[0].count, Some(2));
-        assert!(expect.crds["web"].no_errors);
+        assert_eq!(expect.crds["web"].no_errors, Some(true));
     }
 
     #[test]

@@ -54,6 +54,9 @@ pub fn cycle_lines(cycle: &Cycle) -> Vec<String> {
     if cycle.gated {
         lines.push("(held by a preReconcile gate: not reconciled)".into());
     }
+    if let Some(why) = &cycle.denied {
+        lines.push(format!("⊘ denied: {why}"));
+    }
     if let Some(e) = &cycle.error {
         lines.push(format!("✗ {e}"));
     }

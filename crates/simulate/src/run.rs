@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 use katalog::{Crd, Katalog};
 use kube::api::DynamicObject;
 use runtime::operator_box::gate::Gates;
+use runtime::reconcile::Error as ReconcileError;
 use runtime::{Reconciler, ReconcilerConfig};
 use serde_json::Value;
 
@@ -62,6 +63,15 @@ pub struct Inputs {
     pub skip_external: bool,
 }
 
+/// What makes two cycles the same: writes (verb, resource, subresource, name, created),
+/// error, denial, gated.
+type Fingerprint<'a> = (
+    Vec<(Verb, &'a str, Option<&'a str>, &'a str, bool)>,
+    Option<&'a str>,
+    Option<&'a str>,
+    bool,
+);
+
 /// One reconcile cycle.
 #[derive(Debug, Clone)]
 pub struct Cycle {
@@ -69,8 +79,10 @@ pub struct Cycle {
     pub number: u32,
     /// Every request the cycle made.
     pub ops: Vec<Op>,
-    /// The reconcile's error, with its causes.
+    /// The reconcile's error, with its causes (a validation denial is not one).
     pub error: Option<String>,
+    /// A validation rule with `action: deny` refused the CR: its message.
+    pub denied: Option<String>,
     /// A `preReconcile` gate held the CR: nothing was reconciled.
     pub gated: bool,
 }
@@ -93,13 +105,7 @@ impl Cycle {
     }
 
     /// What makes two cycles the same: their writes and how they ended.
-    fn fingerprint(
-        &self,
-    ) -> (
-        Vec<(Verb, &str, Option<&str>, &str, bool)>,
-        Option<&str>,
-        bool,
-    ) {
+    fn fingerprint(&self) -> Fingerprint<'_> {
         let writes = self
             .writes()
             .map(|o| {
@@ -112,7 +118,12 @@ impl Cycle {
                 )
             })
             .collect();
-        (writes, self.error.as_deref(), self.gated)
+        (
+            writes,
+            self.error.as_deref(),
+            self.denied.as_deref(),
+            self.gated,
+        )
     }
 }
 
@@ -297,16 +308,16 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
             .flatten()
             .any(|gate| !gate.passes(&json, &sentinels, render));
         previous = Some(object.clone());
-        let error = if gated {
-            None
+        let (error, denied) = if gated {
+            (None, None)
         } else {
             let cr = Arc::new(object);
             let surroundings = reconciler.surroundings(&cr);
-            reconciler
-                .reconcile(cr, &surroundings)
-                .await
-                .err()
-                .map(|e| e.message())
+            match reconciler.reconcile(cr, &surroundings).await {
+                Ok(_) => (None, None),
+                Err(ReconcileError::ValidationDenied(why)) => (None, Some(why)),
+                Err(e) => (Some(e.message()), None),
+            }
         };
         world::settle_workloads(&api);
         let ops = api.ops().split_off(before);
@@ -314,6 +325,7 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
             number,
             ops,
             error,
+            denied,
             gated,
         };
         if steady_at.is_none() && cycle.is_steady_after(cycles.last()) {
