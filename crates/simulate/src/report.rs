@@ -80,7 +80,7 @@ pub fn run(run: &Run, debug_ops: bool) -> String {
                 out,
                 "  [debug-ops]   cycle={:<2} verb={:<6} resource={:<24} name={} code={}{}",
                 op.cycle,
-                op.verb,
+                op.verb.as_str(),
                 match &op.subresource {
                     Some(s) => format!("{}/{s}", op.resource),
                     None => op.resource.clone(),
