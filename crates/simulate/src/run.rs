@@ -18,7 +18,7 @@ use runtime::{Reconciler, ReconcilerConfig};
 use serde_json::Value;
 
 use crate::memory_api::{Kind, MemoryApi, Op, Verb};
-use crate::world;
+use crate::{peers, world};
 
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]
@@ -260,6 +260,9 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
             ));
             api.add_kind(guessed);
         }
+    }
+    if let Some(cross) = reconciler.cross() {
+        cross.bind(&peers::sources(&api, katalog));
     }
     let calls = external_calls(crd);
     if !calls.is_empty() {
