@@ -164,3 +164,22 @@ fn unknown_keys_and_envtest_are_refused() {
     assert!(!envtest.status.success());
     assert!(text(&envtest).1.contains("--envtest is not supported yet"));
 }
+
+#[test]
+fn validate_checks_a_simulate_file_and_the_files_it_names() {
+    let dir = hello_dir();
+    let file = write_simulate(dir.path(), "");
+    let ok = ork().arg("validate").arg(&file).output().unwrap();
+    let (stdout, stderr) = text(&ok);
+    assert!(ok.status.success(), "{stdout}\n{stderr}");
+    assert!(stdout.contains("is valid: Simulate file"), "{stdout}");
+    std::fs::remove_file(dir.path().join("cr.yaml")).unwrap();
+    let bad = ork().arg("validate").arg(&file).output().unwrap();
+    let (stdout, _) = text(&bad);
+    assert_eq!(bad.status.code(), Some(1));
+    assert!(
+        stdout.contains("spec.cr: `./cr.yaml` does not exist"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("the Simulate file is invalid"), "{stdout}");
+}

@@ -303,6 +303,59 @@ pub fn load(path: &Path) -> Result<Loaded, Diagnostics> {
     })
 }
 
+/// [`load`], then every file the Simulate file names must exist (the Katalog, the CR file,
+/// CRD files) and every import must itself [`check`]: what `ork validate` reports for a
+/// Simulate file. Returns the number of Simulate files checked.
+///
+/// # Errors
+/// Every problem found in this file, or the first import's problems.
+pub fn check(path: &Path) -> Result<usize, Diagnostics> {
+    let loaded = load(path)?;
+    let mut problems = Vec::new();
+    let mut named: Vec<(String, &String)> = Vec::new();
+    if let Some(spec) = &loaded.file.spec {
+        named.push(("spec.katalog".into(), &spec.katalog));
+        match &spec.cr {
+            Some(cr) => named.push(("spec.cr".into(), cr)),
+            None => problems.push(
+                Diagnostic::error(
+                    "missing-field",
+                    "spec.cr is required: the CR file to reconcile",
+                )
+                .in_file(path)
+                .with_path("spec.cr"),
+            ),
+        }
+        named.extend(spec.crd.iter().map(|c| ("spec.crd".to_owned(), c)));
+        named.extend(
+            spec.crd_files
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (format!("spec.crdFiles[{i}]"), c)),
+        );
+    }
+    for (key, file) in named {
+        if !loaded.resolve(file).is_file() {
+            problems.push(
+                Diagnostic::error("file-not-found", format!("{key}: `{file}` does not exist"))
+                    .in_file(path)
+                    .with_path(key),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(Diagnostics {
+            items: problems,
+            sources: SourceMap::default(),
+        });
+    }
+    let mut checked = 1;
+    for import in loaded.file.imports.files() {
+        checked += check(&loaded.resolve(import))?;
+    }
+    Ok(checked)
+}
+
 fn check_verbs(expect: &Expect, path: &str, report: &mut impl FnMut(String, &str)) {
     for (list, rules) in [("ops", &expect.ops), ("absent", &expect.absent)] {
         for (i, rule) in rules.iter().enumerate() {
@@ -358,6 +411,18 @@ mod tests {
             "{}",
             err.render()
         );
+    }
+
+    #[test]
+    fn check_wants_the_named_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("simulate.yaml");
+        std::fs::write(&path, "apiVersion: orkestra.orkspace.io/v1\nkind: Simulate\nspec: {katalog: k.yaml, cr: cr.yaml}\n").unwrap();
+        std::fs::write(dir.path().join("k.yaml"), "").unwrap();
+        let err = check(&path).unwrap_err().render();
+        assert!(err.contains("spec.cr: `cr.yaml` does not exist"), "{err}");
+        std::fs::write(dir.path().join("cr.yaml"), "").unwrap();
+        assert_eq!(check(&path).unwrap(), 1);
     }
 
     #[test]
