@@ -172,6 +172,15 @@ pub fn external_calls(crd: &Crd) -> Vec<&'static str> {
             at.push("operatorBox.preReconcile.reconcileGate.external");
         }
     }
+    for (phase, hooks) in [
+        ("operatorBox.onCreate.external", &b.on_create),
+        ("operatorBox.onReconcile.external", &b.on_reconcile),
+        ("operatorBox.onDelete.external", &b.on_delete),
+    ] {
+        if hooks.as_ref().is_some_and(|h| !h.external.is_empty()) {
+            at.push(phase);
+        }
+    }
     if crd
         .entry
         .validation

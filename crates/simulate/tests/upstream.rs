@@ -44,6 +44,19 @@ fn simulate_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
+/// What kind of failure a first failure is.
+fn classify(why: &str, text: &str) -> &'static str {
+    if why.contains("No such file") || why.contains("does not exist") {
+        "upstream file missing from the store"
+    } else if why.starts_with("the Katalog is invalid") {
+        "Katalog refused by ork validate"
+    } else if text.contains("note: external: calls") {
+        "needs Orkestra's --dev-server answers (ork makes no external calls)"
+    } else {
+        "ork's reconcile differs"
+    }
+}
+
 #[tokio::test]
 async fn every_upstream_simulate_file_runs_and_at_least_the_floor_passes() {
     let root = conformance_dir().join("upstream");
@@ -56,7 +69,7 @@ async fn every_upstream_simulate_file_runs_and_at_least_the_floor_passes() {
         files.len()
     );
     let mut table = String::from(
-        "# Upstream simulate files\n\n`ork simulate` on every simulate file of the original project's example packs\n(`conformance/upstream`), written by `crates/simulate/tests/upstream.rs`\n(`ORK_UPSTREAM_SIMULATE_TABLE=docs/upstream-simulate.md cargo test -p simulate --test upstream`).\nAn aggregator passes when every file it imports passes. The reason is the first failure.\n\n| file | result | reason |\n|---|---|---|\n",
+        "# Upstream simulate files\n\n`ork simulate` on every simulate file of the original project's example packs\n(`conformance/upstream`), written by `crates/simulate/tests/upstream.rs`\n(`ORK_UPSTREAM_SIMULATE_TABLE=docs/upstream-simulate.md cargo test -p simulate --test upstream`).\nAn aggregator passes when every file it imports passes. The reason is the first failure.\n\n| file | result | kind of failure | first failure |\n|---|---|---|---|\n",
     );
     let mut passed = 0;
     for file in &files {
@@ -70,10 +83,10 @@ async fn every_upstream_simulate_file_runs_and_at_least_the_floor_passes() {
         match (reports.is_empty(), failed) {
             (false, None) => {
                 passed += 1;
-                let _ = writeln!(table, "| `{rel}` | pass | |");
+                let _ = writeln!(table, "| `{rel}` | pass | | |");
             }
             (true, _) => {
-                let _ = writeln!(table, "| `{rel}` | fail | imports nothing |");
+                let _ = writeln!(table, "| `{rel}` | fail | | imports nothing |");
             }
             (false, Some(r)) => {
                 let root_text = format!("{}/", root.display());
@@ -84,7 +97,8 @@ async fn every_upstream_simulate_file_runs_and_at_least_the_floor_passes() {
                     .replace('|', "\\|")
                     .replace('\n', " ");
                 let why: String = why.chars().take(300).collect();
-                let _ = writeln!(table, "| `{rel}` | fail | {why} |");
+                let kind = classify(&why, &r.text);
+                let _ = writeln!(table, "| `{rel}` | fail | {kind} | {why} |");
             }
         }
     }
