@@ -143,3 +143,54 @@ async fn init_writes_the_creates_of_cycle_one() {
     .await;
     assert_eq!(reports[0].verdict, Verdict::Passed, "{}", reports[0].text);
 }
+
+/// A Katalog whose reconcile gate holds Websites with `spec.paused: "true"`.
+fn gated_katalog(dir: &Path) -> PathBuf {
+    let path = dir.join("katalog.yaml");
+    std::fs::write(
+        &path,
+        format!(
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: gated}}\nspec:\n  crds:\n    website:\n      crdFile: {}\n      operatorBox:\n        preReconcile:\n          reconcileGate:\n            when: [{{field: spec.paused, notEquals: 'true'}}]\n        onReconcile:\n          configMaps:\n            - name: \"{{{{ .metadata.name }}}}\"\n              data: {{k: v}}\n",
+            hello().join("crd.yaml").display()
+        ),
+    )
+    .unwrap();
+    path
+}
+
+#[tokio::test]
+async fn a_reconcile_gate_that_holds_the_cr_means_no_reconcile() {
+    let dir = tempfile::tempdir().unwrap();
+    let katalog = suite::load_katalog(&gated_katalog(dir.path())).unwrap();
+    let cr = |paused: &str| {
+        serde_json::json!({"apiVersion": "demo.ork.dev/v1", "kind": "Website",
+            "metadata": {"name": "w", "namespace": "default"},
+            "spec": {"image": "nginx", "replicas": 1, "port": 80, "paused": paused}})
+    };
+    let inputs = |paused: &str| simulate::run::Inputs {
+        crs: vec![cr(paused)],
+        cycles: 3,
+        ..Default::default()
+    };
+    let held = simulate::run::simulate(&katalog, &katalog.crds[0], &inputs("true"))
+        .await
+        .unwrap();
+    assert!(held.cycles.iter().all(|c| c.gated && c.ops.is_empty()));
+    assert_eq!(held.steady_at, Some(1), "nothing to do is steady at once");
+    let text = simulate::report::run(&held, false);
+    assert!(
+        text.contains("(held by a preReconcile gate: not reconciled)"),
+        "{text}"
+    );
+    let passed = simulate::run::simulate(&katalog, &katalog.crds[0], &inputs("false"))
+        .await
+        .unwrap();
+    assert!(!passed.cycles[0].gated);
+    assert!(
+        passed.cycles[0]
+            .writes()
+            .any(|o| o.resource == "configmaps" && o.created),
+        "{:?}",
+        passed.cycles[0].ops
+    );
+}
