@@ -68,10 +68,34 @@ pub fn guessed_kind(api_version: &str, kind: &str) -> Kind {
     }
 }
 
-/// Serves every CRD of the Katalog, then the given CRD documents' kinds (which win).
+/// The documents of a CRD's `crdFile` (relative to the file that declares the CRD), if it
+/// names one that reads.
+fn crd_file_documents(crd: &Crd) -> Vec<Value> {
+    let Some(file) = &crd.entry.crd_file else {
+        return Vec::new();
+    };
+    let path = crd
+        .at
+        .file
+        .parent()
+        .unwrap_or(std::path::Path::new("."))
+        .join(&file.value);
+    std::fs::read_to_string(path)
+        .ok()
+        .and_then(|text| serde_saphyr::from_multiple::<Value>(&text).ok())
+        .unwrap_or_default()
+}
+
+/// Serves every CRD of the Katalog (as its `crdFile` declares it, when it has one: status
+/// subresource or not), then the given CRD documents' kinds (which win).
 pub fn serve_katalog(api: &MemoryApi, katalog: &Katalog, crd_documents: &[Value]) {
     for crd in &katalog.crds {
         api.add_kind(crd_kind(crd));
+        for doc in crd_file_documents(crd) {
+            for kind in kinds_of_crd_document(&doc) {
+                api.add_kind(kind);
+            }
+        }
     }
     for doc in crd_documents {
         for kind in kinds_of_crd_document(doc) {

@@ -194,3 +194,31 @@ async fn a_reconcile_gate_that_holds_the_cr_means_no_reconcile() {
         passed.cycles[0].ops
     );
 }
+
+#[tokio::test]
+async fn a_crd_file_without_a_status_subresource_gets_no_status_writes() {
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["katalog.yaml", "website.yaml"] {
+        std::fs::copy(hello().join(f), dir.path().join(f)).unwrap();
+    }
+    let crd = std::fs::read_to_string(hello().join("crd.yaml")).unwrap();
+    let without = crd.replace("      subresources:\n        status: {}\n", "");
+    assert_ne!(crd, without, "the hello CRD declares a status subresource");
+    std::fs::write(dir.path().join("crd.yaml"), without).unwrap();
+    let katalog = suite::load_katalog(&dir.path().join("katalog.yaml")).unwrap();
+    let cr = std::fs::read_to_string(hello().join("website.yaml")).unwrap();
+    let inputs = simulate::run::Inputs {
+        crs: serde_saphyr::from_multiple(&cr).unwrap(),
+        cycles: 2,
+        ..Default::default()
+    };
+    let run = simulate::run::simulate(&katalog, &katalog.crds[0], &inputs)
+        .await
+        .unwrap();
+    assert!(run.cycles.iter().all(|c| c.error.is_none()));
+    assert!(
+        !run.ops()
+            .any(|o| o.subresource.as_deref() == Some("status"))
+    );
+    assert!(run.ops().any(|o| o.resource == "deployments" && o.created));
+}
