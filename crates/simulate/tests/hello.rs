@@ -222,3 +222,10 @@ async fn a_crd_file_without_a_status_subresource_gets_no_status_writes() {
     );
     assert!(run.ops().any(|o| o.resource == "deployments" && o.created));
 }
+
+#[tokio::test]
+async fn the_benchmark_fixture_passes_its_own_expectations() {
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/ten/simulate.yaml");
+    let report = run(&file).await;
+    assert_eq!(report.verdict, Verdict::Passed, "{}", report.text);
+}
