@@ -272,6 +272,19 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
     }
     if let Some(cross) = reconciler.cross() {
         cross.bind(&peers::sources(&api, katalog));
+        for read in &crd.operator_box().cross {
+            let Some(source) = read.value.crd.as_ref().and_then(|c| katalog.crd(&c.value)) else {
+                continue;
+            };
+            let kind = world::crd_kind(source);
+            if api.list(&kind).is_empty() {
+                notes.push(format!(
+                    "cross: no {} in the CR file: `.cross.{}` reads find nothing (add one to the CR file)",
+                    kind.kind,
+                    read.value.alias.as_deref().unwrap_or(&source.name)
+                ));
+            }
+        }
     }
     let calls = external_calls(crd);
     if !calls.is_empty() {
