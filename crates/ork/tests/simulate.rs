@@ -183,3 +183,40 @@ fn validate_checks_a_simulate_file_and_the_files_it_names() {
     );
     assert!(stdout.contains("the Simulate file is invalid"), "{stdout}");
 }
+
+#[test]
+fn dot_dot_dot_runs_every_simulate_file_below_but_the_skipped() {
+    let root = tempfile::tempdir().unwrap();
+    for name in ["a", "b"] {
+        let dir = root.path().join(name);
+        std::fs::create_dir(&dir).unwrap();
+        let hello = hello_dir();
+        for entry in std::fs::read_dir(hello.path()).unwrap().flatten() {
+            std::fs::copy(entry.path(), dir.join(entry.file_name())).unwrap();
+        }
+        write_simulate(&dir, "  expect: {noErrors: true}\n");
+    }
+    let all = ork()
+        .current_dir(root.path())
+        .args(["simulate", "./..."])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&all);
+    assert!(all.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("2 of 2 simulation files passed"),
+        "{stdout}"
+    );
+    let skipped = ork()
+        .current_dir(root.path())
+        .args(["simulate", "./...", "--skip", "b"])
+        .output()
+        .unwrap();
+    let (stdout, _) = text(&skipped);
+    assert!(skipped.status.success());
+    assert_eq!(
+        stdout.matches("Simulating website/hello").count(),
+        1,
+        "{stdout}"
+    );
+}

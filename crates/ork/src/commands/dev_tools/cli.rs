@@ -58,6 +58,10 @@ pub struct SimulateArgs {
     /// Also print every request of every cycle.
     #[arg(long)]
     pub debug_ops: bool,
+    /// With `DIR/...`: leave out simulate.yaml files below a directory of this name
+    /// (repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
     /// Run on the local control plane instead (not supported yet: refused).
     #[arg(long)]
     pub envtest: bool,

@@ -52,6 +52,15 @@ fn classify(path: &Path) -> anyhow::Result<Target> {
     }
 }
 
+/// Whether a discovered file sits below a directory `--skip` names.
+fn skipped(file: &Path, root: &Path, skip: &[String]) -> bool {
+    let below = file.strip_prefix(root).unwrap_or(file);
+    below.parent().is_some_and(|dir| {
+        dir.components()
+            .any(|c| skip.iter().any(|s| c.as_os_str() == s.as_str()))
+    })
+}
+
 fn default_target() -> anyhow::Result<Target> {
     if Path::new("simulate.yaml").is_file() {
         return Ok(Target::SimulateFile("simulate.yaml".into()));
@@ -104,7 +113,10 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
                     reports.extend(suite::run_file(&f, &settings, &mut seen).await);
                 }
                 Target::Below(root) => {
-                    for f in suite::discover(&root) {
+                    for f in suite::discover(&root)
+                        .into_iter()
+                        .filter(|f| !skipped(f, &root, &args.skip))
+                    {
                         reports.extend(suite::run_file(&f, &settings, &mut seen).await);
                     }
                 }
