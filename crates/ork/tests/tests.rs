@@ -10,4 +10,6 @@ mod gateway;
 #[cfg(feature = "dev-tools")]
 mod leader;
 mod run;
+#[cfg(feature = "dev-tools")]
+mod simulate;
 mod util;

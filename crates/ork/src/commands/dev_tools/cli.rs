@@ -24,6 +24,68 @@ pub enum DevTool {
     Template(TemplateArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
     Validate(ValidateArgs),
+    /// Run the real reconcile of each CRD for N cycles against an in-memory API (no
+    /// cluster): the writes of every cycle, the steady state, and a simulate.yaml's `expect:`.
+    Simulate(SimulateArgs),
+}
+
+/// Arguments of `ork simulate`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SimulateArgs {
+    /// `init`: write a simulate.yaml from what cycle 1 creates.
+    #[command(subcommand)]
+    pub command: Option<SimulateCommand>,
+    /// Simulate files, directories (their simulate.yaml), or `DIR/...` for every
+    /// simulate.yaml below DIR (default: ./simulate.yaml, else katalog.yaml with cr.yaml).
+    pub paths: Vec<PathBuf>,
+    /// A simulate.yaml, or a Katalog/Komposer to run with --cr (no expectations).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// The CR file (multi-document) when running a Katalog directly (default: cr.yaml).
+    #[arg(long)]
+    pub cr: Option<PathBuf>,
+    /// Simulate only the CRD of this name.
+    #[arg(long)]
+    pub crd: Option<String>,
+    /// Reconcile cycles (default: the file's spec.cycles, else 10).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cycles: Option<u32>,
+    /// Answer external calls with nothing (ork makes no outbound calls yet: they are never
+    /// made; the run says so).
+    #[arg(long)]
+    pub skip_external: bool,
+    /// Also print every request of every cycle.
+    #[arg(long)]
+    pub debug_ops: bool,
+    /// With `DIR/...`: leave out simulate.yaml files below a directory of this name
+    /// (repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Run on the local control plane instead (not supported yet: refused).
+    #[arg(long)]
+    pub envtest: bool,
+}
+
+/// The `ork simulate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// Write a simulate.yaml from cycle 1's creates of the Katalog and cr.yaml in DIR.
+    Init(SimulateInitArgs),
+}
+
+/// Arguments of `ork simulate init`.
+#[derive(Debug, Args)]
+pub struct SimulateInitArgs {
+    /// The directory with katalog.yaml (or komposer.yaml) and cr.yaml.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace an existing simulate.yaml.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the file instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Output format of `ork validate`.

@@ -8,6 +8,7 @@ mod cli;
 mod dev;
 mod gateway;
 mod generate;
+mod simulate;
 mod template;
 mod validate;
 
@@ -17,6 +18,7 @@ pub use cli::{
     BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, GatewayArgs, GenerateArgs, GenerateCommand,
     OutputFormat, TemplateArgs, ValidateArgs,
 };
+pub use cli::{SimulateArgs, SimulateCommand, SimulateInitArgs};
 
 /// Runs the parsed developer command.
 pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
@@ -27,5 +29,6 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Gateway(args) => gateway::run(*args),
         DevTool::Template(args) => template::run(args),
         DevTool::Validate(args) => validate::run(args),
+        DevTool::Simulate(args) => simulate::run(args),
     }
 }

@@ -14,6 +14,9 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         Some(path) => path,
         None => crate::commands::run::default_file(Path::new("."))?,
     };
+    if is_simulate_file(&path) {
+        return simulate_file(&path, args.output);
+    }
     let result = katalog::load(&path);
     let valid = result.is_ok();
     match args.output {
@@ -24,6 +27,52 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         ),
     }
     Ok(if valid {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+/// Whether the file's first document is `kind: Simulate`.
+fn is_simulate_file(path: &Path) -> bool {
+    let Ok(text) = std::fs::read_to_string(path) else {
+        return false;
+    };
+    serde_saphyr::from_multiple::<serde_json::Value>(&text)
+        .ok()
+        .and_then(|docs| docs.into_iter().next())
+        .is_some_and(|d| d.get("kind").and_then(|k| k.as_str()) == Some("Simulate"))
+}
+
+/// `ork validate simulate.yaml`: the Simulate file's strict check, the files it names, its
+/// imports (see `simulate::file::check`).
+fn simulate_file(path: &Path, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let result = simulate::file::check(path);
+    match (&result, output) {
+        (Ok(n), OutputFormat::Text) => println!(
+            "✓ {} is valid: Simulate file{}",
+            path.display(),
+            if *n > 1 {
+                format!(" with {} imported files", n - 1)
+            } else {
+                String::new()
+            }
+        ),
+        (Err(d), OutputFormat::Text) => print!(
+            "{}",
+            d.render()
+                .replace("the Katalog is invalid", "the Simulate file is invalid")
+        ),
+        (Ok(_), OutputFormat::Json) => println!(
+            "{}",
+            serde_json::json!({"file": path, "kind": "Simulate", "valid": true, "diagnostics": []})
+        ),
+        (Err(d), OutputFormat::Json) => println!(
+            "{}",
+            serde_json::json!({"file": path, "kind": "Simulate", "valid": false, "diagnostics": d.to_json()})
+        ),
+    }
+    Ok(if result.is_ok() {
         ExitCode::SUCCESS
     } else {
         ExitCode::from(1)
