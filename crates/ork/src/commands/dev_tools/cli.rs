@@ -24,6 +24,22 @@ pub enum DevTool {
     Template(TemplateArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
     Validate(ValidateArgs),
+    /// Evaluate a Katalog's admission rules (mutation, then validation) offline against CRs.
+    Gate(GateArgs),
+}
+
+/// Arguments of `ork gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The Katalog or Komposer.
+    #[arg(short = 'f', long = "file", default_value = "katalog.yaml")]
+    pub file: PathBuf,
+    /// YAML files with the CRs to admit (each may hold several documents).
+    #[arg(long, required = true, num_args = 1..)]
+    pub cr: Vec<PathBuf>,
+    /// The CRD entry to admit with, when a CR's kind does not pick exactly one.
+    #[arg(long)]
+    pub crd: Option<String>,
 }
 
 /// Output format of `ork validate`.

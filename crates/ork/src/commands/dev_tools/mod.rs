@@ -6,6 +6,7 @@
 mod bench;
 mod cli;
 mod dev;
+mod gate;
 mod gateway;
 mod generate;
 mod template;
@@ -14,7 +15,7 @@ mod validate;
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, GatewayArgs, GenerateArgs, GenerateCommand,
+    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, GateArgs, GatewayArgs, GenerateArgs, GenerateCommand,
     OutputFormat, TemplateArgs, ValidateArgs,
 };
 
@@ -27,5 +28,6 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Gateway(args) => gateway::run(*args),
         DevTool::Template(args) => template::run(args),
         DevTool::Validate(args) => validate::run(args),
+        DevTool::Gate(args) => gate::run(args),
     }
 }
