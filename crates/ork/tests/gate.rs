@@ -43,11 +43,19 @@ fn denials_name_each_rule_and_message_and_exit_non_zero() {
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("✗ 3 denial(s)"), "{out}");
     assert!(
-        out.contains("trusted-registry: image docker.io/rogue:latest is not from registry.example.com"),
+        out.contains(
+            "trusted-registry: image docker.io/rogue:latest is not from registry.example.com"
+        ),
         "{out}"
     );
-    assert!(out.contains("replicas-in-range: replicas must be between 1 and 5"), "{out}");
-    assert!(out.contains("known-tier: tier must be standard or premium"), "{out}");
+    assert!(
+        out.contains("replicas-in-range: replicas must be between 1 and 5"),
+        "{out}"
+    );
+    assert!(
+        out.contains("known-tier: tier must be standard or premium"),
+        "{out}"
+    );
     assert!(out.contains("⚠ 1 warning(s)"), "{out}");
 }
 
@@ -72,7 +80,10 @@ fn warnings_alone_exit_zero() {
     let out = String::from_utf8(output.stdout).unwrap();
     assert_eq!(output.status.code(), Some(0), "{out}");
     assert!(out.contains("⚠ 1 warning(s)"), "{out}");
-    assert!(out.contains("has-owner: set spec.owner so someone is paged"), "{out}");
+    assert!(
+        out.contains("has-owner: set spec.owner so someone is paged"),
+        "{out}"
+    );
     assert!(out.contains("✓ 3/4 rules passed"), "{out}");
 }
 

@@ -10,6 +10,10 @@ mod gate;
 #[cfg(feature = "dev-tools")]
 mod gateway;
 #[cfg(feature = "dev-tools")]
+mod init;
+#[cfg(feature = "dev-tools")]
 mod leader;
+#[cfg(feature = "dev-tools")]
+mod notes;
 mod run;
 mod util;

@@ -54,11 +54,18 @@ fn catalog_examples_hold() {
         let rendered = engine
             .parse(d.example)
             .map_err(|e| e.to_string())
-            .and_then(|t| engine.render_with(&t, &data, &cx).map_err(|e| e.to_string()));
+            .and_then(|t| {
+                engine
+                    .render_with(&t, &data, &cx)
+                    .map_err(|e| e.to_string())
+            });
         match rendered {
             Ok(out) => {
                 if out != d.output {
-                    wrong.push(format!("{}: {:?} renders {out:?}, not {:?}", d.name, d.example, d.output));
+                    wrong.push(format!(
+                        "{}: {:?} renders {out:?}, not {:?}",
+                        d.name, d.example, d.output
+                    ));
                 }
                 actual.push((d.name, out));
             }
@@ -71,7 +78,10 @@ fn catalog_examples_hold() {
         let mut out = String::new();
         for line in text.lines() {
             let cols: Vec<&str> = line.split('\t').collect();
-            match actual.iter().find(|(n, _)| cols.len() == 5 && cols[0] == *n) {
+            match actual
+                .iter()
+                .find(|(n, _)| cols.len() == 5 && cols[0] == *n)
+            {
                 Some((_, o)) => {
                     out.push_str(&cols[..4].join("\t"));
                     out.push('\t');
@@ -84,11 +94,17 @@ fn catalog_examples_hold() {
         std::fs::write(path, out).unwrap();
         return;
     }
-    assert!(wrong.is_empty(), "{} example(s) wrong:\n{}", wrong.len(), wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "{} example(s) wrong:\n{}",
+        wrong.len(),
+        wrong.join("\n")
+    );
 }
 
 /// The generated reference in the docs.
-const BEGIN: &str = "<!-- BEGIN function reference: generated from crates/gotmpl/src/catalog/functions.tsv -->";
+const BEGIN: &str =
+    "<!-- BEGIN function reference: generated from crates/gotmpl/src/catalog/functions.tsv -->";
 const END: &str = "<!-- END function reference -->";
 
 #[test]

@@ -26,6 +26,58 @@ pub enum DevTool {
     Validate(ValidateArgs),
     /// Evaluate a Katalog's admission rules (mutation, then validation) offline against CRs.
     Gate(GateArgs),
+    /// Browse the template functions: every built-in with an example, and a Katalog's notes.
+    Notes(NotesArgs),
+    /// Start a project: a hello-website Katalog, or an example pack (beginner, intermediate,
+    /// advanced) embedded in the binary.
+    Init(InitArgs),
+}
+
+/// Arguments of `ork init`.
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Where to write (default: the current directory).
+    pub dir: Option<PathBuf>,
+    /// A pack (`beginner`, `intermediate`, `advanced`) or one example of it
+    /// (`beginner/01-hello-website`).
+    #[arg(short = 'p', long)]
+    pub pack: Option<String>,
+    /// List the packs and their examples.
+    #[arg(short = 'l', long, alias = "list-packs")]
+    pub list: bool,
+    /// Overwrite existing files.
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// Arguments of `ork notes`.
+#[derive(Debug, Args)]
+pub struct NotesArgs {
+    /// What to show (default: every function, by family).
+    #[command(subcommand)]
+    pub command: Option<NotesCommand>,
+    /// Also list the notes (`notes.functions`) of this Katalog or Komposer.
+    #[arg(short = 'f', long = "file", global = true)]
+    pub file: Option<PathBuf>,
+}
+
+/// The `ork notes` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// Functions whose name, description or family contains TERM.
+    Search {
+        /// Text to look for (case-insensitive).
+        term: String,
+    },
+    /// One function: signature, description, example and its output.
+    Show {
+        /// The function's name.
+        name: String,
+    },
+    /// The families and how many functions each has.
+    Domains,
+    /// The object examples render over (`.` in every example).
+    Sample,
 }
 
 /// Arguments of `ork gate`.

@@ -37,7 +37,10 @@ pub fn run(args: GateArgs) -> anyhow::Result<ExitCode> {
             let crd = crd_for(k, &cr, args.crd.as_deref())
                 .with_context(|| format!("{}: {}", path.display(), describe(&cr)))?;
             let report = gate(crd, &cr, &render);
-            print!("{}", report.render(&format!("{} ({})", describe(&cr), path.display())));
+            print!(
+                "{}",
+                report.render(&format!("{} ({})", describe(&cr), path.display()))
+            );
             denied_any |= !report.admitted.is_allowed();
         }
     }
@@ -72,19 +75,21 @@ fn gate(crd: &Crd, cr: &Value, render: &EngineRender) -> Report {
     let mut offline = crd.clone();
     let mut skipped = Vec::new();
     if let Some(validation) = offline.entry.validation.as_mut() {
-        validation.rules.retain(|rule| match offline_blocker(&rule.value) {
-            Some(why) => {
-                let name = rule
-                    .value
-                    .name
-                    .as_ref()
-                    .or(rule.value.field.as_ref())
-                    .map_or("(unnamed)", String::as_str);
-                skipped.push(format!("{name} ({why})"));
-                false
-            }
-            None => true,
-        });
+        validation
+            .rules
+            .retain(|rule| match offline_blocker(&rule.value) {
+                Some(why) => {
+                    let name = rule
+                        .value
+                        .name
+                        .as_ref()
+                        .or(rule.value.field.as_ref())
+                        .map_or("(unnamed)", String::as_str);
+                    skipped.push(format!("{name} ({why})"));
+                    false
+                }
+                None => true,
+            });
     }
     let evaluated = offline
         .entry
@@ -107,9 +112,8 @@ fn offline_blocker(rule: &ValidationRule) -> Option<&'static str> {
         return Some("unique: needs the cluster's other CRs");
     }
     let reads_external = |text: &str| text.starts_with("external.") || text.contains(".external.");
-    let conditions_read_external = |cs: &[Condition]| {
-        serde_json::to_string(cs).is_ok_and(|json| json.contains("external."))
-    };
+    let conditions_read_external =
+        |cs: &[Condition]| serde_json::to_string(cs).is_ok_and(|json| json.contains("external."));
     if rule.field.as_deref().is_some_and(reads_external)
         || conditions_read_external(&rule.when)
         || conditions_read_external(&rule.or)

@@ -9,14 +9,16 @@ mod dev;
 mod gate;
 mod gateway;
 mod generate;
+mod init;
+mod notes;
 mod template;
 mod validate;
 
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, GateArgs, GatewayArgs, GenerateArgs, GenerateCommand,
-    OutputFormat, TemplateArgs, ValidateArgs,
+    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, GateArgs, GatewayArgs, GenerateArgs,
+    GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat, TemplateArgs, ValidateArgs,
 };
 
 /// Runs the parsed developer command.
@@ -29,5 +31,7 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Template(args) => template::run(args),
         DevTool::Validate(args) => validate::run(args),
         DevTool::Gate(args) => gate::run(args),
+        DevTool::Notes(args) => notes::run(args),
+        DevTool::Init(args) => init::run(args),
     }
 }
