@@ -68,7 +68,7 @@ pub fn run(args: NotesArgs) -> anyhow::Result<ExitCode> {
                 eprintln!("ork: no function matches {term:?}");
                 return Ok(ExitCode::from(1));
             }
-            print!("{}", list(hits, &user_hits));
+            emit(&list(hits, &user_hits))?;
         }
         Some(NotesCommand::Show { name }) => {
             if let Some(n) = user.iter().find(|n| n.name == name) {
@@ -114,10 +114,22 @@ pub fn run(args: NotesArgs) -> anyhow::Result<ExitCode> {
             }
         }
         Some(NotesCommand::Sample) => {
-            println!("{}", serde_json::to_string_pretty(&catalog::sample_data())?);
+            emit(&format!(
+                "{}\n",
+                serde_json::to_string_pretty(&catalog::sample_data())?
+            ))?;
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `text` to standard output; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
 }
 
 /// Built-ins grouped by family, then the Katalog's notes.
