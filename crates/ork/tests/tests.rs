@@ -6,6 +6,8 @@ mod commands;
 #[cfg(feature = "dev-tools")]
 mod dev;
 #[cfg(feature = "dev-tools")]
+mod diff;
+#[cfg(feature = "dev-tools")]
 mod gate;
 #[cfg(feature = "dev-tools")]
 mod gateway;

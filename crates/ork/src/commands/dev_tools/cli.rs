@@ -31,6 +31,28 @@ pub enum DevTool {
     /// Start a project: a hello-website Katalog, or an example pack (beginner, intermediate,
     /// advanced) embedded in the binary.
     Init(InitArgs),
+    /// Show what applying a CR's children would change in the live cluster (server-side
+    /// apply, dry run); exit 1 when something would change.
+    Diff(DiffArgs),
+}
+
+/// Arguments of `ork diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The Katalog (or Komposer) declaring the CRD.
+    pub katalog: PathBuf,
+    /// A YAML file with the CR as it would be applied (several documents: one after another).
+    #[arg(long)]
+    pub cr: PathBuf,
+    /// The CRD entry to render with, when the CR's kind does not pick exactly one.
+    #[arg(long)]
+    pub crd: Option<String>,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config), as kubectl.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 /// Arguments of `ork init`.

@@ -6,6 +6,7 @@
 mod bench;
 mod cli;
 mod dev;
+mod diff;
 mod gate;
 mod gateway;
 mod generate;
@@ -17,7 +18,7 @@ mod validate;
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, GateArgs, GatewayArgs, GenerateArgs,
+    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, DiffArgs, GateArgs, GatewayArgs, GenerateArgs,
     GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat, TemplateArgs, ValidateArgs,
 };
 
@@ -33,5 +34,6 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Gate(args) => gate::run(args),
         DevTool::Notes(args) => notes::run(args),
         DevTool::Init(args) => init::run(args),
+        DevTool::Diff(args) => diff::run(args),
     }
 }
