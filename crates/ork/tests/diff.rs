@@ -71,7 +71,10 @@ fn diff(katalog: &Path, cr: &Path, kubeconfig: &Path) -> (Option<i32>, String, S
 /// The changed lines of a unified diff (without the `---`/`+++` header).
 fn changed_lines(out: &str) -> Vec<&str> {
     out.lines()
-        .filter(|l| (l.starts_with('-') && !l.starts_with("---")) || (l.starts_with('+') && !l.starts_with("+++")))
+        .filter(|l| {
+            (l.starts_with('-') && !l.starts_with("---"))
+                || (l.starts_with('+') && !l.starts_with("+++"))
+        })
         .collect()
 }
 
@@ -90,7 +93,10 @@ async fn diff_shows_exactly_the_field_a_spec_change_alters_and_nothing_when_unch
     let (code, out, err) = diff(&katalog, &cr, &kubeconfig);
     assert_eq!(code, Some(1), "{out}{err}");
     assert!(out.contains("--- /dev/null"), "{out}");
-    assert!(out.contains(&format!("+++ b/ConfigMap {ns}/p1-content (new)")), "{out}");
+    assert!(
+        out.contains(&format!("+++ b/ConfigMap {ns}/p1-content (new)")),
+        "{out}"
+    );
     assert!(out.contains("+  greeting: hello"), "{out}");
 
     // Create it and let the runtime reconcile it.
@@ -123,9 +129,11 @@ async fn diff_shows_exactly_the_field_a_spec_change_alters_and_nothing_when_unch
         &dir.path().join("ork.log"),
     );
     let configmaps: Api<ConfigMap> = Api::namespaced(admin.clone(), &ns);
-    eventually("the runtime's ConfigMap", Duration::from_secs(60), || async {
-        configmaps.get_opt("p1-content").await.ok().flatten()
-    })
+    eventually(
+        "the runtime's ConfigMap",
+        Duration::from_secs(60),
+        || async { configmaps.get_opt("p1-content").await.ok().flatten() },
+    )
     .await;
 
     let (code, out, err) = diff(&katalog, &cr, &kubeconfig);
@@ -136,7 +144,17 @@ async fn diff_shows_exactly_the_field_a_spec_change_alters_and_nothing_when_unch
     let changed = cr_file(dir.path(), "cr-changed.yaml", &ns, "p1", "bonjour");
     let (code, out, err) = diff(&katalog, &changed, &kubeconfig);
     assert_eq!(code, Some(1), "{out}{err}");
-    assert!(out.contains(&format!("--- a/ConfigMap {ns}/p1-content (live)")), "{out}");
-    assert_eq!(changed_lines(&out), ["-  greeting: hello", "+  greeting: bonjour"], "{out}");
-    assert!(!out.contains('\x1b'), "no colour when stdout is not a terminal: {out:?}");
+    assert!(
+        out.contains(&format!("--- a/ConfigMap {ns}/p1-content (live)")),
+        "{out}"
+    );
+    assert_eq!(
+        changed_lines(&out),
+        ["-  greeting: hello", "+  greeting: bonjour"],
+        "{out}"
+    );
+    assert!(
+        !out.contains('\x1b'),
+        "no colour when stdout is not a terminal: {out:?}"
+    );
 }

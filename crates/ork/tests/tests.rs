@@ -17,5 +17,7 @@ mod init;
 mod leader;
 #[cfg(feature = "dev-tools")]
 mod notes;
+#[cfg(feature = "dev-tools")]
+mod plan;
 mod run;
 mod util;

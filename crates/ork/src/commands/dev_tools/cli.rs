@@ -34,6 +34,37 @@ pub enum DevTool {
     /// Show what applying a CR's children would change in the live cluster (server-side
     /// apply, dry run); exit 1 when something would change.
     Diff(DiffArgs),
+    /// Compare the local Katalog with the deployed one (a bundle file or the live ConfigMap):
+    /// CRDs added, removed and modified, field by field; exit 1 when something changes.
+    Plan(PlanArgs),
+}
+
+/// Arguments of `ork plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The local Katalog or Komposer.
+    #[arg(short = 'f', long = "file", default_value = "katalog.yaml")]
+    pub file: PathBuf,
+    /// The deployed bundle (`ork generate bundle` output) holding the Katalog ConfigMap.
+    #[arg(short = 'b', long, conflicts_with = "cm")]
+    pub bundle: Option<PathBuf>,
+    /// The deployed Katalog ConfigMap in the cluster.
+    #[arg(long)]
+    pub cm: Option<String>,
+    /// Namespace of the ConfigMap.
+    #[arg(
+        short = 'n',
+        long,
+        env = "ORK_NAMESPACE",
+        default_value = "orkestra-system"
+    )]
+    pub namespace: String,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config), as kubectl.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
 }
 
 /// Arguments of `ork diff`.

@@ -64,7 +64,11 @@ pub fn run(args: DiffArgs) -> anyhow::Result<ExitCode> {
                 }
                 let (live, applied) = dry_run(&client, &object).await?;
                 let name = describe(&object);
-                let before = live.as_ref().map(comparable).map(|v| yaml(&v)).transpose()?;
+                let before = live
+                    .as_ref()
+                    .map(comparable)
+                    .map(|v| yaml(&v))
+                    .transpose()?;
                 let after = yaml(&comparable(&applied))?;
                 if before.as_deref() != Some(after.as_str()) {
                     changed = true;
@@ -124,10 +128,7 @@ fn set_owner_uid(object: &mut Value, uid: &str) {
 }
 
 /// The live object (if any) and what a server-side apply of `object` would make of it.
-async fn dry_run(
-    client: &kube::Client,
-    object: &Value,
-) -> anyhow::Result<(Option<Value>, Value)> {
+async fn dry_run(client: &kube::Client, object: &Value) -> anyhow::Result<(Option<Value>, Value)> {
     let api_version = object["apiVersion"].as_str().unwrap_or_default();
     let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
     let kind = object["kind"].as_str().unwrap_or_default();
@@ -139,7 +140,9 @@ async fn dry_run(
     let api: Api<DynamicObject> = match caps.scope {
         Scope::Namespaced => Api::namespaced_with(
             client.clone(),
-            object["metadata"]["namespace"].as_str().unwrap_or("default"),
+            object["metadata"]["namespace"]
+                .as_str()
+                .unwrap_or("default"),
             &resource,
         ),
         Scope::Cluster => Api::all_with(client.clone(), &resource),

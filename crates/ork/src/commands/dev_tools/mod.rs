@@ -12,14 +12,16 @@ mod gateway;
 mod generate;
 mod init;
 mod notes;
+mod plan;
 mod template;
 mod validate;
 
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, DiffArgs, GateArgs, GatewayArgs, GenerateArgs,
-    GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat, TemplateArgs, ValidateArgs,
+    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, DiffArgs, GateArgs, GatewayArgs,
+    GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat, PlanArgs,
+    TemplateArgs, ValidateArgs,
 };
 
 /// Runs the parsed developer command.
@@ -35,5 +37,6 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Notes(args) => notes::run(args),
         DevTool::Init(args) => init::run(args),
         DevTool::Diff(args) => diff::run(args),
+        DevTool::Plan(args) => plan::run(args),
     }
 }
