@@ -4,6 +4,8 @@
 mod bundle;
 mod commands;
 #[cfg(feature = "dev-tools")]
+mod completions;
+#[cfg(feature = "dev-tools")]
 mod dev;
 #[cfg(feature = "dev-tools")]
 mod diff;

@@ -37,6 +37,16 @@ pub enum DevTool {
     /// Compare the local Katalog with the deployed one (a bundle file or the live ConfigMap):
     /// CRDs added, removed and modified, field by field; exit 1 when something changes.
     Plan(PlanArgs),
+    /// Print a shell completion script: `source <(ork completions bash)`.
+    Completions(CompletionsArgs),
+}
+
+/// Arguments of `ork completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `ork plan`.

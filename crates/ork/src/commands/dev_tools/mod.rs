@@ -5,6 +5,7 @@
 
 mod bench;
 mod cli;
+mod completions;
 mod dev;
 mod diff;
 mod gate;
@@ -19,9 +20,9 @@ mod validate;
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, DiffArgs, GateArgs, GatewayArgs,
-    GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat, PlanArgs,
-    TemplateArgs, ValidateArgs,
+    BenchArgs, Benchmark, BundleArgs, CompletionsArgs, DevArgs, DevTool, DiffArgs, GateArgs,
+    GatewayArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat,
+    PlanArgs, TemplateArgs, ValidateArgs,
 };
 
 /// Runs the parsed developer command.
@@ -38,5 +39,15 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Init(args) => init::run(args),
         DevTool::Diff(args) => diff::run(args),
         DevTool::Plan(args) => plan::run(args),
+        DevTool::Completions(args) => completions::run(args),
+    }
+}
+
+/// Writes `text` to standard output; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }

@@ -7,7 +7,7 @@ use std::process::ExitCode;
 
 use gotmpl::catalog::{self, FunctionDoc};
 
-use super::{NotesArgs, NotesCommand};
+use super::{NotesArgs, NotesCommand, emit};
 
 /// A user note of the Katalog given with `-f`.
 struct UserNote {
@@ -121,15 +121,6 @@ pub fn run(args: NotesArgs) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
-}
-
-/// Writes `text` to standard output; a reader that went away (`| head`) is not an error.
-fn emit(text: &str) -> anyhow::Result<()> {
-    use std::io::Write as _;
-    match std::io::stdout().lock().write_all(text.as_bytes()) {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
-        _ => Ok(()),
-    }
 }
 
 /// Built-ins grouped by family, then the Katalog's notes.
