@@ -76,3 +76,19 @@ fn domains_count_functions_and_a_katalogs_notes_are_listed() {
     assert_eq!(code, Some(0), "{out}");
     assert!(out.contains("notes (this Katalog)\n  fullImage"), "{out}");
 }
+
+#[test]
+fn validate_notes_lists_the_katalogs_notes() {
+    let katalog = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/intermediate/08-notes/katalog.yaml"
+    );
+    let output = ork()
+        .args(["validate", "--notes", katalog])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(output.stdout).unwrap();
+    assert!(output.status.success(), "{out}");
+    assert!(out.contains("notes: 3\n"), "{out}");
+    assert!(out.contains("  replicaCount: {{ clamp (.spec.replicas | default 1) 1 5 }}\n    The replicas, kept between 1 and 5.\n"), "{out}");
+}

@@ -180,6 +180,9 @@ pub struct ValidateArgs {
     /// Also print each CRD's resolved settings and the dependency order.
     #[arg(long)]
     pub full: bool,
+    /// Also list the Katalog's notes (user template functions) and the built-ins they shadow.
+    #[arg(long)]
+    pub notes: bool,
 }
 
 /// Arguments of `ork generate`.
