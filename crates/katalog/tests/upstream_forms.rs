@@ -199,3 +199,255 @@ fn an_early_komposer_imports_its_sources() {
             .any(|d| d.code == "deprecated-form" && d.path.as_deref() == Some("sources"))
     );
 }
+
+/// `diagnostics` of a load, warnings or errors alike.
+fn all_diagnostics(
+    result: &Result<katalog::Loaded, katalog::Diagnostics>,
+) -> Vec<katalog::Diagnostic> {
+    match result {
+        Ok(l) => l.warnings.clone(),
+        Err(d) => d.items.clone(),
+    }
+}
+
+const APP: &str = "apiTypes: {group: a.io, version: v1, kind: App, plural: apps}";
+
+#[test]
+fn profile_classes_written_as_lists_are_keyed_by_name() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}profiles:\n  limitRanges:\n    - name: minimal\n      description: Low defaults\n      limits: [{{type: Container, max: {{cpu: \"1\"}}}}]\n  reconciler:\n    - name: local-dev\n      description: one worker\n      workers: 1\n      resync: 15s\n      queue: {{maxDepth: 50}}\nspec:\n  crds:\n    app:\n      {APP}\n      operatorBox:\n        reconciler: {{profile: local-dev}}\n        onCreate:\n          limitRanges:\n            - {{name: lr, profile: minimal}}\n"
+        ),
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let minimal = &loaded.katalog.profiles.limit_ranges["minimal"].value;
+    assert_eq!(
+        minimal,
+        &serde_json::json!({"limits": [{"type": "Container", "max": {"cpu": "1"}}]}),
+        "the entry without its name and description"
+    );
+    let app = loaded.katalog.crd("app").unwrap();
+    assert_eq!(
+        app.settings.workers, 1,
+        "the list-form reconciler profile applies"
+    );
+    assert_eq!(app.settings.max_depth, 50);
+    assert!(
+        loaded.warnings.is_empty(),
+        "the list form is current upstream form: {:?}",
+        loaded.warnings
+    );
+}
+
+#[test]
+fn a_list_form_profile_needs_a_name_given_once() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}profiles:\n  pdb:\n    - {{name: one, minAvailable: \"1\"}}\n    - {{name: one, minAvailable: \"2\"}}\n    - {{minAvailable: \"3\"}}\nspec:\n  crds:\n    app:\n      {APP}\n"
+        ),
+    )]);
+    let diagnostics = all_diagnostics(&katalog::load(dir.path().join("katalog.yaml")));
+    let duplicate = diagnostics
+        .iter()
+        .find(|d| d.code == "duplicate-profile")
+        .expect("the second `one` is refused");
+    assert_eq!(duplicate.line, 7);
+    let unnamed = diagnostics
+        .iter()
+        .find(|d| d.code == "missing-field")
+        .expect("the entry without a name is refused");
+    assert_eq!(unnamed.line, 8);
+    assert!(unnamed.is_error() && duplicate.is_error());
+}
+
+#[test]
+fn crd_names_may_be_camel_case_as_upstream_writes_them() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!("{HEAD}spec:\n  crds:\n    declarativeApp:\n      {APP}\n"),
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert!(loaded.katalog.crd("declarativeApp").is_some());
+    for bad in ["my_app", "-app", "app.", "App Name"] {
+        let dir = write_files(&[(
+            "katalog.yaml",
+            &format!("{HEAD}spec:\n  crds:\n    \"{bad}\":\n      {APP}\n"),
+        )]);
+        assert!(
+            codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"invalid-crd-name"),
+            "`{bad}` is refused"
+        );
+    }
+}
+
+#[test]
+fn a_cluster_scoped_built_in_without_selector_is_a_warning_a_namespaced_one_an_error() {
+    let katalog_for = |kind: &str| {
+        write_files(&[(
+            "katalog.yaml",
+            &format!("{HEAD}spec:\n  crds:\n    governed:\n      apiTypes: {{kind: {kind}}}\n"),
+        )])
+    };
+    let dir = katalog_for("Namespace");
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let warning = loaded
+        .warnings
+        .iter()
+        .find(|d| d.code == "built-in-without-selector")
+        .expect("a warning that every Namespace is reconciled");
+    assert!(warning.message.contains("every Namespace"));
+    let dir = katalog_for("ConfigMap");
+    let result = katalog::load(dir.path().join("katalog.yaml"));
+    assert!(result.is_err());
+    assert!(codes(result).contains(&"built-in-without-selector"));
+}
+
+#[test]
+fn a_participant_only_conversion_block_converts_nothing_and_says_so() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    app:\n      {APP}\n      conversion:\n        participant: true\n"
+        ),
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let warning = loaded
+        .warnings
+        .iter()
+        .find(|d| d.path.as_deref() == Some("spec.crds.app.conversion.participant"))
+        .expect("a warning that the marker has no effect");
+    assert_eq!(warning.code, "not-supported-yet");
+    let app = loaded.katalog.crd("app").unwrap();
+    assert!(katalog::admission::Conversion::of(app).is_none());
+    // With paths, the block converts and still needs its storage version.
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    app:\n      {APP}\n      conversion:\n        participant: true\n        paths: [{{from: v1alpha1, to: v1}}]\n"
+        ),
+    )]);
+    assert!(
+        codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"missing-storage-version")
+    );
+}
+
+/// A Katalog whose `app` CRD creates the Deployment `deployment` (YAML flow map body).
+fn deployment_katalog(deployment: &str) -> tempfile::TempDir {
+    write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    app:\n      {APP}\n      operatorBox:\n        onCreate:\n          deployments:\n            - {deployment}\n"
+        ),
+    )])
+}
+
+#[test]
+fn env_from_names_written_bare_read_as_name_maps_with_a_warning() {
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, envFrom: {secretRef: [\"{{ .metadata.name }}-creds\"], configMapRef: [{name: cfg}]}}",
+    );
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let app = loaded.katalog.crd("app").unwrap();
+    let deployment = &app.operator_box().on_create.as_ref().unwrap().deployments[0];
+    let env_from = deployment.env_from.as_ref().unwrap();
+    assert_eq!(
+        env_from.secret_ref[0].name.as_str(),
+        "{{ .metadata.name }}-creds"
+    );
+    assert_eq!(env_from.config_map_ref[0].name.as_str(), "cfg");
+    let paths: Vec<_> = loaded
+        .warnings
+        .iter()
+        .filter(|d| d.code == "deprecated-form")
+        .filter_map(|d| d.path.as_deref())
+        .collect();
+    assert_eq!(
+        paths,
+        ["spec.crds.app.operatorBox.onCreate.deployments[0].envFrom.secretRef"],
+        "one warning, for the list that used bare names"
+    );
+}
+
+#[test]
+fn an_autoscale_step_may_jump_to_a_target_but_not_also_step() {
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, autoscale: {min: 2, max: 8, scaleUp: {target: 8, conditions: {when: [{field: spec.busy, equals: \"true\"}]}}}}",
+    );
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let app = loaded.katalog.crd("app").unwrap();
+    let deployment = &app.operator_box().on_create.as_ref().unwrap().deployments[0];
+    let up = deployment
+        .autoscale
+        .as_ref()
+        .unwrap()
+        .scale_up
+        .as_ref()
+        .unwrap();
+    assert_eq!(up.target.as_ref().map(|t| t.as_str()), Some("8"));
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, autoscale: {max: 8, scaleDown: {target: 2, decrement: 1}}}",
+    );
+    assert!(
+        codes(katalog::load(dir.path().join("katalog.yaml")))
+            .contains(&"autoscale-target-and-step")
+    );
+}
+
+#[test]
+fn enrich_targets_are_read_in_any_case_as_their_canonical_name() {
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!(
+            "{HEAD}spec:\n  crds:\n    app:\n      {APP}\n      enrich:\n        - Pods\n        - replicasets:\n            or: [{{field: spec.debug, equals: \"true\"}}]\n"
+        ),
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let enrich: Vec<_> = loaded
+        .katalog
+        .crd("app")
+        .unwrap()
+        .entry
+        .enrich
+        .iter()
+        .map(|e| e.value.clone())
+        .collect();
+    assert_eq!(enrich[0], serde_json::json!("pods"));
+    assert!(enrich[1].get("replicaSets").is_some(), "{:?}", enrich[1]);
+    let dir = write_files(&[(
+        "katalog.yaml",
+        &format!("{HEAD}spec:\n  crds:\n    app:\n      {APP}\n      enrich: [replicas]\n"),
+    )]);
+    assert!(
+        codes(katalog::load(dir.path().join("katalog.yaml"))).contains(&"unknown-enrich-target")
+    );
+}
+
+#[test]
+fn an_env_map_entry_of_the_wrong_shape_names_the_variable_and_the_accepted_shapes() {
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, env: {API_KEY: {secretKeyRef: {name: s, key: k}}}}",
+    );
+    let diagnostics = all_diagnostics(&katalog::load(dir.path().join("katalog.yaml")));
+    let error = diagnostics
+        .iter()
+        .find(|d| d.code == "invalid-value")
+        .expect("the entry is refused");
+    assert!(
+        error.message.contains("env `API_KEY`") && error.message.contains("valueFrom"),
+        "{}",
+        error.message
+    );
+    let dir = deployment_katalog(
+        "{name: web, image: nginx, env: {PLAIN: x, FROM: {valueFrom: {secretKeyRef: {name: s, key: k}}}}}",
+    );
+    assert!(katalog::load(dir.path().join("katalog.yaml")).is_ok());
+}

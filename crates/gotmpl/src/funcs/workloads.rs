@@ -15,6 +15,9 @@ use super::kube::{int, text};
 use super::{Builtin, arg, b, dig, i, j, s, str_arg};
 use crate::value::to_str;
 
+/// The revision annotation the Deployment controller sets on a Deployment and its
+/// ReplicaSets.
+const REVISION: &str = "deployment.kubernetes.io/revision";
 const SERVE_TARGET: &str = "orkestra.orkspace.io/serve-target";
 const SERVE_ALIAS: &str = "orkestra.orkspace.io/serve-alias";
 const SERVE_SOURCE: &str = "orkestra.orkspace.io/serve-source";
@@ -45,6 +48,17 @@ pub(crate) const FUNCS: &[Builtin] =
         f!("deploymentReplicaSets", "replicaset", 1, 1, |a, _| {
             let names = items(dig(arg(&a, 0), &["_replicaSets"]))
                 .iter()
+                .map(|rs| Json::String(text(rs, &["metadata", "name"])));
+            j(Json::Array(names.collect()))
+        }),
+        f!("oldDeploymentReplicaSets", "replicaset", 1, 1, |a, _| {
+            // The Deployment controller stamps the Deployment with its newest revision and
+            // each ReplicaSet with its own: the old ones carry another revision.
+            let d = arg(&a, 0);
+            let current = text(d, &["metadata", "annotations", REVISION]);
+            let names = items(dig(d, &["_replicaSets"]))
+                .iter()
+                .filter(|rs| text(rs, &["metadata", "annotations", REVISION]) != current)
                 .map(|rs| Json::String(text(rs, &["metadata", "name"])));
             j(Json::Array(names.collect()))
         }),
@@ -413,6 +427,18 @@ mod tests {
                 "deploymentReplicaSets",
                 vec![json!({"_replicaSets": [{"metadata": {"name": "web-1"}}]})],
                 "[web-1]",
+            ),
+            (
+                "oldDeploymentReplicaSets",
+                vec![json!({
+                    "metadata": {"annotations": {"deployment.kubernetes.io/revision": "3"}},
+                    "_replicaSets": [
+                        {"metadata": {"name": "web-a", "annotations": {"deployment.kubernetes.io/revision": "2"}}},
+                        {"metadata": {"name": "web-b", "annotations": {"deployment.kubernetes.io/revision": "3"}}},
+                        {"metadata": {"name": "web-c", "annotations": {"deployment.kubernetes.io/revision": "1"}}},
+                    ],
+                })],
+                "[web-a web-c]",
             ),
             ("hpaMinReplicas", vec![hpa.clone()], "1"),
             ("hpaAtMax", vec![hpa.clone()], "true"),

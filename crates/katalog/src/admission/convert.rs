@@ -11,9 +11,14 @@ use crate::render::Render;
 pub use crate::model::{Conversion, ConversionPath};
 
 impl Conversion {
-    /// The CRD's declared conversion (`conversion:` or `admission.conversion`), if any.
+    /// The CRD's declared conversion (`conversion:` or `admission.conversion`), if any; a
+    /// block that is only upstream's `participant: true` marker declares none.
     pub fn of(crd: &Crd) -> Option<Conversion> {
-        crd.entry.conversion.as_ref().map(|c| c.value.clone())
+        crd.entry
+            .conversion
+            .as_ref()
+            .filter(|c| !c.value.is_participant_only())
+            .map(|c| c.value.clone())
     }
 }
 

@@ -43,7 +43,8 @@ fn fires(env: &Env<'_>, step: Option<&ScaleStep>) -> Result<bool, ErrorKind> {
 
 /// Decides the replica count from the current one.
 ///
-/// Scale-up (by `increment`, default 1) wins over scale-down (by `decrement`, default 1);
+/// Scale-up (to `target`, else by `increment`, default 1) wins over scale-down (to
+/// `target`, else by `decrement`, default 1);
 /// the result stays within `min` (default 1) and `max` (default: no bound). Within
 /// `cooldown` of the last change nothing moves except back into bounds.
 ///
@@ -72,14 +73,23 @@ pub fn decide(
     let mut next = current;
     if !cooling {
         if fires(env, a.scale_up.as_ref())? {
-            let step = number(env, a.scale_up.as_ref().and_then(|s| s.increment.as_ref()))?;
-            next = current.saturating_add(step.unwrap_or(1).max(0));
+            let up = a.scale_up.as_ref();
+            next = match number(env, up.and_then(|s| s.target.as_ref()))? {
+                Some(target) => target,
+                None => {
+                    let step = number(env, up.and_then(|s| s.increment.as_ref()))?;
+                    current.saturating_add(step.unwrap_or(1).max(0))
+                }
+            };
         } else if fires(env, a.scale_down.as_ref())? {
-            let step = number(
-                env,
-                a.scale_down.as_ref().and_then(|s| s.decrement.as_ref()),
-            )?;
-            next = current.saturating_sub(step.unwrap_or(1).max(0));
+            let down = a.scale_down.as_ref();
+            next = match number(env, down.and_then(|s| s.target.as_ref()))? {
+                Some(target) => target,
+                None => {
+                    let step = number(env, down.and_then(|s| s.decrement.as_ref()))?;
+                    current.saturating_sub(step.unwrap_or(1).max(0))
+                }
+            };
         }
     }
     let replicas = next.clamp(min, max);
@@ -134,6 +144,31 @@ mod tests {
                 changed: false
             }
         );
+    }
+
+    #[test]
+    fn a_target_jumps_to_that_count_within_bounds() {
+        let a: WorkloadAutoscale = serde_json::from_value(json!({
+            "min": "2", "max": "8",
+            "scaleUp": {"conditions": {"when": [{"field": "status.load", "greaterThan": "80"}]},
+                        "target": "6"},
+            "scaleDown": {"conditions": {"when": [{"field": "status.load", "lessThan": "20"}]},
+                          "target": "{{ .spec.floor }}"},
+        }))
+        .unwrap();
+        let at = |load: i64, current: i64| {
+            let data = json!({"spec": {"floor": 1}, "status": {"load": load}});
+            let env = Env::new(&data, &PathRender, datetime!(2026-01-05 10:00 UTC));
+            decide(&a, &env, current, None).unwrap().replicas
+        };
+        assert_eq!(at(90, 2), 6, "up to the target, not by a step");
+        assert_eq!(
+            at(90, 7),
+            6,
+            "a target below the current count still applies"
+        );
+        assert_eq!(at(10, 5), 2, "down to the target, held at min");
+        assert_eq!(at(50, 5), 5, "no step fires");
     }
 
     #[test]

@@ -32,6 +32,15 @@ impl Conversion {
             .map_or("", |s| s.value.as_str())
     }
 
+    /// A block that only says `participant: true` (upstream's marker for conversion
+    /// statistics): no storage version, paths or CRD patching, so it converts nothing.
+    pub fn is_participant_only(&self) -> bool {
+        self.participant
+            && self.storage_version.is_none()
+            && self.paths.is_empty()
+            && !self.update_crd
+    }
+
     /// The path declared from `from` to `to`.
     pub fn path(&self, from: &str, to: &str) -> Option<&ConversionPath> {
         self.paths.iter().find(|p| p.from == from && p.to == to)

@@ -135,3 +135,30 @@ pub struct Endpoints {
     /// Info endpoint.
     pub info: Option<bool>,
 }
+
+/// The enrich targets ork knows, in their canonical spelling (a Katalog may
+/// write any case, as upstream reads them: loading rewrites it to this one).
+pub const ENRICH_TARGETS: &[&str] = &[
+    "pods",
+    "events",
+    "warnings",
+    "endpoints",
+    "pv",
+    "pvc",
+    "pvcs",
+    "owner",
+    "replicaSets",
+    "jobs",
+    "activeJobs",
+    "lastJob",
+    "storageClass",
+    "backingPods",
+    "loadBalancer",
+    "loadBalancerIPs",
+    "tls",
+    "tlsSecrets",
+    "node",
+    "metrics",
+    "currentMetrics",
+    "scaleTarget",
+];

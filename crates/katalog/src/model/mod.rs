@@ -31,7 +31,7 @@ pub use admission::{
     Admission, Mutation, MutationRule, Normalize, Validation, ValidationRule, Webhooks,
 };
 pub use conversion::{Conversion, ConversionPath};
-pub use crd::{ApiTypes, CrdEntry, Endpoints};
+pub use crd::{ApiTypes, CrdEntry, ENRICH_TARGETS, Endpoints};
 pub use crd_map::CrdMap;
 pub use document::{
     API_VERSION, Deprecation, Document, FileImport, KomposerImports, Lifecycle, Metadata, Policy,

@@ -8,10 +8,13 @@
 
 pub mod crd_file;
 pub mod early_form;
+pub mod enrich_names;
+pub mod env_from;
 pub mod include;
 pub mod komposer;
 pub mod motif;
 pub mod nodes;
+pub mod profile_list;
 pub mod settings;
 
 use std::path::{Path, PathBuf};
@@ -84,6 +87,9 @@ impl Resolver {
         match yaml::parse_single(&text, id) {
             Ok(mut node) => {
                 early_form::rewrite(self, &mut node);
+                profile_list::rewrite(self, &mut node);
+                env_from::rewrite(self, &mut node);
+                enrich_names::rewrite(&mut node);
                 Some(node)
             }
             Err(err) => {

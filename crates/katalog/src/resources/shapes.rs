@@ -108,12 +108,6 @@ pub struct EnvVars(pub Vec<EnvVar>);
 
 impl<'de> Deserialize<'de> for EnvVars {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        #[derive(Deserialize)]
-        #[serde(untagged)]
-        enum MapValue {
-            Plain(Text),
-            Body(EnvBody),
-        }
         struct EnvVisitor;
         impl<'de> Visitor<'de> for EnvVisitor {
             type Value = EnvVars;
@@ -129,18 +123,26 @@ impl<'de> Deserialize<'de> for EnvVars {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<EnvVars, A::Error> {
                 let mut entries = BTreeMap::new();
-                while let Some((name, v)) = map.next_entry::<String, MapValue>()? {
-                    let var = match v {
-                        MapValue::Plain(value) => EnvVar {
-                            name: name.clone(),
-                            value: Some(value),
-                            value_from: None,
-                        },
-                        MapValue::Body(b) => EnvVar {
+                while let Some((name, v)) = map.next_entry::<String, serde_json::Value>()? {
+                    let var = if v.is_object() {
+                        let b: EnvBody = serde_json::from_value(v).map_err(|e| {
+                            de::Error::custom(format!(
+                                "env `{name}`: {e}; a map entry is `{name}: <value>`, `{name}: {{value: ...}}` or `{name}: {{valueFrom: {{secretKeyRef: {{name, key}}}}}}`"
+                            ))
+                        })?;
+                        EnvVar {
                             name: name.clone(),
                             value: b.value,
                             value_from: b.value_from,
-                        },
+                        }
+                    } else {
+                        let value: Text = serde_json::from_value(v)
+                            .map_err(|e| de::Error::custom(format!("env `{name}`: {e}")))?;
+                        EnvVar {
+                            name: name.clone(),
+                            value: Some(value),
+                            value_from: None,
+                        }
                     };
                     entries.insert(name, var);
                 }
@@ -416,6 +418,10 @@ pub struct ScaleStep {
     /// Replicas removed (scale down).
     #[serde(default)]
     pub decrement: Option<Text>,
+    /// Replica count to jump to when the step fires (instead of a step by
+    /// `increment`/`decrement`; `ork validate` refuses both together).
+    #[serde(default)]
+    pub target: Option<Text>,
 }
 
 /// Workload autoscale of a Deployment, evaluated every reconcile.

@@ -8,7 +8,16 @@ pub fn check(cx: &mut Cx<'_>) {
         let Some(conversion) = &crd.entry.conversion else {
             continue;
         };
-        if conversion
+        if conversion.is_participant_only() {
+            cx.crd_warning(
+                crd,
+                Some(&conversion.at),
+                "not-supported-yet",
+                "conversion.participant",
+                "`conversion.participant` only marks the CRD for upstream's conversion statistics, which ork does not show; it has no effect",
+                "remove it, or keep it for Orkestra",
+            );
+        } else if conversion
             .storage_version
             .as_ref()
             .is_none_or(|s| s.value.trim().is_empty())

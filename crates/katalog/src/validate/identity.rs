@@ -4,7 +4,7 @@
 use std::collections::BTreeMap;
 
 use super::{Cx, is_rfc1123};
-use crate::model::Crd;
+use crate::model::{Crd, ENRICH_TARGETS};
 
 pub fn check(cx: &mut Cx<'_>) {
     for crd in &cx.katalog.crds {
@@ -20,14 +20,14 @@ pub fn check(cx: &mut Cx<'_>) {
 }
 
 fn crd_name(cx: &mut Cx<'_>, crd: &Crd) {
-    if !is_rfc1123(&crd.name) {
+    if !is_crd_name(&crd.name) {
         cx.crd_error(
             crd,
             None,
             "invalid-crd-name",
             "",
             format!(
-                "CRD name `{}` must be lowercase RFC 1123 (a-z, 0-9, `-`, `.`)",
+                "CRD name `{}` must be letters, digits, `-` and `.`, starting and ending with a letter or digit",
                 crd.name
             ),
             format!(
@@ -36,6 +36,13 @@ fn crd_name(cx: &mut Cx<'_>, crd: &Crd) {
             ),
         );
     }
+}
+
+/// A CRD entry's name: an RFC 1123 name that may also use upper-case letters, as upstream's
+/// own examples do (`declarativeApp`). The name only keys the entry (logs, metrics,
+/// `dependsOn`, `cross`); it never becomes a Kubernetes object name.
+fn is_crd_name(name: &str) -> bool {
+    is_rfc1123(&name.to_ascii_lowercase())
 }
 
 fn crd_source(cx: &mut Cx<'_>, crd: &Crd) {
@@ -148,36 +155,34 @@ fn built_in_selector(cx: &mut Cx<'_>, crd: &Crd) {
         .as_ref()
         .is_some_and(|l| !l.0.is_empty());
     if crd.built_in && !has_selector {
-        cx.crd_error(crd, None, "built-in-without-selector", "labelSelector",
-            format!("CRD `{}` watches the built-in kind `{}` without a `labelSelector`; it would reconcile every {} in the cluster", crd.name, crd.gvk.kind, crd.gvk.kind),
-            "add `labelSelector: {app: my-app}`");
+        let message = format!(
+            "CRD `{}` watches the built-in kind `{}` without a `labelSelector`; it would reconcile every {} in the cluster",
+            crd.name, crd.gvk.kind, crd.gvk.kind
+        );
+        let hint = "add `labelSelector: {app: my-app}`";
+        // A cluster-scoped kind (Namespace, Node) has few objects and upstream's examples
+        // govern all of them: a warning. A namespaced kind (Pod, ConfigMap) stays an error.
+        if crd.namespaced {
+            cx.crd_error(
+                crd,
+                None,
+                "built-in-without-selector",
+                "labelSelector",
+                message,
+                hint,
+            );
+        } else {
+            cx.crd_warning(
+                crd,
+                None,
+                "built-in-without-selector",
+                "labelSelector",
+                message,
+                hint,
+            );
+        }
     }
 }
-
-const ENRICH_TARGETS: &[&str] = &[
-    "pods",
-    "events",
-    "warnings",
-    "endpoints",
-    "pv",
-    "pvc",
-    "pvcs",
-    "owner",
-    "replicaSets",
-    "jobs",
-    "activeJobs",
-    "lastJob",
-    "storageClass",
-    "backingPods",
-    "loadBalancer",
-    "loadBalancerIPs",
-    "tls",
-    "tlsSecrets",
-    "node",
-    "metrics",
-    "currentMetrics",
-    "scaleTarget",
-];
 
 fn enrich(cx: &mut Cx<'_>, crd: &Crd) {
     if crd.entry.enrich_all == Some(true) && !crd.entry.enrich.is_empty() {

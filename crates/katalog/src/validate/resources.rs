@@ -167,6 +167,24 @@ fn check_declaration(
                 ));
             }
         }
+        "deployments" => {
+            for (direction, step) in [("scaleUp", "increment"), ("scaleDown", "decrement")] {
+                if let Some(d) = node.get("autoscale").and_then(|a| a.get(direction))
+                    && d.get("target").is_some()
+                    && d.get(step).is_some()
+                {
+                    report(error(
+                        "autoscale-target-and-step",
+                        d,
+                        &format!("autoscale.{direction}"),
+                        format!("`autoscale.{direction}` gives both `target` and `{step}`"),
+                        &format!(
+                            "keep one: `target` jumps to a count, `{step}` steps by an amount"
+                        ),
+                    ));
+                }
+            }
+        }
         "services" => {
             if let Some(t) = text(node, "type").filter(|t| is_static(t))
                 && ![
