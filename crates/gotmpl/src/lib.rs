@@ -21,6 +21,7 @@
 //! | `lex`, `parse`, `ast` | source to tokens to a node tree, functions and variables resolved |
 //! | `exec`, `value`, `format` | the evaluator within its caps, runtime values, Go `fmt` verbs |
 //! | `funcs/` | the built-in functions, one file per family; [`type_of`] |
+//! | [`catalog`] | every built-in documented: signature, description, a tested example |
 //! | `notes` | user notes: names checked, cycles refused |
 //! | `error` | [`ParseError`], [`RenderError`], [`NotesError`] |
 //! | [`duration`] | the duration grammar (Go units plus `d`, `w`, `mo`, `y`), shared with `katalog` |
@@ -40,6 +41,7 @@
 //! ```
 
 mod ast;
+pub mod catalog;
 pub mod duration;
 mod engine;
 mod error;

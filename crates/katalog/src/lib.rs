@@ -13,6 +13,7 @@ pub mod diagnostic;
 pub mod labels;
 mod load;
 pub mod model;
+pub mod plan;
 pub mod rbac;
 pub mod render;
 pub mod resolve;

@@ -31,7 +31,20 @@ fn the_runtime_only_build_lists_exactly_run_and_version() {
 #[test]
 fn the_developer_build_lists_every_command() {
     let commands = listed_commands();
-    for command in ["dev", "run", "generate", "simulate", "validate", "version"] {
+    for command in [
+        "dev",
+        "run",
+        "generate",
+        "validate",
+        "version",
+        "gate",
+        "notes",
+        "init",
+        "diff",
+        "plan",
+        "completions",
+        "simulate",
+    ] {
         assert!(
             commands.iter().any(|c| c == command),
             "{command} in {commands:?}"

@@ -4,11 +4,23 @@
 mod bundle;
 mod commands;
 #[cfg(feature = "dev-tools")]
+mod completions;
+#[cfg(feature = "dev-tools")]
 mod dev;
+#[cfg(feature = "dev-tools")]
+mod diff;
+#[cfg(feature = "dev-tools")]
+mod gate;
 #[cfg(feature = "dev-tools")]
 mod gateway;
 #[cfg(feature = "dev-tools")]
+mod init;
+#[cfg(feature = "dev-tools")]
 mod leader;
+#[cfg(feature = "dev-tools")]
+mod notes;
+#[cfg(feature = "dev-tools")]
+mod plan;
 mod run;
 #[cfg(feature = "dev-tools")]
 mod simulate;

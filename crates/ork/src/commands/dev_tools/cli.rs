@@ -24,68 +24,140 @@ pub enum DevTool {
     Template(TemplateArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
     Validate(ValidateArgs),
+    /// Evaluate a Katalog's admission rules (mutation, then validation) offline against CRs.
+    Gate(GateArgs),
+    /// Browse the template functions: every built-in with an example, and a Katalog's notes.
+    Notes(NotesArgs),
+    /// Start a project: a hello-website Katalog, or an example pack (beginner, intermediate,
+    /// advanced) embedded in the binary.
+    Init(InitArgs),
+    /// Show what applying a CR's children would change in the live cluster (server-side
+    /// apply, dry run); exit 1 when something would change.
+    Diff(DiffArgs),
+    /// Compare the local Katalog with the deployed one (a bundle file or the live ConfigMap):
+    /// CRDs added, removed and modified, field by field; exit 1 when something changes.
+    Plan(PlanArgs),
+    /// Print a shell completion script: `source <(ork completions bash)`.
+    Completions(CompletionsArgs),
     /// Run the real reconcile of each CRD for N cycles against an in-memory API (no
     /// cluster): the writes of every cycle, the steady state, and a simulate.yaml's `expect:`.
     Simulate(SimulateArgs),
 }
 
-/// Arguments of `ork simulate`.
+/// Arguments of `ork completions`.
 #[derive(Debug, Args)]
-#[command(args_conflicts_with_subcommands = true)]
-pub struct SimulateArgs {
-    /// `init`: write a simulate.yaml from what cycle 1 creates.
-    #[command(subcommand)]
-    pub command: Option<SimulateCommand>,
-    /// Simulate files, directories (their simulate.yaml), or `DIR/...` for every
-    /// simulate.yaml below DIR (default: ./simulate.yaml, else katalog.yaml with cr.yaml).
-    pub paths: Vec<PathBuf>,
-    /// A simulate.yaml, or a Katalog/Komposer to run with --cr (no expectations).
-    #[arg(short = 'f', long = "file")]
-    pub file: Option<PathBuf>,
-    /// The CR file (multi-document) when running a Katalog directly (default: cr.yaml).
+pub struct CompletionsArgs {
+    /// The shell: bash, zsh, fish, elvish or powershell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
+}
+
+/// Arguments of `ork plan`.
+#[derive(Debug, Args)]
+pub struct PlanArgs {
+    /// The local Katalog or Komposer.
+    #[arg(short = 'f', long = "file", default_value = "katalog.yaml")]
+    pub file: PathBuf,
+    /// The deployed bundle (`ork generate bundle` output) holding the Katalog ConfigMap.
+    #[arg(short = 'b', long, conflicts_with = "cm")]
+    pub bundle: Option<PathBuf>,
+    /// The deployed Katalog ConfigMap in the cluster.
     #[arg(long)]
-    pub cr: Option<PathBuf>,
-    /// Simulate only the CRD of this name.
+    pub cm: Option<String>,
+    /// Namespace of the ConfigMap.
+    #[arg(
+        short = 'n',
+        long,
+        env = "ORK_NAMESPACE",
+        default_value = "orkestra-system"
+    )]
+    pub namespace: String,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config), as kubectl.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+}
+
+/// Arguments of `ork diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The Katalog (or Komposer) declaring the CRD.
+    pub katalog: PathBuf,
+    /// A YAML file with the CR as it would be applied (several documents: one after another).
+    #[arg(long)]
+    pub cr: PathBuf,
+    /// The CRD entry to render with, when the CR's kind does not pick exactly one.
     #[arg(long)]
     pub crd: Option<String>,
-    /// Reconcile cycles (default: the file's spec.cycles, else 10).
-    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
-    pub cycles: Option<u32>,
-    /// Answer external calls with nothing (ork makes no outbound calls yet: they are never
-    /// made; the run says so).
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config), as kubectl.
     #[arg(long)]
-    pub skip_external: bool,
-    /// Also print every request of every cycle.
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
     #[arg(long)]
-    pub debug_ops: bool,
-    /// With `DIR/...`: leave out simulate.yaml files below a directory of this name
-    /// (repeatable, comma-separated).
-    #[arg(long, value_delimiter = ',')]
-    pub skip: Vec<String>,
-    /// Run on the local control plane instead (not supported yet: refused).
-    #[arg(long)]
-    pub envtest: bool,
+    pub context: Option<String>,
 }
 
-/// The `ork simulate` subcommands.
-#[derive(Debug, Subcommand)]
-pub enum SimulateCommand {
-    /// Write a simulate.yaml from cycle 1's creates of the Katalog and cr.yaml in DIR.
-    Init(SimulateInitArgs),
-}
-
-/// Arguments of `ork simulate init`.
+/// Arguments of `ork init`.
 #[derive(Debug, Args)]
-pub struct SimulateInitArgs {
-    /// The directory with katalog.yaml (or komposer.yaml) and cr.yaml.
-    #[arg(default_value = ".")]
-    pub dir: PathBuf,
-    /// Replace an existing simulate.yaml.
+pub struct InitArgs {
+    /// Where to write (default: the current directory).
+    pub dir: Option<PathBuf>,
+    /// A pack (`beginner`, `intermediate`, `advanced`) or one example of it
+    /// (`beginner/01-hello-website`).
+    #[arg(short = 'p', long)]
+    pub pack: Option<String>,
+    /// List the packs and their examples.
+    #[arg(short = 'l', long, alias = "list-packs")]
+    pub list: bool,
+    /// Overwrite existing files.
     #[arg(long)]
     pub force: bool,
-    /// Print the file instead of writing it.
+}
+
+/// Arguments of `ork notes`.
+#[derive(Debug, Args)]
+pub struct NotesArgs {
+    /// What to show (default: every function, by family).
+    #[command(subcommand)]
+    pub command: Option<NotesCommand>,
+    /// Also list the notes (`notes.functions`) of this Katalog or Komposer.
+    #[arg(short = 'f', long = "file", global = true)]
+    pub file: Option<PathBuf>,
+}
+
+/// The `ork notes` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum NotesCommand {
+    /// Functions whose name, description or family contains TERM.
+    Search {
+        /// Text to look for (case-insensitive).
+        term: String,
+    },
+    /// One function: signature, description, example and its output.
+    Show {
+        /// The function's name.
+        name: String,
+    },
+    /// The families and how many functions each has.
+    Domains,
+    /// The object examples render over (`.` in every example).
+    Sample,
+}
+
+/// Arguments of `ork gate`.
+#[derive(Debug, Args)]
+pub struct GateArgs {
+    /// The Katalog or Komposer.
+    #[arg(short = 'f', long = "file", default_value = "katalog.yaml")]
+    pub file: PathBuf,
+    /// YAML files with the CRs to admit (each may hold several documents).
+    #[arg(long, required = true, num_args = 1..)]
+    pub cr: Vec<PathBuf>,
+    /// The CRD entry to admit with, when a CR's kind does not pick exactly one.
     #[arg(long)]
-    pub dry_run: bool,
+    pub crd: Option<String>,
 }
 
 /// Output format of `ork validate`.
@@ -111,6 +183,9 @@ pub struct ValidateArgs {
     /// Also print each CRD's resolved settings and the dependency order.
     #[arg(long)]
     pub full: bool,
+    /// Also list the Katalog's notes (user template functions) and the built-ins they shadow.
+    #[arg(long)]
+    pub notes: bool,
 }
 
 /// Arguments of `ork generate`.
@@ -472,4 +547,63 @@ mod tests {
         assert_eq!(args.output, Some(PathBuf::from("b.yaml")));
         assert_eq!(args.image, "img:1");
     }
+}
+
+/// Arguments of `ork simulate`.
+#[derive(Debug, Args)]
+#[command(args_conflicts_with_subcommands = true)]
+pub struct SimulateArgs {
+    /// `init`: write a simulate.yaml from what cycle 1 creates.
+    #[command(subcommand)]
+    pub command: Option<SimulateCommand>,
+    /// Simulate files, directories (their simulate.yaml), or `DIR/...` for every
+    /// simulate.yaml below DIR (default: ./simulate.yaml, else katalog.yaml with cr.yaml).
+    pub paths: Vec<PathBuf>,
+    /// A simulate.yaml, or a Katalog/Komposer to run with --cr (no expectations).
+    #[arg(short = 'f', long = "file")]
+    pub file: Option<PathBuf>,
+    /// The CR file (multi-document) when running a Katalog directly (default: cr.yaml).
+    #[arg(long)]
+    pub cr: Option<PathBuf>,
+    /// Simulate only the CRD of this name.
+    #[arg(long)]
+    pub crd: Option<String>,
+    /// Reconcile cycles (default: the file's spec.cycles, else 10).
+    #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
+    pub cycles: Option<u32>,
+    /// Answer external calls with nothing (ork makes no outbound calls yet: they are never
+    /// made; the run says so).
+    #[arg(long)]
+    pub skip_external: bool,
+    /// Also print every request of every cycle.
+    #[arg(long)]
+    pub debug_ops: bool,
+    /// With `DIR/...`: leave out simulate.yaml files below a directory of this name
+    /// (repeatable, comma-separated).
+    #[arg(long, value_delimiter = ',')]
+    pub skip: Vec<String>,
+    /// Run on the local control plane instead (not supported yet: refused).
+    #[arg(long)]
+    pub envtest: bool,
+}
+
+/// The `ork simulate` subcommands.
+#[derive(Debug, Subcommand)]
+pub enum SimulateCommand {
+    /// Write a simulate.yaml from cycle 1's creates of the Katalog and cr.yaml in DIR.
+    Init(SimulateInitArgs),
+}
+
+/// Arguments of `ork simulate init`.
+#[derive(Debug, Args)]
+pub struct SimulateInitArgs {
+    /// The directory with katalog.yaml (or komposer.yaml) and cr.yaml.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+    /// Replace an existing simulate.yaml.
+    #[arg(long)]
+    pub force: bool,
+    /// Print the file instead of writing it.
+    #[arg(long)]
+    pub dry_run: bool,
 }

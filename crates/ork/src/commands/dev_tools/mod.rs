@@ -5,9 +5,15 @@
 
 mod bench;
 mod cli;
+mod completions;
 mod dev;
+mod diff;
+mod gate;
 mod gateway;
 mod generate;
+mod init;
+mod notes;
+mod plan;
 mod simulate;
 mod template;
 mod validate;
@@ -15,8 +21,9 @@ mod validate;
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, GatewayArgs, GenerateArgs, GenerateCommand,
-    OutputFormat, TemplateArgs, ValidateArgs,
+    BenchArgs, Benchmark, BundleArgs, CompletionsArgs, DevArgs, DevTool, DiffArgs, GateArgs,
+    GatewayArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat,
+    PlanArgs, TemplateArgs, ValidateArgs,
 };
 pub use cli::{SimulateArgs, SimulateCommand, SimulateInitArgs};
 
@@ -30,5 +37,20 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Template(args) => template::run(args),
         DevTool::Validate(args) => validate::run(args),
         DevTool::Simulate(args) => simulate::run(args),
+        DevTool::Gate(args) => gate::run(args),
+        DevTool::Notes(args) => notes::run(args),
+        DevTool::Init(args) => init::run(args),
+        DevTool::Diff(args) => diff::run(args),
+        DevTool::Plan(args) => plan::run(args),
+        DevTool::Completions(args) => completions::run(args),
+    }
+}
+
+/// Writes `text` to standard output; a reader that went away (`| head`) is not an error.
+fn emit(text: &str) -> anyhow::Result<()> {
+    use std::io::Write as _;
+    match std::io::stdout().lock().write_all(text.as_bytes()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
     }
 }

@@ -20,7 +20,7 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     let result = katalog::load(&path);
     let valid = result.is_ok();
     match args.output {
-        OutputFormat::Text => print!("{}", text(&path, &result, args.full)),
+        OutputFormat::Text => print!("{}", text(&path, &result, args.full, args.notes)),
         OutputFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json(&path, &result, args.full))?
@@ -79,7 +79,12 @@ fn simulate_file(path: &Path, output: OutputFormat) -> anyhow::Result<ExitCode> 
     })
 }
 
-fn text(path: &Path, result: &Result<Loaded, katalog::Diagnostics>, full: bool) -> String {
+fn text(
+    path: &Path,
+    result: &Result<Loaded, katalog::Diagnostics>,
+    full: bool,
+    notes: bool,
+) -> String {
     let mut out = String::new();
     match result {
         Ok(loaded) => {
@@ -100,8 +105,28 @@ fn text(path: &Path, result: &Result<Loaded, katalog::Diagnostics>, full: bool) 
             if full {
                 out.push_str(&full_text(k));
             }
+            if notes {
+                out.push_str(&notes_text(k));
+            }
         }
         Err(diagnostics) => out.push_str(&diagnostics.render()),
+    }
+    out
+}
+
+/// `--notes`: the Katalog's notes (they parsed and compiled together, or the load failed),
+/// with the built-ins they shadow.
+fn notes_text(k: &Katalog) -> String {
+    let mut out = format!("\nnotes: {}\n", k.notes.len());
+    for n in &k.notes {
+        let name = &n.name.value;
+        out.push_str(&format!("  {name}: {}\n", n.expression.value));
+        if let Some(d) = &n.description {
+            out.push_str(&format!("    {d}\n"));
+        }
+        if gotmpl::catalog::function_doc(name).is_some() {
+            out.push_str(&format!("    shadows the built-in {name}\n"));
+        }
     }
     out
 }
@@ -254,6 +279,7 @@ mod tests {
             file: None,
             output,
             full: true,
+            notes: false,
         }
     }
 
