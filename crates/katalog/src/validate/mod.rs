@@ -7,6 +7,7 @@ mod conversion;
 mod dependencies;
 mod document;
 mod gateway;
+pub mod gaps;
 mod identity;
 mod namespaces;
 mod notes;
@@ -40,6 +41,7 @@ pub fn validate(katalog: &Katalog, resolver: &mut Resolver) {
     resources::check(&mut cx);
     templates::check(&mut cx);
     unsupported::check(&mut cx);
+    gaps::check(&mut cx);
 }
 
 /// What every check gets: the model and a place to report.
