@@ -31,6 +31,15 @@ pub struct Gap {
     pub effect: &'static str,
 }
 
+const fn refused(field: &'static str, key: &'static str, effect: &'static str) -> Gap {
+    Gap {
+        field,
+        key,
+        status: GapStatus::Refused,
+        effect,
+    }
+}
+
 const fn warned(field: &'static str, key: &'static str, effect: &'static str) -> Gap {
     Gap {
         field,
@@ -172,6 +181,96 @@ pub const GAPS: &[Gap] = &[
         "spec.crds.*.operatorBox.preReconcile.external",
         "outbound calls are not made: gates read no `.external` results",
     ),
+    warned(
+        "Conversion.participant",
+        "spec.crds.*.conversion.participant",
+        "conversion statistics are not kept",
+    ),
+    warned(
+        "CrossSource.cache_for",
+        "spec.crds.*.operatorBox.cross.*.source.cacheFor",
+        "remote cross reads are not made, so nothing is cached",
+    ),
+    warned(
+        "Reconciler.remote",
+        "spec.crds.*.operatorBox.reconciler.remote",
+        "the remote reconciler is not called (outbound calls are not made yet)",
+    ),
+    warned(
+        "Reconciler.remote",
+        "spec.crds.*.operatorBox.reconcile.remote",
+        "the remote reconciler is not called (outbound calls are not made yet)",
+    ),
+    refused(
+        "Reconciler.hooks",
+        "spec.crds.*.operatorBox.reconciler.hooks",
+        "typed Go hooks (spec §9.8) cannot run in ork; use a `remote` reconciler instead",
+    ),
+    refused(
+        "Reconciler.hooks",
+        "spec.crds.*.operatorBox.reconcile.hooks",
+        "typed Go hooks (spec §9.8) cannot run in ork; use a `remote` reconciler instead",
+    ),
+    refused(
+        "Reconciler.constructor",
+        "spec.crds.*.operatorBox.reconciler.constructor",
+        "typed Go constructors (spec §9.8) cannot run in ork; use a `remote` reconciler instead",
+    ),
+    refused(
+        "Reconciler.constructor",
+        "spec.crds.*.operatorBox.reconcile.constructor",
+        "typed Go constructors (spec §9.8) cannot run in ork; use a `remote` reconciler instead",
+    ),
+    warned(
+        "Protection.cleanup_on_shutdown",
+        "security.deletionProtection.cleanupOnShutdown",
+        "the gateway removes what it registered on stop unless started with `ork gateway --keep-on-exit`",
+    ),
+    warned(
+        "NamespaceProtection.cleanup_on_shutdown",
+        "security.namespaceProtection.cleanupOnShutdown",
+        "the gateway removes what it registered on stop unless started with `ork gateway --keep-on-exit`",
+    ),
+    warned(
+        "SecurityWebhooks.cleanup_on_shutdown",
+        "security.webhooks.cleanupOnShutdown",
+        "the gateway removes what it registered on stop unless started with `ork gateway --keep-on-exit`",
+    ),
+    warned(
+        "SecurityConversion.conversion_window",
+        "security.conversion.conversionWindow",
+        "no conversion window is kept",
+    ),
+    warned(
+        "CertManager.auto_rotate",
+        "security.certManager.autoRotate",
+        "certificates are not rotated while the gateway runs; a restart issues new ones",
+    ),
+    warned(
+        "GatewayToken.github_oidc",
+        "gateway.api.auth.tokens.*.githubOIDC",
+        "OIDC token sources are not verified",
+    ),
+    warned(
+        "GatewayToken.gitlab_oidc",
+        "gateway.api.auth.tokens.*.gitlabOIDC",
+        "OIDC token sources are not verified",
+    ),
+    warned(
+        "GatewayToken.vault_oidc",
+        "gateway.api.auth.tokens.*.vaultOIDC",
+        "OIDC token sources are not verified",
+    ),
+    warned(
+        "GatewayToken.oidc",
+        "gateway.api.auth.tokens.*.oidc",
+        "OIDC token sources are not verified",
+    ),
+    warned(
+        "Document.publish",
+        "publish",
+        "ork has no `ork push`: nothing is published, signed or tested from this block",
+    ),
 ];
 
 /// Reports every [`GAPS`] key the Katalog's files write.
@@ -191,7 +290,12 @@ pub fn check(cx: &mut Cx<'_>) {
                 continue;
             }
             seen.push((gap.key, at.clone()));
-            let message = format!("`{written}` is accepted but not implemented: {}", gap.effect);
+            let message = match gap.status {
+                GapStatus::Warned => {
+                    format!("`{written}` is accepted but not implemented: {}", gap.effect)
+                }
+                GapStatus::Refused => format!("`{written}` is not supported: {}", gap.effect),
+            };
             let d = match gap.status {
                 GapStatus::Warned => Diagnostic::warning("not-implemented", message),
                 GapStatus::Refused => Diagnostic::error("not-implemented", message),
