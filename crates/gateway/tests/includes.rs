@@ -3,8 +3,8 @@
 
 use gateway::Gateway;
 use kube::api::{Api, DeleteParams, DynamicObject, PostParams};
-use testenv::eventually;
 use serde_json::json;
+use testenv::eventually;
 
 use crate::util::{SETTLE, cluster, config, cr, denied_eventually, resource, stop, with_header};
 

@@ -56,7 +56,11 @@ fn rows() -> BTreeMap<String, Row> {
     let mut out = BTreeMap::new();
     for line in text.lines().filter(|l| l.starts_with("| `")) {
         let cells: Vec<&str> = line.trim_matches('|').split(" | ").map(str::trim).collect();
-        assert_eq!(cells.len(), 3, "a row has field, status and evidence: {line}");
+        assert_eq!(
+            cells.len(),
+            3,
+            "a row has field, status and evidence: {line}"
+        );
         let field = cells[0].trim_matches('`').to_owned();
         let row = Row {
             status: cells[1].to_owned(),
@@ -96,7 +100,11 @@ fn katalog_sources_mention(code: &str) -> bool {
 #[test]
 fn every_model_field_is_implemented_checked_or_reported() {
     let fields = model_fields();
-    assert!(fields.len() > 300, "the model walk found {} fields", fields.len());
+    assert!(
+        fields.len() > 300,
+        "the model walk found {} fields",
+        fields.len()
+    );
     let rows = rows();
     let missing: Vec<&String> = fields.iter().filter(|f| !rows.contains_key(*f)).collect();
     assert!(
@@ -110,17 +118,29 @@ fn every_model_field_is_implemented_checked_or_reported() {
         match row.status.as_str() {
             "implemented" | "checked" => {
                 let [path, token] = ticks(&row.evidence)[..] else {
-                    panic!("{field}: evidence must be `file` `access`: {}", row.evidence);
+                    panic!(
+                        "{field}: evidence must be `file` `access`: {}",
+                        row.evidence
+                    );
                 };
                 let outside_model = !["src/model/", "src/de/", "src/validate/"]
                     .iter()
                     .any(|d| path.contains(&format!("katalog/{d}")));
                 if row.status == "implemented" {
-                    assert!(outside_model, "{field}: `{path}` is no evidence of behaviour");
+                    assert!(
+                        outside_model,
+                        "{field}: `{path}` is no evidence of behaviour"
+                    );
                 } else {
-                    assert!(path.contains("katalog/src/validate/"), "{field}: a check lives in the validators");
+                    assert!(
+                        path.contains("katalog/src/validate/"),
+                        "{field}: a check lives in the validators"
+                    );
                 }
-                assert!(source(path).contains(token), "{field}: `{path}` does not contain `{token}`");
+                assert!(
+                    source(path).contains(token),
+                    "{field}: `{path}` does not contain `{token}`"
+                );
             }
             "warned" | "refused" => {
                 let want = if row.status == "warned" {
@@ -135,11 +155,21 @@ fn every_model_field_is_implemented_checked_or_reported() {
                         .filter(|g| g.field == field && g.status == want)
                         .map(|g| g.key)
                         .collect();
-                    assert!(!declared.is_empty(), "{field}: not in GAPS as {}", row.status);
-                    assert_eq!(ticks(e), declared, "{field}: the documented paths differ from GAPS");
+                    assert!(
+                        !declared.is_empty(),
+                        "{field}: not in GAPS as {}",
+                        row.status
+                    );
+                    assert_eq!(
+                        ticks(e),
+                        declared,
+                        "{field}: the documented paths differ from GAPS"
+                    );
                 } else if let Some(rest) = e.strip_prefix("parent ") {
                     let parent = ticks(rest)[0];
-                    let p = rows.get(parent).unwrap_or_else(|| panic!("{field}: no row {parent}"));
+                    let p = rows
+                        .get(parent)
+                        .unwrap_or_else(|| panic!("{field}: no row {parent}"));
                     assert!(
                         p.status == "warned" || p.status == "refused",
                         "{field}: its parent {parent} is {}",
@@ -147,9 +177,15 @@ fn every_model_field_is_implemented_checked_or_reported() {
                     );
                 } else if let Some(rest) = e.strip_prefix("code ") {
                     let code = ticks(rest)[0];
-                    assert!(katalog_sources_mention(code), "{field}: no diagnostic `{code}`");
+                    assert!(
+                        katalog_sources_mention(code),
+                        "{field}: no diagnostic `{code}`"
+                    );
                 } else {
-                    panic!("{field}: evidence of a {} key is `gap:`, `parent` or `code`", row.status);
+                    panic!(
+                        "{field}: evidence of a {} key is `gap:`, `parent` or `code`",
+                        row.status
+                    );
                 }
             }
             "informational" | "derived" => {}

@@ -57,10 +57,17 @@ spec:
     let loaded = katalog::load(&path).unwrap_or_else(|d| panic!("{}", d.render()));
     let api = crd.api(&client, &ns);
     let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
-    for (name, value) in [("good", "ok-1"), ("bad", "nope"), ("reserved", "ok-forbidden")] {
-        api.create(&PostParams::default(), &crd.object(name, json!({"value": value})))
-            .await
-            .unwrap();
+    for (name, value) in [
+        ("good", "ok-1"),
+        ("bad", "nope"),
+        ("reserved", "ok-forbidden"),
+    ] {
+        api.create(
+            &PostParams::default(),
+            &crd.object(name, json!({"value": value})),
+        )
+        .await
+        .unwrap();
     }
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
     eventually("good-web", WAIT, || {
@@ -86,7 +93,10 @@ spec:
         .await;
         assert_eq!(message, expected, "{name}");
         let child = format!("{name}-web");
-        assert!(config_maps.get_opt(&child).await.unwrap().is_none(), "{child}");
+        assert!(
+            config_maps.get_opt(&child).await.unwrap().is_none(),
+            "{child}"
+        );
     }
     supervisor.stop().await.unwrap();
 }

@@ -86,9 +86,7 @@ pub fn admit_at_reconcile(
         .and_then(|m| m.mutate_first)
         .unwrap_or(false);
     let verdict = match &crd.entry.validation {
-        Some(v) if mutate_first => {
-            super::validate(&v.rules, &input.with_object(&mutated.object))
-        }
+        Some(v) if mutate_first => super::validate(&v.rules, &input.with_object(&mutated.object)),
         Some(v) => super::validate(&v.rules, &input),
         None => super::Verdict::default(),
     };

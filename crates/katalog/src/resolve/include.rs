@@ -90,20 +90,6 @@ pub fn expand_rule_includes(resolver: &mut Resolver, from: &Path, entry: &mut No
                 continue;
             };
             let rules = nodes::remove(&mut file, "rules");
-            for (other, _) in nodes::entries(&file) {
-                let other_at = resolver.location(other.span);
-                resolver.report(
-                    Diagnostic::error(
-                        "include-failed",
-                        format!(
-                            "`{}` in `{reference}` is not read: an included {key} file holds only `rules:`",
-                            other.as_str().unwrap_or_default()
-                        ),
-                    )
-                    .at(&other_at)
-                    .with_hint(format!("move it to the `{key}:` block that names the file")),
-                );
-            }
             let Some(Node {
                 kind: NodeKind::Seq(mut included),
                 ..
@@ -121,6 +107,20 @@ pub fn expand_rule_includes(resolver: &mut Resolver, from: &Path, entry: &mut No
                 );
                 continue;
             };
+            for (other, _) in nodes::entries(&file) {
+                let other_at = resolver.location(other.span);
+                resolver.report(
+                    Diagnostic::error(
+                        "include-failed",
+                        format!(
+                            "`{}` in `{reference}` is not read: an included {key} file holds only `rules:`",
+                            other.as_str().unwrap_or_default()
+                        ),
+                    )
+                    .at(&other_at)
+                    .with_hint(format!("move it to the `{key}:` block that names the file")),
+                );
+            }
             if let Some(NodeKind::Seq(inline)) = nodes::get_mut(block, "rules").map(|r| &mut r.kind)
             {
                 included.append(inline);

@@ -248,7 +248,9 @@ fn merge_admission(resolver: &mut Resolver, crd: &str, entry: &mut Node, mut adm
             resolver.report(
                 Diagnostic::error(
                     "invalid-value",
-                    format!("a Motif's `admission.{name}.rules` must be a list, and so must the CRD's"),
+                    format!(
+                        "a Motif's `admission.{name}.rules` must be a list, and so must the CRD's"
+                    ),
                 )
                 .at(&at)
                 .with_crd(crd),

@@ -292,7 +292,10 @@ pub fn check(cx: &mut Cx<'_>) {
             seen.push((gap.key, at.clone()));
             let message = match gap.status {
                 GapStatus::Warned => {
-                    format!("`{written}` is accepted but not implemented: {}", gap.effect)
+                    format!(
+                        "`{written}` is accepted but not implemented: {}",
+                        gap.effect
+                    )
                 }
                 GapStatus::Refused => format!("`{written}` is not supported: {}", gap.effect),
             };
@@ -310,7 +313,12 @@ pub fn check(cx: &mut Cx<'_>) {
 }
 
 /// Collects the nodes at `path` under `node` (with the concrete path written).
-fn find<'n>(node: &'n Node, path: &[&str], written: &mut String, out: &mut Vec<(String, &'n Node)>) {
+fn find<'n>(
+    node: &'n Node,
+    path: &[&str],
+    written: &mut String,
+    out: &mut Vec<(String, &'n Node)>,
+) {
     let Some((head, rest)) = path.split_first() else {
         if !node.is_null() {
             out.push((written.clone(), node));
@@ -350,8 +358,8 @@ mod tests {
         let text = format!(
             "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: gaps}}\nspec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n{indented}"
         );
-        let loaded = crate::load_text("katalog.yaml", text)
-            .unwrap_or_else(|d| panic!("{}", d.render()));
+        let loaded =
+            crate::load_text("katalog.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
         loaded
             .warnings
             .iter()
@@ -362,7 +370,9 @@ mod tests {
 
     #[test]
     fn a_key_that_is_not_implemented_is_warned_at_its_line_with_its_path() {
-        let w = warnings("enrichAll: true\nremoveFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n");
+        let w = warnings(
+            "enrichAll: true\nremoveFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n",
+        );
         assert_eq!(
             w,
             [

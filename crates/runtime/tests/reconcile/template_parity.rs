@@ -67,7 +67,8 @@ fn assert_contained(want: &Value, got: &Value, path: &str) {
 fn secret_as_stored(mut object: Value) -> Value {
     use base64::Engine as _;
     if object["kind"] == "Secret"
-        && let Some(Value::Object(string_data)) = object.as_object_mut().and_then(|o| o.remove("stringData"))
+        && let Some(Value::Object(string_data)) =
+            object.as_object_mut().and_then(|o| o.remove("stringData"))
     {
         let data = object["data"].as_object().cloned().unwrap_or_default();
         let mut data = data;
@@ -75,7 +76,9 @@ fn secret_as_stored(mut object: Value) -> Value {
             let text = v.as_str().unwrap_or_default().to_owned();
             data.insert(
                 k,
-                base64::engine::general_purpose::STANDARD.encode(text).into(),
+                base64::engine::general_purpose::STANDARD
+                    .encode(text)
+                    .into(),
             );
         }
         object["data"] = Value::Object(data);
@@ -90,7 +93,9 @@ async fn live(admin: &kube::Client, object: &Value, default_ns: &str) -> Value {
     let gvk = runtime::discovery::gvk_of(api_version, kind).unwrap();
     let (ar, caps) = kube::discovery::pinned_kind(admin, &gvk).await.unwrap();
     let api: Api<DynamicObject> = if caps.scope == kube::discovery::Scope::Namespaced {
-        let ns = object["metadata"]["namespace"].as_str().unwrap_or(default_ns);
+        let ns = object["metadata"]["namespace"]
+            .as_str()
+            .unwrap_or(default_ns);
         Api::namespaced_with(admin.clone(), ns, &ar)
     } else {
         Api::all_with(admin.clone(), &ar)
@@ -104,7 +109,9 @@ async fn live(admin: &kube::Client, object: &Value, default_ns: &str) -> Value {
 }
 
 async fn check_pack(admin: &kube::Client, pack: &Path) -> usize {
-    let Some(entry) = entry_of(pack) else { return 0 };
+    let Some(entry) = entry_of(pack) else {
+        return 0;
+    };
     let name = pack.file_name().unwrap().to_string_lossy().into_owned();
     let loaded = katalog::load(&entry)
         .unwrap_or_else(|d| panic!("{name}: the Katalog does not load:\n{}", d.render()));
