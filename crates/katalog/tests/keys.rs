@@ -203,3 +203,38 @@ fn every_model_field_is_implemented_checked_or_reported() {
         assert_eq!(row.status, status, "{}", gap.field);
     }
 }
+
+fn not_implemented(entry: &str) -> Vec<String> {
+    let indented: String = entry.lines().map(|l| format!("      {l}\n")).collect();
+    let text = format!(
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: gaps}}\nspec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n{indented}"
+    );
+    let loaded =
+        katalog::load_text("katalog.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
+    loaded
+        .warnings
+        .iter()
+        .filter(|w| w.code == "not-implemented")
+        .map(|w| format!("{}:{}", w.path.clone().unwrap_or_default(), w.line))
+        .collect()
+}
+
+#[test]
+fn a_key_that_is_not_implemented_is_warned_at_its_line_with_its_path() {
+    let w = not_implemented(
+        "enrichAll: true\nremoveFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n",
+    );
+    assert_eq!(
+        w,
+        [
+            "spec.crds.app.enrichAll:8",
+            "spec.crds.app.removeFinalizers:9",
+            "spec.crds.app.operatorBox.watch[0].enqueueGate:12",
+        ]
+    );
+}
+
+#[test]
+fn a_katalog_without_such_keys_has_no_such_warning() {
+    assert!(not_implemented("operatorBox:\n  reconciler: {workers: 2}\n").is_empty());
+}
