@@ -46,6 +46,11 @@ pub enum PreviewError {
     /// A Motif `with:` binding does not render for this CR.
     #[error("cannot bind the CR's Motif inputs")]
     Input(#[source] super::InputError),
+    /// The CRD's namespace guard excludes the CR's namespace: `ork run` does not reconcile it.
+    #[error(
+        "the CRD does not reconcile CRs in namespace {0:?} (allowedNamespaces/restrictedNamespaces)"
+    )]
+    NamespaceNotPermitted(String),
     /// Normalize, mutation or a `deny` validation rule refuses the CR: `ork run` would apply
     /// nothing for it either.
     #[error("the CR is denied: {0}")]
@@ -96,6 +101,12 @@ pub fn crd_for<'k>(
 /// No matching CRD, invalid notes, or a declaration that cannot be built.
 pub fn preview(k: &Katalog, cr: &Value, crd: Option<&str>) -> Result<Vec<Value>, PreviewError> {
     let crd = crd_for(k, cr, crd)?;
+    if let Some(ns) = cr["metadata"]["namespace"].as_str()
+        && crd.namespaced
+        && !crd.permits_namespace(ns)
+    {
+        return Err(PreviewError::NamespaceNotPermitted(ns.to_owned()));
+    }
     let render = EngineRender::new(engine_for(k).map_err(PreviewError::NotesInvalid)?)
         .with_context(RenderContext {
             seed: Some(0),
