@@ -92,3 +92,20 @@ fn a_cr_a_deny_rule_refuses_has_no_preview() {
         other => panic!("expected a denial, got {other:?}"),
     }
 }
+
+#[test]
+fn a_cr_outside_the_namespace_guard_has_no_preview() {
+    let dir = crate::util::write_files(&[(
+        "katalog.yaml",
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: guard}\nspec:\n  crds:\n    app:\n      apiTypes: {group: a.io, version: v1, kind: App, plural: apps}\n      allowedNamespaces: [prod]\n      operatorBox:\n        onReconcile:\n          configMaps: [{name: \"{{ .metadata.name }}\"}]\n",
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let mut cr = app(serde_json::json!({}));
+    assert_eq!(preview(&loaded.katalog, &cr, None).unwrap().len(), 1);
+    cr["metadata"]["namespace"] = "dev".into();
+    assert!(matches!(
+        preview(&loaded.katalog, &cr, None),
+        Err(PreviewError::NamespaceNotPermitted(ns)) if ns == "dev"
+    ));
+}
