@@ -12,6 +12,7 @@ pub mod de;
 pub mod diagnostic;
 pub mod labels;
 mod load;
+pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod rbac;

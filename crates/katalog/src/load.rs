@@ -128,6 +128,7 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
             let from = resolver.sources.path(entry.span.file).to_path_buf();
             let contribution = motif::apply_crd_imports(resolver, &from, &name, entry);
             include::expand_reconciler_include(resolver, &from, entry);
+            include::expand_rule_includes(resolver, &from, entry);
             inputs.insert(name, contribution.inputs.clone());
             crd_motifs.push(contribution);
         }
@@ -264,9 +265,9 @@ fn resolve(resolver: &mut Resolver, path: &Path) -> Option<Katalog> {
     })
 }
 
-/// Reads the files named by `serve.include`, `validation.include`, `mutation.include` and
-/// `gateway.api.auth.include`: they must exist and parse, and their templates are checked
-/// with the rest of the Katalog.
+/// Reads the files named by `serve.include` and `gateway.api.auth.include`: they must exist
+/// and parse, and their templates are checked with the rest of the Katalog. (Rule files of
+/// `validation.include`/`mutation.include` were merged into the tree before decoding.)
 fn read_block_includes(resolver: &mut Resolver, document: &Document) {
     let mut includes: Vec<crate::de::Spanned<String>> = Vec::new();
     for (_, entry) in document.spec.iter().flat_map(|s| s.crds.0.iter()) {
@@ -278,17 +279,6 @@ fn read_block_includes(resolver: &mut Resolver, document: &Document) {
         {
             includes.push(crate::de::Spanned::new(path.to_string(), serve.at.clone()));
         }
-        let admission = entry.admission.as_ref();
-        let validation = entry
-            .validation
-            .as_ref()
-            .or(admission.and_then(|a| a.validation.as_ref()));
-        let mutation = entry
-            .mutation
-            .as_ref()
-            .or(admission.and_then(|a| a.mutation.as_ref()));
-        includes.extend(validation.and_then(|v| v.include.clone()));
-        includes.extend(mutation.and_then(|m| m.include.clone()));
     }
     if let Some(auth) = document
         .gateway

@@ -356,3 +356,124 @@ fn values_of_the_wrong_type_are_all_reported_without_follow_up_errors() {
         ]
     );
 }
+
+fn rule_fields(crd: &katalog::Crd, mutation: bool) -> Vec<String> {
+    if mutation {
+        crd.entry
+            .mutation
+            .as_ref()
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.value.field.clone().unwrap_or_default())
+            .collect()
+    } else {
+        crd.entry
+            .validation
+            .as_ref()
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.value.field.clone().unwrap_or_default())
+            .collect()
+    }
+}
+
+#[test]
+fn rule_includes_come_before_inline_rules_and_motif_rules_after() {
+    let dir = write_files(&[
+        (
+            "admission/rules.yaml",
+            "rules:\n  - {field: spec.image, prefix: \"registry.internal/\", message: internal images only}\n",
+        ),
+        (
+            "admission/defaults.yaml",
+            "rules:\n  - {field: spec.tier, default: gold}\n",
+        ),
+        (
+            "m.yaml",
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Motif\nmetadata: {name: m}\nadmission:\n  validation:\n    include: ./admission/rules.yaml\n    rules:\n      - {field: spec.port, lessThan: 65536}\n  mutation:\n    rules:\n      - {field: spec.region, default: eu}\n",
+        ),
+        (
+            "katalog.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      imports: [{{motif: ./m.yaml}}]\n      validation:\n        include: ./admission/rules.yaml\n        rules:\n          - {{field: spec.replicas, greaterThan: 0}}\n      mutation:\n        include: ./admission/defaults.yaml\n"
+            ),
+        ),
+    ]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let app = loaded.katalog.crd("app").unwrap();
+    assert_eq!(
+        rule_fields(app, false),
+        ["spec.image", "spec.replicas", "spec.image", "spec.port"]
+    );
+    assert_eq!(rule_fields(app, true), ["spec.tier", "spec.region"]);
+    assert!(app.entry.validation.as_ref().unwrap().include.is_none());
+}
+
+#[test]
+fn rule_includes_under_the_newest_admission_layout_are_merged() {
+    let dir = write_files(&[
+        (
+            "rules.yaml",
+            "rules:\n  - {field: spec.image, exists: true}\n",
+        ),
+        (
+            "katalog.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      admission:\n        validation:\n          include: ./rules.yaml\n"
+            ),
+        ),
+    ]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert_eq!(
+        rule_fields(loaded.katalog.crd("app").unwrap(), false),
+        ["spec.image"]
+    );
+}
+
+#[test]
+fn a_rule_file_without_rules_and_unmerged_motif_admission_keys_are_errors() {
+    let dir = write_files(&[
+        (
+            "rules.yaml",
+            "rule:\n  - {field: spec.image, exists: true}\n",
+        ),
+        (
+            "defaults.yaml",
+            "external: []\nrules:\n  - {field: spec.tier, default: gold}\n",
+        ),
+        (
+            "m.yaml",
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Motif\nmetadata: {name: m}\nadmission:\n  webhooks: {validation: false}\n  mutation:\n    mutateFirst: true\n",
+        ),
+        (
+            "katalog.yaml",
+            &format!(
+                "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      imports: [{{motif: ./m.yaml}}]\n      validation: {{include: ./rules.yaml}}\n      mutation: {{include: ./defaults.yaml}}\n"
+            ),
+        ),
+    ]);
+    let errors = match katalog::load(dir.path().join("katalog.yaml")) {
+        Ok(_) => panic!("loaded"),
+        Err(d) => d.render(),
+    };
+    assert!(
+        errors.contains("has no top-level `rules:` list"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("`external` in `./defaults.yaml` is not read"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("`admission.webhooks` is not merged"),
+        "{errors}"
+    );
+    assert!(
+        errors.contains("`admission.mutation.mutateFirst` is not merged"),
+        "{errors}"
+    );
+}

@@ -2,6 +2,7 @@
 
 mod build;
 mod conformance;
+mod keys;
 mod loading;
 mod never_panics;
 mod operators;

@@ -48,7 +48,8 @@ pub enum Command {
 /// Arguments of `ork run`.
 #[derive(Debug, Args)]
 pub struct RunArgs {
-    /// The Katalog or Komposer (default: katalog.yaml, then komposer.yaml in the current directory).
+    /// The Katalog or Komposer (default: $KATALOG_PATH, then katalog.yaml, then komposer.yaml
+    /// in the current directory).
     pub katalog: Option<PathBuf>,
     /// The Katalog or Komposer, as a flag (same as the positional argument).
     #[arg(short = 'f', long = "file", conflicts_with = "katalog")]

@@ -271,32 +271,14 @@ pub async fn apply_file(client: &Client, path: &Path) -> Result<Vec<(String, Str
 /// [`Error::ManifestUnreadable`], or [`Error::ManifestInvalid`] for bad YAML or a document
 /// without `apiVersion`, `kind` and `metadata.name`.
 pub fn read_manifests(path: &Path) -> Result<Vec<Value>> {
-    let text = std::fs::read_to_string(path).map_err(|source| Error::ManifestUnreadable {
-        path: path.to_owned(),
-        source,
-    })?;
-    let invalid = |message: String| Error::ManifestInvalid {
-        path: path.to_owned(),
-        message,
-    };
-    let mut sources = katalog::yaml::SourceMap::default();
-    let file = sources.add(path.to_owned(), text.clone());
-    let documents = katalog::yaml::parse_documents(&text, file)
-        .map_err(|error| invalid(format!("{error:?}")))?;
-    documents
-        .iter()
-        .filter(|document| !document.is_null())
-        .map(|document| {
-            let (value, _) = katalog::de::from_node::<Value>(document, &sources);
-            let value = value.map_err(|diagnostic| invalid(diagnostic.message.clone()))?;
-            for field in ["/apiVersion", "/kind", "/metadata/name"] {
-                if value.pointer(field).and_then(Value::as_str).is_none() {
-                    return Err(invalid(format!("an object without {}", &field[1..])));
-                }
-            }
-            Ok(value)
-        })
-        .collect()
+    katalog::manifest::read_manifests(path).map_err(|error| match error {
+        katalog::manifest::ManifestError::Unreadable { path, source } => {
+            Error::ManifestUnreadable { path, source }
+        }
+        katalog::manifest::ManifestError::Invalid { path, message } => {
+            Error::ManifestInvalid { path, message }
+        }
+    })
 }
 
 /// The resource serving `gvk`, asking discovery again for up to [`SERVED_WAIT`]: a CRD that

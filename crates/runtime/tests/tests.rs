@@ -5,6 +5,7 @@ mod children;
 mod cross;
 mod gates;
 mod http;
+mod includes;
 mod kordination;
 mod leader;
 mod operator_box;

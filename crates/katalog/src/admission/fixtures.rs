@@ -1,9 +1,10 @@
 //! Test fixtures: a CRD loaded from a real Katalog text, and the real template engine.
 
-use gotmpl::Engine;
+use gotmpl::{Engine, RenderContext};
+use serde_json::Value;
 
-use crate::build::EngineRender;
 use crate::model::Crd;
+use crate::render::{Render, RenderFailure};
 
 /// The CRD `app` (`demo.ork.dev/v1 App`) of a Katalog whose entry also holds `entry_yaml`
 /// (written at the entry's indentation 0; indented here).
@@ -26,7 +27,21 @@ spec:
     }
 }
 
+/// The real template engine (no user notes), without the parse cache of
+/// `build::EngineRender` (which would make this module depend on `build`).
+pub(crate) struct TestRender(Engine);
+
+impl Render for TestRender {
+    fn render(&self, src: &str, data: &Value) -> Result<String, RenderFailure> {
+        let failed = |e: &dyn std::fmt::Display| RenderFailure::new(e.to_string());
+        let template = self.0.parse(src).map_err(|e| failed(&e))?;
+        self.0
+            .render_with(&template, data, &RenderContext::default())
+            .map_err(|e| failed(&e))
+    }
+}
+
 /// The real template engine (no user notes).
-pub(crate) fn render() -> EngineRender {
-    EngineRender::new(Engine::new())
+pub(crate) fn render() -> TestRender {
+    TestRender(Engine::new())
 }

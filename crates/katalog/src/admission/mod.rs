@@ -17,9 +17,10 @@
 
 mod convert;
 #[cfg(test)]
-mod fixtures;
+pub(crate) mod fixtures;
 mod mutate;
 mod normalize;
+mod reconcile;
 mod rule;
 mod validate;
 
@@ -34,6 +35,7 @@ use crate::render::Render;
 pub use convert::{Conversion, ConversionPath, convert};
 pub use mutate::{Mutated, PatchOp, mutate};
 pub use normalize::{NormalizeChange, Normalized, normalize};
+pub use reconcile::{Reconciled, admit_at_reconcile};
 pub use rule::condition_of;
 pub use validate::{Finding, Verdict, unique_fields, validate};
 

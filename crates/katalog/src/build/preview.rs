@@ -3,7 +3,13 @@
 use gotmpl::{NotesError, RenderContext};
 use serde_json::{Map, Value};
 
-use super::{Builder, EngineRender, ProfileRegistry, add_owner_reference, engine_for, hooks_of};
+use time::OffsetDateTime;
+
+use super::{
+    Builder, EngineRender, ProfileRegistry, add_owner_reference, engine_for, hooks_of,
+    template_keys,
+};
+use crate::admission::admit_at_reconcile;
 use crate::model::{Crd, Katalog};
 
 /// The uid previews put in ownerReferences (the real one exists only in a cluster).
@@ -37,6 +43,18 @@ pub enum PreviewError {
     /// A declaration failed to build.
     #[error("cannot build the CR's children")]
     BuildFailed(#[source] super::Error),
+    /// A Motif `with:` binding does not render for this CR.
+    #[error("cannot bind the CR's Motif inputs")]
+    Input(#[source] super::InputError),
+    /// The CRD's namespace guard excludes the CR's namespace: `ork run` does not reconcile it.
+    #[error(
+        "the CRD does not reconcile CRs in namespace {0:?} (allowedNamespaces/restrictedNamespaces)"
+    )]
+    NamespaceNotPermitted(String),
+    /// Normalize, mutation or a `deny` validation rule refuses the CR: `ork run` would apply
+    /// nothing for it either.
+    #[error("the CR is denied: {0}")]
+    Denied(String),
 }
 
 /// Picks the CRD a CR belongs to: the one named, else the one of the CR's kind (matched
@@ -83,16 +101,33 @@ pub fn crd_for<'k>(
 /// No matching CRD, invalid notes, or a declaration that cannot be built.
 pub fn preview(k: &Katalog, cr: &Value, crd: Option<&str>) -> Result<Vec<Value>, PreviewError> {
     let crd = crd_for(k, cr, crd)?;
+    if let Some(ns) = cr["metadata"]["namespace"].as_str()
+        && crd.namespaced
+        && !crd.permits_namespace(ns)
+    {
+        return Err(PreviewError::NamespaceNotPermitted(ns.to_owned()));
+    }
     let render = EngineRender::new(engine_for(k).map_err(PreviewError::NotesInvalid)?)
         .with_context(RenderContext {
             seed: Some(0),
             ..RenderContext::default()
         });
     let profiles = ProfileRegistry::from_katalog(k);
+    // As a reconcile does: the keys beside the CR (no cluster: `.cross` is empty), then
+    // normalize, mutation and validation, then the children of the admitted CR.
+    let keys = template_keys(crd, &render, cr, Map::new(), None).map_err(PreviewError::Input)?;
+    let mut data = cr.clone();
+    if let Some(d) = data.as_object_mut() {
+        d.extend(keys.clone());
+    }
+    let admitted = admit_at_reconcile(crd, &data, &render, OffsetDateTime::now_utc(), None);
+    if let Some(denied) = admitted.denied {
+        return Err(PreviewError::Denied(denied));
+    }
     let plan = Builder::new(&render)
         .profiles(&profiles)
         .for_crd(crd)
-        .build(cr, hooks_of(crd), &Map::new())
+        .build(&admitted.object, hooks_of(crd), &keys)
         .map_err(PreviewError::BuildFailed)?;
     Ok(plan
         .children

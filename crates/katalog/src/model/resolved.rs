@@ -170,6 +170,17 @@ impl Crd {
             .unwrap_or_else(|| EMPTY.get_or_init(OperatorBox::default))
     }
 
+    /// The namespace guard (`allowedNamespaces`, `restrictedNamespaces`): whether CRs in `ns`
+    /// are reconciled at all. `ork run` skips the others, and `ork template` refuses them.
+    pub fn permits_namespace(&self, ns: &str) -> bool {
+        let listed = |v: &Option<crate::de::Spanned<Vec<String>>>, ns: &str| {
+            v.as_ref().is_some_and(|s| s.value.iter().any(|n| n == ns))
+        };
+        let allowed = &self.entry.allowed_namespaces;
+        (allowed.as_ref().is_none_or(|a| a.value.is_empty()) || listed(allowed, ns))
+            && !listed(&self.entry.restricted_namespaces, ns)
+    }
+
     /// Startup dependencies.
     pub fn depends_on(&self) -> &[Dependency] {
         &self.entry.depends_on.0

@@ -2,7 +2,8 @@
 //!
 //! On a CRD entry, `imports: [{motif: ./m.yaml, with: {...}}]` adds the Motif's resources to the
 //! entry's operatorBox (`resources.onCreate` to `onCreate`, every other list to `onReconcile`)
-//! and its status fields to `status.fields`; `with:` binds its inputs. At `spec.imports` only
+//! and its status fields to `status.fields`; its `admission:` validation and mutation rules are
+//! appended after the entry's own; `with:` binds its inputs. At `spec.imports` only
 //! the Motif's notes and profiles are taken. Only local paths are supported so far.
 
 use std::collections::BTreeMap;
@@ -139,6 +140,9 @@ pub fn apply_crd_imports(
                 nodes::append_list(status, "fields", fields.clone());
             }
         }
+        if let Some(admission) = node.get("admission") {
+            merge_admission(resolver, crd, entry, admission.clone());
+        }
         if let Some(notes) = document.notes {
             out.notes.functions.extend(notes.functions);
         }
@@ -186,6 +190,71 @@ fn merge_resources(entry: &mut Node, resources: &Node) {
         };
         for (kind, items) in lists {
             nodes::append_list(target, kind, items.clone());
+        }
+    }
+}
+
+/// Appends a Motif's `admission.validation.rules` and `admission.mutation.rules` (after their
+/// own `include:` files) to the entry's rules, under `admission:` when the entry uses that
+/// layout. Any other admission key of a Motif is refused: it would otherwise be dropped.
+fn merge_admission(resolver: &mut Resolver, crd: &str, entry: &mut Node, mut admission: Node) {
+    let motif_file = resolver.sources.path(admission.span.file).to_path_buf();
+    super::include::expand_rule_includes(resolver, &motif_file, &mut admission);
+    let newest = entry.get("admission").is_some();
+    for (key, block) in nodes::entries(&admission) {
+        let name = key.as_str().unwrap_or_default();
+        let known = name == "validation" || name == "mutation";
+        let others: Vec<&Node> = if known {
+            nodes::entries(block)
+                .iter()
+                .filter(|(k, _)| k.as_str() != Some("rules"))
+                .map(|(k, _)| k)
+                .collect()
+        } else {
+            vec![key]
+        };
+        for other in others {
+            let at = resolver.location(other.span);
+            let path = if known {
+                format!("admission.{name}.{}", other.as_str().unwrap_or_default())
+            } else {
+                format!("admission.{name}")
+            };
+            resolver.report(
+                Diagnostic::error(
+                    "motif-admission-unsupported",
+                    format!(
+                        "a Motif's `{path}` is not merged into the importing CRD; only `admission.validation.rules` and `admission.mutation.rules` are"
+                    ),
+                )
+                .at(&at)
+                .with_crd(crd)
+                .with_hint("declare it on the CRD entry that imports the Motif"),
+            );
+        }
+        let Some(rules) = block.get("rules").filter(|_| known) else {
+            continue;
+        };
+        let span = entry.span;
+        let holder = if newest {
+            nodes::entry(entry, "admission", span)
+        } else {
+            Some(&mut *entry)
+        };
+        if let Some(target) = holder.and_then(|h| nodes::entry(h, name, span))
+            && !nodes::append_list(target, "rules", rules.clone())
+        {
+            let at = resolver.location(rules.span);
+            resolver.report(
+                Diagnostic::error(
+                    "invalid-value",
+                    format!(
+                        "a Motif's `admission.{name}.rules` must be a list, and so must the CRD's"
+                    ),
+                )
+                .at(&at)
+                .with_crd(crd),
+            );
         }
     }
 }

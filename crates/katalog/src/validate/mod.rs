@@ -6,6 +6,7 @@ mod admission;
 mod conversion;
 mod dependencies;
 mod document;
+pub mod gaps;
 mod gateway;
 mod identity;
 mod namespaces;
@@ -40,6 +41,7 @@ pub fn validate(katalog: &Katalog, resolver: &mut Resolver) {
     resources::check(&mut cx);
     templates::check(&mut cx);
     unsupported::check(&mut cx);
+    gaps::check(&mut cx);
 }
 
 /// What every check gets: the model and a place to report.

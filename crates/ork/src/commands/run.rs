@@ -22,7 +22,10 @@ const DEFAULT_FILES: &[&str] = &["katalog.yaml", "komposer.yaml"];
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
     let path = match args.katalog.take().or(args.file.take()) {
         Some(path) => path,
-        None => default_file(Path::new("."))?,
+        None => match from_env(std::env::var_os("KATALOG_PATH"))? {
+            Some(path) => path,
+            None => default_file(Path::new("."))?,
+        },
     };
     let Some(loaded) = load(&path) else {
         return Ok(ExitCode::from(1));
@@ -65,6 +68,27 @@ fn config(args: RunArgs) -> runtime::Config {
         http_addr: flags.http_addr,
         port: flags.port,
         gateway_endpoint: flags.gateway_endpoint,
+    }
+}
+
+/// The Katalog named by `KATALOG_PATH` (spec §23.1), when no path is given. Orkestra takes a
+/// list (comma-separated); ork runs one Katalog, so a list of several is an error rather than
+/// all but one being ignored.
+pub fn from_env(value: Option<std::ffi::OsString>) -> anyhow::Result<Option<PathBuf>> {
+    let Some(value) = value else { return Ok(None) };
+    let text = value.to_string_lossy();
+    let paths: Vec<&str> = text
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
+    match paths.as_slice() {
+        [] => Ok(None),
+        [one] => Ok(Some(PathBuf::from(one))),
+        _ => anyhow::bail!(
+            "KATALOG_PATH names {} Katalogs; ork runs one: compose them with a Komposer, or name one",
+            paths.len()
+        ),
     }
 }
 
@@ -156,6 +180,17 @@ mod tests {
         assert!(!config.http);
         assert_eq!(config.port, 9090);
         assert_eq!(config.gateway_endpoint, "https://gw");
+    }
+
+    #[test]
+    fn katalog_path_names_one_katalog() {
+        assert_eq!(from_env(None).unwrap(), None);
+        assert_eq!(from_env(Some(" ".into())).unwrap(), None);
+        assert_eq!(
+            from_env(Some("/etc/orkestra/katalog.yaml".into())).unwrap(),
+            Some(PathBuf::from("/etc/orkestra/katalog.yaml"))
+        );
+        assert!(from_env(Some("a.yaml,b.yaml".into())).is_err());
     }
 
     #[test]

@@ -74,6 +74,11 @@ impl Gate {
         let mut data = cr.clone();
         if let Some(map) = data.as_object_mut() {
             map.insert("sentinels".into(), Value::Object(sentinels.clone()));
+            // Also as top-level names (spec §8.2: `{{ .generationChanged }}`), never hiding a
+            // key of the CR itself.
+            for (name, value) in sentinels {
+                map.entry(name.clone()).or_insert_with(|| value.clone());
+            }
         }
         let env = Env::new(&data, render, time::OffsetDateTime::now_utc());
         Conditions::new(&self.when, &self.or)
@@ -311,5 +316,21 @@ mod tests {
         assert!(gate.passes(&json!({}), &fired, &render()));
         fired.insert("labelsChanged".into(), json!("false"));
         assert!(!gate.passes(&json!({}), &fired, &render()));
+    }
+
+    #[test]
+    fn sentinels_are_also_top_level_names_in_gate_conditions() {
+        let gates = Gates::of(&crd(
+            "sentinels: [labelsChanged]\nenqueueGate:\n  when: [{field: labelsChanged, equals: 'true'}]\n",
+        ));
+        let gate = gates.enqueue.unwrap();
+        let mut fired = Map::new();
+        fired.insert("labelsChanged".into(), json!("true"));
+        assert!(gate.passes(&json!({}), &fired, &render()));
+        fired.insert("labelsChanged".into(), json!("false"));
+        assert!(!gate.passes(&json!({}), &fired, &render()));
+        // A CR key of the same name wins over the sentinel.
+        fired.insert("labelsChanged".into(), json!("true"));
+        assert!(!gate.passes(&json!({"labelsChanged": "false"}), &fired, &render()));
     }
 }

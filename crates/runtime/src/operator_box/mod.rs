@@ -174,6 +174,8 @@ impl BoxConfig {
         let queue = QueueConfig::default()
             .base_delay(settings.retry.initial)
             .max_delay(settings.retry.max)
+            .multiplier(settings.retry.multiplier)
+            .max_attempts(settings.retry.max_attempts)
             .max_depth(usize::try_from(settings.max_depth).unwrap_or(usize::MAX));
         let workers = WorkersConfig::default().count(settings.workers as usize);
         let entry = &crd.entry;

@@ -64,10 +64,12 @@ impl Reconciler {
         }
         let cr_json = self.cr_json(cr);
         if let Some(on_delete) = &self.crd.operator_box().on_delete {
+            let keys = match self.template_keys(&cr_json, surroundings) {
+                Ok(keys) => keys,
+                Err(e) => return Err(self.fail(cr, e).await),
+            };
             // The builder is not Send: it must be gone before the next await.
-            let built =
-                self.builder()
-                    .build_delete(&cr_json, on_delete, &self.template_keys(surroundings));
+            let built = self.builder().build_delete(&cr_json, on_delete, &keys);
             let plan = match built {
                 Ok(p) => p,
                 Err(e) => return Err(self.fail(cr, Error::RenderFailed(e)).await),

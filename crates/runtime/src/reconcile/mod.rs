@@ -14,7 +14,6 @@
 //! failure (identical ones aggregate), `ValidationWarning` when the warning condition is
 //! (re)written, `Deleting` once per CR and process when deletion starts.
 
-pub mod admission;
 pub mod apply;
 mod converge;
 mod delete;
@@ -72,6 +71,10 @@ pub enum Error {
     /// changes.
     #[error("rendering children")]
     RenderFailed(#[source] katalog::build::Error),
+    /// A Motif `with:` binding could not be rendered for this CR; retried only when the CR
+    /// changes.
+    #[error("rendering Motif inputs")]
+    InputFailed(#[source] katalog::build::InputError),
     /// A child's kind is not served by the API server.
     #[error("resolving a child kind")]
     KindUnknown(#[source] discovery::Error),
@@ -105,6 +108,7 @@ impl Error {
             self,
             Error::ValidationDenied(_)
                 | Error::RenderFailed(_)
+                | Error::InputFailed(_)
                 | Error::EngineFailed(_)
                 | Error::DeletionTimedOut { .. }
         )
@@ -452,21 +456,22 @@ impl Reconciler {
         v
     }
 
-    /// The keys templates see beside the CR: `.cross`, `.metrics` and the Motif `.inputs`.
-    fn template_keys(&self, surroundings: &Surroundings) -> Map<String, Value> {
-        let mut m = Map::new();
-        m.insert("cross".into(), Value::Object(surroundings.cross.clone()));
-        if !surroundings.metrics.is_null() {
-            m.insert("metrics".into(), surroundings.metrics.clone());
-        }
-        let inputs: Map<String, Value> = self
-            .crd
-            .inputs
-            .iter()
-            .map(|(k, v)| (k.clone(), Value::String(v.clone())))
-            .collect();
-        m.insert("inputs".into(), Value::Object(inputs));
-        m
+    /// The keys templates see beside the CR (`cr_json`): `.cross`, `.metrics` and the Motif
+    /// `.inputs` rendered against the CR, as `ork template` assembles them.
+    fn template_keys(
+        &self,
+        cr_json: &Value,
+        surroundings: &Surroundings,
+    ) -> Result<Map<String, Value>, Error> {
+        let metrics = Some(surroundings.metrics.clone()).filter(|m| !m.is_null());
+        katalog::build::template_keys(
+            &self.crd,
+            &*self.render,
+            cr_json,
+            surroundings.cross.clone(),
+            metrics,
+        )
+        .map_err(Error::InputFailed)
     }
 
     fn reference(&self, cr: &DynamicObject) -> ObjectReference {
@@ -561,14 +566,17 @@ impl Reconciler {
             }
             Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
         };
-        let template_keys = self.template_keys(surroundings);
         let mut data = self.cr_json(&cr);
+        let template_keys = match self.template_keys(&data, surroundings) {
+            Ok(keys) => keys,
+            Err(e) => return Err(self.fail(&cr, e).await),
+        };
         if let Some(d) = data.as_object_mut() {
             d.extend(template_keys.clone());
         }
         // The CR (plus the keys beside it) as templates see it: mutated in memory when declared.
         let siblings = self.siblings(&cr).await;
-        let admitted = admission::admit(
+        let admitted = katalog::admission::admit_at_reconcile(
             &self.crd,
             &data,
             &*self.render,

@@ -84,13 +84,7 @@ impl Reconciler {
     /// The CRD's namespace guard (`allowedNamespaces`, `restrictedNamespaces`): CRs in other
     /// namespaces are not reconciled at all.
     pub(super) fn is_namespace_permitted(&self, ns: &str) -> bool {
-        let list = |v: &Option<katalog::de::Spanned<Vec<String>>>| {
-            v.as_ref().map(|s| s.value.clone()).unwrap_or_default()
-        };
-        let allowed = list(&self.crd.entry.allowed_namespaces);
-        let restricted = list(&self.crd.entry.restricted_namespaces);
-        (allowed.is_empty() || allowed.iter().any(|a| a == ns))
-            && !restricted.iter().any(|r| r == ns)
+        self.crd.permits_namespace(ns)
     }
 
     /// The tracking metadata this CR must carry.

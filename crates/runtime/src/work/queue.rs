@@ -48,6 +48,8 @@ pub struct QueueConfig {
     qps: f64,
     burst: u32,
     max_depth: usize,
+    multiplier: f64,
+    max_attempts: u32,
 }
 
 impl Default for QueueConfig {
@@ -58,12 +60,15 @@ impl Default for QueueConfig {
             qps: 10.0,
             burst: 100,
             max_depth: 0,
+            multiplier: 2.0,
+            max_attempts: 0,
         }
     }
 }
 
 impl QueueConfig {
-    /// The backoff of a key's first failure; each further failure doubles it.
+    /// The backoff of a key's first failure; each further failure multiplies it (by 2 unless
+    /// [`QueueConfig::multiplier`] says otherwise).
     #[must_use]
     pub fn base_delay(mut self, delay: Duration) -> Self {
         self.base_delay = delay;
@@ -100,6 +105,22 @@ impl QueueConfig {
         self
     }
 
+    /// How much each further failure multiplies a key's backoff (`retryBackoff.multiplier`,
+    /// default 2; 1 keeps it constant, below 1 shrinks it; negative values count as 0).
+    #[must_use]
+    pub fn multiplier(mut self, multiplier: f64) -> Self {
+        self.multiplier = multiplier.max(0.0);
+        self
+    }
+
+    /// How many attempts a failing key gets before the queue gives up on it until its next
+    /// change (`retryBackoff.maxAttempts`); 0 (the default) means never give up.
+    #[must_use]
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts;
+        self
+    }
+
     /// The depth limit set by [`QueueConfig::max_depth`]; 0 means none.
     pub fn depth_limit(&self) -> usize {
         self.max_depth
@@ -107,7 +128,9 @@ impl QueueConfig {
 
     /// The backoff of a key that has already failed `failures` times.
     fn backoff(&self, failures: u32) -> Duration {
-        let factor = 2f64.powi(i32::try_from(failures).unwrap_or(i32::MAX));
+        let factor = self
+            .multiplier
+            .powi(i32::try_from(failures).unwrap_or(i32::MAX));
         Duration::try_from_secs_f64(self.base_delay.as_secs_f64() * factor)
             .map_or(self.max_delay, |delay| delay.min(self.max_delay))
     }
@@ -392,6 +415,13 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
     /// Resets the backoff of `key`, as after a successful reconcile.
     pub fn forget(&self, key: &K) {
         self.shared.lock().failures.remove(key);
+    }
+
+    /// Whether `key`, failing once more now, has used up its attempts
+    /// ([`QueueConfig::max_attempts`]): the attempt that just failed was the last.
+    pub fn exhausted(&self, key: &K) -> bool {
+        let limit = self.shared.config.max_attempts;
+        limit > 0 && self.failures(key).saturating_add(1) >= limit
     }
 
     /// How many times `key` failed since it was last forgotten.
@@ -752,6 +782,34 @@ mod tests {
             ms(5),
             "backoff is counted per key"
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn the_multiplier_sets_the_growth_of_the_backoff() {
+        let ms = Duration::from_millis;
+        let triple = Queue::new(QueueConfig::default().qps(0.0).multiplier(3.0));
+        let delays: Vec<_> = (0..3).map(|_| triple.add_rate_limited("a")).collect();
+        assert_eq!(delays, [ms(5), ms(15), ms(45)]);
+        let constant = Queue::new(QueueConfig::default().qps(0.0).multiplier(1.0));
+        let delays: Vec<_> = (0..3).map(|_| constant.add_rate_limited("a")).collect();
+        assert_eq!(delays, [ms(5), ms(5), ms(5)]);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_attempts_counts_the_failing_attempt_and_forget_starts_over() {
+        let queue = Queue::new(QueueConfig::default().qps(0.0).max_attempts(3));
+        assert!(!queue.exhausted(&"a"), "first attempt failed: two left");
+        queue.add_rate_limited("a");
+        assert!(!queue.exhausted(&"a"), "second attempt failed: one left");
+        queue.add_rate_limited("a");
+        assert!(queue.exhausted(&"a"), "third attempt failed: none left");
+        queue.forget(&"a");
+        assert!(!queue.exhausted(&"a"));
+        let unlimited = Queue::new(QueueConfig::default().qps(0.0));
+        for _ in 0..50 {
+            unlimited.add_rate_limited("a");
+        }
+        assert!(!unlimited.exhausted(&"a"));
     }
 
     #[tokio::test(start_paused = true)]

@@ -554,6 +554,13 @@ where
                 tracing::warn!(?key, error = %message, "reconcile failed; waiting for a change");
                 Outcome::Failed { message }
             }
+            Ok(Err(error)) if self.queue.exhausted(&key) => {
+                let message = error.to_string();
+                let attempts = self.queue.failures(&key).saturating_add(1);
+                self.queue.forget(&key);
+                tracing::warn!(?key, error = %message, attempts, "reconcile failed; maxAttempts reached, waiting for a change");
+                Outcome::Failed { message }
+            }
             Ok(Err(error)) => {
                 let message = error.to_string();
                 let retry_in = self.queue.add_rate_limited(key.clone());
@@ -743,6 +750,24 @@ mod tests {
             start.elapsed(),
             Duration::from_millis(5) + Duration::from_secs(30)
         );
+        workers.stop().await.unwrap();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn max_attempts_stops_the_retries_until_the_key_is_added_again() {
+        let queue = Queue::new(QueueConfig::default().max_attempts(3));
+        let (mut reports, sink) = recorder();
+        let reconcile = |_key: u32| async { Err::<Action, _>("still broken") };
+        queue.add(5);
+        let workers = Workers::spawn(queue.clone(), WorkersConfig::default(), reconcile, sink);
+        let log = receive(&mut reports, 3).await;
+        assert!(log.iter().all(|(_, r)| r.error() == Some("still broken")));
+        // Paused time: the hour passes at once, and a fourth retry would have come within it.
+        tokio::time::sleep(Duration::from_secs(3600)).await;
+        assert!(reports.try_recv().is_err(), "retried past maxAttempts");
+        assert_eq!(queue.failures(&5), 0, "the key's backoff was forgotten");
+        queue.add(5);
+        assert_eq!(receive(&mut reports, 1).await[0].0, 5);
         workers.stop().await.unwrap();
     }
 

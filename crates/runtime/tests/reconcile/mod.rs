@@ -9,6 +9,7 @@ mod invalid;
 mod packs;
 mod secrets;
 mod status;
+mod template_parity;
 
 use std::future::Future;
 use std::io::BufRead;

@@ -15,12 +15,12 @@ use super::{condition, eventually};
 // The corpus locator of katalog's tests (`../shared/conformance` or `ORK_CONFORMANCE_DIR`).
 #[path = "../../../katalog/tests/util.rs"]
 #[allow(dead_code)]
-mod katalog_util;
+pub(super) mod katalog_util;
 
 use katalog_util::conformance_dir;
 
 /// Every YAML document of a file, as JSON.
-fn documents(path: &Path) -> Vec<Value> {
+pub(super) fn documents(path: &Path) -> Vec<Value> {
     let text =
         std::fs::read_to_string(path).unwrap_or_else(|e| panic!("reading {}: {e}", path.display()));
     let sources = katalog::yaml::SourceMap::default();
@@ -36,7 +36,7 @@ fn documents(path: &Path) -> Vec<Value> {
 }
 
 /// Installs (or re-applies) a CRD manifest and waits until it is Established.
-async fn install(client: &kube::Client, crd: &Value) {
+pub(super) async fn install(client: &kube::Client, crd: &Value) {
     let crds: Api<CustomResourceDefinition> = Api::all(client.clone());
     let name = crd["metadata"]["name"].as_str().unwrap().to_owned();
     crds.patch(

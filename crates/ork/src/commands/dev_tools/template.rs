@@ -17,12 +17,9 @@ pub fn run(args: TemplateArgs) -> anyhow::Result<ExitCode> {
             return Ok(ExitCode::from(1));
         }
     };
-    let text = std::fs::read_to_string(&args.cr)
-        .with_context(|| format!("cannot read {}", args.cr.display()))?;
-    let crs: Vec<Value> = serde_saphyr::from_multiple(&text)
-        .with_context(|| format!("{} is not YAML", args.cr.display()))?;
+    let crs: Vec<Value> = katalog::manifest::read_manifests(&args.cr)?;
     let mut objects = Vec::new();
-    for cr in crs.into_iter().filter(|v| v.is_object()) {
+    for cr in crs {
         match katalog::build::preview(&loaded.katalog, &cr, args.crd.as_deref()) {
             Ok(o) => objects.extend(o),
             Err(err) => {

@@ -1,6 +1,7 @@
 //! Reconcile-time normalize, mutation and validation (spec §9.2 step 5), through the same rule
-//! engine as the gateway ([`katalog::admission`] at [`Stage::Reconcile`], so
-//! `fires.reconcile: false` rules are skipped).
+//! engine as the gateway (at [`Stage::Reconcile`], so `fires.reconcile: false` rules are
+//! skipped). `ork run` and `ork template` both go through [`admit_at_reconcile`], so the
+//! preview renders from the same canonical, mutated CR as the runtime.
 //!
 //! Normalize and mutation are applied in memory only: templates render the canonical,
 //! mutated CR, nothing is written back (the gateway persists mutations at admission). With
@@ -10,15 +11,16 @@
 //! changes); a failing `warn` rule is reported (`ValidationWarning=True` and an Event).
 //! Messages read `field "spec.x": <message>`, joined with `; ` (§10.1).
 
-use katalog::Crd;
-use katalog::admission::{self, Finding, Input, Siblings, Stage};
-use katalog::render::Render;
 use serde_json::Value;
 use time::OffsetDateTime;
 
-/// What mutation and validation made of a CR.
+use super::{Finding, Input, Siblings, Stage};
+use crate::model::Crd;
+use crate::render::Render;
+
+/// What normalize, mutation and validation made of a CR at reconcile time.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Admission {
+pub struct Reconciled {
     /// The CR to render from (mutated when the CRD declares mutation rules).
     pub object: Value,
     /// Failed `deny` rules and mutation rules that could not be carried out.
@@ -46,16 +48,16 @@ fn describe(findings: &[Finding]) -> Option<String> {
 /// for `crd`. With `normalize.audit`, the changes are under `_normalizeChanges` (a list of
 /// `{field, from, to}`), when there are any. `siblings` are the values of the other CRs for
 /// `unique` rules (`None`: unknown, and `unique` passes).
-pub fn admit(
+pub fn admit_at_reconcile(
     crd: &Crd,
     object: &Value,
     render: &dyn Render,
     now: OffsetDateTime,
     siblings: Option<&Siblings>,
-) -> Admission {
+) -> Reconciled {
     let normalized = crd.entry.normalize.as_ref().map(|rules| {
         let input = Input::new(object, render, Stage::Reconcile).at(now);
-        let mut normalized = admission::normalize(rules, &input);
+        let mut normalized = super::normalize(rules, &input);
         if rules.audit == Some(true)
             && !normalized.changes.is_empty()
             && let Some(map) = normalized.object.as_object_mut()
@@ -74,8 +76,8 @@ pub fn admit(
         input = input.with_siblings(siblings);
     }
     let mutated = match &crd.entry.mutation {
-        Some(m) => admission::mutate(&m.rules, &input),
-        None => admission::Mutated::unchanged(object.clone()),
+        Some(m) => super::mutate(&m.rules, &input),
+        None => super::Mutated::unchanged(object.clone()),
     };
     let mutate_first = crd
         .entry
@@ -84,16 +86,14 @@ pub fn admit(
         .and_then(|m| m.mutate_first)
         .unwrap_or(false);
     let verdict = match &crd.entry.validation {
-        Some(v) if mutate_first => {
-            admission::validate(&v.rules, &input.with_object(&mutated.object))
-        }
-        Some(v) => admission::validate(&v.rules, &input),
-        None => admission::Verdict::default(),
+        Some(v) if mutate_first => super::validate(&v.rules, &input.with_object(&mutated.object)),
+        Some(v) => super::validate(&v.rules, &input),
+        None => super::Verdict::default(),
     };
     let mut denied = normalize_errors;
     denied.extend(verdict.denied);
     denied.extend(mutated.errors);
-    Admission {
+    Reconciled {
         denied: describe(&denied),
         warned: describe(&verdict.warnings),
         object: mutated.object,
@@ -103,29 +103,28 @@ pub fn admit(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use gotmpl::Engine;
-    use katalog::build::EngineRender;
+    use crate::admission::fixtures;
     use serde_json::json;
 
     fn crd(rules: &str) -> Crd {
-        crate::reconcile::fixtures::katalog("", rules).crds[0].clone()
+        fixtures::crd(rules)
     }
 
-    const RULES: &str = r#"      validation:
-        rules:
-          - {field: spec.replicas, lessThanOrEqual: 5, message: "at most 5"}
-          - {field: spec.image, notContains: ":latest", action: warn, message: "pin the tag"}
-      mutation:
-        mutateFirst: true
-        rules:
-          - {field: spec.replicas, default: "2", valueType: int}"#;
+    const RULES: &str = r#"validation:
+  rules:
+    - {field: spec.replicas, lessThanOrEqual: 5, message: "at most 5"}
+    - {field: spec.image, notContains: ":latest", action: warn, message: "pin the tag"}
+mutation:
+  mutateFirst: true
+  rules:
+    - {field: spec.replicas, default: "2", valueType: int}"#;
 
     #[test]
     fn failing_deny_and_warn_rules_are_described_by_field() {
-        let render = EngineRender::new(Engine::new());
+        let render = fixtures::render();
         let c = crd(RULES);
         let data = json!({"spec": {"replicas": 9, "image": "nginx:latest"}});
-        let a = admit(&c, &data, &render, OffsetDateTime::now_utc(), None);
+        let a = admit_at_reconcile(&c, &data, &render, OffsetDateTime::now_utc(), None);
         assert_eq!(
             a.denied.as_deref(),
             Some("field \"spec.replicas\": at most 5")
@@ -138,10 +137,10 @@ mod tests {
 
     #[test]
     fn mutation_defaults_are_rendered_from_and_validated_when_mutate_first() {
-        let render = EngineRender::new(Engine::new());
+        let render = fixtures::render();
         let c = crd(RULES);
         let data = json!({"spec": {"image": "nginx:1.25"}});
-        let a = admit(&c, &data, &render, OffsetDateTime::now_utc(), None);
+        let a = admit_at_reconcile(&c, &data, &render, OffsetDateTime::now_utc(), None);
         assert_eq!(a.object["spec"]["replicas"], 2);
         assert_eq!(a.denied, None);
         assert_eq!(a.warned, None);
