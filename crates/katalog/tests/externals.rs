@@ -118,7 +118,7 @@ spec:
       apiTypes: {group: a.io, version: v1, kind: App, plural: apps}
       validation:
         external:
-          - {name: policy, url: "http://opa/v1/data", method: post, body: "{}", fires: {reconcile: false}}
+          - {name: policy, url: "http://opa/v1/data", method: post, body: "{}"}
       operatorBox:
         preReconcile:
           external:
@@ -133,7 +133,22 @@ spec:
             - {name: load, url: "http://prom:9090", protocol: prometheus, query: "up"}
             - {name: check, url: "http://x/{{ .external.load.status }}", sleep: 1s, retryBackoff: 1s}
 "#;
-    if let Err(d) = katalog::load_text("katalog.yaml", text.to_string()) {
-        panic!("{}", d.render());
-    }
+    let loaded = katalog::load_text("katalog.yaml", text.to_string())
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let warned: Vec<_> = loaded.warnings.iter().map(|w| w.code).collect();
+    assert_eq!(warned, ["external-not-at-admission"], "{warned:?}");
 }
+
+#[test]
+fn an_admission_only_call_is_refused_as_it_would_never_run() {
+    let text = KATALOG_HEAD.to_string()
+        + "      validation:\n        external:\n          - {name: policy, url: \"http://opa\", fires: {reconcile: false}}\n";
+    let found = found(&text);
+    assert!(
+        found.iter().any(|(c, p, _)| c == "external-admission-only"
+            && p == "spec.crds.app.validation.external[0].fires"),
+        "{found:#?}"
+    );
+}
+
+const KATALOG_HEAD: &str = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: ext}\nspec:\n  crds:\n    app:\n      apiTypes: {group: a.io, version: v1, kind: App, plural: apps}\n";

@@ -180,8 +180,35 @@ fn external(
             format!("external call `{label}` is in the enqueue gate, which runs inside the watch where ork makes no network call"),
             "move it to `preReconcile.reconcileGate.external`");
     }
+    admission_only(cx, crd, place, rest, e, &label, at.as_ref());
     for (key, value) in [("timeout", &e.timeout), ("sleep", &e.sleep)] {
         cx.crd_duration(crd, value.as_ref(), &format!("{rest}.{key}"));
+    }
+}
+
+/// Calls of `validation`/`mutation` are made at reconcile time only: the ork gateway does not
+/// make them at admission yet. Said as a warning; a call that would run nowhere
+/// (`fires.reconcile: false`) is an error.
+fn admission_only(
+    cx: &mut Cx<'_>,
+    crd: &Crd,
+    place: Place,
+    rest: &str,
+    e: &External,
+    label: &str,
+    at: Option<&crate::Location>,
+) {
+    if !matches!(place, Place::Validation | Place::Mutation) {
+        return;
+    }
+    if e.fires_at_reconcile() {
+        cx.crd_warning(crd, at, "external-not-at-admission", rest,
+            format!("external call `{label}` is made at reconcile time only; the ork gateway does not make it at admission, where `.external.{label}` is empty"),
+            "rules that read it hold at reconcile time; do not rely on them to deny at admission");
+    } else {
+        cx.crd_error(crd, at, "external-admission-only", &format!("{rest}.fires"),
+            format!("external call `{label}` is admission-only (`fires.reconcile: false`), but the ork gateway does not make external calls: it would never run"),
+            "remove `fires.reconcile: false` to make it at reconcile time");
     }
 }
 

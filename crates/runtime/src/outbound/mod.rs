@@ -152,3 +152,209 @@ pub fn key_of(cr: &Value) -> String {
         ns => format!("{ns}/{}", text("/metadata/name")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use katalog::model::external::Place::{OnReconcile, PreReconcile};
+    use serde_json::json;
+    use std::sync::Mutex;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    /// A loopback server answering `(status, body)` as currently set; records request heads.
+    struct Server {
+        url: String,
+        answer: Arc<Mutex<(u16, String)>>,
+        seen: Arc<Mutex<Vec<String>>>,
+    }
+
+    async fn server(status: u16, body: &str) -> Server {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let answer = Arc::new(Mutex::new((status, body.to_string())));
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let (a, s) = (answer.clone(), seen.clone());
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (a, s) = (a.clone(), s.clone());
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 8192];
+                    loop {
+                        let Ok(n) = conn.read(&mut buf).await else {
+                            return;
+                        };
+                        if n == 0 {
+                            return;
+                        }
+                        s.lock()
+                            .unwrap()
+                            .push(String::from_utf8_lossy(&buf[..n]).into_owned());
+                        let (status, body) = a.lock().unwrap().clone();
+                        let head = format!(
+                            "HTTP/1.1 {status} X\r\ncontent-length: {}\r\n\r\n{body}",
+                            body.len()
+                        );
+                        if conn.write_all(head.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Server { url, answer, seen }
+    }
+
+    thread_local! {
+        /// The metrics of this test's calls (each tokio test runs on its own thread).
+        static METRICS: crate::Metrics = crate::Metrics::new();
+    }
+
+    fn calls(on_reconcile: &str) -> Calls {
+        let text = format!(
+            "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: t}}\nspec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        onReconcile:\n          external:\n{on_reconcile}"
+        );
+        let loaded =
+            katalog::load_text("k.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
+        let crd = loaded.katalog.crd("app").unwrap().clone();
+        let engine = katalog::build::engine_for(&loaded.katalog).unwrap();
+        // Never contacted: no call here reads a Secret.
+        let config = kube::Config::new("http://127.0.0.1:9".parse().unwrap());
+        let kube = kube::Client::try_from(config).unwrap();
+        let metrics = METRICS.with(Clone::clone);
+        Calls::of(
+            &crd,
+            Arc::new(EngineRender::new(engine)),
+            kube,
+            Some(metrics.crd("app")),
+        )
+        .unwrap()
+    }
+
+    fn cr(url: &str, gate: &str) -> Value {
+        json!({"metadata": {"name": "site", "namespace": "ns"}, "spec": {"url": url, "gate": gate}})
+    }
+
+    async fn run(c: &Calls, data: &mut Value) -> Result<(), Halted> {
+        c.run(
+            &[PreReconcile, OnReconcile],
+            data,
+            "ns/site",
+            OffsetDateTime::now_utc(),
+        )
+        .await
+    }
+
+    #[tokio::test]
+    async fn results_follow_the_server_and_later_calls_see_earlier_ones() {
+        let s = server(200, "up").await;
+        let c = calls(
+            "            - {name: check, url: '{{ .spec.url }}/health', continueOnError: true}\n            - {name: echo, url: '{{ .spec.url }}/seen/{{ .external.check.status }}', continueOnError: true}\n",
+        );
+        let mut data = cr(&s.url, "on");
+        run(&c, &mut data).await.unwrap();
+        assert_eq!(
+            data["external"]["check"],
+            json!({"status": "200", "body": "up", "error": "", "called": "true"})
+        );
+        assert!(
+            s.seen
+                .lock()
+                .unwrap()
+                .iter()
+                .any(|r| r.starts_with("GET /seen/200 "))
+        );
+        *s.answer.lock().unwrap() = (503, "down".into());
+        let mut data = cr(&s.url, "on");
+        run(&c, &mut data).await.unwrap();
+        assert_eq!(data["external"]["check"]["status"], "503");
+        assert_eq!(
+            data["external"]["check"]["error"],
+            "HTTP 503 (expected 2xx)"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_failed_call_without_continue_on_error_halts() {
+        let s = server(500, "boom").await;
+        let c = calls(
+            "            - {name: check, url: '{{ .spec.url }}'}\n            - {name: after, url: '{{ .spec.url }}'}\n",
+        );
+        let mut data = cr(&s.url, "on");
+        let halted = run(&c, &mut data).await.unwrap_err();
+        assert_eq!(halted.name, "check");
+        assert!(halted.to_string().contains("HTTP 500"), "{halted}");
+        assert!(data["external"].get("after").is_none());
+        assert_eq!(s.seen.lock().unwrap().len(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_call_whose_when_fails_is_not_made() {
+        let s = server(200, "x").await;
+        let c = calls(
+            "            - name: check\n              url: '{{ .spec.url }}'\n              when: [{field: spec.gate, equals: 'on'}]\n",
+        );
+        let mut data = cr(&s.url, "off");
+        run(&c, &mut data).await.unwrap();
+        assert_eq!(data["external"]["check"]["called"], "false");
+        assert!(s.seen.lock().unwrap().is_empty());
+        let text = METRICS.with(crate::Metrics::encode);
+        assert!(
+            text.contains(
+                r#"orkestra_external_call_total{crd="app",name="check",result="skipped"} 1"#
+            ),
+            "{text}"
+        );
+    }
+
+    #[tokio::test]
+    async fn timeouts_retries_bodies_headers_and_tokens() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent = format!("http://{}", listener.local_addr().unwrap());
+        let c = calls(&format!(
+            "            - {{name: slow, url: '{silent}', timeout: 200ms, continueOnError: true, retryBackoff: {{initial: 10ms, maxAttempts: 2}}}}\n"
+        ));
+        let mut data = cr("", "on");
+        run(&c, &mut data).await.unwrap();
+        assert_eq!(data["external"]["slow"]["error"], "timed out after 200ms");
+        assert_eq!(data["external"]["slow"]["status"], "");
+        drop(listener);
+
+        let s = server(201, &"y".repeat(10_000)).await;
+        let c = calls(
+            "            - name: post\n              url: '{{ .spec.url }}/x'\n              method: post\n              body: '{\"name\": \"{{ .metadata.name }}\"}'\n              headers: {X-Team: '{{ .metadata.namespace }}'}\n              token: 'tok-{{ .metadata.name }}'\n              expectedStatus: 201\n",
+        );
+        let mut data = cr(&s.url, "on");
+        run(&c, &mut data).await.unwrap();
+        assert_eq!(
+            data["external"]["post"]["body"].as_str().unwrap().len(),
+            call::BODY_LIMIT
+        );
+        let seen = s.seen.lock().unwrap().join("\n");
+        assert!(seen.starts_with("POST /x "), "{seen}");
+        assert!(seen.contains("authorization: Bearer tok-site"), "{seen}");
+        assert!(seen.contains("x-team: ns"), "{seen}");
+        assert!(seen.contains("content-type: application/json"), "{seen}");
+        assert!(seen.contains(r#"{"name": "site"}"#), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn a_prometheus_call_is_an_instant_query_read_by_the_prom_notes() {
+        let answer = r#"{"status":"success","data":{"resultType":"vector","result":[{"metric":{"job":"a"},"value":[1,"42"]}]}}"#;
+        let s = server(200, answer).await;
+        let c = calls(
+            "            - {name: load, url: '{{ .spec.url }}/', protocol: prometheus, query: 'up{job=\"a\"}'}\n",
+        );
+        let mut data = cr(&s.url, "on");
+        run(&c, &mut data).await.unwrap();
+        let seen = s.seen.lock().unwrap().join("\n");
+        assert!(
+            seen.starts_with("GET /api/v1/query?query=up%7Bjob%3D%22a%22%7D "),
+            "{seen}"
+        );
+        let value =
+            katalog::render::render_text(&*c.render, "{{ promValue .external.load }}", &data)
+                .unwrap()
+                .into_owned();
+        assert_eq!(value, "42");
+    }
+}
