@@ -417,6 +417,11 @@ impl Reconciler {
         self.child_kinds.clone()
     }
 
+    /// The CRD's `external:` calls, when it has any.
+    pub fn calls(&self) -> Option<&Arc<crate::outbound::Calls>> {
+        self.calls.as_ref()
+    }
+
     /// The template engine this reconcile renders with (the Katalog's notes included).
     pub fn render(&self) -> &Arc<EngineRender> {
         &self.render
