@@ -152,3 +152,21 @@ fn an_admission_only_call_is_refused_as_it_would_never_run() {
 }
 
 const KATALOG_HEAD: &str = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: ext}\nspec:\n  crds:\n    app:\n      apiTypes: {group: a.io, version: v1, kind: App, plural: apps}\n";
+
+#[test]
+fn a_secret_ref_in_any_place_asks_for_secrets_and_delete_groups_hold_no_call() {
+    let text = KATALOG_HEAD.to_string()
+        + "      operatorBox:\n        preReconcile:\n          external:\n            - {name: vault, url: 'https://v', auth: {secretRef: {name: s, key: k}}}\n";
+    let loaded =
+        katalog::load_text("katalog.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
+    assert!(katalog::rbac::Needs::from_katalog(&loaded.katalog).secret_refs);
+
+    let text = KATALOG_HEAD.to_string()
+        + "      operatorBox:\n        onDelete:\n          ordered: true\n          groups:\n            - name: first\n              external: [{name: drain, url: 'http://x'}]\n";
+    let found = found(&text);
+    assert!(
+        found.iter().any(|(c, p, _)| c == "external-in-delete-group"
+            && p == "spec.crds.app.operatorBox.onDelete.groups[0].external"),
+        "{found:#?}"
+    );
+}

@@ -26,6 +26,8 @@ pub enum Place {
     Validation,
     /// `mutation.external`.
     Mutation,
+    /// `reconciler.hooks.external` and `reconciler.constructor.external`.
+    Hooks,
     /// `onCreate.external`.
     OnCreate,
     /// `onReconcile.external`.
@@ -43,6 +45,7 @@ impl Place {
             Place::ReconcileGate => "operatorBox.preReconcile.reconcileGate.external",
             Place::Validation => "validation.external",
             Place::Mutation => "mutation.external",
+            Place::Hooks => "operatorBox.reconciler.hooks.external",
             Place::OnCreate => "operatorBox.onCreate.external",
             Place::OnReconcile => "operatorBox.onReconcile.external",
             Place::OnDelete => "operatorBox.onDelete.external",
@@ -84,7 +87,8 @@ impl External {
 }
 
 /// Every list of calls a CRD declares, with its place, in the order a reconcile runs them:
-/// preReconcile, the gates, validation, mutation, onCreate, onReconcile, onDelete. Calls of
+/// preReconcile, the gates, validation, mutation, hooks (and constructor), onCreate,
+/// onReconcile, onDelete. Calls of
 /// resource blocks that do not read are returned as errors in their place (validation reports
 /// them; the runtime refuses to start).
 pub fn calls_of(crd: &Crd) -> Vec<(Place, Vec<Result<External, String>>)> {
@@ -106,6 +110,14 @@ pub fn calls_of(crd: &Crd) -> Vec<(Place, Vec<Result<External, String>>)> {
     }
     if let Some(m) = &crd.entry.mutation {
         out.push((Place::Mutation, typed(&m.external)));
+    }
+    if let Some(r) = &b.reconciler {
+        let hooks: Vec<External> = [&r.hooks, &r.constructor]
+            .into_iter()
+            .flatten()
+            .flat_map(|h| h.value.external.iter().cloned())
+            .collect();
+        out.push((Place::Hooks, typed(&hooks)));
     }
     for (place, block) in [
         (Place::OnCreate, &b.on_create),

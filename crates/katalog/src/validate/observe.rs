@@ -34,6 +34,20 @@ pub fn check(cx: &mut Cx<'_>) {
 }
 
 fn externals(cx: &mut Cx<'_>, crd: &Crd) {
+    if let Some(on_delete) = &crd.operator_box().on_delete {
+        for (i, group) in on_delete.groups.iter().enumerate() {
+            if !group.external.is_empty() {
+                cx.crd_error(
+                    crd,
+                    None,
+                    "external-in-delete-group",
+                    &format!("operatorBox.onDelete.groups[{i}].external"),
+                    "external calls inside an `onDelete` group are not made by ork",
+                    "declare them in `onDelete.external`, made before the groups",
+                );
+            }
+        }
+    }
     let mut names: Vec<String> = Vec::new();
     for (place, list) in calls_of(crd) {
         for (i, call) in list.iter().enumerate() {

@@ -360,7 +360,8 @@ impl Retry {
         let factor = self
             .multiplier
             .powi(i32::try_from(n - 1).unwrap_or(i32::MAX));
-        self.initial.mul_f64(factor.min(1e6)).min(self.max)
+        let secs = (self.initial.as_secs_f64() * factor).min(self.max.as_secs_f64());
+        Duration::try_from_secs_f64(secs).unwrap_or(self.max)
     }
 }
 

@@ -58,6 +58,7 @@ const RECONCILE_CALLS: &[katalog::model::external::Place] = &[
     katalog::model::external::Place::PreReconcile,
     katalog::model::external::Place::Validation,
     katalog::model::external::Place::Mutation,
+    katalog::model::external::Place::Hooks,
     katalog::model::external::Place::OnCreate,
     katalog::model::external::Place::OnReconcile,
 ];

@@ -132,10 +132,12 @@ async fn floor(url: &str) -> anyhow::Result<Duration> {
     for i in 0..CALLS {
         let request = http::Request::get(format!("{url}/health/s{i}"))
             .body(http_body_util::Full::default())?;
-        let answer = client
-            .send(request, Duration::from_secs(10), 4096)
-            .await?;
-        anyhow::ensure!(answer.status == 200, "the floor's call answered {}", answer.status);
+        let answer = client.send(request, Duration::from_secs(10), 4096).await?;
+        anyhow::ensure!(
+            answer.status == 200,
+            "the floor's call answered {}",
+            answer.status
+        );
     }
     Ok(started.elapsed() / CALLS as u32)
 }
@@ -143,8 +145,14 @@ async fn floor(url: &str) -> anyhow::Result<Duration> {
 /// Mean time per call of a declared call, templates and metrics included.
 async fn declared(url: &str) -> anyhow::Result<Duration> {
     let text = katalog_text(url, 1, true);
-    let loaded = katalog::load_text("katalog.yaml", text.replace("crdFile: ./crd.yaml", "apiTypes: {group: bench.ork.test, version: v1, kind: Stack, plural: stacks}"))
-        .map_err(|d| anyhow::anyhow!("{}", d.render()))?;
+    let loaded = katalog::load_text(
+        "katalog.yaml",
+        text.replace(
+            "crdFile: ./crd.yaml",
+            "apiTypes: {group: bench.ork.test, version: v1, kind: Stack, plural: stacks}",
+        ),
+    )
+    .map_err(|d| anyhow::anyhow!("{}", d.render()))?;
     let crd = loaded.katalog.crd("stack").expect("declared").clone();
     let engine = katalog::build::engine_for(&loaded.katalog)?;
     // Never contacted: the call reads no Secret.
