@@ -99,9 +99,11 @@ pub async fn run(call: &External, data: &Value, cx: &Context<'_>) -> Outcome {
     let retry = Retry::of(call);
     let mut attempt = 1;
     loop {
-        let sent = http
-            .send(prepared.request(), prepared.timeout, prepared.limit)
-            .await;
+        let request = match prepared.request() {
+            Ok(r) => r,
+            Err(e) => return failed(None, e, started.elapsed()),
+        };
+        let sent = http.send(request, prepared.timeout, prepared.limit).await;
         let verdict = match sent {
             Ok(answer) => judge(call, &prepared, answer),
             Err(e) => Err((None, e.to_string())),
@@ -183,7 +185,7 @@ struct Prepared {
 }
 
 impl Prepared {
-    fn request(&self) -> http::Request<Full<Bytes>> {
+    fn request(&self) -> Result<http::Request<Full<Bytes>>, String> {
         let mut builder = http::Request::builder()
             .method(self.method.clone())
             .uri(&self.url);
@@ -192,7 +194,7 @@ impl Prepared {
         }
         builder
             .body(Full::new(Bytes::from(self.body.clone())))
-            .unwrap_or_else(|_| http::Request::new(Full::default()))
+            .map_err(|e| format!("invalid request: {e}"))
     }
 }
 

@@ -288,6 +288,19 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_request_that_cannot_be_built_is_a_failed_call_not_another_request() {
+        let s = server(200, "x").await;
+        let c = calls(
+            "            - {name: check, url: '{{ .spec.url }}', headers: {'bad header': v}, continueOnError: true}\n",
+        );
+        let mut data = cr(&s.url, "on");
+        run(&c, &mut data).await.unwrap();
+        let error = data["external"]["check"]["error"].as_str().unwrap();
+        assert!(error.starts_with("invalid request"), "{error}");
+        assert!(s.seen.lock().unwrap().is_empty());
+    }
+
+    #[tokio::test]
     async fn a_call_whose_when_fails_is_not_made() {
         let s = server(200, "x").await;
         let c = calls(
