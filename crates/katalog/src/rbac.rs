@@ -164,7 +164,11 @@ impl Needs {
             }
             n.secret_refs |= blocks_of(crd)
                 .iter()
-                .any(|b| b.external.iter().any(has_secret_ref));
+                .any(|b| b.external.iter().any(has_secret_ref))
+                || crate::model::external::calls_of(crd)
+                    .iter()
+                    .flat_map(|(_, list)| list.iter().flatten())
+                    .any(|e| e.auth.as_ref().is_some_and(has_secret_ref));
             let ob = crd.operator_box();
             for w in &ob.watch {
                 if let (Some(api), Some(kind)) = (&w.value.api_version, &w.value.kind) {

@@ -2,6 +2,7 @@
 
 mod build;
 mod conformance;
+mod externals;
 mod keys;
 mod loading;
 mod never_panics;

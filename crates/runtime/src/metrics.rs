@@ -9,8 +9,10 @@
 //! | `controller_resource_count`                   | gauge     | `crd`           |
 //! | `controller_crd_activation_latency_seconds`   | histogram | `crd`           |
 //! | `controller_crd_activation_total`             | counter   | `crd`, `result` |
+//! | `orkestra_external_call_total`                | counter   | `crd`, `name`, `result` |
+//! | `orkestra_external_call_duration_seconds`     | histogram | `crd`, `name`   |
 //!
-//! `result` is `success` or `error`. The value of `crd` is **the CRD name as declared in the
+//! `result` is `success` or `error` (for external calls also `skipped`: `when:` did not hold). The value of `crd` is **the CRD name as declared in the
 //! Katalog** (the key of `/katalog/{crd}`), not Orkestra's GVK string: it is stable across
 //! version bumps, needs no escaping, and lets a dashboard join metrics with the HTTP API.
 //! Histograms use Prometheus' default buckets (5 ms to 10 s).
@@ -74,6 +76,21 @@ impl EncodeLabelValue for ResultLabel {
 
 type Histograms = Family<CrdLabels, Histogram, fn() -> Histogram>;
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallLabels {
+    crd: String,
+    name: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CallResultLabels {
+    crd: String,
+    name: String,
+    result: String,
+}
+
+type CallHistograms = Family<CallLabels, Histogram, fn() -> Histogram>;
+
 fn default_histogram() -> Histogram {
     Histogram::new(DEFAULT_BUCKETS)
 }
@@ -90,6 +107,8 @@ struct Families {
     activations: Family<ResultLabels, Counter>,
     autoscale_overrides: Family<CrdLabels, Counter>,
     autoscale_restores: Family<CrdLabels, Counter>,
+    external_calls: Family<CallResultLabels, Counter>,
+    external_duration: CallHistograms,
 }
 
 /// The metrics of one runtime process: a registry of the `controller_*` families.
@@ -122,6 +141,8 @@ impl Metrics {
             activations: Family::default(),
             autoscale_overrides: Family::default(),
             autoscale_restores: Family::default(),
+            external_calls: Family::default(),
+            external_duration: CallHistograms::new_with_constructor(default_histogram),
         };
         let mut registry = Registry::default();
         let counters = [
@@ -154,6 +175,17 @@ impl Metrics {
         for (name, help, family) in autoscale {
             registry.register(name, help, family.clone());
         }
+        registry.register(
+            "orkestra_external_call",
+            "External calls, by CRD, call name and result",
+            families.external_calls.clone(),
+        );
+        registry.register_with_unit(
+            "orkestra_external_call_duration",
+            "Time one external call took, retries included",
+            Unit::Seconds,
+            families.external_duration.clone(),
+        );
         let gauges = [
             (
                 "controller_queue_depth",
@@ -285,6 +317,28 @@ impl CrdMetrics {
             &self.families.autoscale_restores
         };
         family.get_or_create(&self.crd).inc();
+    }
+
+    /// One external call `name` finished with `result` (`success`, `error` or `skipped`)
+    /// after `duration` (not observed for a skipped call).
+    pub fn record_external(&self, name: &str, result: &str, duration: Option<Duration>) {
+        self.families
+            .external_calls
+            .get_or_create(&CallResultLabels {
+                crd: self.crd.crd.clone(),
+                name: name.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+        if let Some(d) = duration {
+            self.families
+                .external_duration
+                .get_or_create(&CallLabels {
+                    crd: self.crd.crd.clone(),
+                    name: name.to_owned(),
+                })
+                .observe(d.as_secs_f64());
+        }
     }
 
     /// Sets the queue depth gauge.

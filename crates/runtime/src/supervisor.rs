@@ -128,7 +128,7 @@ impl Supervisor {
         leading: Leading,
     ) -> Result<Self, Error> {
         Self::start(client, katalog, metrics, stop_timeout, leading, |crd| {
-            let config = crate::ReconcilerConfig::default();
+            let config = crate::ReconcilerConfig::default().metrics(metrics.crd(&crd.name));
             crate::Reconciler::new(katalog, crd, client.clone(), config).map(Arc::new)
         })
         .await

@@ -713,7 +713,7 @@ async fn as_runtime(
 
 /// Log lines written while a future runs (`with_subscriber`), for checking warnings.
 #[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
+pub(crate) struct Captured(pub(crate) Arc<Mutex<Vec<u8>>>);
 
 impl std::io::Write for Captured {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

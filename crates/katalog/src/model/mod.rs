@@ -12,6 +12,7 @@ mod crd;
 mod crd_map;
 mod document;
 pub mod duration;
+pub mod external;
 mod motif;
 mod notes;
 mod notification;

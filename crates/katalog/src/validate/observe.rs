@@ -2,6 +2,7 @@
 //! (§18.3 #40, #41, #52, #53, #54).
 
 use super::{Cx, is_camel_case};
+use crate::model::external::{Place, SUPPORTED_PROTOCOLS, UNSUPPORTED_PROTOCOLS, calls_of};
 use crate::model::{Crd, External, Gate};
 
 /// The sentinels of spec §11.5.
@@ -33,86 +34,231 @@ pub fn check(cx: &mut Cx<'_>) {
 }
 
 fn externals(cx: &mut Cx<'_>, crd: &Crd) {
-    let b = crd.operator_box();
-    let mut all: Vec<(String, &External)> = Vec::new();
-    if let Some(p) = &b.pre_reconcile {
-        all.extend(
-            p.external
-                .iter()
-                .map(|e| ("operatorBox.preReconcile.external".to_string(), e)),
-        );
-        for (key, gate) in [
-            ("enqueueGate", &p.enqueue_gate),
-            ("reconcileGate", &p.reconcile_gate),
-        ] {
-            if let Some(g) = gate {
-                all.extend(
-                    g.external
-                        .iter()
-                        .map(|e| (format!("operatorBox.preReconcile.{key}.external"), e)),
+    if let Some(on_delete) = &crd.operator_box().on_delete {
+        for (i, group) in on_delete.groups.iter().enumerate() {
+            if !group.external.is_empty() {
+                cx.crd_error(
+                    crd,
+                    None,
+                    "external-in-delete-group",
+                    &format!("operatorBox.onDelete.groups[{i}].external"),
+                    "external calls inside an `onDelete` group are not made by ork",
+                    "declare them in `onDelete.external`, made before the groups",
                 );
             }
         }
     }
-    for (key, rules) in [
-        (
-            "validation",
-            crd.entry.validation.as_ref().map(|v| &v.external),
-        ),
-        ("mutation", crd.entry.mutation.as_ref().map(|m| &m.external)),
-    ] {
-        if let Some(list) = rules {
-            all.extend(list.iter().map(|e| (format!("{key}.external"), e)));
-        }
-    }
     let mut names: Vec<String> = Vec::new();
-    for (rest, e) in all {
-        match &e.name {
-            None => cx.crd_error(
-                crd,
-                None,
-                "missing-field",
-                &format!("{rest}.name"),
-                "an external call needs a `name`",
-                "add a camelCase `name`",
-            ),
-            Some(n) if !is_camel_case(&n.value) => cx.crd_error(
-                crd,
-                Some(&n.at),
-                "invalid-external-name",
-                &format!("{rest}.name"),
-                format!(
-                    "external call name `{}` must be camelCase (it is read as `.external.{}`)",
-                    n.value, n.value
+    for (place, list) in calls_of(crd) {
+        for (i, call) in list.iter().enumerate() {
+            let rest = format!("{}[{i}]", place.path());
+            match call {
+                Ok(e) => external(cx, crd, place, &rest, e, &mut names),
+                Err(message) => cx.crd_error(
+                    crd,
+                    None,
+                    "invalid-external",
+                    &rest,
+                    format!("external call does not read: {message}"),
+                    "see spec §11.1 for the fields of an external call",
                 ),
-                "",
-            ),
-            Some(n) if names.contains(&n.value) => cx.crd_error(
-                crd,
-                Some(&n.at),
-                "duplicate-external",
-                &format!("{rest}.name"),
-                format!("external call `{}` is declared twice", n.value),
-                "give each call its own name",
-            ),
-            Some(n) => names.push(n.value.clone()),
-        }
-        if e.url.as_deref().is_none_or(str::is_empty)
-            && e.protocol.as_deref().is_none_or(|p| p == "http")
-        {
-            cx.crd_error(
-                crd,
-                None,
-                "missing-field",
-                &format!("{rest}.url"),
-                "an external call needs a `url`",
-                "",
-            );
-        }
-        for (key, value) in [("timeout", &e.timeout), ("sleep", &e.sleep)] {
-            cx.crd_duration(crd, value.as_ref(), &format!("{rest}.{key}"));
+            }
         }
     }
+}
+
+/// One call: its name, url, protocol, method, auth, durations.
+fn external(
+    cx: &mut Cx<'_>,
+    crd: &Crd,
+    place: Place,
+    rest: &str,
+    e: &External,
+    names: &mut Vec<String>,
+) {
+    let at = e.name.as_ref().map(|n| n.at.clone());
+    let label = e
+        .name
+        .as_ref()
+        .map_or("?", |n| n.value.as_str())
+        .to_string();
+    match &e.name {
+        None => cx.crd_error(
+            crd,
+            None,
+            "missing-field",
+            &format!("{rest}.name"),
+            "an external call needs a `name`",
+            "add a camelCase `name`",
+        ),
+        Some(n) if !is_camel_case(&n.value) => cx.crd_error(
+            crd,
+            Some(&n.at),
+            "invalid-external-name",
+            &format!("{rest}.name"),
+            format!(
+                "external call name `{}` must be camelCase (it is read as `.external.{}`)",
+                n.value, n.value
+            ),
+            "",
+        ),
+        Some(n) if names.contains(&n.value) => cx.crd_error(
+            crd,
+            Some(&n.at),
+            "duplicate-external",
+            &format!("{rest}.name"),
+            format!("external call `{}` is declared twice", n.value),
+            "give each call its own name",
+        ),
+        Some(n) => names.push(n.value.clone()),
+    }
+    let protocol = e.protocol_name();
+    if UNSUPPORTED_PROTOCOLS.contains(&protocol) {
+        cx.crd_error(
+            crd,
+            at.as_ref(),
+            "unsupported-external-protocol",
+            &format!("{rest}.protocol"),
+            format!("external call `{label}` uses protocol `{protocol}`, which ork does not support (only {})", SUPPORTED_PROTOCOLS.join(", ")),
+            "call an HTTP endpoint in front of the service, or run this CRD with Orkestra",
+        );
+    } else if !SUPPORTED_PROTOCOLS.contains(&protocol) {
+        cx.crd_error(
+            crd,
+            at.as_ref(),
+            "invalid-value",
+            &format!("{rest}.protocol"),
+            format!(
+                "external call `{label}`: protocol `{protocol}` is not one of {}",
+                SUPPORTED_PROTOCOLS.join(", ")
+            ),
+            "",
+        );
+    }
+    if e.url.as_deref().is_none_or(|u| u.trim().is_empty()) {
+        cx.crd_error(
+            crd,
+            at.as_ref(),
+            "missing-field",
+            &format!("{rest}.url"),
+            format!("external call `{label}` needs a `url`"),
+            "",
+        );
+    }
+    if protocol == "prometheus" && e.query.as_deref().is_none_or(|q| q.trim().is_empty()) {
+        cx.crd_error(
+            crd,
+            at.as_ref(),
+            "missing-field",
+            &format!("{rest}.query"),
+            format!("prometheus call `{label}` needs a `query` (PromQL, templated)"),
+            "",
+        );
+    }
+    if let Some(m) = e
+        .method
+        .as_deref()
+        .filter(|m| !METHODS.contains(&m.trim().to_ascii_uppercase().as_str()))
+    {
+        cx.crd_error(
+            crd,
+            at.as_ref(),
+            "invalid-value",
+            &format!("{rest}.method"),
+            format!("external call `{label}`: method `{m}` is not GET, POST, PUT, PATCH or DELETE"),
+            "",
+        );
+    }
+    if let Some(problem) = e.auth.as_ref().and_then(auth_problem) {
+        cx.crd_error(
+            crd,
+            at.as_ref(),
+            "invalid-external-auth",
+            &format!("{rest}.auth"),
+            format!("external call `{label}`: {problem}"),
+            "write `auth: {secretRef: {name: <secret>, key: <key>}}`",
+        );
+    }
+    if e.auth.is_some() && e.token.as_deref().is_some_and(|t| !t.is_empty()) {
+        cx.crd_error(
+            crd,
+            at.as_ref(),
+            "external-auth-exclusive",
+            rest,
+            format!("external call `{label}` sets both `token` and `auth`; they are exclusive"),
+            "keep one of them",
+        );
+    }
+    if place == Place::EnqueueGate {
+        cx.crd_error(crd, at.as_ref(), "external-in-enqueue-gate", rest,
+            format!("external call `{label}` is in the enqueue gate, which runs inside the watch where ork makes no network call"),
+            "move it to `preReconcile.reconcileGate.external`");
+    }
+    admission_only(cx, crd, place, rest, e, &label, at.as_ref());
+    for (key, value) in [("timeout", &e.timeout), ("sleep", &e.sleep)] {
+        cx.crd_duration(crd, value.as_ref(), &format!("{rest}.{key}"));
+    }
+}
+
+/// Calls of `validation`/`mutation` are made at reconcile time only: the ork gateway does not
+/// make them at admission yet. Said as a warning; a call that would run nowhere
+/// (`fires.reconcile: false`) is an error.
+fn admission_only(
+    cx: &mut Cx<'_>,
+    crd: &Crd,
+    place: Place,
+    rest: &str,
+    e: &External,
+    label: &str,
+    at: Option<&crate::Location>,
+) {
+    if !matches!(place, Place::Validation | Place::Mutation) {
+        return;
+    }
+    if e.fires_at_reconcile() {
+        cx.crd_warning(crd, at, "external-not-at-admission", rest,
+            format!("external call `{label}` is made at reconcile time only; the ork gateway does not make it at admission, where `.external.{label}` is empty"),
+            "rules that read it hold at reconcile time; do not rely on them to deny at admission");
+    } else {
+        cx.crd_error(crd, at, "external-admission-only", &format!("{rest}.fires"),
+            format!("external call `{label}` is admission-only (`fires.reconcile: false`), but the ork gateway does not make external calls: it would never run"),
+            "remove `fires.reconcile: false` to make it at reconcile time");
+    }
+}
+
+/// The methods of an external call.
+const METHODS: &[&str] = &["GET", "POST", "PUT", "PATCH", "DELETE"];
+
+/// What is wrong with an `auth:` block, which must be `{secretRef: {name, key, namespace?},
+/// header?}`.
+fn auth_problem(auth: &serde_json::Value) -> Option<String> {
+    let Some(map) = auth.as_object() else {
+        return Some("`auth` must be a map".into());
+    };
+    if let Some(k) = map
+        .keys()
+        .find(|k| !["secretRef", "header"].contains(&k.as_str()))
+    {
+        return Some(format!(
+            "`auth.{k}` is not supported (only `secretRef` and `header`)"
+        ));
+    }
+    let Some(secret) = map.get("secretRef").and_then(|s| s.as_object()) else {
+        return Some("`auth` needs a `secretRef`".into());
+    };
+    for key in ["name", "key"] {
+        if secret
+            .get(key)
+            .and_then(|v| v.as_str())
+            .is_none_or(str::is_empty)
+        {
+            return Some(format!("`auth.secretRef.{key}` is required"));
+        }
+    }
+    secret
+        .keys()
+        .find(|k| !["name", "key", "namespace"].contains(&k.as_str()))
+        .map(|k| format!("`auth.secretRef.{k}` is not one of name, key, namespace"))
 }
 
 fn cross(cx: &mut Cx<'_>, crd: &Crd) {

@@ -294,6 +294,16 @@ fn extension_points(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
             "declare `remote:` or remove `default: false`");
     }
     if let Some(remote) = &r.remote {
+        // Until the remote reconciler is built, a Katalog that declares one must not start:
+        // running its templates instead (or nothing, with `default: false`) would be wrong.
+        cx.crd_error(
+            crd,
+            Some(&remote.at),
+            "remote-reconciler-unsupported",
+            &format!("{PREFIX}.remote"),
+            "the remote reconciler (`remote:`, spec §9.7) is not supported by ork yet; this CRD would not be reconciled as declared",
+            "reconcile with templates (`onReconcile`) instead, or run this CRD with Orkestra",
+        );
         if remote.value.endpoint.as_deref().is_none_or(str::is_empty) {
             cx.crd_error(
                 crd,

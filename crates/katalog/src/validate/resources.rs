@@ -228,7 +228,9 @@ fn check_declaration(
                     ));
                 }
             }
-            "protocol" if !sub.contains("external") && !["TCP", "UDP", "SCTP"].contains(&value) => {
+            "protocol"
+                if !full.contains(".external[") && !["TCP", "UDP", "SCTP"].contains(&value) =>
+            {
                 report(error(
                     "invalid-protocol",
                     n,

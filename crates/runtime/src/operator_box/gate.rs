@@ -10,16 +10,20 @@
 //!   write) and the box shows `gated` until its next successful reconcile.
 //!
 //! A gate passes when its `sentinels` list is empty or names a sentinel that is true, and its
-//! `when`/`or` conditions hold against the CR, with the sentinels under `.sentinels`. A gate
-//! that cannot be evaluated (a condition that fails to evaluate, or `external:` calls, which
-//! ork does not make yet) follows its `failPolicy`: `open` (the default) passes, `closed`
-//! holds.
+//! `when`/`or` conditions hold against the CR, with the sentinels under `.sentinels`. The
+//! reconcile gate first makes `preReconcile.external` and its own `external:` calls (their
+//! results under `.external`, as the conditions read them). A gate that cannot be evaluated
+//! (a condition that fails to evaluate, a call without `continueOnError` that failed, timed
+//! out or answered an unexpected status) follows its `failPolicy`: `open` (the default)
+//! passes, `closed` holds. The enqueue gate runs inside the watch and makes no call
+//! (validation refuses calls there).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, PoisonError};
 
 use katalog::build::EngineRender;
 use katalog::condition::{Condition, Conditions, Env};
+use katalog::model::external::Place;
 use kube::api::DynamicObject;
 use serde_json::{Map, Value};
 
@@ -60,6 +64,18 @@ impl Gate {
         if self.external {
             return self.fail_open;
         }
+        self.evaluate(cr, sentinels, render)
+    }
+
+    /// Whether `data` (the CR, with `.external` when the gate made calls) passes the
+    /// sentinels and conditions.
+    fn evaluate(
+        &self,
+        data: &Value,
+        sentinels: &Map<String, Value>,
+        render: &EngineRender,
+    ) -> bool {
+        let cr = data;
         let by_sentinel = self.sentinels.is_empty()
             || self
                 .sentinels
@@ -169,12 +185,14 @@ pub(super) struct AtDequeue {
     pub(super) gates: Arc<Gates>,
     pub(super) pending: Pending,
     pub(super) render: Arc<EngineRender>,
+    /// The CRD's `external:` calls (the gate makes its own).
+    pub(super) calls: Option<Arc<crate::outbound::Calls>>,
 }
 
 impl AtDequeue {
     /// Whether the reconcile gate holds `cr` (queued as `key`) back. A CR being deleted is
     /// never held: its finalizer must run.
-    pub(super) fn holds(&self, key: &Key, cr: &DynamicObject) -> bool {
+    pub(super) async fn holds(&self, key: &Key, cr: &DynamicObject) -> bool {
         let Some(gate) = &self.gates.reconcile else {
             return false;
         };
@@ -185,8 +203,19 @@ impl AtDequeue {
             .pending
             .take(key)
             .unwrap_or_else(|| self.gates.sentinels(Some(cr), cr));
-        let json = serde_json::to_value(cr).unwrap_or_default();
-        !gate.passes(&json, &sentinels, &self.render)
+        let mut json = serde_json::to_value(cr).unwrap_or_default();
+        let places = [Place::PreReconcile, Place::ReconcileGate];
+        if let Some(calls) = self.calls.as_ref().filter(|c| c.any_in(&places)) {
+            let now = time::OffsetDateTime::now_utc();
+            if let Err(halted) = calls.run(&places, &mut json, &key.to_string(), now).await {
+                tracing::debug!(%key, error = %halted, fail_open = gate.fail_open,
+                    "a reconcile gate call failed; the fail policy decides");
+                return !gate.fail_open;
+            }
+        } else if gate.external {
+            return !gate.fail_open;
+        }
+        !gate.evaluate(&json, &sentinels, &self.render)
     }
 }
 

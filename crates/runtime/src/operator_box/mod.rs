@@ -107,6 +107,12 @@ pub trait Reconcile: Send + Sync + 'static {
         None
     }
 
+    /// The CRD's `external:` calls, if any: the reconcile gate makes its own
+    /// (`preReconcile.external` and `reconcileGate.external`) before it decides.
+    fn calls(&self) -> Option<Arc<crate::outbound::Calls>> {
+        None
+    }
+
     /// The template engine of the reconcile (with the Katalog's notes), which the box's gates
     /// and autoscaler render with too; `None`: a plain engine.
     fn render(&self) -> Option<Arc<katalog::build::EngineRender>> {
@@ -410,6 +416,7 @@ impl OperatorBox {
                 gates: Arc::clone(&config.gates),
                 pending: pending.clone(),
                 render: Arc::clone(&render),
+                calls: reconcile.calls(),
             };
             Box::new(move |queue: Queue<Key>| {
                 Workers::spawn_counted(
@@ -709,8 +716,12 @@ fn reconcile_from_store<R: Reconcile>(
         let cr = store.get(&key.object_ref(&resource));
         let reconcile = Arc::clone(&reconcile);
         let stats = stats.clone();
-        let held = cr.as_ref().is_some_and(|cr| gate.holds(&key, cr));
+        let gate = gate.clone();
         Box::pin(async move {
+            let held = match &cr {
+                Some(cr) => gate.holds(&key, cr).await,
+                None => false,
+            };
             match cr {
                 Some(_) if held => {
                     tracing::debug!(%key, "the reconcile gate holds the CR");

@@ -62,7 +62,13 @@ impl Reconciler {
             )
             .await;
         }
-        let cr_json = self.cr_json(cr);
+        let mut cr_json = self.cr_json(cr);
+        if let Err(e) = self
+            .call_external(&[katalog::model::external::Place::OnDelete], &mut cr_json)
+            .await
+        {
+            return Err(self.fail(cr, e).await);
+        }
         if let Some(on_delete) = &self.crd.operator_box().on_delete {
             let keys = match self.template_keys(&cr_json, surroundings) {
                 Ok(keys) => keys,

@@ -32,6 +32,10 @@ impl Reconcile for Reconciler {
         Some(Reconciler::render(self).clone())
     }
 
+    fn calls(&self) -> Option<Arc<crate::outbound::Calls>> {
+        Reconciler::calls(self).cloned()
+    }
+
     fn cross(&self) -> Option<Arc<Cross>> {
         Reconciler::cross(self).cloned()
     }

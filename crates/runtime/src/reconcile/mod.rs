@@ -51,6 +51,17 @@ use crate::observe::Cross;
 pub use crate::work::Action;
 pub(crate) use tracking::{Protection, child_kinds_of};
 
+/// The `external:` calls a reconcile makes, in this order; the reconcile gate makes its own
+/// (with `preReconcile.external`) before the reconcile, and the delete path `onDelete`'s.
+const RECONCILE_CALLS: &[katalog::model::external::Place] = &[
+    katalog::model::external::Place::PreReconcile,
+    katalog::model::external::Place::Validation,
+    katalog::model::external::Place::Mutation,
+    katalog::model::external::Place::Hooks,
+    katalog::model::external::Place::OnCreate,
+    katalog::model::external::Place::OnReconcile,
+];
+
 /// The default field manager of server-side apply and every other write.
 pub const DEFAULT_FIELD_MANAGER: &str = "orkestra";
 
@@ -90,6 +101,9 @@ pub enum Error {
     /// The status could not be written.
     #[error("writing status")]
     StatusFailed(#[source] status::Error),
+    /// An `external:` call without `continueOnError` failed; retried with backoff.
+    #[error(transparent)]
+    ExternalFailed(crate::outbound::Halted),
     /// `onDelete` did not finish within its timeout; the finalizer stays.
     #[error("deletion did not finish within {timeout:?}; still waiting for {pending}")]
     DeletionTimedOut {
@@ -145,6 +159,7 @@ pub struct ReconcilerConfig {
     discovery: Option<Arc<Discovery>>,
     child_cache: Option<Arc<dyn owned::ChildCache>>,
     status_refresh: Duration,
+    metrics: Option<crate::metrics::CrdMetrics>,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -165,6 +180,7 @@ impl Default for ReconcilerConfig {
             discovery: None,
             child_cache: None,
             status_refresh: subresource::REFRESH,
+            metrics: None,
         }
     }
 }
@@ -207,6 +223,13 @@ impl ReconcilerConfig {
         self
     }
 
+    /// Where `orkestra_external_call_*` are recorded (default: nowhere).
+    #[must_use]
+    pub fn metrics(mut self, metrics: crate::metrics::CrdMetrics) -> Self {
+        self.metrics = Some(metrics);
+        self
+    }
+
     /// A discovery cache shared with other Reconcilers (default: one of its own).
     #[must_use]
     pub fn discovery(mut self, discovery: Arc<Discovery>) -> Self {
@@ -244,6 +267,8 @@ pub struct Reconciler {
     child_kinds: Vec<(String, String)>,
     /// The CRD's `cross:` declarations, when it has any.
     cross: Option<Arc<Cross>>,
+    /// The CRD's `external:` calls, when it has any.
+    calls: Option<Arc<crate::outbound::Calls>>,
     /// The children cache its OperatorBox attached (see [`Reconciler::use_child_cache`]).
     box_cache: std::sync::OnceLock<Arc<dyn owned::ChildCache>>,
     /// The cache of this CRD's CRs its OperatorBox attached (for `unique` rules).
@@ -285,6 +310,9 @@ impl Reconciler {
         let render = Arc::new(EngineRender::new(engine));
         let cross = (!crd.operator_box().cross.is_empty())
             .then(|| Arc::new(Cross::new(katalog, crd, render.clone())));
+        let calls =
+            crate::outbound::Calls::of(crd, render.clone(), client.clone(), config.metrics.clone())
+                .map(Arc::new);
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -324,6 +352,7 @@ impl Reconciler {
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
             cross,
+            calls,
             box_cache: std::sync::OnceLock::new(),
             primary_store: std::sync::OnceLock::new(),
         })
@@ -391,6 +420,11 @@ impl Reconciler {
     /// `onDelete`, and every `custom:` kind written without a template.
     pub fn child_kinds(&self) -> Vec<(String, String)> {
         self.child_kinds.clone()
+    }
+
+    /// The CRD's `external:` calls, when it has any.
+    pub fn calls(&self) -> Option<&Arc<crate::outbound::Calls>> {
+        self.calls.as_ref()
     }
 
     /// The template engine this reconcile renders with (the Katalog's notes included).
@@ -574,6 +608,7 @@ impl Reconciler {
         if let Some(d) = data.as_object_mut() {
             d.extend(template_keys.clone());
         }
+        let external = self.call_external(RECONCILE_CALLS, &mut data).await;
         // The CR (plus the keys beside it) as templates see it: mutated in memory when declared.
         let siblings = self.siblings(&cr).await;
         let admitted = katalog::admission::admit_at_reconcile(
@@ -589,9 +624,10 @@ impl Reconciler {
             warned: admitted.warned,
             error: None,
         };
-        let converged = match &findings_base.denied {
-            Some(denied) => Err(Error::ValidationDenied(denied.clone())),
-            None => self.converge(&cr, &data, &template_keys).await,
+        let converged = match (&findings_base.denied, external) {
+            (Some(denied), _) => Err(Error::ValidationDenied(denied.clone())),
+            (None, Err(halted)) => Err(halted),
+            (None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
         };
         let (result, children, wrote) = match converged {
             Ok(c) => (Ok(()), c.children, c.wrote),
@@ -644,6 +680,22 @@ impl Reconciler {
                 Ok(self.requeue(&data))
             }
         }
+    }
+
+    /// Makes the CRD's `external:` calls of `places`, adding `.external` to `data`.
+    async fn call_external(
+        &self,
+        places: &[katalog::model::external::Place],
+        data: &mut Value,
+    ) -> Result<(), Error> {
+        let Some(calls) = &self.calls else {
+            return Ok(());
+        };
+        let key = crate::outbound::key_of(data);
+        calls
+            .run(places, data, &key, self.now())
+            .await
+            .map_err(Error::ExternalFailed)
     }
 
     /// Sets `Ready=False` for an error outside the converge pass, emits the Event, returns it.

@@ -233,7 +233,8 @@ pub struct BundleArgs {
 /// Arguments of `ork bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The benchmarks to run: throughput, idle, failover, or all (space- or comma-separated).
+    /// The benchmarks to run: throughput, idle, failover, external, or all (space- or
+    /// comma-separated).
     #[arg(value_enum, value_delimiter = ',', default_value = "throughput")]
     pub benchmarks: Vec<Benchmark>,
     /// throughput: the numbers of CRs to converge, one measurement each.
@@ -268,7 +269,9 @@ pub enum Benchmark {
     Idle,
     /// Failover time after SIGTERM and SIGKILL of the leader, default Lease durations.
     Failover,
-    /// All three, in that order.
+    /// The cost of one `external:` call per reconcile (not part of `all`).
+    External,
+    /// Throughput, idle and failover, in that order.
     All,
 }
 

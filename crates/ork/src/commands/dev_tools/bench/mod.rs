@@ -1,6 +1,6 @@
 //! `ork bench`: how `ork run` performs, on a throwaway local control plane (with an audit log).
 //!
-//! Three benchmarks, chosen on the command line (default: `throughput`):
+//! Four benchmarks, chosen on the command line (default: `throughput`):
 //!
 //! - **throughput** (`throughput.rs`): how fast one `ork run` converges N CRs, against a floor
 //!   of the same children applied directly; then its RSS with 15 idle CRDs.
@@ -10,9 +10,14 @@
 //!   the leader to the follower reporting `isKonductor: true`, with the default Lease
 //!   durations.
 //!
+//! - **external** (`external.rs`): the cost of an `external:` call against a loopback server
+//!   answering in 1 ms: per call against a bare HTTP client loop, and CRs/s of a reconcile
+//!   with one call against the same without.
+//!
 //! A benchmark, not a test: nothing is asserted. Each figure is printed with the load average,
 //! since the machine may be shared.
 
+mod external;
 mod failover;
 mod fleet;
 mod idle;
@@ -103,6 +108,9 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
     let chosen = Benchmark::expand(&args.benchmarks);
     if chosen.contains(&Benchmark::Throughput) {
         throughput::measure(args, &bench).await?;
+    }
+    if chosen.contains(&Benchmark::External) {
+        external::measure(args, &bench).await?;
     }
     let mut fleet = None;
     for benchmark in [Benchmark::Idle, Benchmark::Failover] {

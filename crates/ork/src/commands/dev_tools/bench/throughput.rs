@@ -247,7 +247,7 @@ async fn converge(
 }
 
 /// Records when each object first passes `keep`.
-async fn first_seen<K>(
+pub(super) async fn first_seen<K>(
     api: Api<K>,
     config: watcher::Config,
     seen: Arc<Mutex<HashMap<String, Instant>>>,

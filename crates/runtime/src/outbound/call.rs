@@ -1,0 +1,409 @@
+//! One `external:` call as a reconcile makes it (spec §11.1): its conditions, `sleep`, the
+//! templated request, auth, the per-call timeout and retries, and the result map templates
+//! read as `.external.<name>.{status,body,error,called}`.
+//!
+//! Decisions:
+//! - The result body keeps at most [`BODY_LIMIT`] bytes (the rest is never read); a
+//!   `protocol: prometheus` answer is read up to [`PROMETHEUS_LIMIT`] and kept as the parsed
+//!   JSON, which the `prom*` notes read.
+//! - `retryBackoff` retries a failed call (no answer, or an unexpected status) up to
+//!   `maxAttempts` times in all (unset or 0: 3), waiting `initial` (default 1s) times
+//!   `multiplier` (default 2) per attempt, at most `max` (default 30s).
+//! - A token comes from `token` (template, then `$VAR` expansion) or from `auth.secretRef`
+//!   (one GET of the Secret per call, in the CR's namespace unless `namespace` is given); it is
+//!   sent as `<header>: Bearer <token>` (`header` default `Authorization`) and never logged.
+//! - Log lines (debug) carry the CRD, CR key, call name, method, status and time; never the
+//!   URL (it may carry credentials) nor any header.
+
+use std::collections::BTreeMap;
+use std::time::{Duration, Instant};
+
+use http_body_util::Full;
+use hyper::body::Bytes;
+use k8s_openapi::api::core::v1::Secret;
+use katalog::condition::{Conditions, Env, parse_duration};
+use katalog::model::External;
+use katalog::render::{Render, render_text};
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+
+use super::client::{self, Answer};
+
+/// Bytes of a body kept for templates.
+pub const BODY_LIMIT: usize = 4096;
+
+/// Bytes of a Prometheus answer read (it is parsed, not shown as text).
+pub const PROMETHEUS_LIMIT: usize = 1 << 20;
+
+/// Default per-call timeout.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// What a call needs besides its declaration and the data map.
+pub struct Context<'a> {
+    /// Renders the templated fields.
+    pub render: &'a dyn Render,
+    /// Reads `auth.secretRef` Secrets.
+    pub kube: &'a kube::Client,
+    /// The CR's namespace (default namespace of a `secretRef`).
+    pub namespace: Option<&'a str>,
+    /// The clock of conditions.
+    pub now: OffsetDateTime,
+}
+
+/// How one call ended.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Outcome {
+    /// `.external.<name>`: `status`, `body`, `error`, `called`.
+    pub result: Value,
+    /// `success`, `error` or `skipped` (the metrics' `result` label).
+    pub label: &'static str,
+    /// The failure, when the call failed.
+    pub error: Option<String>,
+    /// Time taken (none when skipped).
+    pub took: Option<Duration>,
+}
+
+impl Outcome {
+    fn skipped() -> Self {
+        Outcome {
+            result: json!({"status": "", "body": "", "error": "", "called": "false"}),
+            label: "skipped",
+            error: None,
+            took: None,
+        }
+    }
+}
+
+/// Makes `call` against `data` (the CR with `.external` of the calls before it).
+pub async fn run(call: &External, data: &Value, cx: &Context<'_>) -> Outcome {
+    if !call.when.is_empty() || !call.or.is_empty() {
+        let env = Env::new(data, cx.render, cx.now);
+        match Conditions::new(&call.when, &call.or).evaluate(&env) {
+            Ok(true) => {}
+            Ok(false) => return Outcome::skipped(),
+            Err(e) => return failed(None, format!("conditions: {e}"), Duration::ZERO),
+        }
+    }
+    let started = Instant::now();
+    let prepared = match prepare(call, data, cx).await {
+        Ok(p) => p,
+        Err(e) => return failed(None, e, started.elapsed()),
+    };
+    if let Some(sleep) = prepared.sleep {
+        tokio::time::sleep(sleep).await;
+    }
+    let http = match client::shared() {
+        Ok(c) => c,
+        Err(e) => return failed(None, e.to_string(), started.elapsed()),
+    };
+    let retry = Retry::of(call);
+    let mut attempt = 1;
+    loop {
+        let request = match prepared.request() {
+            Ok(r) => r,
+            Err(e) => return failed(None, e, started.elapsed()),
+        };
+        let sent = http.send(request, prepared.timeout, prepared.limit).await;
+        let verdict = match sent {
+            Ok(answer) => judge(call, &prepared, answer),
+            Err(e) => Err((None, e.to_string())),
+        };
+        match verdict {
+            Ok(result) => {
+                return Outcome {
+                    result,
+                    label: "success",
+                    error: None,
+                    took: Some(started.elapsed()),
+                };
+            }
+            Err((answer, error)) if attempt >= retry.attempts => {
+                return failed(answer, error, started.elapsed());
+            }
+            Err(_) => {
+                tokio::time::sleep(retry.delay(attempt)).await;
+                attempt += 1;
+            }
+        }
+    }
+}
+
+fn failed(answer: Option<(String, Value)>, error: String, took: Duration) -> Outcome {
+    let (status, body) = answer.unwrap_or_else(|| (String::new(), Value::String(String::new())));
+    Outcome {
+        result: json!({"status": status, "body": body, "error": error, "called": "true"}),
+        label: "error",
+        error: Some(error),
+        took: Some(took),
+    }
+}
+
+/// The result of an answer, or `(status and body, error)` when its status is not the
+/// expected one.
+#[allow(clippy::type_complexity)]
+fn judge(
+    call: &External,
+    prepared: &Prepared,
+    answer: Answer,
+) -> Result<Value, (Option<(String, Value)>, String)> {
+    let status = answer.status.to_string();
+    let body = if prepared.prometheus {
+        serde_json::from_slice(&answer.body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&answer.body).into_owned()))
+    } else {
+        Value::String(String::from_utf8_lossy(&answer.body).into_owned())
+    };
+    let expected = call.expected_status.unwrap_or(0);
+    let ok = if expected == 0 {
+        (200..300).contains(&answer.status)
+    } else {
+        i64::from(answer.status) == expected
+    };
+    if ok {
+        Ok(json!({"status": status, "body": body, "error": "", "called": "true"}))
+    } else {
+        let want = if expected == 0 {
+            "2xx".to_string()
+        } else {
+            expected.to_string()
+        };
+        let error = format!("HTTP {status} (expected {want})");
+        Err((Some((status, body)), error))
+    }
+}
+
+/// A call ready to send (possibly several times).
+struct Prepared {
+    method: http::Method,
+    url: String,
+    headers: BTreeMap<String, String>,
+    body: String,
+    timeout: Duration,
+    sleep: Option<Duration>,
+    limit: usize,
+    prometheus: bool,
+}
+
+impl Prepared {
+    fn request(&self) -> Result<http::Request<Full<Bytes>>, String> {
+        let mut builder = http::Request::builder()
+            .method(self.method.clone())
+            .uri(&self.url);
+        for (k, v) in &self.headers {
+            builder = builder.header(k, v);
+        }
+        builder
+            .body(Full::new(Bytes::from(self.body.clone())))
+            .map_err(|e| format!("invalid request: {e}"))
+    }
+}
+
+/// Renders and checks everything a call sends.
+async fn prepare(call: &External, data: &Value, cx: &Context<'_>) -> Result<Prepared, String> {
+    let text = |what: &str, src: &str| -> Result<String, String> {
+        render_text(cx.render, src, data)
+            .map(|t| t.trim().to_string())
+            .map_err(|e| format!("rendering `{what}`: {e}"))
+    };
+    let prometheus = call.protocol_name() == "prometheus";
+    let mut url = text("url", call.url.as_deref().unwrap_or_default())?;
+    if prometheus {
+        let query = text("query", call.query.as_deref().unwrap_or_default())?;
+        url = format!(
+            "{}/api/v1/query?query={}",
+            url.trim_end_matches('/'),
+            percent_encode(&query)
+        );
+    }
+    url.parse::<http::Uri>()
+        .map_err(|e| format!("invalid url: {e}"))?;
+    let method = call
+        .method
+        .as_deref()
+        .unwrap_or("GET")
+        .trim()
+        .to_ascii_uppercase();
+    let method = http::Method::from_bytes(method.as_bytes())
+        .map_err(|_| format!("invalid method `{method}`"))?;
+    let body = match &call.body {
+        Some(b) => text("body", b)?,
+        None => String::new(),
+    };
+    let mut headers = BTreeMap::new();
+    if !body.is_empty() {
+        headers.insert("content-type".to_string(), "application/json".to_string());
+    }
+    for (k, v) in call.headers.iter().flatten() {
+        headers.insert(k.to_ascii_lowercase(), text(&format!("headers.{k}"), v)?);
+    }
+    if let Some((header, token)) = token(call, data, cx).await? {
+        headers.insert(header.to_ascii_lowercase(), format!("Bearer {token}"));
+    }
+    let duration = |what: &str, v: Option<&katalog::de::Spanned<String>>| {
+        v.map(|s| {
+            let t = text(what, &s.value)?;
+            parse_duration(&t)
+                .and_then(|d| Duration::try_from(d).ok())
+                .ok_or_else(|| format!("`{what}` `{t}` is not a duration"))
+        })
+        .transpose()
+    };
+    Ok(Prepared {
+        method,
+        url,
+        headers,
+        body,
+        timeout: duration("timeout", call.timeout.as_ref())?.unwrap_or(DEFAULT_TIMEOUT),
+        sleep: duration("sleep", call.sleep.as_ref())?,
+        limit: if prometheus {
+            PROMETHEUS_LIMIT
+        } else {
+            BODY_LIMIT
+        },
+        prometheus,
+    })
+}
+
+/// The bearer token and the header it goes in, from `token` or `auth.secretRef`.
+async fn token(
+    call: &External,
+    data: &Value,
+    cx: &Context<'_>,
+) -> Result<Option<(String, String)>, String> {
+    if let Some(t) = call.token.as_deref().filter(|t| !t.is_empty()) {
+        let rendered =
+            render_text(cx.render, t, data).map_err(|e| format!("rendering `token`: {e}"))?;
+        let token = katalog::resolve::expand_env(rendered.trim(), |n| std::env::var(n).ok())
+            .map_err(|e| format!("`token`: {e}"))?;
+        return Ok(Some(("authorization".into(), token)));
+    }
+    let Some(auth) = call.auth.as_ref().and_then(Value::as_object) else {
+        return Ok(None);
+    };
+    let header = auth
+        .get("header")
+        .and_then(Value::as_str)
+        .unwrap_or("authorization")
+        .to_string();
+    let Some(secret_ref) = auth.get("secretRef") else {
+        return Ok(None);
+    };
+    let field = |k: &str| {
+        secret_ref
+            .get(k)
+            .and_then(Value::as_str)
+            .map(str::to_string)
+    };
+    let (Some(name), Some(key)) = (field("name"), field("key")) else {
+        return Err("`auth.secretRef` needs `name` and `key`".into());
+    };
+    let namespace = field("namespace")
+        .or_else(|| cx.namespace.map(str::to_string))
+        .unwrap_or_else(|| "default".into());
+    let api: kube::Api<Secret> = kube::Api::namespaced(cx.kube.clone(), &namespace);
+    let secret = api.get(&name).await.map_err(|e| {
+        format!(
+            "reading Secret {namespace}/{name}: {}",
+            crate::error_chain(&e)
+        )
+    })?;
+    let value = secret
+        .data
+        .as_ref()
+        .and_then(|d| d.get(&key))
+        .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
+        .or_else(|| {
+            secret
+                .string_data
+                .as_ref()
+                .and_then(|d| d.get(&key))
+                .map(|s| s.trim().to_string())
+        })
+        .ok_or_else(|| format!("Secret {namespace}/{name} has no key `{key}`"))?;
+    Ok(Some((header, value)))
+}
+
+/// The retry policy of a call.
+struct Retry {
+    attempts: u32,
+    initial: Duration,
+    max: Duration,
+    multiplier: f64,
+}
+
+impl Retry {
+    fn of(call: &External) -> Self {
+        let Some(b) = call.retry_backoff.as_ref().map(|b| &b.value) else {
+            return Retry {
+                attempts: 1,
+                initial: Duration::ZERO,
+                max: Duration::ZERO,
+                multiplier: 1.0,
+            };
+        };
+        let dur = |s: Option<&String>, default: u64| {
+            s.and_then(|s| parse_duration(s))
+                .and_then(|d| Duration::try_from(d).ok())
+                .unwrap_or(Duration::from_secs(default))
+        };
+        Retry {
+            attempts: b
+                .max_attempts
+                .filter(|n| *n > 0)
+                .map_or(3, |n| u32::try_from(n).unwrap_or(u32::MAX)),
+            initial: dur(b.initial.as_ref(), 1),
+            max: dur(b.max.as_ref(), 30),
+            multiplier: b.multiplier.filter(|m| *m >= 1.0).unwrap_or(2.0),
+        }
+    }
+
+    /// The wait after failed attempt `n` (1-based).
+    fn delay(&self, n: u32) -> Duration {
+        let factor = self
+            .multiplier
+            .powi(i32::try_from(n - 1).unwrap_or(i32::MAX));
+        let secs = (self.initial.as_secs_f64() * factor).min(self.max.as_secs_f64());
+        Duration::try_from_secs_f64(secs).unwrap_or(self.max)
+    }
+}
+
+/// Percent-encodes a query parameter value (RFC 3986 unreserved characters stay).
+fn percent_encode(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(char::from(b));
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_promql_query_is_percent_encoded() {
+        assert_eq!(
+            percent_encode(r#"up{job="a b"}"#),
+            "up%7Bjob%3D%22a%20b%22%7D"
+        );
+    }
+
+    #[test]
+    fn retries_grow_by_the_multiplier_up_to_the_maximum() {
+        let call = External::from_json(&json!({
+            "name": "x", "url": "u",
+            "retryBackoff": {"initial": "1s", "max": "3s", "multiplier": 2.0}
+        }))
+        .unwrap();
+        let r = Retry::of(&call);
+        assert_eq!(r.attempts, 3);
+        let delays: Vec<_> = (1..=3).map(|n| r.delay(n).as_secs()).collect();
+        assert_eq!(delays, [1, 2, 3]);
+        let plain = External::from_json(&json!({"name": "x", "url": "u"})).unwrap();
+        assert_eq!(Retry::of(&plain).attempts, 1);
+    }
+}
