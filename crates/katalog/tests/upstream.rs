@@ -12,8 +12,10 @@ use std::path::{Path, PathBuf};
 
 use crate::util::conformance_dir;
 
-/// Files that validated when this floor was last raised; never lower it.
-const FLOOR: usize = 91;
+/// Files that validated when this floor was last raised; never lower it for a form ork stopped
+/// reading. (Lowered once, 91 → 90, when typed Go `hooks` became an error as issue 16 asks:
+/// `07-all-options/options/hooks` had loaded with those hooks silently ignored.)
+const FLOOR: usize = 90;
 
 /// Every file under `dir` whose top-level `kind:` is `Katalog` or `Komposer`, sorted.
 fn katalog_files(dir: &Path, out: &mut Vec<PathBuf>) {

@@ -167,21 +167,6 @@ pub const GAPS: &[Gap] = &[
         "`setup` does not wait for these conditions",
     ),
     warned(
-        "Validation.external",
-        "spec.crds.*.validation.external",
-        "outbound calls are not made: rules read no `.external` results",
-    ),
-    warned(
-        "Mutation.external",
-        "spec.crds.*.mutation.external",
-        "outbound calls are not made: rules read no `.external` results",
-    ),
-    warned(
-        "PreReconcile.external",
-        "spec.crds.*.operatorBox.preReconcile.external",
-        "outbound calls are not made: gates read no `.external` results",
-    ),
-    warned(
         "Conversion.participant",
         "spec.crds.*.conversion.participant",
         "conversion statistics are not kept",
@@ -191,35 +176,25 @@ pub const GAPS: &[Gap] = &[
         "spec.crds.*.operatorBox.cross.*.source.cacheFor",
         "remote cross reads are not made, so nothing is cached",
     ),
-    warned(
-        "Reconciler.remote",
-        "spec.crds.*.operatorBox.reconciler.remote",
-        "the remote reconciler is not called (outbound calls are not made yet)",
-    ),
-    warned(
-        "Reconciler.remote",
-        "spec.crds.*.operatorBox.reconcile.remote",
-        "the remote reconciler is not called (outbound calls are not made yet)",
-    ),
     refused(
         "Reconciler.hooks",
         "spec.crds.*.operatorBox.reconciler.hooks",
-        "typed Go hooks (spec §9.8) cannot run in ork; use a `remote` reconciler instead",
+        "typed Go hooks (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
     ),
     refused(
         "Reconciler.hooks",
         "spec.crds.*.operatorBox.reconcile.hooks",
-        "typed Go hooks (spec §9.8) cannot run in ork; use a `remote` reconciler instead",
+        "typed Go hooks (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
     ),
     refused(
         "Reconciler.constructor",
         "spec.crds.*.operatorBox.reconciler.constructor",
-        "typed Go constructors (spec §9.8) cannot run in ork; use a `remote` reconciler instead",
+        "typed Go constructors (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
     ),
     refused(
         "Reconciler.constructor",
         "spec.crds.*.operatorBox.reconcile.constructor",
-        "typed Go constructors (spec §9.8) cannot run in ork; use a `remote` reconciler instead",
+        "typed Go constructors (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
     ),
     warned(
         "Protection.cleanup_on_shutdown",
