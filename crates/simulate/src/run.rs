@@ -254,8 +254,9 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
             kind: own.kind.clone(),
         });
     };
-    let reconciler = Reconciler::new(katalog, crd, api.client(), ReconcilerConfig::default())
-        .map_err(|e| Error::Reconciler {
+    let config = ReconcilerConfig::default().stub_external(inputs.skip_external);
+    let reconciler =
+        Reconciler::new(katalog, crd, api.client(), config).map_err(|e| Error::Reconciler {
             crd: crd.name.clone(),
             message: e.message(),
         })?;
@@ -290,13 +291,12 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
     if !calls.is_empty() {
         notes.push(if inputs.skip_external {
             format!(
-                "external: calls ({}) stubbed: `.external.*` reads are empty",
+                "external: calls ({}) stubbed: each answers 200 (or its expectedStatus) with an empty body",
                 calls.join(", ")
             )
         } else {
             format!(
-                "external: calls ({}) are not made: ork makes no outbound calls yet, so \
-                 `.external.*` reads are empty, as with --skip-external",
+                "external: calls ({}) are made for real (--skip-external stubs them)",
                 calls.join(", ")
             )
         });

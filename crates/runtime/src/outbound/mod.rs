@@ -33,6 +33,7 @@ pub struct Calls {
     render: Arc<EngineRender>,
     kube: kube::Client,
     metrics: Option<CrdMetrics>,
+    stub: bool,
 }
 
 impl std::fmt::Debug for Calls {
@@ -62,7 +63,15 @@ impl Calls {
             render,
             kube,
             metrics,
+            stub: false,
         })
+    }
+
+    /// Answers every call with an empty success instead of sending it (simulation).
+    #[must_use]
+    pub fn stubbed(mut self, stub: bool) -> Self {
+        self.stub = stub;
+        self
     }
 
     /// Whether any call is declared in one of `places`.
@@ -94,6 +103,7 @@ impl Calls {
             kube: &self.kube,
             namespace: namespace.as_deref(),
             now,
+            stub: self.stub,
         };
         for (place, list) in self.lists.iter().filter(|(p, _)| places.contains(p)) {
             for external in list.iter().filter(|e| e.fires_at_reconcile()) {

@@ -160,6 +160,7 @@ pub struct ReconcilerConfig {
     child_cache: Option<Arc<dyn owned::ChildCache>>,
     status_refresh: Duration,
     metrics: Option<crate::metrics::CrdMetrics>,
+    stub_external: bool,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -181,6 +182,7 @@ impl Default for ReconcilerConfig {
             child_cache: None,
             status_refresh: subresource::REFRESH,
             metrics: None,
+            stub_external: false,
         }
     }
 }
@@ -190,6 +192,14 @@ impl ReconcilerConfig {
     #[must_use]
     pub fn field_manager(mut self, manager: impl Into<String>) -> Self {
         self.field_manager = manager.into();
+        self
+    }
+
+    /// Answer `external:` calls with an empty success instead of sending them (default
+    /// false; `ork simulate --skip-external`).
+    #[must_use]
+    pub fn stub_external(mut self, stub: bool) -> Self {
+        self.stub_external = stub;
         self
     }
 
@@ -312,7 +322,7 @@ impl Reconciler {
             .then(|| Arc::new(Cross::new(katalog, crd, render.clone())));
         let calls =
             crate::outbound::Calls::of(crd, render.clone(), client.clone(), config.metrics.clone())
-                .map(Arc::new);
+                .map(|c| Arc::new(c.stubbed(config.stub_external)));
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),

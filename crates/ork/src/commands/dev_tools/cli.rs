@@ -574,8 +574,8 @@ pub struct SimulateArgs {
     /// Reconcile cycles (default: the file's spec.cycles, else 10).
     #[arg(long, value_parser = clap::value_parser!(u32).range(1..))]
     pub cycles: Option<u32>,
-    /// Answer external calls with nothing (ork makes no outbound calls yet: they are never
-    /// made; the run says so).
+    /// Answer `external:` calls with an empty success (200, or the call's expectedStatus)
+    /// instead of sending them.
     #[arg(long)]
     pub skip_external: bool,
     /// Also print every request of every cycle.
