@@ -2,43 +2,28 @@
 
 use std::time::Instant;
 
-use serde::Deserialize;
-use serde_json::{Value, json};
+use kube::core::Status;
+use kube::core::conversion::{ConversionRequest, ConversionResponse, ConversionReview};
+use serde_json::Value;
 
 use katalog::admission::convert as convert_object;
 
-use crate::HandlerContext;
+use katalog::build::EngineRender;
 
-/// The request half of a ConversionReview.
-#[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct Request {
-    uid: String,
-    #[serde(rename = "desiredAPIVersion")]
-    desired_api_version: String,
-    #[serde(default)]
-    objects: Vec<Value>,
+use crate::metrics::Metrics;
+use crate::{HandlerContext, Plan};
+
+/// A failed review for `request` (all or nothing: no converted objects).
+fn failure(request: ConversionRequest, message: String) -> ConversionReview {
+    ConversionResponse::for_request(request)
+        .failure(Status::failure(&message, "Invalid"))
+        .into_review()
 }
 
-#[derive(Debug, Deserialize)]
-struct Review {
-    request: Option<Request>,
-}
-
-fn review(uid: &str, result: Value, objects: Vec<Value>) -> Value {
-    json!({
-        "apiVersion": "apiextensions.k8s.io/v1",
-        "kind": "ConversionReview",
-        "response": {"uid": uid, "result": result, "convertedObjects": objects},
-    })
-}
-
-fn failure(uid: &str, message: String) -> Value {
-    review(
-        uid,
-        json!({"status": "Failure", "message": message}),
-        Vec::new(),
-    )
+/// The review answering a body that could not be read (no uid to copy).
+fn unreadable(message: String) -> ConversionReview {
+    ConversionResponse::invalid(Status::failure(&message, "BadRequest").with_code(400))
+        .into_review()
 }
 
 fn group_of(api_version: &str) -> &str {
@@ -50,21 +35,37 @@ fn group_of(api_version: &str) -> &str {
 ///
 /// # Errors
 /// A body that is not a ConversionReview with a request: a failed review saying why.
-pub fn convert(context: &HandlerContext, body: &[u8]) -> Result<Value, Value> {
-    let req = match serde_json::from_slice::<Review>(body) {
-        Ok(Review { request: Some(r) }) => r,
-        Ok(Review { request: None }) => {
-            return Err(failure("", "the ConversionReview has no request".into()));
-        }
-        Err(e) => {
-            return Err(failure(
-                "",
-                format!("the body is not a ConversionReview: {e}"),
-            ));
-        }
-    };
-    let _active = context.metrics.conversion_active();
+pub fn convert(
+    context: &HandlerContext,
+    body: &[u8],
+) -> Result<ConversionReview, ConversionReview> {
+    review(&context.plan, &context.render, &context.metrics, body)
+}
+
+/// [`convert`] on its parts: the plan's conversions, the template engine and the metrics
+/// (no client, no I/O).
+///
+/// # Errors
+/// A body that is not a ConversionReview with a request: a failed review saying why.
+pub fn review(
+    plan: &Plan,
+    render: &EngineRender,
+    metrics: &Metrics,
+    body: &[u8],
+) -> Result<ConversionReview, ConversionReview> {
+    let review = serde_json::from_slice::<ConversionReview>(body)
+        .map_err(|e| unreadable(format!("the body is not a ConversionReview: {e}")))?;
+    let req = ConversionRequest::from_review(review)
+        .map_err(|_| unreadable("the ConversionReview has no request".into()))?;
+    let _active = metrics.conversion_active();
     let mut out = Vec::with_capacity(req.objects.len());
+    let to = req
+        .desired_api_version
+        .rsplit('/')
+        .next()
+        .unwrap_or_default()
+        .to_owned();
+    let group = group_of(&req.desired_api_version).to_owned();
     for object in &req.objects {
         let started = Instant::now();
         let kind = object
@@ -76,26 +77,17 @@ pub fn convert(context: &HandlerContext, body: &[u8]) -> Result<Value, Value> {
             .and_then(Value::as_str)
             .unwrap_or_default();
         let from = from_api.rsplit('/').next().unwrap_or_default();
-        let to = req
-            .desired_api_version
-            .rsplit('/')
-            .next()
-            .unwrap_or_default();
-        let target = context
-            .plan
-            .target_by_kind(group_of(&req.desired_api_version), kind)
+        let target = plan
+            .target_by_kind(&group, kind)
             .and_then(|t| t.conversion.as_ref());
         let result = match target {
             None => Err(format!(
-                "kind {kind:?} of {} has no declared conversion",
-                group_of(&req.desired_api_version)
+                "kind {kind:?} of {group} has no declared conversion"
             )),
-            Some(c) => convert_object(c, object, &req.desired_api_version, &context.render)
+            Some(c) => convert_object(c, object, &req.desired_api_version, render)
                 .map_err(|e| crate::chain(&e)),
         };
-        context
-            .metrics
-            .conversion_done(kind, from, to, result.is_ok(), started.elapsed());
+        metrics.conversion_done(kind, from, &to, result.is_ok(), started.elapsed());
         match result {
             Ok(v) => out.push(v),
             Err(message) => {
@@ -103,12 +95,12 @@ pub fn convert(context: &HandlerContext, body: &[u8]) -> Result<Value, Value> {
                     .pointer("/metadata/name")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                return Ok(failure(
-                    &req.uid,
-                    format!("converting {kind} {name}: {message}"),
-                ));
+                let message = format!("converting {kind} {name}: {message}");
+                return Ok(failure(req, message));
             }
         }
     }
-    Ok(review(&req.uid, json!({"status": "Success"}), out))
+    Ok(ConversionResponse::for_request(req)
+        .success(out)
+        .into_review())
 }
