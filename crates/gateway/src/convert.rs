@@ -104,3 +104,99 @@ pub fn review(
         .success(out)
         .into_review())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::plan::tests::katalog;
+    use serde_json::json;
+
+    fn parts() -> (Plan, EngineRender, Metrics) {
+        let k = katalog(
+            "security:\n  conversion: {enabled: true}",
+            "conversion:
+  storageVersion: v1
+  paths:
+    - from: v1alpha1
+      to: v1
+      spec:
+        size: \"{{ .spec.replicas }}\"",
+        );
+        let engine = katalog::build::engine_for(&k).unwrap();
+        (
+            Plan::from_katalog(&k),
+            EngineRender::new(engine),
+            Metrics::default(),
+        )
+    }
+
+    fn answer(body: &[u8]) -> (bool, Value) {
+        let (plan, render, metrics) = parts();
+        match review(&plan, &render, &metrics, body) {
+            Ok(r) => (true, serde_json::to_value(r).unwrap()),
+            Err(r) => (false, serde_json::to_value(r).unwrap()),
+        }
+    }
+
+    fn request(objects: Value) -> Vec<u8> {
+        serde_json::to_vec(&json!({
+            "apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview",
+            "request": {"uid": "c1", "desiredAPIVersion": "demo.ork.dev/v1", "objects": objects},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_declared_path_converts_and_answers_in_v1() {
+        let (read, r) = answer(&request(json!([{
+            "apiVersion": "demo.ork.dev/v1alpha1", "kind": "App",
+            "metadata": {"name": "a"}, "spec": {"replicas": 3},
+        }])));
+        assert!(read, "{r}");
+        assert_eq!(r["apiVersion"], "apiextensions.k8s.io/v1");
+        assert_eq!(r["kind"], "ConversionReview");
+        assert_eq!(r["response"]["uid"], "c1");
+        assert_eq!(r["response"]["result"]["status"], "Success", "{r}");
+        assert_eq!(
+            r["response"]["convertedObjects"][0]["apiVersion"],
+            "demo.ork.dev/v1"
+        );
+    }
+
+    #[test]
+    fn one_unconvertible_object_fails_the_whole_review() {
+        let (read, r) = answer(&request(json!([
+            {"apiVersion": "demo.ork.dev/v1alpha1", "kind": "App", "metadata": {"name": "a"}},
+            {"apiVersion": "demo.ork.dev/v1alpha1", "kind": "Other", "metadata": {"name": "b"}},
+        ])));
+        assert!(read);
+        assert_eq!(r["response"]["uid"], "c1");
+        assert_eq!(r["response"]["result"]["status"], "Failure", "{r}");
+        assert!(
+            r["response"]["result"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("Other b"),
+            "{r}"
+        );
+        assert_eq!(r["response"]["convertedObjects"], json!([]), "{r}");
+    }
+
+    #[test]
+    fn unreadable_bodies_get_a_failed_review_not_a_panic() {
+        let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+        for body in [
+            &b"{not json"[..],
+            b"{}",
+            br#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview"}"#,
+            br#"{"apiVersion": "apiextensions.k8s.io/v1", "kind": "ConversionReview", "request": {"uid": 1}}"#,
+            deep.as_bytes(),
+        ] {
+            let (read, r) = answer(body);
+            assert!(!read, "{r}");
+            assert_eq!(r["kind"], "ConversionReview");
+            assert_eq!(r["response"]["result"]["status"], "Failure", "{r}");
+            assert_eq!(r["response"]["result"]["code"], 400, "{r}");
+        }
+    }
+}

@@ -195,4 +195,49 @@ pub(crate) mod tests {
         assert_eq!(r["apiVersion"], "admission.k8s.io/v1");
         assert_eq!(r["kind"], "AdmissionReview");
     }
+
+    #[test]
+    fn malformed_reviews_are_errors_not_panics() {
+        let envelope = |request: &str| {
+            format!(
+                r#"{{"apiVersion": "admission.k8s.io/v1", "kind": "AdmissionReview", "request": {request}}}"#
+            )
+        };
+        let valid = r#"{"uid": "u", "operation": "CREATE", "userInfo": {},
+            "kind": {"group": "", "version": "v1", "kind": "ConfigMap"},
+            "resource": {"group": "", "version": "v1", "resource": "configmaps"}, "object": OBJ}"#;
+        // Nesting far past serde_json's recursion limit, in the object and in the envelope.
+        let deep = format!("{}{}", "[".repeat(200_000), "]".repeat(200_000));
+        let deep_object = format!("{{\"metadata\": {{\"name\": \"x\"}}, \"spec\": {deep}}}");
+        for body in [
+            envelope(&valid.replace("OBJ", &deep_object)),
+            envelope(&deep),
+            envelope(&valid.replace("CREATE", "EXPLODE").replace("OBJ", "null")),
+            envelope(
+                &valid
+                    .replace("\"uid\": \"u\"", "\"uid\": 7")
+                    .replace("OBJ", "null"),
+            ),
+            envelope(&valid.replace("OBJ", "[1, 2]")),
+            envelope(&valid.replace("OBJ", r#"{"metadata": {"labels": {"a": 1}}}"#)),
+            envelope("\"just a string\""),
+            "\u{feff}{}".to_owned(),
+            String::new(),
+        ] {
+            match parse(body.as_bytes()) {
+                Err(e) => {
+                    let r = serde_json::to_value(invalid(&e)).unwrap();
+                    assert_eq!(r["response"]["status"]["code"], 400, "{r}");
+                }
+                Ok(req) => panic!("read as a request: {req:?}"),
+            }
+        }
+        // A large but flat object is read (the body limit, not the parser, bounds size).
+        let big = format!(
+            r#"{{"metadata": {{"name": "x"}}, "data": {{"k": "{}"}}}}"#,
+            "x".repeat(3 << 20)
+        );
+        let req = parse(envelope(&valid.replace("OBJ", &big)).as_bytes()).unwrap();
+        assert!(allow(&req).allowed);
+    }
 }
