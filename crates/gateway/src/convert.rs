@@ -21,9 +21,11 @@ fn failure(request: ConversionRequest, message: String) -> ConversionReview {
 }
 
 /// The review answering a body that could not be read (no uid to copy).
-fn unreadable(message: String) -> ConversionReview {
-    ConversionResponse::invalid(Status::failure(&message, "BadRequest").with_code(400))
-        .into_review()
+fn unreadable(message: String) -> Box<ConversionReview> {
+    Box::new(
+        ConversionResponse::invalid(Status::failure(&message, "BadRequest").with_code(400))
+            .into_review(),
+    )
 }
 
 fn group_of(api_version: &str) -> &str {
@@ -38,7 +40,7 @@ fn group_of(api_version: &str) -> &str {
 pub fn convert(
     context: &HandlerContext,
     body: &[u8],
-) -> Result<ConversionReview, ConversionReview> {
+) -> Result<ConversionReview, Box<ConversionReview>> {
     review(&context.plan, &context.render, &context.metrics, body)
 }
 
@@ -52,7 +54,7 @@ pub fn review(
     render: &EngineRender,
     metrics: &Metrics,
     body: &[u8],
-) -> Result<ConversionReview, ConversionReview> {
+) -> Result<ConversionReview, Box<ConversionReview>> {
     let review = serde_json::from_slice::<ConversionReview>(body)
         .map_err(|e| unreadable(format!("the body is not a ConversionReview: {e}")))?;
     let req = ConversionRequest::from_review(review)

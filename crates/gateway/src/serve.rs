@@ -172,7 +172,7 @@ async fn convert(
 ) -> (StatusCode, Json<ConversionReview>) {
     match crate::convert::convert(&context, &body) {
         Ok(review) => (StatusCode::OK, Json(review)),
-        Err(unreadable) => (StatusCode::BAD_REQUEST, Json(unreadable)),
+        Err(unreadable) => (StatusCode::BAD_REQUEST, Json(*unreadable)),
     }
 }
 
