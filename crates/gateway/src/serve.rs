@@ -20,6 +20,8 @@ use tokio_rustls::server::TlsStream;
 
 use std::sync::Arc;
 
+use kube::core::conversion::ConversionReview;
+
 use crate::admit::{self, protect, rules};
 use crate::notify::Notification;
 use crate::webhook_config::paths;
@@ -96,7 +98,7 @@ async fn handle<F, Fut>(
     route: &'static str,
     body: Bytes,
     decide: F,
-) -> (StatusCode, Json<Value>)
+) -> (StatusCode, Json<admit::Review>)
 where
     F: FnOnce(Arc<HandlerContext>, admit::Request) -> Fut,
     Fut: Future<Output = admit::Response>,
@@ -117,7 +119,7 @@ where
 async fn validate(
     State(context): State<Arc<HandlerContext>>,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<admit::Review>) {
     handle(context, "validate", body, async |s, req| {
         rules::admit(&s, &req, rules::Route::Validate).await
     })
@@ -127,7 +129,7 @@ async fn validate(
 async fn mutate(
     State(context): State<Arc<HandlerContext>>,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<admit::Review>) {
     handle(context, "mutate", body, async |s, req| {
         rules::admit(&s, &req, rules::Route::Mutate).await
     })
@@ -137,7 +139,7 @@ async fn mutate(
 async fn deletion(
     State(context): State<Arc<HandlerContext>>,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<admit::Review>) {
     handle(context, "deletion-protection", body, async |s, req| {
         protect::deletion(&s.plan, &req)
     })
@@ -147,7 +149,7 @@ async fn deletion(
 async fn strict(
     State(context): State<Arc<HandlerContext>>,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<admit::Review>) {
     handle(context, "strict-mode-protection", body, async |_, req| {
         protect::strict(&req)
     })
@@ -157,7 +159,7 @@ async fn strict(
 async fn namespace(
     State(context): State<Arc<HandlerContext>>,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<admit::Review>) {
     handle(context, "namespace-protection", body, async |s, req| {
         protect::namespace(&s.plan, &req)
     })
@@ -167,10 +169,10 @@ async fn namespace(
 async fn convert(
     State(context): State<Arc<HandlerContext>>,
     body: Bytes,
-) -> (StatusCode, Json<Value>) {
+) -> (StatusCode, Json<ConversionReview>) {
     match crate::convert::convert(&context, &body) {
         Ok(review) => (StatusCode::OK, Json(review)),
-        Err(unreadable) => (StatusCode::BAD_REQUEST, Json(unreadable)),
+        Err(unreadable) => (StatusCode::BAD_REQUEST, Json(*unreadable)),
     }
 }
 

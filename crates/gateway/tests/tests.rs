@@ -11,6 +11,7 @@ mod lifecycle;
 mod limits;
 mod notify;
 mod protection;
+mod rbac;
 mod secret_logs;
 mod tls_policy;
 mod util;

@@ -77,6 +77,8 @@ pub struct GatewayNeeds {
     pub served: Vec<GroupResource>,
     /// CRDs whose conversion webhook the gateway patches into the CRD.
     pub converted: Vec<GroupResource>,
+    /// CRDs with `unique` validation rules: the gateway lists their CRs to compare.
+    pub unique: Vec<GroupResource>,
 }
 
 /// What a Katalog needs from the API server.
@@ -191,8 +193,11 @@ impl Needs {
                     .iter()
                     .any(|e| e.value.as_str() == Some("pods"));
             let e = &crd.entry;
-            if e.validation.as_ref().is_some_and(|v| !v.rules.is_empty()) {
+            if let Some(v) = e.validation.as_ref().filter(|v| !v.rules.is_empty()) {
                 gw.validating_webhooks = true;
+                if !crate::admission::unique_fields(&v.rules).is_empty() {
+                    gw.unique.push(gr.clone());
+                }
             }
             if e.mutation.as_ref().is_some_and(|m| !m.rules.is_empty()) {
                 gw.mutating_webhooks = true;
@@ -375,14 +380,22 @@ pub fn gateway_rules(n: &Needs) -> Vec<PolicyRule> {
         let name = format!("{}.{}", s.resource, s.group);
         r.grant(crds, "customresourcedefinitions", &[&name], &["get"]);
     }
+    for u in &g.unique {
+        r.grant(&u.group, &u.resource, &[], &["list"]);
+    }
+    // The gateway reads and patches each converted CRD, and on stop lists the CRDs it
+    // labelled to restore their conversion (a list cannot be narrowed by name).
     for c in &g.converted {
         let name = format!("{}.{}", c.resource, c.group);
         r.grant(
             crds,
             "customresourcedefinitions",
             &[&name],
-            &["watch", "patch"],
+            &["get", "patch"],
         );
+    }
+    if !g.converted.is_empty() {
+        r.grant(crds, "customresourcedefinitions", &[], &["list"]);
     }
     r.finish()
 }

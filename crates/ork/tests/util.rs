@@ -185,7 +185,7 @@ mod stack_copy {
 
     /// The API group of the copy of the fixture these tests run: other tests run `ork run` on
     /// the fixture itself, watching every namespace, and must not see these CRs.
-    const GROUP: &str = "ops.ork.test";
+    pub const GROUP: &str = "ops.ork.test";
 
     /// The fixture's CRD, moved to [`GROUP`].
     fn crd_text() -> String {
@@ -247,4 +247,4 @@ mod stack_copy {
 }
 
 #[cfg(feature = "dev-tools")]
-pub use stack_copy::{install_stack_crd, stack_katalog_in};
+pub use stack_copy::{GROUP as STACK_GROUP, install_stack_crd, stack_katalog_in};

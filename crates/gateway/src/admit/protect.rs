@@ -1,14 +1,20 @@
 //! Deletion protection, strict mode and namespace protection (spec §16.6, §16.7).
 
-use serde_json::Value;
+use kube::core::DynamicObject;
+use kube::core::admission::Operation;
 
 use katalog::labels::{DELETION_PROTECTION, STRICT_MODE_EXEMPT, TRUE};
 
-use super::{Request, Response};
+use super::{Request, Response, allow, deny};
 use crate::plan::Plan;
 
-fn label<'a>(object: Option<&'a Value>, key: &str) -> Option<&'a str> {
-    object?.get("metadata")?.get("labels")?.get(key)?.as_str()
+fn label<'a>(object: Option<&'a DynamicObject>, key: &str) -> Option<&'a str> {
+    object?
+        .metadata
+        .labels
+        .as_ref()?
+        .get(key)
+        .map(String::as_str)
 }
 
 fn describe(req: &Request) -> String {
@@ -21,8 +27,8 @@ fn describe(req: &Request) -> String {
 /// `/deletion-protection`: a Katalog CRD, or an object labelled
 /// `orkestra.io/deletion-protection: "true"`, may not be deleted.
 pub fn deletion(plan: &Plan, req: &Request) -> Response {
-    if req.operation != "DELETE" {
-        return Response::allow(&req.uid);
+    if req.operation != Operation::Delete {
+        return allow(req);
     }
     if req.resource.group == "apiextensions.k8s.io"
         && req.resource.resource == "customresourcedefinitions"
@@ -32,27 +38,27 @@ pub fn deletion(plan: &Plan, req: &Request) -> Response {
             .iter()
             .any(|t| t.protect_crd && t.crd_name() == req.name);
         return if protected {
-            Response::deny(
-                &req.uid,
+            deny(
+                req,
                 format!(
                     "CustomResourceDefinition {} is protected by the Katalog {:?} (deletionProtection); stop its gateway or set deletionProtection.protectCRD: false first",
                     req.name, plan.katalog
                 ),
             )
         } else {
-            Response::allow(&req.uid)
+            allow(req)
         };
     }
     if label(req.old_object.as_ref(), DELETION_PROTECTION) == Some(TRUE) {
-        return Response::deny(
-            &req.uid,
+        return deny(
+            req,
             format!(
                 "{} is protected: remove the label {DELETION_PROTECTION}=true before deleting it",
                 describe(req)
             ),
         );
     }
-    Response::allow(&req.uid)
+    allow(req)
 }
 
 /// `/strict-mode-protection`: removing the protection label is denied unless the new object
@@ -61,16 +67,16 @@ pub fn strict(req: &Request) -> Response {
     let had = label(req.old_object.as_ref(), DELETION_PROTECTION) == Some(TRUE);
     let has = label(req.object.as_ref(), DELETION_PROTECTION) == Some(TRUE);
     let exempt = label(req.object.as_ref(), STRICT_MODE_EXEMPT) == Some(TRUE);
-    if req.operation == "UPDATE" && had && !has && !exempt {
-        return Response::deny(
-            &req.uid,
+    if req.operation == Operation::Update && had && !has && !exempt {
+        return deny(
+            req,
             format!(
                 "{}: strict mode forbids removing the label {DELETION_PROTECTION} (label the object {STRICT_MODE_EXEMPT}=true first)",
                 describe(req)
             ),
         );
     }
-    Response::allow(&req.uid)
+    allow(req)
 }
 
 /// `/namespace-protection`: a CR may not be created or updated in a restricted namespace, or
@@ -80,17 +86,17 @@ pub fn namespace(plan: &Plan, req: &Request) -> Response {
         plan.target(&req.resource.group, &req.resource.resource),
         req.namespace.as_deref(),
     ) else {
-        return Response::allow(&req.uid);
+        return allow(req);
     };
     if target.restricted_namespaces.iter().any(|n| n == ns) {
-        return Response::deny(
-            &req.uid,
+        return deny(
+            req,
             format!("namespace {ns:?} is restricted for {}", target.crd.gvk.kind),
         );
     }
     if !target.allowed_namespaces.is_empty() && !target.allowed_namespaces.iter().any(|n| n == ns) {
-        return Response::deny(
-            &req.uid,
+        return deny(
+            req,
             format!(
                 "{} may only be created in: {}",
                 target.crd.gvk.kind,
@@ -98,18 +104,15 @@ pub fn namespace(plan: &Plan, req: &Request) -> Response {
             ),
         );
     }
-    Response::allow(&req.uid)
+    allow(req)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::admit::tests::request;
     use crate::plan::tests::katalog;
-    use serde_json::json;
-
-    fn request(v: Value) -> Request {
-        serde_json::from_value(v).unwrap()
-    }
+    use serde_json::{Value, json};
 
     fn plan() -> Plan {
         Plan::from_katalog(&katalog(
@@ -148,7 +151,7 @@ mod tests {
         };
         let denied = deletion(&plan(), &cr(json!({DELETION_PROTECTION: "true"})));
         assert_eq!(
-            denied.message,
+            denied.result.message,
             "App team-a/x is protected: remove the label orkestra.io/deletion-protection=true before deleting it"
         );
         assert!(deletion(&plan(), &cr(json!({}))).allowed);
@@ -181,7 +184,7 @@ mod tests {
         };
         assert!(namespace(&plan(), &create("team-a")).allowed);
         assert_eq!(
-            namespace(&plan(), &create("default")).message,
+            namespace(&plan(), &create("default")).result.message,
             "App may only be created in: team-a"
         );
     }

@@ -5,10 +5,12 @@ use kube::api::{Api, ApiResource, DynamicObject, ListParams};
 use serde_json::Value;
 
 use katalog::admission::{self, Input, Siblings, Stage};
+use katalog::build::EngineRender;
 
-use super::{Request, Response};
+use super::{Request, Response, allow, deny, object_value, with_patch, with_warnings};
 use crate::HandlerContext;
 use crate::plan::Target;
+use kube::core::admission::Operation;
 
 /// Which rules a route runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -21,24 +23,39 @@ pub enum Route {
 
 /// Answers one admission request on `route`.
 pub async fn admit(context: &HandlerContext, req: &Request, route: Route) -> Response {
-    if req.operation == "DELETE" || req.operation == "CONNECT" {
-        return Response::allow(&req.uid);
-    }
     let Some(target) = context
         .plan
         .target(&req.resource.group, &req.resource.resource)
     else {
-        return Response::allow(&req.uid);
-    };
-    let Some(object) = &req.object else {
-        return Response::allow(&req.uid);
+        return allow(req);
     };
     let siblings = match route {
-        Route::Validate => siblings(context, target, req).await,
-        Route::Mutate => None,
+        Route::Validate if needs_object(req) => siblings(context, target, req).await,
+        _ => None,
     };
-    let mut input = Input::new(object, &context.render, Stage::Admission);
-    if let Some(s) = &siblings {
+    decide(target, &context.render, req, route, siblings.as_ref())
+}
+
+/// Whether rules run on `req` at all: CREATE and UPDATE with an object.
+fn needs_object(req: &Request) -> bool {
+    !matches!(req.operation, Operation::Delete | Operation::Connect) && req.object.is_some()
+}
+
+/// Evaluates `target`'s rules on `req` with the `unique` rules' `siblings` (none: unique
+/// passes). Pure: no I/O, the same answer for the same input.
+pub fn decide(
+    target: &Target,
+    render: &EngineRender,
+    req: &Request,
+    route: Route,
+    siblings: Option<&Siblings>,
+) -> Response {
+    let Some(object) = req.object.as_ref().filter(|_| needs_object(req)) else {
+        return allow(req);
+    };
+    let object = &object_value(object);
+    let mut input = Input::new(object, render, Stage::Admission);
+    if let Some(s) = siblings {
         input = input.with_siblings(s);
     }
     let admitted = match route {
@@ -46,19 +63,23 @@ pub async fn admit(context: &HandlerContext, req: &Request, route: Route) -> Res
         Route::Mutate => admission::admit(&target.crd, &input, true, false),
     };
     if let Some(first) = admitted.mutated.errors.first() {
-        return Response::deny(&req.uid, first.message.clone());
+        return deny(req, first.message.clone());
     }
+    let warnings = warnings(&admitted.verdict);
     if !admitted.verdict.is_allowed() {
-        let mut r = Response::deny(&req.uid, admitted.verdict.message());
-        r.warnings = warnings(&admitted.verdict);
+        return with_warnings(deny(req, admitted.verdict.message()), warnings);
+    }
+    let r = with_warnings(allow(req), warnings);
+    if route == Route::Validate {
         return r;
     }
-    let mut r = Response::allow(&req.uid);
-    r.warnings = warnings(&admitted.verdict);
-    if route == Route::Mutate {
-        r.patch = admitted.mutated.patch;
+    match with_patch(r, &admitted.mutated.patch) {
+        Ok(r) => r,
+        Err(e) => deny(
+            req,
+            format!("the mutation's JSON patch could not be encoded: {e}"),
+        ),
     }
-    r
 }
 
 fn warnings(v: &admission::Verdict) -> Vec<String> {

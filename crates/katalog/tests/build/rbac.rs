@@ -74,3 +74,82 @@ fn derived_rules_are_deterministic_and_sorted() {
         assert_eq!(a, sorted, "{}", pack.name);
     }
 }
+
+/// Whether any file of the pack's directory names a Secret (`secret` in any case, which
+/// covers `secretRef`, `kind: Secret`, `secrets:` and `secretName`).
+fn mentions_secrets(entry: &std::path::Path) -> bool {
+    let dir = entry.parent().unwrap();
+    walk(dir)
+        .iter()
+        .any(|f| std::fs::read_to_string(f).is_ok_and(|t| t.to_lowercase().contains("secret")))
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
+#[test]
+fn a_katalog_that_names_no_secret_gets_no_secret_access() {
+    let mut checked = 0;
+    for pack in packs() {
+        let Ok(loaded) = katalog::load(&pack.entry) else {
+            continue;
+        };
+        if mentions_secrets(&pack.entry) {
+            continue;
+        }
+        let needs = Needs::from_katalog(&loaded.katalog);
+        let runtime = runtime_rules(&needs);
+        assert!(
+            !runtime.iter().any(|r| r.resources == ["secrets"]),
+            "{}: the runtime may touch Secrets: {runtime:?}",
+            pack.name
+        );
+        // The gateway's only Secret is its own TLS material, kept when it serves webhooks.
+        let gw = needs.gateway.clone().unwrap_or_default();
+        let tls = gw.validating_webhooks || gw.mutating_webhooks || !gw.converted.is_empty();
+        let gateway = gateway_rules(&needs);
+        let secrets: Vec<_> = gateway
+            .iter()
+            .filter(|r| r.resources == ["secrets"])
+            .collect();
+        assert!(
+            tls || secrets.is_empty(),
+            "{}: the gateway may touch Secrets without needing TLS material: {secrets:?}",
+            pack.name
+        );
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} packs name no Secret");
+}
+
+#[test]
+fn a_secret_ref_grants_the_runtime_only_get_on_secrets() {
+    let text = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: t}\nspec:\n  crds:\n    web:\n      apiTypes: {group: demo.io, version: v1, kind: Web, plural: webs}\n";
+    let plain = katalog::load_text("/nonexistent/k.yaml", text)
+        .unwrap_or_else(|d| panic!("{}", d.render()))
+        .katalog;
+    let mut needs = Needs::from_katalog(&plain);
+    assert!(
+        !runtime_rules(&needs)
+            .iter()
+            .any(|r| r.resources == ["secrets"])
+    );
+    assert!(gateway_rules(&needs).is_empty());
+    needs.secret_refs = true;
+    let secrets: Vec<_> = runtime_rules(&needs)
+        .into_iter()
+        .filter(|r| r.resources == ["secrets"])
+        .collect();
+    assert_eq!(secrets.len(), 1);
+    assert_eq!(secrets[0].verbs, ["get"]);
+}
