@@ -1,0 +1,1 @@
+//! Integration tests of `ork e2e` on the real local control plane.
