@@ -302,6 +302,18 @@ impl Loader {
                 out.push(expectation);
                 continue;
             };
+            let mixed = !expectation.name.is_empty()
+                || expectation.timeout.is_some()
+                || expectation.wait.is_some()
+                || !expectation.resources.is_empty()
+                || !expectation.commands.is_empty()
+                || expectation.kubectl.is_some();
+            if mixed {
+                let message = "an `include` entry takes no other keys: the included \
+                               expectations replace it"
+                    .to_owned();
+                self.error(path, include, "include-with-keys", message);
+            }
             let target = dir.join(include);
             if !target.is_file() {
                 self.missing(path, include, "include");

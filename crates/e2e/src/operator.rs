@@ -23,11 +23,12 @@ pub struct Operator {
 
 impl Operator {
     /// Loads the Katalog at `katalog` and starts the runtime on the cluster of `kubeconfig`;
-    /// returns once its `/startup` answers 200.
+    /// returns once its `/startup` answers 200. With `setup`, the runtime first applies the
+    /// Katalog's own `crdFile`, setup manifests and `crFiles`, as `ork run` does locally.
     ///
     /// # Errors
     /// The Katalog's problems (rendered), or why the runtime stopped or did not boot in time.
-    pub async fn start(katalog: &Path, kubeconfig: &Path) -> Result<Self, String> {
+    pub async fn start(katalog: &Path, kubeconfig: &Path, setup: bool) -> Result<Self, String> {
         let loaded = katalog::load(katalog).map_err(|d| d.render())?;
         let port = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
             .and_then(|l| l.local_addr())
@@ -39,6 +40,7 @@ impl Operator {
                 kubeconfig: Some(kubeconfig.to_path_buf()),
                 context: None,
             },
+            setup,
             leader_elect: Some(false),
             http: true,
             http_addr: Some(addr),

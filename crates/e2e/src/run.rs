@@ -193,7 +193,12 @@ impl<'a> TestRun<'a> {
         let custom = spec.custom.is_some() || spec.custom_operator;
         if let (Some(katalog), false) = (&spec.katalog, custom) {
             let started = Instant::now();
-            match Operator::start(&self.test.dir.join(katalog), self.cluster.kubeconfig()).await {
+            // The file's own CRD and CR steps stand for the Katalog's crdFile and crFiles
+            // (applying the CR at start would blur `cr-applied`); without them, the runtime
+            // sets the Katalog up as `ork run` does.
+            let setup = crds.is_empty() && crs.is_empty();
+            let path = self.test.dir.join(katalog);
+            match Operator::start(&path, self.cluster.kubeconfig(), setup).await {
                 Ok(op) => {
                     let detail = Some(format!("in-process, API at http://{}", op.addr()));
                     self.record(

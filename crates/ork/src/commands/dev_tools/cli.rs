@@ -24,6 +24,28 @@ pub enum DevTool {
     Template(TemplateArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
     Validate(ValidateArgs),
+    /// Run an E2E file (e2e.yaml): CRD, setup, the operator in-process, CR, expectations, on
+    /// ork's own local control plane (no kind, no Docker) or the current cluster.
+    E2e(E2eArgs),
+}
+
+/// Arguments of `ork e2e`.
+#[derive(Debug, Args)]
+pub struct E2eArgs {
+    /// The E2E file (default: e2e.yaml in the current directory).
+    pub file: Option<PathBuf>,
+    /// The E2E file, as a flag (same as the positional argument).
+    #[arg(short = 'f', long = "file", conflicts_with = "file")]
+    pub file_flag: Option<PathBuf>,
+    /// Leave the local control plane running at the end and print its KUBECONFIG.
+    #[arg(long)]
+    pub keep_cluster: bool,
+    /// Run on the current kubeconfig context instead of a local control plane.
+    #[arg(long)]
+    pub use_current: bool,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }
 
 /// Output format of `ork validate`.

@@ -6,6 +6,7 @@
 mod bench;
 mod cli;
 mod dev;
+mod e2e;
 mod gateway;
 mod generate;
 mod template;
@@ -14,8 +15,8 @@ mod validate;
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, GatewayArgs, GenerateArgs, GenerateCommand,
-    OutputFormat, TemplateArgs, ValidateArgs,
+    BenchArgs, Benchmark, BundleArgs, DevArgs, DevTool, E2eArgs, GatewayArgs, GenerateArgs,
+    GenerateCommand, OutputFormat, TemplateArgs, ValidateArgs,
 };
 
 /// Runs the parsed developer command.
@@ -27,5 +28,6 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Gateway(args) => gateway::run(*args),
         DevTool::Template(args) => template::run(args),
         DevTool::Validate(args) => validate::run(args),
+        DevTool::E2e(args) => e2e::run(args),
     }
 }
