@@ -115,9 +115,12 @@ pub fn e2e_file(dir: &Path) -> PathBuf {
     dir.join("e2e.yaml")
 }
 
+/// An XML element: its name and attributes.
+pub type Element = (String, Vec<(String, String)>);
+
 /// Checks that `xml` is well-formed enough for a JUnit reader: one root, balanced tags,
 /// quoted attributes, known entities. Returns the attributes of every element, in order.
-pub fn parse_xml(xml: &str) -> Result<Vec<(String, Vec<(String, String)>)>, String> {
+pub fn parse_xml(xml: &str) -> Result<Vec<Element>, String> {
     let mut stack: Vec<String> = Vec::new();
     let mut elements = Vec::new();
     let mut rest = xml.trim_start();
