@@ -402,6 +402,35 @@ mod tests {
     }
 
     #[test]
+    fn e2e_takes_a_file_positionally_or_as_a_flag_and_its_switches() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "e2e",
+            "t/e2e.yaml",
+            "--keep-cluster",
+            "--use-current",
+            "--junit",
+            "out.xml",
+        ])
+        .unwrap();
+        let Command::DevTools(DevTool::E2e(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(args.file, Some(PathBuf::from("t/e2e.yaml")));
+        assert!(args.keep_cluster && args.use_current);
+        assert_eq!(args.junit, Some(PathBuf::from("out.xml")));
+        let cli = Cli::try_parse_from(["ork", "e2e", "-f", "x.yaml"]).unwrap();
+        let Command::DevTools(DevTool::E2e(args)) = cli.command else {
+            panic!("parsed as {:?}", cli.command);
+        };
+        assert_eq!(
+            (args.file, args.file_flag),
+            (None, Some(PathBuf::from("x.yaml")))
+        );
+        assert!(Cli::try_parse_from(["ork", "e2e", "a.yaml", "-f", "b.yaml"]).is_err());
+    }
+
+    #[test]
     fn dev_accepts_a_katalog_and_reset() {
         let cli = Cli::try_parse_from(["ork", "dev", "k.yaml", "--reset"]).unwrap();
         match cli.command {

@@ -1,4 +1,4 @@
-//! The developer commands (`dev`, `bench`, `generate`, `gateway`, `template`, `validate`)
+//! The developer commands (`dev`, `bench`, `e2e`, `generate`, `gateway`, `template`, `validate`)
 //! and their arguments: everything the `dev-tools` feature adds to `ork`. The production
 //! runtime binary (`--no-default-features`) has none of it, nor what only it needs
 //! (`testenv`, the YAML writer, …).
