@@ -17,7 +17,7 @@ async fn a_small_katalog_passes_every_step() {
       resources:
         - {{kind: Site, name: hello, namespace: {ns}}}
         - {{kind: Deployment, name: hello, namespace: {ns}, ready: true}}
-        - {{kind: ConfigMap, namespace: {ns}, count: 1}}
+        - {{kind: ConfigMap, name: hello-content, namespace: {ns}, count: 1}}
     - name: status, API and commands
       timeout: 60s
       commands:
