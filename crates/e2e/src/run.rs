@@ -29,7 +29,9 @@ pub struct Options {
     pub target: Target,
     /// Leave a local control plane running at the end.
     pub keep_cluster: bool,
-    /// Shorten every expectation's timeout to at most this.
+    /// Shorten the timeout of every expectation before CR deletion to at most this. After
+    /// it, deletion waits on the garbage collector, which notices the owners of a new CRD
+    /// only at its next discovery sync (about 30 s), so `cr-deleted` keeps its own timeout.
     pub timeout_cap: Option<Duration>,
     /// After a failed expectation, skip the test's remaining expectations (cleanup still runs).
     pub stop_after_failure: bool,
@@ -393,7 +395,9 @@ impl<'a> TestRun<'a> {
             .as_deref()
             .and_then(parse_duration)
             .unwrap_or(DEFAULT_TIMEOUT);
-        if let Some(cap) = self.options.timeout_cap {
+        if let Some(cap) = self.options.timeout_cap
+            && exp.after != Phase::CrDeleted
+        {
             timeout = timeout.min(cap);
         }
         let started = Instant::now();
