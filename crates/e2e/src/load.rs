@@ -33,7 +33,7 @@ pub struct Suite {
 pub struct Test {
     /// The E2E file.
     pub file: PathBuf,
-    /// Its directory: relative paths and commands start here.
+    /// Its directory (absolute): relative paths and commands start here.
     pub dir: PathBuf,
     /// `metadata.name`.
     pub name: String,
@@ -163,7 +163,11 @@ impl Loader {
         let Some(file) = self.decode::<E2eFile>(path) else {
             return;
         };
-        let dir = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        // Absolute, so paths stay right whatever directory a command runs in.
+        let dir = canonical
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         if file.kind != "E2E" {
             let message = format!("kind is `{}`; an E2E file has `kind: E2E`", file.kind);
             self.error(path, "kind:", "wrong-kind", message);
