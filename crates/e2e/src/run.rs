@@ -29,11 +29,12 @@ pub struct Options {
     pub target: Target,
     /// Leave a local control plane running at the end.
     pub keep_cluster: bool,
-    /// Shorten the timeout of every expectation before CR deletion to at most this. After
+    /// Shorten the timeouts of setup waits and of every expectation before CR deletion to at
+    /// most this. After
     /// it, deletion waits on the garbage collector, which notices the owners of a new CRD
     /// only at its next discovery sync (about 30 s), so `cr-deleted` keeps its own timeout.
     pub timeout_cap: Option<Duration>,
-    /// After a failed expectation, skip the test's remaining expectations (cleanup still runs).
+    /// After a failed step, skip the test's remaining expectations (cleanup still runs).
     pub stop_after_failure: bool,
     /// Print steps as they finish (stdout) and progress on long waits (stderr).
     pub verbose: bool,
@@ -150,7 +151,10 @@ impl<'a> TestRun<'a> {
     fn step(&mut self, name: impl Into<String>, started: Instant, result: Result<(), String>) {
         let (outcome, detail) = match result {
             Ok(()) => (Outcome::Pass, None),
-            Err(e) => (Outcome::Fail, Some(e)),
+            Err(e) => {
+                self.failed = true;
+                (Outcome::Fail, Some(e))
+            }
         };
         self.record(name.into(), outcome, started.elapsed(), detail);
     }
@@ -321,11 +325,14 @@ impl<'a> TestRun<'a> {
 
     /// Polls until the object of `w` exists (and is ready when asked).
     async fn wait_for(&self, w: &WaitFor) -> Result<(), String> {
-        let timeout = w
+        let mut timeout = w
             .timeout
             .as_deref()
             .and_then(parse_duration)
             .unwrap_or(DEFAULT_TIMEOUT);
+        if let Some(cap) = self.options.timeout_cap {
+            timeout = timeout.min(cap);
+        }
         let ns = w.namespace.as_deref().unwrap_or("default");
         let started = Instant::now();
         loop {
@@ -368,7 +375,7 @@ impl<'a> TestRun<'a> {
         for exp in &expectations {
             let name = format!("expect [{}] {}", phase.as_str(), exp.name);
             if self.failed && self.options.stop_after_failure {
-                let detail = Some("not run: an earlier expectation failed".to_owned());
+                let detail = Some("not run: an earlier step failed".to_owned());
                 self.record(name, Outcome::Skip, Duration::ZERO, detail);
                 continue;
             }
