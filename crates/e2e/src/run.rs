@@ -492,15 +492,32 @@ impl<'a> TestRun<'a> {
         crs: &[PathBuf],
     ) -> Result<(), String> {
         let mut problems = Vec::new();
+        let mut stuck = false;
         if !self.cluster.throwaway
             && let Err(e) = self.delete(crs, true).await
         {
             problems.push(e);
+            stuck = true;
         }
         if let Some(op) = operator
             && let Err(e) = op.stop().await
         {
             problems.push(e);
+        }
+        if stuck {
+            // The CRs outlived their deletion (a finalizer nobody removed): the test has
+            // failed already; clear them so the cluster is left clean for what runs next.
+            for file in crs {
+                let f = file.display().to_string();
+                let patch = r#"{"metadata":{"finalizers":null}}"#;
+                let args = ["patch", "-f", &f, "--type=merge", "-p", patch];
+                let out = self.shell.kubectl(&args, None).await;
+                if out.ok() {
+                    problems.push(format!(
+                        "removed the finalizers of the CRs of {f} to clean up"
+                    ));
+                }
+            }
         }
         if !self.cluster.throwaway {
             let setup: Vec<PathBuf> = self
