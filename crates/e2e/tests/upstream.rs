@@ -19,11 +19,11 @@ use e2e::report::TestReport;
 use e2e::{Options, Outcome, Target};
 
 /// Files that passed when this floor was last raised; never lower it.
-const FLOOR: usize = 1;
+const FLOOR: usize = 18;
 
 /// How long the run may start new files (seconds; `ORK_UPSTREAM_E2E_BUDGET`, 0 = no limit);
 /// files not reached are rows of their own ("not run"), so CI time stays bounded.
-const DEFAULT_BUDGET_SECS: u64 = 600;
+const DEFAULT_BUDGET_SECS: u64 = 1200;
 
 /// The longest any expectation may wait here.
 const TIMEOUT_CAP: Duration = Duration::from_secs(20);
