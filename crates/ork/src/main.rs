@@ -10,7 +10,7 @@
 //!
 //! | Feature | Default | Adds |
 //! |---|---|---|
-//! | `dev-tools` | on | `dev`, `bench`, `generate`, `gateway`, `template`, `validate` (`commands::dev_tools`) |
+//! | `dev-tools` | on | `dev`, `bench`, `e2e`, `generate`, `gateway`, `template`, `validate` (`commands::dev_tools`) |
 //! | `runtime-only` | off | nothing: names the production build, `--no-default-features` (only `run` and `version`) |
 
 mod cli;

@@ -42,6 +42,9 @@ pub enum DevTool {
     /// Run the real reconcile of each CRD for N cycles against an in-memory API (no
     /// cluster): the writes of every cycle, the steady state, and a simulate.yaml's `expect:`.
     Simulate(SimulateArgs),
+    /// Run an E2E file (e2e.yaml): CRD, setup, the operator in-process, CR, expectations, on
+    /// ork's own local control plane (no kind, no Docker) or the current cluster.
+    E2e(E2eArgs),
 }
 
 /// Arguments of `ork completions`.
@@ -609,4 +612,23 @@ pub struct SimulateInitArgs {
     /// Print the file instead of writing it.
     #[arg(long)]
     pub dry_run: bool,
+}
+
+/// Arguments of `ork e2e`.
+#[derive(Debug, Args)]
+pub struct E2eArgs {
+    /// The E2E file (default: e2e.yaml in the current directory).
+    pub file: Option<PathBuf>,
+    /// The E2E file, as a flag (same as the positional argument).
+    #[arg(short = 'f', long = "file", conflicts_with = "file")]
+    pub file_flag: Option<PathBuf>,
+    /// Leave the local control plane running at the end and print its KUBECONFIG.
+    #[arg(long)]
+    pub keep_cluster: bool,
+    /// Run on the current kubeconfig context instead of a local control plane.
+    #[arg(long)]
+    pub use_current: bool,
+    /// Also write the results as JUnit XML to this file.
+    #[arg(long, value_name = "FILE")]
+    pub junit: Option<PathBuf>,
 }

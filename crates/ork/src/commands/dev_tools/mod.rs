@@ -1,4 +1,4 @@
-//! The developer commands (`dev`, `bench`, `generate`, `gateway`, `template`, `validate`)
+//! The developer commands (`dev`, `bench`, `e2e`, `generate`, `gateway`, `template`, `validate`)
 //! and their arguments: everything the `dev-tools` feature adds to `ork`. The production
 //! runtime binary (`--no-default-features`) has none of it, nor what only it needs
 //! (`testenv`, the YAML writer, …).
@@ -8,6 +8,7 @@ mod cli;
 mod completions;
 mod dev;
 mod diff;
+mod e2e;
 mod gate;
 mod gateway;
 mod generate;
@@ -21,9 +22,9 @@ mod validate;
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, CompletionsArgs, DevArgs, DevTool, DiffArgs, GateArgs,
-    GatewayArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat,
-    PlanArgs, TemplateArgs, ValidateArgs,
+    BenchArgs, Benchmark, BundleArgs, CompletionsArgs, DevArgs, DevTool, DiffArgs, E2eArgs,
+    GateArgs, GatewayArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand,
+    OutputFormat, PlanArgs, TemplateArgs, ValidateArgs,
 };
 pub use cli::{SimulateArgs, SimulateCommand, SimulateInitArgs};
 
@@ -43,6 +44,7 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Diff(args) => diff::run(args),
         DevTool::Plan(args) => plan::run(args),
         DevTool::Completions(args) => completions::run(args),
+        DevTool::E2e(args) => e2e::run(args),
     }
 }
 
