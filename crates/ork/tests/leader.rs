@@ -237,6 +237,19 @@ async fn one_of_two_processes_reconciles_and_hands_over_on_sigterm_and_sigkill()
         || async { (successes(&restarted).await >= 1).then_some(()) },
     )
     .await;
+    // Its children exist before its reconcile ends (and logs): wait for that line too.
+    let s2_reconciled = format!("\"key\":\"{ns}/s2\"");
+    eventually(
+        "the new leader to log its reconcile of s2",
+        Duration::from_secs(10),
+        || async {
+            log("c")
+                .lines()
+                .any(|l| l.contains("\"message\":\"reconciled\"") && l.contains(&s2_reconciled))
+                .then_some(())
+        },
+    )
+    .await;
 
     // `--log-json`: every line is a JSON object; reconcile lines carry the CRD and the CR key.
     let logs: Vec<Vec<Value>> = ["a", "b", "c"]
