@@ -190,7 +190,7 @@ fn main() {
     rt.block_on(async {
         let loaded = katalog::load_text("bench.yaml", KATALOG).unwrap();
         let k = loaded.katalog;
-        let plan = gateway::Plan::from_katalog(&k).unwrap();
+        let plan = gateway::Plan::from_katalog(&k);
         let engine = katalog::build::engine_for(&k).unwrap();
         let client = kube::Client::try_from(kube::Config::new("http://127.0.0.1:1".parse().unwrap())).unwrap();
         let state = Arc::new(gateway::HandlerContext {
@@ -199,13 +199,14 @@ fn main() {
             client,
             metrics: gateway::metrics::Metrics::default(),
             notifier: gateway::notify::Notifier::new(Vec::new(), gateway::NotifyConfig::default()),
+            notify_access: gateway::notify_access::Access::Open,
             ready: AtomicBool::new(true),
         });
 
         // In-process evaluation, no network.
         let crd = k.crds[0].clone();
         let obj = object();
-        let conv = katalog::admission::Conversion::of(&crd).unwrap().unwrap();
+        let conv = katalog::admission::Conversion::of(&crd).unwrap();
         let alpha: Value = serde_json::from_slice::<Value>(&conversion_body()).unwrap()["request"]["objects"][0].clone();
         let n = 20_000;
         let t = Instant::now();

@@ -45,6 +45,9 @@ pub struct NotifyConfig {
     pub slack_url: Option<String>,
     /// At most one notification per (team, CR, condition) within this window.
     pub throttle: Duration,
+    /// Bearer token `POST /notify` must carry; without one `/notify` is open on a loopback
+    /// HTTP address and refused on any other (see [`crate::notify_access`]).
+    pub token: Option<crate::notify_access::Token>,
 }
 
 /// Everything one gateway needs besides the Katalog and a client.

@@ -4,7 +4,7 @@ use std::sync::atomic::AtomicBool;
 
 use katalog::build::EngineRender;
 
-use crate::{Plan, metrics, notify};
+use crate::{Plan, metrics, notify, notify_access};
 
 /// What every request handler reads: the plan, the template engine, a client, the metrics, the
 /// notifier and whether the webhooks are registered. The servers share it as
@@ -20,6 +20,8 @@ pub struct HandlerContext {
     pub metrics: metrics::Metrics,
     /// `/notify` routing.
     pub notifier: notify::Notifier,
+    /// Who may post to `/notify`.
+    pub notify_access: notify_access::Access,
     /// Set once webhooks are registered.
     pub ready: AtomicBool,
 }

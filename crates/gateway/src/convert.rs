@@ -47,13 +47,21 @@ fn group_of(api_version: &str) -> &str {
 
 /// Converts every object of a ConversionReview body; one failure fails the whole review
 /// (the API server requires all or nothing).
-pub fn convert(context: &HandlerContext, body: &[u8]) -> Value {
+///
+/// # Errors
+/// A body that is not a ConversionReview with a request: a failed review saying why.
+pub fn convert(context: &HandlerContext, body: &[u8]) -> Result<Value, Value> {
     let req = match serde_json::from_slice::<Review>(body) {
         Ok(Review { request: Some(r) }) => r,
         Ok(Review { request: None }) => {
-            return failure("", "the ConversionReview has no request".into());
+            return Err(failure("", "the ConversionReview has no request".into()));
         }
-        Err(e) => return failure("", format!("the body is not a ConversionReview: {e}")),
+        Err(e) => {
+            return Err(failure(
+                "",
+                format!("the body is not a ConversionReview: {e}"),
+            ));
+        }
     };
     let _active = context.metrics.conversion_active();
     let mut out = Vec::with_capacity(req.objects.len());
@@ -95,9 +103,12 @@ pub fn convert(context: &HandlerContext, body: &[u8]) -> Value {
                     .pointer("/metadata/name")
                     .and_then(Value::as_str)
                     .unwrap_or_default();
-                return failure(&req.uid, format!("converting {kind} {name}: {message}"));
+                return Ok(failure(
+                    &req.uid,
+                    format!("converting {kind} {name}: {message}"),
+                ));
             }
         }
     }
-    review(&req.uid, json!({"status": "Success"}), out)
+    Ok(review(&req.uid, json!({"status": "Success"}), out))
 }

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::{cluster, plan, tls};
+use crate::{cluster, tls};
 
 /// Why the gateway could not start or stop cleanly.
 #[derive(Debug, thiserror::Error)]
@@ -11,9 +11,6 @@ pub enum Error {
     /// No Kubernetes client could be made.
     #[error("connecting to the cluster")]
     ClientFailed(#[source] kube::Error),
-    /// The Katalog cannot be served.
-    #[error("reading what the Katalog serves")]
-    PlanFailed(#[source] plan::Error),
     /// The Katalog's notes do not compile into the template engine.
     #[error("building the template engine")]
     EngineFailed(#[source] gotmpl::NotesError),

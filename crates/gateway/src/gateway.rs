@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 use crate::housekeeper::{Certificate, Housekeeper, Registration};
 use crate::webhook_config::Endpoint;
 use crate::{
-    Cluster, Config, Error, HandlerContext, Material, Plan, Result, chain, metrics, notify, serve,
-    tls,
+    Cluster, Config, Error, HandlerContext, Material, Plan, Result, chain, limits, metrics, notify,
+    notify_access, serve, tls,
 };
 
 /// The default instance name of a Katalog: `ork-<name>`, as a DNS label.
@@ -53,7 +53,7 @@ impl Gateway {
     /// A plan, TLS, bind or cluster failure; nothing is left registered when start fails
     /// after registering.
     pub async fn start(katalog: Katalog, client: kube::Client, config: Config) -> Result<Gateway> {
-        let plan = Plan::from_katalog(&katalog).map_err(Error::PlanFailed)?;
+        let plan = Plan::from_katalog(&katalog);
         let engine = katalog::build::engine_for(&katalog).map_err(Error::EngineFailed)?;
         let instance = config
             .instance
@@ -87,8 +87,19 @@ impl Gateway {
             client,
             metrics: metrics::Metrics::default(),
             notifier,
+            notify_access: notify_access::Access::new(
+                config.http_addr.ip(),
+                config.notify.token.clone(),
+            ),
             ready: AtomicBool::new(false),
         });
+        if context.notify_access == notify_access::Access::Refused {
+            tracing::warn!(
+                http_addr = %config.http_addr,
+                "/notify is refused: the HTTP server is not bound to loopback and no notify \
+                 token is configured (--notify-token or ORK_NOTIFY_TOKEN)"
+            );
+        }
         let (stop_tx, stop_rx) = watch::channel(false);
         let mut servers = Vec::new();
         let (https, https_addr) = bind(config.https_addr).await?;
@@ -225,26 +236,11 @@ async fn bind(addr: SocketAddr) -> Result<(tokio::net::TcpListener, SocketAddr)>
     Ok((l, local))
 }
 
-fn spawn_server<L>(
-    listener: L,
-    router: axum::Router,
-    mut stop: watch::Receiver<bool>,
-) -> JoinHandle<()>
+fn spawn_server<L>(listener: L, router: axum::Router, stop: watch::Receiver<bool>) -> JoinHandle<()>
 where
     L: axum::serve::Listener,
-    L::Addr: std::fmt::Debug,
 {
-    tokio::spawn(async move {
-        let shutdown = async move {
-            let _ = stop.wait_for(|s| *s).await;
-        };
-        if let Err(e) = axum::serve(listener, router)
-            .with_graceful_shutdown(shutdown)
-            .await
-        {
-            tracing::error!(error = %e, "server failed");
-        }
-    })
+    tokio::spawn(limits::serve(listener, router, stop))
 }
 
 /// The user's TLS files, else the material stored by a previous instance while it is usable

@@ -114,51 +114,26 @@ pub struct Team {
     pub slack: Option<String>,
 }
 
-fn strings(v: Option<&Value>) -> Vec<String> {
-    match v {
-        Some(Value::String(s)) => vec![s.clone()],
-        Some(Value::Array(a)) => a
+/// The teams of a `notification:` block, with `slack: true` resolved to `default_slack`.
+pub fn teams(
+    block: Option<&katalog::model::Notification>,
+    default_slack: Option<&str>,
+) -> Vec<Team> {
+    block.map_or_else(Vec::new, |b| {
+        b.teams
+            .0
             .iter()
-            .filter_map(|x| x.as_str().map(str::to_owned))
-            .collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn team(name: &str, v: &Value, default_slack: Option<&str>) -> Team {
-    let mut emails = strings(v.get("email"));
-    emails.extend(strings(v.get("emails")));
-    let slack = match v.get("slack").or_else(|| v.get("slackWebhook")) {
-        Some(Value::String(url)) => Some(url.clone()),
-        Some(Value::Object(m)) => m
-            .get("webhookUrl")
-            .or_else(|| m.get("url"))
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .or_else(|| default_slack.map(str::to_owned)),
-        Some(Value::Bool(true)) => default_slack.map(str::to_owned),
-        _ => None,
-    };
-    Team {
-        name: name.to_owned(),
-        emails,
-        slack,
-    }
-}
-
-/// The teams of a `notification:` block.
-pub fn teams(block: Option<&Value>, default_slack: Option<&str>) -> Vec<Team> {
-    match block.and_then(|b| b.get("teams")) {
-        Some(Value::Array(list)) => list
-            .iter()
-            .filter_map(|t| Some(team(t.get("name")?.as_str()?, t, default_slack)))
-            .collect(),
-        Some(Value::Object(map)) => map
-            .iter()
-            .map(|(name, t)| team(name, t, default_slack))
-            .collect(),
-        _ => Vec::new(),
-    }
+            .map(|t| Team {
+                name: t.name.clone(),
+                emails: t.emails.clone(),
+                slack: t
+                    .slack
+                    .as_ref()
+                    .and_then(|s| s.url(default_slack))
+                    .map(str::to_owned),
+            })
+            .collect()
+    })
 }
 
 /// Routes, throttles and delivers notifications.
@@ -374,15 +349,16 @@ mod tests {
 
     #[test]
     fn teams_read_from_a_list_or_a_map() {
-        let list = json!({"teams": [
+        let read = |v| serde_json::from_value::<katalog::model::Notification>(v).unwrap();
+        let list = read(json!({"teams": [
             {"name": "ops", "email": "ops@x", "slack": {"webhookUrl": "http://h/1"}},
             {"name": "dev", "emails": ["a@x", "b@x"], "slack": true},
-        ]});
+        ]}));
         let t = teams(Some(&list), Some("http://default"));
         assert_eq!(t[0].emails, ["ops@x"]);
         assert_eq!(t[0].slack.as_deref(), Some("http://h/1"));
         assert_eq!(t[1].slack.as_deref(), Some("http://default"));
-        let map = json!({"teams": {"ops": {"slackWebhook": "http://h/2"}}});
+        let map = read(json!({"teams": {"ops": {"slackWebhook": "http://h/2"}}}));
         assert_eq!(teams(Some(&map), None)[0].name, "ops");
         assert!(teams(None, None).is_empty());
     }

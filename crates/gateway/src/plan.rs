@@ -87,26 +87,12 @@ pub struct Plan {
     pub namespace_policy: FailurePolicy,
     /// Deletion protection, when on.
     pub deletion_protection: Option<DeletionProtection>,
-    /// Notification routing (the `notification:` block as written), when declared.
-    pub notification: Option<serde_json::Value>,
+    /// Notification routing (the `notification:` block), when declared.
+    pub notification: Option<katalog::model::Notification>,
     /// `security.certManager.validFor`.
     pub cert_valid_for: Option<std::time::Duration>,
     /// `security.certManager.rotationThreshold`.
     pub cert_rotate_before: Option<std::time::Duration>,
-}
-
-/// Why a Katalog cannot be served.
-#[derive(Debug, thiserror::Error)]
-pub enum Error {
-    /// A CRD's `conversion:` block is malformed.
-    #[error("CRD {crd}: invalid conversion block")]
-    InvalidConversion {
-        /// The CRD entry.
-        crd: String,
-        /// The cause.
-        #[source]
-        source: katalog::admission::Error,
-    },
 }
 
 fn has_rules<T>(rules: Option<&[T]>) -> bool {
@@ -120,10 +106,7 @@ fn duration(s: Option<&katalog::de::Spanned<String>>) -> Option<std::time::Durat
 
 impl Plan {
     /// Reads what `katalog` declares.
-    ///
-    /// # Errors
-    /// A malformed `conversion:` block.
-    pub fn from_katalog(katalog: &Katalog) -> Result<Plan, Error> {
+    pub fn from_katalog(katalog: &Katalog) -> Plan {
         let doc = &katalog.document;
         let security = doc.security.clone().unwrap_or_default();
         let webhooks = security.webhooks.clone().unwrap_or_default();
@@ -160,10 +143,7 @@ impl Plan {
                 && hooks.mutation != Some(false)
                 && has_rules(e.mutation.as_ref().map(|m| m.rules.as_slice()));
             let conversion = if conversion_on {
-                Conversion::of(crd).map_err(|source| Error::InvalidConversion {
-                    crd: crd.name.clone(),
-                    source,
-                })?
+                Conversion::of(crd)
             } else {
                 None
             };
@@ -171,9 +151,7 @@ impl Plan {
                 && !crd.built_in
                 && e.deletion_protection
                     .as_ref()
-                    .and_then(|d| d.get("protectCRD"))
-                    .and_then(serde_json::Value::as_bool)
-                    != Some(false);
+                    .is_none_or(|d| d.protects_crd());
             let list = |own: &Option<katalog::de::Spanned<Vec<String>>>, global: &[String]| {
                 let mut v: Vec<String> = global.to_vec();
                 if let Some(own) = own {
@@ -219,7 +197,7 @@ impl Plan {
                 targets.push(target);
             }
         }
-        Ok(Plan {
+        Plan {
             katalog: katalog.name.clone(),
             targets,
             admission_policy: FailurePolicy::parse(
@@ -231,7 +209,7 @@ impl Plan {
                     .map(|s| s.value.as_str()),
             ),
             deletion_protection,
-            notification: doc.notification.clone(),
+            notification: doc.notification.as_ref().map(|n| n.value.clone()),
             cert_valid_for: duration(
                 security
                     .cert_manager
@@ -244,7 +222,7 @@ impl Plan {
                     .as_ref()
                     .and_then(|c| c.rotation_threshold.as_ref()),
             ),
-        })
+        }
     }
 
     /// Some CRD is validated at admission.
@@ -334,13 +312,12 @@ mutation:
 
     #[test]
     fn admission_webhooks_need_the_security_switch_and_rules() {
-        let off = Plan::from_katalog(&katalog("", RULES)).unwrap();
+        let off = Plan::from_katalog(&katalog("", RULES));
         assert!(off.is_empty());
         let on = Plan::from_katalog(&katalog(
             "security:\n  webhooks:\n    admission: {enabled: true}\n    failurePolicy: Ignore",
             RULES,
-        ))
-        .unwrap();
+        ));
         assert!(on.serves_validate() && on.serves_mutate());
         assert!(!on.serves_convert() && on.deletion_protection.is_none());
         assert_eq!(on.admission_policy, FailurePolicy::Ignore);
@@ -348,8 +325,7 @@ mutation:
         let no_mutation = Plan::from_katalog(&katalog(
             "security:\n  webhooks:\n    admission: {enabled: true}",
             &format!("{RULES}webhooks: {{mutation: false}}\n"),
-        ))
-        .unwrap();
+        ));
         assert!(!no_mutation.serves_mutate());
         assert_eq!(no_mutation.admission_policy, FailurePolicy::Fail);
     }
@@ -361,8 +337,7 @@ mutation:
   deletionProtection: {strictMode: true}
   namespaceProtection: {enabled: true, restrictedNamespaces: [kube-system]}",
             "restrictedNamespaces: [prod]\n",
-        ))
-        .unwrap();
+        ));
         let dp = p.deletion_protection.as_ref().unwrap();
         assert!(dp.strict_mode);
         assert_eq!(dp.failure_policy, FailurePolicy::Fail);
@@ -377,13 +352,8 @@ mutation:
   storageVersion: v1
   paths: [{from: v1alpha1, to: v1, spec: {a: '{{ .spec.b }}'}}]
 ";
-        assert!(
-            !Plan::from_katalog(&katalog("", conv))
-                .unwrap()
-                .serves_convert()
-        );
-        let p =
-            Plan::from_katalog(&katalog("security:\n  conversion: {enabled: true}", conv)).unwrap();
+        assert!(!Plan::from_katalog(&katalog("", conv)).serves_convert());
+        let p = Plan::from_katalog(&katalog("security:\n  conversion: {enabled: true}", conv));
         assert!(p.serves_convert());
         assert_eq!(
             p.target("demo.ork.dev", "apps").unwrap().crd_name(),

@@ -1,5 +1,6 @@
 //! The two servers: HTTPS webhooks (only the routes the [`Plan`](crate::Plan) needs) and plain
-//! HTTP (`/health`, `/ready`, `/metrics`, `/katalog`, `/notify`).
+//! HTTP (`/health`, `/ready`, `/metrics`, `/katalog`, `/notify`). Every route of both has a
+//! body limit ([`limits`](crate::limits)).
 
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
@@ -8,7 +9,7 @@ use std::time::{Duration, Instant};
 use axum::Router;
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::StatusCode;
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Json};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
@@ -19,10 +20,10 @@ use tokio_rustls::server::TlsStream;
 
 use std::sync::Arc;
 
-use crate::HandlerContext;
 use crate::admit::{self, protect, rules};
 use crate::notify::Notification;
 use crate::webhook_config::paths;
+use crate::{HandlerContext, limits};
 
 /// A TLS listener: TCP accepts and handshakes run in the background (a slow client never
 /// holds up others), finished streams are handed to the server. The socket closes once the
@@ -88,13 +89,14 @@ impl axum::serve::Listener for TlsListener {
     }
 }
 
-/// Reads an AdmissionReview, answers it with `decide`, and records the answer.
+/// Reads an AdmissionReview, answers it with `decide`, and records the answer. A body that
+/// is not an AdmissionReview with a request gets 400 and a review saying why.
 async fn handle<F, Fut>(
     context: Arc<HandlerContext>,
     route: &'static str,
     body: Bytes,
     decide: F,
-) -> Json<Value>
+) -> (StatusCode, Json<Value>)
 where
     F: FnOnce(Arc<HandlerContext>, admit::Request) -> Fut,
     Fut: Future<Output = admit::Response>,
@@ -102,56 +104,78 @@ where
     let started = Instant::now();
     let req = match admit::parse(&body) {
         Ok(r) => r,
-        Err(e) => return Json(admit::invalid(&e)),
+        Err(e) => return (StatusCode::BAD_REQUEST, Json(admit::invalid(&e))),
     };
     let kind = req.kind.kind.clone();
     let r = decide(context.clone(), req).await;
     context
         .metrics
         .admission_done(route, &kind, r.allowed, started.elapsed());
-    Json(r.into_review())
+    (StatusCode::OK, Json(r.into_review()))
 }
 
-async fn validate(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+async fn validate(
+    State(context): State<Arc<HandlerContext>>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
     handle(context, "validate", body, async |s, req| {
         rules::admit(&s, &req, rules::Route::Validate).await
     })
     .await
 }
 
-async fn mutate(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+async fn mutate(
+    State(context): State<Arc<HandlerContext>>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
     handle(context, "mutate", body, async |s, req| {
         rules::admit(&s, &req, rules::Route::Mutate).await
     })
     .await
 }
 
-async fn deletion(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+async fn deletion(
+    State(context): State<Arc<HandlerContext>>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
     handle(context, "deletion-protection", body, async |s, req| {
         protect::deletion(&s.plan, &req)
     })
     .await
 }
 
-async fn strict(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+async fn strict(
+    State(context): State<Arc<HandlerContext>>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
     handle(context, "strict-mode-protection", body, async |_, req| {
         protect::strict(&req)
     })
     .await
 }
 
-async fn namespace(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
+async fn namespace(
+    State(context): State<Arc<HandlerContext>>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
     handle(context, "namespace-protection", body, async |s, req| {
         protect::namespace(&s.plan, &req)
     })
     .await
 }
 
-async fn convert(State(context): State<Arc<HandlerContext>>, body: Bytes) -> Json<Value> {
-    Json(crate::convert::convert(&context, &body))
+async fn convert(
+    State(context): State<Arc<HandlerContext>>,
+    body: Bytes,
+) -> (StatusCode, Json<Value>) {
+    match crate::convert::convert(&context, &body) {
+        Ok(review) => (StatusCode::OK, Json(review)),
+        Err(unreadable) => (StatusCode::BAD_REQUEST, Json(unreadable)),
+    }
 }
 
-/// The HTTPS router: a route only for what the plan serves.
+/// The HTTPS router: a route only for what the plan serves, bodies up to
+/// [`WEBHOOK_BODY_LIMIT`](crate::limits::WEBHOOK_BODY_LIMIT).
 pub fn webhooks(context: Arc<HandlerContext>) -> Router {
     let plan = &context.plan;
     let mut r = Router::new();
@@ -173,7 +197,7 @@ pub fn webhooks(context: Arc<HandlerContext>) -> Router {
     if plan.serves_namespace_protection() {
         r = r.route(paths::NAMESPACE, post(namespace));
     }
-    r.with_state(context)
+    limits::with_body_limit(r.with_state(context), limits::WEBHOOK_BODY_LIMIT)
 }
 
 async fn health() -> &'static str {
@@ -204,7 +228,7 @@ fn crd_info(t: &crate::plan::Target) -> Value {
         "kind": t.crd.gvk.kind,
         "admission": {"validation": t.validate, "mutation": t.mutate, "operations": t.operations},
         "conversion": t.conversion.as_ref().map(|c| json!({
-            "storageVersion": c.storage_version,
+            "storageVersion": c.storage_version(),
             "paths": c.paths.iter().map(|p| format!("{}->{}", p.from, p.to)).collect::<Vec<_>>(),
         })),
         "deletionProtection": {"protectCRD": t.protect_crd},
@@ -250,7 +274,14 @@ async fn katalog_one(
     }
 }
 
-async fn notify(State(context): State<Arc<HandlerContext>>, body: Bytes) -> impl IntoResponse {
+async fn notify(
+    State(context): State<Arc<HandlerContext>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    if let Err((status, why)) = context.notify_access.admit(&headers) {
+        return (status, Json(why));
+    }
     let n: Notification = match serde_json::from_slice(&body) {
         Ok(n) => n,
         Err(e) => {
@@ -264,9 +295,9 @@ async fn notify(State(context): State<Arc<HandlerContext>>, body: Bytes) -> impl
     (StatusCode::ACCEPTED, Json(json!(outcome)))
 }
 
-/// The plain HTTP router.
+/// The plain HTTP router, bodies up to [`PLAIN_BODY_LIMIT`](crate::limits::PLAIN_BODY_LIMIT).
 pub fn plain(context: Arc<HandlerContext>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/health", get(health))
         .route("/healthz", get(health))
         .route("/ready", get(ready))
@@ -275,5 +306,6 @@ pub fn plain(context: Arc<HandlerContext>) -> Router {
         .route("/katalog", get(katalog_all))
         .route("/katalog/{crd}", get(katalog_one))
         .route("/notify", post(notify))
-        .with_state(context)
+        .with_state(context);
+    limits::with_body_limit(router, limits::PLAIN_BODY_LIMIT)
 }

@@ -36,8 +36,9 @@ pub enum Error {
 /// Result alias of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// PEM certificates and key the gateway serves with.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// PEM certificates and key the gateway serves with. `Debug` shows the certificates, never
+/// the keys.
+#[derive(Clone, PartialEq, Eq)]
 pub struct Material {
     /// The CA bundle webhook configurations and CRDs carry (PEM, one or more certificates).
     pub ca_bundle: String,
@@ -47,6 +48,18 @@ pub struct Material {
     pub cert: String,
     /// The serving key.
     pub key: String,
+}
+
+impl std::fmt::Debug for Material {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let redacted = |k: &Option<String>| k.as_ref().map(|_| "<redacted>");
+        f.debug_struct("Material")
+            .field("ca_bundle", &self.ca_bundle)
+            .field("ca_key", &redacted(&self.ca_key))
+            .field("cert", &self.cert)
+            .field("key", &"<redacted>")
+            .finish()
+    }
 }
 
 /// The default lifetime of generated certificates (spec: 1 year).
@@ -168,6 +181,29 @@ fn certified_key(m: &Material) -> Result<CertifiedKey> {
     Ok(CertifiedKey::new(chain, signer))
 }
 
+/// The protocol versions the webhook server speaks: TLS 1.3 and TLS 1.2 (rustls speaks
+/// nothing older).
+pub const PROTOCOL_VERSIONS: &[&rustls::SupportedProtocolVersion] =
+    &[&rustls::version::TLS13, &rustls::version::TLS12];
+
+/// The cipher suites the webhook server offers, strongest first: TLS 1.3's AEAD suites, and
+/// for TLS 1.2 only ECDHE key exchange with AES-GCM or ChaCha20-Poly1305 (no CBC, no RSA key
+/// exchange, no SHA-1 MACs).
+pub const CIPHER_SUITES: &[rustls::SupportedCipherSuite] = {
+    use rustls::crypto::ring::cipher_suite as s;
+    &[
+        s::TLS13_AES_256_GCM_SHA384,
+        s::TLS13_AES_128_GCM_SHA256,
+        s::TLS13_CHACHA20_POLY1305_SHA256,
+        s::TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384,
+        s::TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256,
+        s::TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256,
+        s::TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        s::TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        s::TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
+};
+
 /// Serves whatever certificate was last [`Resolver::swap`]ped in.
 #[derive(Debug)]
 pub struct Resolver {
@@ -197,12 +233,17 @@ impl Resolver {
         Ok(())
     }
 
-    /// A rustls server configuration using this resolver (HTTP/1.1).
+    /// A rustls server configuration using this resolver (HTTP/1.1): TLS 1.3 and 1.2 only
+    /// ([`PROTOCOL_VERSIONS`]), AEAD suites with ephemeral key exchange only
+    /// ([`CIPHER_SUITES`]).
     pub fn server_config(self: &Arc<Self>) -> rustls::ServerConfig {
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let provider = Arc::new(rustls::crypto::CryptoProvider {
+            cipher_suites: CIPHER_SUITES.to_vec(),
+            ..rustls::crypto::ring::default_provider()
+        });
         let mut config = rustls::ServerConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("ring supports the default protocol versions")
+            .with_protocol_versions(PROTOCOL_VERSIONS)
+            .expect("ring supports TLS 1.2 and 1.3 with these suites")
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
         config.alpn_protocols = vec![b"http/1.1".to_vec()];

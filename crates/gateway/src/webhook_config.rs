@@ -298,8 +298,7 @@ mod tests {
         let plan = Plan::from_katalog(&katalog(
             "security:\n  webhooks:\n    admission: {enabled: true}\n    failurePolicy: Ignore",
             "validation:\n  rules: [{field: spec.a, exists: true}]\nmutation:\n  rules: [{field: spec.a, default: x}]\n",
-        ))
-        .unwrap();
+        ));
         let cfgs = desired(&plan, "ork-demo", &ep());
         assert_eq!(
             cfgs.iter().map(|c| c.name.as_str()).collect::<Vec<_>>(),
@@ -331,8 +330,7 @@ mod tests {
         let plan = Plan::from_katalog(&katalog(
             "security:\n  deletionProtection: {strictMode: true}",
             "",
-        ))
-        .unwrap();
+        ));
         let cfgs = desired(&plan, "g", &ep());
         assert_eq!(cfgs.len(), 2);
         let crds = &cfgs[0].object["webhooks"][0];
@@ -358,7 +356,7 @@ mod tests {
 
     #[test]
     fn nothing_declared_means_no_configuration() {
-        let plan = Plan::from_katalog(&katalog("", "")).unwrap();
+        let plan = Plan::from_katalog(&katalog("", ""));
         assert!(desired(&plan, "g", &ep()).is_empty());
     }
 

@@ -99,13 +99,18 @@ async fn smtp_server() -> (String, tokio::sync::mpsc::UnboundedReceiver<String>)
 /// Sends a request over plain HTTP (`body` JSON for POST, `None` for GET) and returns the
 /// status and JSON body.
 async fn request(addr: &str, path: &str, body: Option<&Value>) -> (u16, Value) {
+    request_with(addr, path, "", body).await
+}
+
+/// [`request`] with extra header lines (`extra`, each ending in `\r\n`).
+async fn request_with(addr: &str, path: &str, extra: &str, body: Option<&Value>) -> (u16, Value) {
     let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
     let (method, body) = match body {
         Some(b) => ("POST", b.to_string()),
         None => ("GET", String::new()),
     };
     let req = format!(
-        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n\r\n{body}",
+        "{method} {path} HTTP/1.1\r\nhost: {addr}\r\ncontent-type: application/json\r\ncontent-length: {}\r\nconnection: close\r\n{extra}\r\n{body}",
         body.len()
     );
     s.write_all(req.as_bytes()).await.unwrap();
@@ -220,6 +225,90 @@ spec:
     );
     assert!(headers.iter().all(|h| !h.starts_with("Bcc")), "{mail}");
     assert_eq!(headers.len(), 6, "{mail}");
+    stop(gw).await;
+}
+
+/// A Katalog with one team and no channel that can fail: `/notify` answers 202 when admitted.
+const QUIET: &str = r#"apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {name: notify-access}
+gateway: {enabled: true}
+notification:
+  teams:
+    - name: ops
+      email: ops@example.test
+spec:
+  crds:
+    site:
+      apiTypes: {group: access.ork.test, version: v1, kind: Site, plural: sites}
+"#;
+
+fn event() -> Value {
+    json!({"team": "ops", "crd": "site", "name": "web", "namespace": "prod",
+           "condition": "Ready", "status": "False"})
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_with_a_token_admits_only_the_bearer_of_that_token() {
+    let client = cluster().await;
+    let token = testenv::unique_name("tok");
+    let config = config(&testenv::unique_name("gw-token")).notify(gateway::NotifyConfig {
+        token: gateway::notify_access::Token::new(token.clone()),
+        ..gateway::Config::new().notify
+    });
+    let gw = start(&client, QUIET, config).await;
+    let http = gw.http_addr().to_string();
+    let (status, body) = request(&http, "/notify", Some(&event())).await;
+    assert_eq!(status, 401, "{body}");
+    assert!(body["error"].as_str().unwrap().contains("Bearer"), "{body}");
+    for wrong in [format!("{token}x"), token[1..].to_owned(), "".into()] {
+        let auth = format!("authorization: Bearer {wrong}\r\n");
+        let (status, body) = request_with(&http, "/notify", &auth, Some(&event())).await;
+        assert_eq!(status, 401, "{wrong:?}: {body}");
+    }
+    let auth = format!("authorization: Bearer {token}\r\n");
+    let (status, body) = request_with(&http, "/notify", &auth, Some(&event())).await;
+    assert_eq!(status, 202, "{body}");
+    // The token guards /notify only: probes and metrics stay open.
+    let (status, _) = request(&http, "/katalog", None).await;
+    assert_eq!(status, 200);
+    stop(gw).await;
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn notify_on_a_non_loopback_address_without_a_token_is_refused() {
+    let client = cluster().await;
+    let open = config(&testenv::unique_name("gw-open"))
+        .http_addr(std::net::SocketAddr::from(([0, 0, 0, 0], 0)));
+    let gw = start(&client, QUIET, open).await;
+    let http = format!("127.0.0.1:{}", gw.http_addr().port());
+    let (status, body) = request(&http, "/notify", Some(&event())).await;
+    assert_eq!(status, 403, "{body}");
+    let error = body["error"].as_str().unwrap();
+    assert!(
+        error.contains("--notify-token") && error.contains("ORK_NOTIFY_TOKEN"),
+        "{error}"
+    );
+    let auth = "authorization: Bearer anything\r\n";
+    assert_eq!(
+        request_with(&http, "/notify", auth, Some(&event())).await.0,
+        403
+    );
+    assert_eq!(request(&http, "/health", None).await.0, 200);
+    stop(gw).await;
+
+    // The same gateway with a token serves /notify on that address.
+    let guarded = config(&testenv::unique_name("gw-open"))
+        .http_addr(std::net::SocketAddr::from(([0, 0, 0, 0], 0)))
+        .notify(gateway::NotifyConfig {
+            token: gateway::notify_access::Token::new("t0k3n"),
+            ..gateway::Config::new().notify
+        });
+    let gw = start(&client, QUIET, guarded).await;
+    let http = format!("127.0.0.1:{}", gw.http_addr().port());
+    let auth = "authorization: Bearer t0k3n\r\n";
+    let (status, body) = request_with(&http, "/notify", auth, Some(&event())).await;
+    assert_eq!(status, 202, "{body}");
     stop(gw).await;
 }
 

@@ -130,3 +130,60 @@ pub async fn denied_eventually(api: &Api<DynamicObject>, obj: &DynamicObject) ->
     })
     .await
 }
+
+/// A TLS client trusting the gateway's CA (`ca_bundle`, PEM), speaking only `versions`.
+pub fn tls_client(
+    ca_bundle: &str,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> tokio_rustls::TlsConnector {
+    use rustls::pki_types::CertificateDer;
+    use rustls::pki_types::pem::PemObject;
+    let mut roots = rustls::RootCertStore::empty();
+    for cert in CertificateDer::pem_slice_iter(ca_bundle.as_bytes()) {
+        roots.add(cert.unwrap()).unwrap();
+    }
+    let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_protocol_versions(versions)
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    tokio_rustls::TlsConnector::from(std::sync::Arc::new(config))
+}
+
+/// Opens a TLS connection to the gateway's webhook port, speaking only `versions`.
+pub async fn tls_connect(
+    gw: &Gateway,
+    versions: &[&'static rustls::SupportedProtocolVersion],
+) -> std::io::Result<tokio_rustls::client::TlsStream<tokio::net::TcpStream>> {
+    let tcp = tokio::net::TcpStream::connect(gw.https_addr()).await?;
+    let name = rustls::pki_types::ServerName::try_from("127.0.0.1").unwrap();
+    tls_client(&gw.material().ca_bundle, versions)
+        .connect(name, tcp)
+        .await
+}
+
+/// Writes `request` (a whole HTTP/1.1 request) on `stream` and reads the answer until the
+/// server closes: the status and the body.
+pub async fn exchange<S>(mut stream: S, request: &[u8]) -> (u16, String)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    // The server may answer (and close) before the whole request is written.
+    let _ = stream.write_all(request).await;
+    let mut out = Vec::new();
+    let _ = tokio::time::timeout(SETTLE, stream.read_to_end(&mut out))
+        .await
+        .expect("the server did not answer and close within 60 s");
+    let text = String::from_utf8_lossy(&out).into_owned();
+    let status = text
+        .get(9..12)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("not an HTTP answer: {text:?}"));
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}

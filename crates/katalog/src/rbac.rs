@@ -196,10 +196,7 @@ impl Needs {
             if e.serve.is_some() {
                 gw.served.push(gr.clone());
             }
-            if e.conversion
-                .as_ref()
-                .is_some_and(|c| has_key(c, "updateCRD"))
-            {
+            if e.conversion.as_ref().is_some_and(|c| c.update_crd) {
                 gw.converted.push(gr.clone());
             }
         }
@@ -236,15 +233,6 @@ impl Needs {
             n.gateway = Some(gw);
         }
         n
-    }
-}
-
-/// Whether a JSON value holds `key` anywhere.
-fn has_key(v: &Value, key: &str) -> bool {
-    match v {
-        Value::Object(m) => m.iter().any(|(k, v)| k == key || has_key(v, key)),
-        Value::Array(a) => a.iter().any(|v| has_key(v, key)),
-        _ => false,
     }
 }
 

@@ -1,5 +1,7 @@
 //! The conformance corpus: every pack's entry point loads and validates; every invalid case is
 //! rejected with its expected text. Both walk their directories, so new cases are picked up.
+//! Invalid cases come from the shared corpus and from this crate's own `tests/invalid/`
+//! (one directory per rule ork enforces: `katalog.yaml` and the text its first error holds).
 
 use std::path::{Path, PathBuf};
 
@@ -83,10 +85,11 @@ fn every_pack_entry_point_loads_and_validates() {
 
 #[test]
 fn every_invalid_case_is_rejected_with_its_expected_text() {
-    let invalid = conformance_dir().join("invalid");
+    let shared = conformance_dir().join("invalid");
+    let own = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/invalid"));
     let mut failures = Vec::new();
     let mut checked = 0;
-    for case in sorted_dirs(&invalid) {
+    for case in sorted_dirs(&shared).into_iter().chain(sorted_dirs(own)) {
         let expect = std::fs::read_to_string(case.join("expect.txt")).expect("expect.txt");
         let expect = expect.trim();
         match katalog::load(case.join("katalog.yaml")) {
@@ -106,5 +109,5 @@ fn every_invalid_case_is_rejected_with_its_expected_text() {
         checked += 1;
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    assert!(checked >= 18, "only {checked} invalid cases found");
+    assert!(checked >= 19, "only {checked} invalid cases found");
 }

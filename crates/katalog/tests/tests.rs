@@ -4,5 +4,8 @@ mod build;
 mod conformance;
 mod loading;
 mod never_panics;
+mod operators;
 mod snapshots;
+mod upstream;
+mod upstream_forms;
 mod util;

@@ -501,6 +501,26 @@ async fn metrics_include_the_process_families_and_the_query_reads_them() {
 
 #[tokio::test]
 async fn the_api_is_served_over_tcp_until_shutdown() {
+    let (addr, stop, server) = serve_fixture().await;
+    let mut stream = connect(addr).await;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    stream
+        .write_all(b"GET /startup HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+    stop.send(()).unwrap();
+    server.await.unwrap().unwrap();
+}
+
+/// Serves the fixture's API on a free loopback port; returns the address and the stop switch.
+async fn serve_fixture() -> (
+    std::net::SocketAddr,
+    tokio::sync::oneshot::Sender<()>,
+    tokio::task::JoinHandle<runtime::http::Result<()>>,
+) {
     let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = listener.local_addr().unwrap();
     drop(listener);
@@ -512,13 +532,86 @@ async fn the_api_is_served_over_tcp_until_shutdown() {
             let _ = stopped.await;
         },
     ));
-    let mut stream = loop {
+    (addr, stop, server)
+}
+
+/// Connects to `addr` once the server listens.
+async fn connect(addr: std::net::SocketAddr) -> tokio::net::TcpStream {
+    loop {
         match tokio::net::TcpStream::connect(addr).await {
             Ok(stream) => break stream,
             Err(_) => tokio::task::yield_now().await,
         }
-    };
+    }
+}
+
+#[tokio::test]
+async fn bodies_over_the_limit_are_refused_and_unfinished_headers_are_cut_off() {
+    use runtime::http::limits;
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let (addr, stop, server) = serve_fixture().await;
+    // Declared too large: 413 with a JSON error, on any route and method.
+    for (method, path) in [
+        ("GET", "/katalog"),
+        ("POST", "/health"),
+        ("PUT", "/metrics"),
+    ] {
+        let mut stream = connect(addr).await;
+        let head = format!(
+            "{method} {path} HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            limits::BODY_LIMIT + 1
+        );
+        stream.write_all(head.as_bytes()).await.unwrap();
+        let mut reply = String::new();
+        let _ = stream.read_to_string(&mut reply).await;
+        assert!(
+            reply.starts_with("HTTP/1.1 413"),
+            "{method} {path}: {reply}"
+        );
+        let body: Value = serde_json::from_str(reply.split_once("\r\n\r\n").unwrap().1).unwrap();
+        assert!(
+            body["error"].as_str().unwrap().contains("larger than"),
+            "{body}"
+        );
+    }
+    // A small body on a GET is harmless: the route answers.
+    let mut stream = connect(addr).await;
+    stream
+        .write_all(
+            b"GET /health HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\nConnection: close\r\n\r\nhi",
+        )
+        .await
+        .unwrap();
+    let mut reply = String::new();
+    stream.read_to_string(&mut reply).await.unwrap();
+    assert!(reply.starts_with("HTTP/1.1 200"), "{reply}");
+
+    // Headers never finished (one byte a second): the connection is closed after the
+    // header-read timeout, and the server still answers others.
+    tokio::time::pause();
+    let started = tokio::time::Instant::now();
+    let mut slow = connect(addr).await;
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let (mut r, mut w) = slow.split();
+    let mut buf = [0u8; 256];
+    let cut = async {
+        loop {
+            tokio::select! {
+                read = r.read(&mut buf) => if matches!(read, Ok(0) | Err(_)) { return },
+                () = tokio::time::sleep(Duration::from_secs(1)) => {
+                    if w.write_all(b"x").await.is_err() { return }
+                }
+            }
+        }
+    };
+    tokio::time::timeout(limits::HEADER_READ_TIMEOUT * 2, cut)
+        .await
+        .expect("a connection with unfinished headers was not cut off");
+    assert!(started.elapsed() >= limits::HEADER_READ_TIMEOUT - Duration::from_secs(1));
+    tokio::time::resume();
+    let mut stream = connect(addr).await;
     stream
         .write_all(b"GET /startup HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
         .await

@@ -11,4 +11,5 @@ mod operator_box;
 mod packs;
 mod reconcile;
 mod support;
+mod unique;
 mod wait;

@@ -118,7 +118,6 @@ mod tests {
   namespaceProtection: {enabled: true, allowedNamespaces: [team-a]}",
             "",
         ))
-        .unwrap()
     }
 
     fn labelled(labels: Value) -> Value {

@@ -155,8 +155,9 @@ pub(crate) const FUNCS: &[Builtin] = &[
         endpoints_ready(arg(&a, 0))
     )),
     // Containers of a workload's pod template (or a Pod, or a CronJob's job template), picked by
-    // index as in Orkestra (`containerImage .children.deployment 0`) or by name.
-    f!("containerImage", "container", 2, 2, |a, _| s(text(
+    // index as in Orkestra (`containerImage .children.deployment 0`) or by name; upstream's own
+    // examples also write `containerImage .children.deployment`, meaning the first container.
+    f!("containerImage", "container", 1, 2, |a, _| s(text(
         container(&a),
         &["image"]
     ))),
@@ -327,9 +328,13 @@ pub(crate) fn containers(v: &Json) -> &Json {
     &NIL
 }
 
-/// The container the second argument names: an index, or a container name.
+/// The container the second argument names: an index, or a container name; the first container
+/// when there is no second argument.
 fn container<'x>(a: &'x [Val<'_>]) -> &'x Json {
     let list = items(containers(arg(a, 0)));
+    if a.len() < 2 {
+        return list.first().unwrap_or(&NIL);
+    }
     match arg(a, 1) {
         Json::String(name) => list
             .iter()
@@ -451,6 +456,7 @@ mod tests {
             ("rolloutComplete", vec![d.clone()], "true"),
             ("containerImage", vec![d.clone(), json!(0)], "nginx:1"),
             ("containerImage", vec![d.clone(), json!(1)], "envoy"),
+            ("containerImage", vec![d.clone()], "nginx:1"),
             ("containerImage", vec![d.clone(), json!("sidecar")], "envoy"),
             ("containerImage", vec![d.clone(), json!(9)], ""),
             (

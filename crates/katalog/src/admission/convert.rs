@@ -1,7 +1,6 @@
 //! Declared conversion (spec §16.5): `from → to` paths whose `spec` is a tree of templates
 //! over the source object.
 
-use serde::Deserialize;
 use serde_json::{Map, Value};
 
 use super::{Error, Result};
@@ -9,61 +8,12 @@ use crate::condition::lookup;
 use crate::model::Crd;
 use crate::render::Render;
 
-/// A CRD's `conversion:` block.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub struct Conversion {
-    /// The version objects are stored in.
-    pub storage_version: String,
-    /// Patch the CRD's `spec.conversion` to call the gateway, and keep it patched.
-    #[serde(default, rename = "updateCRD")]
-    pub update_crd: bool,
-    /// Take part in conversion statistics without declaring paths.
-    #[serde(default)]
-    pub participant: bool,
-    /// Declared paths; each direction is declared on its own.
-    #[serde(default)]
-    pub paths: Vec<ConversionPath>,
-}
-
-/// One `from → to` path.
-#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ConversionPath {
-    /// Source version (`v1alpha1`, not `group/v1alpha1`).
-    pub from: String,
-    /// Target version.
-    pub to: String,
-    /// The target's `spec`: values are templates over the source object. Without it the
-    /// source spec is carried over unchanged.
-    #[serde(default)]
-    pub spec: Option<Value>,
-}
+pub use crate::model::{Conversion, ConversionPath};
 
 impl Conversion {
-    /// Reads a `conversion:` block as written.
-    ///
-    /// # Errors
-    /// [`Error::InvalidConversion`] when the block does not have the documented shape.
-    pub fn from_value(v: &Value) -> Result<Conversion> {
-        Conversion::deserialize(v).map_err(Error::InvalidConversion)
-    }
-
-    /// The CRD's declared conversion, if any.
-    ///
-    /// # Errors
-    /// As [`Conversion::from_value`].
-    pub fn of(crd: &Crd) -> Result<Option<Conversion>> {
-        crd.entry
-            .conversion
-            .as_ref()
-            .map(Conversion::from_value)
-            .transpose()
-    }
-
-    /// The path declared from `from` to `to`.
-    pub fn path(&self, from: &str, to: &str) -> Option<&ConversionPath> {
-        self.paths.iter().find(|p| p.from == from && p.to == to)
+    /// The CRD's declared conversion (`conversion:` or `admission.conversion`), if any.
+    pub fn of(crd: &Crd) -> Option<Conversion> {
+        crd.entry.conversion.as_ref().map(|c| c.value.clone())
     }
 }
 
@@ -196,7 +146,7 @@ mod tests {
 "#;
 
     fn conversion() -> Conversion {
-        Conversion::of(&crd(DB)).unwrap().unwrap()
+        Conversion::of(&crd(DB)).unwrap()
     }
 
     fn alpha() -> Value {
@@ -212,7 +162,7 @@ mod tests {
     #[test]
     fn the_block_reads_as_written() {
         let c = conversion();
-        assert_eq!(c.storage_version, "v1");
+        assert_eq!(c.storage_version(), "v1");
         assert!(c.update_crd);
         assert!(c.path("v1", "v1alpha1").is_some());
         assert!(c.path("v1", "v2").is_none());

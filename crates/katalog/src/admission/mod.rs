@@ -41,8 +41,8 @@ pub use validate::{Finding, Verdict, unique_fields, validate};
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// The rule names an operator the condition language does not know.
-    #[error("unknown operator {0:?}")]
-    UnknownOperator(String),
+    #[error(transparent)]
+    UnknownOperator(#[from] crate::condition::UnknownOperator),
     /// The rule's `valueType` is not `string`, `int`, `float` or `bool`.
     #[error("unknown valueType {0:?}")]
     UnknownValueType(String),

@@ -28,10 +28,7 @@ pub fn condition_of(rule: &ValidationRule) -> Result<Condition> {
     let operator = rule
         .operator
         .as_ref()
-        .map(|o| {
-            serde_json::from_value::<Operator>(Value::String(o.value.clone()))
-                .map_err(|_| Error::UnknownOperator(o.value.clone()))
-        })
+        .map(|o| Operator::parse(&o.value))
         .transpose()?;
     let value_type = rule
         .value_type
@@ -141,7 +138,7 @@ mod tests {
             operator: Some(Spanned::new("approx".into(), Default::default())),
             ..base.clone()
         };
-        assert!(matches!(condition_of(&r), Err(Error::UnknownOperator(op)) if op == "approx"));
+        assert!(matches!(condition_of(&r), Err(Error::UnknownOperator(op)) if op.name == "approx"));
         let r = ValidationRule {
             equals: Some(serde_json::json!(1)),
             value_type: Some(Spanned::new("decimal".into(), Default::default())),

@@ -10,6 +10,7 @@
 
 mod check;
 mod field;
+mod operator;
 mod time;
 
 use serde::{Deserialize, Serialize};
@@ -21,6 +22,7 @@ pub use check::{Problem, Severity};
 #[cfg(test)]
 pub(crate) use field::PathRender;
 pub use field::{lookup, value_text};
+pub use operator::{OPERATORS, Operator, UnknownOperator};
 pub use time::{CronSchedule, parse_duration};
 
 /// Why a condition could not be evaluated (as opposed to evaluating to false).
@@ -289,73 +291,6 @@ pub struct Condition {
     /// Length of the cron window (default 60s).
     #[serde(default)]
     pub duration: Option<Text>,
-}
-
-/// A field condition operator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize, Serialize)]
-#[serde(rename_all = "camelCase")]
-pub enum Operator {
-    /// Equal.
-    #[serde(alias = "eq")]
-    Equals,
-    /// Not equal.
-    #[serde(alias = "neq", alias = "ne")]
-    NotEquals,
-    /// Substring.
-    Contains,
-    /// Not a substring.
-    NotContains,
-    /// Starts with.
-    Prefix,
-    /// Does not start with.
-    NotPrefix,
-    /// Ends with.
-    Suffix,
-    /// Does not end with.
-    NotSuffix,
-    /// RE2 regular expression match.
-    Regex,
-    /// Present and non-empty.
-    Exists,
-    /// Absent or empty.
-    NotExists,
-    /// Numerically greater.
-    #[serde(alias = "greaterThan")]
-    Gt,
-    /// Numerically less.
-    #[serde(alias = "lessThan")]
-    Lt,
-    /// Numerically greater or equal.
-    #[serde(alias = "greaterThanOrEqual", alias = "min")]
-    Gte,
-    /// Numerically less or equal.
-    #[serde(alias = "lessThanOrEqual", alias = "max")]
-    Lte,
-    /// Inclusive numeric range `"min,max"`.
-    Between,
-    /// Outside the inclusive range.
-    NotBetween,
-    /// One of a comma-separated list.
-    In,
-    /// None of a comma-separated list.
-    NotIn,
-    /// Unique among all CRs of the CRD.
-    Unique,
-    /// The field's YAML type name equals the value (`map`, `list`, `string`, `number`,
-    /// `bool`, `null`).
-    TypeOf,
-    /// The field is a map.
-    TypeMap,
-    /// The field is a list.
-    TypeList,
-    /// The field is a string.
-    TypeString,
-    /// The field is a number.
-    TypeNumber,
-    /// The field is a boolean.
-    TypeBool,
-    /// The field is null or absent.
-    TypeNull,
 }
 
 /// How a field condition compares its operands.

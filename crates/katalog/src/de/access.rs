@@ -8,7 +8,9 @@ use serde::de::{DeserializeSeed, EnumAccess, MapAccess, SeqAccess, VariantAccess
 
 use super::Error;
 use super::node::NodeDeserializer;
+use super::unknown::{deprecated_alias, has_key};
 use crate::yaml::Node;
+use serde::de::IntoDeserializer as _;
 
 pub(super) struct Seq<'a, 'c, 'p> {
     parent: &'p NodeDeserializer<'a, 'c>,
@@ -48,7 +50,9 @@ impl<'de> SeqAccess<'de> for Seq<'_, '_, '_> {
 pub(super) struct Map<'a, 'c, 'p> {
     parent: &'p NodeDeserializer<'a, 'c>,
     entries: std::slice::Iter<'a, (Node, Node)>,
-    fields: Option<&'static [&'static str]>,
+    all: &'a [(Node, Node)],
+    /// The struct's name and field names, when the map is a struct.
+    fields: Option<(&'static str, &'static [&'static str])>,
     value: Option<(&'a Node, String)>,
 }
 
@@ -56,11 +60,12 @@ impl<'a, 'c, 'p> Map<'a, 'c, 'p> {
     pub(super) fn new(
         parent: &'p NodeDeserializer<'a, 'c>,
         entries: &'a [(Node, Node)],
-        fields: Option<&'static [&'static str]>,
+        fields: Option<(&'static str, &'static [&'static str])>,
     ) -> Self {
         Map {
             parent,
             entries: entries.iter(),
+            all: entries,
             fields,
             value: None,
         }
@@ -76,11 +81,20 @@ impl<'de> MapAccess<'de> for Map<'_, '_, '_> {
     ) -> Result<Option<K::Value>, Error> {
         for (key, value) in self.entries.by_ref() {
             let name = key.as_str().unwrap_or("?");
-            if self.fields.is_some_and(|fields| !fields.contains(&name)) {
-                continue;
-            }
-            let key_de = self.parent.child(key, name);
-            let k = seed.deserialize(key_de)?;
+            let k = match self.fields {
+                Some((_, fields)) if fields.contains(&name) => {
+                    seed.deserialize(self.parent.child(key, name))?
+                }
+                // A deprecated spelling decodes as the key it was renamed to (its warning was
+                // recorded when the struct's keys were checked).
+                Some((owner, fields)) => match deprecated_alias(owner, name, fields) {
+                    Some(new) if !has_key(self.all, new) => {
+                        seed.deserialize(new.into_deserializer())?
+                    }
+                    _ => continue,
+                },
+                None => seed.deserialize(self.parent.child(key, name))?,
+            };
             self.value = Some((value, name.to_string()));
             return Ok(Some(k));
         }

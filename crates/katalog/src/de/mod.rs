@@ -62,6 +62,16 @@ impl de::Error for Error {
             path: None,
         }
     }
+
+    /// Reached when a polymorphic form decodes its map through serde's own map access, where
+    /// unknown keys cannot be skipped and recorded: say which key and suggest the closest.
+    fn unknown_field(field: &str, expected: &'static [&'static str]) -> Self {
+        let hint = match did_you_mean(field, expected) {
+            Some(close) => format!("did you mean `{close}`?"),
+            None => format!("known keys here: {}", expected.join(", ")),
+        };
+        Error::custom(format!("unknown key `{field}`; {hint}"))
+    }
 }
 
 /// Code of a value of the wrong type. Decoding records it and goes on with a placeholder
@@ -176,7 +186,30 @@ mod tests {
         let (_, found) = decode::<Root>("reconciler: {}\nanyOf: [a]\n");
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].code, "renamed-key");
+        assert!(found[0].is_error());
         assert!(found[0].message.contains("`or`"), "{}", found[0].message);
+    }
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    struct ApiTypes {
+        kind: Option<String>,
+        list: Option<String>,
+    }
+
+    #[test]
+    fn deprecated_keys_decode_as_the_new_key_with_a_warning() {
+        let (result, found) = decode::<ApiTypes>("kind: A\nobjectList: AList\n");
+        let api = result.unwrap();
+        assert_eq!(api.kind.as_deref(), Some("A"));
+        assert_eq!(api.list.as_deref(), Some("AList"));
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].code, "deprecated-key");
+        assert!(!found[0].is_error());
+        assert!(found[0].message.contains("`list`"), "{}", found[0].message);
+        let (_, found) = decode::<ApiTypes>("objectList: AList\nlist: B\n");
+        assert_eq!(found[0].code, "duplicate-key");
+        assert!(found[0].is_error());
     }
 
     #[test]

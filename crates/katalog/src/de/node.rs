@@ -311,11 +311,11 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
                 for (key, _) in entries {
                     let known = key.as_str().is_some_and(|k| fields.contains(&k));
                     if !known {
-                        self.record_unknown(name, key, fields);
+                        self.record_unknown(name, key, fields, entries);
                     }
                 }
                 visitor
-                    .visit_map(Map::new(&self, entries, Some(fields)))
+                    .visit_map(Map::new(&self, entries, Some((name, fields))))
                     .map_err(|e| self.place(e))
             }
             _ => {
@@ -323,7 +323,7 @@ impl<'de> Deserializer<'de> for NodeDeserializer<'_, '_> {
                     self.recover(self.type_error("a map"));
                 }
                 visitor
-                    .visit_map(Map::new(&self, &[], Some(fields)))
+                    .visit_map(Map::new(&self, &[], Some((name, fields))))
                     .map_err(|e| self.place(e))
             }
         }

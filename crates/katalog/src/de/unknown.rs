@@ -10,17 +10,65 @@ use crate::yaml::Node;
 const RENAMED: &[(&str, &str, &str)] = &[
     ("*", "anyOf", "or"),
     ("Cross", "labels", "labelSelector"),
-    ("CrossSource", "type", "protocol"),
     ("Hooks", "resources", "managedResources"),
     ("Constructor", "resources", "managedResources"),
 ];
 
+/// Keys upstream renamed but still writes in its own examples, in the same form: (struct or `*`,
+/// old key, new key). The old key decodes as the new one, with a `deprecated-key` warning;
+/// writing both is an error. (`anyOf` stays a [`RENAMED`] error: the conformance corpus and
+/// upstream since v0.7.16 reject it.)
+const DEPRECATED: &[(&str, &str, &str)] = &[
+    ("ApiTypes", "objectList", "list"),
+    ("CrossSource", "type", "protocol"),
+];
+
+/// The key `key` stands for when it is a deprecated spelling in the struct `owner`.
+pub(super) fn deprecated_alias(owner: &str, key: &str, fields: &[&str]) -> Option<&'static str> {
+    DEPRECATED
+        .iter()
+        .find(|(o, old, new)| *old == key && (*o == owner || (*o == "*" && fields.contains(new))))
+        .map(|(_, _, new)| *new)
+}
+
+/// Whether the map `entries` has the key `name`.
+pub(super) fn has_key(entries: &[(Node, Node)], name: &str) -> bool {
+    entries.iter().any(|(k, _)| k.as_str() == Some(name))
+}
+
 impl NodeDeserializer<'_, '_> {
-    /// Records `key`, unknown to the struct `struct_name` whose fields are `fields`.
-    pub(super) fn record_unknown(&self, struct_name: &str, key: &Node, fields: &[&str]) {
+    /// Records `key`, unknown to the struct `struct_name` whose fields are `fields` (the map's
+    /// keys are `entries`): a deprecated spelling gets a warning, anything else an error.
+    pub(super) fn record_unknown(
+        &self,
+        struct_name: &str,
+        key: &Node,
+        fields: &[&str],
+        entries: &[(Node, Node)],
+    ) {
         let name = key.as_str().unwrap_or("<non-scalar key>");
         let path = self.child(key, name).path;
         let location = self.ctx.location(key.span);
+        if let Some(new) = deprecated_alias(struct_name, name, fields) {
+            let diagnostic = if has_key(entries, new) {
+                Diagnostic::error(
+                    "duplicate-key",
+                    format!("`{name}` is the old name of `{new}`, and both are given"),
+                )
+                .with_hint(format!("remove `{name}`"))
+            } else {
+                Diagnostic::warning(
+                    "deprecated-key",
+                    format!("key `{name}` is deprecated; it was renamed to `{new}`"),
+                )
+                .with_hint(format!("rename `{name}` to `{new}`; it means the same"))
+            };
+            self.ctx
+                .found
+                .borrow_mut()
+                .push(diagnostic.at(&location).with_path(path));
+            return;
+        }
         let renamed = RENAMED.iter().find(|(owner, old, new)| {
             *old == name && (*owner == struct_name || (*owner == "*" && fields.contains(new)))
         });

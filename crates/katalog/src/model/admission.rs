@@ -159,8 +159,8 @@ pub struct Admission {
     pub validation: Option<Validation>,
     /// Mutation rules.
     pub mutation: Option<Mutation>,
-    /// Conversion (kept as written).
-    pub conversion: Option<serde_json::Value>,
+    /// Conversion (§16.5).
+    pub conversion: Option<Spanned<super::Conversion>>,
     /// Webhook settings.
     pub webhooks: Option<Webhooks>,
 }

@@ -3,8 +3,8 @@
 use serde::Deserialize;
 
 use super::{
-    Admission, DependsOn, Labels, MotifImport, Mutation, Normalize, OperatorBox, Setup, Validation,
-    Webhooks,
+    Admission, Conversion, CrdProtection, DependsOn, Labels, MotifImport, Mutation, Normalize,
+    OperatorBox, Setup, Validation, Webhooks,
 };
 use crate::de::Spanned;
 
@@ -55,8 +55,8 @@ pub struct CrdEntry {
     pub restricted_namespaces: Option<Spanned<Vec<String>>>,
     /// The only namespaces this CRD's CRs may live in.
     pub allowed_namespaces: Option<Spanned<Vec<String>>>,
-    /// Conversion between versions (§16.5, kept as written).
-    pub conversion: Option<serde_json::Value>,
+    /// Conversion between versions (§16.5).
+    pub conversion: Option<Spanned<Conversion>>,
     /// Validation rules.
     pub validation: Option<Validation>,
     /// Mutation rules.
@@ -76,8 +76,8 @@ pub struct CrdEntry {
     pub force_conflict: Option<bool>,
     /// Other Katalogs may read this CRD via `cross:`.
     pub cross_access: Option<bool>,
-    /// Per-CRD deletion protection override (kept as written).
-    pub deletion_protection: Option<serde_json::Value>,
+    /// Per-CRD deletion protection override (§16.6).
+    pub deletion_protection: Option<Spanned<CrdProtection>>,
     /// Skip the status patch.
     pub ignore_status_patch: Option<bool>,
     /// Ignore observedGeneration.

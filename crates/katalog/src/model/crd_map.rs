@@ -50,7 +50,7 @@ impl<'de> Deserialize<'de> for CrdMap {
             }
             fn visit_seq<A: serde::de::SeqAccess<'de>>(self, _seq: A) -> Result<CrdMap, A::Error> {
                 Err(serde::de::Error::custom(
-                    "`spec.crds` is a map keyed by CRD name (the list form of orkestra.konductor.io/v1Alpha is not supported)",
+                    "`spec.crds` is a map keyed by CRD name, or the early list of entries with `name:`",
                 ))
             }
         }

@@ -31,10 +31,10 @@ pub struct Document {
     pub cross_access: Option<bool>,
     /// The gateway block (§16.9).
     pub gateway: Option<Gateway>,
-    /// Signing and push gates (§20.5), kept as written.
-    pub publish: Option<serde_json::Value>,
-    /// Notification channels and teams (§16.8), kept as written.
-    pub notification: Option<serde_json::Value>,
+    /// Signing and push gates (§20.5).
+    pub publish: Option<Spanned<super::Publish>>,
+    /// Notification teams (§16.8).
+    pub notification: Option<Spanned<super::Notification>>,
     /// User-defined template functions (§8.5).
     pub notes: Option<Notes>,
     /// User profiles (§20.3).

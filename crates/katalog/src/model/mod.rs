@@ -7,16 +7,19 @@
 //! [`crate::condition`] and [`crate::resources`].
 
 mod admission;
+mod conversion;
 mod crd;
 mod crd_map;
 mod document;
 pub mod duration;
 mod motif;
 mod notes;
+mod notification;
 mod observe;
 mod operator_box;
 mod polymorphic;
 mod profiles;
+mod publish;
 mod reconciler;
 mod resolved;
 mod security;
@@ -27,14 +30,16 @@ pub use crate::resources::HookTemplates;
 pub use admission::{
     Admission, Mutation, MutationRule, Normalize, Validation, ValidationRule, Webhooks,
 };
+pub use conversion::{Conversion, ConversionPath};
 pub use crd::{ApiTypes, CrdEntry, Endpoints};
 pub use crd_map::CrdMap;
 pub use document::{
     API_VERSION, Deprecation, Document, FileImport, KomposerImports, Lifecycle, Metadata, Policy,
     PolicyLifecycle, Spec, Timeline,
 };
-pub use motif::{MotifDocument, MotifImport, MotifInput};
+pub use motif::{InputType, MotifDocument, MotifImport, MotifInput};
 pub use notes::{NoteFunction, Notes};
+pub use notification::{Notification, Slack, Team, Teams};
 pub use observe::{
     Cross, CrossAuth, CrossSelector, CrossSource, External, Fires, Gate, KeyFrom, Observe,
     PreReconcile, Watch,
@@ -44,6 +49,7 @@ pub use polymorphic::{
     DependCondition, Dependency, DependsOn, Labels, OneOrMany, RetryBackoff, ScalarString, Setup,
 };
 pub use profiles::{ProfileMap, Profiles, ReconcilerProfile};
+pub use publish::{Publish, PublishTests, Signing};
 pub use reconciler::{
     Behaviour, Hooks, ManagedResource, Queue, QueueRule, Reconciler, Remote, Requeue,
 };
@@ -52,7 +58,7 @@ pub use resolved::{
     DocumentKind, Gvk, Katalog, ReconcilerSettings, Source,
 };
 pub use security::{
-    CertManager, Gateway, GatewayApi, GatewayAuth, GatewayToken, NamespaceProtection, Protection,
-    Security, SecurityConversion, SecurityWebhooks, Toggle,
+    CertManager, CrdProtection, Gateway, GatewayApi, GatewayAuth, GatewayToken,
+    NamespaceProtection, Protection, Security, SecurityConversion, SecurityWebhooks, Toggle,
 };
 pub use status::{Autoscale, AutoscaleAction, AutoscaleConditions, Status, StatusField};

@@ -54,6 +54,52 @@ pub struct MotifInput {
     pub name: String,
     /// Free text.
     pub description: Option<String>,
-    /// Default; without one the input is required.
+    /// Default; without one the input is required unless `required: false`.
     pub default: Option<String>,
+    /// Whether an import must bind this input. Unset: required exactly when there is no
+    /// `default`. `false` without a default binds the empty string; `true` with a default
+    /// still falls back to the default (upstream's reading).
+    pub required: Option<bool>,
+    /// The kind of value the input takes; a literal binding or default that is not of this type
+    /// is an error at load (a templated binding is checked when rendered, as any template).
+    #[serde(rename = "type")]
+    pub value_type: Option<InputType>,
+}
+
+/// The type of a Motif input (`type:`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum InputType {
+    /// Any text.
+    String,
+    /// A whole number.
+    Integer,
+    /// Any number.
+    Number,
+    /// `true` or `false`.
+    Boolean,
+}
+
+impl InputType {
+    /// Whether `value` (as written, not a template) is of this type.
+    pub fn admits(self, value: &str) -> bool {
+        match self {
+            Self::String => true,
+            Self::Integer => value.trim().parse::<i64>().is_ok(),
+            Self::Number => value.trim().parse::<f64>().is_ok(),
+            Self::Boolean => matches!(value.trim(), "true" | "false"),
+        }
+    }
+}
+
+impl MotifInput {
+    /// The value an import that does not bind this input gets, or `None` when the input is
+    /// required and has no default.
+    pub fn fallback(&self) -> Option<&str> {
+        match (self.default.as_deref(), self.required) {
+            (Some(default), _) => Some(default),
+            (None, Some(false)) => Some(""),
+            (None, _) => None,
+        }
+    }
 }

@@ -75,7 +75,7 @@ pub struct RuntimeSection {
     /// Testing: strip finalizers.
     pub remove_finalizers: Option<bool>,
     /// Deletion protection override.
-    pub deletion_protection: Option<serde_json::Value>,
+    pub deletion_protection: Option<Spanned<super::CrdProtection>>,
     /// Namespace guard.
     pub restricted_namespaces: Option<Spanned<Vec<String>>>,
     /// Namespace guard.

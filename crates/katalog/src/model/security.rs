@@ -173,3 +173,80 @@ pub struct GatewayToken {
     /// Generic OIDC.
     pub oidc: Option<serde_json::Value>,
 }
+
+/// A CRD entry's `deletionProtection:` override (spec §16.6): `false` turns protection off
+/// for the CRD and its CRs; the map form tunes each part.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CrdProtection {
+    /// `enabled` (default true); `deletionProtection: false` is `enabled: false`.
+    pub enabled: Option<bool>,
+    /// Deny deleting the CRD itself (default true).
+    pub protect_crd: Option<bool>,
+    /// Stamp the protection label on the CRs (default true).
+    pub protect_crs: Option<bool>,
+    /// `false` exempts this CRD's CRs from the global strict mode.
+    pub strict_mode: Option<bool>,
+}
+
+/// The map form of [`CrdProtection`].
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct CrdProtectionMap {
+    enabled: Option<bool>,
+    #[serde(rename = "protectCRD")]
+    protect_crd: Option<bool>,
+    #[serde(rename = "protectCRs")]
+    protect_crs: Option<bool>,
+    strict_mode: Option<bool>,
+}
+
+impl CrdProtection {
+    /// Whether the CRD keeps protection at all (`enabled` is not false).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled != Some(false)
+    }
+
+    /// Whether deleting the CRD itself is denied.
+    pub fn protects_crd(&self) -> bool {
+        self.is_enabled() && self.protect_crd != Some(false)
+    }
+
+    /// Whether the CRs carry the protection label.
+    pub fn protects_crs(&self) -> bool {
+        self.is_enabled() && self.protect_crs != Some(false)
+    }
+
+    /// Whether the CRs are exempt from strict mode (`strictMode: false`).
+    pub fn strict_mode_exempt(&self) -> bool {
+        self.strict_mode == Some(false)
+    }
+}
+
+impl<'de> serde::Deserialize<'de> for CrdProtection {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        use serde::de::{self, MapAccess, Visitor, value::MapAccessDeserializer};
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = CrdProtection;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("`false`, `true` or {enabled, protectCRD, protectCRs, strictMode}")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<CrdProtection, E> {
+                Ok(CrdProtection {
+                    enabled: Some(v),
+                    ..CrdProtection::default()
+                })
+            }
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<CrdProtection, A::Error> {
+                let m = CrdProtectionMap::deserialize(MapAccessDeserializer::new(map))?;
+                Ok(CrdProtection {
+                    enabled: m.enabled,
+                    protect_crd: m.protect_crd,
+                    protect_crs: m.protect_crs,
+                    strict_mode: m.strict_mode,
+                })
+            }
+        }
+        d.deserialize_any(V)
+    }
+}

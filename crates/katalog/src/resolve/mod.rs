@@ -7,6 +7,7 @@
 //! profiles and defaults.
 
 pub mod crd_file;
+pub mod early_form;
 pub mod include;
 pub mod komposer;
 pub mod motif;
@@ -81,7 +82,10 @@ impl Resolver {
     pub fn parse(&mut self, path: &Path, referenced_at: Option<&Location>) -> Option<Node> {
         let (id, text) = self.read(path, referenced_at)?;
         match yaml::parse_single(&text, id) {
-            Ok(node) => Some(node),
+            Ok(mut node) => {
+                early_form::rewrite(self, &mut node);
+                Some(node)
+            }
             Err(err) => {
                 self.report_yaml(path, &err);
                 None

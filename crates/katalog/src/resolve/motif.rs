@@ -93,8 +93,25 @@ pub fn apply_crd_imports(
         let with = item.get("with");
         for input in &document.inputs {
             let bound = with.and_then(|w| w.get(&input.name)).and_then(Node::as_str);
-            match (bound, input.default.as_deref()) {
+            match (bound, input.fallback()) {
                 (Some(v), _) | (None, Some(v)) => {
+                    if let Some(ty) = input.value_type
+                        && !v.contains("{{")
+                        && !ty.admits(v)
+                    {
+                        let at = resolver.location(item.span);
+                        resolver.report(
+                            Diagnostic::error(
+                                "motif-input-type",
+                                format!(
+                                    "Motif `{}` input `{}` is `{ty:?}`, but its value is `{v}`",
+                                    reference, input.name
+                                ),
+                            )
+                            .at(&at)
+                            .with_crd(crd),
+                        );
+                    }
                     out.inputs.insert(input.name.clone(), v.to_string());
                 }
                 (None, None) => {

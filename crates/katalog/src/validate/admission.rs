@@ -1,39 +1,9 @@
 //! Validation and mutation rules (§18.3 #45) and normalize templates.
 
 use super::Cx;
+use crate::condition::Operator;
 use crate::model::{Crd, MutationRule, ValidationRule};
 
-const OPERATORS: &[&str] = &[
-    "equals",
-    "eq",
-    "notEquals",
-    "neq",
-    "contains",
-    "notContains",
-    "prefix",
-    "notPrefix",
-    "suffix",
-    "notSuffix",
-    "regex",
-    "exists",
-    "notExists",
-    "gt",
-    "lt",
-    "gte",
-    "lte",
-    "between",
-    "notBetween",
-    "in",
-    "notIn",
-    "unique",
-    "typeOf",
-    "typeMap",
-    "typeList",
-    "typeString",
-    "typeNumber",
-    "typeBool",
-    "typeNull",
-];
 const VALUE_TYPES: &[&str] = &["string", "int", "float", "bool"];
 
 pub fn check(cx: &mut Cx<'_>) {
@@ -111,17 +81,18 @@ fn validation_rule(
     let r = &rule.value;
     rule_field(cx, crd, &rule.at, &rest, "validation", r.field.as_deref());
     match &r.operator {
-        Some(op) if !OPERATORS.contains(&op.value.as_str()) => {
-            let hint = crate::de::did_you_mean(&op.value, OPERATORS)
-                .map(|c| format!("did you mean `{c}`?"))
-                .unwrap_or_else(|| "see the condition operators of spec §7".into());
+        Some(op) if Operator::parse(&op.value).is_err() => {
+            let spellings: Vec<&str> = Operator::spellings().collect();
+            let hint = crate::de::did_you_mean(&op.value, &spellings)
+                .map(|c| format!("did you mean `{c}`? "))
+                .unwrap_or_default();
             cx.crd_error(
                 crd,
                 Some(&op.at),
                 "unknown-operator",
                 &format!("{rest}.operator"),
                 format!("unknown operator `{}`", op.value),
-                hint,
+                format!("{hint}valid operators: {}", Operator::valid_list()),
             );
         }
         None if shorthand_count(r) == 0 => cx.crd_error(

@@ -3,6 +3,7 @@
 //! run; warnings do not make a Katalog invalid.
 
 mod admission;
+mod conversion;
 mod dependencies;
 mod document;
 mod gateway;
@@ -32,6 +33,7 @@ pub fn validate(katalog: &Katalog, resolver: &mut Resolver) {
     namespaces::check(&mut cx);
     status::check(&mut cx);
     admission::check(&mut cx);
+    conversion::check(&mut cx);
     observe::check(&mut cx);
     gateway::check(&mut cx);
     notes::check(&mut cx);

@@ -81,6 +81,19 @@ fn is_identifier(name: &str) -> bool {
         && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
+/// The hint for an unknown template function: the closest known name, and where the
+/// known names are listed.
+fn unknown_function_hint(parser: &Parser, name: &str) -> String {
+    let names = parser.engine.function_names();
+    let close = crate::de::did_you_mean(name, &names)
+        .map(|c| format!("did you mean `{c}`? "))
+        .unwrap_or_default();
+    format!(
+        "{close}the template functions are listed in docs/template-functions.md; \
+         declare your own under `notes.functions`"
+    )
+}
+
 /// True when `name` is a built-in template function.
 pub fn is_builtin_function(name: &str) -> bool {
     Engine::new().has_function(name)
@@ -151,8 +164,7 @@ pub fn check(cx: &mut Cx<'_>) {
             Some(f) => (
                 "unknown-template-function",
                 format!("{subject} calls unknown function `{f}`"),
-                "check the name against `ork notes`, or declare it under notes.functions"
-                    .to_string(),
+                unknown_function_hint(&parser, f),
             ),
             None => (
                 "template-syntax",

@@ -3,7 +3,8 @@
 //! [`router`] builds the axum router over a [`RuntimeView`]; [`serve`] binds it. Every route
 //! is `GET` and read-only, and there is no authentication (as in Orkestra): bind it to
 //! loopback for local runs and keep it behind a NetworkPolicy in a cluster. It shows the
-//! Katalog, CR statuses and Events, never Secrets.
+//! Katalog, CR statuses and Events, never Secrets. Request bodies, headers and the time to
+//! send them are bounded ([`limits`]).
 //!
 //! | Path | 200 | otherwise |
 //! |---|---|---|
@@ -25,6 +26,7 @@
 
 mod body;
 mod children;
+pub mod limits;
 mod live;
 mod process;
 mod query;
@@ -63,17 +65,15 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The server stopped with an I/O error.
-    #[error("serving the HTTP API")]
-    ServeFailed(#[source] std::io::Error),
 }
 
 /// `Result` of this module.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The router of every route in the table above, reading from `view`.
+/// The router of every route in the table above, reading from `view`, with the body limit of
+/// [`limits::bounded`].
 pub fn router<V: RuntimeView>(view: Arc<V>) -> Router {
-    Router::new()
+    let router = Router::new()
         .route("/startup", get(startup::<V>))
         .route("/health", get(health::<V>))
         .route("/ready", get(ready::<V>))
@@ -97,14 +97,15 @@ pub fn router<V: RuntimeView>(view: Arc<V>) -> Router {
             "/katalog/{crd}/cr/{namespace}/{name}/events",
             get(events_namespaced::<V>),
         )
-        .with_state(view)
+        .with_state(view);
+    limits::bounded(router)
 }
 
-/// Serves `router` on `addr` until `shutdown` completes, then lets open requests finish.
+/// Serves `router` on `addr` until `shutdown` completes, then lets open requests finish
+/// (see [`limits::serve_connections`]).
 ///
 /// # Errors
-/// [`Error::BindFailed`] when the address is taken or not allowed; [`Error::ServeFailed`] when
-/// accepting fails.
+/// [`Error::BindFailed`] when the address is taken or not allowed.
 pub async fn serve(
     addr: SocketAddr,
     router: Router,
@@ -114,10 +115,8 @@ pub async fn serve(
         .await
         .map_err(|source| Error::BindFailed { addr, source })?;
     tracing::info!(%addr, "HTTP API listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown)
-        .await
-        .map_err(Error::ServeFailed)
+    limits::serve_connections(listener, router, shutdown).await;
+    Ok(())
 }
 
 type ViewState<V> = State<Arc<V>>;

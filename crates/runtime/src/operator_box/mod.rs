@@ -82,6 +82,12 @@ pub trait Reconcile: Send + Sync + 'static {
         let _ = cache;
     }
 
+    /// The box's cache of its own CRs (what `unique` rules compare against). Called once,
+    /// when the box starts watching.
+    fn use_primary_store(&self, store: Store<DynamicObject>) {
+        let _ = store;
+    }
+
     /// The CR with this uid is gone (deleted, or missing from a relist): drop whatever is
     /// remembered of it.
     fn forget(&self, uid: &str) {
@@ -430,6 +436,7 @@ impl OperatorBox {
         let children =
             children::ChildIndex::new(config.namespace.clone(), config.field_manager.clone());
         reconcile.use_child_cache(Arc::new(children.clone()));
+        reconcile.use_primary_store(store.clone());
         let config = Arc::new(config);
         let mut tasks = JoinSet::new();
         let watch = primary::Watch {

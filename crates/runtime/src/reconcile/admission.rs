@@ -11,7 +11,7 @@
 //! Messages read `field "spec.x": <message>`, joined with `; ` (§10.1).
 
 use katalog::Crd;
-use katalog::admission::{self, Finding, Input, Stage};
+use katalog::admission::{self, Finding, Input, Siblings, Stage};
 use katalog::render::Render;
 use serde_json::Value;
 use time::OffsetDateTime;
@@ -44,8 +44,15 @@ fn describe(findings: &[Finding]) -> Option<String> {
 
 /// Normalizes, mutates and validates `object` (the CR plus extra keys templates may read)
 /// for `crd`. With `normalize.audit`, the changes are under `_normalizeChanges` (a list of
-/// `{field, from, to}`), when there are any.
-pub fn admit(crd: &Crd, object: &Value, render: &dyn Render, now: OffsetDateTime) -> Admission {
+/// `{field, from, to}`), when there are any. `siblings` are the values of the other CRs for
+/// `unique` rules (`None`: unknown, and `unique` passes).
+pub fn admit(
+    crd: &Crd,
+    object: &Value,
+    render: &dyn Render,
+    now: OffsetDateTime,
+    siblings: Option<&Siblings>,
+) -> Admission {
     let normalized = crd.entry.normalize.as_ref().map(|rules| {
         let input = Input::new(object, render, Stage::Reconcile).at(now);
         let mut normalized = admission::normalize(rules, &input);
@@ -62,7 +69,10 @@ pub fn admit(crd: &Crd, object: &Value, render: &dyn Render, now: OffsetDateTime
         Some(n) => (&n.object, n.errors.clone()),
         None => (object, Vec::new()),
     };
-    let input = Input::new(object, render, Stage::Reconcile).at(now);
+    let mut input = Input::new(object, render, Stage::Reconcile).at(now);
+    if let Some(siblings) = siblings {
+        input = input.with_siblings(siblings);
+    }
     let mutated = match &crd.entry.mutation {
         Some(m) => admission::mutate(&m.rules, &input),
         None => admission::Mutated::unchanged(object.clone()),
@@ -115,7 +125,7 @@ mod tests {
         let render = EngineRender::new(Engine::new());
         let c = crd(RULES);
         let data = json!({"spec": {"replicas": 9, "image": "nginx:latest"}});
-        let a = admit(&c, &data, &render, OffsetDateTime::now_utc());
+        let a = admit(&c, &data, &render, OffsetDateTime::now_utc(), None);
         assert_eq!(
             a.denied.as_deref(),
             Some("field \"spec.replicas\": at most 5")
@@ -131,7 +141,7 @@ mod tests {
         let render = EngineRender::new(Engine::new());
         let c = crd(RULES);
         let data = json!({"spec": {"image": "nginx:1.25"}});
-        let a = admit(&c, &data, &render, OffsetDateTime::now_utc());
+        let a = admit(&c, &data, &render, OffsetDateTime::now_utc(), None);
         assert_eq!(a.object["spec"]["replicas"], 2);
         assert_eq!(a.denied, None);
         assert_eq!(a.warned, None);

@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use kube::api::DynamicObject;
+use kube::runtime::reflector::Store;
 
 use super::{Action, Error, Reconciler, Surroundings};
 use crate::observe::Cross;
@@ -41,6 +42,10 @@ impl Reconcile for Reconciler {
 
     fn use_child_cache(&self, cache: Arc<dyn ChildCache>) {
         Reconciler::use_child_cache(self, cache);
+    }
+
+    fn use_primary_store(&self, store: Store<DynamicObject>) {
+        Reconciler::use_primary_store(self, store);
     }
 
     fn retry(error: &Self::Error) -> bool {

@@ -22,6 +22,7 @@ mod in_box;
 pub mod owned;
 pub mod prune;
 pub mod secrets;
+pub mod siblings;
 pub mod status;
 pub mod subresource;
 mod tracking;
@@ -241,6 +242,8 @@ pub struct Reconciler {
     cross: Option<Arc<Cross>>,
     /// The children cache its OperatorBox attached (see [`Reconciler::use_child_cache`]).
     box_cache: std::sync::OnceLock<Arc<dyn owned::ChildCache>>,
+    /// The cache of this CRD's CRs its OperatorBox attached (for `unique` rules).
+    primary_store: std::sync::OnceLock<kube::runtime::reflector::Store<DynamicObject>>,
 }
 
 impl std::fmt::Debug for Reconciler {
@@ -318,6 +321,7 @@ impl Reconciler {
             child_kinds: child_kinds_of(crd),
             cross,
             box_cache: std::sync::OnceLock::new(),
+            primary_store: std::sync::OnceLock::new(),
         })
     }
 
@@ -326,6 +330,38 @@ impl Reconciler {
     /// first cache attached counts.
     pub fn use_child_cache(&self, cache: Arc<dyn owned::ChildCache>) {
         let _ = self.box_cache.set(cache);
+    }
+
+    /// Reads the CRD's other CRs from `store` (its OperatorBox's cache) for `unique` rules,
+    /// instead of listing them. Only the first store attached counts.
+    pub fn use_primary_store(&self, store: kube::runtime::reflector::Store<DynamicObject>) {
+        let _ = self.primary_store.set(store);
+    }
+
+    /// The values `unique` rules compare against; `None` (they pass) when the CRD has none,
+    /// or when the CRs cannot be listed (logged, as the gateway does).
+    async fn siblings(&self, cr: &DynamicObject) -> Option<katalog::admission::Siblings> {
+        let rules = &self.crd.entry.validation.as_ref()?.rules;
+        let fields = katalog::admission::unique_fields(rules);
+        if fields.is_empty() {
+            return None;
+        }
+        let me = (
+            cr.metadata.namespace.as_deref(),
+            cr.metadata.name.as_deref().unwrap_or(""),
+        );
+        if let Some(store) = self.primary_store.get() {
+            let crs = store.state();
+            return Some(siblings::of(&fields, crs.iter().map(|c| &**c), me));
+        }
+        let api: Api<DynamicObject> = Api::all_with(self.client.clone(), &self.resource);
+        match api.list(&kube::api::ListParams::default()).await {
+            Ok(list) => Some(siblings::of(&fields, &list.items, me)),
+            Err(error) => {
+                tracing::warn!(%error, "listing CRs for unique rules failed; unique passes");
+                None
+            }
+        }
     }
 
     /// The cache children are read from, if any.
@@ -531,7 +567,14 @@ impl Reconciler {
             d.extend(template_keys.clone());
         }
         // The CR (plus the keys beside it) as templates see it: mutated in memory when declared.
-        let admitted = admission::admit(&self.crd, &data, &*self.render, self.now());
+        let siblings = self.siblings(&cr).await;
+        let admitted = admission::admit(
+            &self.crd,
+            &data,
+            &*self.render,
+            self.now(),
+            siblings.as_ref(),
+        );
         let mut data = admitted.object;
         let findings_base = status::Findings {
             denied: admitted.denied,

@@ -9,7 +9,6 @@ use katalog::render::{Text, render_text};
 use katalog::resources::Kind;
 use katalog::{Crd, Katalog};
 use kube::api::DynamicObject;
-use serde_json::Value;
 
 use super::Reconciler;
 use crate::finalizer::Tracking;
@@ -73,12 +72,10 @@ impl Protection {
             .as_ref()
             .and_then(|s| s.deletion_protection.as_ref())
             .is_some_and(|p| p.enabled != Some(false));
-        let own = crd.entry.deletion_protection.as_ref();
-        let off = |key: &str| own.and_then(|v| v.get(key)) == Some(&Value::Bool(false));
-        let disabled = own == Some(&Value::Bool(false)) || off("enabled") || off("protectCRs");
+        let own = crd.entry.deletion_protection.as_deref();
         Protection {
-            protect: global && !disabled,
-            exempt: off("strictMode"),
+            protect: global && own.is_none_or(katalog::model::CrdProtection::protects_crs),
+            exempt: own.is_some_and(katalog::model::CrdProtection::strict_mode_exempt),
         }
     }
 }

@@ -110,3 +110,48 @@ async fn a_template_that_fails_for_this_cr_is_reported_and_not_retried() {
             .contains(&"ReconcileError".to_owned())
     );
 }
+
+const UNIQUE_HOST: &str = r#"      validation:
+        rules:
+          - field: spec.host
+            operator: unique
+            message: host already taken"#;
+
+const HOST_CHILD: &str = r#"
+        onReconcile:
+          configMaps:
+            - name: '{{ .metadata.name }}-host'
+              data: {host: '{{ .spec.host }}'}
+"#;
+
+/// Without a box (no cache of the CRD's CRs), the Reconciler lists them.
+#[tokio::test]
+async fn a_duplicate_unique_value_is_denied_at_reconcile_time() {
+    let w = World::new("unique", UNIQUE_HOST, HOST_CHILD).await;
+    w.create("first", json!({"host": "a.example"})).await;
+    w.reconcile("first").await.unwrap();
+    w.create("copy", json!({"host": "a.example"})).await;
+    let err = w.reconcile("copy").await.unwrap_err();
+    assert!(!err.retry(), "a denied CR must wait for a change");
+    let copy = w.get("copy").await;
+    assert_eq!(
+        condition(&copy, "ValidationFailed")["message"],
+        "field \"spec.host\": host already taken"
+    );
+    assert!(
+        w.config_maps()
+            .get_opt("copy-host")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    w.create("other", json!({"host": "b.example"})).await;
+    w.reconcile("other").await.unwrap();
+    assert!(
+        w.config_maps()
+            .get_opt("other-host")
+            .await
+            .unwrap()
+            .is_some()
+    );
+}

@@ -249,6 +249,11 @@ pub struct GatewayArgs {
     /// At most one notification per team, CR and condition state within this window.
     #[arg(long, default_value = "5m")]
     pub notify_throttle: String,
+    /// Bearer token `POST /notify` must carry (`Authorization: Bearer <token>`). Without it,
+    /// /notify is served only when --bind is a loopback address. Prefer the environment
+    /// variable: a flag's value is visible in the process list.
+    #[arg(long, env = "ORK_NOTIFY_TOKEN", hide_env_values = true)]
+    pub notify_token: Option<String>,
 }
 
 #[cfg(test)]
@@ -355,11 +360,14 @@ mod tests {
             "90s",
             "--reassert-every",
             "1s",
+            "--notify-token",
+            "tok",
         ])
         .unwrap();
         match cli.command {
             Command::DevTools(DevTool::Gateway(args)) => {
                 assert_eq!(args.port, 0);
+                assert_eq!(args.notify_token.as_deref(), Some("tok"));
                 assert_eq!(args.instance.as_deref(), Some("t"));
                 assert!(args.keep_on_exit);
                 assert_eq!(args.cert_validity.as_deref(), Some("90s"));

@@ -40,6 +40,14 @@ fn config(args: &GatewayArgs) -> anyhow::Result<gateway::Config> {
             from: args.mail_from.clone(),
             slack_url: args.slack_url.clone(),
             throttle: duration("notify-throttle", &args.notify_throttle)?,
+            token: args
+                .notify_token
+                .as_deref()
+                .map(|t| {
+                    gateway::notify_access::Token::new(t)
+                        .context("--notify-token (ORK_NOTIFY_TOKEN) is empty")
+                })
+                .transpose()?,
         });
     if let Some(ns) = &args.namespace {
         c = c.namespace(ns);
