@@ -47,6 +47,7 @@ pub mod leader;
 pub mod metrics;
 pub mod observe;
 pub mod operator_box;
+pub mod readiness;
 pub mod reconcile;
 pub mod refusal;
 pub mod run;

@@ -71,28 +71,35 @@ async fn etcd_sigkilled_and_restarted_mid_convergence() {
     ork.stop().await;
 }
 
+/// The 429s the API server has answered (`apiserver_request_total{code="429"}`, summed).
+async fn throttled(admin: &kube::Client) -> f64 {
+    let request = hyper::Request::get("/metrics").body(Vec::new()).unwrap();
+    let text = admin.request_text(request).await.unwrap();
+    text.lines()
+        .filter(|l| l.starts_with("apiserver_request_total{") && l.contains(r#"code="429""#))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
 #[tokio::test]
-async fn a_throttling_apiserver_is_retried_with_backoff_until_converged() {
-    // One mutating and two other requests in flight at most: ork's 8 workers meet 429s.
+async fn a_throttling_apiserver_is_retried_until_converged() {
+    // One mutating and two other requests in flight at most: ork's 8 workers meet 429s (the
+    // admin client creating the CRs is exempt, and nothing else runs).
     let harness = Harness::start(Config::new().max_requests_inflight(2, 1)).await;
     let ork = converging(&harness).await;
     harness.wait_converged(CRS, CONVERGE).await;
     ork.assert_running();
+    let answered = throttled(&harness.admin).await;
     let failed = ork
         .metric(r#"controller_reconcile_total{crd="stack",result="error"}"#)
         .await
         .unwrap_or(0.0);
-    let succeeded = ork
-        .metric(r#"controller_reconcile_total{crd="stack",result="success"}"#)
-        .await
-        .unwrap_or(0.0);
     eprintln!(
-        "429 storm: {failed} failed reconciles (retried with backoff), {succeeded} succeeded"
+        "429 storm: the API server answered {answered} 429s; {failed} reconciles failed and were retried"
     );
     assert!(
-        failed > 0.0,
-        "no reconcile met a 429: the storm did not happen"
+        answered > 0.0,
+        "no 429 was answered: the storm did not happen"
     );
-    assert!(succeeded >= CRS as f64);
     ork.stop().await;
 }
