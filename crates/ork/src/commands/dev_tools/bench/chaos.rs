@@ -1,7 +1,7 @@
 //! Chaos: rounds of "N CRs converging, one fault at a random instant", and what is left after.
 //!
-//! A dedicated control plane (its processes are killed) with an audit log and API Priority and
-//! Fairness off, so its in-flight limits ([`READS_IN_FLIGHT`], [`WRITES_IN_FLIGHT`]) answer 429
+//! A dedicated control plane (its processes are killed; no kube-controller-manager) with an
+//! audit log and API Priority and Fairness off, so its in-flight limits ([`READS_IN_FLIGHT`], [`WRITES_IN_FLIGHT`]) answer 429
 //! when full. One `ork run` process (`fixtures/stack`: three children per CR) reaches the API
 //! server through a [`FaultProxy`], as an ordinary user (not `system:masters`, which is never
 //! throttled).
@@ -25,7 +25,8 @@
 //! writes over `--steady` once converged (the audit log; it should be zero). A round that does
 //! not converge within [`PATIENCE`] counts as not converged.
 //!
-//! It prints one line per round and a table per fault, and fails (exit 1) when any round did
+//! It prints one line per round, a table per fault after every six rounds and at the end, and
+//! fails (exit 1) when any round did
 //! not converge or left an orphan, a duplicate or a steady write: those are the promises.
 
 use std::collections::{BTreeMap, HashMap};
@@ -35,7 +36,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use futures::StreamExt;
-use k8s_openapi::api::core::v1::{ConfigMap, Namespace, ServiceAccount};
+use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use k8s_openapi::api::rbac::v1::ClusterRoleBinding;
 use kube::api::{
     Api, ApiResource, DeleteParams, DynamicObject, ListParams, Patch, PatchParams, PostParams,
@@ -154,6 +155,7 @@ pub async fn run(args: &BenchArgs, binaries: &Binaries, dir: &Path) -> anyhow::R
             .state_dir(dir.join("chaos-cluster"))
             .audit_log(true)
             .max_requests_inflight(READS_IN_FLIGHT, WRITES_IN_FLIGHT)
+            .controller_manager(false)
             .binaries_dir(binaries.dir()),
     )
     .await?;
@@ -320,7 +322,10 @@ impl<'a> Chaos<'a> {
                 load_average()
             );
             results.push(result);
-            self.remove_namespace(&namespace).await?;
+            if (round + 1) % FAULTS.len() == 0 && round + 1 < args.rounds {
+                print_table(&results);
+            }
+            self.remove_crs(&namespace).await?;
         }
         print_table(&results);
         let failed = results.iter().filter(|r| !r.clean()).count();
@@ -442,25 +447,55 @@ impl<'a> Chaos<'a> {
         Ok((orphans, duplicates))
     }
 
-    /// ork's writes (any verb, any object) in the audit log over `window`, starting now.
+    /// ork's writes (any verb, any object) in the audit log over `window`, starting now; when
+    /// there are some, what they were (verb resource/subresource namespace, counted) is printed.
     async fn steady_writes(&self, window: Duration) -> anyhow::Result<usize> {
         let from = std::fs::metadata(&self.audit_log).map_or(0, |m| m.len());
         tokio::time::sleep(window).await;
         let text = std::fs::read(&self.audit_log)?;
         let tail = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default());
-        let needle = format!("\"username\":\"{USER}\"");
-        Ok(tail.lines().filter(|l| l.contains(&needle)).count())
+        let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
+        for line in tail.lines() {
+            let Ok(entry) = serde_json::from_str::<serde_json::Value>(line) else {
+                continue;
+            };
+            if entry["user"]["username"] != USER {
+                continue;
+            }
+            let object = &entry["objectRef"];
+            let kind = format!(
+                "{} {}/{} in {} ({})",
+                entry["verb"].as_str().unwrap_or("?"),
+                object["resource"].as_str().unwrap_or("?"),
+                object["subresource"].as_str().unwrap_or(""),
+                object["namespace"].as_str().unwrap_or(""),
+                entry["responseStatus"]["code"]
+            );
+            *kinds.entry(kind).or_default() += 1;
+        }
+        if !kinds.is_empty() {
+            println!("  steady writes: {kinds:?}");
+        }
+        Ok(kinds.values().sum())
     }
 
-    /// Deletes `namespace` and waits until it is gone, so rounds do not overlap.
-    async fn remove_namespace(&self, namespace: &str) -> anyhow::Result<()> {
-        let namespaces: Api<Namespace> = Api::all(self.client.clone());
-        namespaces
-            .delete(namespace, &DeleteParams::background())
+    /// Deletes the CRs of `namespace` and waits until they are gone, so rounds do not
+    /// overlap. Their children stay (no garbage collector runs): the next round counts only
+    /// its own namespace.
+    async fn remove_crs(&self, namespace: &str) -> anyhow::Result<()> {
+        let crs: Api<DynamicObject> =
+            Api::namespaced_with(self.client.clone(), namespace, &self.resource);
+        crs.delete_collection(&DeleteParams::background(), &ListParams::default())
             .await?;
-        poll("the round's namespace to go", PATIENCE, || {
-            let namespaces = namespaces.clone();
-            async move { matches!(namespaces.get_opt(namespace).await, Ok(None)).then_some(()) }
+        poll("the round's CRs to go", PATIENCE, || {
+            let crs = crs.clone();
+            async move {
+                let left = crs
+                    .list_metadata(&ListParams::default().limit(1))
+                    .await
+                    .ok()?;
+                left.items.is_empty().then_some(())
+            }
         })
         .await
     }
