@@ -102,7 +102,14 @@ async fn a_starved_apiserver_answers_429_under_load() {
         .create(&PostParams::default(), &binding)
         .await
         .unwrap();
-    let client = cp.client_as(&Identity::user(user, &[])).await.unwrap();
+    // kube's client retries 429s itself (honouring Retry-After); without that, each 429 shows.
+    let text = cp.kubeconfig_as(&Identity::user(user, &[])).unwrap();
+    let kubeconfig = kube::config::Kubeconfig::from_yaml(&text).unwrap();
+    let mut config = kube::Config::from_custom_kubeconfig(kubeconfig, &Default::default())
+        .await
+        .unwrap();
+    config.default_retry = false;
+    let client = kube::Client::try_from(config).unwrap();
 
     let requests = (0..100).map(|i| {
         let client = client.clone();
