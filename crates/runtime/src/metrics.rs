@@ -9,6 +9,10 @@
 //! | `controller_resource_count`                   | gauge     | `crd`           |
 //! | `controller_crd_activation_latency_seconds`   | histogram | `crd`           |
 //! | `controller_crd_activation_total`             | counter   | `crd`, `result` |
+//! | `controller_api_retries_total`                | counter   | `code`          |
+//!
+//! `controller_api_retries_total` counts the API requests retried after a 429, 503 or 504
+//! answer (`code`; `0` for a failure without an answer), see [`crate::api_retry`].
 //!
 //! `result` is `success` or `error`. The value of `crd` is **the CRD name as declared in the
 //! Katalog** (the key of `/katalog/{crd}`), not Orkestra's GVK string: it is stable across
@@ -78,6 +82,11 @@ fn default_histogram() -> Histogram {
     Histogram::new(DEFAULT_BUCKETS)
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
 /// Every family; each is a shared handle, so clones write to the same series.
 #[derive(Clone, Debug)]
 struct Families {
@@ -90,6 +99,7 @@ struct Families {
     activations: Family<ResultLabels, Counter>,
     autoscale_overrides: Family<CrdLabels, Counter>,
     autoscale_restores: Family<CrdLabels, Counter>,
+    api_retries: Family<CodeLabels, Counter>,
 }
 
 /// The metrics of one runtime process: a registry of the `controller_*` families.
@@ -122,6 +132,7 @@ impl Metrics {
             activations: Family::default(),
             autoscale_overrides: Family::default(),
             autoscale_restores: Family::default(),
+            api_retries: Family::default(),
         };
         let mut registry = Registry::default();
         let counters = [
@@ -136,6 +147,11 @@ impl Metrics {
                 &families.activations,
             ),
         ];
+        registry.register(
+            "controller_api_retries",
+            "API requests retried after a throttled or unavailable answer, by status code",
+            families.api_retries.clone(),
+        );
         for (name, help, family) in counters {
             registry.register(name, help, family.clone());
         }
@@ -193,6 +209,16 @@ impl Metrics {
             registry: Arc::new(registry),
             families,
         }
+    }
+
+    /// Counts one API request retried after an answer with status `code` (0: no answer).
+    pub fn record_api_retry(&self, code: u16) {
+        self.families
+            .api_retries
+            .get_or_create(&CodeLabels {
+                code: code.to_string(),
+            })
+            .inc();
     }
 
     /// The metrics of CRD `crd` (its name as declared in the Katalog).

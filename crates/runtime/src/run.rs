@@ -72,7 +72,8 @@ pub async fn run(
 ) -> Result<()> {
     config.apply_defaults(&mut loaded.katalog);
     let katalog = &loaded.katalog;
-    let client = cluster::connect(&config.connect).await?;
+    let metrics = Metrics::new();
+    let client = cluster::connect_counted(&config.connect, &metrics).await?;
     let mut shutdown = std::pin::pin!(shutdown);
     // Until the cluster is ready, a signal simply ends the run: nothing is in flight.
     tokio::select! {
@@ -83,7 +84,6 @@ pub async fn run(
         }
     }
     let mode = Mode::detect();
-    let metrics = Metrics::new();
     let in_cluster = mode == Mode::InCluster;
     let leader = config.leader(in_cluster)?;
     let view = Arc::new(LiveView::new(

@@ -82,7 +82,7 @@ async fn throttled(admin: &kube::Client) -> f64 {
 }
 
 #[tokio::test]
-async fn a_throttling_apiserver_is_retried_until_converged() {
+async fn a_throttling_apiserver_is_retried_with_backoff_until_converged() {
     // One mutating and two other requests in flight at most: ork's 8 workers meet 429s (the
     // admin client creating the CRs is exempt, and nothing else runs).
     let harness = Harness::start(Config::new().max_requests_inflight(2, 1)).await;
@@ -90,16 +90,24 @@ async fn a_throttling_apiserver_is_retried_until_converged() {
     harness.wait_converged(CRS, CONVERGE).await;
     ork.assert_running();
     let answered = throttled(&harness.admin).await;
+    let retried = ork
+        .metric(r#"controller_api_retries_total{code="429"}"#)
+        .await
+        .unwrap_or(0.0);
     let failed = ork
         .metric(r#"controller_reconcile_total{crd="stack",result="error"}"#)
         .await
         .unwrap_or(0.0);
     eprintln!(
-        "429 storm: the API server answered {answered} 429s; {failed} reconciles failed and were retried"
+        "429 storm: the API server answered {answered} 429s; ork retried {retried} requests after a 429, {failed} reconciles failed"
     );
     assert!(
         answered > 0.0,
         "no 429 was answered: the storm did not happen"
+    );
+    assert!(
+        retried > 0.0,
+        "ork's metrics show no retry after a 429 ({answered} answered)"
     );
     ork.stop().await;
 }
