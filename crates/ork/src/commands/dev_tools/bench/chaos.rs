@@ -87,6 +87,11 @@ const FAULTS: [Fault; 6] = [
 ];
 
 impl Fault {
+    /// Whether the fault lasts a drawn length (the others are a kill and a restart).
+    fn lasts(self) -> bool {
+        matches!(self, Self::Cut | Self::Storm | Self::Latency)
+    }
+
     fn name(self) -> &'static str {
         match self {
             Self::KillOrk => "kill-ork",
@@ -311,10 +316,14 @@ impl<'a> Chaos<'a> {
                 exited,
             };
             println!(
-                "round {round:>3} {:<9} at {:>6.1?} for {:>6.1?}: {} orphans {orphans} duplicates {duplicates} steady writes {steady_writes}{} (load {})",
+                "round {round:>3} {:<9} at {:>6.1?} for {:>8}: {} orphans {orphans} duplicates {duplicates} steady writes {steady_writes}{} (load {})",
                 fault.name(),
                 at,
-                length,
+                if fault.lasts() {
+                    format!("{length:.1?}")
+                } else {
+                    "restart".to_owned()
+                },
                 converged.map_or("NOT CONVERGED".into(), |d| format!(
                     "converged {d:.1?} after"
                 )),
