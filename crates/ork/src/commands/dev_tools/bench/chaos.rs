@@ -173,7 +173,8 @@ pub async fn run(args: &BenchArgs, binaries: &Binaries, dir: &Path) -> anyhow::R
     result
 }
 
-/// The state that outlives a round.
+/// The state that outlives a round. The bench's own requests (admin client, not through the
+/// proxy) are retried until [`PATIENCE`]: under load the API server may drop one.
 struct Chaos<'a> {
     client: Client,
     proxy: FaultProxy,
@@ -271,7 +272,11 @@ impl<'a> Chaos<'a> {
         let mut results = Vec::new();
         for round in 0..args.rounds {
             let fault = FAULTS[round % FAULTS.len()];
-            let namespace = create_namespace(&self.client, &format!("chaos-{round}")).await?;
+            let name = format!("chaos-{round}");
+            let namespace = poll("the round's namespace", PATIENCE, || async {
+                create_namespace(&self.client, &name).await.ok()
+            })
+            .await?;
             let started = Instant::now();
             let creating = tokio::spawn(create_crs(
                 Api::namespaced_with(self.client.clone(), &namespace, &self.resource),
@@ -297,7 +302,10 @@ impl<'a> Chaos<'a> {
                 // the previous, so one slow round does not stretch every later one).
                 typical = started.elapsed().min(typical * 2);
             }
-            let (orphans, duplicates) = self.leftovers(&namespace).await?;
+            let (orphans, duplicates) = poll("the leftovers count", PATIENCE, || async {
+                self.leftovers(&namespace).await.ok()
+            })
+            .await?;
             let steady_writes = if converged.is_some() {
                 self.steady_writes(args.steady).await?
             } else {
@@ -334,7 +342,10 @@ impl<'a> Chaos<'a> {
             if (round + 1) % FAULTS.len() == 0 && round + 1 < args.rounds {
                 print_table(&results);
             }
-            self.remove_crs(&namespace).await?;
+            poll("the round's CRs to go", PATIENCE, || async {
+                self.remove_crs(&namespace).await.ok()
+            })
+            .await?;
         }
         print_table(&results);
         let failed = results.iter().filter(|r| !r.clean()).count();
@@ -489,7 +500,7 @@ impl<'a> Chaos<'a> {
     }
 
     /// Deletes the CRs of `namespace` and waits until they are gone, so rounds do not
-    /// overlap. Their children stay (no garbage collector runs): the next round counts only
+    /// overlap (the caller retries it: the API server may drop a request under load). Their children stay (no garbage collector runs): the next round counts only
     /// its own namespace.
     async fn remove_crs(&self, namespace: &str) -> anyhow::Result<()> {
         let crs: Api<DynamicObject> =
