@@ -2,6 +2,8 @@
 
 #[cfg(feature = "dev-tools")]
 mod bundle;
+#[cfg(feature = "dev-tools")]
+mod chaos;
 mod commands;
 #[cfg(feature = "dev-tools")]
 mod completions;

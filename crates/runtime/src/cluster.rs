@@ -188,6 +188,17 @@ pub async fn connect(options: &ConnectOptions) -> Result<Client> {
     Client::try_from(config(options).await?).map_err(|e| Error::ClientFailed(Box::new(e)))
 }
 
+/// As [`connect`], counting the client's retries of throttled and unavailable answers in
+/// `metrics` ([`crate::api_retry`]).
+///
+/// # Errors
+///
+/// As [`connect`].
+pub async fn connect_counted(options: &ConnectOptions, metrics: &crate::Metrics) -> Result<Client> {
+    crate::api_retry::client(config(options).await?, metrics)
+        .map_err(|e| Error::ClientFailed(Box::new(e)))
+}
+
 /// Waits until the API server answers `/version`, retrying with backoff (0.5 s doubling to
 /// 30 s) and logging each failure; returns the server's version. Never gives up: the caller
 /// races it with its shutdown signal.

@@ -35,6 +35,7 @@
 //! over a [`RuntimeView`]. [`run()`] is that whole process, from connecting to the last box
 //! stopped, with its settings in a [`Config`] ([`config`]: every setting with its default).
 
+pub mod api_retry;
 pub mod cluster;
 pub mod config;
 pub mod discovery;
@@ -48,6 +49,7 @@ pub mod metrics;
 pub mod observe;
 pub mod operator_box;
 pub mod outbound;
+pub mod readiness;
 pub mod reconcile;
 pub mod refusal;
 pub mod run;

@@ -11,8 +11,12 @@
 //! | `controller_crd_activation_total`             | counter   | `crd`, `result` |
 //! | `orkestra_external_call_total`                | counter   | `crd`, `name`, `result` |
 //! | `orkestra_external_call_duration_seconds`     | histogram | `crd`, `name`   |
+//! | `controller_api_retries_total`                | counter   | `code`          |
 //!
-//! `result` is `success` or `error` (for external calls also `skipped`: `when:` did not hold). The value of `crd` is **the CRD name as declared in the
+//! `controller_api_retries_total` counts the API requests retried after a 429, 503 or 504
+//! answer (`code`; `0` for a failure without an answer), see [`crate::api_retry`].
+//!
+//! `result` is `success` or `error` (for external calls also `skipped`: `when:` did not hold; and `stubbed` under `ork simulate --skip-external`). The value of `crd` is **the CRD name as declared in the
 //! Katalog** (the key of `/katalog/{crd}`), not Orkestra's GVK string: it is stable across
 //! version bumps, needs no escaping, and lets a dashboard join metrics with the HTTP API.
 //! Histograms use Prometheus' default buckets (5 ms to 10 s).
@@ -95,6 +99,11 @@ fn default_histogram() -> Histogram {
     Histogram::new(DEFAULT_BUCKETS)
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct CodeLabels {
+    code: String,
+}
+
 /// Every family; each is a shared handle, so clones write to the same series.
 #[derive(Clone, Debug)]
 struct Families {
@@ -109,6 +118,7 @@ struct Families {
     autoscale_restores: Family<CrdLabels, Counter>,
     external_calls: Family<CallResultLabels, Counter>,
     external_duration: CallHistograms,
+    api_retries: Family<CodeLabels, Counter>,
 }
 
 /// The metrics of one runtime process: a registry of the `controller_*` families.
@@ -143,6 +153,7 @@ impl Metrics {
             autoscale_restores: Family::default(),
             external_calls: Family::default(),
             external_duration: CallHistograms::new_with_constructor(default_histogram),
+            api_retries: Family::default(),
         };
         let mut registry = Registry::default();
         let counters = [
@@ -157,6 +168,11 @@ impl Metrics {
                 &families.activations,
             ),
         ];
+        registry.register(
+            "controller_api_retries",
+            "API requests retried after a throttled or unavailable answer, by status code",
+            families.api_retries.clone(),
+        );
         for (name, help, family) in counters {
             registry.register(name, help, family.clone());
         }
@@ -225,6 +241,16 @@ impl Metrics {
             registry: Arc::new(registry),
             families,
         }
+    }
+
+    /// Counts one API request retried after an answer with status `code` (0: no answer).
+    pub fn record_api_retry(&self, code: u16) {
+        self.families
+            .api_retries
+            .get_or_create(&CodeLabels {
+                code: code.to_string(),
+            })
+            .inc();
     }
 
     /// The metrics of CRD `crd` (its name as declared in the Katalog).

@@ -5,7 +5,8 @@
 //!    manifests and `crdFile`, wait for the CRDs to be Established, apply the `crFiles`
 //!    ([`Config::setup`]). A shutdown in this phase simply ends the run.
 //! 3. Serve the HTTP API (probes, `/metrics`, `/katalog`) and, when leader election is on,
-//!    campaign for the Lease.
+//!    campaign for the Lease. While the API server's `/readyz` fails, every box is degraded
+//!    ([`crate::readiness`]).
 //! 4. Start every box's watches at once, on followers too (warm caches); a box's workers start
 //!    while this replica leads and the box's `dependsOn` conditions hold.
 //! 5. On shutdown stop taking work, let running reconciles finish
@@ -71,7 +72,8 @@ pub async fn run(
 ) -> Result<()> {
     config.apply_defaults(&mut loaded.katalog);
     let katalog = &loaded.katalog;
-    let client = cluster::connect(&config.connect).await?;
+    let metrics = Metrics::new();
+    let client = cluster::connect_counted(&config.connect, &metrics).await?;
     let mut shutdown = std::pin::pin!(shutdown);
     // Until the cluster is ready, a signal simply ends the run: nothing is in flight.
     tokio::select! {
@@ -82,7 +84,6 @@ pub async fn run(
         }
     }
     let mode = Mode::detect();
-    let metrics = Metrics::new();
     let in_cluster = mode == Mode::InCluster;
     let leader = config.leader(in_cluster)?;
     let view = Arc::new(LiveView::new(
@@ -114,12 +115,19 @@ pub async fn run(
     let supervisor =
         Supervisor::start_katalog(&client, katalog, &metrics, config.stop_timeout, leading).await?;
     view.set_boxes(supervisor.boxes());
+    let healths = supervisor
+        .boxes()
+        .iter()
+        .map(|b| b.health().clone())
+        .collect();
+    let readiness = tokio::spawn(crate::readiness::watch(client.clone(), healths));
     tracing::info!(
         katalog = %katalog.name,
         boxes = supervisor.boxes().len(),
         "running; SIGTERM or Ctrl-C stops"
     );
     shutdown.await;
+    readiness.abort();
     view.mark_shutting_down();
     tracing::info!("stopping: no new work is taken in; running reconciles finish");
     if let Err(errors) = supervisor.stop().await {

@@ -29,6 +29,7 @@ pub struct Config {
     pub(crate) start_timeout: Duration,
     pub(crate) binaries_dir: Option<PathBuf>,
     pub(crate) workloads: bool,
+    pub(crate) max_requests_inflight: Option<(u32, u32)>,
 }
 
 impl Default for Config {
@@ -42,6 +43,7 @@ impl Default for Config {
             start_timeout: Duration::from_secs(120),
             binaries_dir: None,
             workloads: false,
+            max_requests_inflight: None,
         }
     }
 }
@@ -120,6 +122,17 @@ impl Config {
     #[must_use]
     pub fn workloads(mut self, enabled: bool) -> Self {
         self.workloads = enabled;
+        self
+    }
+
+    /// Starve the API server: at most `reads` non-mutating and `mutating` mutating requests in
+    /// flight (its `--max-requests-inflight` and `--max-mutating-requests-inflight`, with API
+    /// Priority and Fairness off so they apply); beyond that it answers 429 Too Many Requests
+    /// with a `Retry-After`. Long-running requests (watches) do not count. Default: the API
+    /// server's own limits.
+    #[must_use]
+    pub fn max_requests_inflight(mut self, reads: u32, mutating: u32) -> Self {
+        self.max_requests_inflight = Some((reads, mutating));
         self
     }
 

@@ -13,6 +13,7 @@ use kube::Api;
 use crate::binaries::{self, Binaries};
 use crate::components::component_args;
 use crate::config::Config;
+use crate::fault::FaultProxy;
 use crate::kubeconfig;
 use crate::pki::{self, Identity, Pki};
 use crate::process::{self, Janitor, Process};
@@ -24,6 +25,12 @@ const LOG_TAIL_LINES: usize = 50;
 /// The processes start in the order etcd, kube-apiserver, then the API server's clients; this is
 /// the index of the first client.
 const API_CLIENTS_FROM: usize = 2;
+
+/// Index of etcd among the processes.
+const ETCD: usize = 0;
+
+/// Index of kube-apiserver among the processes.
+const APISERVER: usize = 1;
 
 /// Errors starting or using a control plane. Each says what failed and what to do.
 #[derive(Debug, thiserror::Error)]
@@ -98,6 +105,9 @@ pub enum Error {
     /// A kubeconfig or client could not be built.
     #[error(transparent)]
     Kubeconfig(#[from] kubeconfig::Error),
+    /// The fault proxy could not listen.
+    #[error("starting the fault proxy")]
+    Proxy(#[source] std::io::Error),
     /// The simulated Nodes of the workloads mode could not be created.
     #[error("creating the simulated Nodes")]
     NodesNotCreated(#[source] kube::Error),
@@ -136,6 +146,9 @@ pub struct ControlPlane {
     kubeconfig_path: PathBuf,
     kubeconfig_text: String,
     binaries: Binaries,
+    etcd_addr: String,
+    api_addr: String,
+    start_timeout: Duration,
     lock: Option<PathBuf>,
     dir: DataDir,
 }
@@ -222,6 +235,9 @@ impl ControlPlane {
             kubeconfig_path,
             kubeconfig_text,
             binaries,
+            etcd_addr: format!("127.0.0.1:{etcd_port}"),
+            api_addr: format!("127.0.0.1:{api_port}"),
+            start_timeout: config.start_timeout,
             lock,
             dir,
         };
@@ -245,21 +261,10 @@ impl ControlPlane {
             ),
             &logs,
         )?;
-        let etcd_url = format!("127.0.0.1:{etcd_port}");
-        cp.wait_ready(
-            etcd,
-            "GET /health",
-            config.start_timeout,
-            &persistent_hint,
-            || {
-                let url = etcd_url.clone();
-                async move { etcd_healthy(&url) }
-            },
-        )
-        .await?;
+        cp.wait_etcd(etcd, &persistent_hint).await?;
 
         tracing::info!(%api_port, "starting kube-apiserver");
-        let mut args = apiserver_args(&cp.pki, api_port, etcd_port, config.workloads);
+        let mut args = apiserver_args(&cp.pki, api_port, etcd_port, &config);
         if config.audit_log {
             let policy = root.join("audit-policy.yaml");
             fs::write(&policy, AUDIT_POLICY).map_err(|e| Error::Io(policy.clone(), e))?;
@@ -272,13 +277,7 @@ impl ControlPlane {
         }
         let apiserver = cp.spawn("kube-apiserver", args, &logs)?;
         let probe = cp.client().await?;
-        let api_addr = format!("127.0.0.1:{api_port}");
-        cp.wait_ready(apiserver, "GET /readyz", config.start_timeout, "", || {
-            let client = probe.clone();
-            let addr = api_addr.clone();
-            async move { readyz(&client, &addr).await }
-        })
-        .await?;
+        cp.wait_apiserver(apiserver).await?;
 
         if config.controller_manager || config.workloads {
             let mut controllers = config.controllers.clone();
@@ -317,17 +316,89 @@ impl ControlPlane {
                 .await?;
         }
 
-        let pids: Vec<u32> = cp.processes.iter().map(Process::pid).collect();
-        let removable = match &cp.dir {
+        cp.arm_janitor()?;
+        tracing::info!(elapsed = ?started.elapsed(), server = %cp.server, "control plane ready");
+        Ok(cp)
+    }
+
+    /// (Re-)arms the janitor for the current pids: the old one (if any) is disarmed first.
+    fn arm_janitor(&mut self) -> Result<()> {
+        self.janitor.take();
+        let pids: Vec<u32> = self.processes.iter().map(Process::pid).collect();
+        let removable = match &self.dir {
             DataDir::Throwaway(t) => Some(t.path().to_path_buf()),
             DataDir::Persistent(_) => None,
         };
-        cp.janitor = Some(
+        self.janitor = Some(
             Janitor::arm(&pids, removable.as_deref())
                 .map_err(|e| Error::Io(PathBuf::from("sh"), e))?,
         );
-        tracing::info!(elapsed = ?started.elapsed(), server = %cp.server, "control plane ready");
-        Ok(cp)
+        Ok(())
+    }
+
+    /// Waits until etcd (process `index`) answers `GET /health`.
+    async fn wait_etcd(&mut self, index: usize, hint: &str) -> Result<()> {
+        let addr = self.etcd_addr.clone();
+        let timeout = self.start_timeout;
+        self.wait_ready(index, "GET /health", timeout, hint, || {
+            let addr = addr.clone();
+            async move { etcd_healthy(&addr) }
+        })
+        .await
+    }
+
+    /// Waits until the API server (process `index`) answers `GET /readyz` with `ok`.
+    async fn wait_apiserver(&mut self, index: usize) -> Result<()> {
+        let probe = self.client().await?;
+        let addr = self.api_addr.clone();
+        let timeout = self.start_timeout;
+        self.wait_ready(index, "GET /readyz", timeout, "", || {
+            let client = probe.clone();
+            let addr = addr.clone();
+            async move { readyz(&client, &addr).await }
+        })
+        .await
+    }
+
+    /// SIGKILLs kube-apiserver, as a crash would: its connections drop and nothing answers on
+    /// its port until [`ControlPlane::start_apiserver`]. Meant for a dedicated control plane
+    /// ([`ControlPlane::start`]), never [`crate::shared`], whose other users would fail.
+    pub fn kill_apiserver(&mut self) {
+        tracing::info!("SIGKILL kube-apiserver");
+        self.processes[APISERVER].kill();
+    }
+
+    /// Starts kube-apiserver again after [`ControlPlane::kill_apiserver`] — same etcd, same
+    /// port, same certificates — and waits until `/readyz` answers `ok`.
+    ///
+    /// # Errors
+    /// It exits or is not ready within the start timeout (with the last lines of its log).
+    pub async fn start_apiserver(&mut self) -> Result<()> {
+        tracing::info!("restarting kube-apiserver");
+        self.processes[APISERVER].respawn()?;
+        self.arm_janitor()?;
+        self.wait_apiserver(APISERVER).await
+    }
+
+    /// SIGKILLs etcd: the API server stays up but fails every request that needs storage (and
+    /// its `/readyz`) until [`ControlPlane::start_etcd`]. Dedicated control planes only, as for
+    /// [`ControlPlane::kill_apiserver`].
+    pub fn kill_etcd(&mut self) {
+        tracing::info!("SIGKILL etcd");
+        self.processes[ETCD].kill();
+    }
+
+    /// Starts etcd again after [`ControlPlane::kill_etcd`] — same data directory, same ports —
+    /// and waits until etcd is healthy and the API server's `/readyz` answers `ok` again.
+    ///
+    /// # Errors
+    /// etcd or the API server exits or is not ready within the start timeout.
+    pub async fn start_etcd(&mut self) -> Result<()> {
+        tracing::info!("restarting etcd");
+        self.processes[ETCD].respawn()?;
+        self.arm_janitor()?;
+        self.wait_etcd(ETCD, "").await?;
+        self.wait_apiserver(APISERVER).await
     }
 
     /// Starts kube-scheduler and kwok, creates the simulated Nodes and waits until kwok has made
@@ -421,16 +492,14 @@ impl ControlPlane {
     /// A new admin client (group `system:masters`). Create one per tokio runtime: a client's
     /// connections belong to the runtime that made them.
     pub async fn client(&self) -> Result<kube::Client> {
-        let config = kubeconfig::config(&self.kubeconfig_text).await?;
-        kube::Client::try_from(config).map_err(|e| kubeconfig::Error::ClientFailed(e).into())
+        client_from(&self.kubeconfig_text).await
     }
 
     /// A client authenticated as `identity` (for example a ServiceAccount), subject to RBAC
     /// like any non-admin caller.
     pub async fn client_as(&self, identity: &Identity) -> Result<kube::Client> {
         let text = self.kubeconfig_as(identity)?;
-        let config = kubeconfig::config(&text).await?;
-        kube::Client::try_from(config).map_err(|e| kubeconfig::Error::ClientFailed(e).into())
+        client_from(&text).await
     }
 
     /// kubeconfig text authenticating as `identity`.
@@ -439,6 +508,43 @@ impl ControlPlane {
         Ok(kubeconfig::render(
             "ork-local",
             &self.server,
+            self.pki.serving_ca_pem(),
+            &cert,
+        ))
+    }
+
+    /// Starts a [`FaultProxy`] in front of this control plane's API server, on the current
+    /// tokio runtime. Clients reach it with [`ControlPlane::client_through`] or
+    /// [`ControlPlane::kubeconfig_through`].
+    ///
+    /// # Errors
+    /// The proxy cannot bind a port.
+    pub async fn proxy(&self) -> Result<FaultProxy> {
+        let upstream = self
+            .api_addr
+            .parse()
+            .map_err(|_| Error::Proxy(std::io::Error::other("bad API server address")))?;
+        FaultProxy::start(upstream).await.map_err(Error::Proxy)
+    }
+
+    /// A new admin client whose requests all go through `proxy`.
+    pub async fn client_through(&self, proxy: &FaultProxy) -> Result<kube::Client> {
+        let text = kubeconfig::render(
+            "ork-local",
+            &proxy.server(),
+            self.pki.serving_ca_pem(),
+            self.pki.admin(),
+        );
+        client_from(&text).await
+    }
+
+    /// kubeconfig text authenticating as `identity` whose server is `proxy` (the API server's
+    /// certificate still verifies: both listen on 127.0.0.1).
+    pub fn kubeconfig_through(&self, proxy: &FaultProxy, identity: &Identity) -> Result<String> {
+        let cert = self.pki.client(identity).map_err(Error::Pki)?;
+        Ok(kubeconfig::render(
+            "ork-local",
+            &proxy.server(),
             self.pki.serving_ca_pem(),
             &cert,
         ))
@@ -519,6 +625,12 @@ impl Drop for ControlPlane {
     }
 }
 
+/// A client from kubeconfig text.
+async fn client_from(kubeconfig_text: &str) -> Result<kube::Client> {
+    let config = kubeconfig::config(kubeconfig_text).await?;
+    kube::Client::try_from(config).map_err(|e| kubeconfig::Error::ClientFailed(e).into())
+}
+
 /// The full cause chain of an error on one line.
 pub(crate) fn error_chain(err: &dyn std::error::Error) -> String {
     let mut text = err.to_string();
@@ -579,18 +691,18 @@ fn etcd_args(root: &Path, client: u16, peer: u16, no_fsync: bool) -> Vec<String>
     args
 }
 
-fn apiserver_args(pki: &Pki, port: u16, etcd: u16, workloads: bool) -> Vec<String> {
+fn apiserver_args(pki: &Pki, port: u16, etcd: u16, config: &Config) -> Vec<String> {
     let sa_key = pki.service_account_key_file();
     // No kubelets mount tokens here, and a namespace's default ServiceAccount may lag its
     // creation; Pods must not be refused for that. With simulated Nodes, no node-lifecycle
     // controller runs to lift the not-ready taint TaintNodesByCondition puts on new Nodes; kwok
     // marks them Ready instead, and they stay untainted.
-    let disabled = if workloads {
+    let disabled = if config.workloads {
         "ServiceAccount,TaintNodesByCondition"
     } else {
         "ServiceAccount"
     };
-    vec![
+    let mut args = vec![
         format!("--etcd-servers=http://127.0.0.1:{etcd}"),
         "--bind-address=127.0.0.1".to_string(),
         "--advertise-address=127.0.0.1".to_string(),
@@ -613,7 +725,17 @@ fn apiserver_args(pki: &Pki, port: u16, etcd: u16, workloads: bool) -> Vec<Strin
         format!("--disable-admission-plugins={disabled}"),
         // 127.0.0.1 cannot be published as the `kubernetes` Service endpoint.
         "--endpoint-reconciler-type=none".to_string(),
-    ]
+    ];
+    if let Some((reads, mutating)) = config.max_requests_inflight {
+        // The limits only apply with API Priority and Fairness off; with it on, they are
+        // folded into its (much larger) concurrency shares.
+        args.extend([
+            format!("--max-requests-inflight={reads}"),
+            format!("--max-mutating-requests-inflight={mutating}"),
+            "--enable-priority-and-fairness=false".to_string(),
+        ]);
+    }
+    args
 }
 
 fn controller_manager_args(pki: &Pki, kubeconfig: &Path, controllers: &[String]) -> Vec<String> {

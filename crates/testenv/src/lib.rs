@@ -10,6 +10,12 @@
 //! Nodes (kube-scheduler plus kwok), so Deployments become Available and Jobs complete; no
 //! container ever runs. [`workloads`] describes the simulation and how to make a Job fail.
 //!
+//! Fault injection: [`ControlPlane::proxy`] puts a [`FaultProxy`] (latency, bandwidth, cut,
+//! refused and reset connections) between a client and the API server, and a dedicated control
+//! plane can SIGKILL and restart its API server ([`ControlPlane::kill_apiserver`]) or etcd
+//! ([`ControlPlane::kill_etcd`]), or start starved so it answers 429
+//! ([`Config::max_requests_inflight`]).
+//!
 //! ```no_run
 //! # async fn f() {
 //! let cp = testenv::shared().await;
@@ -23,6 +29,7 @@ mod components;
 mod config;
 mod control_plane;
 mod crds;
+mod fault;
 mod kubeconfig;
 mod pki;
 mod process;
@@ -34,6 +41,7 @@ pub use binaries::{Binaries, KUBERNETES_VERSION};
 pub use config::{Config, DEFAULT_CONTROLLERS};
 pub use control_plane::{ControlPlane, Error, Result};
 pub use crds::install_crd;
+pub use fault::FaultProxy;
 pub use pki::Identity;
 pub use process::is_alive;
 pub use shared::{namespace, shared, shared_with, unique_name};

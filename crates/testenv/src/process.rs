@@ -26,6 +26,8 @@ pub enum Error {
 #[derive(Debug)]
 pub struct Process {
     name: String,
+    program: PathBuf,
+    args: Vec<String>,
     child: Child,
     log: PathBuf,
 }
@@ -33,28 +35,27 @@ pub struct Process {
 impl Process {
     /// Starts `program` with `args`, stdout and stderr appended to `log`.
     pub fn spawn(name: &str, program: &Path, args: &[String], log: PathBuf) -> Result<Self, Error> {
-        use std::os::unix::process::CommandExt;
-        let out = File::options()
-            .create(true)
-            .append(true)
-            .open(&log)
-            .map_err(|e| Error::LogNotCreated(log.clone(), e))?;
-        let err = out
-            .try_clone()
-            .map_err(|e| Error::LogNotCreated(log.clone(), e))?;
-        let child = Command::new(program)
-            .args(args)
-            .stdin(Stdio::null())
-            .stdout(out)
-            .stderr(err)
-            .process_group(0)
-            .spawn()
-            .map_err(|e| Error::SpawnFailed(format!("{name} ({})", program.display()), e))?;
+        let child = start(name, program, args, &log)?;
         Ok(Self {
             name: name.to_string(),
+            program: program.to_path_buf(),
+            args: args.to_vec(),
             child,
             log,
         })
+    }
+
+    /// SIGKILLs the process (no grace, as a crash would) and reaps it.
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the same program with the same arguments and log file again; the process must
+    /// have exited (see [`Process::kill`]).
+    pub fn respawn(&mut self) -> Result<(), Error> {
+        self.child = start(&self.name, &self.program, &self.args, &self.log)?;
+        Ok(())
     }
 
     /// The process id.
@@ -110,6 +111,27 @@ impl Drop for Process {
     fn drop(&mut self) {
         self.stop(Duration::from_secs(5));
     }
+}
+
+/// Starts `program` in its own process group, stdout and stderr appended to `log`.
+fn start(name: &str, program: &Path, args: &[String], log: &Path) -> Result<Child, Error> {
+    use std::os::unix::process::CommandExt;
+    let out = File::options()
+        .create(true)
+        .append(true)
+        .open(log)
+        .map_err(|e| Error::LogNotCreated(log.to_path_buf(), e))?;
+    let err = out
+        .try_clone()
+        .map_err(|e| Error::LogNotCreated(log.to_path_buf(), e))?;
+    Command::new(program)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(out)
+        .stderr(err)
+        .process_group(0)
+        .spawn()
+        .map_err(|e| Error::SpawnFailed(format!("{name} ({})", program.display()), e))
 }
 
 /// Whether a process with this pid exists (and is not a zombie).

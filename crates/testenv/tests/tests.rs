@@ -4,8 +4,10 @@
 
 mod util;
 
+mod control_plane_faults;
 mod crd_watch;
 mod failures;
+mod fault_proxy;
 mod garbage_collection;
 mod isolation;
 mod lifecycle;

@@ -236,7 +236,7 @@ pub struct BundleArgs {
 /// Arguments of `ork bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The benchmarks to run: throughput, idle, failover, external, or all (space- or
+    /// The benchmarks to run: throughput, idle, failover, external, chaos, or all (space- or
     /// comma-separated).
     #[arg(value_enum, value_delimiter = ',', default_value = "throughput")]
     pub benchmarks: Vec<Benchmark>,
@@ -261,6 +261,18 @@ pub struct BenchArgs {
     /// failover: SIGKILL rounds (crash take-over), alternating with the SIGTERM rounds.
     #[arg(long, default_value_t = 20)]
     pub sigkill: usize,
+    /// chaos: rounds, each one fault during the convergence of `--chaos-crs` CRs.
+    #[arg(long, default_value_t = 100)]
+    pub rounds: usize,
+    /// chaos: CRs converging in each round.
+    #[arg(long, default_value_t = 1000)]
+    pub chaos_crs: usize,
+    /// chaos: the longest cut, 429 storm or latency (each lasts from 1 s to this).
+    #[arg(long, default_value = "20s", value_parser = parse_duration)]
+    pub max_fault: Duration,
+    /// chaos: how long ork's writes are counted once a round has converged (zero expected).
+    #[arg(long, default_value = "11s", value_parser = parse_duration)]
+    pub steady: Duration,
 }
 
 /// A benchmark of `ork bench`.
@@ -274,6 +286,9 @@ pub enum Benchmark {
     Failover,
     /// The cost of one `external:` call per reconcile (not part of `all`).
     External,
+    /// Rounds of one fault (ork, API server or etcd killed, cut, 429 storm, latency) during
+    /// convergence, on a control plane of its own; not part of `all`.
+    Chaos,
     /// Throughput, idle and failover, in that order.
     All,
 }

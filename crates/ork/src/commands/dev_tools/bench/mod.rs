@@ -9,6 +9,8 @@
 //! - **failover** (`failover.rs`): the time from SIGTERM (hand-over) or SIGKILL (take-over) of
 //!   the leader to the follower reporting `isKonductor: true`, with the default Lease
 //!   durations.
+//! - **chaos** (`chaos.rs`): rounds of one fault during convergence, on a control plane of its
+//!   own; it fails when a round does not converge cleanly.
 //!
 //! - **external** (`external.rs`): the cost of an `external:` call against a loopback server
 //!   answering in 1 ms: per call against a bare HTTP client loop, and CRs/s of a reconcile
@@ -17,6 +19,7 @@
 //! A benchmark, not a test: nothing is asserted. Each figure is printed with the load average,
 //! since the machine may be shared.
 
+mod chaos;
 mod external;
 mod failover;
 mod fleet;
@@ -75,6 +78,13 @@ pub struct Bench {
 async fn bench(args: BenchArgs) -> anyhow::Result<()> {
     let binaries = tokio::task::spawn_blocking(|| Binaries::locate_or_build(false)).await??;
     let state = tempfile::tempdir()?;
+    let chosen = Benchmark::expand(&args.benchmarks);
+    if chosen.contains(&Benchmark::Chaos) {
+        chaos::run(&args, &binaries, state.path()).await?;
+        if chosen.len() == 1 {
+            return Ok(());
+        }
+    }
     let mut cp = ControlPlane::start(
         Config::new()
             .state_dir(state.path().join("cluster"))
