@@ -334,12 +334,18 @@ mod tests {
         assert!(!gate.passes(&cr("true"), &fired("true"), &render));
     }
 
+    /// An enqueue gate on the `labelsChanged` sentinel, its condition reading `field`.
+    fn labels_changed_gate(field: &str) -> Gate {
+        Gates::of(&crd(&format!(
+            "sentinels: [labelsChanged]\nenqueueGate:\n  when: [{{field: {field}, equals: 'true'}}]\n"
+        )))
+        .enqueue
+        .unwrap()
+    }
+
     #[test]
-    fn conditions_read_sentinels_and_external_calls_follow_the_fail_policy() {
-        let gates = Gates::of(&crd(
-            "sentinels: [labelsChanged]\nenqueueGate:\n  when: [{field: sentinels.labelsChanged, equals: 'true'}]\n",
-        ));
-        let gate = gates.enqueue.unwrap();
+    fn conditions_read_sentinels_under_sentinels() {
+        let gate = labels_changed_gate("sentinels.labelsChanged");
         let mut fired = Map::new();
         fired.insert("labelsChanged".into(), json!("true"));
         assert!(gate.passes(&json!({}), &fired, &render()));
@@ -349,10 +355,7 @@ mod tests {
 
     #[test]
     fn sentinels_are_also_top_level_names_in_gate_conditions() {
-        let gates = Gates::of(&crd(
-            "sentinels: [labelsChanged]\nenqueueGate:\n  when: [{field: labelsChanged, equals: 'true'}]\n",
-        ));
-        let gate = gates.enqueue.unwrap();
+        let gate = labels_changed_gate("labelsChanged");
         let mut fired = Map::new();
         fired.insert("labelsChanged".into(), json!("true"));
         assert!(gate.passes(&json!({}), &fired, &render()));
