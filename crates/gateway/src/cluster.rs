@@ -65,6 +65,10 @@ fn is_not_found(e: &kube::Error) -> bool {
     matches!(e, kube::Error::Api(s) if s.code == 404)
 }
 
+fn is_forbidden(e: &kube::Error) -> bool {
+    matches!(e, kube::Error::Api(s) if s.code == 403)
+}
+
 fn apply_params() -> PatchParams {
     PatchParams::apply(labels::FIELD_MANAGER).force()
 }
@@ -262,6 +266,16 @@ impl Cluster {
         let current = match api.get(ns).await {
             Ok(n) => n,
             Err(e) if is_not_found(&e) => return Ok(()),
+            // The role of a gateway without deletion protection grants nothing on namespaces
+            // (§19.3), and such a gateway labelled none.
+            Err(e) if is_forbidden(&e) => {
+                tracing::info!(
+                    namespace = %ns,
+                    "no right to read the namespace: a deletion-protection label an earlier \
+                     version of this Katalog set there stays"
+                );
+                return Ok(());
+            }
             Err(e) => return Err(fail(e)),
         };
         let ours = current

@@ -303,6 +303,9 @@ pub fn plain(context: Arc<HandlerContext>) -> Router {
         .route("/health", get(health))
         .route("/healthz", get(health))
         .route("/ready", get(ready))
+        // Startup and readiness coincide: the gateway has started once its webhooks are
+        // registered, and a pod's startup probe stops asking after its first success.
+        .route("/startup", get(ready))
         .route("/readyz", get(ready))
         .route("/metrics", get(metrics))
         .route("/katalog", get(katalog_all))

@@ -354,6 +354,17 @@ pub fn gateway_rules(n: &Needs) -> Vec<PolicyRule> {
             &DEFAULT_VERBS,
         );
     }
+    // A gateway removes its instance's configurations of both kinds that it no longer serves
+    // (left by an earlier version of the Katalog), so it lists and deletes the kind it does
+    // not register too.
+    if g.validating_webhooks != g.mutating_webhooks {
+        let other = if g.validating_webhooks {
+            "mutatingwebhookconfigurations"
+        } else {
+            "validatingwebhookconfigurations"
+        };
+        r.grant(admission, other, &[], &["list", "delete"]);
+    }
     if g.validating_webhooks || g.mutating_webhooks || !g.converted.is_empty() {
         r.grant("", "secrets", &[], &DEFAULT_VERBS);
     }
@@ -383,8 +394,7 @@ pub fn gateway_rules(n: &Needs) -> Vec<PolicyRule> {
     for u in &g.unique {
         r.grant(&u.group, &u.resource, &[], &["list"]);
     }
-    // The gateway reads and patches each converted CRD, and on stop lists the CRDs it
-    // labelled to restore their conversion (a list cannot be narrowed by name).
+    // The gateway reads and patches each converted CRD.
     for c in &g.converted {
         let name = format!("{}.{}", c.resource, c.group);
         r.grant(
@@ -394,7 +404,10 @@ pub fn gateway_rules(n: &Needs) -> Vec<PolicyRule> {
             &["get", "patch"],
         );
     }
-    if !g.converted.is_empty() {
+    // A gateway with anything to do lists, at start and at stop, the CRDs its instance
+    // labelled, to restore the conversion of those no longer declared (an earlier version of
+    // the Katalog may have converted them); a list cannot be narrowed by name.
+    if !r.grants.is_empty() {
         r.grant(crds, "customresourcedefinitions", &[], &["list"]);
     }
     r.finish()
@@ -508,18 +521,24 @@ mod tests {
             "validatingwebhookconfigurations",
             &DEFAULT_VERBS
         )));
-        assert!(
-            !rules
-                .iter()
-                .any(|r| r.resources == ["mutatingwebhookconfigurations"])
-        );
+        // Only to remove what an earlier version of the Katalog registered.
+        assert!(rules.contains(&rule(
+            "admissionregistration.k8s.io",
+            "mutatingwebhookconfigurations",
+            &["list", "delete"]
+        )));
         assert!(rules.contains(&rule("", "namespaces", &["get", "patch"])));
         assert!(rules.contains(&rule("demo.io", "apps", &["get"])));
         let crd = rules
             .iter()
-            .find(|r| r.resources == ["customresourcedefinitions"])
+            .find(|r| r.resources == ["customresourcedefinitions"] && !r.resource_names.is_empty())
             .unwrap();
         assert_eq!(crd.resource_names, ["cronjobs.demo.io"]);
         assert_eq!(crd.verbs, ["get"]);
+        assert!(rules.contains(&rule(
+            "apiextensions.k8s.io",
+            "customresourcedefinitions",
+            &["list"]
+        )));
     }
 }

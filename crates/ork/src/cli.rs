@@ -41,6 +41,9 @@ pub enum Command {
     #[cfg(feature = "dev-tools")]
     #[command(flatten)]
     DevTools(crate::commands::dev_tools::DevTool),
+    /// Serve the Katalog's admission, conversion and protection webhooks (HTTPS) and
+    /// `/notify`; removes every webhook configuration it registered when it stops.
+    Gateway(Box<GatewayArgs>),
     /// Print version information.
     Version,
 }
@@ -149,6 +152,86 @@ pub struct RuntimeArgs {
 /// A Go duration (`500ms`, `30s`, `1m30s`) or whole seconds.
 pub fn parse_duration(text: &str) -> Result<Duration, String> {
     katalog::model::duration::parse(text).map_err(|error| error.to_string())
+}
+
+/// Arguments of `ork gateway`.
+#[derive(Debug, Args)]
+pub struct GatewayArgs {
+    /// The Katalog or Komposer (default: $KATALOG_PATH, then katalog.yaml, then komposer.yaml
+    /// in the current directory).
+    pub katalog: Option<PathBuf>,
+    /// The Katalog or Komposer, as a flag (same as the positional argument).
+    #[arg(short = 'f', long = "file", conflicts_with = "katalog")]
+    pub file: Option<PathBuf>,
+    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster
+    /// ServiceAccount), as kubectl.
+    #[arg(long)]
+    pub kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context (default: its current context).
+    #[arg(long)]
+    pub context: Option<String>,
+    /// Address the HTTPS and HTTP servers bind.
+    #[arg(long, env = "ORK_GATEWAY_BIND", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// HTTPS port of the webhooks (0 picks a free one).
+    #[arg(long, env = "ORK_GATEWAY_PORT", default_value_t = 9443)]
+    pub port: u16,
+    /// Plain HTTP port of /health, /ready, /metrics, /katalog and /notify (0 picks a free one).
+    #[arg(long, env = "ORK_GATEWAY_HTTP_PORT", default_value_t = 8081)]
+    pub http_port: u16,
+    /// Out of cluster: the host the API server dials (`clientConfig.url`).
+    #[arg(long, default_value = "127.0.0.1", conflicts_with = "service")]
+    pub url_host: String,
+    /// In cluster: the Service in front of the gateway (`clientConfig.service`); needs --namespace.
+    #[arg(long, env = "ORK_SERVICE_NAME", requires = "namespace")]
+    pub service: Option<String>,
+    /// The Service port forwarding to --port (service mode).
+    #[arg(long, default_value_t = 443)]
+    pub service_port: u16,
+    /// Namespace holding the TLS Secret and receiving the protection label.
+    #[arg(long, env = "POD_NAMESPACE")]
+    pub namespace: Option<String>,
+    /// Names and labels everything this gateway creates (default: ork-<katalog name>).
+    #[arg(long)]
+    pub instance: Option<String>,
+    /// Leave webhook configurations, CRD conversion, labels and the Secret on exit.
+    #[arg(long)]
+    pub keep_on_exit: bool,
+    /// Serving certificate (PEM) to use instead of generating one.
+    #[arg(long, env = "TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// Its private key (PEM).
+    #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// The CA bundle of --tls-cert (default: the certificate itself).
+    #[arg(long, env = "TLS_CA", requires = "tls_cert")]
+    pub tls_ca: Option<PathBuf>,
+    /// Lifetime of generated certificates, e.g. `8760h` (default: certManager.validFor or 1 year).
+    #[arg(long)]
+    pub cert_validity: Option<String>,
+    /// Rotate this long before expiry (default: certManager.rotationThreshold or 30 days).
+    #[arg(long)]
+    pub rotate_before: Option<String>,
+    /// How often webhook configurations are re-asserted and expiry is checked.
+    #[arg(long, default_value = "10s")]
+    pub reassert_every: String,
+    /// SMTP relay `host:port` for email notifications.
+    #[arg(long, env = "ORK_SMTP")]
+    pub smtp: Option<String>,
+    /// Sender address of email notifications.
+    #[arg(long, default_value = "ork-gateway@localhost")]
+    pub mail_from: String,
+    /// Default Slack-style webhook URL for teams that ask for Slack without a URL.
+    #[arg(long, env = "SLACK_WEBHOOK_URL")]
+    pub slack_url: Option<String>,
+    /// At most one notification per team, CR and condition state within this window.
+    #[arg(long, default_value = "5m")]
+    pub notify_throttle: String,
+    /// Bearer token `POST /notify` must carry (`Authorization: Bearer <token>`). Without it,
+    /// /notify is served only when --bind is a loopback address. Prefer the environment
+    /// variable: a flag's value is visible in the process list.
+    #[arg(long, env = "ORK_NOTIFY_TOKEN", hide_env_values = true)]
+    pub notify_token: Option<String>,
 }
 
 /// Parses the process arguments, exiting with a usage message on error.
@@ -269,5 +352,44 @@ mod tests {
             Some(false)
         );
         assert!(Cli::try_parse_from(["ork", "run", "--leader-elect"]).is_err());
+    }
+
+    #[test]
+    fn gateway_takes_ports_mode_and_durations() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "gateway",
+            "k.yaml",
+            "--kubeconfig",
+            "/tmp/kc",
+            "--port",
+            "0",
+            "--http-port",
+            "0",
+            "--instance",
+            "t",
+            "--keep-on-exit",
+            "--cert-validity",
+            "90s",
+            "--reassert-every",
+            "1s",
+            "--notify-token",
+            "tok",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::Gateway(args) => {
+                assert_eq!(args.port, 0);
+                assert_eq!(args.kubeconfig, Some(PathBuf::from("/tmp/kc")));
+                assert_eq!(args.notify_token.as_deref(), Some("tok"));
+                assert_eq!(args.instance.as_deref(), Some("t"));
+                assert!(args.keep_on_exit);
+                assert_eq!(args.cert_validity.as_deref(), Some("90s"));
+                assert_eq!(args.service, None);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "gateway", "--service", "gw"]).is_err());
+        assert!(Cli::try_parse_from(["ork", "gateway", "--tls-cert", "c.pem"]).is_err());
     }
 }

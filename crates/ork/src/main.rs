@@ -10,8 +10,8 @@
 //!
 //! | Feature | Default | Adds |
 //! |---|---|---|
-//! | `dev-tools` | on | `dev`, `bench`, `e2e`, `generate`, `gateway`, `template`, `validate` (`commands::dev_tools`) |
-//! | `runtime-only` | off | nothing: names the production build, `--no-default-features` (only `run` and `version`) |
+//! | `dev-tools` | on | `dev`, `bench`, `e2e`, `generate`, `template`, `validate`, … (`commands::dev_tools`) |
+//! | `runtime-only` | off | nothing: names the production build, `--no-default-features` (`run`, `gateway` and `version`) |
 
 mod cli;
 mod commands;

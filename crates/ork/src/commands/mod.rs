@@ -1,10 +1,11 @@
 //! One module per command. Each turns its arguments into a library configuration and
-//! calls one library function. `run` is always compiled in; the developer commands sit in
-//! `dev_tools`, compiled only with the `dev-tools` feature (on by default), so the
-//! production runtime binary is `--no-default-features`.
+//! calls one library function. `run` and `gateway` are always compiled in (the production
+//! image runs both); the developer commands sit in `dev_tools`, compiled only with the
+//! `dev-tools` feature (on by default), so the production binary is `--no-default-features`.
 
 #[cfg(feature = "dev-tools")]
 pub mod dev_tools;
+mod gateway;
 mod run;
 
 use std::process::ExitCode;
@@ -39,6 +40,7 @@ pub fn init_logging(global: &Global) {
 pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(*args),
+        Command::Gateway(args) => gateway::run(*args),
         #[cfg(feature = "dev-tools")]
         Command::DevTools(command) => dev_tools::run(command),
         Command::Version => {

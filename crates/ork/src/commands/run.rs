@@ -20,13 +20,7 @@ const DEFAULT_FILES: &[&str] = &["katalog.yaml", "komposer.yaml"];
 
 /// Runs `ork run`: exit 1 for an invalid Katalog, 0 after a clean shutdown.
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
-    let path = match args.katalog.take().or(args.file.take()) {
-        Some(path) => path,
-        None => match from_env(std::env::var_os("KATALOG_PATH"))? {
-            Some(path) => path,
-            None => default_file(Path::new("."))?,
-        },
-    };
+    let path = katalog_path(args.katalog.take().or(args.file.take()))?;
     let Some(loaded) = load(&path) else {
         return Ok(ExitCode::from(1));
     };
@@ -68,6 +62,18 @@ fn config(args: RunArgs) -> runtime::Config {
         http_addr: flags.http_addr,
         port: flags.port,
         gateway_endpoint: flags.gateway_endpoint,
+    }
+}
+
+/// The Katalog to run: the path given, else `KATALOG_PATH`, else [`default_file`] of the
+/// current directory (spec §21, §23.1).
+pub fn katalog_path(given: Option<PathBuf>) -> anyhow::Result<PathBuf> {
+    match given {
+        Some(path) => Ok(path),
+        None => match from_env(std::env::var_os("KATALOG_PATH"))? {
+            Some(path) => Ok(path),
+            None => default_file(Path::new(".")),
+        },
     }
 }
 

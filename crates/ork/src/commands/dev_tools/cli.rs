@@ -17,9 +17,6 @@ pub enum DevTool {
     Bench(BenchArgs),
     /// Generate deployment files from a Katalog.
     Generate(GenerateArgs),
-    /// Serve the Katalog's admission, conversion and protection webhooks (HTTPS) and
-    /// `/notify`; removes every webhook configuration it registered when it stops.
-    Gateway(Box<GatewayArgs>),
     /// Print the objects a CR produces, as multi-document YAML, without a cluster.
     Template(TemplateArgs),
     /// Check a Katalog or Komposer offline: strict parsing, every reference, every rule.
@@ -228,8 +225,8 @@ pub struct BundleArgs {
     /// Write the bundle to this file instead of standard output.
     #[arg(short = 'o', long)]
     pub output: Option<PathBuf>,
-    /// Container image of the Deployments (a runtime-only build, see deploy/Containerfile).
-    #[arg(long, default_value = concat!("ork-runtime:", env!("CARGO_PKG_VERSION")))]
+    /// Container image of every Deployment (the production build, see deploy/Containerfile).
+    #[arg(long, default_value = concat!("ork:", env!("CARGO_PKG_VERSION")))]
     pub image: String,
 }
 
@@ -345,75 +342,6 @@ pub struct TemplateArgs {
     pub crd: Option<String>,
 }
 
-/// Arguments of `ork gateway`.
-#[derive(Debug, Args)]
-pub struct GatewayArgs {
-    /// The Katalog or Komposer (default: katalog.yaml in the current directory).
-    pub katalog: Option<PathBuf>,
-    /// Address the HTTPS and HTTP servers bind.
-    #[arg(long, env = "ORK_GATEWAY_BIND", default_value = "127.0.0.1")]
-    pub bind: std::net::IpAddr,
-    /// HTTPS port of the webhooks (0 picks a free one).
-    #[arg(long, env = "ORK_GATEWAY_PORT", default_value_t = 9443)]
-    pub port: u16,
-    /// Plain HTTP port of /health, /ready, /metrics, /katalog and /notify (0 picks a free one).
-    #[arg(long, env = "ORK_GATEWAY_HTTP_PORT", default_value_t = 8081)]
-    pub http_port: u16,
-    /// Out of cluster: the host the API server dials (`clientConfig.url`).
-    #[arg(long, default_value = "127.0.0.1", conflicts_with = "service")]
-    pub url_host: String,
-    /// In cluster: the Service in front of the gateway (`clientConfig.service`); needs --namespace.
-    #[arg(long, env = "ORK_SERVICE_NAME", requires = "namespace")]
-    pub service: Option<String>,
-    /// The Service port forwarding to --port (service mode).
-    #[arg(long, default_value_t = 443)]
-    pub service_port: u16,
-    /// Namespace holding the TLS Secret and receiving the protection label.
-    #[arg(long, env = "POD_NAMESPACE")]
-    pub namespace: Option<String>,
-    /// Names and labels everything this gateway creates (default: ork-<katalog name>).
-    #[arg(long)]
-    pub instance: Option<String>,
-    /// Leave webhook configurations, CRD conversion, labels and the Secret on exit.
-    #[arg(long)]
-    pub keep_on_exit: bool,
-    /// Serving certificate (PEM) to use instead of generating one.
-    #[arg(long, env = "TLS_CERT", requires = "tls_key")]
-    pub tls_cert: Option<PathBuf>,
-    /// Its private key (PEM).
-    #[arg(long, env = "TLS_KEY", requires = "tls_cert")]
-    pub tls_key: Option<PathBuf>,
-    /// The CA bundle of --tls-cert (default: the certificate itself).
-    #[arg(long, env = "TLS_CA", requires = "tls_cert")]
-    pub tls_ca: Option<PathBuf>,
-    /// Lifetime of generated certificates, e.g. `8760h` (default: certManager.validFor or 1 year).
-    #[arg(long)]
-    pub cert_validity: Option<String>,
-    /// Rotate this long before expiry (default: certManager.rotationThreshold or 30 days).
-    #[arg(long)]
-    pub rotate_before: Option<String>,
-    /// How often webhook configurations are re-asserted and expiry is checked.
-    #[arg(long, default_value = "10s")]
-    pub reassert_every: String,
-    /// SMTP relay `host:port` for email notifications.
-    #[arg(long, env = "ORK_SMTP")]
-    pub smtp: Option<String>,
-    /// Sender address of email notifications.
-    #[arg(long, default_value = "ork-gateway@localhost")]
-    pub mail_from: String,
-    /// Default Slack-style webhook URL for teams that ask for Slack without a URL.
-    #[arg(long, env = "SLACK_WEBHOOK_URL")]
-    pub slack_url: Option<String>,
-    /// At most one notification per team, CR and condition state within this window.
-    #[arg(long, default_value = "5m")]
-    pub notify_throttle: String,
-    /// Bearer token `POST /notify` must carry (`Authorization: Bearer <token>`). Without it,
-    /// /notify is served only when --bind is a loopback address. Prefer the environment
-    /// variable: a flag's value is visible in the process list.
-    #[arg(long, env = "ORK_NOTIFY_TOKEN", hide_env_values = true)]
-    pub notify_token: Option<String>,
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -499,42 +427,6 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(Cli::try_parse_from(["ork", "bench", "speed"]).is_err());
-    }
-
-    #[test]
-    fn gateway_takes_ports_mode_and_durations() {
-        let cli = Cli::try_parse_from([
-            "ork",
-            "gateway",
-            "k.yaml",
-            "--port",
-            "0",
-            "--http-port",
-            "0",
-            "--instance",
-            "t",
-            "--keep-on-exit",
-            "--cert-validity",
-            "90s",
-            "--reassert-every",
-            "1s",
-            "--notify-token",
-            "tok",
-        ])
-        .unwrap();
-        match cli.command {
-            Command::DevTools(DevTool::Gateway(args)) => {
-                assert_eq!(args.port, 0);
-                assert_eq!(args.notify_token.as_deref(), Some("tok"));
-                assert_eq!(args.instance.as_deref(), Some("t"));
-                assert!(args.keep_on_exit);
-                assert_eq!(args.cert_validity.as_deref(), Some("90s"));
-                assert_eq!(args.service, None);
-            }
-            other => panic!("parsed as {other:?}"),
-        }
-        assert!(Cli::try_parse_from(["ork", "gateway", "--service", "gw"]).is_err());
-        assert!(Cli::try_parse_from(["ork", "gateway", "--tls-cert", "c.pem"]).is_err());
     }
 
     #[test]

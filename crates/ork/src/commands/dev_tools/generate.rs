@@ -4,7 +4,8 @@
 //! Output, in this order: the Namespace; per process (runtime, then gateway) its
 //! ServiceAccount, ClusterRole with the minimal rules of §19 (from `katalog::rbac`),
 //! ClusterRoleBinding; the ConfigMap holding the Katalog; per process its Deployment, with
-//! probes on the HTTP API. The same input gives byte-identical output: objects and keys are
+//! probes on the HTTP API; the gateway's Service (webhooks on 443, HTTP API on 8080). Every
+//! process runs the same image (`deploy/Containerfile`: `run` and `gateway` compiled in). The same input gives byte-identical output: objects and keys are
 //! written in a fixed order and nothing depends on time or the machine.
 
 use std::collections::BTreeMap;
@@ -21,8 +22,12 @@ use super::{BundleArgs, GenerateArgs, GenerateCommand};
 
 /// Where the Deployments mount the ConfigMap (the Orkestra Helm chart's path).
 const KATALOG_DIR: &str = "/etc/orkestra/katalog";
-/// The HTTP API port of both processes.
+/// The HTTP API port of every process (probes, `/metrics`, `/katalog`).
 const HTTP_PORT: u16 = 8080;
+/// The gateway's HTTPS (webhook) port in its container.
+const WEBHOOK_PORT: u16 = 9443;
+/// The gateway's Service port the API server dials (`clientConfig.service.port`).
+const WEBHOOK_SERVICE_PORT: u16 = 443;
 
 /// A process the bundle can deploy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -67,7 +72,36 @@ impl Process {
         let katalog = format!("{KATALOG_DIR}/katalog.yaml");
         match self {
             Self::Runtime => vec!["run".into(), "-f".into(), katalog],
-            Self::Gateway => vec!["gate".into(), "-f".into(), katalog],
+            Self::Gateway => vec!["gateway".into(), "-f".into(), katalog],
+        }
+    }
+
+    /// Environment of its container: where it listens and which namespace it lives in.
+    fn env(self) -> Value {
+        let namespace = json!({"fieldRef": {"fieldPath": "metadata.namespace"}});
+        match self {
+            Self::Runtime => json!([
+                {"name": "ORK_NAMESPACE", "valueFrom": namespace},
+                {"name": "ORK_HTTP_ADDR", "value": format!("0.0.0.0:{HTTP_PORT}")},
+            ]),
+            Self::Gateway => json!([
+                {"name": "POD_NAMESPACE", "valueFrom": namespace},
+                {"name": "ORK_SERVICE_NAME", "value": self.name()},
+                {"name": "ORK_GATEWAY_BIND", "value": "0.0.0.0"},
+                {"name": "ORK_GATEWAY_PORT", "value": WEBHOOK_PORT.to_string()},
+                {"name": "ORK_GATEWAY_HTTP_PORT", "value": HTTP_PORT.to_string()},
+            ]),
+        }
+    }
+
+    /// Named container ports: `http` (probed) for all, `https` (webhooks) for the gateway.
+    fn ports(self) -> Value {
+        match self {
+            Self::Runtime => json!([{"name": "http", "containerPort": HTTP_PORT}]),
+            Self::Gateway => json!([
+                {"name": "http", "containerPort": HTTP_PORT},
+                {"name": "https", "containerPort": WEBHOOK_PORT},
+            ]),
         }
     }
 
@@ -176,6 +210,9 @@ fn bundle(loaded: &Loaded, options: &Options) -> anyhow::Result<Vec<Value>> {
             labels(process.name()),
         ));
     }
+    if processes.contains(&Process::Gateway) {
+        objects.push(gateway_service(ns, labels(Process::Gateway.name())));
+    }
     Ok(objects)
 }
 
@@ -228,10 +265,7 @@ fn deployment(process: Process, ns: &str, image: &str, labels: Value) -> Value {
         json!({"httpGet": {"path": path, "port": "http"},
                "periodSeconds": period, "failureThreshold": failures})
     };
-    let selector = json!({
-        "app.kubernetes.io/name": "orkestra",
-        "app.kubernetes.io/component": process.name(),
-    });
+    let selector = selector(process);
     json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": process.name(), "namespace": ns, "labels": labels},
@@ -248,12 +282,8 @@ fn deployment(process: Process, ns: &str, image: &str, labels: Value) -> Value {
                         "name": "ork",
                         "image": image,
                         "args": process.args(),
-                        "env": [
-                            {"name": "ORK_NAMESPACE",
-                             "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
-                            {"name": "ORK_HTTP_ADDR", "value": format!("0.0.0.0:{HTTP_PORT}")},
-                        ],
-                        "ports": [{"name": "http", "containerPort": HTTP_PORT}],
+                        "env": process.env(),
+                        "ports": process.ports(),
                         "startupProbe": probe("/startup", 2, 60),
                         "livenessProbe": probe("/health", 10, 3),
                         "readinessProbe": probe("/ready", 5, 2),
@@ -269,6 +299,30 @@ fn deployment(process: Process, ns: &str, image: &str, labels: Value) -> Value {
                                  "configMap": {"name": "orkestra-katalog"}}],
                 },
             },
+        },
+    })
+}
+
+/// The labels selecting the pods of `process`.
+fn selector(process: Process) -> Value {
+    json!({
+        "app.kubernetes.io/name": "orkestra",
+        "app.kubernetes.io/component": process.name(),
+    })
+}
+
+/// The gateway's Service: the API server dials its webhooks on 443 (the `--service` mode of
+/// `ork gateway`, named by `ORK_SERVICE_NAME`), and other tools read its HTTP API on 8080.
+fn gateway_service(ns: &str, labels: Value) -> Value {
+    json!({
+        "apiVersion": "v1", "kind": "Service",
+        "metadata": {"name": Process::Gateway.name(), "namespace": ns, "labels": labels},
+        "spec": {
+            "selector": selector(Process::Gateway),
+            "ports": [
+                {"name": "https", "port": WEBHOOK_SERVICE_PORT, "targetPort": "https"},
+                {"name": "http", "port": HTTP_PORT, "targetPort": "http"},
+            ],
         },
     })
 }

@@ -1,4 +1,4 @@
-//! The developer commands (`dev`, `bench`, `e2e`, `generate`, `gateway`, `template`, `validate`)
+//! The developer commands (`dev`, `bench`, `e2e`, `generate`, `template`, `validate`, …)
 //! and their arguments: everything the `dev-tools` feature adds to `ork`. The production
 //! runtime binary (`--no-default-features`) has none of it, nor what only it needs
 //! (`testenv`, the YAML writer, …).
@@ -10,7 +10,6 @@ mod dev;
 mod diff;
 mod e2e;
 mod gate;
-mod gateway;
 mod generate;
 mod init;
 mod notes;
@@ -23,8 +22,8 @@ use std::process::ExitCode;
 
 pub use cli::{
     BenchArgs, Benchmark, BundleArgs, CompletionsArgs, DevArgs, DevTool, DiffArgs, E2eArgs,
-    GateArgs, GatewayArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand,
-    OutputFormat, PlanArgs, TemplateArgs, ValidateArgs,
+    GateArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat,
+    PlanArgs, TemplateArgs, ValidateArgs,
 };
 pub use cli::{SimulateArgs, SimulateCommand, SimulateInitArgs};
 
@@ -34,7 +33,6 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Dev(args) => dev::run(args),
         DevTool::Bench(args) => bench::run(args),
         DevTool::Generate(args) => generate::run(args),
-        DevTool::Gateway(args) => gateway::run(*args),
         DevTool::Template(args) => template::run(args),
         DevTool::Validate(args) => validate::run(args),
         DevTool::Simulate(args) => simulate::run(args),

@@ -2,14 +2,13 @@
 //! and leave no trace.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context as _;
 use tokio::signal::unix::{SignalKind, signal};
 
-use super::GatewayArgs;
+use crate::cli::GatewayArgs;
 
 fn duration(flag: &str, text: &str) -> anyhow::Result<Duration> {
     katalog::condition::parse_duration(text)
@@ -76,30 +75,26 @@ fn config(args: &GatewayArgs) -> anyhow::Result<gateway::Config> {
 }
 
 /// Runs `ork gateway`: exit 0 after a clean stop, 1 for an invalid Katalog.
-pub fn run(args: GatewayArgs) -> anyhow::Result<ExitCode> {
-    let path = args
-        .katalog
-        .clone()
-        .unwrap_or_else(|| PathBuf::from("katalog.yaml"));
-    let loaded = match katalog::load(&path) {
-        Ok(l) => l,
-        Err(d) => {
-            eprint!("{}", d.render());
-            return Ok(ExitCode::from(1));
-        }
+pub fn run(mut args: GatewayArgs) -> anyhow::Result<ExitCode> {
+    let path = super::run::katalog_path(args.katalog.take().or(args.file.take()))?;
+    let Some(loaded) = super::run::load(&path) else {
+        return Ok(ExitCode::from(1));
     };
-    for w in &loaded.warnings {
-        eprintln!("{}", w.render(&loaded.sources));
-    }
     let config = config(&args)?;
+    let connect = runtime::cluster::ConnectOptions {
+        kubeconfig: args.kubeconfig.clone(),
+        context: args.context.clone(),
+    };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
     runtime.block_on(async move {
         let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
         let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
-        let client = kube::Client::try_default()
+        let client = runtime::cluster::config(&connect)
             .await
-            .context("connecting to the cluster (KUBECONFIG or in-cluster config)")?;
+            .map_err(anyhow::Error::from)
+            .and_then(|c| kube::Client::try_from(c).map_err(anyhow::Error::from))
+            .context("connecting to the cluster (--kubeconfig, KUBECONFIG, ~/.kube/config or in-cluster)")?;
         let gw = gateway::Gateway::start(loaded.katalog, client, config)
             .await
             .context("starting the gateway")?;
