@@ -32,6 +32,11 @@ for arg in "$@"; do
 done
 
 step() { printf '[control-plane] %s\n' "$*" >&2; }
+# shellcheck source=progress.sh
+. "$here/progress.sh"
+# What `go build -v` prints for each package it finishes, and `go mod download -x` per fetch.
+package_line='^[[:alnum:]._~/-]+$'
+fetch_line='^# get .*: 200 OK'
 
 missing=()
 for b in "${bins[@]}"; do [ -x "$out/$b" ] || missing+=("$b"); done
@@ -82,16 +87,18 @@ done
 if [ "$need_k8s" = 1 ]; then
   cd "$here"
   step "1/5 downloading modules (Kubernetes, etcd)"
-  go mod download
+  with_progress "downloading" "modules fetched" "$fetch_line" go mod download -x
 
   t=$(date +%s)
   step "2/5 compiling etcd"
-  go build -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
+  with_progress "etcd" "packages built" "$package_line" \
+    go build -v -trimpath -ldflags "-s -w" -o "$tmp/etcd" go.etcd.io/etcd/server/v3
   step "    etcd done in $(( $(date +%s) - t ))s"
 
   t=$(date +%s)
   step "3/5 compiling kube-apiserver, kube-controller-manager, kube-scheduler, kubectl (the long step)"
-  go build -trimpath -ldflags "$ld" -o "$tmp/" \
+  with_progress "kubernetes" "packages built" "$package_line" \
+    go build -v -trimpath -ldflags "$ld" -o "$tmp/" \
     k8s.io/kubernetes/cmd/kube-apiserver \
     k8s.io/kubernetes/cmd/kube-controller-manager \
     k8s.io/kubernetes/cmd/kube-scheduler \
@@ -106,8 +113,9 @@ if [ "$need_kwok" = 1 ]; then
   cd "$here/kwok"
   kwok_version=$(go list -m -f '{{.Version}}' sigs.k8s.io/kwok)
   step "4/5 downloading modules and compiling kwok $kwok_version (2-5 min cold on 2 cores)"
-  go mod download
-  go build -trimpath -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok
+  with_progress "downloading" "modules fetched" "$fetch_line" go mod download -x
+  with_progress "kwok" "packages built" "$package_line" \
+    go build -v -trimpath -ldflags "-s -w" -o "$tmp/kwok" sigs.k8s.io/kwok/cmd/kwok
   step "    kwok done in $(( $(date +%s) - t ))s"
 else
   step "4/5 kwok present, skipped"

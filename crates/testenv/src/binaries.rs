@@ -193,6 +193,38 @@ mod tests {
         assert!(!text.contains("etcd"), "{text}");
     }
 
+    /// `with_progress` of `control-plane/progress.sh` (what build.sh wraps its long steps in)
+    /// run on a fake command: it reports the units done while the command runs, passes other
+    /// lines through, drops go's `# ` trace lines, and returns the command's status.
+    #[test]
+    fn the_build_reports_progress_while_a_long_step_runs() {
+        let progress = build_script().with_file_name("progress.sh");
+        let fake = "echo a/b >&2; echo '# get x' >&2; echo c/d >&2; sleep 2.5; \
+                    echo 'main.go:1: broken' >&2; echo e/f >&2; exit 3";
+        let output = Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "set -euo pipefail; . {}; with_progress unit-test things '^[a-z/]+$' bash -c \"{fake}\"",
+                progress.display()
+            ))
+            .env("ORK_PROGRESS_EVERY", "1")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(3), "{stderr}");
+        let reports: Vec<&str> = stderr
+            .lines()
+            .filter(|l| l.starts_with("[control-plane]     unit-test: "))
+            .collect();
+        assert!(
+            reports.iter().any(|l| l.ends_with(", 2 things")),
+            "a report while the command runs: {stderr}"
+        );
+        assert!(reports.last().unwrap().ends_with(", 3 things"), "{stderr}");
+        assert!(stderr.contains("main.go:1: broken"), "{stderr}");
+        assert!(!stderr.contains("# get"), "{stderr}");
+    }
+
     #[test]
     fn build_script_is_found_in_the_repository() {
         assert!(build_script().is_file(), "{}", build_script().display());
