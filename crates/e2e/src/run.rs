@@ -19,6 +19,8 @@ use crate::webhooks::Webhooks;
 
 /// An expectation's timeout when the file gives none (upstream's default).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long applied CRDs get to become Established.
+const CRD_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often an expectation is checked again.
 const POLL: Duration = Duration::from_millis(500);
 /// How often a long wait says what it is waiting for (on stderr).
@@ -126,6 +128,8 @@ struct TestRun<'a> {
     cluster: &'a Cluster,
     options: &'a Options,
     shell: Shell,
+    /// kubectl's discovery cache for this test alone (removed with it).
+    _cache: Option<tempfile::TempDir>,
     report: &'a mut TestReport,
     failed: bool,
     diagnosed: bool,
@@ -138,12 +142,17 @@ impl<'a> TestRun<'a> {
         options: &'a Options,
         report: &'a mut TestReport,
     ) -> Self {
-        let shell = Shell::new(cluster.kubectl(), cluster.kubeconfig()).in_dir(&test.dir);
+        let cache = tempfile::tempdir().ok();
+        let mut shell = Shell::new(cluster.kubectl(), cluster.kubeconfig()).in_dir(&test.dir);
+        if let Some(cache) = &cache {
+            shell = shell.with_cache_dir(cache.path());
+        }
         Self {
             test,
             cluster,
             options,
             shell,
+            _cache: cache,
             report,
             failed: false,
             diagnosed: false,
@@ -294,9 +303,18 @@ impl<'a> TestRun<'a> {
                 &f,
                 "--timeout=60s",
             ];
-            let out = self.shell.kubectl(&args, None).await;
-            if !out.ok() {
-                return Err(format!("CRDs of {f} not Established: {}", out.text.trim()));
+            // `kubectl wait` refuses a CRD whose status has no conditions yet (right after
+            // its creation) instead of waiting: ask again until the deadline.
+            let started = Instant::now();
+            loop {
+                let out = self.shell.kubectl(&args, None).await;
+                if out.ok() {
+                    break;
+                }
+                if started.elapsed() >= CRD_TIMEOUT {
+                    return Err(format!("CRDs of {f} not Established: {}", out.text.trim()));
+                }
+                tokio::time::sleep(POLL).await;
             }
         }
         Ok(())

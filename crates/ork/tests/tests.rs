@@ -12,6 +12,8 @@ mod dev;
 #[cfg(feature = "dev-tools")]
 mod diff;
 #[cfg(feature = "dev-tools")]
+mod e2e;
+#[cfg(feature = "dev-tools")]
 mod gate;
 #[cfg(feature = "dev-tools")]
 mod gateway;
