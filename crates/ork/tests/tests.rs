@@ -28,4 +28,6 @@ mod plan;
 mod run;
 #[cfg(feature = "dev-tools")]
 mod simulate;
+#[cfg(feature = "dev-tools")]
+mod validate_files;
 mod util;

@@ -189,6 +189,10 @@ pub struct ValidateArgs {
     /// Also list the Katalog's notes (user template functions) and the built-ins they shadow.
     #[arg(long)]
     pub notes: bool,
+    /// Also list the Katalog's user profiles (merged from its Motifs, includes and, for a
+    /// Komposer, its imports), each with where it was declared and its definition.
+    #[arg(long)]
+    pub profiles: bool,
 }
 
 /// Arguments of `ork generate`.
