@@ -108,6 +108,7 @@ async fn acquire(test: &Test, options: &Options) -> Result<Cluster, String> {
     match &options.target {
         Target::Kubeconfig(path) => Cluster::existing(Some(path)),
         Target::Current => Cluster::existing(None),
+        Target::Context(context) => Cluster::context(context).await,
         Target::FromFile => match test.spec.cluster.as_ref().map(|c| c.provider) {
             Some(Provider::Existing) => Cluster::existing(None),
             _ => Cluster::local().await,

@@ -171,3 +171,72 @@ async fn every_pack_passes_its_e2e_file() {
     cp.stop(std::time::Duration::from_secs(2));
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// `kubectl --kubeconfig <file> args…` with the control plane's kubectl; panics on failure.
+fn kubectl(cp: &testenv::ControlPlane, kubeconfig: &Path, args: &[&str]) {
+    let out = std::process::Command::new(cp.binaries().path("kubectl"))
+        .arg("--kubeconfig")
+        .arg(kubeconfig)
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `--cluster <ctx>` runs on that context of the current kubeconfig, not on its current
+/// context (here one no server answers), and a context the kubeconfig lacks is an error.
+#[tokio::test(flavor = "multi_thread")]
+async fn cluster_runs_on_the_named_context_of_the_current_kubeconfig() {
+    let cp = testenv::shared().await;
+    let dir = tempfile::tempdir().unwrap();
+    let kubeconfig = dir.path().join("kubeconfig");
+    std::fs::copy(cp.kubeconfig_path(), &kubeconfig).unwrap();
+    let current = std::process::Command::new(cp.binaries().path("kubectl"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(["config", "current-context"])
+        .output()
+        .unwrap();
+    let current = String::from_utf8_lossy(&current.stdout).trim().to_owned();
+    kubectl(cp, &kubeconfig, &["config", "rename-context", &current, "chosen"]);
+    kubectl(
+        cp,
+        &kubeconfig,
+        &["config", "set-cluster", "nowhere", "--server=https://127.0.0.1:1"],
+    );
+    kubectl(
+        cp,
+        &kubeconfig,
+        &["config", "set-context", "elsewhere", "--cluster=nowhere"],
+    );
+    kubectl(cp, &kubeconfig, &["config", "use-context", "elsewhere"]);
+
+    let examples = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
+    let file = examples.join("beginner/03-secret-copy/e2e.yaml");
+    let run = |context: &str| {
+        ork()
+            .arg("e2e")
+            .arg(&file)
+            .args(["--cluster", context])
+            .env("KUBECONFIG", &kubeconfig)
+            .output()
+            .unwrap()
+    };
+    let chosen = run("chosen");
+    let stdout = String::from_utf8_lossy(&chosen.stdout);
+    assert!(chosen.status.success(), "{stdout}");
+    assert!(stdout.contains("context chosen of"), "{stdout}");
+    assert!(stdout.contains(" 0 failed, 0 skipped"), "{stdout}");
+
+    let missing = run("missing");
+    let stdout = String::from_utf8_lossy(&missing.stdout);
+    assert_eq!(missing.status.code(), Some(1), "{stdout}");
+    assert!(
+        stdout.contains("FAIL  cluster") && stdout.contains("\"missing\""),
+        "{stdout}"
+    );
+}

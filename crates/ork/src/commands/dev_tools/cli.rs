@@ -645,8 +645,11 @@ pub struct E2eArgs {
     #[arg(long)]
     pub keep_cluster: bool,
     /// Run on the current kubeconfig context instead of a local control plane.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cluster")]
     pub use_current: bool,
+    /// Run on this context of the current kubeconfig instead of a local control plane.
+    #[arg(long, value_name = "CONTEXT")]
+    pub cluster: Option<String>,
     /// Also write the results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
