@@ -110,7 +110,9 @@ impl Cluster {
         std::fs::write(&written, &view.text)
             .map_err(|e| format!("writing {}: {e}", written.display()))?;
         let shell = crate::kubectl::Shell::new(&kubectl, &written);
-        let used = shell.kubectl(&["config", "use-context", context], None).await;
+        let used = shell
+            .kubectl(&["config", "use-context", context], None)
+            .await;
         if !used.ok() {
             return Err(format!(
                 "context {context:?} of {}: {}",

@@ -86,10 +86,7 @@ impl Webhooks {
     pub async fn stop(self) -> Result<(), String> {
         match tokio::time::timeout(STOP_TIMEOUT, self.gateway.stop()).await {
             Ok(Ok(())) => Ok(()),
-            Ok(Err(e)) => Err(format!(
-                "stopping the gateway: {:#}",
-                anyhow::Error::new(e)
-            )),
+            Ok(Err(e)) => Err(format!("stopping the gateway: {:#}", anyhow::Error::new(e))),
             Err(_) => Err(format!("the gateway did not stop within {STOP_TIMEOUT:?}")),
         }
     }

@@ -210,7 +210,7 @@ async fn upstream_e2e_files_pass_at_least_the_floor() {
          keep theirs: the garbage collector sees a new CRD's owners only at its next discovery sync) \
          and a file stops checking at its first failed step (cleanup still runs).\n\n\
          {} files: {passed} pass, {} fail, {} skip (steps that cannot run here: no container runs \
-         in simulated Pods, no gateway), {} blocked (a file the upstream store did not hold, a Helm chart), \
+         in simulated Pods, no upstream gateway Service), {} blocked (a file the upstream store did not hold, a Helm chart), \
          {} invalid, {} aggregators, {} not run (time budget). Wall time {:.0}s.\n\n\
          | file | verdict | time | reason |\n|---|---|---|---|",
         TIMEOUT_CAP.as_secs(),

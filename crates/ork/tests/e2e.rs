@@ -133,7 +133,11 @@ fn waves(examples: &Path, packs: &[String]) -> Vec<Vec<String>> {
 async fn every_pack_passes_its_e2e_file() {
     let examples: PathBuf = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples");
     let mut packs = packs_with_e2e(&examples);
-    assert!(packs.len() >= 12, "only {} packs with e2e.yaml", packs.len());
+    assert!(
+        packs.len() >= 12,
+        "only {} packs with e2e.yaml",
+        packs.len()
+    );
     packs.retain(|pack| match LEFT_OUT.iter().find(|(p, _)| p == pack) {
         Some((_, why)) => {
             eprintln!("{pack}: left out ({why})");
@@ -202,11 +206,20 @@ async fn cluster_runs_on_the_named_context_of_the_current_kubeconfig() {
         .output()
         .unwrap();
     let current = String::from_utf8_lossy(&current.stdout).trim().to_owned();
-    kubectl(cp, &kubeconfig, &["config", "rename-context", &current, "chosen"]);
     kubectl(
         cp,
         &kubeconfig,
-        &["config", "set-cluster", "nowhere", "--server=https://127.0.0.1:1"],
+        &["config", "rename-context", &current, "chosen"],
+    );
+    kubectl(
+        cp,
+        &kubeconfig,
+        &[
+            "config",
+            "set-cluster",
+            "nowhere",
+            "--server=https://127.0.0.1:1",
+        ],
     );
     kubectl(
         cp,

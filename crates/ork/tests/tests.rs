@@ -28,6 +28,6 @@ mod plan;
 mod run;
 #[cfg(feature = "dev-tools")]
 mod simulate;
+mod util;
 #[cfg(feature = "dev-tools")]
 mod validate_files;
-mod util;

@@ -56,9 +56,7 @@ spec:
         ("e2e.yaml:17:14", "cr-exploded"),
     ] {
         assert!(
-            out.lines()
-                .any(|l| l.contains(line_col))
-                && out.contains(what),
+            out.lines().any(|l| l.contains(line_col)) && out.contains(what),
             "no problem at {line_col} ({what}):\n{out}"
         );
     }
@@ -100,8 +98,14 @@ resourcez: {}
     let (code, out) = validate(&bad);
     assert_eq!(code, Some(1), "{out}");
     assert!(out.contains("the Motif file is invalid"), "{out}");
-    assert!(out.contains("bad-motif.yaml:4:9"), "inputs: wrong type\n{out}");
-    assert!(out.contains("bad-motif.yaml:5:1"), "resourcez: unknown\n{out}");
+    assert!(
+        out.contains("bad-motif.yaml:4:9"),
+        "inputs: wrong type\n{out}"
+    );
+    assert!(
+        out.contains("bad-motif.yaml:5:1"),
+        "resourcez: unknown\n{out}"
+    );
     assert!(out.contains("resourcez"), "{out}");
 }
 

@@ -63,8 +63,10 @@ fn report_file(
         (Ok(summary), OutputFormat::Text) => println!("✓ {} is valid: {summary}", path.display()),
         (Err(d), OutputFormat::Text) => print!(
             "{}",
-            d.render()
-                .replace("the Katalog is invalid", &format!("the {what} file is invalid"))
+            d.render().replace(
+                "the Katalog is invalid",
+                &format!("the {what} file is invalid")
+            )
         ),
         (Ok(_), OutputFormat::Json) => println!(
             "{}",
@@ -108,9 +110,7 @@ fn motif_file(path: &Path, output: OutputFormat) -> anyhow::Result<ExitCode> {
             println!("{}", w.render(&warnings.sources));
         }
     }
-    let summary = result
-        .as_ref()
-        .map(|(name, _)| format!("Motif `{name}`"));
+    let summary = result.as_ref().map(|(name, _)| format!("Motif `{name}`"));
     report_file(path, "Motif", summary, output)
 }
 
