@@ -382,6 +382,7 @@ mod tests {
             output,
             full: true,
             notes: false,
+            profiles: false,
         }
     }
 
