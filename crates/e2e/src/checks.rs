@@ -3,8 +3,9 @@
 //! and what was seen, so a timed-out expectation reports the last state.
 //!
 //! What cannot work on ork's cluster is found before any check runs ([`Checker::skips`]):
-//! anything that needs a running container (logs, exec, HTTP to a workload's Pod), or the
-//! gateway, which `ork e2e` does not start. HTTP aimed at the operator — a `leaderElection`
+//! anything that needs a running container (logs, exec, HTTP to a workload's Pod), or HTTP to
+//! upstream's `orkestra-gateway` Service (ork's gateway runs in-process, with no such Service
+//! and none of upstream's routes behind it). HTTP aimed at the operator — a `leaderElection`
 //! Lease or the `orkestra-runtime` Service — goes straight to the in-process runtime's API.
 
 use std::net::SocketAddr;
@@ -95,7 +96,8 @@ impl Checker {
         }
         match pf.service.as_deref() {
             Some("orkestra-gateway") => Some(
-                "kubectl.port-forward to Service orkestra-gateway: ork e2e does not run the gateway"
+                "kubectl.port-forward to Service orkestra-gateway: ork e2e runs the gateway \
+                 in-process for webhooks only, with no such Service"
                     .into(),
             ),
             _ => Some(format!(

@@ -17,6 +17,8 @@ pub enum Target {
     Current,
     /// The cluster of this kubeconfig, whatever the files say (a shared test cluster).
     Kubeconfig(PathBuf),
+    /// This context of the current kubeconfig, whatever the files say (`--cluster <ctx>`).
+    Context(String),
 }
 
 /// A cluster in use.
@@ -24,6 +26,8 @@ pub struct Cluster {
     kubeconfig: PathBuf,
     kubectl: PathBuf,
     local: Option<ControlPlane>,
+    /// The kubeconfig written for a chosen context (removed with the cluster).
+    _written: Option<tempfile::TempDir>,
     /// True when ork e2e owns it (and objects need no cleanup: the cluster goes away).
     pub throwaway: bool,
     /// How it was obtained, for the report.
@@ -54,6 +58,7 @@ impl Cluster {
                 cp.server()
             ),
             local: Some(cp),
+            _written: None,
             throwaway: true,
         })
     }
@@ -75,6 +80,52 @@ impl Cluster {
             kubeconfig: path,
             kubectl: kubectl(),
             local: None,
+            _written: None,
+            throwaway: false,
+        })
+    }
+
+    /// The cluster of `context` in the current kubeconfig: a copy of that kubeconfig
+    /// (flattened) with `context` as its current context, so the operator, the gateway, kubectl
+    /// and the file's own commands all use it.
+    ///
+    /// # Errors
+    /// When no kubeconfig is found, or it has no such context.
+    pub async fn context(context: &str) -> Result<Self, String> {
+        let source = current_kubeconfig()?;
+        let kubectl = kubectl();
+        let dir = tempfile::tempdir().map_err(|e| format!("a temp dir: {e}"))?;
+        let written = dir.path().join("kubeconfig");
+        let shell = crate::kubectl::Shell::new(&kubectl, &source);
+        let view = shell
+            .kubectl(&["config", "view", "--raw", "--flatten"], None)
+            .await;
+        if !view.ok() {
+            return Err(format!(
+                "reading {}: {}",
+                source.display(),
+                view.text.trim()
+            ));
+        }
+        std::fs::write(&written, &view.text)
+            .map_err(|e| format!("writing {}: {e}", written.display()))?;
+        let shell = crate::kubectl::Shell::new(&kubectl, &written);
+        let used = shell
+            .kubectl(&["config", "use-context", context], None)
+            .await;
+        if !used.ok() {
+            return Err(format!(
+                "context {context:?} of {}: {}",
+                source.display(),
+                used.text.trim()
+            ));
+        }
+        Ok(Self {
+            description: format!("context {context} of {}", source.display()),
+            kubeconfig: written,
+            kubectl,
+            local: None,
+            _written: Some(dir),
             throwaway: false,
         })
     }

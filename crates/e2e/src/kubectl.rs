@@ -31,6 +31,7 @@ pub struct Shell {
     kubeconfig: PathBuf,
     path: String,
     dir: PathBuf,
+    cache_dir: Option<PathBuf>,
 }
 
 impl Shell {
@@ -51,6 +52,17 @@ impl Shell {
             kubeconfig: kubeconfig.to_path_buf(),
             path,
             dir: PathBuf::from("."),
+            cache_dir: None,
+        }
+    }
+
+    /// The same environment, with kubectl's discovery cache in `dir` (`KUBECACHEDIR`) instead
+    /// of the user's: a cache filled by an earlier test can map a kind to a CRD that test
+    /// deleted since, and kubectl would then report the kind's objects as not found.
+    pub fn with_cache_dir(&self, dir: &Path) -> Self {
+        Self {
+            cache_dir: Some(dir.to_path_buf()),
+            ..self.clone()
         }
     }
 
@@ -90,7 +102,11 @@ impl Shell {
         command
             .current_dir(&self.dir)
             .env("KUBECONFIG", &self.kubeconfig)
-            .env("PATH", &self.path)
+            .env("PATH", &self.path);
+        if let Some(cache) = &self.cache_dir {
+            command.env("KUBECACHEDIR", cache);
+        }
+        command
             .stdin(if stdin.is_some() {
                 Stdio::piped()
             } else {

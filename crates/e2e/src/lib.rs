@@ -5,13 +5,15 @@
 //! kube-controller-manager, kube-scheduler and kwok's simulated Nodes from `testenv`, so
 //! Deployments become Available and Jobs complete without kind, Docker or any container) or
 //! on an existing cluster (`provider: existing`, `--use-current`). The operator is the runtime
-//! itself, in-process. Steps: CRD, setup, operator, CR, the `cr-applied` expectations, CR
+//! itself, in-process, and so is the gateway when the Katalog declares webhooks. Steps: CRD,
+//! setup, gateway, operator, CR, the `cr-applied` expectations, CR
 //! deletion, the `cr-deleted` expectations, teardown; each is reported PASS, FAIL or SKIP
 //! with its duration, and a run can be written as JUnit XML.
 //!
 //! Modules: [`format`] (the file, strictly typed), [`load`] (imports, includes, offline
 //! checks), [`run`] (the pipeline), `checks`, `assert` and `readiness` (one pass over an
-//! expectation), [`cluster`], [`operator`], [`kubectl`] (commands with kubectl on PATH),
+//! expectation), [`cluster`], [`operator`], [`webhooks`] (the gateway, when the Katalog
+//! declares admission or conversion), [`kubectl`] (commands with kubectl on PATH),
 //! [`report`] (PASS/FAIL/SKIP, summary, JUnit).
 
 mod assert;
@@ -24,6 +26,7 @@ pub mod operator;
 mod readiness;
 pub mod report;
 pub mod run;
+pub mod webhooks;
 
 pub use cluster::Target;
 pub use load::{Suite, Test, load};

@@ -1,9 +1,10 @@
-//! The pipeline of one test (spec §22.2): cluster → CRD → setup → operator → `setup-complete`
+//! The pipeline of one test (spec §22.2): cluster → CRD → setup → gateway (when the Katalog
+//! declares webhooks) → operator → `setup-complete`
 //! expectations → CR → `cr-applied` expectations → CR deletion → `cr-deleted` expectations →
 //! teardown. Each step is reported with its outcome and duration; an expectation is polled
 //! until it passes or its timeout ends, and then names the last thing it saw.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::checks::Checker;
@@ -14,9 +15,12 @@ use crate::load::{Suite, Test, parse_duration};
 use crate::operator::Operator;
 use crate::readiness::ready;
 use crate::report::{Outcome, Report, Step, TestReport};
+use crate::webhooks::Webhooks;
 
 /// An expectation's timeout when the file gives none (upstream's default).
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long applied CRDs get to become Established.
+const CRD_TIMEOUT: Duration = Duration::from_secs(60);
 /// How often an expectation is checked again.
 const POLL: Duration = Duration::from_millis(500);
 /// How often a long wait says what it is waiting for (on stderr).
@@ -104,6 +108,7 @@ async fn acquire(test: &Test, options: &Options) -> Result<Cluster, String> {
     match &options.target {
         Target::Kubeconfig(path) => Cluster::existing(Some(path)),
         Target::Current => Cluster::existing(None),
+        Target::Context(context) => Cluster::context(context).await,
         Target::FromFile => match test.spec.cluster.as_ref().map(|c| c.provider) {
             Some(Provider::Existing) => Cluster::existing(None),
             _ => Cluster::local().await,
@@ -124,6 +129,8 @@ struct TestRun<'a> {
     cluster: &'a Cluster,
     options: &'a Options,
     shell: Shell,
+    /// kubectl's discovery cache for this test alone (removed with it).
+    _cache: Option<tempfile::TempDir>,
     report: &'a mut TestReport,
     failed: bool,
     diagnosed: bool,
@@ -136,12 +143,17 @@ impl<'a> TestRun<'a> {
         options: &'a Options,
         report: &'a mut TestReport,
     ) -> Self {
-        let shell = Shell::new(cluster.kubectl(), cluster.kubeconfig()).in_dir(&test.dir);
+        let cache = tempfile::tempdir().ok();
+        let mut shell = Shell::new(cluster.kubectl(), cluster.kubeconfig()).in_dir(&test.dir);
+        if let Some(cache) = &cache {
+            shell = shell.with_cache_dir(cache.path());
+        }
         Self {
             test,
             cluster,
             options,
             shell,
+            _cache: cache,
             report,
             failed: false,
             diagnosed: false,
@@ -196,14 +208,20 @@ impl<'a> TestRun<'a> {
         self.setup().await;
 
         let mut operator = None;
+        let mut webhooks = None;
         let custom = spec.custom.is_some() || spec.custom_operator;
         if let (Some(katalog), false) = (&spec.katalog, custom) {
-            let started = Instant::now();
             // The file's own CRD and CR steps stand for the Katalog's crdFile and crFiles
             // (applying the CR at start would blur `cr-applied`); without them, the runtime
             // sets the Katalog up as `ork run` does.
             let setup = crds.is_empty() && crs.is_empty();
             let path = self.test.dir.join(katalog);
+            // The gateway registers conversion on CRDs that must exist already: after the
+            // file's CRD step, or after the runtime applied the Katalog's own crdFile.
+            if !setup {
+                webhooks = self.start_gateway(&path).await;
+            }
+            let started = Instant::now();
             match Operator::start(&path, self.cluster.kubeconfig(), setup).await {
                 Ok(op) => {
                     let detail = Some(format!("in-process, API at http://{}", op.addr()));
@@ -216,6 +234,9 @@ impl<'a> TestRun<'a> {
                     operator = Some(op);
                 }
                 Err(e) => self.step("start operator", started, Err(e)),
+            }
+            if setup {
+                webhooks = self.start_gateway(&path).await;
             }
         }
         let checker = Checker::new(self.shell.clone(), operator.as_ref().map(Operator::addr));
@@ -235,8 +256,30 @@ impl<'a> TestRun<'a> {
         self.phase(&checker, Phase::CrDeleted).await;
 
         let started = Instant::now();
-        let result = self.teardown(operator, &crds, &crs).await;
+        let result = self.teardown(operator, webhooks, &crds, &crs).await;
         self.step("teardown", started, result);
+    }
+
+    /// Starts the gateway when the Katalog declares webhooks (a step of its own then).
+    async fn start_gateway(&mut self, katalog: &Path) -> Option<Webhooks> {
+        let started = Instant::now();
+        match Webhooks::start(katalog, self.cluster.kubeconfig()).await {
+            Ok(Some(w)) => {
+                let detail = Some(w.describe());
+                self.record(
+                    "start gateway".into(),
+                    Outcome::Pass,
+                    started.elapsed(),
+                    detail,
+                );
+                Some(w)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                self.step("start gateway", started, Err(e));
+                None
+            }
+        }
     }
 
     async fn apply(&self, files: &[PathBuf]) -> Result<(), String> {
@@ -261,9 +304,18 @@ impl<'a> TestRun<'a> {
                 &f,
                 "--timeout=60s",
             ];
-            let out = self.shell.kubectl(&args, None).await;
-            if !out.ok() {
-                return Err(format!("CRDs of {f} not Established: {}", out.text.trim()));
+            // `kubectl wait` refuses a CRD whose status has no conditions yet (right after
+            // its creation) instead of waiting: ask again until the deadline.
+            let started = Instant::now();
+            loop {
+                let out = self.shell.kubectl(&args, None).await;
+                if out.ok() {
+                    break;
+                }
+                if started.elapsed() >= CRD_TIMEOUT {
+                    return Err(format!("CRDs of {f} not Established: {}", out.text.trim()));
+                }
+                tokio::time::sleep(POLL).await;
             }
         }
         Ok(())
@@ -482,12 +534,14 @@ impl<'a> TestRun<'a> {
         }
     }
 
-    /// Stops the operator and, on a cluster ork e2e does not own, removes what the test
-    /// applied: CRs (while the operator still runs, so its finalizers are handled), setup
-    /// manifests, CRDs.
+    /// Stops the operator, then the gateway (which removes its webhook configurations and
+    /// conversion stanzas) and, on a cluster ork e2e does not own, removes what the test
+    /// applied: CRs (while the operator and the gateway still run, so finalizers are handled
+    /// and stored versions convert), setup manifests, CRDs.
     async fn teardown(
         &self,
         operator: Option<Operator>,
+        webhooks: Option<Webhooks>,
         crds: &[PathBuf],
         crs: &[PathBuf],
     ) -> Result<(), String> {
@@ -501,6 +555,11 @@ impl<'a> TestRun<'a> {
         }
         if let Some(op) = operator
             && let Err(e) = op.stop().await
+        {
+            problems.push(e);
+        }
+        if let Some(w) = webhooks
+            && let Err(e) = w.stop().await
         {
             problems.push(e);
         }

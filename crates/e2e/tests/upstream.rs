@@ -19,7 +19,7 @@ use e2e::report::TestReport;
 use e2e::{Options, Outcome, Target};
 
 /// Files that passed when this floor was last raised; never lower it.
-const FLOOR: usize = 18;
+const FLOOR: usize = 23;
 
 /// How long the run may start new files (seconds; `ORK_UPSTREAM_E2E_BUDGET`, 0 = no limit);
 /// files not reached are rows of their own ("not run"), so CI time stays bounded.
@@ -210,7 +210,7 @@ async fn upstream_e2e_files_pass_at_least_the_floor() {
          keep theirs: the garbage collector sees a new CRD's owners only at its next discovery sync) \
          and a file stops checking at its first failed step (cleanup still runs).\n\n\
          {} files: {passed} pass, {} fail, {} skip (steps that cannot run here: no container runs \
-         in simulated Pods, no gateway), {} blocked (a file the upstream store did not hold, a Helm chart), \
+         in simulated Pods, no upstream gateway Service), {} blocked (a file the upstream store did not hold, a Helm chart), \
          {} invalid, {} aggregators, {} not run (time budget). Wall time {:.0}s.\n\n\
          | file | verdict | time | reason |\n|---|---|---|---|",
         TIMEOUT_CAP.as_secs(),

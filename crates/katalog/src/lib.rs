@@ -23,5 +23,5 @@ pub mod validate;
 pub mod yaml;
 
 pub use diagnostic::{Diagnostic, Diagnostics, Location, Severity};
-pub use load::{Loaded, load, load_text};
+pub use load::{Loaded, load, load_motif, load_text};
 pub use model::{Crd, Gvk, Katalog};

@@ -60,6 +60,49 @@ pub fn load_text(path: impl AsRef<Path>, text: impl Into<String>) -> Result<Load
     load_with(path.as_ref(), resolver)
 }
 
+/// Checks a Motif file on its own (`ork validate motif.yaml`): decoded strictly into the Motif
+/// model, so unknown keys, wrong types and a wrong `kind` are reported with file:line:col and
+/// key path. Returns the Motif's name with its warnings. Its resources, rules and inputs are
+/// checked further where a Katalog imports it.
+///
+/// # Errors
+/// [`Diagnostics`] with at least one error when the file is not a valid Motif.
+pub fn load_motif(path: impl AsRef<Path>) -> Result<(String, Diagnostics), Diagnostics> {
+    let path = path.as_ref();
+    let mut resolver = Resolver::default();
+    let document = resolver.parse(path, None).and_then(|node| {
+        let kind = node.get("kind").and_then(Node::as_str).unwrap_or_default();
+        if kind != "Motif" {
+            let at = resolver.location(node.get("kind").map_or(node.span, |k| k.span));
+            resolver.report(
+                Diagnostic::error(
+                    "not-a-motif",
+                    format!("`{}` has kind `{kind}`, expected `Motif`", path.display()),
+                )
+                .at(&at),
+            );
+            return None;
+        }
+        resolver.decode::<crate::model::MotifDocument>(&node, "")
+    });
+    let Resolver {
+        sources,
+        diagnostics,
+        ..
+    } = resolver;
+    let found = Diagnostics {
+        items: diagnostics,
+        sources,
+    };
+    match document {
+        Some(motif) if !found.has_errors() => {
+            let name = motif.metadata.name.map(|n| n.value).unwrap_or_default();
+            Ok((name, found))
+        }
+        _ => Err(found),
+    }
+}
+
 fn load_with(path: &Path, mut resolver: Resolver) -> Result<Loaded, Diagnostics> {
     let katalog = resolve(&mut resolver, path);
     // Values of the wrong type were decoded as placeholders; checking the model built from

@@ -14,6 +14,8 @@ mod dev;
 #[cfg(feature = "dev-tools")]
 mod diff;
 #[cfg(feature = "dev-tools")]
+mod e2e;
+#[cfg(feature = "dev-tools")]
 mod gate;
 #[cfg(feature = "dev-tools")]
 mod gateway;
@@ -29,3 +31,5 @@ mod run;
 #[cfg(feature = "dev-tools")]
 mod simulate;
 mod util;
+#[cfg(feature = "dev-tools")]
+mod validate_files;

@@ -186,6 +186,10 @@ pub struct ValidateArgs {
     /// Also list the Katalog's notes (user template functions) and the built-ins they shadow.
     #[arg(long)]
     pub notes: bool,
+    /// Also list the Katalog's user profiles (merged from its Motifs, includes and, for a
+    /// Komposer, its imports), each with where it was declared and its definition.
+    #[arg(long)]
+    pub profiles: bool,
 }
 
 /// Arguments of `ork generate`.
@@ -533,8 +537,11 @@ pub struct E2eArgs {
     #[arg(long)]
     pub keep_cluster: bool,
     /// Run on the current kubeconfig context instead of a local control plane.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "cluster")]
     pub use_current: bool,
+    /// Run on this context of the current kubeconfig instead of a local control plane.
+    #[arg(long, value_name = "CONTEXT")]
+    pub cluster: Option<String>,
     /// Also write the results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,

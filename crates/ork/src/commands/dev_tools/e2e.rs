@@ -35,10 +35,10 @@ pub fn run(args: E2eArgs) -> anyhow::Result<ExitCode> {
         eprintln!("{}", warning.render(&suite.sources));
     }
     let options = e2e::Options {
-        target: if args.use_current {
-            e2e::Target::Current
-        } else {
-            e2e::Target::FromFile
+        target: match (args.cluster, args.use_current) {
+            (Some(context), _) => e2e::Target::Context(context),
+            (None, true) => e2e::Target::Current,
+            (None, false) => e2e::Target::FromFile,
         },
         keep_cluster: args.keep_cluster,
         verbose: true,

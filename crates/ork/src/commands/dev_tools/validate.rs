@@ -14,13 +14,19 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
         Some(path) => path,
         None => crate::commands::run::default_file(Path::new("."))?,
     };
-    if is_simulate_file(&path) {
-        return simulate_file(&path, args.output);
+    match first_kind(&path).as_deref() {
+        Some("Simulate") => return simulate_file(&path, args.output),
+        Some("E2E") => return e2e_file(&path, args.output),
+        Some("Motif") => return motif_file(&path, args.output),
+        _ => {}
     }
     let result = katalog::load(&path);
     let valid = result.is_ok();
     match args.output {
-        OutputFormat::Text => print!("{}", text(&path, &result, args.full, args.notes)),
+        OutputFormat::Text => print!(
+            "{}",
+            text(&path, &result, args.full, args.notes, args.profiles)
+        ),
         OutputFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&json(&path, &result, args.full))?
@@ -33,43 +39,42 @@ pub fn run(args: ValidateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-/// Whether the file's first document is `kind: Simulate`.
-fn is_simulate_file(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return false;
-    };
+/// The `kind` of the file's first document, when it reads as YAML.
+fn first_kind(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
     serde_saphyr::from_multiple::<serde_json::Value>(&text)
-        .ok()
-        .and_then(|docs| docs.into_iter().next())
-        .is_some_and(|d| d.get("kind").and_then(|k| k.as_str()) == Some("Simulate"))
+        .ok()?
+        .into_iter()
+        .next()?
+        .get("kind")?
+        .as_str()
+        .map(str::to_owned)
 }
 
-/// `ork validate simulate.yaml`: the Simulate file's strict check, the files it names, its
-/// imports (see `simulate::file::check`).
-fn simulate_file(path: &Path, output: OutputFormat) -> anyhow::Result<ExitCode> {
-    let result = simulate::file::check(path);
+/// Prints the outcome of checking a file that is not a Katalog (`what` names its kind) and
+/// returns the exit code: 0 valid, 1 invalid.
+fn report_file(
+    path: &Path,
+    what: &str,
+    result: Result<String, &katalog::Diagnostics>,
+    output: OutputFormat,
+) -> anyhow::Result<ExitCode> {
     match (&result, output) {
-        (Ok(n), OutputFormat::Text) => println!(
-            "✓ {} is valid: Simulate file{}",
-            path.display(),
-            if *n > 1 {
-                format!(" with {} imported files", n - 1)
-            } else {
-                String::new()
-            }
-        ),
+        (Ok(summary), OutputFormat::Text) => println!("✓ {} is valid: {summary}", path.display()),
         (Err(d), OutputFormat::Text) => print!(
             "{}",
-            d.render()
-                .replace("the Katalog is invalid", "the Simulate file is invalid")
+            d.render().replace(
+                "the Katalog is invalid",
+                &format!("the {what} file is invalid")
+            )
         ),
         (Ok(_), OutputFormat::Json) => println!(
             "{}",
-            serde_json::json!({"file": path, "kind": "Simulate", "valid": true, "diagnostics": []})
+            serde_json::json!({"file": path, "kind": what, "valid": true, "diagnostics": []})
         ),
         (Err(d), OutputFormat::Json) => println!(
             "{}",
-            serde_json::json!({"file": path, "kind": "Simulate", "valid": false, "diagnostics": d.to_json()})
+            serde_json::json!({"file": path, "kind": what, "valid": false, "diagnostics": d.to_json()})
         ),
     }
     Ok(if result.is_ok() {
@@ -79,11 +84,57 @@ fn simulate_file(path: &Path, output: OutputFormat) -> anyhow::Result<ExitCode> 
     })
 }
 
+/// `ork validate e2e.yaml`: the E2E file's strict check (unknown keys, wrong types, unknown
+/// expectation kinds, bad durations), the files it names and its imports (see `e2e::load`).
+fn e2e_file(path: &Path, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let result = e2e::load(path);
+    let summary = result.as_ref().map(|suite| {
+        let tests = suite.tests.len();
+        let expectations: usize = suite.tests.iter().map(|t| t.spec.expect.len()).sum();
+        format!(
+            "E2E file, {tests} test{}, {expectations} expectation{}",
+            if tests == 1 { "" } else { "s" },
+            if expectations == 1 { "" } else { "s" }
+        )
+    });
+    report_file(path, "E2E", summary, output)
+}
+
+/// `ork validate motif.yaml`: the Motif file's strict check (see `katalog::load_motif`).
+fn motif_file(path: &Path, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let result = katalog::load_motif(path);
+    if let Ok((_, warnings)) = &result
+        && output == OutputFormat::Text
+    {
+        for w in &warnings.items {
+            println!("{}", w.render(&warnings.sources));
+        }
+    }
+    let summary = result.as_ref().map(|(name, _)| format!("Motif `{name}`"));
+    report_file(path, "Motif", summary, output)
+}
+
+/// `ork validate simulate.yaml`: the Simulate file's strict check, the files it names, its
+/// imports (see `simulate::file::check`).
+fn simulate_file(path: &Path, output: OutputFormat) -> anyhow::Result<ExitCode> {
+    let result = simulate::file::check(path);
+    let summary = result.as_ref().map(|n| {
+        let imported = if *n > 1 {
+            format!(" with {} imported files", n - 1)
+        } else {
+            String::new()
+        };
+        format!("Simulate file{imported}")
+    });
+    report_file(path, "Simulate", summary, output)
+}
+
 fn text(
     path: &Path,
     result: &Result<Loaded, katalog::Diagnostics>,
     full: bool,
     notes: bool,
+    profiles: bool,
 ) -> String {
     let mut out = String::new();
     match result {
@@ -108,8 +159,59 @@ fn text(
             if notes {
                 out.push_str(&notes_text(k));
             }
+            if profiles {
+                out.push_str(&profiles_text(&k.profiles));
+            }
         }
         Err(diagnostics) => out.push_str(&diagnostics.render()),
+    }
+    out
+}
+
+/// `--profiles`: the merged user profiles by class, each with where it was declared and its
+/// definition (as compact JSON).
+fn profiles_text(p: &katalog::model::Profiles) -> String {
+    use katalog::model::ProfileMap;
+    let mut lines = Vec::new();
+    for (name, profile) in &p.reconciler {
+        let r = &profile.value;
+        let mut parts = Vec::new();
+        if let Some(w) = r.workers {
+            parts.push(format!("workers: {w}"));
+        }
+        if let Some(resync) = &r.resync {
+            parts.push(format!("resync: {resync}"));
+        }
+        if r.queue.is_some() {
+            parts.push("queue: set".to_owned());
+        }
+        lines.push(("reconciler", name, &profile.at, parts.join(", ")));
+    }
+    let classes: [(&str, &ProfileMap); 10] = [
+        ("networkPolicies", &p.network_policies),
+        ("resourceQuotas", &p.resource_quotas),
+        ("limitRanges", &p.limit_ranges),
+        ("hpa", &p.hpa),
+        ("pdb", &p.pdb),
+        ("rollingUpdate", &p.rolling_update),
+        ("resources", &p.resources),
+        ("probes", &p.probes),
+        ("containerSecurity", &p.container_security),
+        ("podSecurity", &p.pod_security),
+    ];
+    for (class, map) in classes {
+        for (name, profile) in map {
+            lines.push((class, name, &profile.at, profile.value.to_string()));
+        }
+    }
+    let mut out = format!("\nprofiles: {}\n", lines.len());
+    let mut current = "";
+    for (class, name, at, definition) in lines {
+        if class != current {
+            out.push_str(&format!("  {class}:\n"));
+            current = class;
+        }
+        out.push_str(&format!("    {name}  ({at})\n      {definition}\n"));
     }
     out
 }
@@ -280,6 +382,7 @@ mod tests {
             output,
             full: true,
             notes: false,
+            profiles: false,
         }
     }
 
