@@ -7,6 +7,7 @@ mod delete;
 mod gone;
 mod invalid;
 mod packs;
+mod restart;
 mod secrets;
 mod status;
 mod template_parity;
@@ -40,6 +41,8 @@ pub struct World {
     pub ns: String,
     pub resource: ApiResource,
     pub reconciler: Reconciler,
+    katalog: katalog::Katalog,
+    config: ReconcilerConfig,
     _dir: tempfile::TempDir,
 }
 
@@ -86,7 +89,8 @@ spec:
             .await
             .unwrap();
         let crd = loaded.katalog.crd("widget").unwrap();
-        let reconciler = Reconciler::new(&loaded.katalog, crd, client.clone(), config).unwrap();
+        let reconciler =
+            Reconciler::new(&loaded.katalog, crd, client.clone(), config.clone()).unwrap();
         World {
             cp,
             admin,
@@ -95,8 +99,17 @@ spec:
             ns,
             resource: widgets.resource,
             reconciler,
+            katalog: loaded.katalog,
+            config,
             _dir: dir,
         }
+    }
+
+    /// Replaces the Reconciler by a new one, as a restarted ork has: nothing remembered.
+    pub fn restart(&mut self) {
+        let crd = self.katalog.crd("widget").unwrap();
+        self.reconciler =
+            Reconciler::new(&self.katalog, crd, self.ork.clone(), self.config.clone()).unwrap();
     }
 
     pub fn crs(&self) -> Api<DynamicObject> {
