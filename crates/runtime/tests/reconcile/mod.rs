@@ -3,6 +3,7 @@
 //! from the API server (the watch-driven flow is the OperatorBox's to test).
 
 mod apply;
+mod budget;
 mod delete;
 mod gone;
 mod invalid;
@@ -219,7 +220,8 @@ fn marker(name: &str) -> ConfigMap {
 }
 
 /// The writes of `user` between the creation of `before` and of `after` (as `verb resource
-/// name`), or `None` while `after` is not logged yet.
+/// name`, `verb resource/subresource name` for a subresource), or `None` while `after` is
+/// not logged yet.
 fn audit_window(
     path: &std::path::Path,
     user: &str,
@@ -246,11 +248,14 @@ fn audit_window(
             return Some(writes);
         }
         if inside {
+            let resource = v["objectRef"]["resource"].as_str().unwrap_or_default();
+            let resource = match v["objectRef"]["subresource"].as_str() {
+                Some(sub) => format!("{resource}/{sub}"),
+                None => resource.to_owned(),
+            };
             writes.push(format!(
-                "{} {} {}",
+                "{} {resource} {name}",
                 v["verb"].as_str().unwrap_or_default(),
-                v["objectRef"]["resource"].as_str().unwrap_or_default(),
-                name
             ));
         }
     }

@@ -27,7 +27,7 @@ fn children(writes: &[String]) -> Vec<&str> {
     writes
         .iter()
         .map(String::as_str)
-        .filter(|x| !x.contains(" widgets ") && !x.contains(" events "))
+        .filter(|x| !x.contains(" widgets") && !x.contains(" events "))
         .collect()
 }
 
