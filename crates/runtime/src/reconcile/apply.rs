@@ -14,7 +14,9 @@
 //! takes it over, which changes the entry, so drift is still corrected; fields of other
 //! managers (an HPA's `replicas`) do not touch it.
 //!
-//! After a restart (or a leader change) the memo is empty. Every applied child carries the
+//! After a restart (or a leader change) the memo is empty; and ork's entry can change without
+//! any value changing (an apply whose answer was lost to a cut connection, someone applying
+//! the same value). Every applied child carries the
 //! annotation [`APPLIED`], a digest of the intent it was last applied with (written in the
 //! apply itself, so it costs no request). A child is then left alone when three things hold:
 //! its digest is the digest of the new intent (nothing was added to or removed from the
@@ -248,14 +250,9 @@ pub fn carries(live: Option<&Value>, want: &Value) -> bool {
     }
 }
 
-/// Whether a child not in the memo (ork restarted) is as the intent wants it: see the module
-/// docs.
-fn unchanged_since_restart(
-    live: &DynamicObject,
-    object: &Value,
-    digest: &str,
-    manager: &str,
-) -> bool {
+/// Whether a child the memo cannot vouch for (ork restarted, or ork's managedFields entry
+/// changed) is as the intent wants it: see the module docs.
+fn as_intended(live: &DynamicObject, object: &Value, digest: &str, manager: &str) -> bool {
     let stored = live
         .metadata
         .annotations
@@ -343,17 +340,16 @@ impl Writer<'_> {
                 annotate(&mut object, APPLIED, digest.clone());
                 if let Some(live) = live {
                     let entry = entry_fingerprint(live, manager);
-                    let unchanged = match memo.get(uid, &r) {
-                        Some(last) => last.desired == desired && last.entry == entry,
-                        None => {
-                            let same = unchanged_since_restart(live, &object, &digest, manager);
-                            if same {
-                                memo.put(uid, r.clone(), Applied { desired, entry });
-                            }
-                            same
-                        }
-                    };
-                    if unchanged {
+                    let remembered = memo
+                        .get(uid, &r)
+                        .is_some_and(|last| last.desired == desired && last.entry == entry);
+                    if remembered {
+                        return Ok((Some(live.clone()), false));
+                    }
+                    // Not remembered (a restart), or ork's entry changed since (an apply whose
+                    // answer was lost, someone taking a field over): the live object decides.
+                    if as_intended(live, &object, &digest, manager) {
+                        memo.put(uid, r.clone(), Applied { desired, entry });
                         return Ok((Some(live.clone()), false));
                     }
                 }
