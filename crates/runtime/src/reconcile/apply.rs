@@ -26,6 +26,10 @@
 //! field comparison alone would miss a field dropped from the intent (still on the live
 //! object). A value the API server normalises (a quantity `0.5` stored as `500m`) compares
 //! unequal: that child is applied once, as before, and the memo covers it from then on.
+//!
+//! A child the memo knows but the owned-object list lacks is read before it is written: a
+//! lagging children cache (re-listing after an API server restart) then costs a GET, not a
+//! PATCH.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -338,7 +342,15 @@ impl Writer<'_> {
                 let desired = fingerprint(&object, child.force);
                 let digest = digest(&object, child.force);
                 annotate(&mut object, APPLIED, digest.clone());
-                if let Some(live) = live {
+                // Applied before but not in the cache: the cache may lag (its watch re-listing
+                // after an API server restart). A read, rather than a write, tells.
+                let fetched = match live {
+                    None if memo.get(uid, &r).is_some() => {
+                        api.get_opt(&r.name).await.ok().flatten()
+                    }
+                    _ => None,
+                };
+                if let Some(live) = live.or(fetched.as_ref()) {
                     let entry = entry_fingerprint(live, manager);
                     let remembered = memo
                         .get(uid, &r)
