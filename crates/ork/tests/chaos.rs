@@ -1,16 +1,12 @@
 //! `ork bench chaos` as a smoke test: five rounds of 100 CRs, each with one fault (ork, the
 //! API server or etcd SIGKILLed, ork cut off, a 429 storm), all converging without orphans,
-//! duplicates or an exit of `ork run`.
-//!
-//! Not asserted here: zero writes once converged. After an API server restart or a cut, ork
-//! still re-applies children (no-op server-side-apply patches) and patches Events for a few
-//! seconds after every CR is Ready with its children; the bench reports those writes (and so
-//! exits 1) and names them. That is an open runtime defect, not a flaky check.
+//! duplicates, an exit of `ork run`, or any write by ork once converged (the audit log over a
+//! 2 s window), after ork's own restart included: the bench exits 0.
 
 use crate::util::ork;
 
 #[test]
-fn five_chaos_rounds_of_100_crs_converge_without_orphans_or_duplicates() {
+fn five_chaos_rounds_of_100_crs_converge_without_orphans_duplicates_or_steady_writes() {
     let output = ork()
         .args([
             "bench",
@@ -31,10 +27,8 @@ fn five_chaos_rounds_of_100_crs_converge_without_orphans_or_duplicates() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     eprintln!("{stdout}");
     assert!(
-        output.status.success()
-            || stdout.contains("rounds failed their checks")
-            || stderr.contains("rounds failed their checks"),
-        "ork bench chaos did not finish its rounds ({}):\n{stdout}\n{stderr}",
+        output.status.success(),
+        "ork bench chaos failed ({}):\n{stdout}\n{stderr}",
         output.status
     );
     // One table row per fault of the five rounds, each converged in its one round.
@@ -45,7 +39,7 @@ fn five_chaos_rounds_of_100_crs_converge_without_orphans_or_duplicates() {
             .unwrap_or_else(|| panic!("no table row for {fault}:\n{stdout}"));
         let cells: Vec<&str> = row.split_whitespace().collect();
         assert_eq!(cells[1..3], ["1", "1"], "{row}");
-        // orphans, duplicates, (steady writes: see the module docs), exits
-        assert_eq!([cells[5], cells[6], cells[8]], ["0", "0", "0"], "{row}");
+        // orphans, duplicates, steady writes, exits
+        assert_eq!(cells[5..9], ["0", "0", "0", "0"], "{row}");
     }
 }

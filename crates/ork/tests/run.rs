@@ -207,9 +207,9 @@ async fn sigkill_at_random_moments_still_converges_without_duplicates_or_orphans
     .await;
     eprintln!("converged {:?} after the last restart", started.elapsed());
 
-    // The steady state: once the restarted ork has been through every CR (its first pass may
-    // re-apply what it cannot know is current), it writes nothing over a resync period (10 s)
-    // and more.
+    // The steady state: once the restarted ork has been through every CR (its first pass
+    // re-applies only what a killed process left half-written), it writes nothing over a
+    // resync period (10 s) and more.
     tokio::time::sleep(Duration::from_secs(12)).await;
     let before = writes_by(&cp.audit_log_path(), ORK_USER);
     assert!(

@@ -44,7 +44,7 @@ fn a_directory_prints_each_cycles_writes_and_the_steady_state() {
     let (stdout, stderr) = text(&output);
     assert!(output.status.success(), "{stdout}\n{stderr}");
     assert!(stdout.contains("Simulating website/hello"), "{stdout}");
-    assert!(stdout.contains("  Cycle 1:\n    ~ websites/hello\n    + configmaps/hello-content\n    + deployments/hello\n    + services/hello\n    ~ status/hello\n"), "{stdout}");
+    assert!(stdout.contains("  Cycle 1:\n    + configmaps/hello-content\n    + deployments/hello\n    + services/hello\n    ~ status/hello\n"), "{stdout}");
     assert!(stdout.contains("✓ Steady state at cycle 3"), "{stdout}");
     assert!(
         stdout.contains("✓ ops[0]: create deployments/hello (cycle 1)"),

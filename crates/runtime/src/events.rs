@@ -5,9 +5,13 @@
 //! kube's own `Recorder` keys its dedupe on reason and action but not on the message, so a new
 //! error text would be folded into an Event showing the old one; this recorder keys on the
 //! message too.
+//!
+//! [`Recorder::publish_later`] publishes off the caller's path (a task of its own), for Events
+//! nothing waits on; [`Recorder::settled`] waits for those in flight.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::ObjectReference;
@@ -84,6 +88,9 @@ pub struct Recorder {
     controller: String,
     instance: String,
     sent: Mutex<HashMap<Key, Sent>>,
+    /// Events of [`Recorder::publish_later`] not published yet.
+    in_flight: AtomicUsize,
+    idle: tokio::sync::Notify,
 }
 
 impl std::fmt::Debug for Recorder {
@@ -102,6 +109,49 @@ impl Recorder {
             controller: controller.to_owned(),
             instance: instance.to_owned(),
             sent: Mutex::new(HashMap::new()),
+            in_flight: AtomicUsize::new(0),
+            idle: tokio::sync::Notify::new(),
+        }
+    }
+
+    /// Publishes an Event as [`Recorder::publish`] does, in a task of its own: the caller does
+    /// not wait for the request. A failure is logged (at debug level when the namespace is
+    /// terminating: nothing can be created there any more).
+    pub fn publish_later(
+        self: &Arc<Self>,
+        regarding: ObjectReference,
+        type_: EventType,
+        reason: &str,
+        note: String,
+    ) {
+        self.in_flight.fetch_add(1, Ordering::SeqCst);
+        let recorder = Arc::clone(self);
+        let reason = reason.to_owned();
+        tokio::spawn(async move {
+            if let Err(e) = recorder.publish(&regarding, type_, &reason, &note).await {
+                if crate::refusal::is_namespace_terminating(&e) {
+                    tracing::debug!(reason, "event dropped: the namespace is terminating");
+                } else {
+                    tracing::warn!(error = %crate::error_chain(&e), reason, "event not published");
+                }
+            }
+            if recorder.in_flight.fetch_sub(1, Ordering::SeqCst) == 1 {
+                recorder.idle.notify_waiters();
+            }
+        });
+    }
+
+    /// Waits until every Event of [`Recorder::publish_later`] sent so far is published (or
+    /// failed).
+    pub async fn settled(&self) {
+        loop {
+            let idle = self.idle.notified();
+            tokio::pin!(idle);
+            idle.as_mut().enable();
+            if self.in_flight.load(Ordering::SeqCst) == 0 {
+                return;
+            }
+            idle.await;
         }
     }
 

@@ -5,7 +5,6 @@
 //!
 //!   Cycle 1:
 //!     + deployments/hello
-//!     ~ websites/hello
 //!     ~ status/hello
 //!   Cycle 2: no writes
 //!   (cycles 3–10: identical)

@@ -35,7 +35,7 @@ async fn cycles_show_creates_then_the_status_then_a_steady_state() {
     let report = run(&simulate_file(dir.path(), "")).await;
     assert_eq!(report.verdict, Verdict::Printed, "{}", report.text);
     let text = &report.text;
-    let expected = "  Cycle 1:\n    ~ websites/hello\n    + configmaps/hello-content\n    + deployments/hello\n    + services/hello\n    ~ status/hello\n  Cycle 2:\n    ~ status/hello\n  Cycle 3: no writes\n  (cycles 4–6: identical)\n\n  ✓ Steady state at cycle 3 in ";
+    let expected = "  Cycle 1:\n    + configmaps/hello-content\n    + deployments/hello\n    + services/hello\n    ~ status/hello\n  Cycle 2:\n    ~ status/hello\n  Cycle 3: no writes\n  (cycles 4–6: identical)\n\n  ✓ Steady state at cycle 3 in ";
     assert!(text.contains(expected), "{text}");
 }
 

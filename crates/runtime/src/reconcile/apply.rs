@@ -12,8 +12,24 @@
 //! same and the live object (from the owned-object list) still shows that very entry, no
 //! field ork owns has changed and the apply is skipped. Anyone editing a field ork owns
 //! takes it over, which changes the entry, so drift is still corrected; fields of other
-//! managers (an HPA's `replicas`) do not touch it. After a restart the memo is empty and each
-//! child is applied once.
+//! managers (an HPA's `replicas`) do not touch it.
+//!
+//! After a restart (or a leader change) the memo is empty; and ork's entry can change without
+//! any value changing (an apply whose answer was lost to a cut connection, someone applying
+//! the same value). Every applied child carries the
+//! annotation [`APPLIED`], a digest of the intent it was last applied with (written in the
+//! apply itself, so it costs no request). A child is then left alone when three things hold:
+//! its digest is the digest of the new intent (nothing was added to or removed from the
+//! intent while ork was away), ork still has its apply entry on it, and every field of the
+//! intent has the same value on the live object ([`carries`]). The digest alone would miss a
+//! hand edit made after the last apply (the digest is ork's own, nobody else changes it); the
+//! field comparison alone would miss a field dropped from the intent (still on the live
+//! object). A value the API server normalises (a quantity `0.5` stored as `500m`) compares
+//! unequal: that child is applied once, as before, and the memo covers it from then on.
+//!
+//! A child the memo knows but the owned-object list lacks is read before it is written: a
+//! lagging children cache (re-listing after an API server restart) then costs a GET, not a
+//! PATCH.
 
 use std::collections::HashMap;
 use std::collections::hash_map::DefaultHasher;
@@ -26,6 +42,10 @@ use serde_json::Value;
 
 use super::owned::{self, OWNER_UID};
 use crate::discovery::Resolved;
+
+/// Annotation on every child ork applies: a digest of the intent (the object as prepared,
+/// without this annotation, plus the `force` flag), in hexadecimal.
+pub const APPLIED: &str = "orkestra.orkspace.io/applied";
 
 /// Errors writing a child.
 #[derive(Debug, thiserror::Error)]
@@ -192,6 +212,62 @@ fn fingerprint(object: &Value, force: bool) -> u64 {
     h.finish()
 }
 
+/// The digest stored in [`APPLIED`]: FNV-1a (64 bit) of the intent's JSON text (keys sorted)
+/// and the `force` flag. Unlike `DefaultHasher`, its value never changes between builds, so
+/// another ork version reads the same digest. Not a secret: whoever can read the annotation
+/// can read the object it digests.
+fn digest(object: &Value, force: bool) -> String {
+    const OFFSET: u64 = 0xcbf2_9ce4_8422_2325;
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let text = object.to_string();
+    let bytes = text.as_bytes().iter().copied().chain([u8::from(force)]);
+    let hash = bytes.fold(OFFSET, |h, b| (h ^ u64::from(b)).wrapping_mul(PRIME));
+    format!("{hash:016x}")
+}
+
+/// Sets `metadata.annotations[key]` on `object`.
+fn annotate(object: &mut Value, key: &str, value: String) {
+    if let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut) {
+        let annotations = meta
+            .entry("annotations")
+            .or_insert_with(|| Value::Object(Default::default()));
+        if let Value::Object(a) = annotations {
+            a.insert(key.into(), value.into());
+        }
+    }
+}
+
+/// Whether `live` has every field of `want` with the same value: objects key by key (extra
+/// live keys, such as defaults, are fine), lists element by element with the same length,
+/// numbers by value (`1` and `1.0` are equal). A `null` in `want` asks for the field to be
+/// absent.
+pub fn carries(live: Option<&Value>, want: &Value) -> bool {
+    match (want, live) {
+        (Value::Null, None | Some(Value::Null)) => true,
+        (Value::Object(w), Some(Value::Object(l))) => w.iter().all(|(k, v)| carries(l.get(k), v)),
+        (Value::Array(w), Some(Value::Array(l))) => {
+            w.len() == l.len() && w.iter().zip(l).all(|(w, l)| carries(Some(l), w))
+        }
+        (Value::Number(w), Some(Value::Number(l))) => w == l || w.as_f64() == l.as_f64(),
+        (w, Some(l)) => w == l,
+        (_, None) => false,
+    }
+}
+
+/// Whether a child the memo cannot vouch for (ork restarted, or ork's managedFields entry
+/// changed) is as the intent wants it: see the module docs.
+fn as_intended(live: &DynamicObject, object: &Value, digest: &str, manager: &str) -> bool {
+    let stored = live
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(APPLIED));
+    if stored.map(String::as_str) != Some(digest) || !owned::is_applied_by(live, manager) {
+        return false;
+    }
+    serde_json::to_value(live).is_ok_and(|l| carries(Some(&l), object))
+}
+
 /// Writes the children of one CR.
 #[allow(missing_debug_implementations)]
 #[derive(Clone, Copy)]
@@ -262,12 +338,32 @@ impl Writer<'_> {
                 }
             }
             Apply::Converge => {
+                let mut object = object;
                 let desired = fingerprint(&object, child.force);
-                if let (Some(live), Some(last)) = (live, memo.get(uid, &r))
-                    && last.desired == desired
-                    && last.entry == entry_fingerprint(live, manager)
-                {
-                    return Ok((Some(live.clone()), false));
+                let digest = digest(&object, child.force);
+                annotate(&mut object, APPLIED, digest.clone());
+                // Applied before but not in the cache: the cache may lag (its watch re-listing
+                // after an API server restart). A read, rather than a write, tells.
+                let fetched = match live {
+                    None if memo.get(uid, &r).is_some() => {
+                        api.get_opt(&r.name).await.ok().flatten()
+                    }
+                    _ => None,
+                };
+                if let Some(live) = live.or(fetched.as_ref()) {
+                    let entry = entry_fingerprint(live, manager);
+                    let remembered = memo
+                        .get(uid, &r)
+                        .is_some_and(|last| last.desired == desired && last.entry == entry);
+                    if remembered {
+                        return Ok((Some(live.clone()), false));
+                    }
+                    // Not remembered (a restart), or ork's entry changed since (an apply whose
+                    // answer was lost, someone taking a field over): the live object decides.
+                    if as_intended(live, &object, &digest, manager) {
+                        memo.put(uid, r.clone(), Applied { desired, entry });
+                        return Ok((Some(live.clone()), false));
+                    }
                 }
                 if let Some(d) = child.sleep {
                     tokio::time::sleep(d).await;
@@ -412,5 +508,37 @@ mod tests {
         assert_eq!(fingerprint(&a, true), fingerprint(&json!({"a": 1}), true));
         assert_ne!(fingerprint(&a, true), fingerprint(&json!({"a": 2}), true));
         assert_ne!(fingerprint(&a, true), fingerprint(&a, false));
+    }
+
+    #[test]
+    fn the_digest_is_the_same_in_every_build_and_follows_the_intent() {
+        // A fixed value (FNV-1a of `{"a":1}` and the byte 1): every build reads the same digest.
+        assert_eq!(digest(&json!({"a": 1}), true), "49210e44f5c96310");
+        assert_ne!(
+            digest(&json!({"a": 1}), true),
+            digest(&json!({"a": 1}), false)
+        );
+        assert_ne!(
+            digest(&json!({"a": 1}), true),
+            digest(&json!({"a": 2}), true)
+        );
+    }
+
+    #[test]
+    fn a_live_object_carries_the_intent_when_every_declared_field_has_its_value() {
+        let live = json!({"metadata": {"name": "a", "uid": "x", "labels": {"k": "v", "other": "o"}},
+            "spec": {"ports": [{"port": 80, "protocol": "TCP"}], "n": 1.0}});
+        let want = json!({"metadata": {"name": "a", "labels": {"k": "v"}},
+            "spec": {"ports": [{"port": 80}], "n": 1, "gone": null}});
+        assert!(carries(Some(&live), &want));
+        for drifted in [
+            json!({"metadata": {"labels": {"k": "changed"}}}),
+            json!({"spec": {"ports": [{"port": 80}, {"port": 81}]}}),
+            json!({"spec": {"missing": "x"}}),
+            json!({"spec": {"n": "1"}}),
+            json!({"metadata": {"uid": null}}),
+        ] {
+            assert!(!carries(Some(&live), &drifted), "{drifted}");
+        }
     }
 }

@@ -73,6 +73,13 @@ impl Reconciler {
             memo: &self.memo,
             uid: &uid,
         };
+        let unowned = plan.children.iter().zip(&kinds).any(|(c, k)| {
+            !apply_owner.can_own(apply::object_ref(c, k.namespaced).namespace.as_deref())
+        });
+        if unowned {
+            // The garbage collector cannot delete such a child: the delete path must.
+            self.ensure_cleanup(cr).await?;
+        }
         for (child, kind) in plan.children.iter().zip(&kinds) {
             let r = apply::object_ref(child, kind.namespaced);
             let mut object = apply::prepare(child, kind.namespaced, apply_owner);

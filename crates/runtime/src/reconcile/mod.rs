@@ -8,12 +8,17 @@
 //! it makes no write request at all — metadata, children and status are each written only
 //! when they differ from what is there (see [`apply`] for how children are compared).
 //!
+//! Metadata is written only when something needs it (see `tracking` for the write budget: a
+//! finalizer only when the delete path has work).
+//!
 //! # Events
-//! `Reconciled` is emitted only when the reconcile wrote something (a child, a deletion, the
-//! status), so a resync of an unchanged CR costs no Event write. `ReconcileError` on every
+//! `Reconciled` on a CR's first success, when children were written or deleted, and when the
+//! CR becomes Ready again, published off the reconcile's path (see `announce`), so a resync
+//! of an unchanged CR costs no Event write. `ReconcileError` on every
 //! failure (identical ones aggregate), `ValidationWarning` when the warning condition is
 //! (re)written, `Deleting` once per CR and process when deletion starts.
 
+mod announce;
 pub mod apply;
 mod converge;
 mod delete;
@@ -49,7 +54,7 @@ use crate::events::{EventType, Recorder};
 use crate::finalizer::{self, Tracking};
 use crate::observe::Cross;
 pub use crate::work::Action;
-pub(crate) use tracking::{Protection, child_kinds_of};
+pub(crate) use tracking::{FinalizerNeed, Protection, child_kinds_of};
 
 /// The `external:` calls a reconcile makes, in this order; the reconcile gate makes its own
 /// (with `preReconcile.external`) before the reconcile, and the delete path `onDelete`'s.
@@ -266,10 +271,11 @@ pub struct Reconciler {
     client: kube::Client,
     resource: ApiResource,
     discovery: Arc<Discovery>,
-    events: Recorder,
+    events: Arc<Recorder>,
     memo: apply::Memo,
     config: ReconcilerConfig,
     finalizers: Vec<String>,
+    finalizer_need: FinalizerNeed,
     announced: Mutex<HashSet<String>>,
     /// Whether the CRD serves `/status`, as discovery says.
     status_subresource: subresource::StatusSubresource,
@@ -349,8 +355,13 @@ impl Reconciler {
             katalog_name: katalog.name.clone(),
             render,
             profiles: ProfileRegistry::from_katalog(katalog),
-            events: Recorder::new(client.clone(), &config.field_manager, &config.instance),
+            events: Arc::new(Recorder::new(
+                client.clone(),
+                &config.field_manager,
+                &config.instance,
+            )),
             finalizers: Tracking::finalizers_of(&crd.finalizers),
+            finalizer_need: FinalizerNeed::of(crd, Protection::of(katalog, crd), calls.as_deref()),
             crd: crd.clone(),
             client,
             resource,
@@ -595,9 +606,11 @@ impl Reconciler {
             return Ok(Action::Done);
         }
         let api = self.api(cr.metadata.namespace.as_deref());
-        let tracking = self.tracking(&cr);
+        let tracking = self.first_tracking(&cr);
         let cr = match finalizer::update(&api, &cr, &self.config.field_manager, |c| {
-            finalizer::ensure_patch(c, &tracking)
+            tracking
+                .as_ref()
+                .and_then(|t| finalizer::ensure_patch(c, t))
         })
         .await
         {
@@ -677,16 +690,7 @@ impl Reconciler {
                 Err(e)
             }
             Ok(_) => {
-                if wrote || status_changed {
-                    let gvk = self.crd.gvk().to_string();
-                    self.event(
-                        &cr,
-                        EventType::Normal,
-                        "Reconciled",
-                        &format!("reconciled {gvk}"),
-                    )
-                    .await;
-                }
+                self.announce_reconciled(&cr, wrote, status_changed);
                 Ok(self.requeue(&data))
             }
         }

@@ -1,6 +1,21 @@
 //! What a CR carries because ork manages it (spec §9.2 step 4, §16.6, §24): finalizers,
 //! the managed label, the CRD entry's `labels:`, deletion-protection labels; the CRD's
 //! namespace guard; and the child kinds a CRD can produce.
+//!
+//! # The write budget
+//! Orkestra patches every CR's metadata on its first reconcile (cleanup finalizer, managed
+//! label, `managed-by`/`managed-since`). ork writes a CR's metadata only when something needs
+//! it, so a CR whose children the garbage collector can delete costs its children and one
+//! status write:
+//! - the cleanup finalizer when the delete path has work: `onDelete`, an `external:` call at
+//!   `onDelete`, finalizers the Katalog declares, deletion protection
+//!   ([`FinalizerNeed::Always`]); and, found at reconcile, before the first child that cannot
+//!   carry an ownerReference to the CR (cluster-scoped, or in another namespace) is written
+//!   ([`Reconciler::ensure_cleanup`]);
+//! - labels the gateway reads (deletion protection, strict-mode exemption) and the CRD entry's
+//!   `labels:` always;
+//! - the managed label and the `managed-by`/`managed-since` annotations only in a metadata
+//!   write that happens anyway (nothing in ork reads them on CRs).
 
 use std::collections::BTreeMap;
 
@@ -10,8 +25,41 @@ use katalog::resources::Kind;
 use katalog::{Crd, Katalog};
 use kube::api::DynamicObject;
 
-use super::Reconciler;
-use crate::finalizer::Tracking;
+use super::{Error, Reconciler};
+use crate::finalizer::{self, Tracking};
+
+/// When a CRD's CRs carry ork's finalizers (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum FinalizerNeed {
+    /// The delete path has work for every CR: added on the first reconcile.
+    Always,
+    /// Only a CR with a child that cannot carry an ownerReference needs the cleanup pass.
+    WhenUnowned,
+}
+
+impl FinalizerNeed {
+    pub(crate) fn of(
+        crd: &Crd,
+        protection: Protection,
+        calls: Option<&crate::outbound::Calls>,
+    ) -> FinalizerNeed {
+        let declared = crd
+            .finalizers
+            .iter()
+            .any(|f| f.as_str() != labels::CLEANUP_FINALIZER);
+        let on_delete_call =
+            calls.is_some_and(|c| c.any_in(&[katalog::model::external::Place::OnDelete]));
+        if crd.operator_box().on_delete.is_some()
+            || on_delete_call
+            || declared
+            || protection.protect
+        {
+            FinalizerNeed::Always
+        } else {
+            FinalizerNeed::WhenUnowned
+        }
+    }
+}
 
 /// See [`Reconciler::child_kinds`].
 pub(crate) fn child_kinds_of(crd: &Crd) -> Vec<(String, String)> {
@@ -87,8 +135,16 @@ impl Reconciler {
         self.crd.permits_namespace(ns)
     }
 
-    /// The tracking metadata this CR must carry.
-    pub(super) fn tracking(&self, cr: &DynamicObject) -> Tracking {
+    /// The tracking metadata this CR must carry, with ork's finalizers when `finalize`;
+    /// `None` when nothing needs a metadata write (see the module docs).
+    pub(super) fn tracking(&self, cr: &DynamicObject, finalize: bool) -> Option<Tracking> {
+        let needed = finalize
+            || self.protection.protect
+            || self.protection.exempt
+            || self.crd.entry.labels.is_some();
+        if !needed {
+            return None;
+        }
         let mut labels_map =
             BTreeMap::from([(labels::MANAGED.to_owned(), labels::TRUE.to_owned())]);
         for (on, label) in [
@@ -110,11 +166,47 @@ impl Reconciler {
                 }
             }
         }
-        Tracking {
-            finalizers: self.finalizers.clone(),
+        Some(Tracking {
+            finalizers: if finalize {
+                self.finalizers.clone()
+            } else {
+                Vec::new()
+            },
             katalog: self.katalog_name.clone(),
             labels: labels_map,
             now: self.now_text(),
+        })
+    }
+
+    /// The metadata the first step of a reconcile ensures: see [`Reconciler::tracking`].
+    pub(super) fn first_tracking(&self, cr: &DynamicObject) -> Option<Tracking> {
+        self.tracking(cr, self.finalizer_need == FinalizerNeed::Always)
+    }
+
+    /// Adds the cleanup finalizer (with the rest of the tracking metadata) unless the CR
+    /// carries it: called before a child that cannot carry an ownerReference is written, so
+    /// the delete path finds and deletes it.
+    ///
+    /// # Errors
+    /// The metadata patch was refused.
+    pub(super) async fn ensure_cleanup(&self, cr: &DynamicObject) -> Result<(), Error> {
+        let carries = cr
+            .metadata
+            .finalizers
+            .as_ref()
+            .is_some_and(|f| f.iter().any(|f| f == labels::CLEANUP_FINALIZER));
+        if carries {
+            return Ok(());
         }
+        let api = self.api(cr.metadata.namespace.as_deref());
+        let tracking = self.tracking(cr, true);
+        finalizer::update(&api, cr, &self.config.field_manager, |c| {
+            tracking
+                .as_ref()
+                .and_then(|t| finalizer::ensure_patch(c, t))
+        })
+        .await
+        .map(|_| ())
+        .map_err(Error::MetadataFailed)
     }
 }

@@ -3,10 +3,12 @@
 //! from the API server (the watch-driven flow is the OperatorBox's to test).
 
 mod apply;
+mod budget;
 mod delete;
 mod gone;
 mod invalid;
 mod packs;
+mod restart;
 mod secrets;
 mod status;
 mod template_parity;
@@ -40,6 +42,8 @@ pub struct World {
     pub ns: String,
     pub resource: ApiResource,
     pub reconciler: Reconciler,
+    katalog: katalog::Katalog,
+    config: ReconcilerConfig,
     _dir: tempfile::TempDir,
 }
 
@@ -86,7 +90,8 @@ spec:
             .await
             .unwrap();
         let crd = loaded.katalog.crd("widget").unwrap();
-        let reconciler = Reconciler::new(&loaded.katalog, crd, client.clone(), config).unwrap();
+        let reconciler =
+            Reconciler::new(&loaded.katalog, crd, client.clone(), config.clone()).unwrap();
         World {
             cp,
             admin,
@@ -95,8 +100,17 @@ spec:
             ns,
             resource: widgets.resource,
             reconciler,
+            katalog: loaded.katalog,
+            config,
             _dir: dir,
         }
+    }
+
+    /// Replaces the Reconciler by a new one, as a restarted ork has: nothing remembered.
+    pub fn restart(&mut self) {
+        let crd = self.katalog.crd("widget").unwrap();
+        self.reconciler =
+            Reconciler::new(&self.katalog, crd, self.ork.clone(), self.config.clone()).unwrap();
     }
 
     pub fn crs(&self) -> Api<DynamicObject> {
@@ -206,7 +220,8 @@ fn marker(name: &str) -> ConfigMap {
 }
 
 /// The writes of `user` between the creation of `before` and of `after` (as `verb resource
-/// name`), or `None` while `after` is not logged yet.
+/// name`, `verb resource/subresource name` for a subresource), or `None` while `after` is
+/// not logged yet.
 fn audit_window(
     path: &std::path::Path,
     user: &str,
@@ -233,11 +248,14 @@ fn audit_window(
             return Some(writes);
         }
         if inside {
+            let resource = v["objectRef"]["resource"].as_str().unwrap_or_default();
+            let resource = match v["objectRef"]["subresource"].as_str() {
+                Some(sub) => format!("{resource}/{sub}"),
+                None => resource.to_owned(),
+            };
             writes.push(format!(
-                "{} {} {}",
+                "{} {resource} {name}",
                 v["verb"].as_str().unwrap_or_default(),
-                v["objectRef"]["resource"].as_str().unwrap_or_default(),
-                name
             ));
         }
     }
