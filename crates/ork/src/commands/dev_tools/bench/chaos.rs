@@ -22,7 +22,9 @@
 //! its three children present once and owned by it (the time from the end of the fault to
 //! that moment is the round's convergence time), then counts orphans (managed children without
 //! a live owner), duplicates (children beyond three per CR, or with several owners) and ork's
-//! writes over `--steady` once converged (the audit log; it should be zero). A round that does
+//! writes over `--steady` once converged and quiet (the audit log; it should be zero; the
+//! window opens once ork has written nothing for [`QUIET`], at most [`SETTLE_MAX`] after
+//! convergence, so the last CR's trailing `Reconciled` Event is not counted). A round that does
 //! not converge within [`PATIENCE`] counts as not converged.
 //!
 //! It prints one line per round, a table per fault after every six rounds and at the end, and
@@ -63,6 +65,11 @@ const STORM_WRITERS: usize = 200;
 const LATENCY: Duration = Duration::from_millis(200);
 /// Longest wait for a round to converge, or a namespace to go.
 const PATIENCE: Duration = Duration::from_secs(300);
+/// How long ork must write nothing before the steady window opens.
+const QUIET: Duration = Duration::from_secs(2);
+/// The longest wait for ork to go quiet after convergence; a write loop never does, and the
+/// steady window opens anyway.
+const SETTLE_MAX: Duration = Duration::from_secs(30);
 /// Children per CR in `fixtures/stack`, by name suffix.
 const CHILDREN: [&str; 3] = ["-a", "-b", "-sa"];
 
@@ -467,11 +474,38 @@ impl<'a> Chaos<'a> {
         Ok((orphans, duplicates))
     }
 
-    /// ork's writes (any verb, any object) in the audit log over `window`, starting now; when
-    /// there are some, what they were (verb resource/subresource namespace, counted) is printed.
+    /// ork's writes (any verb, any object) in the audit log over `window`, once ork has gone
+    /// quiet (no write for [`QUIET`], at most [`SETTLE_MAX`]): the tail of convergence, such as
+    /// a `Reconciled` Event published just after the status write that made the last CR Ready,
+    /// is not a steady write, while a write loop never goes quiet and is counted. When there
+    /// are some, what they were (verb resource/subresource namespace, counted) is printed.
     async fn steady_writes(&self, window: Duration) -> anyhow::Result<usize> {
-        let from = std::fs::metadata(&self.audit_log).map_or(0, |m| m.len());
+        let settle_until = std::time::Instant::now() + SETTLE_MAX;
+        let mut from = self.audit_len();
+        while std::time::Instant::now() < settle_until {
+            tokio::time::sleep(QUIET).await;
+            let (writes, end) = self.writes_since(from)?;
+            from = end;
+            if writes.is_empty() {
+                break;
+            }
+        }
         tokio::time::sleep(window).await;
+        let (kinds, _) = self.writes_since(from)?;
+        if !kinds.is_empty() {
+            println!("  steady writes: {kinds:?}");
+        }
+        Ok(kinds.values().sum())
+    }
+
+    /// The audit log's length now.
+    fn audit_len(&self) -> u64 {
+        std::fs::metadata(&self.audit_log).map_or(0, |m| m.len())
+    }
+
+    /// ork's writes in the audit log after byte `from`, counted by kind, and where the log
+    /// ends.
+    fn writes_since(&self, from: u64) -> anyhow::Result<(BTreeMap<String, usize>, u64)> {
         let text = std::fs::read(&self.audit_log)?;
         let tail = String::from_utf8_lossy(text.get(from as usize..).unwrap_or_default());
         let mut kinds: BTreeMap<String, usize> = BTreeMap::new();
@@ -493,10 +527,7 @@ impl<'a> Chaos<'a> {
             );
             *kinds.entry(kind).or_default() += 1;
         }
-        if !kinds.is_empty() {
-            println!("  steady writes: {kinds:?}");
-        }
-        Ok(kinds.values().sum())
+        Ok((kinds, text.len() as u64))
     }
 
     /// Deletes the CRs of `namespace` and waits until they are gone, so rounds do not
