@@ -182,6 +182,24 @@ impl Needs {
                     n.watches.insert(GroupResource::new(group, plural));
                 }
             }
+            if let Some(remote) = ob.reconciler.as_ref().and_then(|r| r.remote.as_ref()) {
+                n.secret_refs |= remote.value.auth.as_ref().is_some_and(has_secret_ref);
+                for m in crate::build::remote::managed_kinds(&remote.value) {
+                    let api = m.api_version().unwrap_or_default();
+                    match Kind::ALL.into_iter().find(|k| {
+                        k.api_version() == Some(api.as_str())
+                            && k.kube_kind() == Some(m.kind.as_str())
+                    }) {
+                        Some(k) => {
+                            n.child_kinds.insert(k);
+                        }
+                        None => {
+                            n.custom_children
+                                .insert(GroupResource::new(m.group, m.plural));
+                        }
+                    }
+                }
+            }
             for c in &ob.cross {
                 let auth = c.value.source.as_ref().and_then(|s| s.auth.as_ref());
                 n.secret_refs |= auth.is_some_and(|a| a.value.secret_ref.is_some());
@@ -468,6 +486,19 @@ mod tests {
         let read = ["get", "list", "watch"];
         assert!(rules.contains(&rule("", "configmaps", &read)));
         assert!(rules.contains(&rule("apps", "statefulsets", &read)));
+    }
+
+    #[test]
+    fn a_remote_reconciler_is_granted_its_managed_kinds_and_its_secret() {
+        let text = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: t}\nspec:\n  crds:\n    web:\n      apiTypes: {group: demo.io, version: v1, kind: Web, plural: webs}\n      operatorBox:\n        reconciler:\n          default: false\n          remote:\n            endpoint: http://r/reconcile\n            auth: {secretRef: {name: s, key: k}}\n            managedResources:\n              - {kind: Deployment}\n              - {apiVersion: example.com/v1, kind: Gadget}\n";
+        let k = crate::load_text("/nonexistent/k.yaml", text)
+            .unwrap_or_else(|d| panic!("{}", d.render()))
+            .katalog;
+        let rules = runtime_rules(&Needs::from_katalog(&k));
+        assert!(rules.contains(&rule("apps", "deployments", &DEFAULT_VERBS)));
+        assert!(rules.contains(&rule("example.com", "gadgets", &DEFAULT_VERBS)));
+        assert!(rules.contains(&rule("", "secrets", &["get"])));
+        assert!(!rules.iter().any(|r| r.resources == ["services"]));
     }
 
     #[test]

@@ -12,6 +12,7 @@ mod leader;
 mod operator_box;
 mod packs;
 mod reconcile;
+mod remote;
 mod support;
 mod unique;
 mod wait;

@@ -179,22 +179,22 @@ pub const GAPS: &[Gap] = &[
     refused(
         "Reconciler.hooks",
         "spec.crds.*.operatorBox.reconciler.hooks",
-        "typed Go hooks (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
+        "typed Go hooks (spec §9.8) cannot run in ork; a `remote` reconciler (spec §9.7) can replace them",
     ),
     refused(
         "Reconciler.hooks",
         "spec.crds.*.operatorBox.reconcile.hooks",
-        "typed Go hooks (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
+        "typed Go hooks (spec §9.8) cannot run in ork; a `remote` reconciler (spec §9.7) can replace them",
     ),
     refused(
         "Reconciler.constructor",
         "spec.crds.*.operatorBox.reconciler.constructor",
-        "typed Go constructors (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
+        "typed Go constructors (spec §9.8) cannot run in ork; a `remote` reconciler (spec §9.7) can replace them",
     ),
     refused(
         "Reconciler.constructor",
         "spec.crds.*.operatorBox.reconcile.constructor",
-        "typed Go constructors (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
+        "typed Go constructors (spec §9.8) cannot run in ork; a `remote` reconciler (spec §9.7) can replace them",
     ),
     warned(
         "Protection.cleanup_on_shutdown",

@@ -4,6 +4,8 @@
 
 pub mod call;
 pub mod client;
+pub mod remote;
+mod secret;
 
 use std::sync::Arc;
 

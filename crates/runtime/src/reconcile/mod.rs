@@ -104,6 +104,10 @@ pub enum Error {
     /// An `external:` call without `continueOnError` failed; retried with backoff.
     #[error(transparent)]
     ExternalFailed(crate::outbound::Halted),
+    /// The remote reconciler gave no usable answer, said `error`, or returned a kind outside
+    /// its `managedResources` (then nothing was applied); retried with backoff.
+    #[error("remote reconciler: {0}")]
+    RemoteFailed(String),
     /// `onDelete` did not finish within its timeout; the finalizer stays.
     #[error("deletion did not finish within {timeout:?}; still waiting for {pending}")]
     DeletionTimedOut {
@@ -279,6 +283,8 @@ pub struct Reconciler {
     cross: Option<Arc<Cross>>,
     /// The CRD's `external:` calls, when it has any.
     calls: Option<Arc<crate::outbound::Calls>>,
+    /// The CRD's remote reconciler, when it has one.
+    remote: Option<Arc<crate::outbound::remote::Remote>>,
     /// The children cache its OperatorBox attached (see [`Reconciler::use_child_cache`]).
     box_cache: std::sync::OnceLock<Arc<dyn owned::ChildCache>>,
     /// The cache of this CRD's CRs its OperatorBox attached (for `unique` rules).
@@ -300,6 +306,10 @@ struct Converged {
     children: Map<String, Value>,
     /// Whether anything was written or deleted.
     wrote: bool,
+    /// Status fields a remote reconciler returned, merged under ork's.
+    status: Option<Map<String, Value>>,
+    /// The delay a remote reconciler asked for.
+    requeue: Option<Duration>,
 }
 
 impl Reconciler {
@@ -323,6 +333,13 @@ impl Reconciler {
         let calls =
             crate::outbound::Calls::of(crd, render.clone(), client.clone(), config.metrics.clone())
                 .map(|c| Arc::new(c.stubbed(config.stub_external)));
+        let remote = crate::outbound::remote::Remote::of(
+            crd,
+            render.clone(),
+            client.clone(),
+            config.metrics.clone(),
+        )
+        .map(Arc::new);
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -363,6 +380,7 @@ impl Reconciler {
             child_kinds: child_kinds_of(crd),
             cross,
             calls,
+            remote,
             box_cache: std::sync::OnceLock::new(),
             primary_store: std::sync::OnceLock::new(),
         })
@@ -639,15 +657,15 @@ impl Reconciler {
             (None, Err(halted)) => Err(halted),
             (None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
         };
-        let (result, children, wrote) = match converged {
-            Ok(c) => (Ok(()), c.children, c.wrote),
+        let (result, children, wrote, remote_status, remote_requeue) = match converged {
+            Ok(c) => (Ok(()), c.children, c.wrote, c.status, c.requeue),
             Err(e) if crate::refusal::is_namespace_terminating(&e) => {
                 // Nothing can be created there any more, and retrying cannot change that:
                 // the namespace's deletion reaches this CR next and runs its deletion path.
                 tracing::debug!("the namespace is terminating; only the deletion path runs");
                 return Ok(Action::Done);
             }
-            Err(e) => (Err(e), Map::new(), false),
+            Err(e) => (Err(e), Map::new(), false, None, None),
         };
         if let Some(d) = data.as_object_mut() {
             d.insert("children".into(), Value::Object(children));
@@ -659,7 +677,9 @@ impl Reconciler {
             },
             ..findings_base
         };
-        let written = self.write_status(&api, &cr, &findings, &data).await;
+        let written = self
+            .write_status(&api, &cr, &findings, &data, remote_status.as_ref())
+            .await;
         let status_changed = matches!(written, Ok(true));
         match (&result, written) {
             (Ok(_), Err(e)) => return Err(self.fail(&cr, e).await),
@@ -687,7 +707,9 @@ impl Reconciler {
                     )
                     .await;
                 }
-                Ok(self.requeue(&data))
+                Ok(remote_requeue
+                    .map(Action::RequeueAfter)
+                    .unwrap_or_else(|| self.requeue(&data)))
             }
         }
     }
@@ -716,7 +738,7 @@ impl Reconciler {
         };
         let api = self.api(cr.metadata.namespace.as_deref());
         let data = self.cr_json(cr);
-        if let Err(se) = self.write_status(&api, cr, &findings, &data).await {
+        if let Err(se) = self.write_status(&api, cr, &findings, &data, None).await {
             tracing::warn!(error = %se.message(), "status not written");
         }
         self.event(cr, EventType::Warning, e.event_reason(), &e.message())
@@ -724,13 +746,15 @@ impl Reconciler {
         e
     }
 
-    /// Computes and writes the status; returns whether it wrote.
+    /// Computes and writes the status, with the fields of `merged` (a remote reconciler's
+    /// answer) where ork writes none; returns whether it wrote.
     async fn write_status(
         &self,
         api: &Api<DynamicObject>,
         cr: &DynamicObject,
         findings: &status::Findings,
         data: &Value,
+        merged: Option<&Map<String, Value>>,
     ) -> Result<bool, Error> {
         let entry = &self.crd.entry;
         if entry.ignore_status_patch == Some(true)
@@ -760,6 +784,9 @@ impl Reconciler {
             let fields: Vec<_> = declared.fields.iter().map(|f| &f.value).collect();
             let failed = findings.error.is_some() || findings.denied.is_some();
             status::declared_fields(&mut body, &fields, data, &*self.render, self.now(), failed);
+        }
+        for (k, v) in merged.into_iter().flatten() {
+            body.entry(k.clone()).or_insert_with(|| v.clone());
         }
         if body.is_empty() {
             return Ok(false);
