@@ -199,8 +199,9 @@ impl ReconcilerConfig {
         self
     }
 
-    /// Answer `external:` calls with an empty success instead of sending them (default
-    /// false; `ork simulate --skip-external`).
+    /// Answer `external:` calls with an empty success, and a remote reconciler with `ok`
+    /// and nothing else, instead of sending them (default false; `ork simulate
+    /// --skip-external`).
     #[must_use]
     pub fn stub_external(mut self, stub: bool) -> Self {
         self.stub_external = stub;
@@ -339,7 +340,7 @@ impl Reconciler {
             client.clone(),
             config.metrics.clone(),
         )
-        .map(Arc::new);
+        .map(|r| Arc::new(r.stubbed(config.stub_external)));
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
