@@ -3,6 +3,7 @@
 mod autoscale;
 mod children;
 mod cross;
+mod cross_remote;
 mod external;
 mod gates;
 mod http;

@@ -171,11 +171,6 @@ pub const GAPS: &[Gap] = &[
         "spec.crds.*.conversion.participant",
         "conversion statistics are not kept",
     ),
-    warned(
-        "CrossSource.cache_for",
-        "spec.crds.*.operatorBox.cross.*.source.cacheFor",
-        "remote cross reads are not made, so nothing is cached",
-    ),
     refused(
         "Reconciler.hooks",
         "spec.crds.*.operatorBox.reconciler.hooks",

@@ -5,7 +5,7 @@
 pub mod call;
 pub mod client;
 pub mod remote;
-mod secret;
+pub(crate) mod secret;
 
 use std::sync::Arc;
 

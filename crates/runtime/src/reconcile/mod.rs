@@ -284,6 +284,8 @@ pub struct Reconciler {
     cross: Option<Arc<Cross>>,
     /// The CRD's `external:` calls, when it has any.
     calls: Option<Arc<crate::outbound::Calls>>,
+    /// The CRD's `cross:` reads with a remote `source`, when it has any.
+    remote_cross: Option<Arc<crate::observe::remote::RemoteCross>>,
     /// The CRD's remote reconciler, when it has one.
     remote: Option<Arc<crate::outbound::remote::Remote>>,
     /// The children cache its OperatorBox attached (see [`Reconciler::use_child_cache`]).
@@ -341,6 +343,8 @@ impl Reconciler {
             config.metrics.clone(),
         )
         .map(|r| Arc::new(r.stubbed(config.stub_external)));
+        let remote_cross =
+            crate::observe::remote::RemoteCross::of(crd, client.clone()).map(Arc::new);
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -381,6 +385,7 @@ impl Reconciler {
             child_kinds: child_kinds_of(crd),
             cross,
             calls,
+            remote_cross,
             remote,
             box_cache: std::sync::OnceLock::new(),
             primary_store: std::sync::OnceLock::new(),
@@ -630,10 +635,18 @@ impl Reconciler {
             Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
         };
         let mut data = self.cr_json(&cr);
-        let template_keys = match self.template_keys(&data, surroundings) {
+        let mut template_keys = match self.template_keys(&data, surroundings) {
             Ok(keys) => keys,
             Err(e) => return Err(self.fail(&cr, e).await),
         };
+        if let Some(remote) = &self.remote_cross {
+            let mut cross = match template_keys.remove("cross") {
+                Some(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            remote.complete(&*self.render, &data, &mut cross).await;
+            template_keys.insert("cross".into(), Value::Object(cross));
+        }
         if let Some(d) = data.as_object_mut() {
             d.extend(template_keys.clone());
         }
@@ -708,9 +721,10 @@ impl Reconciler {
                     )
                     .await;
                 }
-                Ok(remote_requeue
+                let action = remote_requeue
                     .map(Action::RequeueAfter)
-                    .unwrap_or_else(|| self.requeue(&data)))
+                    .unwrap_or_else(|| self.requeue(&data));
+                Ok(self.poll_remote_cross(action))
             }
         }
     }
@@ -806,6 +820,18 @@ impl Reconciler {
                 }
                 Ok(false)
             }
+        }
+    }
+
+    /// `action`, brought forward to the remote cross reads' `cacheFor` when there are any:
+    /// nothing tells this process that a remote source changed.
+    fn poll_remote_cross(&self, action: Action) -> Action {
+        let Some(every) = self.remote_cross.as_ref().map(|r| r.poll_every()) else {
+            return action;
+        };
+        match action {
+            Action::RequeueAfter(d) if d <= every => action,
+            _ => Action::RequeueAfter(every),
         }
     }
 
