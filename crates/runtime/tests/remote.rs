@@ -18,21 +18,21 @@ use crate::reconcile::{World, condition};
 
 /// One request as the server read it.
 #[derive(Debug, Clone)]
-struct Request {
-    head: String,
-    body: Value,
+pub struct Request {
+    pub head: String,
+    pub body: Value,
 }
 
 /// A loopback HTTP server answering every request with the current JSON body (status 200)
 /// and recording each request, body included.
-struct Server {
-    url: String,
+pub struct Server {
+    pub url: String,
     answer: Arc<Mutex<Value>>,
     seen: Arc<Mutex<Vec<Request>>>,
 }
 
 impl Server {
-    async fn start(answer: Value) -> Server {
+    pub async fn start(answer: Value) -> Server {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let url = format!("http://{}", listener.local_addr().unwrap());
         let answer = Arc::new(Mutex::new(answer));
@@ -63,7 +63,7 @@ impl Server {
         *self.answer.lock().unwrap() = answer;
     }
 
-    fn requests(&self) -> Vec<Request> {
+    pub fn requests(&self) -> Vec<Request> {
         self.seen.lock().unwrap().clone()
     }
 }

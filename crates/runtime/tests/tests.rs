@@ -10,6 +10,7 @@ mod http;
 mod includes;
 mod kordination;
 mod leader;
+mod notify;
 mod operator_box;
 mod packs;
 mod reconcile;

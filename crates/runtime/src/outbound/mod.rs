@@ -4,6 +4,7 @@
 
 pub mod call;
 pub mod client;
+pub mod notify;
 pub mod remote;
 pub(crate) mod secret;
 

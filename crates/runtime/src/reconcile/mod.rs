@@ -165,6 +165,7 @@ pub struct ReconcilerConfig {
     status_refresh: Duration,
     metrics: Option<crate::metrics::CrdMetrics>,
     stub_external: bool,
+    notifier: Option<crate::outbound::notify::Notifier>,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -187,6 +188,7 @@ impl Default for ReconcilerConfig {
             status_refresh: subresource::REFRESH,
             metrics: None,
             stub_external: false,
+            notifier: None,
         }
     }
 }
@@ -242,6 +244,14 @@ impl ReconcilerConfig {
     #[must_use]
     pub fn metrics(mut self, metrics: crate::metrics::CrdMetrics) -> Self {
         self.metrics = Some(metrics);
+        self
+    }
+
+    /// Where condition transitions are sent (default: nowhere; see
+    /// [`crate::outbound::notify`]).
+    #[must_use]
+    pub fn notifier(mut self, notifier: crate::outbound::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
         self
     }
 
@@ -790,9 +800,13 @@ impl Reconciler {
         if let Some(g) = generation {
             body.insert("observedGeneration".into(), g.into());
         }
+        let mut transitions = Vec::new();
         if policy.conditions {
             let previous = cr.data.get("status").and_then(|s| s.get("conditions"));
             let list = status::conditions(previous, findings, generation, &self.now_text());
+            if self.config.notifier.is_some() {
+                transitions = crate::outbound::notify::transitions(previous, &list);
+            }
             body.insert("conditions".into(), Value::Array(list));
         }
         if let Some(declared) = declared {
@@ -810,7 +824,10 @@ impl Reconciler {
             .await
             .map_err(Error::StatusFailed)?
         {
-            status::Published::Written => Ok(true),
+            status::Published::Written => {
+                self.notify(cr, transitions);
+                Ok(true)
+            }
             status::Published::Unchanged => Ok(false),
             status::Published::NotFound => {
                 // One 404 says nothing about the CRD: discovery tells whether the CR is gone
@@ -820,6 +837,24 @@ impl Reconciler {
                 }
                 Ok(false)
             }
+        }
+    }
+
+    /// Queues a notice per condition transition a status write made (never waits).
+    fn notify(&self, cr: &DynamicObject, transitions: Vec<(String, String, String, String)>) {
+        let Some(notifier) = &self.config.notifier else {
+            return;
+        };
+        for (condition, status, reason, message) in transitions {
+            notifier.send(crate::outbound::notify::Notice {
+                crd: self.crd.name.clone(),
+                name: cr.metadata.name.clone().unwrap_or_default(),
+                namespace: cr.metadata.namespace.clone().unwrap_or_default(),
+                condition,
+                status,
+                reason,
+                message,
+            });
         }
     }
 
