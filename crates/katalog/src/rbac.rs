@@ -100,20 +100,7 @@ pub struct Needs {
     pub gateway: Option<GatewayNeeds>,
 }
 
-/// A naive English plural of a lowercase kind, for kinds no CRD in the Katalog describes.
-pub fn plural_of(kind: &str) -> String {
-    let k = kind.to_ascii_lowercase();
-    if k.ends_with('s') || k.ends_with('x') || k.ends_with("ch") || k.ends_with("sh") {
-        format!("{k}es")
-    } else if let Some(stem) = k
-        .strip_suffix('y')
-        .filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u']))
-    {
-        format!("{stem}ies")
-    } else {
-        format!("{k}s")
-    }
-}
+pub use crate::resources::plural_of;
 
 /// The API group of an apiVersion (`apps/v1` → `apps`, `v1` → ``).
 fn group_of(api_version: &str) -> &str {
@@ -184,7 +171,7 @@ impl Needs {
             }
             if let Some(remote) = ob.reconciler.as_ref().and_then(|r| r.remote.as_ref()) {
                 n.secret_refs |= remote.value.auth.as_ref().is_some_and(has_secret_ref);
-                for m in crate::build::remote::managed_kinds(&remote.value) {
+                for m in crate::remote::managed_kinds(&remote.value) {
                     let api = m.api_version().unwrap_or_default();
                     match Kind::ALL.into_iter().find(|k| {
                         k.api_version() == Some(api.as_str())

@@ -3,9 +3,9 @@
 //! (§18.2 #1, #5, #6, #10, #13; §18.3 #6, #50, #51).
 
 use super::{Cx, duration_problem};
-use crate::build::remote::{ManagedKind, RemoteAuth};
 use crate::de::Spanned;
 use crate::model::{Crd, Hooks, Queue, Reconciler, Remote, duration};
+use crate::remote::{ManagedKind, RemoteAuth};
 use crate::resolve::{crd_file, settings::is_reconciler_profile};
 
 pub fn check(cx: &mut Cx<'_>) {
