@@ -228,6 +228,81 @@ spec:
     stop(gw).await;
 }
 
+/// The runtime's own sender (`runtime::outbound::notify`, as `ork run` wires it) against this
+/// gateway with a notify token: a condition transition reaches the team's webhook and SMTP
+/// server, and the runtime counts it sent.
+#[tokio::test]
+async fn the_runtime_notifier_reaches_the_webhook_and_smtp_through_the_gateway() {
+    let client = cluster().await;
+    let (hook_url, mut hooks) = http_receiver().await;
+    let (smtp, mut mails) = smtp_server().await;
+    let text = format!(
+        r#"apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: notify-runtime}}
+gateway: {{enabled: true}}
+notification:
+  teams:
+    - name: ops
+      email: ops@example.test
+      slack: {{webhookUrl: "{hook_url}"}}
+spec:
+  crds:
+    site:
+      apiTypes: {{group: notifyrt.ork.test, version: v1, kind: Site, plural: sites}}
+"#
+    );
+    let config = config(&testenv::unique_name("gw-notify-rt")).notify(gateway::NotifyConfig {
+        smtp: Some(smtp),
+        token: gateway::notify_access::Token::new("rt-token"),
+        ..gateway::Config::new().notify
+    });
+    let gw = start(&client, &text, config).await;
+    let metrics = runtime::Metrics::new();
+    let notifier = runtime::outbound::notify::Notifier::start(
+        &format!("http://{}", gw.http_addr()),
+        Some("rt-token".into()),
+        metrics.clone(),
+    );
+    notifier.send(runtime::outbound::notify::Notice {
+        crd: "site".into(),
+        name: "web".into(),
+        namespace: "prod".into(),
+        condition: "Ready".into(),
+        status: "False".into(),
+        reason: "ReconcileError".into(),
+        message: "image pull failed".into(),
+    });
+    let hook = tokio::time::timeout(Duration::from_secs(20), hooks.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(
+        hook.contains("site prod/web: Ready=False (ReconcileError): image pull failed"),
+        "{hook}"
+    );
+    let mail = tokio::time::timeout(Duration::from_secs(20), mails.recv())
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        mail_headers(&mail).1,
+        "[ork] site prod/web: Ready=False",
+        "{mail}"
+    );
+    let sent = "orkestra_external_call_total{crd=\"site\",name=\"notify\",result=\"sent\"} 1";
+    testenv::eventually(
+        "the runtime to count the notice sent",
+        Duration::from_secs(20),
+        || {
+            let text = metrics.encode();
+            async move { text.lines().any(|l| l == sent).then_some(()) }
+        },
+    )
+    .await;
+    stop(gw).await;
+}
+
 /// A Katalog with one team and no channel that can fail: `/notify` answers 202 when admitted.
 const QUIET: &str = r#"apiVersion: orkestra.orkspace.io/v1
 kind: Katalog

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod model;
 pub mod plan;
 pub mod rbac;
+pub mod remote;
 pub mod render;
 pub mod resolve;
 pub mod resources;

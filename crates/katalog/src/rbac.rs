@@ -100,20 +100,7 @@ pub struct Needs {
     pub gateway: Option<GatewayNeeds>,
 }
 
-/// A naive English plural of a lowercase kind, for kinds no CRD in the Katalog describes.
-pub fn plural_of(kind: &str) -> String {
-    let k = kind.to_ascii_lowercase();
-    if k.ends_with('s') || k.ends_with('x') || k.ends_with("ch") || k.ends_with("sh") {
-        format!("{k}es")
-    } else if let Some(stem) = k
-        .strip_suffix('y')
-        .filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u']))
-    {
-        format!("{stem}ies")
-    } else {
-        format!("{k}s")
-    }
-}
+pub use crate::resources::plural_of;
 
 /// The API group of an apiVersion (`apps/v1` → `apps`, `v1` → ``).
 fn group_of(api_version: &str) -> &str {
@@ -180,6 +167,24 @@ impl Needs {
                         .cloned()
                         .unwrap_or_else(|| plural_of(kind));
                     n.watches.insert(GroupResource::new(group, plural));
+                }
+            }
+            if let Some(remote) = ob.reconciler.as_ref().and_then(|r| r.remote.as_ref()) {
+                n.secret_refs |= remote.value.auth.as_ref().is_some_and(has_secret_ref);
+                for m in crate::remote::managed_kinds(&remote.value) {
+                    let api = m.api_version().unwrap_or_default();
+                    match Kind::ALL.into_iter().find(|k| {
+                        k.api_version() == Some(api.as_str())
+                            && k.kube_kind() == Some(m.kind.as_str())
+                    }) {
+                        Some(k) => {
+                            n.child_kinds.insert(k);
+                        }
+                        None => {
+                            n.custom_children
+                                .insert(GroupResource::new(m.group, m.plural));
+                        }
+                    }
                 }
             }
             for c in &ob.cross {
@@ -481,6 +486,19 @@ mod tests {
         let read = ["get", "list", "watch"];
         assert!(rules.contains(&rule("", "configmaps", &read)));
         assert!(rules.contains(&rule("apps", "statefulsets", &read)));
+    }
+
+    #[test]
+    fn a_remote_reconciler_is_granted_its_managed_kinds_and_its_secret() {
+        let text = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: t}\nspec:\n  crds:\n    web:\n      apiTypes: {group: demo.io, version: v1, kind: Web, plural: webs}\n      operatorBox:\n        reconciler:\n          default: false\n          remote:\n            endpoint: http://r/reconcile\n            auth: {secretRef: {name: s, key: k}}\n            managedResources:\n              - {kind: Deployment}\n              - {apiVersion: example.com/v1, kind: Gadget}\n";
+        let k = crate::load_text("/nonexistent/k.yaml", text)
+            .unwrap_or_else(|d| panic!("{}", d.render()))
+            .katalog;
+        let rules = runtime_rules(&Needs::from_katalog(&k));
+        assert!(rules.contains(&rule("apps", "deployments", &DEFAULT_VERBS)));
+        assert!(rules.contains(&rule("example.com", "gadgets", &DEFAULT_VERBS)));
+        assert!(rules.contains(&rule("", "secrets", &["get"])));
+        assert!(!rules.iter().any(|r| r.resources == ["services"]));
     }
 
     #[test]

@@ -112,8 +112,17 @@ pub async fn run(
         }
     };
     let mirror = tokio::spawn(mirror_leading(leading.clone(), Arc::clone(&view)));
-    let supervisor =
-        Supervisor::start_katalog(&client, katalog, &metrics, config.stop_timeout, leading).await?;
+    let notifier =
+        crate::outbound::notify::Notifier::for_katalog(katalog, &config.gateway_endpoint, &metrics);
+    let supervisor = Supervisor::start_notifying(
+        &client,
+        katalog,
+        &metrics,
+        config.stop_timeout,
+        leading,
+        notifier,
+    )
+    .await?;
     view.set_boxes(supervisor.boxes());
     let healths = supervisor
         .boxes()

@@ -127,8 +127,28 @@ impl Supervisor {
         stop_timeout: std::time::Duration,
         leading: Leading,
     ) -> Result<Self, Error> {
+        Self::start_notifying(client, katalog, metrics, stop_timeout, leading, None).await
+    }
+
+    /// [`Supervisor::start_katalog`], with condition transitions sent through `notifier`
+    /// (what `ork run` does when the Katalog declares notification teams).
+    ///
+    /// # Errors
+    ///
+    /// As [`Supervisor::start_katalog`].
+    pub async fn start_notifying(
+        client: &Client,
+        katalog: &katalog::Katalog,
+        metrics: &Metrics,
+        stop_timeout: std::time::Duration,
+        leading: Leading,
+        notifier: Option<crate::outbound::notify::Notifier>,
+    ) -> Result<Self, Error> {
         Self::start(client, katalog, metrics, stop_timeout, leading, |crd| {
-            let config = crate::ReconcilerConfig::default().metrics(metrics.crd(&crd.name));
+            let mut config = crate::ReconcilerConfig::default().metrics(metrics.crd(&crd.name));
+            if let Some(n) = &notifier {
+                config = config.notifier(n.clone());
+            }
             crate::Reconciler::new(katalog, crd, client.clone(), config).map(Arc::new)
         })
         .await

@@ -301,6 +301,18 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
             )
         });
     }
+    if crd
+        .operator_box()
+        .reconciler
+        .as_ref()
+        .is_some_and(|r| r.remote.is_some())
+    {
+        notes.push(if inputs.skip_external {
+            "remote reconciler: stubbed: it answers `ok` with no resources and no status".to_owned()
+        } else {
+            "remote reconciler: called for real (--skip-external stubs it)".to_owned()
+        });
+    }
     let gates = Gates::of(crd);
     let namespace = cr
         .pointer("/metadata/namespace")

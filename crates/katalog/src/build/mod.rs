@@ -60,6 +60,7 @@ mod owner;
 mod policy;
 mod preview;
 mod profiles;
+pub mod remote;
 mod render;
 mod scaling;
 mod storage;

@@ -120,6 +120,21 @@ pub trait Declaration: std::fmt::Debug {
     fn common(&self) -> Common<'_>;
 }
 
+/// A naive English plural of a lowercase kind, for kinds no CRD in the Katalog describes.
+pub fn plural_of(kind: &str) -> String {
+    let k = kind.to_ascii_lowercase();
+    if k.ends_with('s') || k.ends_with('x') || k.ends_with("ch") || k.ends_with("sh") {
+        format!("{k}es")
+    } else if let Some(stem) = k
+        .strip_suffix('y')
+        .filter(|s| !s.ends_with(['a', 'e', 'i', 'o', 'u']))
+    {
+        format!("{stem}ies")
+    } else {
+        format!("{k}s")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

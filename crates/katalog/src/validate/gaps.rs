@@ -171,30 +171,25 @@ pub const GAPS: &[Gap] = &[
         "spec.crds.*.conversion.participant",
         "conversion statistics are not kept",
     ),
-    warned(
-        "CrossSource.cache_for",
-        "spec.crds.*.operatorBox.cross.*.source.cacheFor",
-        "remote cross reads are not made, so nothing is cached",
-    ),
     refused(
         "Reconciler.hooks",
         "spec.crds.*.operatorBox.reconciler.hooks",
-        "typed Go hooks (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
+        "typed Go hooks (spec §9.8) cannot run in ork; a `remote` reconciler (spec §9.7) can replace them",
     ),
     refused(
         "Reconciler.hooks",
         "spec.crds.*.operatorBox.reconcile.hooks",
-        "typed Go hooks (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
+        "typed Go hooks (spec §9.8) cannot run in ork; a `remote` reconciler (spec §9.7) can replace them",
     ),
     refused(
         "Reconciler.constructor",
         "spec.crds.*.operatorBox.reconciler.constructor",
-        "typed Go constructors (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
+        "typed Go constructors (spec §9.8) cannot run in ork; a `remote` reconciler (spec §9.7) can replace them",
     ),
     refused(
         "Reconciler.constructor",
         "spec.crds.*.operatorBox.reconcile.constructor",
-        "typed Go constructors (spec §9.8) cannot run in ork (nor can the `remote` reconciler that replaces them yet)",
+        "typed Go constructors (spec §9.8) cannot run in ork; a `remote` reconciler (spec §9.7) can replace them",
     ),
     warned(
         "Protection.cleanup_on_shutdown",

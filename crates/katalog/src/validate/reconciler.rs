@@ -4,7 +4,8 @@
 
 use super::{Cx, duration_problem};
 use crate::de::Spanned;
-use crate::model::{Crd, Hooks, Queue, Reconciler, duration};
+use crate::model::{Crd, Hooks, Queue, Reconciler, Remote, duration};
+use crate::remote::{ManagedKind, RemoteAuth};
 use crate::resolve::{crd_file, settings::is_reconciler_profile};
 
 pub fn check(cx: &mut Cx<'_>) {
@@ -294,16 +295,6 @@ fn extension_points(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
             "declare `remote:` or remove `default: false`");
     }
     if let Some(remote) = &r.remote {
-        // Until the remote reconciler is built, a Katalog that declares one must not start:
-        // running its templates instead (or nothing, with `default: false`) would be wrong.
-        cx.crd_error(
-            crd,
-            Some(&remote.at),
-            "remote-reconciler-unsupported",
-            &format!("{PREFIX}.remote"),
-            "the remote reconciler (`remote:`, spec §9.7) is not supported by ork yet; this CRD would not be reconciled as declared",
-            "reconcile with templates (`onReconcile`) instead, or run this CRD with Orkestra",
-        );
         if remote.value.endpoint.as_deref().is_none_or(str::is_empty) {
             cx.crd_error(
                 crd,
@@ -329,10 +320,42 @@ fn extension_points(cx: &mut Cx<'_>, crd: &Crd, r: &Reconciler) {
             remote.value.timeout.as_ref(),
             &format!("{PREFIX}.remote.timeout"),
         );
-        if remote.value.managed_resources.is_empty() {
-            cx.crd_warning(crd, Some(&remote.at), "remote-without-managed-resources", &format!("{PREFIX}.remote"),
-                "the remote reconciler declares no `managedResources`; no RBAC is generated for what it creates", "list the kinds it manages");
+        remote_details(cx, crd, remote);
+    }
+}
+
+/// `managedResources`, `auth` and `payload` of a remote reconciler.
+fn remote_details(cx: &mut Cx<'_>, crd: &Crd, remote: &Spanned<Remote>) {
+    let rest = format!("{PREFIX}.remote");
+    let r = &remote.value;
+    if r.managed_resources.is_empty() {
+        cx.crd_warning(crd, Some(&remote.at), "remote-without-managed-resources", &rest,
+            "the remote reconciler declares no `managedResources`: every resource it returns is refused", "list the kinds it manages");
+    }
+    for (i, m) in r.managed_resources.iter().enumerate() {
+        let kind = ManagedKind::of(m);
+        if kind.as_ref().is_none_or(|k| k.version.is_none()) {
+            cx.crd_error(crd, Some(&remote.at), "missing-field", &format!("{rest}.managedResources[{i}]"),
+                "a managed resource needs `kind`, and `apiVersion` (or `group` and `version`) unless it is a built-in kind",
+                "e.g. `{kind: Deployment}` or `{apiVersion: example.com/v1, kind: Gadget}`");
         }
+    }
+    if r.payload.is_some() {
+        cx.crd_error(crd, Some(&remote.at), "unsupported-field", &format!("{rest}.payload"),
+            "`payload` shaping is not supported by ork: the request always carries key, gvk, object, prepared and args",
+            "remove `payload`");
+    }
+    if let Some(auth) = &r.auth
+        && let Err(problem) = RemoteAuth::parse(auth)
+    {
+        cx.crd_error(
+            crd,
+            Some(&remote.at),
+            "invalid-auth",
+            &format!("{rest}.auth"),
+            problem,
+            "use `auth: {secretRef: {name, key}}` or `auth: {env: VAR}`, optionally with `header`",
+        );
     }
 }
 

@@ -24,13 +24,11 @@
 //! `name`/`namespace` (when a name selected it), empty `spec` and `status`, and
 //! `_placeholder: true`, the runtime's mark for "not there", so `resourceExists` is false.
 //! A CRD with `crossAccess: false` (or the Katalog-wide `crossAccess: false` without a
-//! per-CRD override) always reads as no match. A declaration whose CRD is not in this
-//! process but has a remote `source:` reads as no match, with one warning: remote reads are
-//! not supported yet.
+//! per-CRD override) always reads as no match. A declaration with a remote `source:` that
+//! finds nothing here is then read over HTTP ([`super::remote`]).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock, RwLock};
 
 use katalog::render::{Render, render_text};
@@ -179,10 +177,6 @@ struct Read {
     namespace: Option<String>,
     match_labels: BTreeMap<String, String>,
     all: bool,
-    /// A remote `source:` is declared.
-    remote: bool,
-    /// The "remote reads are not supported" warning was logged.
-    warned: AtomicBool,
 }
 
 /// Which objects of the target a declaration selects for one CR.
@@ -256,11 +250,6 @@ impl Cross {
                     namespace: selector.namespace.filter(|n| !n.is_empty()),
                     match_labels: selector.match_labels.map(|l| l.0).unwrap_or_default(),
                     all: c.strategy.as_deref() == Some("all"),
-                    remote: c
-                        .source
-                        .as_ref()
-                        .is_some_and(|s| s.host.is_some() || s.endpoint.is_some()),
-                    warned: AtomicBool::new(false),
                 }
             })
             .collect();
@@ -340,12 +329,6 @@ impl Cross {
 
     fn read_one(&self, read: &Read, cr: &Value) -> Value {
         let Some(target) = &read.target else {
-            if read.remote && !read.warned.swap(true, Ordering::Relaxed) {
-                tracing::warn!(
-                    alias = %read.alias,
-                    "cross: remote sources are not supported yet; the read finds nothing"
-                );
-            }
             return missing(None, None);
         };
         let selection = self.select(read, target, cr);
@@ -468,7 +451,7 @@ fn carries(meta: &ObjectMeta, labels: &BTreeMap<String, String>) -> bool {
 }
 
 /// The read of a matched object.
-fn found(object: &DynamicObject) -> Value {
+pub(super) fn found(object: &DynamicObject) -> Value {
     let mut meta = object.metadata.clone();
     meta.managed_fields = None;
     let mut m = Map::new();
@@ -500,7 +483,7 @@ fn found(object: &DynamicObject) -> Value {
 }
 
 /// The read when nothing matched (or the CRD is not readable).
-fn missing(name: Option<&str>, namespace: Option<&str>) -> Value {
+pub(super) fn missing(name: Option<&str>, namespace: Option<&str>) -> Value {
     let mut m = Map::new();
     m.insert("found".into(), "false".into());
     if let Some(name) = name {

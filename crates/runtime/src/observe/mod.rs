@@ -8,6 +8,7 @@
 //! its objects to [`Sources::changed`] and runs its secondary watches.
 
 pub mod cross;
+pub mod remote;
 pub mod secondary;
 
 pub use cross::{Cross, Dependent, Source, Sources};

@@ -20,7 +20,6 @@ use std::time::{Duration, Instant};
 
 use http_body_util::Full;
 use hyper::body::Bytes;
-use k8s_openapi::api::core::v1::Secret;
 use katalog::condition::{Conditions, Env, parse_duration};
 use katalog::model::External;
 use katalog::render::{Render, render_text};
@@ -321,26 +320,7 @@ async fn token(
     let namespace = field("namespace")
         .or_else(|| cx.namespace.map(str::to_string))
         .unwrap_or_else(|| "default".into());
-    let api: kube::Api<Secret> = kube::Api::namespaced(cx.kube.clone(), &namespace);
-    let secret = api.get(&name).await.map_err(|e| {
-        format!(
-            "reading Secret {namespace}/{name}: {}",
-            crate::error_chain(&e)
-        )
-    })?;
-    let value = secret
-        .data
-        .as_ref()
-        .and_then(|d| d.get(&key))
-        .map(|b| String::from_utf8_lossy(&b.0).trim().to_string())
-        .or_else(|| {
-            secret
-                .string_data
-                .as_ref()
-                .and_then(|d| d.get(&key))
-                .map(|s| s.trim().to_string())
-        })
-        .ok_or_else(|| format!("Secret {namespace}/{name} has no key `{key}`"))?;
+    let value = super::secret::value(cx.kube, &namespace, &name, &key).await?;
     Ok(Some((header, value)))
 }
 

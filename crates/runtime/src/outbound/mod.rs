@@ -4,6 +4,9 @@
 
 pub mod call;
 pub mod client;
+pub mod notify;
+pub mod remote;
+pub(crate) mod secret;
 
 use std::sync::Arc;
 

@@ -4,13 +4,15 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
-use katalog::build::{Owner, hooks_of};
+use katalog::build::remote::Literal;
+use katalog::build::{ApplyPlan, Builder, Hooks, Owner, hooks_of};
 use katalog::resources::Kind;
 use kube::api::DynamicObject;
 use serde_json::{Map, Value};
 
 use super::{Converged, Error, Reconciler, apply, prune, secrets};
 use crate::discovery::Resolved;
+use crate::outbound::remote::{Remote, Reply, Verdict};
 
 impl Reconciler {
     /// Renders, applies, deletes what is no longer declared.
@@ -20,11 +22,27 @@ impl Reconciler {
         cr_json: &Value,
         extra: &Map<String, Value>,
     ) -> Result<Converged, Error> {
-        let hooks = hooks_of(&self.crd);
-        let plan = self
+        // `default: false`: the templates do not run (a remote reconciler replaces them).
+        let hooks = if self.crd.settings.default {
+            hooks_of(&self.crd)
+        } else {
+            Hooks::default()
+        };
+        let mut plan = self
             .builder()
             .build(cr_json, hooks, extra)
             .map_err(Error::RenderFailed)?;
+        let mut remote_status = None;
+        let mut remote_requeue = None;
+        if let Some(remote) = &self.remote {
+            let reply = self.ask_remote(remote, cr, cr_json, extra).await?;
+            plan.children.extend(reply.0.children);
+            plan.deletions.extend(reply.0.deletions);
+            remote_status = reply.1.status;
+            if let Verdict::Requeue(d) = reply.1.verdict {
+                remote_requeue = Some(d);
+            }
+        }
         let uid = cr.metadata.uid.clone().unwrap_or_default();
         let owner = Owner::of(cr_json);
         let cr_namespace = cr
@@ -128,7 +146,56 @@ impl Reconciler {
             self.memo.forget(&uid, r);
         }
         wrote |= deleted > 0;
-        Ok(Converged { children, wrote })
+        Ok(Converged {
+            children,
+            wrote,
+            status: remote_status,
+            requeue: remote_requeue,
+        })
+    }
+
+    /// Calls the remote reconciler and builds its `resources` as template children are
+    /// built; refuses the whole answer when one kind is outside `managedResources`.
+    async fn ask_remote(
+        &self,
+        remote: &Remote,
+        cr: &DynamicObject,
+        cr_json: &Value,
+        extra: &Map<String, Value>,
+    ) -> Result<(ApplyPlan, Reply), Error> {
+        let object = self.cr_json(cr);
+        let key = crate::outbound::key_of(&object);
+        let reply = remote
+            .call(&key, &object, cr_json)
+            .await
+            .map_err(Error::RemoteFailed)?;
+        let hooks = Hooks {
+            on_create: None,
+            on_reconcile: Some(&reply.resources),
+        };
+        let plan = Builder::new(&Literal)
+            .profiles(&self.profiles)
+            .for_crd(&self.crd)
+            .now(self.now())
+            .build(cr_json, hooks, extra)
+            .map_err(|e| {
+                Error::RemoteFailed(format!(
+                    "building its resources: {}",
+                    crate::error_chain(&e)
+                ))
+            })?;
+        if let Some(r) = plan
+            .children
+            .iter()
+            .map(katalog::build::Child::object_ref)
+            .find(|r| !remote.permits(&r.api_version, &r.kind))
+        {
+            return Err(Error::RemoteFailed(format!(
+                "{r} ({}) is not among its managedResources; nothing was applied",
+                r.api_version
+            )));
+        }
+        Ok((plan, reply))
     }
 
     pub(super) async fn resolve(&self, api_version: &str, kind: &str) -> Result<Resolved, Error> {

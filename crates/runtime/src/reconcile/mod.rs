@@ -109,6 +109,10 @@ pub enum Error {
     /// An `external:` call without `continueOnError` failed; retried with backoff.
     #[error(transparent)]
     ExternalFailed(crate::outbound::Halted),
+    /// The remote reconciler gave no usable answer, said `error`, or returned a kind outside
+    /// its `managedResources` (then nothing was applied); retried with backoff.
+    #[error("remote reconciler: {0}")]
+    RemoteFailed(String),
     /// `onDelete` did not finish within its timeout; the finalizer stays.
     #[error("deletion did not finish within {timeout:?}; still waiting for {pending}")]
     DeletionTimedOut {
@@ -166,6 +170,7 @@ pub struct ReconcilerConfig {
     status_refresh: Duration,
     metrics: Option<crate::metrics::CrdMetrics>,
     stub_external: bool,
+    notifier: Option<crate::outbound::notify::Notifier>,
 }
 
 impl std::fmt::Debug for ReconcilerConfig {
@@ -188,6 +193,7 @@ impl Default for ReconcilerConfig {
             status_refresh: subresource::REFRESH,
             metrics: None,
             stub_external: false,
+            notifier: None,
         }
     }
 }
@@ -200,8 +206,9 @@ impl ReconcilerConfig {
         self
     }
 
-    /// Answer `external:` calls with an empty success instead of sending them (default
-    /// false; `ork simulate --skip-external`).
+    /// Answer `external:` calls with an empty success, and a remote reconciler with `ok`
+    /// and nothing else, instead of sending them (default false; `ork simulate
+    /// --skip-external`).
     #[must_use]
     pub fn stub_external(mut self, stub: bool) -> Self {
         self.stub_external = stub;
@@ -245,6 +252,14 @@ impl ReconcilerConfig {
         self
     }
 
+    /// Where condition transitions are sent (default: nowhere; see
+    /// [`crate::outbound::notify`]).
+    #[must_use]
+    pub fn notifier(mut self, notifier: crate::outbound::notify::Notifier) -> Self {
+        self.notifier = Some(notifier);
+        self
+    }
+
     /// A discovery cache shared with other Reconcilers (default: one of its own).
     #[must_use]
     pub fn discovery(mut self, discovery: Arc<Discovery>) -> Self {
@@ -285,6 +300,10 @@ pub struct Reconciler {
     cross: Option<Arc<Cross>>,
     /// The CRD's `external:` calls, when it has any.
     calls: Option<Arc<crate::outbound::Calls>>,
+    /// The CRD's `cross:` reads with a remote `source`, when it has any.
+    remote_cross: Option<Arc<crate::observe::remote::RemoteCross>>,
+    /// The CRD's remote reconciler, when it has one.
+    remote: Option<Arc<crate::outbound::remote::Remote>>,
     /// The children cache its OperatorBox attached (see [`Reconciler::use_child_cache`]).
     box_cache: std::sync::OnceLock<Arc<dyn owned::ChildCache>>,
     /// The cache of this CRD's CRs its OperatorBox attached (for `unique` rules).
@@ -306,6 +325,10 @@ struct Converged {
     children: Map<String, Value>,
     /// Whether anything was written or deleted.
     wrote: bool,
+    /// Status fields a remote reconciler returned, merged under ork's.
+    status: Option<Map<String, Value>>,
+    /// The delay a remote reconciler asked for.
+    requeue: Option<Duration>,
 }
 
 impl Reconciler {
@@ -329,6 +352,15 @@ impl Reconciler {
         let calls =
             crate::outbound::Calls::of(crd, render.clone(), client.clone(), config.metrics.clone())
                 .map(|c| Arc::new(c.stubbed(config.stub_external)));
+        let remote = crate::outbound::remote::Remote::of(
+            crd,
+            render.clone(),
+            client.clone(),
+            config.metrics.clone(),
+        )
+        .map(|r| Arc::new(r.stubbed(config.stub_external)));
+        let remote_cross =
+            crate::observe::remote::RemoteCross::of(crd, client.clone()).map(Arc::new);
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -374,6 +406,8 @@ impl Reconciler {
             child_kinds: child_kinds_of(crd),
             cross,
             calls,
+            remote_cross,
+            remote,
             box_cache: std::sync::OnceLock::new(),
             primary_store: std::sync::OnceLock::new(),
         })
@@ -624,10 +658,18 @@ impl Reconciler {
             Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
         };
         let mut data = self.cr_json(&cr);
-        let template_keys = match self.template_keys(&data, surroundings) {
+        let mut template_keys = match self.template_keys(&data, surroundings) {
             Ok(keys) => keys,
             Err(e) => return Err(self.fail(&cr, e).await),
         };
+        if let Some(remote) = &self.remote_cross {
+            let mut cross = match template_keys.remove("cross") {
+                Some(Value::Object(m)) => m,
+                _ => Map::new(),
+            };
+            remote.complete(&*self.render, &data, &mut cross).await;
+            template_keys.insert("cross".into(), Value::Object(cross));
+        }
         if let Some(d) = data.as_object_mut() {
             d.extend(template_keys.clone());
         }
@@ -652,15 +694,15 @@ impl Reconciler {
             (None, Err(halted)) => Err(halted),
             (None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
         };
-        let (result, children, wrote) = match converged {
-            Ok(c) => (Ok(()), c.children, c.wrote),
+        let (result, children, wrote, remote_status, remote_requeue) = match converged {
+            Ok(c) => (Ok(()), c.children, c.wrote, c.status, c.requeue),
             Err(e) if crate::refusal::is_namespace_terminating(&e) => {
                 // Nothing can be created there any more, and retrying cannot change that:
                 // the namespace's deletion reaches this CR next and runs its deletion path.
                 tracing::debug!("the namespace is terminating; only the deletion path runs");
                 return Ok(Action::Done);
             }
-            Err(e) => (Err(e), Map::new(), false),
+            Err(e) => (Err(e), Map::new(), false, None, None),
         };
         if let Some(d) = data.as_object_mut() {
             d.insert("children".into(), Value::Object(children));
@@ -672,7 +714,9 @@ impl Reconciler {
             },
             ..findings_base
         };
-        let written = self.write_status(&api, &cr, &findings, &data).await;
+        let written = self
+            .write_status(&api, &cr, &findings, &data, remote_status.as_ref())
+            .await;
         let status_changed = matches!(written, Ok(true));
         match (&result, written) {
             (Ok(_), Err(e)) => return Err(self.fail(&cr, e).await),
@@ -691,7 +735,10 @@ impl Reconciler {
             }
             Ok(_) => {
                 self.announce_reconciled(&cr, wrote, status_changed);
-                Ok(self.requeue(&data))
+                let action = remote_requeue
+                    .map(Action::RequeueAfter)
+                    .unwrap_or_else(|| self.requeue(&data));
+                Ok(self.poll_remote_cross(action))
             }
         }
     }
@@ -720,7 +767,7 @@ impl Reconciler {
         };
         let api = self.api(cr.metadata.namespace.as_deref());
         let data = self.cr_json(cr);
-        if let Err(se) = self.write_status(&api, cr, &findings, &data).await {
+        if let Err(se) = self.write_status(&api, cr, &findings, &data, None).await {
             tracing::warn!(error = %se.message(), "status not written");
         }
         self.event(cr, EventType::Warning, e.event_reason(), &e.message())
@@ -728,13 +775,15 @@ impl Reconciler {
         e
     }
 
-    /// Computes and writes the status; returns whether it wrote.
+    /// Computes and writes the status, with the fields of `merged` (a remote reconciler's
+    /// answer) where ork writes none; returns whether it wrote.
     async fn write_status(
         &self,
         api: &Api<DynamicObject>,
         cr: &DynamicObject,
         findings: &status::Findings,
         data: &Value,
+        merged: Option<&Map<String, Value>>,
     ) -> Result<bool, Error> {
         let entry = &self.crd.entry;
         if entry.ignore_status_patch == Some(true)
@@ -755,15 +804,22 @@ impl Reconciler {
         if let Some(g) = generation {
             body.insert("observedGeneration".into(), g.into());
         }
+        let mut transitions = Vec::new();
         if policy.conditions {
             let previous = cr.data.get("status").and_then(|s| s.get("conditions"));
             let list = status::conditions(previous, findings, generation, &self.now_text());
+            if self.config.notifier.is_some() {
+                transitions = crate::outbound::notify::transitions(previous, &list);
+            }
             body.insert("conditions".into(), Value::Array(list));
         }
         if let Some(declared) = declared {
             let fields: Vec<_> = declared.fields.iter().map(|f| &f.value).collect();
             let failed = findings.error.is_some() || findings.denied.is_some();
             status::declared_fields(&mut body, &fields, data, &*self.render, self.now(), failed);
+        }
+        for (k, v) in merged.into_iter().flatten() {
+            body.entry(k.clone()).or_insert_with(|| v.clone());
         }
         if body.is_empty() {
             return Ok(false);
@@ -772,7 +828,10 @@ impl Reconciler {
             .await
             .map_err(Error::StatusFailed)?
         {
-            status::Published::Written => Ok(true),
+            status::Published::Written => {
+                self.notify(cr, transitions);
+                Ok(true)
+            }
             status::Published::Unchanged => Ok(false),
             status::Published::NotFound => {
                 // One 404 says nothing about the CRD: discovery tells whether the CR is gone
@@ -782,6 +841,36 @@ impl Reconciler {
                 }
                 Ok(false)
             }
+        }
+    }
+
+    /// Queues a notice per condition transition a status write made (never waits).
+    fn notify(&self, cr: &DynamicObject, transitions: Vec<(String, String, String, String)>) {
+        let Some(notifier) = &self.config.notifier else {
+            return;
+        };
+        for (condition, status, reason, message) in transitions {
+            notifier.send(crate::outbound::notify::Notice {
+                crd: self.crd.name.clone(),
+                name: cr.metadata.name.clone().unwrap_or_default(),
+                namespace: cr.metadata.namespace.clone().unwrap_or_default(),
+                condition,
+                status,
+                reason,
+                message,
+            });
+        }
+    }
+
+    /// `action`, brought forward to the remote cross reads' `cacheFor` when there are any:
+    /// nothing tells this process that a remote source changed.
+    fn poll_remote_cross(&self, action: Action) -> Action {
+        let Some(every) = self.remote_cross.as_ref().map(|r| r.poll_every()) else {
+            return action;
+        };
+        match action {
+            Action::RequeueAfter(d) if d <= every => action,
+            _ => Action::RequeueAfter(every),
         }
     }
 

@@ -99,6 +99,14 @@ pub(crate) fn child_kinds_of(crd: &Crd) -> Vec<(String, String)> {
             }
         }
     }
+    // A remote reconciler's children: pruned and watched like template children.
+    if let Some(remote) = ob.reconciler.as_ref().and_then(|r| r.remote.as_ref()) {
+        for m in katalog::remote::managed_kinds(&remote.value) {
+            if let Some(v) = m.api_version() {
+                push(&v, &m.kind);
+            }
+        }
+    }
     out
 }
 
