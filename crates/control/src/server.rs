@@ -178,7 +178,11 @@ async fn cr_detail<S: Source>(
 
 /// Keeps only the name and namespace of Secret children.
 fn hide_secrets(detail: &mut Value) {
-    if let Some(secrets) = detail["children"]["Secret"].as_array_mut() {
+    let secrets = detail
+        .get_mut("children")
+        .and_then(|c| c.get_mut("Secret"))
+        .and_then(Value::as_array_mut);
+    if let Some(secrets) = secrets {
         for secret in secrets {
             *secret = json!({
                 "name": secret["name"].clone(),
@@ -212,5 +216,8 @@ mod tests {
             json!({"name": "creds", "namespace": "default"})
         );
         assert_eq!(detail["children"]["Service"][0]["ready"], true);
+        let mut without = json!({"children": {"Deployment": []}});
+        hide_secrets(&mut without);
+        assert_eq!(without, json!({"children": {"Deployment": []}}));
     }
 }

@@ -34,7 +34,7 @@ function setAttrs(el, attrs) {
   }
 }
 
-function append(el, children) {
+function append(el, ...children) {
   for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
@@ -144,7 +144,7 @@ function viewOverview(main) {
   document.title = "Overview · ork Control Center";
   const katalogs = snapshot.katalogs;
   const up = snapshot.endpoints.filter((e) => e.reachable).length;
-  main.append(
+  append(main, 
     h("h1", { text: "Operators" }),
     h("p", {}, `${katalogs.length} Katalog${katalogs.length === 1 ? "" : "s"}, `,
       `${up} of ${snapshot.endpoints.length} endpoints answering.`),
@@ -266,14 +266,14 @@ function viewCrd(main, r, done) {
   document.title = `${r.crd} · ork Control Center`;
   const c = k && k.crds.find((x) => x.name === r.crd);
   if (!c) {
-    main.append(h("h1", { text: `CRD ${r.crd}` }), h("p", { class: "error-text", text: `Katalog ${r.katalog} has no CRD ${r.crd} (or no endpoint serving it answered).` }));
+    append(main, h("h1", { text: `CRD ${r.crd}` }), h("p", { class: "error-text", text: `Katalog ${r.katalog} has no CRD ${r.crd} (or no endpoint serving it answered).` }));
     return done();
   }
   const rt = c.runtime || {};
   const gw = c.gateway;
   const series = c.history || { rate: [], errorRate: [], p99Ms: [] };
   const autoscaler = rt.autoscaler || {};
-  main.append(
+  append(main, 
     h("h1", {}, `CRD ${c.name} `, badge(c.state)),
     h("div", { class: "grid" },
       h("section", { class: "card", "aria-labelledby": "rt-h" },
@@ -405,7 +405,7 @@ function viewCr(main, r, done) {
   getJSON(`/api/katalogs/${enc(r.katalog)}/crds/${enc(r.crd)}/cr/${enc(r.namespace || "_")}/${enc(r.name)}`)
     .then(({ detail, events }) => {
       const status = detail.status || {};
-      main.append(
+      append(main, 
         h("h1", {}, `${r.crd} ${title} `, badge(detail.ready ? "ready" : "notready", detail.ready ? "ready" : "not ready")),
         h("div", { class: "grid" }, h("section", { class: "card", "aria-labelledby": "sum-h" },
           h("h2", { id: "sum-h", text: "Summary" }),
@@ -416,7 +416,7 @@ function viewCr(main, r, done) {
           table(`Conditions of ${title}`, ["Type", "Status", "Reason", "Message", "Since"],
             (status.conditions || []).map((c) => h("tr", {},
               h("th", { scope: "row", text: c.type }),
-              h("td", {}, badge(c.status === "True" ? "ready" : c.status === "False" ? "notready" : "unknown", c.status)),
+              h("td", {}, conditionBadge(c)),
               h("td", { text: c.reason || "" }), h("td", { text: c.message || "" }),
               h("td", { text: c.lastTransitionTime || "" }))))),
         h("section", { "aria-labelledby": "children-h" },
@@ -433,8 +433,17 @@ function viewCr(main, r, done) {
           h("h2", { id: "status-h", text: "Status" }),
           h("details", {}, h("summary", { text: "Whole status as JSON" }), h("pre", { text: JSON.stringify(status, null, 2) }))));
     })
-    .catch((e) => main.append(h("h1", { text: `${r.crd} ${title}` }), h("p", { class: "error-text", text: e.message })))
+    .catch((e) => append(main, h("h1", { text: `${r.crd} ${title}` }), h("p", { class: "error-text", text: e.message })))
     .finally(done);
+}
+
+// A condition's status, coloured by whether it is good news: `Ready=True` is, and so is
+// `ValidationFailed=False` (negative-polarity types end in Failed, Warning, Degraded, Error).
+function conditionBadge(c) {
+  if (c.status !== "True" && c.status !== "False") return badge("unknown", c.status || "Unknown");
+  const negative = /(Failed|Warning|Degraded|Error|Stalled)$/.test(c.type || "");
+  const good = (c.status === "True") !== negative;
+  return badge(good ? "ready" : "notready", c.status);
 }
 
 // Children by kind; a child seen earlier on this page and absent now is listed as missing.
@@ -444,14 +453,14 @@ function children(r, byKind) {
   seenChildren.set(key, seen);
   const now = new Set();
   for (const [kind, list] of Object.entries(byKind)) {
-    for (const c of list) {
+    for (const c of list || []) {
       const id = `${kind}/${c.namespace}/${c.name}`;
       now.add(id);
       seen.set(id, { kind, name: c.name, namespace: c.namespace });
     }
   }
   const kinds = new Map();
-  for (const [kind, list] of Object.entries(byKind)) kinds.set(kind, list.map((c) => ({ ...c, present: true })));
+  for (const [kind, list] of Object.entries(byKind)) kinds.set(kind, (list || []).map((c) => ({ ...c, present: true })));
   for (const [id, c] of seen) {
     if (!now.has(id)) {
       if (!kinds.has(c.kind)) kinds.set(c.kind, []);

@@ -359,6 +359,12 @@ pub struct DevArgs {
     /// Do not simulate workloads: no kube-scheduler, no kwok Nodes, so Pods stay Pending.
     #[arg(long)]
     pub no_workloads: bool,
+    /// With a Katalog: do not start the Control Center (nor the runtime's HTTP API it reads).
+    #[arg(long)]
+    pub no_ui: bool,
+    /// With a Katalog: port of the Control Center on 127.0.0.1 (0 picks a free one).
+    #[arg(long, default_value_t = control::DEFAULT_PORT)]
+    pub ui_port: u16,
 }
 
 /// Arguments of `ork template`.
