@@ -325,21 +325,29 @@ function viewCrd(main, r, done) {
 }
 
 function gatewayFacts(rt, gw) {
-  const a = rt.admission || {};
-  const counters = (gw && gw.counters) || {};
-  const val = counters.validation || {};
-  const conv = counters.conversion || {};
-  const ns = (gw && gw.namespaceProtection) || {};
+  if (!gw) {
+    const a = rt.admission || {};
+    return facts([
+      ["Admission webhooks", a.webhooksEnabled ? "declared (no gateway polled)" : "off"],
+      ["Conversion", rt.conversion && rt.conversion.enabled ? "declared (no gateway polled)" : "off"],
+      ["Deletion protection", rt.deletionProtection && rt.deletionProtection.enabled ? "on" : "off"],
+      ["Namespace protection", rt.namespaceProtection && rt.namespaceProtection.enabled ? "on" : "off"],
+      ["Counters", "add the gateway's URL to --urls to see them"],
+    ]);
+  }
+  const a = gw.admission || {};
+  const conv = gw.conversion;
+  const del = gw.deletionProtection || {};
+  const ns = gw.namespaceProtection || {};
   return facts([
-    ["Admission webhooks", a.webhooksEnabled || (gw && (gw.admission.validation || gw.admission.mutation)) ? "on" : "off"],
-    ["Validations", val.total !== undefined ? `${val.total} (${val.denied} denied), p95 ${val.p95LatencyMs ?? "—"} ms` : "no counters"],
-    ["Conversion", rt.conversion && rt.conversion.enabled || (gw && gw.conversion) ? "on" : "off"],
-    ["Conversions", conv.total !== undefined ? `${conv.total} (${conv.failures} failed), p95 ${conv.p95LatencyMs ?? "—"} ms` : "no counters"],
-    ["Deletion protection", rt.deletionProtection ? (rt.deletionProtection.enabled ? "on" : "off") : gw && gw.deletionProtection.protectCRD ? "CRD protected" : "—"],
-    ["Namespace protection", rt.namespaceProtection ? (rt.namespaceProtection.enabled ? "on" : "off") : "—"],
-    ns.restricted && ns.restricted.length ? ["Restricted namespaces", ns.restricted.join(", ")] : null,
+    ["Validation", a.validation ? "on" : "off"],
+    ["Mutation", a.mutation ? "on" : "off"],
+    ["Validations", a.validationTotal !== undefined ? `${a.validationTotal} (${a.validationDenied} denied), p95 ${Number(a.valP95LatencyMs).toFixed(1)} ms` : "—"],
+    ["Conversion", conv ? `storage ${conv.storageVersion}` : "off"],
+    conv ? ["Conversions", `${conv.total} (${conv.failures} failed), avg ${Number(conv.avgLatencyMs).toFixed(1)} ms, p95 ${Number(conv.p95LatencyMs).toFixed(1)} ms`] : null,
+    ["Deletion protection", `${del.protectCRD ? "CRD protected" : "CRD not protected"}; ${del.total ?? 0} checked, ${del.blocked ?? 0} blocked`],
+    ["Restricted namespaces", ns.restricted && ns.restricted.length ? ns.restricted.join(", ") : "none"],
     ns.allowed && ns.allowed.length ? ["Allowed namespaces", ns.allowed.join(", ")] : null,
-    ["Served by", gw ? "a gateway" : "no gateway polled"],
   ]);
 }
 
