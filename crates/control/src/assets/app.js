@@ -305,7 +305,7 @@ function viewCrd(main, r, done) {
     getJSON(`/api/katalogs/${enc(r.katalog)}/crds/${enc(r.crd)}/health`),
     getJSON(`/api/katalogs/${enc(r.katalog)}/crds/${enc(r.crd)}/cr`),
   ]).then(([health, list]) => {
-    const box = document.getElementById("health");
+    const box = main.querySelector("#health");
     if (box && health.status === "fulfilled") {
       const x = health.value;
       box.replaceChildren(h("h3", { text: "Live health" }), facts([
@@ -317,7 +317,7 @@ function viewCrd(main, r, done) {
         x.lastError ? ["Last error", h("span", { class: "error-text", text: x.lastError })] : null,
       ]));
     }
-    const crs = document.getElementById("crs");
+    const crs = main.querySelector("#crs");
     if (!crs) return;
     if (list.status === "fulfilled") crList(crs, r, list.value.items || []);
     else crs.replaceChildren(h("p", { class: "error-text", text: `CRs unavailable: ${list.reason.message}` }));
@@ -525,7 +525,7 @@ function render(focusMain) {
       el.focus();
       if (caret !== null) el.setSelectionRange(caret, caret);
     }
-    window.scrollTo(0, y);
+    window.scrollTo(0, focusMain ? 0 : y);
     document.getElementById("updated").textContent =
       snapshot.polledAt ? `Updated ${new Date(snapshot.polledAt).toLocaleTimeString()}` : "Waiting for the first poll";
     next.setAttribute("data-ready", "true");
