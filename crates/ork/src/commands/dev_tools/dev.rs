@@ -160,9 +160,15 @@ async fn start_control_center(api: SocketAddr, port: u16) -> anyhow::Result<()> 
     let mut config = control::Config::new(vec![format!("http://{api}")]);
     config.addr = SocketAddr::from(([127, 0, 0, 1], port));
     config.refresh = Duration::from_secs(2);
-    let cc = control::ControlCenter::bind(config)
-        .await
-        .context("starting the Control Center (--ui-port picks another port, --no-ui none)")?;
+    let cc = match control::ControlCenter::bind(config.clone()).await {
+        // The default port is taken (another ork dev, a gateway): any free one will do.
+        Err(control::Error::BindFailed { .. }) if port == control::DEFAULT_PORT => {
+            config.addr.set_port(0);
+            control::ControlCenter::bind(config).await
+        }
+        other => other,
+    }
+    .context("starting the Control Center (--ui-port picks another port, --no-ui none)")?;
     eprintln!("ork dev: runtime HTTP API at http://{api}");
     eprintln!("ork dev: Control Center at http://{}", cc.local_addr());
     tokio::spawn(cc.serve(async {
