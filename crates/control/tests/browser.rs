@@ -443,6 +443,32 @@ return d && d.textContent === "ready";"#,
     let shot = page.save("cr-detail").await;
     eprintln!("CR detail view saved to {}", shot.display());
 
+    // On a narrow screen nothing but a table's own scroller overflows sideways.
+    page.client.set_window_size(400, 800).await.unwrap();
+    let views = [
+        ("narrow-cr", None, "li.child"),
+        ("narrow-overview", Some("/".to_owned()), "figure.graph"),
+        (
+            "narrow-crd",
+            Some(format!("/k/{name}/crd/site")),
+            "#cr-table",
+        ),
+    ];
+    for (view, hash, shown) in views {
+        if let Some(hash) = hash {
+            page.open(&hash).await;
+        }
+        page.until(
+            view,
+            &format!(
+                r#"return document.querySelector("main {shown}") !== null
+  && document.documentElement.scrollWidth <= window.innerWidth;"#
+            ),
+        )
+        .await;
+    }
+    page.client.set_window_size(1280, 800).await.unwrap();
+
     // A stopped runtime is shown unreachable, with its error.
     stop_runtime.send(()).unwrap();
     running.await.unwrap().unwrap();
