@@ -6,7 +6,10 @@
 //! workloads are simulated too (testenv's workloads mode): kube-scheduler and kwok's fake Nodes
 //! make Pods "run" without any container, so Deployments become Available and Jobs complete.
 //! Once the API server is ready it prints exactly one line on stdout,
-//! `export KUBECONFIG=<path>`; everything else goes to stderr. Ctrl-C or SIGTERM stops every
+//! `export KUBECONFIG=<path>`; everything else goes to stderr. With a Katalog it also serves
+//! the runtime's HTTP API on 127.0.0.1:8080 (or a free port) and the Control Center over it on
+//! `--ui-port` (8081, or a free port when that is taken), and prints both URLs; `--no-ui` runs
+//! neither. Ctrl-C or SIGTERM stops every
 //! process within 10 seconds.
 
 use std::net::SocketAddr;
