@@ -281,7 +281,9 @@ function viewCrd(main, r, done) {
         c.runtime ? facts([
           ["GVK", rt.gvk],
           ["Workers", `${rt.workers.current} (${rt.workers.source})`],
-          ["Autoscaler", autoscaler.enabled ? `on, ${autoscaler.minWorkers ?? "?"}–${autoscaler.maxWorkers ?? "?"} workers` : "off"],
+          ["Autoscaler", autoscaler.enabled
+            ? `${autoscaler.active ? "scaled up" : "at baseline"}: ${autoscaler.baselineWorkers} workers, ${autoscaler.scaledWorkers ?? "?"} when scaled`
+            : "off"],
           ["Queue depth", String(rt.queue.depth)],
           ["Failure threshold", String(rt.queue.failureThreshold)],
           ["Resync", rt.resync],
