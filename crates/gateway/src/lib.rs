@@ -35,6 +35,7 @@ pub mod notify;
 pub mod notify_access;
 pub mod plan;
 pub mod serve;
+pub mod stats;
 pub mod tls;
 pub mod webhook_config;
 

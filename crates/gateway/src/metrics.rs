@@ -75,6 +75,8 @@ pub struct Metrics {
     conversion_active: Gauge,
     notifications: Family<OutcomeLabels, Counter>,
     housekeeping: Family<OutcomeLabels, Counter>,
+    /// The per-CRD counters of `/katalog`, recorded alongside.
+    stats: crate::stats::Stats,
 }
 
 fn histogram() -> Histogram {
@@ -138,6 +140,7 @@ impl Default for Metrics {
             conversion_active,
             notifications: notifications as Family<OutcomeLabels, Counter>,
             housekeeping: housekeeping as Family<OutcomeLabels, Counter>,
+            stats: crate::stats::Stats::default(),
         }
     }
 }
@@ -155,6 +158,7 @@ impl Drop for Active {
 impl Metrics {
     /// Records one admission answer.
     pub fn admission_done(&self, webhook: &str, kind: &str, allowed: bool, took: Duration) {
+        self.stats.admission(webhook, kind, allowed, took);
         self.admission
             .get_or_create(&AdmissionLabels {
                 webhook: webhook.to_owned(),
@@ -169,6 +173,11 @@ impl Metrics {
             .observe(took.as_secs_f64());
     }
 
+    /// The per-CRD counters `/katalog` serves.
+    pub fn stats(&self) -> &crate::stats::Stats {
+        &self.stats
+    }
+
     /// Marks a conversion review in flight until the guard drops.
     pub fn conversion_active(&self) -> Active {
         self.conversion_active.inc();
@@ -177,6 +186,7 @@ impl Metrics {
 
     /// Records one converted object.
     pub fn conversion_done(&self, kind: &str, from: &str, to: &str, ok: bool, took: Duration) {
+        self.stats.conversion(kind, ok, took);
         self.conversion
             .get_or_create(&ConversionResultLabels {
                 kind: kind.to_owned(),

@@ -238,12 +238,19 @@ fn crd_info(t: &crate::plan::Target) -> Value {
     })
 }
 
+/// [`crd_info`] with the target's counters ([`crate::stats`]).
+fn counted(context: &HandlerContext, t: &crate::plan::Target) -> Value {
+    let mut info = crd_info(t);
+    context.metrics.stats().add_to(&t.crd.gvk.kind, &mut info);
+    info
+}
+
 async fn katalog_all(State(context): State<Arc<HandlerContext>>) -> Json<Value> {
     let plan = &context.plan;
     let crds: serde_json::Map<String, Value> = plan
         .targets
         .iter()
-        .map(|t| (t.crd.name.clone(), crd_info(t)))
+        .map(|t| (t.crd.name.clone(), counted(&context, t)))
         .collect();
     Json(json!({
         "source": "gateway",
@@ -265,7 +272,7 @@ async fn katalog_one(
 ) -> impl IntoResponse {
     match context.plan.targets.iter().find(|t| t.crd.name == crd) {
         Some(t) => {
-            let mut v = crd_info(t);
+            let mut v = counted(&context, t);
             v["source"] = json!("gateway");
             (StatusCode::OK, Json(v))
         }

@@ -91,6 +91,25 @@ async fn admission_rules_deny_warn_and_default_and_ignore_admits_when_the_gatewa
     assert_eq!(created.data["spec"]["replicas"], json!(2));
     assert_eq!(created.data["spec"]["environment"], json!("development"));
 
+    // /katalog counts what it answered: the denial (with any retried before the webhook was
+    // registered, which the API server never sent) and the admitted warning.
+    let (status, body) = crate::util::exchange(
+        tokio::net::TcpStream::connect(gw.http_addr())
+            .await
+            .unwrap(),
+        b"GET /katalog/platform HTTP/1.1\r\nhost: gw\r\nconnection: close\r\n\r\n",
+    )
+    .await;
+    assert_eq!(status, 200, "{body}");
+    let info: Value = serde_json::from_str(&body).unwrap();
+    let admission = &info["admission"];
+    assert!(admission["validationDenied"].as_u64() >= Some(1), "{info}");
+    assert!(
+        admission["validationTotal"].as_u64() > admission["validationDenied"].as_u64(),
+        "the admitted CR is counted too: {info}"
+    );
+    assert!(admission["valP95LatencyMs"].as_f64() > Some(0.0), "{info}");
+
     // Deleted while running: the housekeeper puts it back.
     let vwc: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
     let config_name = format!("{instance}-admission-validation");

@@ -45,6 +45,7 @@ fn the_developer_build_lists_every_command() {
         "plan",
         "completions",
         "simulate",
+        "control",
     ] {
         assert!(
             commands.iter().any(|c| c == command),

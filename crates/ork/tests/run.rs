@@ -286,6 +286,11 @@ async fn ork_dev_runs_a_katalog_on_its_control_plane_and_stops_with_it() {
         .strip_prefix("export KUBECONFIG=")
         .unwrap()
         .to_owned();
+    dev.said(
+        "ork dev: Control Center at http://127.0.0.1:",
+        Duration::from_secs(60),
+    )
+    .await;
     let text = std::fs::read_to_string(path).unwrap();
     let config = kube::Config::from_custom_kubeconfig(
         kube::config::Kubeconfig::from_yaml(&text).unwrap(),

@@ -8,6 +8,8 @@ mod commands;
 #[cfg(feature = "dev-tools")]
 mod completions;
 #[cfg(feature = "dev-tools")]
+mod control;
+#[cfg(feature = "dev-tools")]
 mod deployments;
 #[cfg(feature = "dev-tools")]
 mod dev;

@@ -6,9 +6,13 @@
 //! workloads are simulated too (testenv's workloads mode): kube-scheduler and kwok's fake Nodes
 //! make Pods "run" without any container, so Deployments become Available and Jobs complete.
 //! Once the API server is ready it prints exactly one line on stdout,
-//! `export KUBECONFIG=<path>`; everything else goes to stderr. Ctrl-C or SIGTERM stops every
+//! `export KUBECONFIG=<path>`; everything else goes to stderr. With a Katalog it also serves
+//! the runtime's HTTP API on 127.0.0.1:8080 (or a free port) and the Control Center over it on
+//! `--ui-port` (8081, or a free port when that is taken), and prints both URLs; `--no-ui` runs
+//! neither. Ctrl-C or SIGTERM stops every
 //! process within 10 seconds.
 
+use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
@@ -85,7 +89,15 @@ async fn serve(args: DevArgs, state_dir: PathBuf) -> anyhow::Result<ExitCode> {
     println!("export KUBECONFIG={}", kubeconfig.display());
 
     if let Some(katalog) = &args.katalog {
-        run_katalog(katalog, &cp)?;
+        let api = if args.no_ui {
+            None
+        } else {
+            Some(free_local_addr(8080)?)
+        };
+        run_katalog(katalog, &cp, api)?;
+        if let Some(api) = api {
+            start_control_center(api, args.ui_port).await?;
+        }
     }
     eprintln!("ork dev: running; press Ctrl-C to stop");
 
@@ -105,17 +117,18 @@ async fn serve(args: DevArgs, state_dir: PathBuf) -> anyhow::Result<ExitCode> {
 /// `ork run --kubeconfig <the control plane's>` would; it stops with `ork dev`.
 ///
 /// The Katalog is loaded first: an invalid one fails `ork dev` before anything is applied.
-fn run_katalog(katalog: &Path, cp: &ControlPlane) -> anyhow::Result<()> {
+fn run_katalog(katalog: &Path, cp: &ControlPlane, api: Option<SocketAddr>) -> anyhow::Result<()> {
     let loaded = crate::commands::run::load(&katalog.to_path_buf())
         .ok_or_else(|| anyhow::anyhow!("{} is not a valid Katalog", katalog.display()))?;
-    // ork dev's own process: no HTTP API, no leader election.
+    // ork dev's own process: no leader election; the HTTP API only for the Control Center.
     let config = runtime::Config {
         connect: runtime::cluster::ConnectOptions {
             kubeconfig: Some(cp.kubeconfig_path().to_path_buf()),
             context: None,
         },
         leader_elect: Some(false),
-        http: false,
+        http: api.is_some(),
+        http_addr: api,
         ..runtime::Config::default()
     };
     eprintln!("ork dev: running {}", katalog.display());
@@ -136,6 +149,39 @@ fn run_katalog(katalog: &Path, cp: &ControlPlane) -> anyhow::Result<()> {
 }
 
 /// Waits for Ctrl-C or SIGTERM (exit 0), or for a control-plane process to die (exit 1).
+/// 127.0.0.1:`preferred` when it is free, else a free port the system picks.
+fn free_local_addr(preferred: u16) -> anyhow::Result<SocketAddr> {
+    let listener = std::net::TcpListener::bind(("127.0.0.1", preferred))
+        .or_else(|_| std::net::TcpListener::bind(("127.0.0.1", 0)))
+        .context("finding a free local port for the runtime's HTTP API")?;
+    Ok(listener.local_addr()?)
+}
+
+/// Serves the Control Center on 127.0.0.1:`port` over the runtime's HTTP API at `api`, in
+/// the background of `ork dev` (it stops with it), and prints its URL.
+async fn start_control_center(api: SocketAddr, port: u16) -> anyhow::Result<()> {
+    let mut config = control::Config::new(vec![format!("http://{api}")]);
+    config.addr = SocketAddr::from(([127, 0, 0, 1], port));
+    config.refresh = Duration::from_secs(2);
+    let cc = match control::ControlCenter::bind(config.clone()).await {
+        // The default port is taken (another ork dev, a gateway): any free one will do.
+        Err(control::Error::BindFailed { .. }) if port == control::DEFAULT_PORT => {
+            config.addr.set_port(0);
+            control::ControlCenter::bind(config).await
+        }
+        other => other,
+    }
+    .context("starting the Control Center (--ui-port picks another port, --no-ui none)")?;
+    eprintln!("ork dev: runtime HTTP API at http://{api}");
+    eprintln!("ork dev: Control Center at http://{}", cc.local_addr());
+    tokio::spawn(cc.serve(async {
+        if runtime::supervisor::shutdown_signal().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    }));
+    Ok(())
+}
+
 async fn wait_for_stop(cp: &mut ControlPlane) -> anyhow::Result<ExitCode> {
     let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
     let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
@@ -196,5 +242,22 @@ mod tests {
     fn workloads_are_simulated_unless_no_workloads_is_given() {
         assert!(!dev_args(&[]).no_workloads);
         assert!(dev_args(&["--no-workloads"]).no_workloads);
+    }
+
+    #[test]
+    fn the_control_center_is_on_unless_no_ui_is_given() {
+        let args = dev_args(&["k.yaml"]);
+        assert_eq!((args.no_ui, args.ui_port), (false, 8081));
+        let args = dev_args(&["k.yaml", "--no-ui", "--ui-port", "0"]);
+        assert_eq!((args.no_ui, args.ui_port), (true, 0));
+    }
+
+    #[test]
+    fn a_taken_port_gives_way_to_a_free_one() {
+        let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = taken.local_addr().unwrap().port();
+        let addr = super::free_local_addr(port).unwrap();
+        assert_ne!(addr.port(), port);
+        assert!(addr.ip().is_loopback());
     }
 }
