@@ -15,3 +15,4 @@ mod reconcile;
 mod support;
 mod unique;
 mod wait;
+mod workload_autoscale;

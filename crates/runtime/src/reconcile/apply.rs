@@ -351,6 +351,7 @@ mod tests {
             sleep: None,
             has_status: None,
             status: None,
+            scale: None,
         }
     }
 

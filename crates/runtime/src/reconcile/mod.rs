@@ -25,6 +25,7 @@ pub mod siblings;
 pub mod status;
 pub mod subresource;
 mod tracking;
+pub mod workload_scale;
 
 #[cfg(test)]
 mod fixtures;
