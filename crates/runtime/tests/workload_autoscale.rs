@@ -49,11 +49,7 @@ spec:
 "
     );
     let (_dir, loaded) = crate::support::katalog_file(&text);
-    assert!(
-        loaded.warnings.is_empty(),
-        "{:?}",
-        loaded.warnings
-    );
+    assert!(loaded.warnings.is_empty(), "{:?}", loaded.warnings);
     let metrics = Metrics::new();
     let supervisor = crate::support::supervise(&client, &loaded.katalog, &metrics).await;
     let api = crd.api(&client, &ns);
@@ -61,16 +57,20 @@ spec:
     let replicas_are = |want: i32| {
         let deployments = deployments.clone();
         async move {
-            eventually(&format!("both Deployments at {want} replicas"), WAIT, || {
-                let deployments = deployments.clone();
-                async move {
-                    for name in ["converged", "created"] {
-                        let d = deployments.get(name).await.ok()?;
-                        (d.spec.replicas? == want).then_some(())?;
+            eventually(
+                &format!("both Deployments at {want} replicas"),
+                WAIT,
+                || {
+                    let deployments = deployments.clone();
+                    async move {
+                        for name in ["converged", "created"] {
+                            let d = deployments.get(name).await.ok()?;
+                            (d.spec.replicas? == want).then_some(())?;
+                        }
+                        Some(())
                     }
-                    Some(())
-                }
-            })
+                },
+            )
             .await;
         }
     };

@@ -9,7 +9,9 @@
 
 use std::time::Duration;
 
+use serde_json::{Value, json};
 use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
 
 use super::ErrorKind;
 use super::context::parse_int;
@@ -111,7 +113,10 @@ pub fn plan(a: &WorkloadAutoscale, env: &Env<'_>, declared: i64) -> Result<Scale
         None => DEFAULT_COOLDOWN,
     };
     let step = if fires(env, a.scale_up.as_ref())? {
-        a.scale_up.as_ref().map(|s| step_move(env, s, true)).transpose()?
+        a.scale_up
+            .as_ref()
+            .map(|s| step_move(env, s, true))
+            .transpose()?
     } else if fires(env, a.scale_down.as_ref())? {
         a.scale_down
             .as_ref()
@@ -152,6 +157,50 @@ impl ScalePlan {
             changed: replicas != current,
         }
     }
+}
+
+impl ScalePlan {
+    /// Settles the built workload `object` about to be applied: its `spec.replicas` becomes
+    /// the decision from the live count (`live_replicas`; none: the declared one), and its
+    /// [`LAST_SCALE_ANNOTATION`] the time of this change, or the `last_change` it keeps.
+    /// `ork template` settles with no live object, as the first apply does. Returns
+    /// `(from, to)` when the count moves.
+    pub fn settle(
+        &self,
+        object: &mut Value,
+        live_replicas: Option<i64>,
+        last_change: Option<OffsetDateTime>,
+        now: OffsetDateTime,
+    ) -> Option<(i64, i64)> {
+        let declared = object.pointer("/spec/replicas").and_then(Value::as_i64);
+        let current = live_replicas.or(declared).unwrap_or(1);
+        let decision = self.decide(current, last_change, now);
+        let stamp = if decision.changed {
+            Some(now)
+        } else {
+            last_change
+        };
+        if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
+            spec.insert("replicas".into(), json!(decision.replicas));
+        }
+        if let Some(stamp) = stamp
+            && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut)
+            && let Value::Object(a) = meta
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Default::default()))
+        {
+            a.insert(LAST_SCALE_ANNOTATION.into(), rfc3339(stamp).into());
+        }
+        decision.changed.then_some((current, decision.replicas))
+    }
+}
+
+/// The annotation's form of a time: RFC 3339, whole seconds.
+fn rfc3339(t: OffsetDateTime) -> String {
+    t.replace_nanosecond(0)
+        .unwrap_or(t)
+        .format(&Rfc3339)
+        .unwrap_or_default()
 }
 
 #[cfg(test)]

@@ -87,9 +87,7 @@ impl Reconciler {
                 child.to_mut().apply = katalog::build::Apply::Converge;
             }
             let child = child.as_ref();
-            if let Some((from, to)) =
-                workload_scale::settle(child, &mut object, live, self.now())
-            {
+            if let Some((from, to)) = workload_scale::settle(child, &mut object, live, self.now()) {
                 tracing::info!(object = %r, from, to, "autoscale: replicas changed");
                 if child.apply == katalog::build::Apply::CreateIfAbsent && live.is_some() {
                     let manager = &self.config.field_manager;
@@ -97,7 +95,11 @@ impl Reconciler {
                         .await
                         .map_err(|source| {
                             let (path, object) = (child.path.clone(), r.clone());
-                            let e = apply::Error::ApplyFailed { path, object, source };
+                            let e = apply::Error::ApplyFailed {
+                                path,
+                                object,
+                                source,
+                            };
                             Error::ApplyFailed(Box::new(e))
                         })?;
                     wrote = true;

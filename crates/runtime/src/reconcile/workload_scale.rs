@@ -14,9 +14,9 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 use time::format_description::well_known::Rfc3339;
 
-/// Sets `spec.replicas` and the last-change annotation of `object` (the Deployment about to be
-/// applied) from `child`'s scale plan and the `live` object; does nothing without a plan.
-/// Returns the change, `(from, to)`, when the count moves.
+/// Settles `object` (the Deployment about to be applied) by `child`'s scale plan from the
+/// `live` object's replica count and last-change annotation ([`ScalePlan::settle`]); does
+/// nothing without a plan. Returns the change, `(from, to)`, when the count moves.
 pub fn settle(
     child: &Child,
     object: &mut Value,
@@ -24,30 +24,11 @@ pub fn settle(
     now: OffsetDateTime,
 ) -> Option<(i64, i64)> {
     let plan: &ScalePlan = child.scale.as_ref()?;
-    let declared = object.pointer("/spec/replicas").and_then(Value::as_i64);
     let live_replicas = live.and_then(|o| o.data.pointer("/spec/replicas")?.as_i64());
-    let current = live_replicas.or(declared).unwrap_or(1);
     let last = live
         .and_then(|o| o.metadata.annotations.as_ref()?.get(LAST_SCALE_ANNOTATION))
         .and_then(|t| OffsetDateTime::parse(t, &Rfc3339).ok());
-    let decision = plan.decide(current, last, now);
-    let stamp = if decision.changed {
-        Some(rfc3339(now))
-    } else {
-        last.map(rfc3339)
-    };
-    if let Some(spec) = object.get_mut("spec").and_then(Value::as_object_mut) {
-        spec.insert("replicas".into(), json!(decision.replicas));
-    }
-    if let Some(stamp) = stamp
-        && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut)
-        && let Value::Object(a) = meta
-            .entry("annotations")
-            .or_insert_with(|| Value::Object(Default::default()))
-    {
-        a.insert(LAST_SCALE_ANNOTATION.into(), stamp.into());
-    }
-    decision.changed.then_some((current, decision.replicas))
+    plan.settle(object, live_replicas, last, now)
 }
 
 /// Writes the replica count and last-change annotation of `object` (as [`settle`] left them)
@@ -78,13 +59,6 @@ pub async fn patch(
     };
     api.patch(&r.name, &params, &Patch::Merge(&body)).await?;
     Ok(())
-}
-
-fn rfc3339(t: OffsetDateTime) -> String {
-    t.replace_nanosecond(0)
-        .unwrap_or(t)
-        .format(&Rfc3339)
-        .unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -159,7 +133,10 @@ mod tests {
         let c = child(Some(ScaleMove::To(6)));
         let mut object = c.object.clone();
         let recent = "2026-01-05T09:59:30Z";
-        assert_eq!(settle(&c, &mut object, Some(&live(3, Some(recent))), NOW), None);
+        assert_eq!(
+            settle(&c, &mut object, Some(&live(3, Some(recent))), NOW),
+            None
+        );
         assert_eq!(object["spec"]["replicas"], 3);
     }
 }
