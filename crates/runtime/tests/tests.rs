@@ -5,6 +5,7 @@ mod children;
 mod cross;
 mod external;
 mod gates;
+mod health_view;
 mod http;
 mod includes;
 mod kordination;

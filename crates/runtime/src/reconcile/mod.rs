@@ -256,6 +256,8 @@ pub struct Surroundings {
     pub cross: Map<String, Value>,
     /// The box's live numbers, seen by templates as `.metrics` (null: none known).
     pub metrics: Value,
+    /// The box's health, seen by templates as `.health` (null: none known).
+    pub health: Value,
 }
 
 /// Reconciles the CRs of one CRD. `Send + Sync`; share it behind an `Arc`.
@@ -459,6 +461,7 @@ impl Reconciler {
                 .map(|c| c.read(&self.cr_json(cr)))
                 .unwrap_or_default(),
             metrics: Value::Null,
+            health: Value::Null,
         }
     }
 
@@ -502,21 +505,26 @@ impl Reconciler {
     }
 
     /// The keys templates see beside the CR (`cr_json`): `.cross`, `.metrics` and the Motif
-    /// `.inputs` rendered against the CR, as `ork template` assembles them.
+    /// `.inputs` rendered against the CR, as `ork template` assembles them, and `.health`
+    /// (which `ork template`, without a running box, has not).
     fn template_keys(
         &self,
         cr_json: &Value,
         surroundings: &Surroundings,
     ) -> Result<Map<String, Value>, Error> {
         let metrics = Some(surroundings.metrics.clone()).filter(|m| !m.is_null());
-        katalog::build::template_keys(
+        let mut keys = katalog::build::template_keys(
             &self.crd,
             &*self.render,
             cr_json,
             surroundings.cross.clone(),
             metrics,
         )
-        .map_err(Error::InputFailed)
+        .map_err(Error::InputFailed)?;
+        if !surroundings.health.is_null() {
+            keys.insert("health".into(), surroundings.health.clone());
+        }
+        Ok(keys)
     }
 
     fn reference(&self, cr: &DynamicObject) -> ObjectReference {
