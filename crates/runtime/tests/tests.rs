@@ -13,6 +13,7 @@ mod leader;
 mod operator_box;
 mod packs;
 mod reconcile;
+mod remove_finalizers;
 mod support;
 mod unique;
 mod wait;

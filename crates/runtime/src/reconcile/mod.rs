@@ -23,6 +23,7 @@ pub mod prune;
 pub mod secrets;
 pub mod siblings;
 pub mod status;
+mod strip;
 pub mod subresource;
 mod tracking;
 pub mod workload_scale;
@@ -594,6 +595,18 @@ impl Reconciler {
         cr: Arc<DynamicObject>,
         surroundings: &Surroundings,
     ) -> Result<Action, Error> {
+        let mut cr = cr;
+        if self.strips_finalizers() {
+            match self.strip_finalizers(&cr).await {
+                Ok(Some(updated)) => cr = Arc::new(updated),
+                Ok(None) => {}
+                Err(e) if crate::refusal::is_not_found(&e) => return Ok(Action::Done),
+                Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
+            }
+            if cr.metadata.deletion_timestamp.is_some() {
+                return Ok(Action::Done);
+            }
+        }
         if cr.metadata.deletion_timestamp.is_some() {
             return self.finalize(&cr, surroundings).await;
         }

@@ -111,7 +111,11 @@ impl Reconciler {
             }
         }
         Tracking {
-            finalizers: self.finalizers.clone(),
+            finalizers: if self.strips_finalizers() {
+                Vec::new()
+            } else {
+                self.finalizers.clone()
+            },
             katalog: self.katalog_name.clone(),
             labels: labels_map,
             now: self.now_text(),
