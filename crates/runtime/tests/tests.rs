@@ -17,4 +17,5 @@ mod remove_finalizers;
 mod support;
 mod unique;
 mod wait;
+mod watch_gate;
 mod workload_autoscale;

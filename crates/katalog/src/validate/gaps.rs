@@ -132,16 +132,6 @@ pub const GAPS: &[Gap] = &[
         "event matchers are not evaluated",
     ),
     warned(
-        "Watch.enqueue_gate",
-        "spec.crds.*.operatorBox.watch.*.enqueueGate",
-        "the per-watch gate is not evaluated: every event of the watch queues its CR",
-    ),
-    warned(
-        "Watch.enqueue_gate",
-        "spec.crds.*.operatorBox.observe.watch.*.enqueueGate",
-        "the per-watch gate is not evaluated: every event of the watch queues its CR",
-    ),
-    warned(
         "Gate.event_aware",
         "spec.crds.*.operatorBox.preReconcile.*.eventAware",
         "events of one CR are merged into one queue item",

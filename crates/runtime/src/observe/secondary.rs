@@ -13,7 +13,8 @@
 //!
 //! A step that yields nothing (the label is absent) falls through to the next. A (re)list
 //! reports objects as they are, so it is neither a create nor an update; an object missing
-//! from a relist that was there before counts as deleted. `enqueueGate` is not evaluated yet.
+//! from a relist that was there before counts as deleted. An entry's `enqueueGate` is
+//! evaluated for each change before its keys are queued ([`WatchGate`]).
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -27,6 +28,7 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher::{self, Event, watcher};
 
+use super::watch_gate::WatchGate;
 use crate::discovery::Discovery;
 use crate::seen::{Effect, Seen};
 use crate::work::Health;
@@ -63,7 +65,7 @@ pub enum KeyFrom {
 }
 
 /// One `watch:` entry of a CRD, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Secondary {
     /// apiVersion of the watched kind.
     pub api_version: String,
@@ -77,6 +79,8 @@ pub struct Secondary {
     pub on: Vec<Change>,
     /// How keys are found.
     pub key_from: KeyFrom,
+    /// The entry's own `enqueueGate` (see [`WatchGate`]).
+    pub enqueue_gate: Option<katalog::model::Gate>,
 }
 
 impl Secondary {
@@ -118,6 +122,7 @@ impl Secondary {
                         on
                     },
                     key_from,
+                    enqueue_gate: w.enqueue_gate.clone(),
                 })
             })
             .collect()
@@ -258,9 +263,14 @@ pub async fn run(
     entry: Secondary,
     primary: Primary,
     health: Health,
+    render: Arc<katalog::build::EngineRender>,
     enqueue: impl Fn(Key) + Send,
 ) {
     let what = entry.describe();
+    let mut gate = entry
+        .enqueue_gate
+        .as_ref()
+        .map(|g| WatchGate::new(g, &entry.api_version, &entry.kind, render));
     let resolved = {
         let mut delay = Duration::from_millis(500);
         loop {
@@ -308,7 +318,11 @@ pub async fn run(
             health.clear_watch_error(&what);
         }
         for (change, meta) in changes(&mut seen, &event) {
-            if entry.reacts_to(change) {
+            let passes = gate.as_mut().is_none_or(|g| g.passes(change, &meta));
+            if !passes {
+                tracing::debug!(%crd, ?change, watch = %what, "the watch's enqueueGate holds the change");
+            }
+            if entry.reacts_to(change) && passes {
                 for key in primary.keys(&entry, &meta) {
                     tracing::debug!(%crd, %key, ?change, watch = %what, "secondary change");
                     enqueue(key);
@@ -361,6 +375,7 @@ mod tests {
             namespace: None,
             on: vec![Change::Create, Change::Update, Change::Delete],
             key_from,
+            enqueue_gate: None,
         }
     }
 

@@ -40,7 +40,8 @@ pub struct Gate {
 }
 
 impl Gate {
-    fn of(gate: &katalog::model::Gate) -> Self {
+    /// The gate `gate` declares.
+    pub(crate) fn of(gate: &katalog::model::Gate) -> Self {
         Self {
             sentinels: gate.sentinels.iter().map(|s| s.value.clone()).collect(),
             when: gate.when.clone(),
@@ -150,7 +151,11 @@ impl Gates {
 }
 
 /// One sentinel; `None` for a name spec §11.5 does not define (validation rejects those).
-fn sentinel(name: &str, old: Option<&DynamicObject>, new: &DynamicObject) -> Option<bool> {
+pub(crate) fn sentinel(
+    name: &str,
+    old: Option<&DynamicObject>,
+    new: &DynamicObject,
+) -> Option<bool> {
     let n = &new.metadata;
     if name == "deletionStarted" {
         let before = old.is_some_and(|o| o.metadata.deletion_timestamp.is_some());

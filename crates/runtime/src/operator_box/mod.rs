@@ -464,15 +464,7 @@ impl OperatorBox {
         for (api_version, kind) in reconcile.child_kinds() {
             tasks.spawn(watch.clone().children(children.clone(), api_version, kind));
         }
-        attach(
-            &mut tasks,
-            &watch.client,
-            &config,
-            &store,
-            &intake,
-            &health,
-            reconcile.cross(),
-        );
+        attach(&mut tasks, &watch, reconcile.cross());
         tasks.spawn(watch.clone().resync());
         tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
         if let Some(plan) = &config.autoscale {
@@ -642,15 +634,16 @@ impl OperatorBox {
 /// [`Sources`] (when set), binds its `cross` declarations to them and subscribes it to the
 /// changes of the CRDs they read, and spawns one task per `watch:` entry into `tasks`. Keys
 /// go to `intake`, so they are dropped while the box is inactive, as its own watches' are.
-fn attach(
-    tasks: &mut JoinSet<()>,
-    client: &Client,
-    config: &BoxConfig,
-    store: &Store<DynamicObject>,
-    intake: &Intake,
-    health: &Health,
-    cross: Option<Arc<Cross>>,
-) {
+fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cross>>) {
+    let primary::Watch {
+        client,
+        config,
+        store,
+        intake,
+        health,
+        render,
+        ..
+    } = watch;
     let enqueue = {
         let intake = intake.clone();
         let crd = config.name().to_owned();
@@ -696,6 +689,7 @@ fn attach(
             entry.clone(),
             primary.clone(),
             health.clone(),
+            Arc::clone(render),
             enqueue.clone(),
         ));
     }
