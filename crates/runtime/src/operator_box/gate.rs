@@ -82,9 +82,26 @@ impl Gate {
                 .sentinels
                 .iter()
                 .any(|s| sentinels.get(s).and_then(Value::as_str) == Some("true"));
-        if !by_sentinel {
-            return false;
+        by_sentinel && self.conditions_hold(cr, sentinels, render)
+    }
+
+    /// Whether `cr` passes for a trigger that is not a change of the CR itself (a child's
+    /// drift, a `watch:` or `cross` trigger): no sentinel fired, so the gate's sentinel list
+    /// does not apply; its `when`/`or` conditions do (they see no sentinels).
+    pub(crate) fn passes_trigger(&self, cr: &Value, render: &EngineRender) -> bool {
+        if self.external {
+            return self.fail_open;
         }
+        self.conditions_hold(cr, &Map::new(), render)
+    }
+
+    /// Whether the `when`/`or` conditions hold for `cr` with `sentinels`.
+    fn conditions_hold(
+        &self,
+        cr: &Value,
+        sentinels: &Map<String, Value>,
+        render: &EngineRender,
+    ) -> bool {
         if self.when.is_empty() && self.or.is_empty() {
             return true;
         }

@@ -36,8 +36,7 @@ use crate::discovery::Discovery;
 use crate::metrics::CrdMetrics;
 use crate::observe::{Cross, Dependent, Primary, Secondary, Source, Sources, secondary};
 use crate::work::{
-    Action, ActiveWorkers, Added, Health, Intake, Key, Queue, QueueConfig, Workers, WorkersConfig,
-    workers,
+    Action, ActiveWorkers, Health, Intake, Key, Queue, QueueConfig, Workers, WorkersConfig, workers,
 };
 use autoscale::{Autoscaler, Baseline, Plan, Scale, Stats};
 use children::ChildCache;
@@ -633,25 +632,20 @@ impl OperatorBox {
 /// Joins a starting box to its process's observation: registers its cache in the config's
 /// [`Sources`] (when set), binds its `cross` declarations to them and subscribes it to the
 /// changes of the CRDs they read, and spawns one task per `watch:` entry into `tasks`. Keys
-/// go to `intake`, so they are dropped while the box is inactive, as its own watches' are.
+/// go to the box's intake through the CRD's enqueue gate ([`primary::Watch::add_triggered`]), so they
+/// are dropped while the box is inactive, as its own watches' are.
 fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cross>>) {
     let primary::Watch {
         client,
         config,
         store,
-        intake,
         health,
         render,
         ..
     } = watch;
     let enqueue = {
-        let intake = intake.clone();
-        let crd = config.name().to_owned();
-        move |key: Key| {
-            if intake.add(key.clone()) == Some(Added::Dropped) {
-                tracing::warn!(%crd, %key, "enqueue: queue depth limit reached — item dropped");
-            }
-        }
+        let watch = watch.clone();
+        move |key: Key| watch.add_triggered(key)
     };
     if let Some(sources) = config.cross_sources() {
         sources.insert(
