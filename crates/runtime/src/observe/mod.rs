@@ -9,7 +9,6 @@
 
 pub mod cross;
 pub mod secondary;
-pub mod watch_gate;
 
 pub use cross::{Cross, Dependent, Source, Sources};
 pub use secondary::{Change, KeyFrom, Primary, Secondary};

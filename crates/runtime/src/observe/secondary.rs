@@ -13,8 +13,9 @@
 //!
 //! A step that yields nothing (the label is absent) falls through to the next. A (re)list
 //! reports objects as they are, so it is neither a create nor an update; an object missing
-//! from a relist that was there before counts as deleted. An entry's `enqueueGate` is
-//! evaluated for each change before its keys are queued ([`WatchGate`]).
+//! from a relist that was there before counts as deleted. Each change is first offered to the
+//! entry's `admit` (its `enqueueGate`, see `operator_box::watch_gate`): a change it refuses
+//! queues nothing.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -28,7 +29,6 @@ use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::Store;
 use kube::runtime::watcher::{self, Event, watcher};
 
-use super::watch_gate::WatchGate;
 use crate::discovery::Discovery;
 use crate::seen::{Effect, Seen};
 use crate::work::Health;
@@ -79,7 +79,7 @@ pub struct Secondary {
     pub on: Vec<Change>,
     /// How keys are found.
     pub key_from: KeyFrom,
-    /// The entry's own `enqueueGate` (see [`WatchGate`]).
+    /// The entry's own `enqueueGate` (evaluated by `operator_box::watch_gate`).
     pub enqueue_gate: Option<katalog::model::Gate>,
 }
 
@@ -252,7 +252,8 @@ fn as_change(effect: Effect, object: Option<&ObjectMeta>) -> Option<(Change, Obj
 }
 
 /// Runs one secondary watch until aborted: resolves the kind (retrying until it is served),
-/// watches its metadata and queues the keys of every change the entry reacts to.
+/// watches its metadata and queues the keys of every change the entry reacts to and `admit` lets
+/// through.
 ///
 /// Watch errors are retried with kube's default backoff, logged, and recorded in `health`
 /// (and cleared once the watch recovers), as the box's own watches do.
@@ -263,14 +264,10 @@ pub async fn run(
     entry: Secondary,
     primary: Primary,
     health: Health,
-    render: Arc<katalog::build::EngineRender>,
+    mut admit: impl FnMut(Change, &ObjectMeta) -> bool + Send,
     enqueue: impl Fn(Key) + Send,
 ) {
     let what = entry.describe();
-    let mut gate = entry
-        .enqueue_gate
-        .as_ref()
-        .map(|g| WatchGate::new(g, &entry.api_version, &entry.kind, render));
     let resolved = {
         let mut delay = Duration::from_millis(500);
         loop {
@@ -318,7 +315,7 @@ pub async fn run(
             health.clear_watch_error(&what);
         }
         for (change, meta) in changes(&mut seen, &event) {
-            let passes = gate.as_mut().is_none_or(|g| g.passes(change, &meta));
+            let passes = admit(change, &meta);
             if !passes {
                 tracing::debug!(%crd, ?change, watch = %what, "the watch's enqueueGate holds the change");
             }

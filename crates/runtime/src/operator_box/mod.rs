@@ -21,6 +21,7 @@ pub mod autoscale;
 pub mod children;
 pub mod gate;
 mod primary;
+pub mod watch_gate;
 
 use std::fmt;
 use std::future::Future;
@@ -683,7 +684,7 @@ fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cro
             entry.clone(),
             primary.clone(),
             health.clone(),
-            Arc::clone(render),
+            watch_gate::admit(&entry, render),
             enqueue.clone(),
         ));
     }

@@ -17,8 +17,20 @@ use katalog::build::EngineRender;
 use kube::api::{DynamicObject, ObjectMeta};
 use serde_json::{Map, Value, json};
 
-use super::secondary::Change;
-use crate::operator_box::gate::{Gate, sentinel};
+use super::gate::{Gate, sentinel};
+use crate::observe::secondary::{Change, Secondary};
+
+/// What a watch entry admits: its gate's verdict on each change (everything, without a gate).
+pub fn admit(
+    entry: &Secondary,
+    render: &Arc<EngineRender>,
+) -> impl FnMut(Change, &ObjectMeta) -> bool + Send + 'static {
+    let mut gate = entry
+        .enqueue_gate
+        .as_ref()
+        .map(|g| WatchGate::new(g, &entry.api_version, &entry.kind, Arc::clone(render)));
+    move |change, meta| gate.as_mut().is_none_or(|g| g.passes(change, meta))
+}
 
 /// One watch entry's gate, with the metadata of the objects it has seen.
 pub struct WatchGate {
