@@ -252,8 +252,8 @@ fn as_change(effect: Effect, object: Option<&ObjectMeta>) -> Option<(Change, Obj
 }
 
 /// Runs one secondary watch until aborted: resolves the kind (retrying until it is served),
-/// watches its metadata and queues the keys of every change the entry reacts to and `admit` lets
-/// through.
+/// watches its metadata and, through `(admit, enqueue)`, queues the keys of every change the
+/// entry reacts to and `admit` lets through.
 ///
 /// Watch errors are retried with kube's default backoff, logged, and recorded in `health`
 /// (and cleared once the watch recovers), as the box's own watches do.
@@ -264,8 +264,10 @@ pub async fn run(
     entry: Secondary,
     primary: Primary,
     health: Health,
-    mut admit: impl FnMut(Change, &ObjectMeta) -> bool + Send,
-    enqueue: impl Fn(Key) + Send,
+    (mut admit, enqueue): (
+        impl FnMut(Change, &ObjectMeta) -> bool + Send,
+        impl Fn(Key) + Send,
+    ),
 ) {
     let what = entry.describe();
     let resolved = {

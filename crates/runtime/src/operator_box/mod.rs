@@ -684,8 +684,7 @@ fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cro
             entry.clone(),
             primary.clone(),
             health.clone(),
-            watch_gate::admit(&entry, render),
-            enqueue.clone(),
+            (watch_gate::admit(entry, render), enqueue.clone()),
         ));
     }
 }
