@@ -222,14 +222,14 @@ fn not_implemented(entry: &str) -> Vec<String> {
 #[test]
 fn a_key_that_is_not_implemented_is_warned_at_its_line_with_its_path() {
     let w = not_implemented(
-        "enrichAll: true\nremoveFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n",
+        "enrichAll: true\nremoveFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n  rollBackOnError: true\n",
     );
+    // `removeFinalizers` and a watch's `enqueueGate` are implemented: not reported.
     assert_eq!(
         w,
         [
             "spec.crds.app.enrichAll:8",
-            "spec.crds.app.removeFinalizers:9",
-            "spec.crds.app.operatorBox.watch[0].enqueueGate:12",
+            "spec.crds.app.operatorBox.rollBackOnError:13",
         ]
     );
 }
@@ -237,4 +237,13 @@ fn a_key_that_is_not_implemented_is_warned_at_its_line_with_its_path() {
 #[test]
 fn a_katalog_without_such_keys_has_no_such_warning() {
     assert!(not_implemented("operatorBox:\n  reconciler: {workers: 2}\n").is_empty());
+}
+
+#[test]
+fn remove_finalizers_with_on_delete_warns_that_on_delete_never_runs() {
+    let text = "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: strip}\nspec:\n  crds:\n    app:\n      apiTypes: {group: a.io, version: v1, kind: App, plural: apps}\n      removeFinalizers: true\n      operatorBox:\n        onDelete:\n          configMaps: [{name: x}]\n";
+    let loaded =
+        katalog::load_text("katalog.yaml", text).unwrap_or_else(|d| panic!("{}", d.render()));
+    let codes: Vec<&str> = loaded.warnings.iter().map(|w| w.code).collect();
+    assert_eq!(codes, ["on-delete-never-runs"]);
 }

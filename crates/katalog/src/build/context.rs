@@ -52,6 +52,8 @@ pub(crate) struct Built {
     pub status: Option<Value>,
     /// Objects this one needs, applied just before it (an Ingress's generated TLS Secret).
     pub companions: Vec<(Kind, Built)>,
+    /// Workload autoscale, rendered.
+    pub scale: Option<super::ScalePlan>,
 }
 
 impl Built {
@@ -128,15 +130,28 @@ pub(crate) struct Ctx<'a> {
     profiles: &'a ProfileRegistry,
     /// The data map (CR, extras, forEach keys).
     pub data: &'a Value,
+    /// The time conditions evaluate at.
+    now: time::OffsetDateTime,
 }
 
 impl<'a> Ctx<'a> {
-    pub fn new(render: &'a dyn Render, profiles: &'a ProfileRegistry, data: &'a Value) -> Self {
+    pub fn new(
+        render: &'a dyn Render,
+        profiles: &'a ProfileRegistry,
+        data: &'a Value,
+        now: time::OffsetDateTime,
+    ) -> Self {
         Ctx {
             render,
             profiles,
             data,
+            now,
         }
+    }
+
+    /// The condition environment of this declaration.
+    pub fn env(&self) -> crate::condition::Env<'_> {
+        crate::condition::Env::new(self.data, self.render, self.now)
     }
 
     /// Renders text (templates only; static text is copied as it is).

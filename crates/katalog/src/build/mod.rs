@@ -77,7 +77,10 @@ use crate::condition::{self, Conditions, Env};
 use crate::render::{Render, RenderFailure, Text};
 use crate::resources::{Declaration, HookTemplates, Kind, for_each_kind};
 
-pub use autoscale::{ScaleDecision, decide as decide_autoscale};
+pub use autoscale::{
+    DEFAULT_COOLDOWN, LAST_SCALE_ANNOTATION, ScaleDecision, ScaleMove, ScalePlan,
+    plan as plan_autoscale,
+};
 use context::{Built, Ctx, Fault, Meta};
 pub use crd::{blocks_of, child_types, cr_skeleton, engine_for, hooks_of};
 pub use delete::{DeleteGroup, DeletePlan};
@@ -217,6 +220,10 @@ pub struct Child {
     /// Custom children: the initial status to write when the status subresource exists.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub status: Option<Value>,
+    /// Deployments with `autoscale:`: the replica count the runtime settles from the live
+    /// count (see [`ScalePlan::decide`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub scale: Option<ScalePlan>,
 }
 
 impl Child {
@@ -578,7 +585,7 @@ impl<'a> Builder<'a> {
                 } else {
                     format!("{base_path}#{x}")
                 };
-                let ctx = Ctx::new(self.render, &self.profiles, data);
+                let ctx = Ctx::new(self.render, &self.profiles, data, self.now);
                 let pass = Conditions::new(common.when, common.or)
                     .evaluate(&Env::new(data, self.render, self.now))
                     .map_err(|e| at(&path, Fault::new(ErrorKind::ConditionFailed(e))))?;
@@ -654,6 +661,7 @@ impl<'a> Builder<'a> {
                             sleep,
                             has_status: built.has_status,
                             status: built.status,
+                            scale: built.scale,
                         }
                     };
                     let mut built = built;

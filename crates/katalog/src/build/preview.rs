@@ -124,15 +124,34 @@ pub fn preview(k: &Katalog, cr: &Value, crd: Option<&str>) -> Result<Vec<Value>,
     if let Some(denied) = admitted.denied {
         return Err(PreviewError::Denied(denied));
     }
+    let now = OffsetDateTime::now_utc();
     let plan = Builder::new(&render)
         .profiles(&profiles)
         .for_crd(crd)
+        .now(now)
         .build(&admitted.object, hooks_of(crd), &keys)
         .map_err(PreviewError::BuildFailed)?;
     Ok(plan
         .children
         .into_iter()
         .map(|mut c| {
+            if let Some(scale) = &c.scale {
+                // As the first apply settles it (no live object yet). The time of the
+                // change is the apply's own, so the preview does not show one.
+                scale.settle(&mut c.object, None, None, now);
+                if let Some(a) = c
+                    .object
+                    .pointer_mut("/metadata/annotations")
+                    .and_then(Value::as_object_mut)
+                {
+                    a.remove(super::LAST_SCALE_ANNOTATION);
+                    if a.is_empty() {
+                        c.object["metadata"]
+                            .as_object_mut()
+                            .map(|m| m.remove("annotations"));
+                    }
+                }
+            }
             if !c.cluster_scoped {
                 add_owner_reference(&mut c.object, cr, PLACEHOLDER_UID);
             }

@@ -374,9 +374,18 @@ fn deployment(ctx: &Ctx<'_>, meta: &Meta, d: &DeploymentDecl) -> Result<Built> {
             json!({"type": "RollingUpdate", "rollingUpdate": rolling}),
         );
     }
-    Ok(Built::new(
-        meta.object(Kind::Deployment, json!({"spec": spec})),
-    ))
+    let mut built = Built::new(meta.object(Kind::Deployment, json!({"spec": spec})));
+    if let Some(a) = &d.autoscale {
+        let declared = built
+            .object
+            .pointer("/spec/replicas")
+            .and_then(Value::as_i64)
+            .unwrap_or(1);
+        let plan = super::autoscale::plan(a, &ctx.env(), declared)
+            .map_err(|kind| Fault::at("autoscale", kind))?;
+        built.scale = Some(plan);
+    }
+    Ok(built)
 }
 
 fn stateful_set(ctx: &Ctx<'_>, meta: &Meta, d: &StatefulSetDecl) -> Result<Built> {

@@ -62,16 +62,6 @@ pub const GAPS: &[Gap] = &[
         "enrichment (`_pods`, `_warnings`, ...) is not built",
     ),
     warned(
-        "CrdEntry.remove_finalizers",
-        "spec.crds.*.removeFinalizers",
-        "finalizers are not stripped; deletion runs the usual cleanup",
-    ),
-    warned(
-        "RuntimeSection.remove_finalizers",
-        "spec.crds.*.operatorBox.runtime.removeFinalizers",
-        "finalizers are not stripped; deletion runs the usual cleanup",
-    ),
-    warned(
         "Queue.behaviour",
         "spec.crds.*.operatorBox.reconciler.queue.behaviour",
         "queue behaviour rules are not evaluated: a full queue drops every new item",
@@ -140,16 +130,6 @@ pub const GAPS: &[Gap] = &[
         "Observe.events",
         "spec.crds.*.operatorBox.observe.events",
         "event matchers are not evaluated",
-    ),
-    warned(
-        "Watch.enqueue_gate",
-        "spec.crds.*.operatorBox.watch.*.enqueueGate",
-        "the per-watch gate is not evaluated: every event of the watch queues its CR",
-    ),
-    warned(
-        "Watch.enqueue_gate",
-        "spec.crds.*.operatorBox.observe.watch.*.enqueueGate",
-        "the per-watch gate is not evaluated: every event of the watch queues its CR",
     ),
     warned(
         "Gate.event_aware",

@@ -408,6 +408,20 @@ fn watches(cx: &mut Cx<'_>, crd: &Crd) {
             );
         }
         seen.push(key);
+        if let Some(gate) = &w.value.enqueue_gate {
+            let rest = format!("{rest}.enqueueGate");
+            gate_check(cx, crd, &rest, gate, None);
+            if !gate.external.is_empty() {
+                cx.crd_error(
+                    crd,
+                    Some(&w.at),
+                    "external-in-enqueue-gate",
+                    &format!("{rest}.external"),
+                    "a watch's enqueueGate runs inside the watch, where ork makes no network call",
+                    "move the call to `preReconcile.reconcileGate.external`",
+                );
+            }
+        }
     }
 }
 
@@ -435,14 +449,35 @@ fn pre_reconcile(cx: &mut Cx<'_>, crd: &Crd) {
         ("reconcileGate", &p.reconcile_gate),
     ] {
         let Some(gate) = gate else { continue };
-        gate_check(cx, crd, key, gate, &declared);
+        gate_check(
+            cx,
+            crd,
+            &format!("operatorBox.preReconcile.{key}"),
+            gate,
+            Some(&declared),
+        );
     }
 }
 
-fn gate_check(cx: &mut Cx<'_>, crd: &Crd, key: &str, gate: &Gate, declared: &[&str]) {
-    let rest = format!("operatorBox.preReconcile.{key}");
+/// Checks a gate at `rest`. Its sentinels must be among `declared` (the `preReconcile`
+/// gates); `None` (a watch's own gate, which computes what it lists) takes any known one.
+fn gate_check(cx: &mut Cx<'_>, crd: &Crd, rest: &str, gate: &Gate, declared: Option<&[&str]>) {
     for s in &gate.sentinels {
-        if !declared.contains(&s.value.as_str()) {
+        if declared.is_none() && !SENTINELS.contains(&s.value.as_str()) {
+            cx.crd_error(
+                crd,
+                Some(&s.at),
+                "unknown-sentinel",
+                &format!("{rest}.sentinels"),
+                format!("unknown sentinel `{}`", s.value),
+                crate::de::did_you_mean(&s.value, SENTINELS)
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_default(),
+            );
+        }
+        if let Some(declared) = declared
+            && !declared.contains(&s.value.as_str())
+        {
             cx.crd_error(
                 crd,
                 Some(&s.at),

@@ -23,6 +23,21 @@ pub fn check(cx: &mut Cx<'_>) {
         extension_points(cx, crd, &reconciler);
         autoscale(cx, crd);
         on_delete_groups(cx, crd);
+        stripped_finalizers(cx, crd);
+    }
+}
+
+/// `removeFinalizers: true` leaves a deleted CR no delete path, so `onDelete` never runs.
+fn stripped_finalizers(cx: &mut Cx<'_>, crd: &Crd) {
+    if crd.entry.remove_finalizers == Some(true) && crd.operator_box().on_delete.is_some() {
+        cx.crd_warning(
+            crd,
+            None,
+            "on-delete-never-runs",
+            "operatorBox.onDelete",
+            "`onDelete` never runs: `removeFinalizers: true` keeps ork's finalizers off this CRD's CRs, so a deleted CR is gone before ork sees it",
+            "drop `removeFinalizers` (a testing aid) or `onDelete`",
+        );
     }
 }
 

@@ -109,3 +109,31 @@ fn a_cr_outside_the_namespace_guard_has_no_preview() {
         Err(PreviewError::NamespaceNotPermitted(ns)) if ns == "dev"
     ));
 }
+
+#[test]
+fn a_deployment_autoscale_step_that_fires_shows_the_count_the_first_apply_writes() {
+    let dir = crate::util::write_files(&[(
+        "katalog.yaml",
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {name: scale}\nspec:\n  crds:\n    app:\n      apiTypes: {group: a.io, version: v1, kind: App, plural: apps}\n      operatorBox:\n        onReconcile:\n          deployments:\n            - name: web\n              image: nginx\n              replicas: 2\n              autoscale:\n                max: 8\n                scaleUp: {target: 8, conditions: {when: [{field: spec.depth, greaterThan: '100'}]}}\n",
+    )]);
+    let loaded =
+        katalog::load(dir.path().join("katalog.yaml")).unwrap_or_else(|d| panic!("{}", d.render()));
+    let replicas = |depth: i64| {
+        let objects = preview(
+            &loaded.katalog,
+            &app(serde_json::json!({"depth": depth})),
+            None,
+        )
+        .unwrap();
+        let d = objects.iter().find(|o| o["kind"] == "Deployment").unwrap();
+        assert!(
+            d["metadata"]["annotations"]
+                .get(katalog::build::LAST_SCALE_ANNOTATION)
+                .is_none(),
+            "the time of a change is the apply's own"
+        );
+        d["spec"]["replicas"].clone()
+    };
+    assert_eq!(replicas(500), 8);
+    assert_eq!(replicas(5), 2);
+}

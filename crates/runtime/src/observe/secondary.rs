@@ -13,7 +13,9 @@
 //!
 //! A step that yields nothing (the label is absent) falls through to the next. A (re)list
 //! reports objects as they are, so it is neither a create nor an update; an object missing
-//! from a relist that was there before counts as deleted. `enqueueGate` is not evaluated yet.
+//! from a relist that was there before counts as deleted. Each change is first offered to the
+//! entry's `admit` (its `enqueueGate`, see `operator_box::watch_gate`): a change it refuses
+//! queues nothing.
 
 use std::pin::pin;
 use std::sync::Arc;
@@ -63,7 +65,7 @@ pub enum KeyFrom {
 }
 
 /// One `watch:` entry of a CRD, checked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Secondary {
     /// apiVersion of the watched kind.
     pub api_version: String,
@@ -77,6 +79,8 @@ pub struct Secondary {
     pub on: Vec<Change>,
     /// How keys are found.
     pub key_from: KeyFrom,
+    /// The entry's own `enqueueGate` (evaluated by `operator_box::watch_gate`).
+    pub enqueue_gate: Option<katalog::model::Gate>,
 }
 
 impl Secondary {
@@ -118,6 +122,7 @@ impl Secondary {
                         on
                     },
                     key_from,
+                    enqueue_gate: w.enqueue_gate.clone(),
                 })
             })
             .collect()
@@ -247,7 +252,8 @@ fn as_change(effect: Effect, object: Option<&ObjectMeta>) -> Option<(Change, Obj
 }
 
 /// Runs one secondary watch until aborted: resolves the kind (retrying until it is served),
-/// watches its metadata and queues the keys of every change the entry reacts to.
+/// watches its metadata and, through `(admit, enqueue)`, queues the keys of every change the
+/// entry reacts to and `admit` lets through.
 ///
 /// Watch errors are retried with kube's default backoff, logged, and recorded in `health`
 /// (and cleared once the watch recovers), as the box's own watches do.
@@ -258,7 +264,10 @@ pub async fn run(
     entry: Secondary,
     primary: Primary,
     health: Health,
-    enqueue: impl Fn(Key) + Send,
+    (mut admit, enqueue): (
+        impl FnMut(Change, &ObjectMeta) -> bool + Send,
+        impl Fn(Key) + Send,
+    ),
 ) {
     let what = entry.describe();
     let resolved = {
@@ -308,7 +317,11 @@ pub async fn run(
             health.clear_watch_error(&what);
         }
         for (change, meta) in changes(&mut seen, &event) {
-            if entry.reacts_to(change) {
+            let passes = admit(change, &meta);
+            if !passes {
+                tracing::debug!(%crd, ?change, watch = %what, "the watch's enqueueGate holds the change");
+            }
+            if entry.reacts_to(change) && passes {
                 for key in primary.keys(&entry, &meta) {
                     tracing::debug!(%crd, %key, ?change, watch = %what, "secondary change");
                     enqueue(key);
@@ -361,6 +374,7 @@ mod tests {
             namespace: None,
             on: vec![Change::Create, Change::Update, Change::Delete],
             key_from,
+            enqueue_gate: None,
         }
     }
 

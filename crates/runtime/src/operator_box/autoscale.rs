@@ -195,6 +195,23 @@ impl Stats {
     }
 }
 
+impl Stats {
+    /// The box's health as `/katalog/{name}/health` reports it (queue depth and resource count
+    /// filled in; leadership and dependency health left out): what templates read as
+    /// `.health` (spec §10.4).
+    pub fn health_view(&self, name: &str) -> Value {
+        let mut snapshot = self.health.snapshot(name);
+        snapshot.queue_depth = self.intake.len();
+        snapshot.resource_count = self.store.len();
+        let mut view = serde_json::to_value(snapshot).unwrap_or(Value::Null);
+        if let Some(v) = view.as_object_mut() {
+            v.remove("isKonductor");
+            v.remove("hasUnhealthyDependencies");
+        }
+        view
+    }
+}
+
 /// What the autoscaler of one box acts on.
 pub(super) struct Autoscaler {
     pub(super) name: String,

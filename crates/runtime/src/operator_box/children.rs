@@ -329,13 +329,13 @@ impl Watch {
                         index.deleted(&child);
                     }
                     for owner in owners {
-                        self.add(owner);
+                        self.add_triggered(owner);
                     }
                 }
                 Event::Delete(child) => {
                     index.deleted(&child);
                     for owner in owners(&self.config, &self.store, child.meta()) {
-                        self.add(owner);
+                        self.add_triggered(owner);
                     }
                 }
             }

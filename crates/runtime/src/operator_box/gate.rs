@@ -40,7 +40,8 @@ pub struct Gate {
 }
 
 impl Gate {
-    fn of(gate: &katalog::model::Gate) -> Self {
+    /// The gate `gate` declares.
+    pub(crate) fn of(gate: &katalog::model::Gate) -> Self {
         Self {
             sentinels: gate.sentinels.iter().map(|s| s.value.clone()).collect(),
             when: gate.when.clone(),
@@ -81,9 +82,26 @@ impl Gate {
                 .sentinels
                 .iter()
                 .any(|s| sentinels.get(s).and_then(Value::as_str) == Some("true"));
-        if !by_sentinel {
-            return false;
+        by_sentinel && self.conditions_hold(cr, sentinels, render)
+    }
+
+    /// Whether `cr` passes for a trigger that is not a change of the CR itself (a child's
+    /// drift, a `watch:` or `cross` trigger): no sentinel fired, so the gate's sentinel list
+    /// does not apply; its `when`/`or` conditions do (they see no sentinels).
+    pub(crate) fn passes_trigger(&self, cr: &Value, render: &EngineRender) -> bool {
+        if self.external {
+            return self.fail_open;
         }
+        self.conditions_hold(cr, &Map::new(), render)
+    }
+
+    /// Whether the `when`/`or` conditions hold for `cr` with `sentinels`.
+    fn conditions_hold(
+        &self,
+        cr: &Value,
+        sentinels: &Map<String, Value>,
+        render: &EngineRender,
+    ) -> bool {
         if self.when.is_empty() && self.or.is_empty() {
             return true;
         }
@@ -150,7 +168,11 @@ impl Gates {
 }
 
 /// One sentinel; `None` for a name spec §11.5 does not define (validation rejects those).
-fn sentinel(name: &str, old: Option<&DynamicObject>, new: &DynamicObject) -> Option<bool> {
+pub(crate) fn sentinel(
+    name: &str,
+    old: Option<&DynamicObject>,
+    new: &DynamicObject,
+) -> Option<bool> {
     let n = &new.metadata;
     if name == "deletionStarted" {
         let before = old.is_some_and(|o| o.metadata.deletion_timestamp.is_some());

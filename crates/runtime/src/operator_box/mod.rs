@@ -21,6 +21,7 @@ pub mod autoscale;
 pub mod children;
 pub mod gate;
 mod primary;
+pub mod watch_gate;
 
 use std::fmt;
 use std::future::Future;
@@ -36,8 +37,7 @@ use crate::discovery::Discovery;
 use crate::metrics::CrdMetrics;
 use crate::observe::{Cross, Dependent, Primary, Secondary, Source, Sources, secondary};
 use crate::work::{
-    Action, ActiveWorkers, Added, Health, Intake, Key, Queue, QueueConfig, Workers, WorkersConfig,
-    workers,
+    Action, ActiveWorkers, Health, Intake, Key, Queue, QueueConfig, Workers, WorkersConfig, workers,
 };
 use autoscale::{Autoscaler, Baseline, Plan, Scale, Stats};
 use children::ChildCache;
@@ -464,15 +464,7 @@ impl OperatorBox {
         for (api_version, kind) in reconcile.child_kinds() {
             tasks.spawn(watch.clone().children(children.clone(), api_version, kind));
         }
-        attach(
-            &mut tasks,
-            &watch.client,
-            &config,
-            &store,
-            &intake,
-            &health,
-            reconcile.cross(),
-        );
+        attach(&mut tasks, &watch, reconcile.cross());
         tasks.spawn(watch.clone().resync());
         tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
         if let Some(plan) = &config.autoscale {
@@ -641,24 +633,20 @@ impl OperatorBox {
 /// Joins a starting box to its process's observation: registers its cache in the config's
 /// [`Sources`] (when set), binds its `cross` declarations to them and subscribes it to the
 /// changes of the CRDs they read, and spawns one task per `watch:` entry into `tasks`. Keys
-/// go to `intake`, so they are dropped while the box is inactive, as its own watches' are.
-fn attach(
-    tasks: &mut JoinSet<()>,
-    client: &Client,
-    config: &BoxConfig,
-    store: &Store<DynamicObject>,
-    intake: &Intake,
-    health: &Health,
-    cross: Option<Arc<Cross>>,
-) {
+/// go to the box's intake through the CRD's enqueue gate ([`primary::Watch::add_triggered`]), so they
+/// are dropped while the box is inactive, as its own watches' are.
+fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cross>>) {
+    let primary::Watch {
+        client,
+        config,
+        store,
+        health,
+        render,
+        ..
+    } = watch;
     let enqueue = {
-        let intake = intake.clone();
-        let crd = config.name().to_owned();
-        move |key: Key| {
-            if intake.add(key.clone()) == Some(Added::Dropped) {
-                tracing::warn!(%crd, %key, "enqueue: queue depth limit reached — item dropped");
-            }
-        }
+        let watch = watch.clone();
+        move |key: Key| watch.add_triggered(key)
     };
     if let Some(sources) = config.cross_sources() {
         sources.insert(
@@ -696,7 +684,7 @@ fn attach(
             entry.clone(),
             primary.clone(),
             health.clone(),
-            enqueue.clone(),
+            (watch_gate::admit(entry, render), enqueue.clone()),
         ));
     }
 }

@@ -235,6 +235,24 @@ impl Watch {
         self.add(key);
     }
 
+    /// Queues `key` for a trigger other than a change of its CR (a child's drift, a `watch:`
+    /// or `cross` trigger), unless the CRD's enqueue gate holds the cached CR back (see
+    /// [`Gate::passes_trigger`](super::gate::Gate::passes_trigger)). A CR being deleted, or
+    /// not in the cache, is never held.
+    pub(super) fn add_triggered(&self, key: Key) {
+        if let Some(gate) = &self.config.gates.enqueue
+            && let Some(cr) = self.store.get(&key.object_ref(&self.config.resource))
+            && cr.metadata.deletion_timestamp.is_none()
+        {
+            let cr = serde_json::to_value(&*cr).unwrap_or_default();
+            if !gate.passes_trigger(&cr, &self.render) {
+                tracing::debug!(crd = %self.config.name, %key, "the enqueue gate holds the triggered CR");
+                return;
+            }
+        }
+        self.add(key);
+    }
+
     pub(super) fn add(&self, key: Key) {
         if self.intake.add(key.clone()) == Some(Added::Dropped) {
             tracing::warn!(

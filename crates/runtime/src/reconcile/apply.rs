@@ -447,6 +447,7 @@ mod tests {
             sleep: None,
             has_status: None,
             status: None,
+            scale: None,
         }
     }
 

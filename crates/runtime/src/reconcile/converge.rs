@@ -10,7 +10,7 @@ use katalog::resources::Kind;
 use kube::api::DynamicObject;
 use serde_json::{Map, Value};
 
-use super::{Converged, Error, Reconciler, apply, prune, secrets};
+use super::{Converged, Error, Reconciler, apply, prune, secrets, workload_scale};
 use crate::discovery::Resolved;
 use crate::outbound::remote::{Remote, Reply, Verdict};
 
@@ -112,6 +112,24 @@ impl Reconciler {
                 child.to_mut().apply = katalog::build::Apply::Converge;
             }
             let child = child.as_ref();
+            if let Some((from, to)) = workload_scale::settle(child, &mut object, live, self.now()) {
+                tracing::info!(object = %r, from, to, "autoscale: replicas changed");
+                if child.apply == katalog::build::Apply::CreateIfAbsent && live.is_some() {
+                    let manager = &self.config.field_manager;
+                    workload_scale::patch(&self.client, kind, &r, &object, manager)
+                        .await
+                        .map_err(|source| {
+                            let (path, object) = (child.path.clone(), r.clone());
+                            let e = apply::Error::ApplyFailed {
+                                path,
+                                object,
+                                source,
+                            };
+                            Error::ApplyFailed(Box::new(e))
+                        })?;
+                    wrote = true;
+                }
+            }
             let (stored, changed) = writer
                 .write(kind, child, r.clone(), object, live)
                 .await

@@ -1,5 +1,6 @@
 //! The [`Reconciler`] as its OperatorBox runs it: the box's [`Reconcile`], with `.cross` read
-//! from the other boxes' caches and `.metrics` from the box's live numbers.
+//! from the other boxes' caches, `.metrics` from the box's live numbers and `.health` from its
+//! health record.
 
 use std::sync::Arc;
 
@@ -23,6 +24,7 @@ impl Reconcile for Reconciler {
     ) -> Result<Action, Self::Error> {
         let surroundings = Surroundings {
             metrics: stats.snapshot(),
+            health: stats.health_view(&self.crd.name),
             ..self.surroundings(&cr)
         };
         Reconciler::reconcile(self, cr, &surroundings).await

@@ -28,8 +28,10 @@ pub mod prune;
 pub mod secrets;
 pub mod siblings;
 pub mod status;
+mod strip;
 pub mod subresource;
 mod tracking;
+pub mod workload_scale;
 
 #[cfg(test)]
 mod fixtures;
@@ -275,6 +277,8 @@ pub struct Surroundings {
     pub cross: Map<String, Value>,
     /// The box's live numbers, seen by templates as `.metrics` (null: none known).
     pub metrics: Value,
+    /// The box's health, seen by templates as `.health` (null: none known).
+    pub health: Value,
 }
 
 /// Reconciles the CRs of one CRD. `Send + Sync`; share it behind an `Arc`.
@@ -503,6 +507,7 @@ impl Reconciler {
                 .map(|c| c.read(&self.cr_json(cr)))
                 .unwrap_or_default(),
             metrics: Value::Null,
+            health: Value::Null,
         }
     }
 
@@ -546,21 +551,26 @@ impl Reconciler {
     }
 
     /// The keys templates see beside the CR (`cr_json`): `.cross`, `.metrics` and the Motif
-    /// `.inputs` rendered against the CR, as `ork template` assembles them.
+    /// `.inputs` rendered against the CR, as `ork template` assembles them, and `.health`
+    /// (which `ork template`, without a running box, has not).
     fn template_keys(
         &self,
         cr_json: &Value,
         surroundings: &Surroundings,
     ) -> Result<Map<String, Value>, Error> {
         let metrics = Some(surroundings.metrics.clone()).filter(|m| !m.is_null());
-        katalog::build::template_keys(
+        let mut keys = katalog::build::template_keys(
             &self.crd,
             &*self.render,
             cr_json,
             surroundings.cross.clone(),
             metrics,
         )
-        .map_err(Error::InputFailed)
+        .map_err(Error::InputFailed)?;
+        if !surroundings.health.is_null() {
+            keys.insert("health".into(), surroundings.health.clone());
+        }
+        Ok(keys)
     }
 
     fn reference(&self, cr: &DynamicObject) -> ObjectReference {
@@ -630,6 +640,18 @@ impl Reconciler {
         cr: Arc<DynamicObject>,
         surroundings: &Surroundings,
     ) -> Result<Action, Error> {
+        let mut cr = cr;
+        if self.strips_finalizers() {
+            match self.strip_finalizers(&cr).await {
+                Ok(Some(updated)) => cr = Arc::new(updated),
+                Ok(None) => {}
+                Err(e) if crate::refusal::is_not_found(&e) => return Ok(Action::Done),
+                Err(e) => return Err(self.fail(&cr, Error::MetadataFailed(e)).await),
+            }
+            if cr.metadata.deletion_timestamp.is_some() {
+                return Ok(Action::Done);
+            }
+        }
         if cr.metadata.deletion_timestamp.is_some() {
             return self.finalize(&cr, surroundings).await;
         }

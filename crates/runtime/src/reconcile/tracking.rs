@@ -146,6 +146,8 @@ impl Reconciler {
     /// The tracking metadata this CR must carry, with ork's finalizers when `finalize`;
     /// `None` when nothing needs a metadata write (see the module docs).
     pub(super) fn tracking(&self, cr: &DynamicObject, finalize: bool) -> Option<Tracking> {
+        // `removeFinalizers` wins: ork's finalizers are never added (see `strip`).
+        let finalize = finalize && !self.strips_finalizers();
         let needed = finalize
             || self.protection.protect
             || self.protection.exempt
