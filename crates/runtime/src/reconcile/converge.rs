@@ -9,6 +9,7 @@ use katalog::resources::Kind;
 use kube::api::DynamicObject;
 use serde_json::{Map, Value};
 
+use super::enrich::ChildrenView;
 use super::{Converged, Error, Reconciler, apply, prune, secrets};
 use crate::discovery::Resolved;
 
@@ -60,7 +61,7 @@ impl Reconciler {
             .map_err(Error::OwnedFailed)?;
 
         let mut wrote = false;
-        let mut children = Map::new();
+        let mut children = ChildrenView::default();
         let mut declared = HashSet::new();
         let apply_owner = apply::Owner {
             cr: cr_json,
@@ -99,11 +100,12 @@ impl Reconciler {
             }
             if let Some(stored) = stored {
                 let value = serde_json::to_value(&stored).unwrap_or(Value::Null);
-                let key = kind.resource.kind.to_lowercase();
-                if child.kind == Kind::Custom {
-                    children.entry("custom").or_insert_with(|| value.clone());
-                }
-                children.entry(key).or_insert(value);
+                children.add(
+                    &kind.resource.kind,
+                    &kind.resource.plural,
+                    child.kind == Kind::Custom,
+                    value,
+                );
             }
             declared.insert(r);
         }
