@@ -222,14 +222,13 @@ fn not_implemented(entry: &str) -> Vec<String> {
 #[test]
 fn a_key_that_is_not_implemented_is_warned_at_its_line_with_its_path() {
     let w = not_implemented(
-        "enrichAll: true\nremoveFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n",
+        "removeFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n",
     );
     assert_eq!(
         w,
         [
-            "spec.crds.app.enrichAll:8",
-            "spec.crds.app.removeFinalizers:9",
-            "spec.crds.app.operatorBox.watch[0].enqueueGate:12",
+            "spec.crds.app.removeFinalizers:8",
+            "spec.crds.app.operatorBox.watch[0].enqueueGate:11",
         ]
     );
 }

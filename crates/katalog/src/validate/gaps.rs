@@ -52,16 +52,6 @@ const fn warned(field: &'static str, key: &'static str, effect: &'static str) ->
 /// Every key ork accepts without acting on it.
 pub const GAPS: &[Gap] = &[
     warned(
-        "CrdEntry.enrich",
-        "spec.crds.*.enrich",
-        "enrichment (`_pods`, `_warnings`, `_replicaSets`, ... under `.children`) is not built, so templates read no enrichment data",
-    ),
-    warned(
-        "CrdEntry.enrich_all",
-        "spec.crds.*.enrichAll",
-        "enrichment (`_pods`, `_warnings`, ...) is not built",
-    ),
-    warned(
         "CrdEntry.remove_finalizers",
         "spec.crds.*.removeFinalizers",
         "finalizers are not stripped; deletion runs the usual cleanup",
