@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use testenv::eventually;
 
+mod enrich;
 #[path = "support.rs"]
 mod support;
 
