@@ -154,3 +154,66 @@ spec:
     assert_eq!(cr.data["status"]["first"], "site-a");
     supervisor.stop().await.unwrap();
 }
+
+/// A converged child whose rendered namespace changes is moved: applied in the new namespace
+/// and deleted from the old one by the same reconcile, not left until the CR is deleted.
+#[tokio::test]
+async fn a_child_whose_namespace_changes_is_moved() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let home = testenv::namespace(&client, "moves").await;
+    let first = testenv::namespace(&client, "moves-a").await;
+    let second = testenv::namespace(&client, "moves-b").await;
+    let crd = TestCrd::install(&client).await;
+    let group = &crd.resource.group;
+    let (_dir, loaded) = crate::support::katalog_file(&format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: moves}}
+spec:
+  crds:
+    web:
+      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        onReconcile:
+          configMaps:
+            - name: '{{{{ .metadata.name }}}}-settings'
+              namespace: '{{{{ .spec.value }}}}'
+              data: {{target: '{{{{ .spec.value }}}}'}}
+"
+    ));
+    crd.api(&client, &home)
+        .create(
+            &PostParams::default(),
+            &crd.object("site", json!({"value": first})),
+        )
+        .await
+        .unwrap();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
+    let in_first: Api<ConfigMap> = Api::namespaced(client.clone(), &first);
+    let in_second: Api<ConfigMap> = Api::namespaced(client.clone(), &second);
+    eventually("the child in the first namespace", WAIT, || async {
+        in_first.get_opt("site-settings").await.ok()?.map(|_| ())
+    })
+    .await;
+
+    crd.api(&client, &home)
+        .patch(
+            "site",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"value": second}})),
+        )
+        .await
+        .unwrap();
+    eventually(
+        "the child in the second namespace and gone from the first",
+        WAIT,
+        || async {
+            let moved = in_second.get_opt("site-settings").await.ok()?.is_some();
+            let left = in_first.get_opt("site-settings").await.ok()?;
+            (moved && left.is_none_or(|c| c.metadata.deletion_timestamp.is_some())).then_some(())
+        },
+    )
+    .await;
+    supervisor.stop().await.unwrap();
+}

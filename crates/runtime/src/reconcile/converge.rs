@@ -35,10 +35,24 @@ impl Reconciler {
             .filter(|_| self.crd.namespaced);
 
         // Where to look for what the CR owns: every child kind in the CR's namespace (or
-        // cluster-wide when cluster-scoped), plus wherever this plan puts children.
+        // cluster-wide when cluster-scoped), plus wherever this plan puts children. A child
+        // whose rendered namespace changed lives on in the old one until pruned, so when the
+        // box's cache answers cluster-wide questions (it watches every namespace; no request
+        // is made), every kind is looked for in all namespaces. Without such a cache (a box
+        // restricted to one `namespace:`, whose RBAC may not allow cluster-wide LISTs), a
+        // moved child's old copy stays until the CR is deleted.
+        let cache = self.child_cache();
+        let everywhere = cache.is_some_and(|c| c.covers_all_namespaces());
         let mut scopes: Vec<(Resolved, Option<String>)> = Vec::new();
         let scope_of = |kind: &Resolved, ns: Option<String>| {
-            (kind.clone(), if kind.namespaced { ns } else { None })
+            (
+                kind.clone(),
+                if kind.namespaced && !everywhere {
+                    ns
+                } else {
+                    None
+                },
+            )
         };
         for (v, k) in &self.child_kinds {
             let kind = self.resolve(v, k).await?;
@@ -55,7 +69,6 @@ impl Reconciler {
             let kind = self.resolve(&r.api_version, &r.kind).await?;
             scopes.push(scope_of(&kind, r.namespace.clone()));
         }
-        let cache = self.child_cache();
         let observed = prune::observe(&self.client, cache, &scopes, &owner.label, &uid)
             .await
             .map_err(Error::OwnedFailed)?;
