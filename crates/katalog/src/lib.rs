@@ -10,6 +10,7 @@ pub mod build;
 pub mod condition;
 pub mod de;
 pub mod diagnostic;
+pub mod enrich;
 pub mod labels;
 mod load;
 pub mod manifest;

@@ -94,8 +94,9 @@ pub struct Needs {
     pub watches: BTreeSet<GroupResource>,
     /// Some external call or cross source authenticates with a Secret.
     pub secret_refs: bool,
-    /// Some CRD enriches status with live pods.
-    pub pod_enrichment: bool,
+    /// What enrichment reads (`(group, resource, verb)`), for the layers a CRD turns on
+    /// that apply to a kind it declares as a child.
+    pub enrichment_reads: BTreeSet<(&'static str, &'static str, &'static str)>,
     /// The gateway's needs, when it has anything to do.
     pub gateway: Option<GatewayNeeds>,
 }
@@ -191,12 +192,16 @@ impl Needs {
                 let auth = c.value.source.as_ref().and_then(|s| s.auth.as_ref());
                 n.secret_refs |= auth.is_some_and(|a| a.value.secret_ref.is_some());
             }
-            n.pod_enrichment |= crd.entry.enrich_all == Some(true)
-                || crd
-                    .entry
-                    .enrich
-                    .iter()
-                    .any(|e| e.value.as_str() == Some("pods"));
+            let kinds: Vec<String> = child_types(crd).into_iter().map(|(_, k)| k).collect();
+            for layer in crate::enrich::layers_of(crd) {
+                if kinds.iter().any(|k| layer.applies_to(k)) {
+                    for (group, resource, verbs) in layer.reads() {
+                        for verb in *verbs {
+                            n.enrichment_reads.insert((group, resource, verb));
+                        }
+                    }
+                }
+            }
             let e = &crd.entry;
             if let Some(v) = e.validation.as_ref().filter(|v| !v.rules.is_empty()) {
                 gw.validating_webhooks = true;
@@ -330,8 +335,8 @@ pub fn runtime_rules(n: &Needs) -> Vec<PolicyRule> {
     for c in &n.custom_children {
         r.grant(&c.group, &c.resource, &[], &DEFAULT_VERBS);
     }
-    if n.pod_enrichment {
-        r.grant("", "pods", &[], &["get", "list", "watch"]);
+    for (group, resource, verb) in &n.enrichment_reads {
+        r.grant(group, resource, &[], &[verb]);
     }
     r.finish()
 }

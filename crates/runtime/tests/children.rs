@@ -99,3 +99,121 @@ spec:
     seen("v1").await;
     supervisor.stop().await.unwrap();
 }
+
+/// Status fields read each child by name from `.children.<plural>` (spec §8.2), and the
+/// singular key is the first child of that kind in plan order.
+#[tokio::test]
+async fn status_fields_read_children_of_a_kind_by_name() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "children-by-name").await;
+    let crd = TestCrd::install(&client).await;
+    let group = &crd.resource.group;
+    let (_dir, loaded) = crate::support::katalog_file(&format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: children-by-name}}
+spec:
+  crds:
+    web:
+      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        status:
+          fields:
+            - path: second
+              value: '{{{{ index (index .children.configmaps (printf \"%s-b\" .metadata.name)).data \"value\" }}}}'
+            - path: first
+              value: '{{{{ .children.configmap.metadata.name }}}}'
+        onCreate:
+          configMaps:
+            - name: '{{{{ .metadata.name }}}}-a'
+              data: {{value: 'a-{{{{ .spec.value }}}}'}}
+        onReconcile:
+          configMaps:
+            - name: '{{{{ .metadata.name }}}}-b'
+              data: {{value: 'b-{{{{ .spec.value }}}}'}}
+"
+    ));
+    crd.api(&client, &ns)
+        .create(
+            &PostParams::default(),
+            &crd.object("site", json!({"value": "v1"})),
+        )
+        .await
+        .unwrap();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
+    let api = crd.api(&client, &ns);
+    let cr = eventually("status.second to be b-v1", WAIT, || {
+        let api = api.clone();
+        async move {
+            let cr = api.get("site").await.ok()?;
+            (cr.data["status"]["second"] == "b-v1").then_some(cr)
+        }
+    })
+    .await;
+    assert_eq!(cr.data["status"]["first"], "site-a");
+    supervisor.stop().await.unwrap();
+}
+
+/// A converged child whose rendered namespace changes is moved: applied in the new namespace
+/// and deleted from the old one by the same reconcile, not left until the CR is deleted.
+#[tokio::test]
+async fn a_child_whose_namespace_changes_is_moved() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let home = testenv::namespace(&client, "moves").await;
+    let first = testenv::namespace(&client, "moves-a").await;
+    let second = testenv::namespace(&client, "moves-b").await;
+    let crd = TestCrd::install(&client).await;
+    let group = &crd.resource.group;
+    let (_dir, loaded) = crate::support::katalog_file(&format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: moves}}
+spec:
+  crds:
+    web:
+      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        onReconcile:
+          configMaps:
+            - name: '{{{{ .metadata.name }}}}-settings'
+              namespace: '{{{{ .spec.value }}}}'
+              data: {{target: '{{{{ .spec.value }}}}'}}
+"
+    ));
+    crd.api(&client, &home)
+        .create(
+            &PostParams::default(),
+            &crd.object("site", json!({"value": first})),
+        )
+        .await
+        .unwrap();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
+    let in_first: Api<ConfigMap> = Api::namespaced(client.clone(), &first);
+    let in_second: Api<ConfigMap> = Api::namespaced(client.clone(), &second);
+    eventually("the child in the first namespace", WAIT, || async {
+        in_first.get_opt("site-settings").await.ok()?.map(|_| ())
+    })
+    .await;
+
+    crd.api(&client, &home)
+        .patch(
+            "site",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"value": second}})),
+        )
+        .await
+        .unwrap();
+    eventually(
+        "the child in the second namespace and gone from the first",
+        WAIT,
+        || async {
+            let moved = in_second.get_opt("site-settings").await.ok()?.is_some();
+            let left = in_first.get_opt("site-settings").await.ok()?;
+            (moved && left.is_none_or(|c| c.metadata.deletion_timestamp.is_some())).then_some(())
+        },
+    )
+    .await;
+    supervisor.stop().await.unwrap();
+}

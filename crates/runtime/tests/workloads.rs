@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use testenv::eventually;
 
+mod enrich;
 #[path = "support.rs"]
 mod support;
 
@@ -82,6 +83,37 @@ async fn a_website_turns_running_once_its_deployment_is_available() {
     .await;
     assert_eq!(status_of(&site, "ready"), "true");
     assert_eq!(status_of(&site, "url"), "http://hello.default.svc:8080");
+    supervisor.stop().await.unwrap();
+}
+
+/// examples/intermediate/07-state-machine: status fields read the Jobs by name
+/// (`index .children.jobs "release-build"`), so the phase follows them through Building and
+/// Testing to Succeeded, and the test Job (gated on `status.built`) is created once the build
+/// Job succeeded. Before `.children.<plural>` existed the phase stayed Pending.
+#[tokio::test]
+async fn a_pipeline_reads_its_jobs_by_name_and_reaches_succeeded() {
+    let cp = testenv::shared_with(testenv::Config::new().workloads(true)).await;
+    let client = cp.client().await.unwrap();
+    let example = PathBuf::from(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/intermediate/07-state-machine"
+    ));
+    let (supervisor, _) = run_pack(&client, example).await;
+    let gvk = GroupVersionKind::gvk("examples.ork.dev", "v1", "Pipeline");
+    let pipelines: Api<DynamicObject> = Api::namespaced_with(
+        client.clone(),
+        "default",
+        &ApiResource::from_gvk_with_plural(&gvk, "pipelines"),
+    );
+    let jobs: Api<Job> = Api::namespaced(client.clone(), "default");
+    let cr = eventually("phase Succeeded", Duration::from_secs(120), || async {
+        let cr = pipelines.get_opt("release").await.ok()??;
+        (status_of(&cr, "phase") == "Succeeded").then_some(cr)
+    })
+    .await;
+    assert_eq!(status_of(&cr, "built"), "true");
+    let test = jobs.get("release-test").await.unwrap();
+    assert!(test.status.and_then(|s| s.succeeded).unwrap_or(0) >= 1);
     supervisor.stop().await.unwrap();
 }
 

@@ -52,16 +52,6 @@ const fn warned(field: &'static str, key: &'static str, effect: &'static str) ->
 /// Every key ork accepts without acting on it.
 pub const GAPS: &[Gap] = &[
     warned(
-        "CrdEntry.enrich",
-        "spec.crds.*.enrich",
-        "enrichment (`_pods`, `_warnings`, `_replicaSets`, ... under `.children`) is not built, so templates read no enrichment data",
-    ),
-    warned(
-        "CrdEntry.enrich_all",
-        "spec.crds.*.enrichAll",
-        "enrichment (`_pods`, `_warnings`, ...) is not built",
-    ),
-    warned(
         "Queue.behaviour",
         "spec.crds.*.operatorBox.reconciler.queue.behaviour",
         "queue behaviour rules are not evaluated: a full queue drops every new item",

@@ -202,7 +202,18 @@ fn enrich(cx: &mut Cx<'_>, crd: &Crd) {
             _ => None,
         };
         match name {
-            Some(n) if ENRICH_TARGETS.contains(&n.as_str()) => {}
+            Some(n) if ENRICH_TARGETS.contains(&n.as_str()) => {
+                if let Some(problem) = gate_problem(&target.value) {
+                    cx.crd_error(
+                        crd,
+                        Some(&target.at),
+                        "invalid-value",
+                        "enrich",
+                        format!("enrich target `{n}`: {problem}"),
+                        "write `{target: {when: [...]}}` (also `or:`/`anyOf:`) with conditions as in status fields",
+                    );
+                }
+            }
             Some(n) => cx.crd_error(
                 crd,
                 Some(&target.at),
@@ -224,6 +235,26 @@ fn enrich(cx: &mut Cx<'_>, crd: &Crd) {
             ),
         }
     }
+}
+
+/// What is wrong with the gate of an enrich entry in the struct form, if anything.
+fn gate_problem(entry: &serde_json::Value) -> Option<String> {
+    let serde_json::Value::Object(map) = entry else {
+        return None;
+    };
+    let gate = map.values().next()?;
+    let serde_json::Value::Object(gate) = gate else {
+        return Some("its gate is not a map".into());
+    };
+    for (key, list) in gate {
+        if !matches!(key.as_str(), "when" | "or" | "anyOf") {
+            return Some(format!("unknown gate key `{key}`"));
+        }
+        if let Err(e) = serde_json::from_value::<Vec<crate::condition::Condition>>(list.clone()) {
+            return Some(format!("`{key}` is not a list of conditions: {e}"));
+        }
+    }
+    None
 }
 
 fn labels(cx: &mut Cx<'_>, crd: &Crd) {

@@ -153,3 +153,45 @@ fn a_secret_ref_grants_the_runtime_only_get_on_secrets() {
     assert_eq!(secrets.len(), 1);
     assert_eq!(secrets[0].verbs, ["get"]);
 }
+
+fn needs_of(entry: &str) -> Needs {
+    let text = format!(
+        "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: t}}\nspec:\n  crds:\n    web:\n      apiTypes: {{group: demo.io, version: v1, kind: Web, plural: webs}}\n{entry}"
+    );
+    let loaded = katalog::load_text("/nonexistent/k.yaml", text)
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    Needs::from_katalog(&loaded.katalog)
+}
+
+#[test]
+fn enrichment_grants_only_the_reads_of_layers_that_apply_to_declared_children() {
+    let deployment = "      operatorBox:\n        onCreate:\n          deployments:\n            - {name: web, image: nginx}\n";
+    let plain = runtime_rules(&needs_of(deployment));
+    assert!(!plain.iter().any(|r| r.resources == ["pods"]));
+    let enriched = runtime_rules(&needs_of(&format!(
+        "      enrich: [pods, events, endpoints]\n{deployment}"
+    )));
+    let verbs = |resource: &str| -> Vec<String> {
+        enriched
+            .iter()
+            .find(|r| r.resources == [resource])
+            .map(|r| r.verbs.clone())
+            .unwrap_or_default()
+    };
+    assert_eq!(verbs("pods"), ["list"]);
+    // Events were already granted for writing; enrichment adds `list`.
+    assert!(verbs("events").contains(&"list".to_owned()));
+    // `endpoints` applies to Services only: this CRD declares none.
+    assert!(!enriched.iter().any(|r| r.resources == ["endpointslices"]));
+    // enrichAll on a Deployment: no Secret, Node or storage reads.
+    let all = runtime_rules(&needs_of(&format!("      enrichAll: true\n{deployment}")));
+    for resource in [
+        "secrets",
+        "nodes",
+        "persistentvolumeclaims",
+        "storageclasses",
+    ] {
+        assert!(!all.iter().any(|r| r.resources == [resource]), "{resource}");
+    }
+    assert!(all.iter().any(|r| r.resources == ["replicasets"]));
+}

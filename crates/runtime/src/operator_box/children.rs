@@ -55,6 +55,12 @@ pub trait ChildCache: Send + Sync {
         namespace: Option<&str>,
         owner_label: &str,
     ) -> Option<Vec<DynamicObject>>;
+
+    /// Whether cluster-wide questions are answered (the box watches every namespace), so
+    /// looking for a CR's children in all namespaces costs no request.
+    fn covers_all_namespaces(&self) -> bool {
+        false
+    }
 }
 
 /// The longest wait between two discovery attempts of a child kind.
@@ -222,6 +228,10 @@ impl ChildCache for ChildIndex {
         };
         counter.fetch_add(1, Ordering::Relaxed);
         found
+    }
+
+    fn covers_all_namespaces(&self) -> bool {
+        self.covers(None)
     }
 }
 

@@ -10,6 +10,7 @@ use katalog::resources::Kind;
 use kube::api::DynamicObject;
 use serde_json::{Map, Value};
 
+use super::enrich::ChildrenView;
 use super::{Converged, Error, Reconciler, apply, prune, secrets, workload_scale};
 use crate::discovery::Resolved;
 use crate::outbound::remote::{Remote, Reply, Verdict};
@@ -52,10 +53,24 @@ impl Reconciler {
             .filter(|_| self.crd.namespaced);
 
         // Where to look for what the CR owns: every child kind in the CR's namespace (or
-        // cluster-wide when cluster-scoped), plus wherever this plan puts children.
+        // cluster-wide when cluster-scoped), plus wherever this plan puts children. A child
+        // whose rendered namespace changed lives on in the old one until pruned, so when the
+        // box's cache answers cluster-wide questions (it watches every namespace; no request
+        // is made), every kind is looked for in all namespaces. Without such a cache (a box
+        // restricted to one `namespace:`, whose RBAC may not allow cluster-wide LISTs), a
+        // moved child's old copy stays until the CR is deleted.
+        let cache = self.child_cache();
+        let everywhere = cache.is_some_and(|c| c.covers_all_namespaces());
         let mut scopes: Vec<(Resolved, Option<String>)> = Vec::new();
         let scope_of = |kind: &Resolved, ns: Option<String>| {
-            (kind.clone(), if kind.namespaced { ns } else { None })
+            (
+                kind.clone(),
+                if kind.namespaced && !everywhere {
+                    ns
+                } else {
+                    None
+                },
+            )
         };
         for (v, k) in &self.child_kinds {
             let kind = self.resolve(v, k).await?;
@@ -72,13 +87,12 @@ impl Reconciler {
             let kind = self.resolve(&r.api_version, &r.kind).await?;
             scopes.push(scope_of(&kind, r.namespace.clone()));
         }
-        let cache = self.child_cache();
         let observed = prune::observe(&self.client, cache, &scopes, &owner.label, &uid)
             .await
             .map_err(Error::OwnedFailed)?;
 
         let mut wrote = false;
-        let mut children = Map::new();
+        let mut children = ChildrenView::default();
         let mut declared = HashSet::new();
         let apply_owner = apply::Owner {
             cr: cr_json,
@@ -142,11 +156,12 @@ impl Reconciler {
             }
             if let Some(stored) = stored {
                 let value = serde_json::to_value(&stored).unwrap_or(Value::Null);
-                let key = kind.resource.kind.to_lowercase();
-                if child.kind == Kind::Custom {
-                    children.entry("custom").or_insert_with(|| value.clone());
-                }
-                children.entry(key).or_insert(value);
+                children.add(
+                    &kind.resource.kind,
+                    &kind.resource.plural,
+                    child.kind == Kind::Custom,
+                    value,
+                );
             }
             declared.insert(r);
         }

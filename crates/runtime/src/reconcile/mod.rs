@@ -22,6 +22,7 @@ mod announce;
 pub mod apply;
 mod converge;
 mod delete;
+pub mod enrich;
 mod in_box;
 pub mod owned;
 pub mod prune;
@@ -325,8 +326,8 @@ impl std::fmt::Debug for Reconciler {
 
 /// What the converge pass did.
 struct Converged {
-    /// `.children.<lowercase kind>` for status fields.
-    children: Map<String, Value>,
+    /// What the plan applied, for `.children` in status fields.
+    children: enrich::ChildrenView,
     /// Whether anything was written or deleted.
     wrote: bool,
     /// Status fields a remote reconciler returned, merged under ork's.
@@ -724,8 +725,9 @@ impl Reconciler {
                 tracing::debug!("the namespace is terminating; only the deletion path runs");
                 return Ok(Action::Done);
             }
-            Err(e) => (Err(e), Map::new(), false, None, None),
+            Err(e) => (Err(e), enrich::ChildrenView::default(), false, None, None),
         };
+        let children = self.enrich(children, &data).await;
         if let Some(d) = data.as_object_mut() {
             d.insert("children".into(), Value::Object(children));
         }
