@@ -44,6 +44,9 @@ pub enum Command {
     /// Serve the Katalog's admission, conversion and protection webhooks (HTTPS) and
     /// `/notify`; removes every webhook configuration it registered when it stops.
     Gateway(Box<GatewayArgs>),
+    /// Serve the Control Center: a read-only web UI over runtimes' and gateways' `/katalog`.
+    #[command(alias = "controlcenter")]
+    Control(ControlArgs),
     /// Print version information.
     Version,
 }
@@ -232,6 +235,32 @@ pub struct GatewayArgs {
     /// variable: a flag's value is visible in the process list.
     #[arg(long, env = "ORK_NOTIFY_TOKEN", hide_env_values = true)]
     pub notify_token: Option<String>,
+}
+
+/// Arguments of `ork control`.
+#[derive(Debug, Args)]
+pub struct ControlArgs {
+    /// Port of the UI.
+    #[arg(short, long, env = "ORK_CONTROL_PORT", default_value_t = control::DEFAULT_PORT)]
+    pub port: u16,
+    /// Address the UI binds (0.0.0.0 in a pod).
+    #[arg(long, env = "ORK_CONTROL_BIND", default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+    /// Base URLs of the runtimes and gateways to show, comma-separated.
+    #[arg(
+        short,
+        long,
+        env = "ORK_CONTROL_URLS",
+        value_delimiter = ',',
+        default_value = "http://localhost:8080"
+    )]
+    pub urls: Vec<String>,
+    /// How often to poll them (the UI refreshes at the same pace).
+    #[arg(long, default_value = "10s", value_parser = parse_duration)]
+    pub refresh: Duration,
+    /// How long one request to an endpoint may take.
+    #[arg(long, default_value = "5s", value_parser = parse_duration)]
+    pub timeout: Duration,
 }
 
 /// Parses the process arguments, exiting with a usage message on error.

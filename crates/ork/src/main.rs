@@ -11,7 +11,7 @@
 //! | Feature | Default | Adds |
 //! |---|---|---|
 //! | `dev-tools` | on | `dev`, `bench`, `e2e`, `generate`, `template`, `validate`, … (`commands::dev_tools`) |
-//! | `runtime-only` | off | nothing: names the production build, `--no-default-features` (`run`, `gateway` and `version`) |
+//! | `runtime-only` | off | nothing: names the production build, `--no-default-features` (`run`, `gateway`, `control` and `version`) |
 
 mod cli;
 mod commands;

@@ -1,6 +1,6 @@
 //! Which commands a build carries: the production build (`--no-default-features`, optionally
 //! `--features runtime-only`, the image every bundle Deployment runs) has exactly `run`,
-//! `gateway` and `version`; the developer build (feature `dev-tools`) has the rest too.
+//! `gateway`, `control` and `version`; the developer build (feature `dev-tools`) has the rest too.
 
 use crate::util::ork;
 
@@ -21,8 +21,8 @@ fn listed_commands() -> Vec<String> {
 
 #[cfg(not(feature = "dev-tools"))]
 #[test]
-fn the_production_build_lists_exactly_run_gateway_and_version() {
-    assert_eq!(listed_commands(), ["run", "gateway", "version"]);
+fn the_production_build_lists_exactly_run_gateway_control_and_version() {
+    assert_eq!(listed_commands(), ["run", "gateway", "control", "version"]);
     let output = ork().args(["validate", "katalog.yaml"]).output().unwrap();
     assert_eq!(output.status.code(), Some(2), "validate is not compiled in");
 }
@@ -35,6 +35,7 @@ fn the_developer_build_lists_every_command() {
         "dev",
         "run",
         "gateway",
+        "control",
         "generate",
         "validate",
         "version",

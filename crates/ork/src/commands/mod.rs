@@ -1,8 +1,9 @@
 //! One module per command. Each turns its arguments into a library configuration and
-//! calls one library function. `run` and `gateway` are always compiled in (the production
-//! image runs both); the developer commands sit in `dev_tools`, compiled only with the
+//! calls one library function. `run`, `gateway` and `control` are always compiled in (the
+//! production image runs all three); the developer commands sit in `dev_tools`, compiled only with the
 //! `dev-tools` feature (on by default), so the production binary is `--no-default-features`.
 
+mod control;
 #[cfg(feature = "dev-tools")]
 pub mod dev_tools;
 mod gateway;
@@ -41,6 +42,7 @@ pub fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
         Command::Run(args) => run::run(*args),
         Command::Gateway(args) => gateway::run(*args),
+        Command::Control(args) => control::run(args),
         #[cfg(feature = "dev-tools")]
         Command::DevTools(command) => dev_tools::run(command),
         Command::Version => {

@@ -4,8 +4,9 @@
 //! Output, in this order: the Namespace; per process (runtime, then gateway) its
 //! ServiceAccount, ClusterRole with the minimal rules of §19 (from `katalog::rbac`),
 //! ClusterRoleBinding; the ConfigMap holding the Katalog; per process its Deployment, with
-//! probes on the HTTP API; the gateway's Service (webhooks on 443, HTTP API on 8080). Every
-//! process runs the same image (`deploy/Containerfile`: `run` and `gateway` compiled in). The same input gives byte-identical output: objects and keys are
+//! probes on the HTTP API; the gateway's Service (webhooks on 443, HTTP API on 8080); with the
+//! Control Center, Services for the runtime's API and the UI. Every process runs the same image
+//! (`deploy/Containerfile`: `run`, `gateway` and `control` compiled in). The same input gives byte-identical output: objects and keys are
 //! written in a fixed order and nothing depends on time or the machine.
 
 use std::collections::BTreeMap;
@@ -28,12 +29,16 @@ const HTTP_PORT: u16 = 8080;
 const WEBHOOK_PORT: u16 = 9443;
 /// The gateway's Service port the API server dials (`clientConfig.service.port`).
 const WEBHOOK_SERVICE_PORT: u16 = 443;
+/// The Control Center's Service port (Orkestra's).
+const CONTROL_SERVICE_PORT: u16 = 8081;
 
 /// A process the bundle can deploy.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 enum Process {
     Runtime,
     Gateway,
+    /// The Control Center: reads the others' HTTP APIs, nothing of the cluster.
+    Control,
 }
 
 impl Process {
@@ -42,12 +47,10 @@ impl Process {
         match text.trim() {
             "runtime" | "run" => Ok(Self::Runtime),
             "gateway" | "gw" => Ok(Self::Gateway),
-            "cc" | "controlcenter" | "control-center" => {
-                bail!(
-                    "--for {text}: the Control Center is not part of ork; valid: runtime, gateway"
-                )
-            }
-            other => bail!("--for {other}: unknown process; valid: runtime (run), gateway (gw)"),
+            "cc" | "control" | "controlcenter" | "control-center" => Ok(Self::Control),
+            other => bail!(
+                "--for {other}: unknown process; valid: runtime (run), gateway (gw), control (cc)"
+            ),
         }
     }
 
@@ -56,6 +59,7 @@ impl Process {
         match self {
             Self::Runtime => "orkestra",
             Self::Gateway => "orkestra-gateway",
+            Self::Control => "orkestra-control",
         }
     }
 
@@ -64,15 +68,37 @@ impl Process {
         match self {
             Self::Runtime => "orkestra-runtime",
             Self::Gateway => "orkestra-gateway",
+            Self::Control => "orkestra-control",
         }
     }
 
-    /// `ork` arguments of its container.
-    fn args(self) -> Vec<String> {
+    /// The base URL of its HTTP API inside the cluster (its Service).
+    fn service_url(self, ns: &str) -> String {
+        format!("http://{}.{ns}.svc:{HTTP_PORT}", self.name())
+    }
+
+    /// `ork` arguments of its container; the Control Center reads the APIs of `others`.
+    fn args(self, ns: &str, others: &[Process]) -> Vec<String> {
         let katalog = format!("{KATALOG_DIR}/katalog.yaml");
         match self {
             Self::Runtime => vec!["run".into(), "-f".into(), katalog],
             Self::Gateway => vec!["gateway".into(), "-f".into(), katalog],
+            Self::Control => {
+                let urls: Vec<String> = others
+                    .iter()
+                    .filter(|p| **p != Self::Control)
+                    .map(|p| p.service_url(ns))
+                    .collect();
+                vec!["control".into(), "--urls".into(), urls.join(",")]
+            }
+        }
+    }
+
+    /// The paths of its startup, liveness and readiness probes.
+    fn probe_paths(self) -> [&'static str; 3] {
+        match self {
+            Self::Runtime | Self::Gateway => ["/startup", "/health", "/ready"],
+            Self::Control => ["/healthz", "/healthz", "/healthz"],
         }
     }
 
@@ -91,13 +117,19 @@ impl Process {
                 {"name": "ORK_GATEWAY_PORT", "value": WEBHOOK_PORT.to_string()},
                 {"name": "ORK_GATEWAY_HTTP_PORT", "value": HTTP_PORT.to_string()},
             ]),
+            Self::Control => json!([
+                {"name": "ORK_CONTROL_BIND", "value": "0.0.0.0"},
+                {"name": "ORK_CONTROL_PORT", "value": HTTP_PORT.to_string()},
+            ]),
         }
     }
 
     /// Named container ports: `http` (probed) for all, `https` (webhooks) for the gateway.
     fn ports(self) -> Value {
         match self {
-            Self::Runtime => json!([{"name": "http", "containerPort": HTTP_PORT}]),
+            Self::Runtime | Self::Control => {
+                json!([{"name": "http", "containerPort": HTTP_PORT}])
+            }
             Self::Gateway => json!([
                 {"name": "http", "containerPort": HTTP_PORT},
                 {"name": "https", "containerPort": WEBHOOK_PORT},
@@ -105,9 +137,13 @@ impl Process {
         }
     }
 
-    /// Replicas: two, so a follower is warm (runtime) or requests keep flowing (gateway).
+    /// Replicas: two, so a follower is warm (runtime) or requests keep flowing (gateway); one
+    /// Control Center (it holds only the history of its plots).
     fn replicas(self) -> u32 {
-        2
+        match self {
+            Self::Runtime | Self::Gateway => 2,
+            Self::Control => 1,
+        }
     }
 }
 
@@ -181,6 +217,16 @@ fn bundle(loaded: &Loaded, options: &Options) -> anyhow::Result<Vec<Value>> {
         let rules = match process {
             Process::Runtime => rbac::runtime_rules(&needs),
             Process::Gateway => gateway_rules.clone(),
+            Process::Control => {
+                // It reads only the HTTP APIs: no token, no role.
+                objects.push(json!({
+                    "apiVersion": "v1", "kind": "ServiceAccount",
+                    "metadata": {"name": process.service_account(), "namespace": ns,
+                                 "labels": labels(process.name())},
+                    "automountServiceAccountToken": false,
+                }));
+                continue;
+            }
         };
         objects.push(json!({
             "apiVersion": "v1", "kind": "ServiceAccount",
@@ -208,10 +254,25 @@ fn bundle(loaded: &Loaded, options: &Options) -> anyhow::Result<Vec<Value>> {
             ns,
             &options.image,
             labels(process.name()),
+            &processes,
         ));
     }
-    if processes.contains(&Process::Gateway) {
-        objects.push(gateway_service(ns, labels(Process::Gateway.name())));
+    for &process in &processes {
+        let read_by_control = processes.contains(&Process::Control);
+        let ports = match process {
+            Process::Gateway => json!([
+                {"name": "https", "port": WEBHOOK_SERVICE_PORT, "targetPort": "https"},
+                {"name": "http", "port": HTTP_PORT, "targetPort": "http"},
+            ]),
+            Process::Runtime if read_by_control => {
+                json!([{"name": "http", "port": HTTP_PORT, "targetPort": "http"}])
+            }
+            Process::Control => {
+                json!([{"name": "http", "port": CONTROL_SERVICE_PORT, "targetPort": "http"}])
+            }
+            Process::Runtime => continue,
+        };
+        objects.push(service(process, ns, labels(process.name()), ports));
     }
     Ok(objects)
 }
@@ -260,13 +321,20 @@ fn katalog_files(loaded: &Loaded) -> anyhow::Result<BTreeMap<String, String>> {
 
 /// The Deployment of `process`: the HTTP API on 8080 with the three probes of §14.1, the
 /// Katalog mounted read-only, a locked-down container.
-fn deployment(process: Process, ns: &str, image: &str, labels: Value) -> Value {
+fn deployment(
+    process: Process,
+    ns: &str,
+    image: &str,
+    labels: Value,
+    processes: &[Process],
+) -> Value {
     let probe = |path: &str, period: u32, failures: u32| {
         json!({"httpGet": {"path": path, "port": "http"},
                "periodSeconds": period, "failureThreshold": failures})
     };
     let selector = selector(process);
-    json!({
+    let [startup, liveness, readiness] = process.probe_paths();
+    let mut deployment = json!({
         "apiVersion": "apps/v1", "kind": "Deployment",
         "metadata": {"name": process.name(), "namespace": ns, "labels": labels},
         "spec": {
@@ -281,12 +349,12 @@ fn deployment(process: Process, ns: &str, image: &str, labels: Value) -> Value {
                     "containers": [{
                         "name": "ork",
                         "image": image,
-                        "args": process.args(),
+                        "args": process.args(ns, processes),
                         "env": process.env(),
                         "ports": process.ports(),
-                        "startupProbe": probe("/startup", 2, 60),
-                        "livenessProbe": probe("/health", 10, 3),
-                        "readinessProbe": probe("/ready", 5, 2),
+                        "startupProbe": probe(startup, 2, 60),
+                        "livenessProbe": probe(liveness, 10, 3),
+                        "readinessProbe": probe(readiness, 5, 2),
                         "resources": {"requests": {"cpu": "50m", "memory": "64Mi"},
                                       "limits": {"memory": "256Mi"}},
                         "securityContext": {"allowPrivilegeEscalation": false,
@@ -300,7 +368,16 @@ fn deployment(process: Process, ns: &str, image: &str, labels: Value) -> Value {
                 },
             },
         },
-    })
+    });
+    if process == Process::Control {
+        // Nothing of the Katalog is read: no mount.
+        let pod = &mut deployment["spec"]["template"]["spec"];
+        pod["containers"][0]
+            .as_object_mut()
+            .map(|c| c.remove("volumeMounts"));
+        pod.as_object_mut().map(|p| p.remove("volumes"));
+    }
+    deployment
 }
 
 /// The labels selecting the pods of `process`.
@@ -311,19 +388,14 @@ fn selector(process: Process) -> Value {
     })
 }
 
-/// The gateway's Service: the API server dials its webhooks on 443 (the `--service` mode of
-/// `ork gateway`, named by `ORK_SERVICE_NAME`), and other tools read its HTTP API on 8080.
-fn gateway_service(ns: &str, labels: Value) -> Value {
+/// The Service of `process`: the gateway's carries the webhooks (443, the `--service` mode of
+/// `ork gateway`, named by `ORK_SERVICE_NAME`) and its HTTP API; the runtime's HTTP API and the
+/// Control Center's UI have one when the Control Center is deployed.
+fn service(process: Process, ns: &str, labels: Value, ports: Value) -> Value {
     json!({
         "apiVersion": "v1", "kind": "Service",
-        "metadata": {"name": Process::Gateway.name(), "namespace": ns, "labels": labels},
-        "spec": {
-            "selector": selector(Process::Gateway),
-            "ports": [
-                {"name": "https", "port": WEBHOOK_SERVICE_PORT, "targetPort": "https"},
-                {"name": "http", "port": HTTP_PORT, "targetPort": "http"},
-            ],
-        },
+        "metadata": {"name": process.name(), "namespace": ns, "labels": labels},
+        "spec": {"selector": selector(process), "ports": ports},
     })
 }
 

@@ -6,7 +6,6 @@
 mod bench;
 mod cli;
 mod completions;
-mod control;
 mod dev;
 mod diff;
 mod e2e;
@@ -22,9 +21,9 @@ mod validate;
 use std::process::ExitCode;
 
 pub use cli::{
-    BenchArgs, Benchmark, BundleArgs, CompletionsArgs, ControlArgs, DevArgs, DevTool, DiffArgs,
-    E2eArgs, GateArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand,
-    OutputFormat, PlanArgs, TemplateArgs, ValidateArgs,
+    BenchArgs, Benchmark, BundleArgs, CompletionsArgs, DevArgs, DevTool, DiffArgs, E2eArgs,
+    GateArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat,
+    PlanArgs, TemplateArgs, ValidateArgs,
 };
 pub use cli::{SimulateArgs, SimulateCommand, SimulateInitArgs};
 
@@ -44,7 +43,6 @@ pub fn run(command: DevTool) -> anyhow::Result<ExitCode> {
         DevTool::Plan(args) => plan::run(args),
         DevTool::Completions(args) => completions::run(args),
         DevTool::E2e(args) => e2e::run(args),
-        DevTool::Control(args) => control::run(args),
     }
 }
 

@@ -3,7 +3,7 @@
 use std::net::SocketAddr;
 use std::process::ExitCode;
 
-use super::ControlArgs;
+use crate::cli::ControlArgs;
 
 /// The library configuration of `args`.
 pub fn config(args: &ControlArgs) -> control::Config {
@@ -45,12 +45,11 @@ mod tests {
     use clap::Parser;
 
     use crate::cli::{Cli, Command};
-    use crate::commands::dev_tools::DevTool;
 
     fn parse(args: &[&str]) -> control::Config {
         let argv = ["ork", "control"].iter().chain(args);
         match Cli::try_parse_from(argv).unwrap().command {
-            Command::DevTools(DevTool::Control(args)) => super::config(&args),
+            Command::Control(args) => super::config(&args),
             other => panic!("parsed as {other:?}"),
         }
     }
