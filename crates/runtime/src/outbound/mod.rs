@@ -4,6 +4,9 @@
 
 pub mod call;
 pub mod client;
+pub mod proxy;
+#[cfg(test)]
+mod proxy_tests;
 
 use std::sync::Arc;
 
