@@ -51,7 +51,26 @@ pub struct Context<'a> {
     /// Answer every call that passes its conditions with an empty success instead of sending
     /// it (`ork simulate --skip-external`).
     pub stub: bool,
+    /// When every wait of the call (timeout, `sleep`, retry delay) must have ended (admission:
+    /// the webhook's timeout); none at reconcile.
+    pub deadline: Option<Instant>,
 }
+
+impl Context<'_> {
+    /// `wanted`, cut to the time left before the deadline; `None` when none is left.
+    fn within(&self, wanted: Duration) -> Option<Duration> {
+        match self.deadline {
+            None => Some(wanted),
+            Some(d) => d
+                .checked_duration_since(Instant::now())
+                .filter(|left| !left.is_zero())
+                .map(|left| left.min(wanted)),
+        }
+    }
+}
+
+/// The error of a call that ran out of its admission deadline.
+const NO_TIME_LEFT: &str = "no time left within the admission webhook's timeout";
 
 /// How one call ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -111,6 +130,9 @@ pub async fn run(call: &External, data: &Value, cx: &Context<'_>) -> Outcome {
         Err(e) => return failed(None, e, started.elapsed()),
     };
     if let Some(sleep) = prepared.sleep {
+        let Some(sleep) = cx.within(sleep) else {
+            return failed(None, NO_TIME_LEFT.into(), started.elapsed());
+        };
         tokio::time::sleep(sleep).await;
     }
     let http = match client::shared() {
@@ -124,7 +146,10 @@ pub async fn run(call: &External, data: &Value, cx: &Context<'_>) -> Outcome {
             Ok(r) => r,
             Err(e) => return failed(None, e, started.elapsed()),
         };
-        let sent = http.send(request, prepared.timeout, prepared.limit).await;
+        let Some(timeout) = cx.within(prepared.timeout) else {
+            return failed(None, NO_TIME_LEFT.into(), started.elapsed());
+        };
+        let sent = http.send(request, timeout, prepared.limit).await;
         let verdict = match sent {
             Ok(answer) => judge(call, &prepared, answer),
             Err(e) => Err((None, e.to_string())),
@@ -141,8 +166,13 @@ pub async fn run(call: &External, data: &Value, cx: &Context<'_>) -> Outcome {
             Err((answer, error)) if attempt >= retry.attempts => {
                 return failed(answer, error, started.elapsed());
             }
-            Err(_) => {
-                tokio::time::sleep(retry.delay(attempt)).await;
+            Err((answer, error)) => {
+                let delay = retry.delay(attempt);
+                if cx.within(delay) != Some(delay) {
+                    // The wait would outlast the deadline: this failure is the answer.
+                    return failed(answer, error, started.elapsed());
+                }
+                tokio::time::sleep(delay).await;
                 attempt += 1;
             }
         }
