@@ -200,9 +200,9 @@ fn external(
     }
 }
 
-/// Calls of `validation`/`mutation` are made at reconcile time only: the ork gateway does not
-/// make them at admission yet. Said as a warning; a call that would run nowhere
-/// (`fires.reconcile: false`) is an error.
+/// Calls of `validation`/`mutation` are made at reconcile time and, by the gateway, at
+/// admission. A call made at admission only (`fires.reconcile: false`) where no admission
+/// webhook runs for the CRD would never run: an error.
 fn admission_only(
     cx: &mut Cx<'_>,
     crd: &Crd,
@@ -212,18 +212,44 @@ fn admission_only(
     label: &str,
     at: Option<&crate::Location>,
 ) {
-    if !matches!(place, Place::Validation | Place::Mutation) {
+    if !matches!(place, Place::Validation | Place::Mutation) || e.fires_at_reconcile() {
         return;
     }
-    if e.fires_at_reconcile() {
-        cx.crd_warning(crd, at, "external-not-at-admission", rest,
-            format!("external call `{label}` is made at reconcile time only; the ork gateway does not make it at admission, where `.external.{label}` is empty"),
-            "rules that read it hold at reconcile time; do not rely on them to deny at admission");
-    } else {
-        cx.crd_error(crd, at, "external-admission-only", &format!("{rest}.fires"),
-            format!("external call `{label}` is admission-only (`fires.reconcile: false`), but the ork gateway does not make external calls: it would never run"),
-            "remove `fires.reconcile: false` to make it at reconcile time");
+    if admission_webhook_runs(cx, crd, place) {
+        return;
     }
+    cx.crd_error(crd, at, "external-admission-only", &format!("{rest}.fires"),
+        format!("external call `{label}` is admission-only (`fires.reconcile: false`), but no admission webhook runs for this CRD: it would never run"),
+        "enable `security.webhooks.admission` with rules in this block, or remove `fires.reconcile: false`");
+}
+
+/// Whether the gateway answers admission for `crd` where calls of `place` are made: the
+/// validating webhook makes validation and mutation calls, the mutating one mutation calls;
+/// each is registered when admission webhooks are on, the CRD does not turn it off, and it
+/// has rules.
+fn admission_webhook_runs(cx: &Cx<'_>, crd: &Crd, place: Place) -> bool {
+    let admission_on = cx
+        .katalog
+        .document
+        .security
+        .as_ref()
+        .and_then(|s| s.webhooks.as_ref())
+        .and_then(|w| w.admission.as_ref())
+        .is_some_and(|a| a.enabled == Some(true));
+    let hooks = crd.entry.webhooks.clone().unwrap_or_default();
+    let validate = hooks.validation != Some(false)
+        && crd
+            .entry
+            .validation
+            .as_ref()
+            .is_some_and(|v| !v.rules.is_empty());
+    let mutate = hooks.mutation != Some(false)
+        && crd
+            .entry
+            .mutation
+            .as_ref()
+            .is_some_and(|m| !m.rules.is_empty());
+    admission_on && (validate || (place == Place::Mutation && mutate))
 }
 
 /// The methods of an external call.
