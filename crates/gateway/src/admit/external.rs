@@ -25,7 +25,6 @@ use runtime::outbound::{Calls, Halted, Occasion, key_of};
 use serde_json::{Map, Value};
 use time::OffsetDateTime;
 
-use super::rules::Route;
 use super::{Request, object_value};
 use crate::metrics::Metrics;
 use crate::plan::Plan;
@@ -34,8 +33,11 @@ use crate::webhook_config::TIMEOUT_SECONDS;
 /// How long all the calls of one admission request may take.
 pub const BUDGET: Duration = Duration::from_secs(TIMEOUT_SECONDS - 1);
 
-/// The places whose calls run at admission.
-const ADMISSION_PLACES: &[Place] = &[Place::Validation, Place::Mutation];
+/// The calls `/validate` makes (it applies mutation in memory before validating).
+pub const VALIDATE_PLACES: &[Place] = &[Place::Validation, Place::Mutation];
+
+/// The calls `/mutate` makes.
+pub const MUTATE_PLACES: &[Place] = &[Place::Mutation];
 
 /// The calls of every CRD of `plan` that declares validation or mutation calls.
 pub fn calls(
@@ -48,7 +50,7 @@ pub fn calls(
         .iter()
         .filter_map(|t| {
             let calls = Calls::of(&t.crd, render.clone(), client.clone(), None)?;
-            calls.any_in(ADMISSION_PLACES).then(|| {
+            calls.any_in(VALIDATE_PLACES).then(|| {
                 let record = Arc::new(metrics.external_calls(&t.crd.name));
                 (t.crd.name.clone(), Arc::new(calls.recording(record)))
             })
@@ -56,16 +58,12 @@ pub fn calls(
         .collect()
 }
 
-/// Makes the calls `route` needs for the object of `req`; returns `.external` (results by
-/// call name).
+/// Makes the calls of `places` for the object of `req`; returns `.external` (results by call
+/// name).
 ///
 /// # Errors
 /// The first failed call without `continueOnError`.
-pub async fn run(calls: &Calls, req: &Request, route: Route) -> Result<Value, Halted> {
-    let places: &[Place] = match route {
-        Route::Validate => ADMISSION_PLACES,
-        Route::Mutate => &[Place::Mutation],
-    };
+pub async fn run(calls: &Calls, req: &Request, places: &[Place]) -> Result<Value, Halted> {
     let mut data = req.object.as_ref().map(object_value).unwrap_or_default();
     let key = key_of(&data);
     let deadline = Instant::now() + BUDGET;

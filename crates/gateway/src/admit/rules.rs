@@ -21,6 +21,16 @@ pub enum Route {
     Mutate,
 }
 
+impl Route {
+    /// The places of the `external:` calls this route makes.
+    fn places(self) -> &'static [katalog::model::external::Place] {
+        match self {
+            Route::Validate => super::external::VALIDATE_PLACES,
+            Route::Mutate => super::external::MUTATE_PLACES,
+        }
+    }
+}
+
 /// Answers one admission request on `route`.
 pub async fn admit(context: &HandlerContext, req: &Request, route: Route) -> Response {
     let Some(target) = context
@@ -34,10 +44,12 @@ pub async fn admit(context: &HandlerContext, req: &Request, route: Route) -> Res
         _ => None,
     };
     let external = match context.calls.get(&target.crd.name) {
-        Some(calls) if needs_object(req) => match super::external::run(calls, req, route).await {
-            Ok(results) => Some(results),
-            Err(halted) => return deny(req, halted.to_string()),
-        },
+        Some(calls) if needs_object(req) => {
+            match super::external::run(calls, req, route.places()).await {
+                Ok(results) => Some(results),
+                Err(halted) => return deny(req, halted.to_string()),
+            }
+        }
         _ => None,
     };
     decide_with(
