@@ -10,9 +10,9 @@ spec:
       apiTypes: {group: a.io, version: v1, kind: App, plural: apps}
       validation:
         external:
-          - name: cache
-            url: "redis://cache:6379"
-            protocol: redis
+          - name: docs
+            url: "mongodb://docs:27017"
+            protocol: mongo
       mutation:
         external:
           - name: broker
@@ -92,18 +92,18 @@ fn every_external_problem_is_reported_with_its_path_and_line() {
         );
     }
     // Typed places point at the call's name.
-    let redis = has(
+    let mongo = has(
         "unsupported-external-protocol",
         &format!("{crd}.validation.external[0].protocol"),
     );
-    assert_eq!(redis.map(|(_, _, line)| *line), Some(10), "{found:#?}");
+    assert_eq!(mongo.map(|(_, _, line)| *line), Some(10), "{found:#?}");
 }
 
 #[test]
 fn the_message_names_the_call_and_the_protocol() {
     let err = katalog::load_text("katalog.yaml", KATALOG.to_string()).expect_err("invalid");
     let text = err.render();
-    assert!(text.contains("`cache` uses protocol `redis`"), "{text}");
+    assert!(text.contains("`docs` uses protocol `mongo`"), "{text}");
     assert!(text.contains("`broker` uses protocol `kafka`"), "{text}");
 }
 
@@ -170,6 +170,31 @@ fn an_admission_only_call_is_refused_where_no_admission_webhook_runs() {
             .iter()
             .any(|(c, _, _)| c == "external-admission-only"),
         "{refused:#?}"
+    );
+}
+
+#[test]
+fn redis_and_postgres_calls_need_a_query_and_take_no_http_field() {
+    let text = KATALOG_HEAD.to_string()
+        + "      operatorBox:\n        onReconcile:\n          external:\n            - {name: hits, url: 'redis://c:6379', protocol: redis, query: 'GET hits'}\n            - {name: rows, url: 'postgres://u@db/app', protocol: postgres}\n            - {name: bad, url: 'redis://c:6379', protocol: redis, query: PING, method: POST, expectedStatus: 200}\n";
+    let found = found(&text);
+    let at = |code: &str, path: &str| {
+        found.iter().any(|(c, p, _)| {
+            c == code && p == &format!("spec.crds.app.operatorBox.onReconcile.external[{path}")
+        })
+    };
+    assert!(at("missing-field", "1].query"), "{found:#?}");
+    assert!(
+        at("external-field-not-for-protocol", "2].method"),
+        "{found:#?}"
+    );
+    assert!(
+        at("external-field-not-for-protocol", "2].expectedStatus"),
+        "{found:#?}"
+    );
+    assert!(
+        !found.iter().any(|(_, p, _)| p.contains("external[0]")),
+        "{found:#?}"
     );
 }
 

@@ -2,7 +2,9 @@
 //! (§18.3 #40, #41, #52, #53, #54).
 
 use super::{Cx, is_camel_case};
-use crate::model::external::{Place, SUPPORTED_PROTOCOLS, UNSUPPORTED_PROTOCOLS, calls_of};
+use crate::model::external::{
+    Place, STORE_PROTOCOLS, SUPPORTED_PROTOCOLS, UNSUPPORTED_PROTOCOLS, calls_of,
+};
 use crate::model::{Crd, External, Gate};
 
 /// The sentinels of spec §11.5.
@@ -155,6 +157,9 @@ fn external(
             "",
         );
     }
+    if STORE_PROTOCOLS.contains(&protocol) {
+        store_fields(cx, crd, rest, e, &label, at.as_ref());
+    }
     if let Some(m) = e
         .method
         .as_deref()
@@ -250,6 +255,52 @@ fn admission_webhook_runs(cx: &Cx<'_>, crd: &Crd, place: Place) -> bool {
             .as_ref()
             .is_some_and(|m| !m.rules.is_empty());
     admission_on && (validate || (place == Place::Mutation && mutate))
+}
+
+/// A redis or postgres call needs a `query` and takes none of the HTTP fields.
+fn store_fields(
+    cx: &mut Cx<'_>,
+    crd: &Crd,
+    rest: &str,
+    e: &External,
+    label: &str,
+    at: Option<&crate::Location>,
+) {
+    let protocol = e.protocol_name();
+    if e.query.as_deref().is_none_or(|q| q.trim().is_empty()) {
+        let example = if protocol == "redis" {
+            "GET mykey"
+        } else {
+            "SELECT 1"
+        };
+        cx.crd_error(
+            crd,
+            at,
+            "missing-field",
+            &format!("{rest}.query"),
+            format!("{protocol} call `{label}` needs a `query` (templated, e.g. `{example}`)"),
+            "",
+        );
+    }
+    let header = e.auth.as_ref().is_some_and(|a| a.get("header").is_some());
+    for (key, set) in [
+        ("method", e.method.is_some()),
+        ("body", e.body.is_some()),
+        ("headers", e.headers.is_some()),
+        ("expectedStatus", e.expected_status.is_some()),
+        ("auth.header", header),
+    ] {
+        if set {
+            cx.crd_error(
+                crd,
+                at,
+                "external-field-not-for-protocol",
+                &format!("{rest}.{key}"),
+                format!("external call `{label}`: `{key}` has no effect on a {protocol} call"),
+                "remove it (the credential of `token` or `auth.secretRef` is the password)",
+            );
+        }
+    }
 }
 
 /// The methods of an external call.

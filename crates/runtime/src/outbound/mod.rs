@@ -7,6 +7,9 @@ pub mod client;
 pub mod proxy;
 #[cfg(test)]
 mod proxy_tests;
+pub mod stores;
+#[cfg(test)]
+mod stores_tests;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -278,7 +281,7 @@ mod tests {
         static METRICS: crate::Metrics = crate::Metrics::new();
     }
 
-    fn calls(on_reconcile: &str) -> Calls {
+    pub(super) fn calls(on_reconcile: &str) -> Calls {
         let text = format!(
             "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: t}}\nspec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        onReconcile:\n          external:\n{on_reconcile}"
         );
@@ -299,11 +302,11 @@ mod tests {
         .unwrap()
     }
 
-    fn cr(url: &str, gate: &str) -> Value {
+    pub(super) fn cr(url: &str, gate: &str) -> Value {
         json!({"metadata": {"name": "site", "namespace": "ns"}, "spec": {"url": url, "gate": gate}})
     }
 
-    async fn run(c: &Calls, data: &mut Value) -> Result<(), Halted> {
+    pub(super) async fn run(c: &Calls, data: &mut Value) -> Result<(), Halted> {
         c.run(
             &[PreReconcile, OnReconcile],
             data,
