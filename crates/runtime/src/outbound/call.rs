@@ -127,7 +127,8 @@ pub async fn run(call: &External, data: &Value, cx: &Context<'_>) -> Outcome {
     }
     let started = Instant::now();
     if let Some(store) = Store::of(call.protocol_name()) {
-        return store_call(store, call, data, cx, started).await;
+        // Boxed: keeps the future of every caller (the reconcile's) shallow.
+        return Box::pin(store_call(store, call, data, cx, started)).await;
     }
     let prepared = match prepare(call, data, cx).await {
         Ok(p) => p,
