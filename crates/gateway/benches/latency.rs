@@ -195,7 +195,8 @@ fn main() {
         let client = kube::Client::try_from(kube::Config::new("http://127.0.0.1:1".parse().unwrap())).unwrap();
         let state = Arc::new(gateway::HandlerContext {
             plan,
-            render: katalog::build::EngineRender::new(engine),
+            render: Arc::new(katalog::build::EngineRender::new(engine)),
+            calls: Default::default(),
             client,
             metrics: gateway::metrics::Metrics::default(),
             notifier: gateway::notify::Notifier::new(Vec::new(), gateway::NotifyConfig::default()),
@@ -211,14 +212,14 @@ fn main() {
         let n = 20_000;
         let t = Instant::now();
         for _ in 0..n {
-            let input = katalog::admission::Input::new(&obj, &state.render, katalog::admission::Stage::Admission);
+            let input = katalog::admission::Input::new(&obj, &*state.render, katalog::admission::Stage::Admission);
             let a = katalog::admission::admit(&crd, &input, true, true);
             assert!(a.is_allowed());
         }
         let admit_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
         let t = Instant::now();
         for _ in 0..n {
-            katalog::admission::convert(&conv, &alpha, "bench.ork.test/v1", &state.render).unwrap();
+            katalog::admission::convert(&conv, &alpha, "bench.ork.test/v1", &*state.render).unwrap();
         }
         let convert_us = t.elapsed().as_secs_f64() * 1e6 / n as f64;
         println!("in process (mean of {n}): admit (mutate+validate) {admit_us:.1} µs, convert {convert_us:.1} µs");

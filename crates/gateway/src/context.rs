@@ -1,5 +1,7 @@
 //! [`HandlerContext`]: what every request handler of both servers reads.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::sync::atomic::AtomicBool;
 
 use katalog::build::EngineRender;
@@ -13,7 +15,9 @@ pub struct HandlerContext {
     /// What the Katalog declares.
     pub plan: Plan,
     /// Renders rule messages, values and conversion templates.
-    pub render: EngineRender,
+    pub render: Arc<EngineRender>,
+    /// The `validation`/`mutation` external calls of each CRD that declares some, by CRD name.
+    pub calls: BTreeMap<String, Arc<runtime::outbound::Calls>>,
     /// For `unique` sibling lists.
     pub client: kube::Client,
     /// Counters and histograms.

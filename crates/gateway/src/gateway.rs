@@ -81,11 +81,15 @@ impl Gateway {
             ),
             config.notify.clone(),
         );
+        let render = Arc::new(EngineRender::new(engine));
+        let metrics = metrics::Metrics::default();
+        let calls = crate::admit::external::calls(&plan, &render, &client, &metrics);
         let context = Arc::new(HandlerContext {
             plan,
-            render: EngineRender::new(engine),
+            render,
+            calls,
             client,
-            metrics: metrics::Metrics::default(),
+            metrics,
             notifier,
             notify_access: notify_access::Access::new(
                 config.http_addr.ip(),

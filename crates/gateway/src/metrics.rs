@@ -64,6 +64,26 @@ pub struct OutcomeLabels {
     pub result: String,
 }
 
+/// Labels of `orkestra_external_call_total`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallResultLabels {
+    /// The CRD declaring the call.
+    pub crd: String,
+    /// The call's name.
+    pub name: String,
+    /// `success`, `error` or `skipped`.
+    pub result: String,
+}
+
+/// Labels of `orkestra_external_call_duration_seconds`.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    /// The CRD declaring the call.
+    pub crd: String,
+    /// The call's name.
+    pub name: String,
+}
+
 /// Every metric of one gateway.
 #[derive(Debug)]
 pub struct Metrics {
@@ -77,6 +97,8 @@ pub struct Metrics {
     housekeeping: Family<OutcomeLabels, Counter>,
     /// The per-CRD counters of `/katalog`, recorded alongside.
     stats: crate::stats::Stats,
+    external_calls: Family<CallResultLabels, Counter>,
+    external_duration: Family<CallLabels, Histogram>,
 }
 
 fn histogram() -> Histogram {
@@ -96,6 +118,20 @@ impl Default for Metrics {
         let conversion_active = Gauge::default();
         let notifications = Family::default();
         let housekeeping = Family::default();
+        let external_calls = Family::default();
+        let external_duration = Family::<CallLabels, Histogram>::new_with_constructor(
+            call_histogram as fn() -> Histogram,
+        );
+        r.register(
+            "orkestra_external_call",
+            "External calls made at admission by CRD, call and result",
+            external_calls.clone(),
+        );
+        r.register(
+            "orkestra_external_call_duration_seconds",
+            "External call latency at admission (retries included)",
+            external_duration.clone(),
+        );
         r.register(
             "orkestra_admission_requests",
             "Admission requests by webhook, kind and result",
@@ -141,6 +177,8 @@ impl Default for Metrics {
             notifications: notifications as Family<OutcomeLabels, Counter>,
             housekeeping: housekeeping as Family<OutcomeLabels, Counter>,
             stats: crate::stats::Stats::default(),
+            external_calls: external_calls as Family<CallResultLabels, Counter>,
+            external_duration,
         }
     }
 }
@@ -155,7 +193,49 @@ impl Drop for Active {
     }
 }
 
+/// Counts the external calls of one CRD made at admission.
+#[derive(Debug, Clone)]
+pub struct ExternalCalls {
+    crd: String,
+    calls: Family<CallResultLabels, Counter>,
+    duration: Family<CallLabels, Histogram>,
+}
+
+impl runtime::outbound::Record for ExternalCalls {
+    fn record(&self, name: &str, result: &'static str, took: Option<Duration>) {
+        self.calls
+            .get_or_create(&CallResultLabels {
+                crd: self.crd.clone(),
+                name: name.to_owned(),
+                result: result.to_owned(),
+            })
+            .inc();
+        if let Some(took) = took {
+            self.duration
+                .get_or_create(&CallLabels {
+                    crd: self.crd.clone(),
+                    name: name.to_owned(),
+                })
+                .observe(took.as_secs_f64());
+        }
+    }
+}
+
+/// Buckets of external call latency (up to the webhook timeout).
+fn call_histogram() -> Histogram {
+    Histogram::new([0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0])
+}
+
 impl Metrics {
+    /// Where the external calls of `crd` are counted.
+    pub fn external_calls(&self, crd: &str) -> ExternalCalls {
+        ExternalCalls {
+            crd: crd.to_owned(),
+            calls: self.external_calls.clone(),
+            duration: self.external_duration.clone(),
+        }
+    }
+
     /// Records one admission answer.
     pub fn admission_done(&self, webhook: &str, kind: &str, allowed: bool, took: Duration) {
         self.stats.admission(webhook, kind, allowed, took);

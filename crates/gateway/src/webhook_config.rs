@@ -73,6 +73,9 @@ impl WebhookConfig {
     }
 }
 
+/// `timeoutSeconds` of every webhook: how long the API server waits for an answer.
+pub const TIMEOUT_SECONDS: u64 = 5;
+
 fn webhook(name: &str, ep: &Endpoint, path: &str, rules: Value, policy: FailurePolicy) -> Value {
     json!({
         "name": name,
@@ -81,7 +84,7 @@ fn webhook(name: &str, ep: &Endpoint, path: &str, rules: Value, policy: FailureP
         "failurePolicy": policy.as_str(),
         "matchPolicy": "Equivalent",
         "sideEffects": "None",
-        "timeoutSeconds": 5,
+        "timeoutSeconds": TIMEOUT_SECONDS,
         "admissionReviewVersions": ["v1"],
     })
 }

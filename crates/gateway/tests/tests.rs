@@ -6,6 +6,7 @@
 mod admission;
 mod certificates;
 mod conversion;
+mod external;
 mod includes;
 mod lifecycle;
 mod limits;

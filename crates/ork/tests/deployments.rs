@@ -6,8 +6,10 @@
 //!
 //! What a pod would provide is substituted, and nothing else: the ConfigMap mount (a
 //! temporary directory holding the ConfigMap's files), the pod's namespace (`fieldRef`), the
-//! in-cluster credentials (a kubeconfig with the ServiceAccount's identity, in `KUBECONFIG`),
-//! and the container ports (free host ports, as every process shares this host).
+//! in-cluster credentials (a kubeconfig with the ServiceAccount's identity, in `KUBECONFIG`;
+//! none for the Control Center, whose ServiceAccount mounts no token), the container ports
+//! (free host ports, as every process shares this host) and the cluster DNS names of the
+//! bundle's Services (the host ports of the processes behind them).
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -60,7 +62,7 @@ fn bundle(katalog: &Path, ns: &str) -> Vec<Value> {
     let output = ork()
         .args(["generate", "bundle", "-f"])
         .arg(katalog)
-        .args(["-n", ns, "--for", "runtime,gateway"])
+        .args(["-n", ns, "--for", "runtime,gateway,cc"])
         .output()
         .unwrap();
     assert!(

@@ -4,6 +4,7 @@
 //! (`/validate`, `/mutate`) and [`protect`] (`/deletion-protection`,
 //! `/namespace-protection`, `/strict-mode-protection`).
 
+pub mod external;
 pub mod protect;
 pub mod rules;
 

@@ -21,6 +21,16 @@ pub enum Route {
     Mutate,
 }
 
+impl Route {
+    /// The places of the `external:` calls this route makes.
+    fn places(self) -> &'static [katalog::model::external::Place] {
+        match self {
+            Route::Validate => super::external::VALIDATE_PLACES,
+            Route::Mutate => super::external::MUTATE_PLACES,
+        }
+    }
+}
+
 /// Answers one admission request on `route`.
 pub async fn admit(context: &HandlerContext, req: &Request, route: Route) -> Response {
     let Some(target) = context
@@ -33,7 +43,23 @@ pub async fn admit(context: &HandlerContext, req: &Request, route: Route) -> Res
         Route::Validate if needs_object(req) => siblings(context, target, req).await,
         _ => None,
     };
-    decide(target, &context.render, req, route, siblings.as_ref())
+    let external = match context.calls.get(&target.crd.name) {
+        Some(calls) if needs_object(req) => {
+            match super::external::run(calls, req, route.places()).await {
+                Ok(results) => Some(results),
+                Err(halted) => return deny(req, halted.to_string()),
+            }
+        }
+        _ => None,
+    };
+    decide_with(
+        target,
+        &context.render,
+        req,
+        route,
+        siblings.as_ref(),
+        external,
+    )
 }
 
 /// Whether rules run on `req` at all: CREATE and UPDATE with an object.
@@ -50,10 +76,27 @@ pub fn decide(
     route: Route,
     siblings: Option<&Siblings>,
 ) -> Response {
+    decide_with(target, render, req, route, siblings, None)
+}
+
+/// [`decide`] with the results of the CRD's external calls, read by rules and templates as
+/// `.external.<name>`.
+pub fn decide_with(
+    target: &Target,
+    render: &EngineRender,
+    req: &Request,
+    route: Route,
+    siblings: Option<&Siblings>,
+    external: Option<Value>,
+) -> Response {
     let Some(object) = req.object.as_ref().filter(|_| needs_object(req)) else {
         return allow(req);
     };
-    let object = &object_value(object);
+    let mut object = object_value(object);
+    if let (Some(results), Some(map)) = (external, object.as_object_mut()) {
+        map.insert("external".into(), results);
+    }
+    let object = &object;
     let mut input = Input::new(object, render, Stage::Admission);
     if let Some(s) = siblings {
         input = input.with_siblings(s);

@@ -8,10 +8,14 @@ use serde_json::Value;
 use super::{Crd, External};
 
 /// The protocols of `external[].protocol` ork makes calls with.
-pub const SUPPORTED_PROTOCOLS: &[&str] = &["http", "prometheus"];
+pub const SUPPORTED_PROTOCOLS: &[&str] = &["http", "prometheus", "redis", "postgres"];
+
+/// The protocols that send a `query` to a store rather than an HTTP request: the HTTP fields
+/// (`method`, `body`, `headers`, `expectedStatus`, `auth.header`) do not apply to them.
+pub const STORE_PROTOCOLS: &[&str] = &["redis", "postgres"];
 
 /// The protocols Orkestra names that ork refuses (no client for them).
-pub const UNSUPPORTED_PROTOCOLS: &[&str] = &["redis", "postgres", "mongo", "kafka"];
+pub const UNSUPPORTED_PROTOCOLS: &[&str] = &["mongo", "kafka"];
 
 /// Where a list of calls is declared; names the list in diagnostics and log lines.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

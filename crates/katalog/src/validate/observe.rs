@@ -2,7 +2,9 @@
 //! (§18.3 #40, #41, #52, #53, #54).
 
 use super::{Cx, is_camel_case};
-use crate::model::external::{Place, SUPPORTED_PROTOCOLS, UNSUPPORTED_PROTOCOLS, calls_of};
+use crate::model::external::{
+    Place, STORE_PROTOCOLS, SUPPORTED_PROTOCOLS, UNSUPPORTED_PROTOCOLS, calls_of,
+};
 use crate::model::{Crd, External, Gate};
 
 /// The sentinels of spec §11.5.
@@ -155,6 +157,9 @@ fn external(
             "",
         );
     }
+    if STORE_PROTOCOLS.contains(&protocol) {
+        store_fields(cx, crd, rest, e, &label, at.as_ref());
+    }
     if let Some(m) = e
         .method
         .as_deref()
@@ -200,9 +205,9 @@ fn external(
     }
 }
 
-/// Calls of `validation`/`mutation` are made at reconcile time only: the ork gateway does not
-/// make them at admission yet. Said as a warning; a call that would run nowhere
-/// (`fires.reconcile: false`) is an error.
+/// Calls of `validation`/`mutation` are made at reconcile time and, by the gateway, at
+/// admission. A call made at admission only (`fires.reconcile: false`) where no admission
+/// webhook runs for the CRD would never run: an error.
 fn admission_only(
     cx: &mut Cx<'_>,
     crd: &Crd,
@@ -212,17 +217,89 @@ fn admission_only(
     label: &str,
     at: Option<&crate::Location>,
 ) {
-    if !matches!(place, Place::Validation | Place::Mutation) {
+    if !matches!(place, Place::Validation | Place::Mutation) || e.fires_at_reconcile() {
         return;
     }
-    if e.fires_at_reconcile() {
-        cx.crd_warning(crd, at, "external-not-at-admission", rest,
-            format!("external call `{label}` is made at reconcile time only; the ork gateway does not make it at admission, where `.external.{label}` is empty"),
-            "rules that read it hold at reconcile time; do not rely on them to deny at admission");
-    } else {
-        cx.crd_error(crd, at, "external-admission-only", &format!("{rest}.fires"),
-            format!("external call `{label}` is admission-only (`fires.reconcile: false`), but the ork gateway does not make external calls: it would never run"),
-            "remove `fires.reconcile: false` to make it at reconcile time");
+    if admission_webhook_runs(cx, crd, place) {
+        return;
+    }
+    cx.crd_error(crd, at, "external-admission-only", &format!("{rest}.fires"),
+        format!("external call `{label}` is admission-only (`fires.reconcile: false`), but no admission webhook runs for this CRD: it would never run"),
+        "enable `security.webhooks.admission` with rules in this block, or remove `fires.reconcile: false`");
+}
+
+/// Whether the gateway answers admission for `crd` where calls of `place` are made: the
+/// validating webhook makes validation and mutation calls, the mutating one mutation calls;
+/// each is registered when admission webhooks are on, the CRD does not turn it off, and it
+/// has rules.
+fn admission_webhook_runs(cx: &Cx<'_>, crd: &Crd, place: Place) -> bool {
+    let admission_on = cx
+        .katalog
+        .document
+        .security
+        .as_ref()
+        .and_then(|s| s.webhooks.as_ref())
+        .and_then(|w| w.admission.as_ref())
+        .is_some_and(|a| a.enabled == Some(true));
+    let hooks = crd.entry.webhooks.clone().unwrap_or_default();
+    let validate = hooks.validation != Some(false)
+        && crd
+            .entry
+            .validation
+            .as_ref()
+            .is_some_and(|v| !v.rules.is_empty());
+    let mutate = hooks.mutation != Some(false)
+        && crd
+            .entry
+            .mutation
+            .as_ref()
+            .is_some_and(|m| !m.rules.is_empty());
+    admission_on && (validate || (place == Place::Mutation && mutate))
+}
+
+/// A redis or postgres call needs a `query` and takes none of the HTTP fields.
+fn store_fields(
+    cx: &mut Cx<'_>,
+    crd: &Crd,
+    rest: &str,
+    e: &External,
+    label: &str,
+    at: Option<&crate::Location>,
+) {
+    let protocol = e.protocol_name();
+    if e.query.as_deref().is_none_or(|q| q.trim().is_empty()) {
+        let example = if protocol == "redis" {
+            "GET mykey"
+        } else {
+            "SELECT 1"
+        };
+        cx.crd_error(
+            crd,
+            at,
+            "missing-field",
+            &format!("{rest}.query"),
+            format!("{protocol} call `{label}` needs a `query` (templated, e.g. `{example}`)"),
+            "",
+        );
+    }
+    let header = e.auth.as_ref().is_some_and(|a| a.get("header").is_some());
+    for (key, set) in [
+        ("method", e.method.is_some()),
+        ("body", e.body.is_some()),
+        ("headers", e.headers.is_some()),
+        ("expectedStatus", e.expected_status.is_some()),
+        ("auth.header", header),
+    ] {
+        if set {
+            cx.crd_error(
+                crd,
+                at,
+                "external-field-not-for-protocol",
+                &format!("{rest}.{key}"),
+                format!("external call `{label}`: `{key}` has no effect on a {protocol} call"),
+                "remove it (the credential of `token` or `auth.secretRef` is the password)",
+            );
+        }
     }
 }
 

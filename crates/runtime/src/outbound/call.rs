@@ -27,6 +27,7 @@ use serde_json::{Value, json};
 use time::OffsetDateTime;
 
 use super::client::{self, Answer};
+use super::stores::{self, Store};
 
 /// Bytes of a body kept for templates.
 pub const BODY_LIMIT: usize = 4096;
@@ -50,7 +51,26 @@ pub struct Context<'a> {
     /// Answer every call that passes its conditions with an empty success instead of sending
     /// it (`ork simulate --skip-external`).
     pub stub: bool,
+    /// When every wait of the call (timeout, `sleep`, retry delay) must have ended (admission:
+    /// the webhook's timeout); none at reconcile.
+    pub deadline: Option<Instant>,
 }
+
+impl Context<'_> {
+    /// `wanted`, cut to the time left before the deadline; `None` when none is left.
+    fn within(&self, wanted: Duration) -> Option<Duration> {
+        match self.deadline {
+            None => Some(wanted),
+            Some(d) => d
+                .checked_duration_since(Instant::now())
+                .filter(|left| !left.is_zero())
+                .map(|left| left.min(wanted)),
+        }
+    }
+}
+
+/// The error of a call that ran out of its admission deadline.
+const NO_TIME_LEFT: &str = "no time left within the admission webhook's timeout";
 
 /// How one call ended.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,30 +125,116 @@ pub async fn run(call: &External, data: &Value, cx: &Context<'_>) -> Outcome {
         return Outcome::stubbed(call);
     }
     let started = Instant::now();
+    if let Some(store) = Store::of(call.protocol_name()) {
+        // Boxed: keeps the future of every caller (the reconcile's) shallow.
+        return Box::pin(store_call(store, call, data, cx, started)).await;
+    }
     let prepared = match prepare(call, data, cx).await {
         Ok(p) => p,
         Err(e) => return failed(None, e, started.elapsed()),
     };
-    if let Some(sleep) = prepared.sleep {
-        tokio::time::sleep(sleep).await;
+    if let Err(outcome) = pause(prepared.sleep, cx, started).await {
+        return outcome;
     }
     let http = match client::shared() {
         Ok(c) => c,
         Err(e) => return failed(None, e.to_string(), started.elapsed()),
     };
+    let prepared = &prepared;
+    attempts(
+        call,
+        cx,
+        started,
+        prepared.timeout,
+        move |timeout| async move {
+            let request = prepared.request().map_err(|e| (None, e))?;
+            match http.send(request, timeout, prepared.limit).await {
+                Ok(answer) => judge(call, prepared, answer),
+                Err(e) => Err((None, e.to_string())),
+            }
+        },
+    )
+    .await
+}
+
+/// A `protocol: redis|postgres` call: the templated `url` and `query`, the credential as the
+/// password, `sleep`, timeout and retries as for HTTP.
+async fn store_call(
+    store: Store,
+    call: &External,
+    data: &Value,
+    cx: &Context<'_>,
+    started: Instant,
+) -> Outcome {
+    let prepared = async {
+        let url = text(cx, data, "url", call.url.as_deref().unwrap_or_default())?;
+        let query = text(cx, data, "query", call.query.as_deref().unwrap_or_default())?;
+        let credential = token(call, data, cx).await?.map(|(_, t)| t);
+        let (timeout, sleep) = waits(call, data, cx)?;
+        Ok::<_, String>((url, query, credential, timeout, sleep))
+    };
+    let (url, query, credential, timeout, sleep) = match prepared.await {
+        Ok(p) => p,
+        Err(e) => return store_failed(failed(None, e, started.elapsed())),
+    };
+    if let Err(outcome) = pause(sleep, cx, started).await {
+        return store_failed(outcome);
+    }
+    let (url, query, credential) = (&url, &query, credential.as_deref());
+    let outcome = attempts(call, cx, started, timeout, move |timeout| async move {
+        store
+            .fetch(url, query, credential, timeout)
+            .await
+            .map_err(|e| (None, e))
+    })
+    .await;
+    if outcome.error.is_some() {
+        store_failed(outcome)
+    } else {
+        outcome
+    }
+}
+
+/// A failed store call's result map (`result`, `error`, `called`).
+fn store_failed(mut outcome: Outcome) -> Outcome {
+    outcome.result = stores::failure(outcome.error.as_deref().unwrap_or_default());
+    outcome
+}
+
+/// Waits the call's `sleep` (cut to the deadline); the failed outcome when no time is left.
+async fn pause(sleep: Option<Duration>, cx: &Context<'_>, started: Instant) -> Result<(), Outcome> {
+    if let Some(sleep) = sleep {
+        let Some(sleep) = cx.within(sleep) else {
+            return Err(failed(None, NO_TIME_LEFT.into(), started.elapsed()));
+        };
+        tokio::time::sleep(sleep).await;
+    }
+    Ok(())
+}
+
+/// The `(status, body)` of an answer and the error of a failed attempt.
+type Failure = (Option<(String, Value)>, String);
+
+/// Makes `once` (given its timeout, cut to the deadline) until it succeeds or `retryBackoff`
+/// gives up.
+async fn attempts<F, Fut>(
+    call: &External,
+    cx: &Context<'_>,
+    started: Instant,
+    timeout: Duration,
+    mut once: F,
+) -> Outcome
+where
+    F: FnMut(Duration) -> Fut,
+    Fut: std::future::Future<Output = Result<Value, Failure>>,
+{
     let retry = Retry::of(call);
     let mut attempt = 1;
     loop {
-        let request = match prepared.request() {
-            Ok(r) => r,
-            Err(e) => return failed(None, e, started.elapsed()),
+        let Some(timeout) = cx.within(timeout) else {
+            return failed(None, NO_TIME_LEFT.into(), started.elapsed());
         };
-        let sent = http.send(request, prepared.timeout, prepared.limit).await;
-        let verdict = match sent {
-            Ok(answer) => judge(call, &prepared, answer),
-            Err(e) => Err((None, e.to_string())),
-        };
-        match verdict {
+        match once(timeout).await {
             Ok(result) => {
                 return Outcome {
                     result,
@@ -140,8 +246,13 @@ pub async fn run(call: &External, data: &Value, cx: &Context<'_>) -> Outcome {
             Err((answer, error)) if attempt >= retry.attempts => {
                 return failed(answer, error, started.elapsed());
             }
-            Err(_) => {
-                tokio::time::sleep(retry.delay(attempt)).await;
+            Err((answer, error)) => {
+                let delay = retry.delay(attempt);
+                if cx.within(delay) != Some(delay) {
+                    // The wait would outlast the deadline: this failure is the answer.
+                    return failed(answer, error, started.elapsed());
+                }
+                tokio::time::sleep(delay).await;
                 attempt += 1;
             }
         }
@@ -160,12 +271,7 @@ fn failed(answer: Option<(String, Value)>, error: String, took: Duration) -> Out
 
 /// The result of an answer, or `(status and body, error)` when its status is not the
 /// expected one.
-#[allow(clippy::type_complexity)]
-fn judge(
-    call: &External,
-    prepared: &Prepared,
-    answer: Answer,
-) -> Result<Value, (Option<(String, Value)>, String)> {
+fn judge(call: &External, prepared: &Prepared, answer: Answer) -> Result<Value, Failure> {
     let status = answer.status.to_string();
     let body = if prepared.prometheus {
         serde_json::from_slice(&answer.body)
@@ -220,11 +326,7 @@ impl Prepared {
 
 /// Renders and checks everything a call sends.
 async fn prepare(call: &External, data: &Value, cx: &Context<'_>) -> Result<Prepared, String> {
-    let text = |what: &str, src: &str| -> Result<String, String> {
-        render_text(cx.render, src, data)
-            .map(|t| t.trim().to_string())
-            .map_err(|e| format!("rendering `{what}`: {e}"))
-    };
+    let text = |what: &str, src: &str| text(cx, data, what, src);
     let prometheus = call.protocol_name() == "prometheus";
     let mut url = text("url", call.url.as_deref().unwrap_or_default())?;
     if prometheus {
@@ -259,22 +361,14 @@ async fn prepare(call: &External, data: &Value, cx: &Context<'_>) -> Result<Prep
     if let Some((header, token)) = token(call, data, cx).await? {
         headers.insert(header.to_ascii_lowercase(), format!("Bearer {token}"));
     }
-    let duration = |what: &str, v: Option<&katalog::de::Spanned<String>>| {
-        v.map(|s| {
-            let t = text(what, &s.value)?;
-            parse_duration(&t)
-                .and_then(|d| Duration::try_from(d).ok())
-                .ok_or_else(|| format!("`{what}` `{t}` is not a duration"))
-        })
-        .transpose()
-    };
+    let (timeout, sleep) = waits(call, data, cx)?;
     Ok(Prepared {
         method,
         url,
         headers,
         body,
-        timeout: duration("timeout", call.timeout.as_ref())?.unwrap_or(DEFAULT_TIMEOUT),
-        sleep: duration("sleep", call.sleep.as_ref())?,
+        timeout,
+        sleep,
         limit: if prometheus {
             PROMETHEUS_LIMIT
         } else {
@@ -282,6 +376,34 @@ async fn prepare(call: &External, data: &Value, cx: &Context<'_>) -> Result<Prep
         },
         prometheus,
     })
+}
+
+/// `src` rendered for `data`, trimmed.
+fn text(cx: &Context<'_>, data: &Value, what: &str, src: &str) -> Result<String, String> {
+    render_text(cx.render, src, data)
+        .map(|t| t.trim().to_string())
+        .map_err(|e| format!("rendering `{what}`: {e}"))
+}
+
+/// The call's timeout (default [`DEFAULT_TIMEOUT`]) and `sleep`, rendered and read.
+fn waits(
+    call: &External,
+    data: &Value,
+    cx: &Context<'_>,
+) -> Result<(Duration, Option<Duration>), String> {
+    let duration = |what: &str, v: Option<&katalog::de::Spanned<String>>| {
+        v.map(|s| {
+            let t = text(cx, data, what, &s.value)?;
+            parse_duration(&t)
+                .and_then(|d| Duration::try_from(d).ok())
+                .ok_or_else(|| format!("`{what}` `{t}` is not a duration"))
+        })
+        .transpose()
+    };
+    Ok((
+        duration("timeout", call.timeout.as_ref())?.unwrap_or(DEFAULT_TIMEOUT),
+        duration("sleep", call.sleep.as_ref())?,
+    ))
 }
 
 /// The bearer token and the header it goes in, from `token` or `auth.secretRef`.

@@ -1,7 +1,8 @@
 //! The process's one outbound HTTP client: connection pooling (hyper's legacy client), TLS by
 //! rustls with the platform's roots (`SSL_CERT_FILE`/`SSL_CERT_DIR` honoured) plus an optional
 //! PEM bundle named by [`CA_BUNDLE_ENV`], a timeout around each whole exchange, and a body
-//! read only up to a caller-given limit (the rest is never read).
+//! read only up to a caller-given limit (the rest is never read). Proxies come from the
+//! environment ([`super::proxy`]).
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -10,10 +11,11 @@ use http_body_util::{BodyExt, Full};
 use hyper::body::Bytes;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::TokioExecutor;
 use rustls::pki_types::CertificateDer;
 use rustls::pki_types::pem::PemObject;
+
+use super::proxy::{Proxies, ProxyConnector};
 
 /// Environment variable naming a PEM file of extra CA certificates for outbound calls.
 pub const CA_BUNDLE_ENV: &str = "ORK_EXTERNAL_CA_BUNDLE";
@@ -52,15 +54,28 @@ pub struct Answer {
 /// A pooled HTTP/1 client over plain TCP or rustls. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct HttpClient {
-    inner: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    inner: Client<HttpsConnector<ProxyConnector>, Full<Bytes>>,
+    proxies: Proxies,
 }
 
 impl HttpClient {
-    /// A client trusting the platform's roots and the certificates of `extra_ca` (PEM).
+    /// A client trusting the platform's roots and the certificates of `extra_ca` (PEM), going
+    /// through the proxies the environment names.
     ///
     /// # Errors
     /// The CA bundle cannot be read or holds no certificate, or no root is known at all.
     pub fn new(extra_ca: Option<&std::path::Path>) -> Result<Self, Error> {
+        Self::with_proxies(extra_ca, Proxies::from_env())
+    }
+
+    /// [`HttpClient::new`] with the given proxies instead of the environment's.
+    ///
+    /// # Errors
+    /// As [`HttpClient::new`].
+    pub fn with_proxies(
+        extra_ca: Option<&std::path::Path>,
+        proxies: Proxies,
+    ) -> Result<Self, Error> {
         let mut roots = rustls::RootCertStore::empty();
         let native = rustls_native_certs::load_native_certs();
         let _ = roots.add_parsable_certificates(native.certs);
@@ -92,11 +107,11 @@ impl HttpClient {
             .with_tls_config(tls)
             .https_or_http()
             .enable_http1()
-            .build();
+            .wrap_connector(ProxyConnector::new(proxies.clone()));
         let inner = Client::builder(TokioExecutor::new())
             .pool_idle_timeout(POOL_IDLE)
             .build(https);
-        Ok(Self { inner })
+        Ok(Self { inner, proxies })
     }
 
     /// Sends `request` and reads the answer's body up to `limit` bytes, all within `timeout`.
@@ -105,10 +120,21 @@ impl HttpClient {
     /// [`Error::Transport`] or [`Error::TimedOut`]; an HTTP error status is an [`Answer`].
     pub async fn send(
         &self,
-        request: http::Request<Full<Bytes>>,
+        mut request: http::Request<Full<Bytes>>,
         timeout: Duration,
         limit: usize,
     ) -> Result<Answer, Error> {
+        if request.uri().scheme_str() == Some("http")
+            && let Some(auth) = self
+                .proxies
+                .for_uri(request.uri())
+                .and_then(|p| p.basic_auth().cloned())
+        {
+            // Forwarded in clear: the proxy reads its credentials off the request itself.
+            request
+                .headers_mut()
+                .insert(http::header::PROXY_AUTHORIZATION, auth);
+        }
         let exchange = async {
             let response = self
                 .inner

@@ -5,10 +5,17 @@
 pub mod call;
 pub mod client;
 pub mod notify;
+pub mod proxy;
+#[cfg(test)]
+mod proxy_tests;
 pub mod remote;
 pub(crate) mod secret;
+pub mod stores;
+#[cfg(test)]
+mod stores_tests;
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use katalog::Crd;
 use katalog::build::EngineRender;
@@ -29,13 +36,40 @@ pub struct Halted {
     pub message: String,
 }
 
+/// Where the outcome of each call is counted (`orkestra_external_call_*`): the runtime's or
+/// the gateway's metrics.
+pub trait Record: Send + Sync {
+    /// Counts one call of `name` ending as `result` (`success`, `error`, `skipped`,
+    /// `stubbed`) after `took` (none when not made).
+    fn record(&self, name: &str, result: &'static str, took: Option<Duration>);
+}
+
+impl Record for CrdMetrics {
+    fn record(&self, name: &str, result: &'static str, took: Option<Duration>) {
+        self.record_external(name, result, took);
+    }
+}
+
+/// When calls are made.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Occasion {
+    /// In a reconcile: `fires.reconcile: false` calls are left out.
+    Reconcile,
+    /// In an admission review: every call is made, and each timeout, `sleep` and retry wait
+    /// ends by `deadline` (the webhook's own timeout, less a margin).
+    Admission {
+        /// When the last call must have ended.
+        deadline: Instant,
+    },
+}
+
 /// The `external:` calls of one CRD with what making them needs. Shared by its workers.
 pub struct Calls {
     crd: String,
     lists: Vec<(Place, Vec<External>)>,
     render: Arc<EngineRender>,
     kube: kube::Client,
-    metrics: Option<CrdMetrics>,
+    metrics: Option<Arc<dyn Record>>,
     stub: bool,
 }
 
@@ -65,9 +99,16 @@ impl Calls {
             lists,
             render,
             kube,
-            metrics,
+            metrics: metrics.map(|m| Arc::new(m) as Arc<dyn Record>),
             stub: false,
         })
+    }
+
+    /// Counts the calls in `record` instead.
+    #[must_use]
+    pub fn recording(mut self, record: Arc<dyn Record>) -> Self {
+        self.metrics = Some(record);
+        self
     }
 
     /// Answers every call with an empty success instead of sending it (simulation).
@@ -97,6 +138,22 @@ impl Calls {
         key: &str,
         now: OffsetDateTime,
     ) -> Result<(), Halted> {
+        self.run_at(Occasion::Reconcile, places, data, key, now)
+            .await
+    }
+
+    /// [`Calls::run`] on `occasion`.
+    ///
+    /// # Errors
+    /// As [`Calls::run`].
+    pub async fn run_at(
+        &self,
+        occasion: Occasion,
+        places: &[Place],
+        data: &mut Value,
+        key: &str,
+        now: OffsetDateTime,
+    ) -> Result<(), Halted> {
         let namespace = data
             .pointer("/metadata/namespace")
             .and_then(Value::as_str)
@@ -107,9 +164,14 @@ impl Calls {
             namespace: namespace.as_deref(),
             now,
             stub: self.stub,
+            deadline: match occasion {
+                Occasion::Reconcile => None,
+                Occasion::Admission { deadline } => Some(deadline),
+            },
         };
+        let made = |e: &&External| occasion != Occasion::Reconcile || e.fires_at_reconcile();
         for (place, list) in self.lists.iter().filter(|(p, _)| places.contains(p)) {
-            for external in list.iter().filter(|e| e.fires_at_reconcile()) {
+            for external in list.iter().filter(made) {
                 let name = external.name.as_ref().map_or("", |n| n.value.as_str());
                 let outcome = call::run(external, data, &cx).await;
                 tracing::debug!(
@@ -125,7 +187,7 @@ impl Calls {
                     "external call"
                 );
                 if let Some(m) = &self.metrics {
-                    m.record_external(name, outcome.label, outcome.took);
+                    m.record(name, outcome.label, outcome.took);
                 }
                 insert(data, name, outcome.result);
                 if let Some(message) = outcome.error
@@ -222,7 +284,7 @@ mod tests {
         static METRICS: crate::Metrics = crate::Metrics::new();
     }
 
-    fn calls(on_reconcile: &str) -> Calls {
+    pub(super) fn calls(on_reconcile: &str) -> Calls {
         let text = format!(
             "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: t}}\nspec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        onReconcile:\n          external:\n{on_reconcile}"
         );
@@ -243,11 +305,11 @@ mod tests {
         .unwrap()
     }
 
-    fn cr(url: &str, gate: &str) -> Value {
+    pub(super) fn cr(url: &str, gate: &str) -> Value {
         json!({"metadata": {"name": "site", "namespace": "ns"}, "spec": {"url": url, "gate": gate}})
     }
 
-    async fn run(c: &Calls, data: &mut Value) -> Result<(), Halted> {
+    pub(super) async fn run(c: &Calls, data: &mut Value) -> Result<(), Halted> {
         c.run(
             &[PreReconcile, OnReconcile],
             data,
@@ -361,6 +423,52 @@ mod tests {
         assert!(seen.contains("x-team: ns"), "{seen}");
         assert!(seen.contains("content-type: application/json"), "{seen}");
         assert!(seen.contains(r#"{"name": "site"}"#), "{seen}");
+    }
+
+    #[tokio::test]
+    async fn at_admission_admission_only_calls_are_made_and_waits_end_by_the_deadline() {
+        let s = server(200, "ok").await;
+        let c = calls(
+            "            - {name: check, url: '{{ .spec.url }}', fires: {reconcile: false}}\n",
+        );
+        let mut data = cr(&s.url, "on");
+        run(&c, &mut data).await.unwrap();
+        assert!(data.get("external").is_none(), "not made at reconcile");
+        assert!(s.seen.lock().unwrap().is_empty());
+        let admission = Occasion::Admission {
+            deadline: Instant::now() + Duration::from_secs(5),
+        };
+        let now = OffsetDateTime::now_utc();
+        c.run_at(admission, &[OnReconcile], &mut data, "ns/site", now)
+            .await
+            .unwrap();
+        assert_eq!(data["external"]["check"]["status"], "200");
+        assert_eq!(s.seen.lock().unwrap().len(), 1);
+
+        // A call allowed 10s (and a retry) gets what is left of a 300ms deadline.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let silent = format!("http://{}", listener.local_addr().unwrap());
+        let c = calls(&format!(
+            "            - {{name: slow, url: '{silent}', timeout: 10s, retryBackoff: {{initial: 1s, maxAttempts: 3}}}}\n"
+        ));
+        let admission = Occasion::Admission {
+            deadline: Instant::now() + Duration::from_millis(300),
+        };
+        let mut data = cr("", "on");
+        let halted = c
+            .run_at(admission, &[OnReconcile], &mut data, "ns/site", now)
+            .await
+            .unwrap_err();
+        let error = data["external"]["slow"]["error"].as_str().unwrap();
+        let ms: f64 = error
+            .strip_prefix("timed out after ")
+            .and_then(|t| t.strip_suffix("ms"))
+            .unwrap_or_else(|| panic!("{error}"))
+            .parse()
+            .unwrap();
+        assert!(ms <= 300.0, "{error}");
+        assert_eq!(halted.name, "slow");
+        drop(listener);
     }
 
     #[tokio::test]
