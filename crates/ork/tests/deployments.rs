@@ -130,11 +130,13 @@ struct Container {
     ports: BTreeMap<String, u16>,
     /// `(probe, path, port name)` of its startup, liveness and readiness probes.
     probes: Vec<(String, String, String)>,
+    /// Whether its ServiceAccount's token is mounted (the Control Center's is not).
+    token: bool,
 }
 
 impl Container {
     /// The single container of `deployment`, with the substitutions of the module docs.
-    fn of(deployment: &Value, ns: &str, mount: &Path) -> Self {
+    fn of(deployment: &Value, docs: &[Value], ns: &str, mount: &Path) -> Self {
         let pod = &deployment["spec"]["template"]["spec"];
         let containers = pod["containers"].as_array().unwrap();
         assert_eq!(containers.len(), 1, "one container per Deployment");
@@ -179,9 +181,15 @@ impl Container {
                 ((*probe).to_owned(), path.to_owned(), port.to_owned())
             })
             .collect();
+        let service_account = pod["serviceAccountName"].as_str().unwrap().to_owned();
+        let account = docs
+            .iter()
+            .find(|d| d["kind"] == "ServiceAccount" && d["metadata"]["name"] == *service_account)
+            .unwrap_or_else(|| panic!("the bundle has ServiceAccount {service_account}"));
         Self {
             name: deployment["metadata"]["name"].as_str().unwrap().to_owned(),
-            service_account: pod["serviceAccountName"].as_str().unwrap().to_owned(),
+            token: account["automountServiceAccountToken"] != false,
+            service_account,
             args,
             env,
             ports,
@@ -189,9 +197,32 @@ impl Container {
         }
     }
 
+    /// Replaces the cluster DNS name of each Service in its arguments (`http://NAME.NS.svc:PORT`
+    /// of the Deployment behind it) with that Deployment's host port.
+    fn reach_services(&mut self, services: &BTreeMap<String, u16>, ns: &str) {
+        for arg in &mut self.args {
+            for (name, port) in services {
+                *arg = arg.replace(
+                    &format!("http://{name}.{ns}.svc:8080"),
+                    &format!("http://127.0.0.1:{port}"),
+                );
+            }
+            assert!(!arg.contains(".svc"), "a Service the bundle lacks: {arg}");
+        }
+    }
+
     /// Starts it as its ServiceAccount, its log in `dir`, once the API server authorizes that
     /// identity by its new role (a pod would be restarted until then; a test waits instead).
     async fn start(&self, cp: &testenv::ControlPlane, ns: &str, dir: &Path) -> Ork {
+        if !self.token {
+            let mut command = ork();
+            command
+                .args(&self.args)
+                .env_clear()
+                .envs(self.env.iter().map(|(k, v)| (k, v)))
+                .env("ORK_LOG", "info");
+            return Ork::spawn(&mut command, &dir.join(format!("{}.log", self.name)));
+        }
         let kubeconfig = dir.join(format!("{}.kubeconfig", self.name));
         let identity = testenv::Identity::service_account(ns, &self.service_account);
         let text = cp.kubeconfig_as(&identity).unwrap();
@@ -286,7 +317,7 @@ async fn every_deployment_of_the_bundle_starts_as_its_service_account_and_does_i
     let kinds: Vec<&str> = docs.iter().filter_map(|d| d["kind"].as_str()).collect();
     assert_eq!(
         kinds.iter().filter(|k| **k == "Deployment").count(),
-        2,
+        3,
         "{kinds:?}"
     );
     assert!(kinds.contains(&"Service"), "{kinds:?}");
@@ -295,11 +326,22 @@ async fn every_deployment_of_the_bundle_starts_as_its_service_account_and_does_i
     std::fs::create_dir(&mount).unwrap();
     mount_configmap(&docs, &mount);
 
-    let containers: Vec<Container> = docs
+    let mut containers: Vec<Container> = docs
         .iter()
         .filter(|d| d["kind"] == "Deployment")
-        .map(|d| Container::of(d, &ns, &mount))
+        .map(|d| Container::of(d, &docs, &ns, &mount))
         .collect();
+    let services: BTreeMap<String, u16> = containers
+        .iter()
+        .filter(|c| {
+            docs.iter()
+                .any(|d| d["kind"] == "Service" && d["metadata"]["name"] == *c.name)
+        })
+        .map(|c| (c.name.clone(), c.ports["http"]))
+        .collect();
+    for c in &mut containers {
+        c.reach_services(&services, &ns);
+    }
     let processes = containers.iter().map(|c| c.start(cp, &ns, dir.path()));
     let processes: Vec<Ork> = futures::future::join_all(processes).await;
     for (container, process) in containers.iter().zip(&processes) {
@@ -308,7 +350,10 @@ async fn every_deployment_of_the_bundle_starts_as_its_service_account_and_does_i
 
     // The gateway registered its webhook for the bundle's Service, as the API server dials it
     // in a cluster.
-    let service = docs.iter().find(|d| d["kind"] == "Service").unwrap();
+    let service = docs
+        .iter()
+        .find(|d| d["kind"] == "Service" && d["metadata"]["name"] == "orkestra-gateway")
+        .unwrap();
     let https = service["spec"]["ports"]
         .as_array()
         .unwrap()
@@ -364,6 +409,24 @@ async fn every_deployment_of_the_bundle_starts_as_its_service_account_and_does_i
         "the runtime to create t1-made",
         Duration::from_secs(60),
         || async { configmaps.get_opt("t1-made").await.ok().flatten() },
+    )
+    .await;
+
+    // The Control Center, with no credentials, reads both through their Services.
+    let control = containers
+        .iter()
+        .find(|c| c.name == "orkestra-control")
+        .unwrap();
+    let port = control.ports["http"];
+    eventually(
+        "the Control Center to reach the runtime and the gateway",
+        Duration::from_secs(60),
+        || async {
+            let (_, body) = http_get(port, "/api/state").await?;
+            let state: Value = serde_json::from_str(&body).ok()?;
+            let endpoints = state["endpoints"].as_array()?;
+            (endpoints.len() == 2 && endpoints.iter().all(|e| e["reachable"] == true)).then_some(())
+        },
     )
     .await;
 
