@@ -24,7 +24,7 @@ use std::process::ExitCode;
 pub use cli::{
     BenchArgs, Benchmark, BundleArgs, CompletionsArgs, DevArgs, DevTool, DiffArgs, E2eArgs,
     GateArgs, GatewayArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand,
-    OutputFormat, PlanArgs, TemplateArgs, ValidateArgs,
+    OutputFormat, PeerEngine, PlanArgs, TemplateArgs, ValidateArgs,
 };
 pub use cli::{SimulateArgs, SimulateCommand, SimulateInitArgs};
 
