@@ -505,6 +505,42 @@ mod tests {
     }
 
     #[test]
+    fn bench_peers_takes_engines_repetitions_and_a_peers_dir() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "bench",
+            "peers",
+            "--engines",
+            "ork,controller-runtime",
+            "--repetitions",
+            "2",
+            "--peers-dir",
+            "/p",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Bench(args)) => {
+                assert_eq!(args.benchmarks, [Benchmark::Peers]);
+                assert_eq!(args.engines, [PeerEngine::Ork, PeerEngine::ControllerRuntime]);
+                assert_eq!(args.repetitions, 2);
+                assert_eq!(args.peers_dir, Some(PathBuf::from("/p")));
+                assert_eq!(args.crs, [100, 1000]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["ork", "bench", "peers"]).unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Bench(args)) => {
+                assert_eq!(args.engines.len(), 4);
+                assert_eq!(args.repetitions, 3);
+                assert!(!Benchmark::expand(&[Benchmark::All]).contains(&Benchmark::Peers));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "bench", "peers", "--engines", "helm"]).is_err());
+    }
+
+    #[test]
     fn bench_names_its_benchmarks_and_all_expands_once() {
         let cli = Cli::try_parse_from([
             "ork",
