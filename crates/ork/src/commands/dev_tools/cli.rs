@@ -521,7 +521,10 @@ mod tests {
         match cli.command {
             Command::DevTools(DevTool::Bench(args)) => {
                 assert_eq!(args.benchmarks, [Benchmark::Peers]);
-                assert_eq!(args.engines, [PeerEngine::Ork, PeerEngine::ControllerRuntime]);
+                assert_eq!(
+                    args.engines,
+                    [PeerEngine::Ork, PeerEngine::ControllerRuntime]
+                );
                 assert_eq!(args.repetitions, 2);
                 assert_eq!(args.peers_dir, Some(PathBuf::from("/p")));
                 assert_eq!(args.crs, [100, 1000]);
