@@ -7,7 +7,8 @@
 //!
 //! The protocol is a state enum ([`Role`]) driven by one `step` function, as kube's watcher is:
 //! a follower reads the Lease every retry period and takes it when it is free or expired; a
-//! leader renews it every retry period.
+//! leader renews it every retry period. Followers also watch the Lease: the watch tells them
+//! the moment each renewal (or a release) happens, so they need not wait for a poll.
 //!
 //! # Guarantees
 //! - **No split brain.** A leader that cannot renew within the renew deadline (measured from
@@ -21,7 +22,23 @@
 //!   `watch` permission on leases, API server trouble) the next poll, within one retry period,
 //!   still does.
 //! - **Crash take-over.** After a leader dies without releasing (SIGKILL, node loss), a follower
-//!   takes over within lease duration + retry period of its last renewal.
+//!   takes over one lease duration after it saw the last renewal: the watch delivers each
+//!   renewal as it is written and the follower sleeps exactly until it is provably expired. So
+//!   the take-over comes between lease duration − retry period and lease duration after the
+//!   kill (plus watch latency). Without the watch, polls bound it by lease duration + two
+//!   retry periods.
+//!
+//! # Safe lower bounds of the three durations
+//! [`LeaderConfig::check`] enforces retry period < renew deadline < lease duration. Beyond
+//! that:
+//! - **lease duration − renew deadline** is the safety margin: it must exceed the longest a
+//!   write sent by the old leader before its deadline can take to land, plus how late its
+//!   deadline timer may fire (a starved process). At least 1–2 s; the defaults leave 5 s.
+//! - **renew deadline** should cover two or three retry periods plus a slow renewal, so that one
+//!   slow or failed request does not drop leadership: at least 2 × retry period + 1 s.
+//! - **retry period** costs one read (follower) or write (leader) per period per replica;
+//!   below ~500 ms the Lease traffic grows with no gain once followers watch the Lease.
+//! - e.g. lease 5 s, renew deadline 3 s, retry 1 s: a crash take-over within 4–5 s.
 //!
 //! Expiry is judged on the follower's own monotonic clock (when it last saw the Lease
 //! change), never by comparing `renewTime` with its wall clock, so clock skew between nodes
@@ -309,10 +326,16 @@ impl Drop for Elector {
     }
 }
 
-/// Wakes the follower (through `released`) whenever the Lease is seen without a holder or
+/// Reports every version of the Lease it sees (through `seen`, with the moment it arrived)
+/// and wakes the follower (through `released`) whenever the Lease is seen without a holder or
 /// deleted, until aborted. Errors (e.g. no `watch` permission) are retried with backoff
 /// quietly: polling still works without this.
-async fn watch_releases(api: Api<Lease>, name: String, released: Arc<Notify>) {
+async fn watch_lease(
+    api: Api<Lease>,
+    name: String,
+    seen: watch::Sender<Option<Observed>>,
+    released: Arc<Notify>,
+) {
     use futures::StreamExt;
     use kube::runtime::WatchStreamExt;
     use kube::runtime::watcher::{self, Event as WatchEvent};
@@ -320,10 +343,17 @@ async fn watch_releases(api: Api<Lease>, name: String, released: Arc<Notify>) {
     let mut events = std::pin::pin!(watcher::watcher(api, config).default_backoff());
     while let Some(event) = events.next().await {
         match event {
-            Ok(WatchEvent::Apply(lease) | WatchEvent::InitApply(lease))
-                if holder_of(&lease).is_empty() =>
-            {
-                released.notify_one();
+            Ok(WatchEvent::Apply(lease) | WatchEvent::InitApply(lease)) => {
+                let holder = holder_of(&lease);
+                let free = holder.is_empty();
+                seen.send_replace(Some(Observed {
+                    resource_version: lease.metadata.resource_version.unwrap_or_default(),
+                    holder,
+                    at: Instant::now(),
+                }));
+                if free {
+                    released.notify_one();
+                }
             }
             Ok(WatchEvent::Delete(_)) => released.notify_one(),
             Ok(_) => {}
@@ -364,17 +394,28 @@ impl Machine {
 
     async fn run(mut self, mut stop: watch::Receiver<bool>) {
         let released = Arc::new(Notify::new());
-        let releases = tokio::spawn(watch_releases(
+        let (seen_tx, mut seen) = watch::channel(None);
+        let releases = tokio::spawn(watch_lease(
             self.api.clone(),
             self.config.lease_name.clone(),
+            seen_tx,
             Arc::clone(&released),
         ));
         let mut role = Role::Following;
         loop {
-            let (next, wait) = self.step(role).await;
+            if let Some(observed) = seen.borrow_and_update().clone() {
+                self.observe(observed);
+            }
+            let (next, mut wait) = self.step(role).await;
             self.set_leading(role, next);
             role = next;
             let following = matches!(role, Role::Following);
+            if following {
+                if let Some(observed) = seen.borrow_and_update().clone() {
+                    self.observe(observed);
+                }
+                wait = wait.min(self.until_expiry().unwrap_or(wait));
+            }
             tokio::select! {
                 () = tokio::time::sleep(wait) => {}
                 () = released.notified(), if following => {
@@ -461,6 +502,42 @@ impl Machine {
         }
     }
 
+    /// Records a version of the Lease seen by a poll or the watch. A new version restarts the
+    /// expiry clock; the same version seen earlier (the watch usually sees a renewal before the
+    /// next poll) moves it back to that earlier moment, which still follows the renewal.
+    fn observe(&mut self, seen: Observed) {
+        match &mut self.observed {
+            Some(known) if known.resource_version == seen.resource_version => {
+                known.at = known.at.min(seen.at);
+            }
+            known => {
+                let previous = known.as_ref().map(|o| o.holder.clone());
+                let holder = &seen.holder;
+                if !holder.is_empty()
+                    && *holder != self.config.identity
+                    && previous.is_some_and(|p| p != *holder)
+                {
+                    self.emit(
+                        "Normal",
+                        "NewKonductorElected",
+                        format!("{holder} is the new konductor"),
+                    );
+                }
+                self.observed = Some(seen);
+            }
+        }
+    }
+
+    /// How long until the Lease observed last is provably expired (a whole lease duration
+    /// after that version was first seen); `None` when that moment has passed or nothing was
+    /// seen.
+    fn until_expiry(&self) -> Option<Duration> {
+        let observed = self.observed.as_ref()?;
+        (observed.at + self.config.lease_duration)
+            .checked_duration_since(Instant::now())
+            .filter(|d| !d.is_zero())
+    }
+
     /// Reads the Lease and takes it when absent, released, expired or already ours.
     async fn try_acquire(&mut self, now: Instant) -> Result<bool> {
         let read = tokio::time::timeout(
@@ -482,29 +559,11 @@ impl Machine {
             return Ok(true);
         };
         let holder = holder_of(&lease);
-        let resource_version = lease.metadata.resource_version.clone().unwrap_or_default();
-        let changed = self
-            .observed
-            .as_ref()
-            .is_none_or(|o| o.resource_version != resource_version);
-        if changed {
-            let previous = self.observed.as_ref().map(|o| o.holder.clone());
-            if !holder.is_empty()
-                && holder != self.config.identity
-                && previous.is_some_and(|p| p != holder)
-            {
-                self.emit(
-                    "Normal",
-                    "NewKonductorElected",
-                    format!("{holder} is the new konductor"),
-                );
-            }
-            self.observed = Some(Observed {
-                resource_version,
-                holder: holder.clone(),
-                at: now,
-            });
-        }
+        self.observe(Observed {
+            resource_version: lease.metadata.resource_version.clone().unwrap_or_default(),
+            holder: holder.clone(),
+            at: now,
+        });
         let free = holder.is_empty() || holder == self.config.identity;
         let expired = self
             .observed

@@ -228,6 +228,46 @@ async fn a_crashed_leader_is_replaced_within_lease_duration_plus_two_seconds() {
 }
 
 #[tokio::test]
+async fn a_crashed_leader_is_replaced_a_lease_duration_after_its_last_renewal() {
+    // A long retry period (2 s of a 5 s lease) separates the two ways of noticing expiry:
+    // polling alone takes over 0-4 s late (the poll that first sees the last renewal, then the
+    // poll that finds it expired); the Lease watch sees the renewal as it is written and wakes
+    // the follower when the lease duration has passed since.
+    let (client, ns) = fresh_namespace("leader-expiry").await;
+    let config = |id| {
+        fast(&ns, id)
+            .lease_duration(Duration::from_secs(5))
+            .renew_deadline(Duration::from_secs(4))
+            .retry_period(Duration::from_secs(2))
+    };
+    let a = Elector::spawn(client.clone(), config("a")).unwrap();
+    until(&mut a.subscribe(), true, Duration::from_secs(10)).await;
+    let b = Elector::spawn(client.clone(), config("b")).unwrap();
+    let mut rb = b.subscribe();
+    // Kill a right after a renewal (the next one is a retry period away), so the kill is the
+    // moment of its last renewal.
+    let leases: Api<Lease> = Api::namespaced(client.clone(), &ns);
+    let version = |lease: Lease| lease.metadata.resource_version;
+    let first = version(leases.get("orkestra-konductor").await.unwrap());
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while version(leases.get("orkestra-konductor").await.unwrap()) == first {
+        assert!(Instant::now() < deadline, "a never renewed its Lease");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let start = Instant::now();
+    drop(a); // as SIGKILL: nothing is released
+    assert!(!b.is_leader());
+    until(&mut rb, true, Duration::from_secs(5 + 1)).await;
+    let took = start.elapsed();
+    assert!(
+        took >= Duration::from_millis(4500),
+        "b waited for the Lease to expire (took {took:?})"
+    );
+    assert_eq!(holder(&client, &ns).await.as_deref(), Some("b"));
+    b.shutdown().await;
+}
+
+#[tokio::test]
 async fn a_leader_that_cannot_renew_stops_leading_before_another_can_take_over() {
     let cp = testenv::shared().await;
     let admin = cp.client().await.unwrap();

@@ -274,6 +274,34 @@ pub struct BenchArgs {
     /// chaos: how long ork's writes are counted once a round has converged (zero expected).
     #[arg(long, default_value = "11s", value_parser = parse_duration)]
     pub steady: Duration,
+    /// peers: the engines to compare (space- or comma-separated).
+    #[arg(
+        long,
+        value_enum,
+        value_delimiter = ',',
+        default_value = "floor,ork,kro,controller-runtime"
+    )]
+    pub engines: Vec<PeerEngine>,
+    /// peers: repetitions of each (engine, workers, N); the table gives medians.
+    #[arg(long, default_value_t = 3)]
+    pub repetitions: usize,
+    /// peers: where `bench/peers/build.sh` built kro and stack-operator (default
+    /// `$ORK_PEERS_DIR`, else `~/.cache/ork/peers`).
+    #[arg(long)]
+    pub peers_dir: Option<PathBuf>,
+}
+
+/// An engine of `ork bench peers`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PeerEngine {
+    /// The two floors: children only, and children + one status patch per CR.
+    Floor,
+    /// `ork run`.
+    Ork,
+    /// kro, built by bench/peers/build.sh.
+    Kro,
+    /// bench/peers/stack-operator, a hand-written controller-runtime operator.
+    ControllerRuntime,
 }
 
 /// A benchmark of `ork bench`.
@@ -290,6 +318,9 @@ pub enum Benchmark {
     /// Rounds of one fault (ork, API server or etcd killed, cut, 429 storm, latency) during
     /// convergence, on a control plane of its own; not part of `all`.
     Chaos,
+    /// ork against two floors, kro and a controller-runtime operator (built by
+    /// bench/peers/build.sh); not part of `all`.
+    Peers,
     /// Throughput, idle and failover, in that order.
     All,
 }
@@ -409,6 +440,45 @@ mod tests {
             }
             other => panic!("parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn bench_peers_takes_engines_repetitions_and_a_peers_dir() {
+        let cli = Cli::try_parse_from([
+            "ork",
+            "bench",
+            "peers",
+            "--engines",
+            "ork,controller-runtime",
+            "--repetitions",
+            "2",
+            "--peers-dir",
+            "/p",
+        ])
+        .unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Bench(args)) => {
+                assert_eq!(args.benchmarks, [Benchmark::Peers]);
+                assert_eq!(
+                    args.engines,
+                    [PeerEngine::Ork, PeerEngine::ControllerRuntime]
+                );
+                assert_eq!(args.repetitions, 2);
+                assert_eq!(args.peers_dir, Some(PathBuf::from("/p")));
+                assert_eq!(args.crs, [100, 1000]);
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["ork", "bench", "peers"]).unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Bench(args)) => {
+                assert_eq!(args.engines.len(), 4);
+                assert_eq!(args.repetitions, 3);
+                assert!(!Benchmark::expand(&[Benchmark::All]).contains(&Benchmark::Peers));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        assert!(Cli::try_parse_from(["ork", "bench", "peers", "--engines", "helm"]).is_err());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::process::ExitCode;
 pub use cli::{
     BenchArgs, Benchmark, BundleArgs, CompletionsArgs, DevArgs, DevTool, DiffArgs, E2eArgs,
     GateArgs, GenerateArgs, GenerateCommand, InitArgs, NotesArgs, NotesCommand, OutputFormat,
-    PlanArgs, TemplateArgs, ValidateArgs,
+    PeerEngine, PlanArgs, TemplateArgs, ValidateArgs,
 };
 pub use cli::{SimulateArgs, SimulateCommand, SimulateInitArgs};
 

@@ -27,6 +27,15 @@ const SETTLE_MARGIN: Duration = Duration::from_secs(1);
 /// The longest any one wait may take before the benchmark gives up.
 const PATIENCE: Duration = Duration::from_secs(180);
 
+/// The duration `ork run` takes from environment variable `name` (which the `ork run`
+/// processes inherit), else `default`.
+fn from_env(name: &str, default: Duration) -> Duration {
+    std::env::var(name)
+        .ok()
+        .and_then(|text| crate::cli::parse_duration(&text).ok())
+        .unwrap_or(default)
+}
+
 /// The figures of all rounds.
 #[derive(Default)]
 struct Figures {
@@ -53,10 +62,10 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
     }
     let defaults = runtime::Config::default();
     println!(
-        "failover: default lease {:?} / renew deadline {:?} / retry {:?}, {} CRDs, {} CRs, {} SIGTERM and {} SIGKILL rounds alternating; load average {}",
-        defaults.lease_duration,
-        defaults.renew_deadline,
-        defaults.retry_period,
+        "failover: lease {:?} / renew deadline {:?} / retry {:?}, {} CRDs, {} CRs, {} SIGTERM and {} SIGKILL rounds alternating; load average {}",
+        from_env("LEASE_DURATION", defaults.lease_duration),
+        from_env("RENEW_DEADLINE", defaults.renew_deadline),
+        from_env("RETRY_PERIOD", defaults.retry_period),
         fleet.crds.len(),
         fleet.crs,
         args.sigterm,

@@ -12,6 +12,10 @@
 //! - **chaos** (`chaos.rs`): rounds of one fault during convergence, on a control plane of its
 //!   own; it fails when a round does not converge cleanly.
 //!
+//! - **peers** (`peers.rs`): ork against a floor of the children, a floor of the children and
+//!   one status patch per CR, kro and a hand-written controller-runtime operator (the Go peers
+//!   built by `bench/peers/build.sh`), each alone on the control plane in turn.
+//!
 //! - **external** (`external.rs`): the cost of an `external:` call against a loopback server
 //!   answering in 1 ms: per call against a bare HTTP client loop, and CRs/s of a reconcile
 //!   with one call against the same without.
@@ -24,6 +28,7 @@ mod external;
 mod failover;
 mod fleet;
 mod idle;
+mod peers;
 mod process;
 mod throughput;
 
@@ -121,6 +126,9 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
     }
     if chosen.contains(&Benchmark::External) {
         external::measure(args, &bench).await?;
+    }
+    if chosen.contains(&Benchmark::Peers) {
+        peers::measure(args, &bench).await?;
     }
     let mut fleet = None;
     for benchmark in [Benchmark::Idle, Benchmark::Failover] {

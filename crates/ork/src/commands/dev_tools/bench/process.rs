@@ -77,12 +77,7 @@ impl Ork {
 
     /// Its resident set size now and at its peak (zero once it has exited).
     pub fn memory(&self) -> Memory {
-        let status =
-            std::fs::read_to_string(format!("/proc/{}/status", self.pid())).unwrap_or_default();
-        Memory {
-            now: kib(&status, "VmRSS:"),
-            peak: kib(&status, "VmHWM:"),
-        }
+        memory_of(self.pid())
     }
 
     /// The CPU time it has used so far, user plus system (`utime + stime` of /proc/<pid>/stat).
@@ -149,6 +144,74 @@ impl Drop for Ork {
         if !self.has_exited() {
             let _ = self.signal(Signal::SIGKILL);
             self.reap();
+        }
+    }
+}
+
+/// The resident set sizes of process `pid` (zero once it has exited).
+pub fn memory_of(pid: u32) -> Memory {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    Memory {
+        now: kib(&status, "VmRSS:"),
+        peak: kib(&status, "VmHWM:"),
+    }
+}
+
+/// Any other engine process of a benchmark (a Go peer): its output goes to a log file, and
+/// it is SIGKILLed when dropped unless it was stopped.
+pub struct Engine {
+    child: Child,
+}
+
+impl Engine {
+    /// Starts `program` with `args`, `KUBECONFIG` set to `kubeconfig`, logging to `log`.
+    pub fn start(
+        program: &Path,
+        args: &[String],
+        kubeconfig: &Path,
+        log: &Path,
+    ) -> anyhow::Result<Self> {
+        let out = std::fs::File::create(log)?;
+        let child = Command::new(program)
+            .args(args)
+            .env("KUBECONFIG", kubeconfig)
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {}", program.display()))?;
+        Ok(Self { child })
+    }
+
+    /// Its resident set size now and at its peak.
+    pub fn memory(&self) -> Memory {
+        memory_of(self.child.id())
+    }
+
+    /// Whether it has exited (reaping it if so).
+    pub fn has_exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
+    /// SIGTERM, then SIGKILL if it has not exited within `grace`.
+    pub async fn stop(&mut self, grace: Duration) {
+        let pid = nix::unistd::Pid::from_raw(self.child.id() as i32);
+        let _ = nix::sys::signal::kill(pid, Signal::SIGTERM);
+        let deadline = std::time::Instant::now() + grace;
+        while !self.has_exited() && std::time::Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        if !self.has_exited() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+impl Drop for Engine {
+    fn drop(&mut self) {
+        if !self.has_exited() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
         }
     }
 }

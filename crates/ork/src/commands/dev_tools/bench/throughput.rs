@@ -13,7 +13,7 @@
 //! every verb per CR (the API server's `apiserver_request_total`, less the bench's creates),
 //! and ork's peak RSS; finally ork's RSS with 15 idle CRDs.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -109,37 +109,30 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
 }
 
 /// The floor: every child applied directly, `workers` at a time; CRs (3 children) per second.
-async fn floor(client: &Client, n: usize, workers: usize) -> anyhow::Result<f64> {
+pub(super) async fn floor(client: &Client, n: usize, workers: usize) -> anyhow::Result<f64> {
     let namespace = create_namespace(client, &format!("floor-{n}")).await?;
-    let maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
-    let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &namespace);
-    let params = PatchParams::apply("floor").force();
+    floor_in(client, &namespace, n, workers).await
+}
+
+/// [`floor`] in an existing `namespace`.
+pub(super) async fn floor_in(
+    client: &Client,
+    namespace: &str,
+    n: usize,
+    workers: usize,
+) -> anyhow::Result<f64> {
     let started = Instant::now();
     futures::stream::iter(0..n * 3)
-        .map(|i| {
-            let (maps, accounts, params) = (&maps, &accounts, &params);
-            async move {
-                let name = format!("s{}", i / 3);
-                let body = match i % 3 {
-                    0 | 1 => serde_json::json!({
-                        "apiVersion": "v1", "kind": "ConfigMap",
-                        "metadata": {"name": format!("{name}-{}", if i % 3 == 0 { "a" } else { "b" }),
-                                     "labels": {"orkestra.orkspace.io/managed": "true"}},
-                        "data": {"n": (i / 3).to_string()},
-                    }),
-                    _ => serde_json::json!({
-                        "apiVersion": "v1", "kind": "ServiceAccount",
-                        "metadata": {"name": format!("{name}-sa"),
-                                     "labels": {"orkestra.orkspace.io/managed": "true"}},
-                    }),
-                };
-                let child = body["metadata"]["name"].as_str().unwrap_or_default().to_owned();
-                if i % 3 == 2 {
-                    accounts.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
-                } else {
-                    maps.patch(&child, params, &Patch::Apply(&body)).await.map(drop)
-                }
-            }
+        .map(|i| async move {
+            apply_child(
+                client,
+                namespace,
+                &format!("s{}", i / 3),
+                i / 3,
+                i % 3,
+                None,
+            )
+            .await
         })
         .buffer_unordered(workers)
         .try_collect::<Vec<()>>()
@@ -147,15 +140,61 @@ async fn floor(client: &Client, n: usize, workers: usize) -> anyhow::Result<f64>
     Ok(n as f64 / started.elapsed().as_secs_f64())
 }
 
-struct Converged {
-    rate: f64,
-    p50: Duration,
-    p99: Duration,
-    writes_per_cr: f64,
-    requests_per_cr: f64,
+/// Server-side-applies child `which` (0, 1: ConfigMaps `-a`, `-b`; 2: ServiceAccount `-sa`)
+/// of CR `name` number `n`, as `fixtures/stack` renders it, with `owner` as its controller
+/// owner reference when given.
+pub(super) async fn apply_child(
+    client: &Client,
+    namespace: &str,
+    name: &str,
+    n: usize,
+    which: usize,
+    owner: Option<&serde_json::Value>,
+) -> anyhow::Result<()> {
+    let params = PatchParams::apply("floor").force();
+    let suffix = ["a", "b", "sa"][which.min(2)];
+    let child = format!("{name}-{suffix}");
+    let mut body = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": if which < 2 { "ConfigMap" } else { "ServiceAccount" },
+        "metadata": {"name": child, "labels": {"orkestra.orkspace.io/managed": "true"}},
+    });
+    if which < 2 {
+        body["data"] = serde_json::json!({"n": n.to_string()});
+    }
+    if let Some(owner) = owner {
+        body["metadata"]["ownerReferences"] = serde_json::json!([owner]);
+    }
+    if which < 2 {
+        let maps: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+        maps.patch(&child, &params, &Patch::Apply(&body)).await?;
+    } else {
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), namespace);
+        accounts
+            .patch(&child, &params, &Patch::Apply(&body))
+            .await?;
+    }
+    Ok(())
 }
 
-/// Creates N CRs (`workers` at a time) and waits for every child and every `Ready=True`.
+/// What one convergence run measured.
+pub(super) struct Converged {
+    /// CRs per second, from the first create to the last `Ready=True`.
+    pub rate: f64,
+    /// Median create → last child seen.
+    pub p50: Duration,
+    /// 99th percentile create → last child seen.
+    pub p99: Duration,
+    /// Write requests by [`ORK_USER`] per CR (from the audit log).
+    pub writes_per_cr: f64,
+    /// Requests of every verb per CR, less the bench's creates.
+    pub requests_per_cr: f64,
+    /// Requests per CR by verb (`apiserver_request_total`'s `verb`), less the bench's creates.
+    pub by_verb: BTreeMap<String, f64>,
+}
+
+/// Creates N CRs (`workers` at a time) in namespace `ork-{n}` and waits for every child and
+/// every `Ready=True`.
 async fn converge(
     client: &Client,
     resource: &ApiResource,
@@ -164,23 +203,35 @@ async fn converge(
     audit_log: &Path,
 ) -> anyhow::Result<Converged> {
     let namespace = create_namespace(client, &format!("ork-{n}")).await?;
+    converge_in(client, resource, &namespace, n, workers, audit_log).await
+}
+
+/// [`converge`] in an existing `namespace`.
+pub(super) async fn converge_in(
+    client: &Client,
+    resource: &ApiResource,
+    namespace: &str,
+    n: usize,
+    workers: usize,
+    audit_log: &Path,
+) -> anyhow::Result<Converged> {
     let seen: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let ready: Arc<Mutex<HashMap<String, Instant>>> = Arc::default();
     let mut watches = tokio::task::JoinSet::new();
     let config = || watcher::Config::default().labels(MANAGED);
     watches.spawn(first_seen(
-        Api::<ConfigMap>::namespaced(client.clone(), &namespace),
+        Api::<ConfigMap>::namespaced(client.clone(), namespace),
         config(),
         Arc::clone(&seen),
         |_| true,
     ));
     watches.spawn(first_seen(
-        Api::<ServiceAccount>::namespaced(client.clone(), &namespace),
+        Api::<ServiceAccount>::namespaced(client.clone(), namespace),
         config(),
         Arc::clone(&seen),
         |_| true,
     ));
-    let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, resource);
+    let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, resource);
     watches.spawn(first_seen(
         crs.clone(),
         watcher::Config::default(),
@@ -188,7 +239,7 @@ async fn converge(
         is_ready,
     ));
     let writes_before = writes_by(audit_log, ORK_USER);
-    let requests_before = requests_served(client).await?;
+    let requests_before = requests_by_verb(client).await?;
     let started = Instant::now();
     let created: Vec<(String, Instant)> = futures::stream::iter(0..n)
         .map(|i| {
@@ -221,9 +272,7 @@ async fn converge(
     let writes = writes_by(audit_log, ORK_USER) - writes_before;
     // Everyone's requests, less the bench's own N creates (its watches are long requests that
     // have not completed, so they are not counted yet).
-    let requests = requests_served(client)
-        .await?
-        .saturating_sub(requests_before + n as u64);
+    let by_verb = per_cr(&requests_before, &requests_by_verb(client).await?, n, n);
     let seen = seen.lock().expect("not poisoned");
     let mut latencies: Vec<Duration> = created
         .iter()
@@ -242,7 +291,8 @@ async fn converge(
         p50: percentile(50),
         p99: percentile(99),
         writes_per_cr: writes as f64 / n as f64,
-        requests_per_cr: requests as f64 / n as f64,
+        requests_per_cr: by_verb.values().sum(),
+        by_verb,
     })
 }
 
@@ -266,15 +316,52 @@ pub(super) async fn first_seen<K>(
     }
 }
 
-/// Requests the API server has completed so far (`apiserver_request_total`, every verb).
-async fn requests_served(client: &Client) -> anyhow::Result<u64> {
+/// Requests the API server has completed so far by verb (`apiserver_request_total`).
+pub(super) async fn requests_by_verb(client: &Client) -> anyhow::Result<BTreeMap<String, f64>> {
     let request = http::Request::get("/metrics").body(Vec::new())?;
-    let text = client.request_text(request).await?;
-    Ok(text
+    Ok(parse_requests_by_verb(&client.request_text(request).await?))
+}
+
+/// Requests per CR by verb between two readings of [`requests_by_verb`], less `creates` POSTs
+/// of the bench's own; verbs with none left out.
+pub(super) fn per_cr(
+    before: &BTreeMap<String, f64>,
+    after: &BTreeMap<String, f64>,
+    creates: usize,
+    n: usize,
+) -> BTreeMap<String, f64> {
+    after
+        .iter()
+        .map(|(verb, count)| {
+            let mut count = count - before.get(verb).copied().unwrap_or(0.0);
+            if verb == "POST" {
+                count -= creates as f64;
+            }
+            (verb.clone(), count / n as f64)
+        })
+        .filter(|(_, count)| *count > 0.0)
+        .collect()
+}
+
+/// The sum of every `apiserver_request_total` series of a metrics text, by its `verb` label.
+pub(super) fn parse_requests_by_verb(metrics: &str) -> BTreeMap<String, f64> {
+    let mut by_verb = BTreeMap::new();
+    for line in metrics
         .lines()
-        .filter(|l| l.starts_with("apiserver_request_total{"))
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum::<f64>() as u64)
+        .filter_map(|l| l.strip_prefix("apiserver_request_total{"))
+    {
+        let Some((labels, value)) = line.rsplit_once("} ") else {
+            continue;
+        };
+        let verb = labels
+            .split(',')
+            .find_map(|l| l.strip_prefix("verb=\""))
+            .map(|v| v.trim_end_matches('"'));
+        if let (Some(verb), Ok(value)) = (verb, value.trim().parse::<f64>()) {
+            *by_verb.entry(verb.to_owned()).or_insert(0.0) += value;
+        }
+    }
+    by_verb
 }
 
 /// Write requests by `user` in the audit log (the policy audits only writes).
