@@ -214,8 +214,8 @@ pub struct BundleArgs {
     /// The Katalog or Komposer.
     #[arg(short = 'f', long = "file", default_value = "katalog.yaml")]
     pub file: PathBuf,
-    /// Processes to deploy, comma-separated: runtime (run), gateway (gw). The gateway is
-    /// left out when the Katalog gives it nothing to do.
+    /// Processes to deploy, comma-separated: runtime (run), gateway (gw), control (cc, the
+    /// Control Center). The gateway is left out when the Katalog gives it nothing to do.
     #[arg(long = "for", value_delimiter = ',', default_value = "runtime,gateway")]
     pub for_: Vec<String>,
     /// Namespace of the processes, their ServiceAccounts, ConfigMap and Lease.

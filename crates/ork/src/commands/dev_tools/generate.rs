@@ -463,6 +463,7 @@ spec:
     fn for_accepts_orkestra_aliases_and_names_valid_values_otherwise() {
         assert_eq!(Process::parse("run").unwrap(), Process::Runtime);
         assert_eq!(Process::parse("gw").unwrap(), Process::Gateway);
+        assert_eq!(Process::parse("cc").unwrap(), Process::Control);
         let error = Process::parse("web").unwrap_err().to_string();
         assert!(error.contains("valid: runtime"), "{error}");
     }
@@ -518,6 +519,34 @@ spec:
             json!(["run", "-f", "/etc/orkestra/katalog/katalog.yaml"])
         );
         assert_eq!(objects[4]["data"]["katalog.yaml"], KATALOG);
+    }
+
+    #[test]
+    fn the_control_center_reads_the_others_through_services_with_no_token_or_role() {
+        let objects = bundle(&load(), &options(vec![Process::Control, Process::Runtime])).unwrap();
+        let of = |kind: &str, name: &str| {
+            objects
+                .iter()
+                .find(|o| o["kind"] == kind && o["metadata"]["name"] == name)
+                .cloned()
+        };
+        let account = of("ServiceAccount", "orkestra-control").unwrap();
+        assert_eq!(account["automountServiceAccountToken"], false);
+        assert!(of("ClusterRole", "orkestra-control").is_none());
+        let deployment = of("Deployment", "orkestra-control").unwrap();
+        let pod = &deployment["spec"]["template"]["spec"];
+        assert_eq!(
+            pod["containers"][0]["args"],
+            json!([
+                "control",
+                "--urls",
+                "http://orkestra-runtime.orkestra-system.svc:8080"
+            ])
+        );
+        assert!(pod.get("volumes").is_none(), "it reads no Katalog");
+        let runtime = of("Service", "orkestra-runtime").expect("the runtime's API has a Service");
+        assert_eq!(runtime["spec"]["ports"][0]["port"], 8080);
+        assert!(of("Service", "orkestra-control").is_some());
     }
 
     #[test]
