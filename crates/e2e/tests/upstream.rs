@@ -249,7 +249,7 @@ async fn upstream_e2e_files_pass_at_least_the_floor() {
     // 05-when-conditions the other way round). Any other failure of such a file is a
     // regression.
     let committed = committed_passes();
-    let was_passing = |r: &&Row| committed.iter().any(|f| *f == r.file);
+    let was_passing = |r: &&Row| committed.contains(&r.file);
     let gc_timing = |r: &&Row| r.verdict == "fail" && is_cleanup_timeout(&r.reason);
     let regressed: Vec<&str> = rows
         .iter()
