@@ -175,6 +175,16 @@ fn comparable(object: &Value) -> Value {
             meta.remove(key);
         }
     }
+    // The runtime's record of what it last applied (a digest, written with every apply) is
+    // bookkeeping, not content: the dry run, which does not carry it, would show it removed.
+    if let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut)
+        && let Some(annotations) = meta.get_mut("annotations").and_then(Value::as_object_mut)
+    {
+        annotations.remove(runtime::reconcile::apply::APPLIED);
+        if annotations.is_empty() {
+            meta.remove("annotations");
+        }
+    }
     if let Some(map) = o.as_object_mut() {
         map.remove("status");
     }
