@@ -51,9 +51,10 @@ pub enum Command {
     Version,
 }
 
-/// Arguments of `ork run`.
+/// What `ork run` and `ork gateway` serve, and where: the Katalog (positional or `-f`) and
+/// kubectl's `--kubeconfig` and `--context`.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub struct Target {
     /// The Katalog or Komposer (default: $KATALOG_PATH, then katalog.yaml, then komposer.yaml
     /// in the current directory).
     pub katalog: Option<PathBuf>,
@@ -67,6 +68,14 @@ pub struct RunArgs {
     /// The kubeconfig context (default: its current context).
     #[arg(long)]
     pub context: Option<String>,
+}
+
+/// Arguments of `ork run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Which Katalog, on which cluster.
+    #[command(flatten)]
+    pub target: Target,
     /// Skip the local-mode setup (setup manifests, crdFile, crFiles) even outside a cluster.
     #[arg(long)]
     pub no_setup: bool,
@@ -160,19 +169,9 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
 /// Arguments of `ork gateway`.
 #[derive(Debug, Args)]
 pub struct GatewayArgs {
-    /// The Katalog or Komposer (default: $KATALOG_PATH, then katalog.yaml, then komposer.yaml
-    /// in the current directory).
-    pub katalog: Option<PathBuf>,
-    /// The Katalog or Komposer, as a flag (same as the positional argument).
-    #[arg(short = 'f', long = "file", conflicts_with = "katalog")]
-    pub file: Option<PathBuf>,
-    /// The kubeconfig file (default: $KUBECONFIG, then ~/.kube/config, then the in-cluster
-    /// ServiceAccount), as kubectl.
-    #[arg(long)]
-    pub kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context (default: its current context).
-    #[arg(long)]
-    pub context: Option<String>,
+    /// Which Katalog, on which cluster.
+    #[command(flatten)]
+    pub target: Target,
     /// Address the HTTPS and HTTP servers bind.
     #[arg(long, env = "ORK_GATEWAY_BIND", default_value = "127.0.0.1")]
     pub bind: std::net::IpAddr,
@@ -294,9 +293,9 @@ mod tests {
         .unwrap();
         match cli.command {
             Command::Run(args) => {
-                assert_eq!(args.katalog, Some(PathBuf::from("k.yaml")));
-                assert_eq!(args.kubeconfig, Some(PathBuf::from("/tmp/kc")));
-                assert_eq!(args.context.as_deref(), Some("dev"));
+                assert_eq!(args.target.katalog, Some(PathBuf::from("k.yaml")));
+                assert_eq!(args.target.kubeconfig, Some(PathBuf::from("/tmp/kc")));
+                assert_eq!(args.target.context.as_deref(), Some("dev"));
                 assert_eq!(args.establish_timeout, Duration::from_secs(90));
                 assert_eq!(args.stop_timeout, Duration::from_secs(30));
                 assert!(!args.no_setup);
@@ -409,7 +408,7 @@ mod tests {
         match cli.command {
             Command::Gateway(args) => {
                 assert_eq!(args.port, 0);
-                assert_eq!(args.kubeconfig, Some(PathBuf::from("/tmp/kc")));
+                assert_eq!(args.target.kubeconfig, Some(PathBuf::from("/tmp/kc")));
                 assert_eq!(args.notify_token.as_deref(), Some("tok"));
                 assert_eq!(args.instance.as_deref(), Some("t"));
                 assert!(args.keep_on_exit);

@@ -76,14 +76,14 @@ fn config(args: &GatewayArgs) -> anyhow::Result<gateway::Config> {
 
 /// Runs `ork gateway`: exit 0 after a clean stop, 1 for an invalid Katalog.
 pub fn run(mut args: GatewayArgs) -> anyhow::Result<ExitCode> {
-    let path = super::run::katalog_path(args.katalog.take().or(args.file.take()))?;
+    let path = super::run::katalog_path(args.target.katalog.take().or(args.target.file.take()))?;
     let Some(loaded) = super::run::load(&path) else {
         return Ok(ExitCode::from(1));
     };
     let config = config(&args)?;
     let connect = runtime::cluster::ConnectOptions {
-        kubeconfig: args.kubeconfig.clone(),
-        context: args.context.clone(),
+        kubeconfig: args.target.kubeconfig.clone(),
+        context: args.target.context.clone(),
     };
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;

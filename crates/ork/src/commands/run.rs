@@ -20,7 +20,7 @@ const DEFAULT_FILES: &[&str] = &["katalog.yaml", "komposer.yaml"];
 
 /// Runs `ork run`: exit 1 for an invalid Katalog, 0 after a clean shutdown.
 pub fn run(mut args: RunArgs) -> anyhow::Result<ExitCode> {
-    let path = katalog_path(args.katalog.take().or(args.file.take()))?;
+    let path = katalog_path(args.target.katalog.take().or(args.target.file.take()))?;
     let Some(loaded) = load(&path) else {
         return Ok(ExitCode::from(1));
     };
@@ -42,8 +42,8 @@ fn config(args: RunArgs) -> runtime::Config {
     let flags = args.runtime;
     runtime::Config {
         connect: runtime::cluster::ConnectOptions {
-            kubeconfig: args.kubeconfig,
-            context: args.context,
+            kubeconfig: args.target.kubeconfig,
+            context: args.target.context,
         },
         setup: !args.no_setup,
         establish_timeout: args.establish_timeout,
