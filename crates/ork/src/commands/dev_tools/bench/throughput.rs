@@ -41,13 +41,7 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
         &katalog,
         KATALOG.replace("workers: 8", &format!("workers: {workers}")),
     )?;
-    let resource = ApiResource {
-        group: "bench.ork.test".into(),
-        version: "v1".into(),
-        api_version: "bench.ork.test/v1".into(),
-        kind: "Stack".into(),
-        plural: "stacks".into(),
-    };
+    let resource = stack_resource();
     let spawn = |katalog, name| Spawn {
         katalog,
         kubeconfig: &bench.kubeconfig,
@@ -106,6 +100,17 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
     );
     ork.stop()?;
     Ok(())
+}
+
+/// The CRs of `fixtures/stack`.
+pub(super) fn stack_resource() -> ApiResource {
+    ApiResource {
+        group: "bench.ork.test".into(),
+        version: "v1".into(),
+        api_version: "bench.ork.test/v1".into(),
+        kind: "Stack".into(),
+        plural: "stacks".into(),
+    }
 }
 
 /// The floor: every child applied directly, `workers` at a time; CRs (3 children) per second.
@@ -375,7 +380,7 @@ fn writes_by(audit_log: &Path, user: &str) -> usize {
 }
 
 /// Waits until ork has installed the CRD of `resource`.
-async fn wait_listable(client: &Client, resource: &ApiResource) -> anyhow::Result<()> {
+pub(super) async fn wait_listable(client: &Client, resource: &ApiResource) -> anyhow::Result<()> {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), resource);
     poll(
         "ork to install the CRD",
