@@ -5,9 +5,10 @@
 //! follower's watch caches, then for a fixed window samples each process's `VmRSS` every second, its `VmHWM` at the end, and its
 //! CPU time (`utime + stime`) at both ends. Which process leads comes from each one's HTTP API
 //! (`isKonductor`). "Idle" still includes the periodic resync of every CR (the Katalog
-//! default, 30 s) on the leader. It also prints the watches open on the API server by
-//! resource (`apiserver_longrunning_requests`, both processes together): one ConfigMap watch
-//! per process when the child watches are shared, one per CRD and process when not.
+//! default, 30 s) on the leader. It also prints the watches the two processes opened on the
+//! API server, by resource (`apiserver_longrunning_requests` once they are idle, less the
+//! reading before they started): one ConfigMap watch per process when the child watches are
+//! shared, one per CRD and process when not.
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -30,6 +31,7 @@ struct Sample {
 
 /// Runs the idle benchmark on `fleet`, creating its CRs first if it has none.
 pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyhow::Result<()> {
+    let watches_before = watches_by_resource(&bench.client).await?;
     let replicas = [
         fleet.replica(bench, "idle-a")?,
         fleet.replica(bench, "idle-b")?,
@@ -55,12 +57,8 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
     );
     let watches = watches_by_resource(&bench.client).await?;
     println!(
-        "idle: watches open on the API server (both processes): {}",
-        watches
-            .iter()
-            .map(|(resource, count)| format!("{resource} {count}"))
-            .collect::<Vec<_>>()
-            .join(", ")
+        "idle: watches the two processes opened on the API server: {}",
+        opened(&watches_before, &watches)
     );
     let samples = window(args.window, [("leader", leader), ("follower", follower)]).await;
     let still = fleet
@@ -115,6 +113,22 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
 async fn watches_by_resource(client: &kube::Client) -> anyhow::Result<BTreeMap<String, u64>> {
     let request = http::Request::get("/metrics").body(Vec::new())?;
     Ok(parse_watches(&client.request_text(request).await?))
+}
+
+/// `total in all: resource count, …` of the watches in `after` that were not open `before`.
+fn opened(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> String {
+    let opened: Vec<String> = after
+        .iter()
+        .filter_map(|(resource, &count)| {
+            let more = count.saturating_sub(before.get(resource).copied().unwrap_or(0));
+            (more > 0).then(|| format!("{resource} {more}"))
+        })
+        .collect();
+    let total: u64 = after
+        .values()
+        .sum::<u64>()
+        .saturating_sub(before.values().sum());
+    format!("{total} in all: {}", opened.join(", "))
 }
 
 /// The sum of the `verb="WATCH"` series of `apiserver_longrunning_requests` in a metrics
@@ -199,5 +213,13 @@ apiserver_longrunning_requests{component=\"apiserver\",group=\"apps\",resource=\
             parse_watches(metrics),
             [("configmaps".to_owned(), 3)].into()
         );
+        let before = [("configmaps".to_owned(), 3), ("pods".to_owned(), 2)].into();
+        let after = [
+            ("configmaps".to_owned(), 5),
+            ("pods".to_owned(), 2),
+            ("webs".to_owned(), 2),
+        ]
+        .into();
+        assert_eq!(opened(&before, &after), "4 in all: configmaps 2, webs 2");
     }
 }
