@@ -96,7 +96,7 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
             mib(pass.rss),
             pass.cpu_share * 100.0,
             pass.reconciles.map_or("?".into(), |r| r.to_string()),
-            pass.requests.values().sum::<f64>(),
+            pass.requests.values().sum::<f64>() as u64,
             describe(&pass.requests),
         );
     }
