@@ -62,7 +62,8 @@ impl Supervisor {
     /// [`DEFAULT_FIELD_MANAGER`](crate::reconcile::DEFAULT_FIELD_MANAGER) as the reconcile's
     /// own (see [`BoxConfig::field_manager`]). They share one cross-read registry
     /// ([`BoxConfig::sources`]), so `cross:` declarations read the other boxes' caches and a
-    /// change there queues their readers.
+    /// change there queues their readers, and one child watch per kind
+    /// ([`BoxConfig::child_watches`]).
     ///
     /// # Errors
     ///
@@ -84,6 +85,8 @@ impl Supervisor {
         let mut boxes = Vec::with_capacity(order.len());
         // The boxes' caches, which `cross:` declarations read.
         let sources = crate::observe::Sources::default();
+        // One watch per child kind for all the boxes.
+        let child_watches = crate::operator_box::child_watches::ChildWatches::default();
         for crd in &order {
             let reconcile = match reconcile_for(crd) {
                 Ok(reconcile) => reconcile,
@@ -103,7 +106,8 @@ impl Supervisor {
                 BoxConfig::from_crd(crd)
                     .stop_timeout(stop_timeout)
                     .field_manager(crate::reconcile::DEFAULT_FIELD_MANAGER)
-                    .sources(sources.clone()),
+                    .sources(sources.clone())
+                    .child_watches(child_watches.clone()),
                 reconcile,
                 metrics.crd(&crd.name),
             ));
@@ -114,7 +118,7 @@ impl Supervisor {
 
     /// Starts one box per enabled CRD of `katalog` driven by the Katalog's own
     /// [`Reconciler`](crate::Reconciler)s (default configuration: field manager `orkestra`,
-    /// a discovery cache per box, so boxes share nothing mutable): what `ork run` does once
+    /// a discovery cache per box, one child watch per kind): what `ork run` does once
     /// the cluster is prepared.
     ///
     /// # Errors

@@ -217,3 +217,131 @@ spec:
     .await;
     supervisor.stop().await.unwrap();
 }
+
+/// Two CRDs whose CRs (named alike, in one namespace) both produce ConfigMaps share one
+/// ConfigMap watch; each box's cache shows only its own CR's child, drift on either child is
+/// corrected, and the watch stops with the boxes.
+#[tokio::test]
+async fn boxes_producing_the_same_kind_share_one_watch_and_see_only_their_own_children() {
+    use kube::api::{ApiResource, GroupVersionKind};
+    use runtime::operator_box::children::ChildCache as _;
+
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "shared-children").await;
+    // Both kinds are `Widget`, in different groups: only the ownerReference's apiVersion
+    // tells their children apart.
+    let (first, second) = (
+        TestCrd::install(&client).await,
+        TestCrd::install(&client).await,
+    );
+    let entry = |name: &str, crd: &TestCrd| {
+        let group = &crd.resource.group;
+        format!(
+            "    {name}:
+      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        status:
+          fields:
+            - path: seen
+              value: '{{{{ index .children.configmap.data \"value\" }}}}'
+        onReconcile:
+          configMaps:
+            - name: '{{{{ .metadata.name }}}}-{name}'
+              data: {{value: '{name}-{{{{ .spec.value }}}}'}}
+"
+        )
+    };
+    let (_dir, loaded) = crate::support::katalog_file(&format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: shared-children}}
+spec:
+  crds:
+{}{}",
+        entry("one", &first),
+        entry("two", &second)
+    ));
+    for crd in [&first, &second] {
+        crd.api(&client, &ns)
+            .create(
+                &PostParams::default(),
+                &crd.object("site", json!({"value": "v1"})),
+            )
+            .await
+            .unwrap();
+    }
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &Metrics::new()).await;
+    let boxes = [
+        supervisor.operator_box("one").unwrap(),
+        supervisor.operator_box("two").unwrap(),
+    ];
+    let registry = boxes[0].config().shared_child_watches().unwrap().clone();
+    assert_eq!(registry.running(), 1, "one ConfigMap watch for both boxes");
+    assert_eq!(
+        registry.subscribers(),
+        [("ConfigMap.v1".to_owned(), 2)].into()
+    );
+
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let value_of = |name: &'static str, value: &'static str| {
+        let config_maps = config_maps.clone();
+        async move {
+            eventually(&format!("{name} to hold {value}"), WAIT, || {
+                let config_maps = config_maps.clone();
+                async move {
+                    let data = config_maps.get(name).await.ok()?.data?;
+                    (data.get("value")? == value).then_some(())
+                }
+            })
+            .await;
+        }
+    };
+    value_of("site-one", "one-v1").await;
+    value_of("site-two", "two-v1").await;
+    // Each CR's status read its own child, not the other CR's of the same name.
+    for (crd, value) in [(&first, "one-v1"), (&second, "two-v1")] {
+        let api = crd.api(&client, &ns);
+        eventually(&format!("status.seen to be {value}"), WAIT, || {
+            let api = api.clone();
+            async move {
+                let cr = api.get("site").await.ok()?;
+                (cr.data["status"]["seen"] == value).then_some(())
+            }
+        })
+        .await;
+    }
+    // Each view holds its own child only.
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("", "v1", "ConfigMap"));
+    for (operator_box, own) in boxes.iter().zip(["site-one", "site-two"]) {
+        let names = eventually("the child cache to have listed", WAIT, || async {
+            let objects = operator_box
+                .children()
+                .objects(&resource, Some(&ns), "site")?;
+            let names: Vec<String> = objects
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect();
+            (!names.is_empty()).then_some(names)
+        })
+        .await;
+        assert_eq!(names, [own], "the view of {}", operator_box.name());
+    }
+
+    // Drift on either child is corrected by its own box.
+    for name in ["site-one", "site-two"] {
+        config_maps
+            .patch(
+                name,
+                &PatchParams::default(),
+                &Patch::Merge(json!({"data": {"value": "tampered"}})),
+            )
+            .await
+            .unwrap();
+    }
+    value_of("site-one", "one-v1").await;
+    value_of("site-two", "two-v1").await;
+
+    supervisor.stop().await.unwrap();
+    assert_eq!(registry.running(), 0, "the watch outlived its boxes");
+}

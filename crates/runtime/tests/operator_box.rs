@@ -318,6 +318,68 @@ async fn a_box_that_always_panics_does_not_keep_another_from_converging() {
     supervisor.stop().await.unwrap();
 }
 
+/// Two boxes share one ConfigMap watch: when one stops, its route goes while the other's drift
+/// is still corrected through the watch (well before a resync); the watch stops with the last.
+#[tokio::test]
+async fn a_shared_child_watch_outlives_a_stopped_box_and_stops_with_the_last() {
+    use runtime::operator_box::child_watches::ChildWatches;
+
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let namespace = testenv::namespace(&client, "box-shared").await;
+    let first = install_crd(&client, "First").await;
+    let second = install_crd(&client, "Second").await;
+    let watches = ChildWatches::default();
+    let metrics = Metrics::new();
+    let start = |name: &str, resource: &ApiResource| {
+        OperatorBox::start(
+            client.clone(),
+            fast(BoxConfig::new(name, resource.clone(), true)).child_watches(watches.clone()),
+            Mirror::new(&client, resource),
+            metrics.crd(name),
+        )
+    };
+    let (one, two) = (start("first", &first), start("second", &second));
+    assert_eq!(
+        watches.subscribers(),
+        [("ConfigMap.v1".to_owned(), 2)].into()
+    );
+    for (resource, name) in [(&first, "a"), (&second, "b")] {
+        let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, resource);
+        api.create(&PostParams::default(), &cr(resource, name, "x"))
+            .await
+            .unwrap();
+    }
+    let children: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    for name in ["a", "b"] {
+        eventually("both children", Duration::from_secs(30), || async {
+            (child_message(&children, name).await? == "x").then_some(())
+        })
+        .await;
+    }
+
+    one.stop().await.unwrap();
+    assert_eq!(
+        watches.subscribers(),
+        [("ConfigMap.v1".to_owned(), 1)].into()
+    );
+    let tamper = json!({"data": {"message": "tampered"}});
+    children
+        .patch("b-child", &PatchParams::default(), &Patch::Merge(&tamper))
+        .await
+        .unwrap();
+    // The default resync is 30 s: only the child watch can set it back this soon.
+    eventually(
+        "the remaining box to correct its drift",
+        Duration::from_secs(10),
+        || async { (child_message(&children, "b").await? == "x").then_some(()) },
+    )
+    .await;
+
+    two.stop().await.unwrap();
+    assert_eq!(watches.running(), 0, "the watch outlived its last box");
+}
+
 #[tokio::test]
 async fn a_box_waits_for_its_crd_and_says_so_in_health() {
     let cp = testenv::shared().await;

@@ -1,41 +1,34 @@
-//! The child watches of a box and [`ChildIndex`], the cache of the objects its CRs own they
-//! fill, which its reconcile reads (as a [`ChildCache`]) instead of one LIST request per child
-//! kind and reconcile.
+//! [`ChildIndex`], a box's view of the children cache its reconcile reads (as a
+//! [`ChildCache`]) instead of one LIST request per child kind and reconcile, and the routing of
+//! a child to the CRs that own it.
 //!
-//! One watch per kind the CRD produces watches the objects labelled
-//! `orkestra.orkspace.io/managed=true` (whole objects, not metadata) and queues the *owner* of
-//! each one that changes or goes away, unless ork's own field manager wrote it last. The
-//! watches see every managed object of a kind; only those whose controller
-//! ownerReference is of the box's own kind (or that have none: cluster-scoped children and
-//! children in other namespaces) are cached, so boxes do not each hold the children of every
-//! other CRD.
-//! Each child watch keeps the managed objects of its kind, indexed by the value of their
-//! `orkestra-owner` label, so a reconcile finds its CR's children without scanning the
-//! others. A kind answers only once its first list is complete, and only for the namespaces
-//! its watch covers; anything else (a kind not watched, a templated kind, a namespace outside
-//! the box's) falls back to a LIST, as before. To keep the cache small, each object keeps
-//! only the managed-fields entry of ork's own field manager (the one the reconcile reads) and
-//! drops kubectl's last-applied annotation.
+//! The cache is filled by the process's child watches ([`ChildWatches`](super::child_watches)):
+//! one watch per child kind (and namespace the boxes cover), shared by every box that produces
+//! that kind, of the objects labelled `orkestra.orkspace.io/managed=true` (whole objects, not
+//! metadata). Each kind's [`KindIndex`] keeps those objects indexed by their controller
+//! ownerReference's `(apiVersion, kind)` and the value of their `orkestra-owner` label, so a
+//! box finds its CR's children without scanning the others, and sees only children whose
+//! controller is of its own kind, or that have none (cluster-scoped children and children in
+//! other namespaces, tracked by label): the children of another CRD that produces the same
+//! kind stay out of its view even when the CR names are the same.
+//!
+//! A kind answers only once its first list is complete, and only for the namespaces its watch
+//! covers; anything else (a kind not watched, a templated kind, a namespace outside the box's)
+//! falls back to a LIST, as before. To keep the cache small, each object keeps only the
+//! managed-fields entry of ork's own field manager (the one the reconcile reads) and drops
+//! kubectl's last-applied annotation.
 //!
 //! What a lagging cache costs is bounded by [`ChildCache`]'s contract: an extra (no-op) apply,
 //! or a deletion noticed one reconcile later, never a wrong deletion.
 
 use std::collections::HashMap;
-use std::pin::pin;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, PoisonError, RwLock};
-use std::time::Duration;
 
-use futures::StreamExt;
-use kube::Resource;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ObjectMeta};
-use kube::discovery::{self, Scope};
-use kube::runtime::WatchStreamExt;
+use kube::api::{ApiResource, DynamicObject, ObjectMeta};
 use kube::runtime::reflector::Store;
-use kube::runtime::watcher::{self, Event, watcher};
 
 use super::BoxConfig;
-use super::primary::Watch;
 use crate::work::Key;
 
 /// Child objects the OperatorBox already holds (its watch caches), read instead of a LIST
@@ -63,52 +56,61 @@ pub trait ChildCache: Send + Sync {
     }
 }
 
-/// The longest wait between two discovery attempts of a child kind.
-const DISCOVERY_BACKOFF_MAX: Duration = Duration::from_secs(30);
-
 /// The annotation `kubectl apply` leaves on objects; the reconcile never reads it.
 const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
 
 /// `(namespace, name)` of one cached object.
 type ObjectKey = (Option<String>, String);
 
-/// The index of each child kind, by `(apiVersion, kind)`.
-type Kinds = HashMap<(String, String), Arc<KindIndex>>;
+/// `(apiVersion, kind)` of a type.
+type TypeKey = (String, String);
 
-/// The children of one box, per kind. Cloning gives another handle to the same index.
-#[derive(Clone, Debug, Default)]
+/// Where a child belongs: its controller's `(apiVersion, kind)` (`None`: no controller, so
+/// any box may own it by label), and its `orkestra-owner` label.
+type OwnerKey = (Option<TypeKey>, String);
+
+/// The index of each child kind, by `(apiVersion, kind)`.
+type Kinds = HashMap<TypeKey, Arc<KindIndex>>;
+
+/// One box's view of the children cache: the kinds its CRs produce, and of each only the
+/// objects its CRs may own. Cloning gives another handle to the same view.
+#[derive(Clone, Debug)]
 pub struct ChildIndex {
     kinds: Arc<RwLock<Kinds>>,
+    /// `(apiVersion, kind)` of the box's CRs: the controller its children name.
+    owner: TypeKey,
     /// The only namespace the box's watches cover (`None`: all).
     namespace: Option<String>,
-    /// Only this manager's managed-fields entry is kept.
-    field_manager: Option<String>,
     /// Questions answered from the cache, and questions left to a LIST.
     answered: Arc<AtomicU64>,
     declined: Arc<AtomicU64>,
 }
 
-/// The cached objects of one kind, by owner label.
+/// The cached managed objects of one kind (of every box's CRs), by owner, filled by its one
+/// watch.
 #[derive(Debug, Default)]
 pub(super) struct KindIndex {
+    /// Only this manager's managed-fields entry is kept.
+    field_manager: Option<String>,
     synced: AtomicBool,
     entries: RwLock<Entries>,
     /// Filled during a (re)list, swapped in when it is complete.
     listing: RwLock<Entries>,
 }
 
-/// Objects by owner label, and the owner label of each object.
+/// Objects by owner, and the owner of each object.
 #[derive(Debug, Default)]
 struct Entries {
-    by_owner: HashMap<String, HashMap<ObjectKey, Arc<DynamicObject>>>,
-    owner_of: HashMap<ObjectKey, String>,
+    by_owner: HashMap<OwnerKey, HashMap<ObjectKey, Arc<DynamicObject>>>,
+    owner_of: HashMap<ObjectKey, OwnerKey>,
 }
 
 impl Entries {
     fn insert(&mut self, object: DynamicObject) {
         let key = key_of(&object);
         self.remove(&key);
-        if let Some(owner) = owner_of(&object) {
+        if let Some(label) = owner_label(&object) {
+            let owner = (controller_of(&object.metadata), label);
             self.owner_of.insert(key.clone(), owner.clone());
             self.by_owner
                 .entry(owner)
@@ -128,16 +130,28 @@ impl Entries {
             }
         }
     }
+
+    /// The objects labelled `label` whose controller is `controller` or that have none.
+    fn of<'a>(
+        &'a self,
+        controller: &TypeKey,
+        label: &str,
+    ) -> impl Iterator<Item = &'a Arc<DynamicObject>> {
+        [Some(controller.clone()), None]
+            .into_iter()
+            .filter_map(move |c| self.by_owner.get(&(c, label.to_owned())))
+            .flat_map(HashMap::values)
+    }
 }
 
 impl ChildIndex {
-    /// An empty index for a box watching `namespace` (`None`: all), keeping the managed
-    /// fields of `field_manager`.
-    pub fn new(namespace: Option<String>, field_manager: Option<String>) -> Self {
+    /// An empty view for a box of `owner` watching `namespace` (`None`: all); its kinds are
+    /// attached as the box subscribes to their watches.
+    pub fn new(namespace: Option<String>, owner: &ApiResource) -> Self {
         Self {
             kinds: Arc::default(),
+            owner: (owner.api_version.clone(), owner.kind.clone()),
             namespace,
-            field_manager,
             answered: Arc::default(),
             declined: Arc::default(),
         }
@@ -152,11 +166,31 @@ impl ChildIndex {
         )
     }
 
-    /// The index of one kind, created on first use (by its child watch).
-    pub(super) fn kind(&self, api_version: &str, kind: &str) -> Arc<KindIndex> {
+    /// Reads the children of kind `api_version`/`kind` from `index` (the kind's shared watch).
+    pub(super) fn attach(&self, api_version: &str, kind: &str, index: Arc<KindIndex>) {
         let key = (api_version.to_owned(), kind.to_owned());
         let mut kinds = self.kinds.write().unwrap_or_else(PoisonError::into_inner);
-        Arc::clone(kinds.entry(key).or_default())
+        kinds.insert(key, index);
+    }
+
+    fn covers(&self, namespace: Option<&str>) -> bool {
+        match (&self.namespace, namespace) {
+            (None, _) => true,
+            (Some(watched), Some(asked)) => watched == asked,
+            // A cluster-wide question about a namespaced kind the box watches in one
+            // namespace only.
+            (Some(_), None) => false,
+        }
+    }
+}
+
+impl KindIndex {
+    /// An empty index keeping the managed fields of `field_manager` only.
+    pub(super) fn new(field_manager: Option<String>) -> Self {
+        Self {
+            field_manager,
+            ..Self::default()
+        }
     }
 
     /// The object as it is cached: without other managers' managed fields and without
@@ -172,26 +206,15 @@ impl ChildIndex {
         object
     }
 
-    fn covers(&self, namespace: Option<&str>) -> bool {
-        match (&self.namespace, namespace) {
-            (None, _) => true,
-            (Some(watched), Some(asked)) => watched == asked,
-            // A cluster-wide question about a namespaced kind the box watches in one
-            // namespace only.
-            (Some(_), None) => false,
-        }
-    }
-}
-
-impl KindIndex {
     /// A (re)list begins: objects arrive with [`KindIndex::listed`] until
     /// [`KindIndex::list_done`].
     pub(super) fn list_begins(&self) {
         *write(&self.listing) = Entries::default();
     }
 
-    /// One object of a (re)list.
+    /// One object of a (re)list (trimmed here).
     pub(super) fn listed(&self, object: DynamicObject) {
+        let object = self.trimmed(object);
         write(&self.listing).insert(object);
     }
 
@@ -202,14 +225,22 @@ impl KindIndex {
         self.synced.store(true, Ordering::Release);
     }
 
-    /// An object was created or changed (its owner label may have changed too).
+    /// An object was created or changed (its owner may have changed too; trimmed here).
     pub(super) fn applied(&self, object: DynamicObject) {
+        let object = self.trimmed(object);
         write(&self.entries).insert(object);
     }
 
     /// An object was deleted.
     pub(super) fn deleted(&self, object: &DynamicObject) {
         write(&self.entries).remove(&key_of(object));
+    }
+
+    /// How many objects the index holds (of every box).
+    #[cfg(test)]
+    pub(super) fn len(&self) -> usize {
+        let entries = self.entries.read().unwrap_or_else(PoisonError::into_inner);
+        entries.owner_of.len()
     }
 }
 
@@ -255,10 +286,7 @@ impl ChildIndex {
         let entries = kind.entries.read().unwrap_or_else(PoisonError::into_inner);
         Some(
             entries
-                .by_owner
-                .get(owner_label)
-                .into_iter()
-                .flat_map(HashMap::values)
+                .of(&self.owner, owner_label)
                 .filter(|o| namespace.is_none() || o.metadata.namespace.as_deref() == namespace)
                 .map(|o| DynamicObject::clone(o))
                 .collect(),
@@ -277,7 +305,7 @@ fn key_of(object: &DynamicObject) -> ObjectKey {
     )
 }
 
-fn owner_of(object: &DynamicObject) -> Option<String> {
+fn owner_label(object: &DynamicObject) -> Option<String> {
     object
         .metadata
         .labels
@@ -286,107 +314,24 @@ fn owner_of(object: &DynamicObject) -> Option<String> {
         .cloned()
 }
 
-/// The child watches of a box.
-impl Watch {
-    /// Watches the managed objects of one child kind (whole objects, trimmed as they enter
-    /// `cache`) into the box's [`ChildIndex`] and queues the owner of each one that changes or
-    /// goes away.
-    pub(super) async fn children(self, cache: ChildIndex, api_version: String, kind: String) {
-        let watch = format!("{kind}.{api_version} children");
-        let (resource, scope) = self.discover(&watch, &api_version, &kind).await;
-        let index = cache.kind(&api_version, &kind);
-        let api: Api<DynamicObject> = match &self.config.namespace {
-            Some(namespace) if scope == Scope::Namespaced => {
-                Api::namespaced_with(self.client.clone(), namespace, &resource)
-            }
-            _ => Api::all_with(self.client.clone(), &resource),
-        };
-        let selector = format!("{}={}", katalog::labels::MANAGED, katalog::labels::TRUE);
-        let config = watcher::Config::default().labels(&selector);
-        let mut events = pin!(watcher(api, config).default_backoff());
-        let mut failing = false;
-        while let Some(event) = events.next().await {
-            let event = match event {
-                Ok(event) => event,
-                Err(error) => {
-                    self.failed(&watch, &error, &mut failing);
-                    continue;
-                }
-            };
-            self.recovered(&watch, &mut failing);
-            match event {
-                // A (re)list reports objects as they are, not changes; the primary list
-                // already queued every owner.
-                Event::Init => index.list_begins(),
-                Event::InitApply(child) if self.may_own(child.meta()) => {
-                    index.listed(cache.trimmed(child));
-                }
-                Event::InitApply(_) => {}
-                Event::InitDone => index.list_done(),
-                Event::Apply(child) => {
-                    // A child ork itself wrote last needs no reconcile: that reconcile is
-                    // running or done. Anyone else's write (a user's edit, a controller's
-                    // status) does.
-                    let owners = if self.is_own_write(child.meta()) {
-                        Vec::new()
-                    } else {
-                        owners(&self.config, &self.store, child.meta())
-                    };
-                    // Into the cache before the owner is queued, so its reconcile sees it.
-                    if self.may_own(child.meta()) {
-                        index.applied(cache.trimmed(child));
-                    } else {
-                        index.deleted(&child);
-                    }
-                    for owner in owners {
-                        self.add_triggered(owner);
-                    }
-                }
-                Event::Delete(child) => {
-                    index.deleted(&child);
-                    for owner in owners(&self.config, &self.store, child.meta()) {
-                        self.add_triggered(owner);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether a managed object may be a child of this box's CRs, and so belongs in its
-    /// cache: its controller ownerReference is of this box's kind, or it has none (children in
-    /// other namespaces and cluster-scoped children are tracked by label and annotation). The
-    /// children of other CRDs, which the label-selected watch also sees, are left out.
-    fn may_own(&self, child: &ObjectMeta) -> bool {
-        may_own(&self.config.resource, child)
-    }
-
-    /// The resource and scope of a child kind, asking discovery until the kind is served.
-    async fn discover(&self, watch: &str, api_version: &str, kind: &str) -> (ApiResource, Scope) {
-        let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
-        let gvk = GroupVersionKind::gvk(group, version, kind);
-        let mut delay = Duration::from_millis(500);
-        loop {
-            match discovery::pinned_kind(&self.client, &gvk).await {
-                Ok((resource, capabilities)) => {
-                    self.health.clear_watch_error(watch);
-                    return (resource, capabilities.scope);
-                }
-                Err(error) => {
-                    let message = format!("discovering {kind}.{api_version}: {error}");
-                    tracing::warn!(crd = %self.config.name, error = %message, retry_in = ?delay, "child watch waits");
-                    self.health.set_watch_error(watch, &message);
-                    tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(DISCOVERY_BACKOFF_MAX);
-                }
-            }
-        }
-    }
+/// `(apiVersion, kind)` of the child's controller ownerReference, if it has one.
+fn controller_of(child: &ObjectMeta) -> Option<TypeKey> {
+    child
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
+        .map(|r| (r.api_version.clone(), r.kind.clone()))
 }
 
 /// The CRs of the box `config` describes that own `child`: the controller ownerReference of
 /// the box's kind, else (cluster-scoped children) the `orkestra-owner` label, matched by name
 /// against the cached CRs.
-fn owners(config: &BoxConfig, store: &Store<DynamicObject>, child: &ObjectMeta) -> Vec<Key> {
+pub(super) fn owners(
+    config: &BoxConfig,
+    store: &Store<DynamicObject>,
+    child: &ObjectMeta,
+) -> Vec<Key> {
     let resource = &config.resource;
     let controller = child.owner_references.iter().flatten().find(|r| {
         r.controller == Some(true)
@@ -418,24 +363,25 @@ fn owners(config: &BoxConfig, store: &Store<DynamicObject>, child: &ObjectMeta) 
         .collect()
 }
 
-/// Whether `child` may belong to a CR of `resource` (see [`Watch::may_own`]).
-fn may_own(resource: &ApiResource, child: &ObjectMeta) -> bool {
-    child
-        .owner_references
-        .iter()
-        .flatten()
-        .find(|r| r.controller == Some(true))
-        .is_none_or(|r| r.kind == resource.kind && r.api_version == resource.api_version)
+/// Whether `child` may belong to a CR of `resource`: its controller ownerReference is of
+/// that kind, or it has none (children in other namespaces and cluster-scoped children are
+/// tracked by label and annotation). What routes a child's events to a box, and what a box's
+/// view shows.
+pub(super) fn may_own(resource: &ApiResource, child: &ObjectMeta) -> bool {
+    controller_of(child).is_none_or(|(api_version, kind)| {
+        kind == resource.kind && api_version == resource.api_version
+    })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, OwnerReference};
+    use kube::api::GroupVersionKind;
+    use kube::runtime::watcher::Event;
 
     #[test]
-    fn only_children_of_the_box_kind_or_without_a_controller_are_cached() {
-        use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+    fn only_children_of_the_box_kind_or_without_a_controller_are_routed_to_it() {
         let resource = ApiResource::from_gvk(&GroupVersionKind::gvk("example.com", "v1", "Web"));
         let owned_by = |api_version: &str, kind: &str| ObjectMeta {
             owner_references: Some(vec![OwnerReference {
@@ -546,6 +492,66 @@ mod tests {
         object
     }
 
+    fn web() -> ApiResource {
+        ApiResource::from_gvk(&GroupVersionKind::gvk("example.com", "v1", "Web"))
+    }
+
+    /// A ConfigMap index, attached to `view`, keeping the managed fields of `orkestra`.
+    fn attached(view: &ChildIndex) -> Arc<KindIndex> {
+        let kind = Arc::new(KindIndex::new(Some("orkestra".into())));
+        view.attach("v1", "ConfigMap", Arc::clone(&kind));
+        kind
+    }
+
+    /// `child` with a controller ownerReference to a CR of `owner`.
+    fn controlled(ns: &str, name: &str, label: &str, owner: &ApiResource) -> DynamicObject {
+        let mut object = child(ns, name, label);
+        object.metadata.owner_references = Some(vec![OwnerReference {
+            api_version: owner.api_version.clone(),
+            kind: owner.kind.clone(),
+            name: label.into(),
+            uid: format!("u-{label}"),
+            controller: Some(true),
+            block_owner_deletion: Some(true),
+        }]);
+        object
+    }
+
+    #[test]
+    fn boxes_sharing_a_kind_each_see_only_their_own_children() {
+        // Two CRDs of the same kind name in different groups, with CRs named alike.
+        let other = ApiResource::from_gvk(&GroupVersionKind::gvk("other.com", "v1", "Web"));
+        let (mine, theirs) = (ChildIndex::new(None, &web()), ChildIndex::new(None, &other));
+        let kind = attached(&mine);
+        theirs.attach("v1", "ConfigMap", Arc::clone(&kind));
+        kind.list_begins();
+        kind.listed(controlled("a", "site-web", "site", &web()));
+        kind.listed(controlled("a", "site-other", "site", &other));
+        kind.listed(child("a", "site-by-label", "site"));
+        kind.list_done();
+        kind.applied(controlled("a", "site-web-2", "site", &web()));
+        let resource = config_maps();
+        assert_eq!(
+            names(mine.objects(&resource, Some("a"), "site")),
+            Some(vec![
+                "site-by-label".into(),
+                "site-web".into(),
+                "site-web-2".into()
+            ])
+        );
+        assert_eq!(
+            names(theirs.objects(&resource, Some("a"), "site")),
+            Some(vec!["site-by-label".into(), "site-other".into()])
+        );
+        assert_eq!(kind.len(), 4);
+        // A child handed to another controller leaves the first view.
+        kind.applied(controlled("a", "site-web-2", "site", &other));
+        assert_eq!(
+            names(mine.objects(&resource, Some("a"), "site")),
+            Some(vec!["site-by-label".into(), "site-web".into()])
+        );
+    }
+
     fn names(found: Option<Vec<DynamicObject>>) -> Option<Vec<String>> {
         found.map(|objects| {
             let mut names: Vec<String> = objects
@@ -559,10 +565,10 @@ mod tests {
 
     #[test]
     fn a_kind_answers_only_after_its_first_list_and_by_owner() {
-        let index = ChildIndex::new(None, Some("orkestra".into()));
+        let index = ChildIndex::new(None, &web());
         let resource = config_maps();
         assert_eq!(index.objects(&resource, Some("a"), "web"), None);
-        let kind = index.kind("v1", "ConfigMap");
+        let kind = attached(&index);
         kind.list_begins();
         kind.listed(child("a", "web-1", "web"));
         kind.listed(child("a", "db-1", "db"));
@@ -601,9 +607,9 @@ mod tests {
 
     #[test]
     fn a_relist_replaces_the_cache_and_other_namespaces_fall_back_to_a_list() {
-        let index = ChildIndex::new(Some("a".into()), None);
+        let index = ChildIndex::new(Some("a".into()), &web());
         let resource = config_maps();
-        let kind = index.kind("v1", "ConfigMap");
+        let kind = attached(&index);
         kind.list_begins();
         kind.listed(child("a", "web-1", "web"));
         kind.list_done();
@@ -620,7 +626,7 @@ mod tests {
 
     #[test]
     fn cached_objects_keep_only_the_managed_fields_of_ork() {
-        let index = ChildIndex::new(None, Some("orkestra".into()));
+        let index = KindIndex::new(Some("orkestra".into()));
         let mut object = child("a", "web-1", "web");
         let entry = |manager: &str| ManagedFieldsEntry {
             manager: Some(manager.into()),

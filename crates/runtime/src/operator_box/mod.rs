@@ -5,19 +5,22 @@
 //!
 //! 1. the **primary watch** (`primary.rs`) lists and watches the CRD's objects into a
 //!    reflector store and queues the key of every object whose spec or metadata changed;
-//! 2. one **child watch** per kind the CRD produces (`children.rs`) watches the objects labelled
-//!    `orkestra.orkspace.io/managed=true` into the box's [`children::ChildIndex`] (which the
-//!    reconcile reads instead of listing) and queues the *owner* of a changed or deleted
+//! 2. one **child watch** per kind the CRD produces, shared with every other box of the process
+//!    that produces the kind ([`child_watches::ChildWatches`]), watches the objects labelled
+//!    `orkestra.orkspace.io/managed=true` into one cache the box reads through its
+//!    [`children::ChildIndex`] view (which the reconcile reads instead of listing, and which
+//!    shows only the box's own children), and queues the *owner* of a changed or deleted
 //!    child, so drift is corrected within a second;
 //! 3. a **resync** tick queues every cached object again;
 //! 4. the [`Queue`] dedupes and rate-limits, and the [`Workers`] run [`Reconcile::reconcile`]
 //!    on the object as cached (never a GET), catching panics;
 //! 5. [`Health`] and [`CrdMetrics`] observe every reconcile.
 //!
-//! Nothing mutable is shared between boxes: each has its own watches, store, queue, workers,
-//! health and series.
+//! Nothing mutable is shared between boxes but the child watches and their cache: each has its
+//! own primary watch, store, queue, workers, health and series.
 
 pub mod autoscale;
+pub mod child_watches;
 pub mod children;
 pub mod gate;
 mod primary;
@@ -40,6 +43,7 @@ use crate::work::{
     Action, ActiveWorkers, Health, Intake, Key, Queue, QueueConfig, Workers, WorkersConfig, workers,
 };
 use autoscale::{Autoscaler, Baseline, Plan, Scale, Stats};
+use child_watches::ChildWatches;
 use children::ChildCache;
 
 /// Errors of stopping a box.
@@ -139,6 +143,7 @@ pub struct BoxConfig {
     gates: Arc<gate::Gates>,
     secondary: Vec<Secondary>,
     sources: Option<Sources>,
+    child_watches: Option<ChildWatches>,
 }
 
 impl BoxConfig {
@@ -161,6 +166,7 @@ impl BoxConfig {
             gates: Arc::default(),
             secondary: Vec::new(),
             sources: None,
+            child_watches: None,
         }
     }
 
@@ -276,6 +282,20 @@ impl BoxConfig {
         self
     }
 
+    /// The process's child watches: the box subscribes to the watch of each kind its CRs
+    /// produce there, shared with every other box producing the kind. Unset (the default),
+    /// the box watches its child kinds alone.
+    #[must_use]
+    pub fn child_watches(mut self, watches: ChildWatches) -> Self {
+        self.child_watches = Some(watches);
+        self
+    }
+
+    /// The child-watch registry the box subscribes to, when one was given.
+    pub fn shared_child_watches(&self) -> Option<&ChildWatches> {
+        self.child_watches.as_ref()
+    }
+
     /// The CRD's name in the Katalog.
     pub fn name(&self) -> &str {
         &self.name
@@ -338,6 +358,8 @@ pub struct OperatorBox {
     health: Health,
     metrics: CrdMetrics,
     tasks: Mutex<JoinSet<()>>,
+    /// The box's routes in its child watches; dropping them unsubscribes it.
+    subscriptions: Mutex<Vec<child_watches::Subscription>>,
 }
 
 impl fmt::Debug for OperatorBox {
@@ -442,8 +464,7 @@ impl OperatorBox {
         let (resync, resync_period) = tokio::sync::watch::channel(config.resync);
         let resync = Arc::new(resync);
         let workers: Arc<Mutex<Option<Workers<Key>>>> = Arc::default();
-        let children =
-            children::ChildIndex::new(config.namespace.clone(), config.field_manager.clone());
+        let children = children::ChildIndex::new(config.namespace.clone(), &config.resource);
         reconcile.use_child_cache(Arc::new(children.clone()));
         reconcile.use_primary_store(store.clone());
         let config = Arc::new(config);
@@ -461,8 +482,12 @@ impl OperatorBox {
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
+        let registry = config.child_watches.clone().unwrap_or_default();
+        let mut subscriptions = Vec::new();
         for (api_version, kind) in reconcile.child_kinds() {
-            tasks.spawn(watch.clone().children(children.clone(), api_version, kind));
+            let (index, subscription) = registry.subscribe(&watch, &api_version, &kind);
+            children.attach(&api_version, &kind, index);
+            subscriptions.push(subscription);
         }
         attach(&mut tasks, &watch, reconcile.cross());
         tasks.spawn(watch.clone().resync());
@@ -495,6 +520,7 @@ impl OperatorBox {
             health,
             metrics,
             tasks: Mutex::new(tasks),
+            subscriptions: Mutex::new(subscriptions),
         }
     }
 
@@ -623,6 +649,13 @@ impl OperatorBox {
             std::mem::take(&mut *self.tasks.lock().unwrap_or_else(PoisonError::into_inner));
         tasks.abort_all();
         while tasks.join_next().await.is_some() {}
+        // Its child watches stop too when no other box uses them.
+        std::mem::take(
+            &mut *self
+                .subscriptions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
         if let Some(sources) = &self.config.sources {
             sources.leave(&self.name);
         }

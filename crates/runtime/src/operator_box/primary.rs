@@ -1,6 +1,6 @@
 //! The primary watch of one box (its CRs, whole objects) turned into keys in its queue, the
 //! resync tick and the gauges; and [`Watch`], the handles every watch loop of the box shares
-//! (the child watches are in [`children`](super::children)).
+//! (the child watches are in [`child_watches`](super::child_watches)).
 //!
 //! What the primary watch queues and forgets is decided by [`Seen`], a pure state machine
 //! with its own tests; this loop only carries its effects out. Every loop here runs until the
@@ -281,7 +281,7 @@ impl Watch {
 /// Whether `manager` made the newest change recorded in the object's managed fields (strictly
 /// newer than every other manager's; the times have one-second resolution, so a tie counts as
 /// someone else's change).
-fn is_last_written_by(meta: &ObjectMeta, manager: &str) -> bool {
+pub(super) fn is_last_written_by(meta: &ObjectMeta, manager: &str) -> bool {
     let newest = |ours: bool| {
         meta.managed_fields
             .iter()

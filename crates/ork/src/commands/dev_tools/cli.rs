@@ -237,13 +237,17 @@ pub struct BundleArgs {
 /// Arguments of `ork bench`.
 #[derive(Debug, Args)]
 pub struct BenchArgs {
-    /// The benchmarks to run: throughput, idle, failover, external, chaos, or all (space- or
+    /// The benchmarks to run: throughput, idle, failover, external, chaos, peers, latency, or all (space- or
     /// comma-separated).
     #[arg(value_enum, value_delimiter = ',', default_value = "throughput")]
     pub benchmarks: Vec<Benchmark>,
-    /// throughput: the numbers of CRs to converge, one measurement each.
+    /// throughput: the numbers of CRs to converge, one measurement each; latency: the
+    /// largest is the number of steady CRs.
     #[arg(long, value_delimiter = ',', default_value = "100,1000")]
     pub crs: Vec<usize>,
+    /// latency: samples of each measurement.
+    #[arg(long, default_value_t = 200)]
+    pub samples: usize,
     /// Requests in flight for the floor, CR creates in flight, and ork's workers.
     #[arg(long, default_value_t = 8)]
     pub concurrency: usize,
@@ -321,6 +325,9 @@ pub enum Benchmark {
     /// ork against two floors, kro and a controller-runtime operator (built by
     /// bench/peers/build.sh); not part of `all`.
     Peers,
+    /// With the largest `--crs` steady CRs, spec change → child updated and deleted child →
+    /// restored, p50/p99 of `--samples` each; not part of `all`.
+    Latency,
     /// Throughput, idle and failover, in that order.
     All,
 }
@@ -479,6 +486,26 @@ mod tests {
             other => panic!("parsed as {other:?}"),
         }
         assert!(Cli::try_parse_from(["ork", "bench", "peers", "--engines", "helm"]).is_err());
+    }
+
+    #[test]
+    fn bench_latency_takes_its_steady_crs_and_samples() {
+        let cli =
+            Cli::try_parse_from(["ork", "bench", "latency", "--crs", "200", "--samples", "50"])
+                .unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Bench(args)) => {
+                assert_eq!(args.benchmarks, [Benchmark::Latency]);
+                assert_eq!((args.crs, args.samples), (vec![200], 50));
+                assert!(!Benchmark::expand(&[Benchmark::All]).contains(&Benchmark::Latency));
+            }
+            other => panic!("parsed as {other:?}"),
+        }
+        let cli = Cli::try_parse_from(["ork", "bench", "latency"]).unwrap();
+        match cli.command {
+            Command::DevTools(DevTool::Bench(args)) => assert_eq!(args.samples, 200),
+            other => panic!("parsed as {other:?}"),
+        }
     }
 
     #[test]

@@ -5,8 +5,12 @@
 //! follower's watch caches, then for a fixed window samples each process's `VmRSS` every second, its `VmHWM` at the end, and its
 //! CPU time (`utime + stime`) at both ends. Which process leads comes from each one's HTTP API
 //! (`isKonductor`). "Idle" still includes the periodic resync of every CR (the Katalog
-//! default, 30 s) on the leader.
+//! default, 30 s) on the leader. It also prints the watches the two processes opened on the
+//! API server, by resource (`apiserver_longrunning_requests` once they are idle, less the
+//! reading before they started): one ConfigMap watch per process when the child watches are
+//! shared, one per CRD and process when not.
 
+use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
 
 use super::fleet::Fleet;
@@ -27,6 +31,7 @@ struct Sample {
 
 /// Runs the idle benchmark on `fleet`, creating its CRs first if it has none.
 pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyhow::Result<()> {
+    let watches_before = watches_by_resource(&bench.client).await?;
     let replicas = [
         fleet.replica(bench, "idle-a")?,
         fleet.replica(bench, "idle-b")?,
@@ -49,6 +54,11 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
         took,
         args.window,
         load_average()
+    );
+    let watches = watches_by_resource(&bench.client).await?;
+    println!(
+        "idle: watches the two processes opened on the API server: {}",
+        opened(&watches_before, &watches)
     );
     let samples = window(args.window, [("leader", leader), ("follower", follower)]).await;
     let still = fleet
@@ -98,6 +108,58 @@ pub async fn measure(args: &BenchArgs, bench: &Bench, fleet: &mut Fleet) -> anyh
     Ok(())
 }
 
+/// The WATCH requests open on the API server now, by resource
+/// (`apiserver_longrunning_requests`).
+async fn watches_by_resource(client: &kube::Client) -> anyhow::Result<BTreeMap<String, u64>> {
+    let request = http::Request::get("/metrics").body(Vec::new())?;
+    Ok(parse_watches(&client.request_text(request).await?))
+}
+
+/// `total in all: resource count, …` of the watches in `after` that were not open `before`.
+fn opened(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>) -> String {
+    let opened: Vec<String> = after
+        .iter()
+        .filter_map(|(resource, &count)| {
+            let more = count.saturating_sub(before.get(resource).copied().unwrap_or(0));
+            (more > 0).then(|| format!("{resource} {more}"))
+        })
+        .collect();
+    let total: u64 = after
+        .values()
+        .sum::<u64>()
+        .saturating_sub(before.values().sum());
+    format!("{total} in all: {}", opened.join(", "))
+}
+
+/// The sum of the `verb="WATCH"` series of `apiserver_longrunning_requests` in a metrics
+/// text, by `resource`; resources with none left out.
+fn parse_watches(metrics: &str) -> BTreeMap<String, u64> {
+    let mut by_resource = BTreeMap::new();
+    for line in metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("apiserver_longrunning_requests{"))
+    {
+        let Some((labels, value)) = line.rsplit_once("} ") else {
+            continue;
+        };
+        let label = |name: &str| {
+            labels
+                .split(',')
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix("=\""))
+                .map(|v| v.trim_end_matches('"'))
+        };
+        if label("verb") != Some("WATCH") {
+            continue;
+        }
+        if let (Some(resource), Ok(count)) = (label("resource"), value.trim().parse::<f64>())
+            && count > 0.0
+        {
+            *by_resource.entry(resource.to_owned()).or_insert(0) += count as u64;
+        }
+    }
+    by_resource
+}
+
 /// Samples `processes` every second for `length`: mean and max RSS, CPU time used, and
 /// reconciles counted by their `/metrics`.
 async fn window(length: Duration, processes: [(&'static str, &Ork); 2]) -> Vec<Sample> {
@@ -134,4 +196,30 @@ async fn window(length: Duration, processes: [(&'static str, &Ork); 2]) -> Vec<S
         });
     }
     samples
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_watches_are_summed_by_resource() {
+        let metrics = "# TYPE apiserver_longrunning_requests gauge\n\
+apiserver_longrunning_requests{component=\"apiserver\",group=\"\",resource=\"configmaps\",scope=\"namespace\",subresource=\"\",verb=\"WATCH\"} 2\n\
+apiserver_longrunning_requests{component=\"apiserver\",group=\"\",resource=\"configmaps\",scope=\"cluster\",subresource=\"\",verb=\"WATCH\"} 1\n\
+apiserver_longrunning_requests{component=\"apiserver\",group=\"\",resource=\"pods\",scope=\"namespace\",subresource=\"log\",verb=\"CONNECT\"} 4\n\
+apiserver_longrunning_requests{component=\"apiserver\",group=\"apps\",resource=\"deployments\",scope=\"cluster\",subresource=\"\",verb=\"WATCH\"} 0\n";
+        assert_eq!(
+            parse_watches(metrics),
+            [("configmaps".to_owned(), 3)].into()
+        );
+        let before = [("configmaps".to_owned(), 3), ("pods".to_owned(), 2)].into();
+        let after = [
+            ("configmaps".to_owned(), 5),
+            ("pods".to_owned(), 2),
+            ("webs".to_owned(), 2),
+        ]
+        .into();
+        assert_eq!(opened(&before, &after), "4 in all: configmaps 2, webs 2");
+    }
 }

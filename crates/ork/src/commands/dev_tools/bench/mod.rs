@@ -1,6 +1,6 @@
 //! `ork bench`: how `ork run` performs, on a throwaway local control plane (with an audit log).
 //!
-//! Four benchmarks, chosen on the command line (default: `throughput`):
+//! Benchmarks, chosen on the command line (default: `throughput`):
 //!
 //! - **throughput** (`throughput.rs`): how fast one `ork run` converges N CRs, against a floor
 //!   of the same children applied directly; then its RSS with 15 idle CRDs.
@@ -16,6 +16,9 @@
 //!   one status patch per CR, kro and a hand-written controller-runtime operator (the Go peers
 //!   built by `bench/peers/build.sh`), each alone on the control plane in turn.
 //!
+//! - **latency** (`latency.rs`): with N steady CRs, the time from a spec change to the child
+//!   updated and from a deleted child to its restoration, p50/p99.
+//!
 //! - **external** (`external.rs`): the cost of an `external:` call against a loopback server
 //!   answering in 1 ms: per call against a bare HTTP client loop, and CRs/s of a reconcile
 //!   with one call against the same without.
@@ -28,6 +31,7 @@ mod external;
 mod failover;
 mod fleet;
 mod idle;
+mod latency;
 mod peers;
 mod process;
 mod throughput;
@@ -129,6 +133,9 @@ async fn measure(args: &BenchArgs, cp: &ControlPlane, dir: &Path) -> anyhow::Res
     }
     if chosen.contains(&Benchmark::Peers) {
         peers::measure(args, &bench).await?;
+    }
+    if chosen.contains(&Benchmark::Latency) {
+        latency::measure(args, &bench).await?;
     }
     let mut fleet = None;
     for benchmark in [Benchmark::Idle, Benchmark::Failover] {

@@ -11,7 +11,12 @@
 //! It prints the throughput ratio ork/floor, p50/p99 latency from a CR's create to its last
 //! child applied, write requests per CR (from the audit log, by ork's own user), requests of
 //! every verb per CR (the API server's `apiserver_request_total`, less the bench's creates),
-//! and ork's peak RSS; finally ork's RSS with 15 idle CRDs.
+//! and ork's peak RSS. After each N has converged, it watches one resync pass (the fixture's
+//! resync is 10 s; the window is 12 s): ork's RSS and CPU while idle, its reconciles (at least
+//! N when the pass ran) and the API requests made meanwhile, by resource and verb, leases and
+//! non-resource requests aside (aim: none, since a resync reads the children from the cache).
+//! Finally ork's RSS with 15 idle CRDs. N=10000 works (`--crs 10000`); the convergence timeout
+//! grows with N.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -41,13 +46,7 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
         &katalog,
         KATALOG.replace("workers: 8", &format!("workers: {workers}")),
     )?;
-    let resource = ApiResource {
-        group: "bench.ork.test".into(),
-        version: "v1".into(),
-        api_version: "bench.ork.test/v1".into(),
-        kind: "Stack".into(),
-        plural: "stacks".into(),
-    };
+    let resource = stack_resource();
     let spawn = |katalog, name| Spawn {
         katalog,
         kubeconfig: &bench.kubeconfig,
@@ -90,6 +89,16 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
             format!("{:.1} MiB", mib(rss.peak)),
             load_average()
         );
+        let pass = resync_pass(client, &ork).await?;
+        println!(
+            "{n:>6} one resync pass ({:?} idle): RSS {:.1} MiB, CPU {:.2}% of a core, {} reconciles, API requests {} {}",
+            RESYNC_WINDOW,
+            mib(pass.rss),
+            pass.cpu_share * 100.0,
+            pass.reconciles.map_or("?".into(), |r| r.to_string()),
+            pass.requests.values().sum::<f64>() as u64,
+            describe(&pass.requests),
+        );
     }
     ork.stop()?;
 
@@ -106,6 +115,112 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
     );
     ork.stop()?;
     Ok(())
+}
+
+/// The idle window after convergence: longer than the fixture's 10 s resync, so it holds one
+/// full resync pass.
+const RESYNC_WINDOW: Duration = Duration::from_secs(12);
+
+/// What one idle resync pass cost.
+struct ResyncPass {
+    /// `VmRSS` at the end of the window, KiB.
+    rss: u64,
+    /// CPU time over the window, as a share of one core.
+    cpu_share: f64,
+    /// Reconciles counted by ork's `/metrics` over the window.
+    reconciles: Option<u64>,
+    /// API requests completed over the window by `resource verb`.
+    requests: BTreeMap<String, f64>,
+}
+
+/// Measures [`RESYNC_WINDOW`] of an idle, converged `ork`.
+async fn resync_pass(client: &Client, ork: &Ork) -> anyhow::Result<ResyncPass> {
+    let metrics = || async {
+        let request = http::Request::get("/metrics").body(Vec::new())?;
+        anyhow::Ok(parse_requests_by_resource(
+            &client.request_text(request).await?,
+        ))
+    };
+    let (requests, reconciles, cpu) = (metrics().await?, ork.reconciles().await, ork.cpu_time());
+    let started = Instant::now();
+    tokio::time::sleep(RESYNC_WINDOW).await;
+    let cpu_share =
+        ork.cpu_time().saturating_sub(cpu).as_secs_f64() / started.elapsed().as_secs_f64();
+    let reconciles = ork
+        .reconciles()
+        .await
+        .zip(reconciles)
+        .map(|(a, b)| a.saturating_sub(b));
+    let after = metrics().await?;
+    let requests = after
+        .iter()
+        .map(|(key, count)| {
+            (
+                key.clone(),
+                count - requests.get(key).copied().unwrap_or(0.0),
+            )
+        })
+        .filter(|(_, count)| *count > 0.0)
+        .collect();
+    Ok(ResyncPass {
+        rss: ork.memory().now,
+        cpu_share,
+        reconciles,
+        requests,
+    })
+}
+
+/// The completed requests of `apiserver_request_total` in a metrics text by
+/// `resource verb`, except leases (the control plane's own heartbeats), non-resource requests
+/// (the bench's `/metrics`) and WATCH (a watch is counted when it ends, not per event).
+fn parse_requests_by_resource(metrics: &str) -> BTreeMap<String, f64> {
+    let mut by_key = BTreeMap::new();
+    for line in metrics
+        .lines()
+        .filter_map(|l| l.strip_prefix("apiserver_request_total{"))
+    {
+        let Some((labels, value)) = line.rsplit_once("} ") else {
+            continue;
+        };
+        let label = |name: &str| {
+            labels
+                .split(',')
+                .find_map(|l| l.strip_prefix(name)?.strip_prefix("=\""))
+                .map(|v| v.trim_end_matches('"'))
+                .unwrap_or_default()
+        };
+        let (resource, verb) = (label("resource"), label("verb"));
+        if resource.is_empty() || resource == "leases" || verb == "WATCH" {
+            continue;
+        }
+        if let Ok(value) = value.trim().parse::<f64>() {
+            *by_key.entry(format!("{resource} {verb}")).or_insert(0.0) += value;
+        }
+    }
+    by_key
+}
+
+/// `(resource verb: count, …)`, or nothing when empty.
+fn describe(requests: &BTreeMap<String, f64>) -> String {
+    if requests.is_empty() {
+        return String::new();
+    }
+    let each: Vec<String> = requests
+        .iter()
+        .map(|(key, count)| format!("{key}: {count}"))
+        .collect();
+    format!("({})", each.join(", "))
+}
+
+/// The CRs of `fixtures/stack`.
+pub(super) fn stack_resource() -> ApiResource {
+    ApiResource {
+        group: "bench.ork.test".into(),
+        version: "v1".into(),
+        api_version: "bench.ork.test/v1".into(),
+        kind: "Stack".into(),
+        plural: "stacks".into(),
+    }
 }
 
 /// The floor: every child applied directly, `workers` at a time; CRs (3 children) per second.
@@ -256,7 +371,9 @@ pub(super) async fn converge_in(
         .buffer_unordered(workers)
         .try_collect()
         .await?;
-    poll("the CRs to converge", Duration::from_secs(600), || async {
+    // A 10k run on a debug build may take longer than 10 minutes.
+    let timeout = Duration::from_secs((n as u64 / 5).max(600));
+    poll("the CRs to converge", timeout, || async {
         let done = seen.lock().map(|s| s.len()).unwrap_or(0) >= n * 3
             && ready.lock().map(|r| r.len()).unwrap_or(0) >= n;
         done.then_some(())
@@ -375,7 +492,7 @@ fn writes_by(audit_log: &Path, user: &str) -> usize {
 }
 
 /// Waits until ork has installed the CRD of `resource`.
-async fn wait_listable(client: &Client, resource: &ApiResource) -> anyhow::Result<()> {
+pub(super) async fn wait_listable(client: &Client, resource: &ApiResource) -> anyhow::Result<()> {
     let api: Api<DynamicObject> = Api::all_with(client.clone(), resource);
     poll(
         "ork to install the CRD",
@@ -383,4 +500,30 @@ async fn wait_listable(client: &Client, resource: &ApiResource) -> anyhow::Resul
         || async { api.list(&Default::default()).await.ok().map(drop) },
     )
     .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn requests_are_counted_by_resource_and_verb_leaving_out_leases_watches_and_non_resources() {
+        let metrics = "apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"configmaps\",scope=\"namespace\",subresource=\"\",verb=\"LIST\",version=\"v1\"} 3\n\
+apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"configmaps\",scope=\"namespace\",subresource=\"\",verb=\"LIST\",version=\"v1\"} 2\n\
+apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"bench.ork.test\",resource=\"stacks\",scope=\"namespace\",subresource=\"status\",verb=\"PATCH\",version=\"v1\"} 1\n\
+apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"coordination.k8s.io\",resource=\"leases\",scope=\"namespace\",subresource=\"\",verb=\"PUT\",version=\"v1\"} 40\n\
+apiserver_request_total{code=\"0\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"configmaps\",scope=\"cluster\",subresource=\"\",verb=\"WATCH\",version=\"v1\"} 9\n\
+apiserver_request_total{code=\"200\",component=\"apiserver\",dry_run=\"\",group=\"\",resource=\"\",scope=\"\",subresource=\"/metrics\",verb=\"GET\",version=\"\"} 7\n";
+        let counted = parse_requests_by_resource(metrics);
+        assert_eq!(
+            counted,
+            [
+                ("configmaps LIST".to_owned(), 5.0),
+                ("stacks PATCH".to_owned(), 1.0)
+            ]
+            .into()
+        );
+        assert_eq!(describe(&counted), "(configmaps LIST: 5, stacks PATCH: 1)");
+        assert_eq!(describe(&BTreeMap::new()), "");
+    }
 }
