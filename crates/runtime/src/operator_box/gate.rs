@@ -54,6 +54,29 @@ impl Gate {
         }
     }
 
+    /// Bare `when`/`or` conditions (a `queue.behaviour` rule's): no sentinel list, no calls,
+    /// and a condition that fails to evaluate counts as not holding.
+    pub(crate) fn conditions(when: &[Condition], or: &[Condition]) -> Self {
+        Self {
+            sentinels: Vec::new(),
+            when: when.to_vec(),
+            or: or.to_vec(),
+            fail_open: false,
+            external: false,
+        }
+    }
+
+    /// Whether the `when`/`or` conditions hold for `cr` (as JSON) with `sentinels` (also
+    /// readable under `.sentinels` and as top-level names).
+    pub(crate) fn holds(
+        &self,
+        cr: &Value,
+        sentinels: &Map<String, Value>,
+        render: &EngineRender,
+    ) -> bool {
+        self.conditions_hold(cr, sentinels, render)
+    }
+
     /// Whether `cr` (as JSON) passes, with `sentinels` of the event at hand, rendering
     /// templated fields with `render` (the box's reconcile engine, with the Katalog's notes).
     pub fn passes(
@@ -130,6 +153,9 @@ pub struct Gates {
     pub enqueue: Option<Gate>,
     /// Evaluated after a key is dequeued.
     pub reconcile: Option<Gate>,
+    /// `reconcileGate.eventAware`: each watch event of a CR is a queue item of its own, so
+    /// the reconcile gate sees every event's sentinels (none is merged into a later one).
+    pub event_aware: bool,
 }
 
 impl Gates {
@@ -142,12 +168,23 @@ impl Gates {
             sentinels: pre.sentinels.iter().map(|s| s.value.clone()).collect(),
             enqueue: pre.enqueue_gate.as_ref().map(Gate::of),
             reconcile: pre.reconcile_gate.as_ref().map(Gate::of),
+            event_aware: pre
+                .reconcile_gate
+                .as_ref()
+                .and_then(|g| g.event_aware.as_ref())
+                .is_some_and(|e| e.value),
         }
     }
 
     /// True when no gate is declared.
     pub fn is_empty(&self) -> bool {
         self.enqueue.is_none() && self.reconcile.is_none()
+    }
+
+    /// True when events need their sentinels: a gate, or `queue.behaviour` conditions, may
+    /// read them.
+    pub fn has_sentinels(&self) -> bool {
+        !self.sentinels.is_empty()
     }
 
     /// The declared sentinels of an event from `old` (`None`: the object is new to the cache)
@@ -241,8 +278,37 @@ impl AtDequeue {
     }
 }
 
+/// One lock per CR, so that two event-aware keys of one CR (distinct queue items) are never
+/// reconciled at once: the second worker waits for the first.
+#[derive(Clone, Debug, Default)]
+pub(super) struct PerObject {
+    locks: Arc<Mutex<HashMap<Key, std::sync::Weak<tokio::sync::Mutex<()>>>>>,
+}
+
+impl PerObject {
+    /// Waits until no other key of `key`'s CR is being reconciled, and holds that until the
+    /// guard is dropped.
+    pub(super) async fn lock(&self, key: &Key) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+            let object = key.object();
+            if let Some(lock) = locks.get(&object).and_then(std::sync::Weak::upgrade) {
+                lock
+            } else {
+                // Forget the locks nobody holds any more before adding one.
+                locks.retain(|_, lock| lock.strong_count() > 0);
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                locks.insert(object, Arc::downgrade(&lock));
+                lock
+            }
+        };
+        lock.lock_owned().await
+    }
+}
+
 /// The sentinels of the event that queued each key, until its reconcile takes them (the
-/// newest event wins when several are coalesced into one queue item).
+/// newest event wins when several are coalesced into one queue item; with `eventAware` each
+/// event has a key, and sentinels, of its own).
 #[derive(Clone, Debug, Default)]
 pub struct Pending {
     sentinels: Arc<Mutex<HashMap<Key, Map<String, Value>>>>,
