@@ -441,6 +441,47 @@ mod tests {
         assert!(!gate.passes(&json!({}), &fired, &render()));
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn two_events_of_one_cr_are_reconciled_one_at_a_time() {
+        let key = |name: &str, event: u64| {
+            Key {
+                namespace: Some("n".into()),
+                name: name.into(),
+                event: 0,
+            }
+            .for_event(event)
+        };
+        let locks = PerObject::default();
+        let first = locks.lock(&key("a", 1)).await;
+        let second = tokio::spawn({
+            let locks = locks.clone();
+            async move { drop(locks.lock(&key("a", 2)).await) }
+        });
+        let other = locks.lock(&key("b", 3)).await;
+        tokio::task::yield_now().await;
+        assert!(
+            !second.is_finished(),
+            "a second event of `a` waits for the first"
+        );
+        drop((first, other));
+        second.await.unwrap();
+        let _again = locks.lock(&key("a", 4)).await;
+    }
+
+    #[test]
+    fn behaviour_conditions_read_the_cr_and_the_sentinels() {
+        let when = vec![
+            serde_json::from_value(json!({"field": "generationChanged", "equals": "true"}))
+                .unwrap(),
+        ];
+        let or = Vec::new();
+        let rule = Gate::conditions(&when, &or);
+        let mut fired = Map::new();
+        fired.insert("generationChanged".into(), json!("true"));
+        assert!(rule.holds(&json!({}), &fired, &render()));
+        assert!(!rule.holds(&json!({}), &Map::new(), &render()));
+    }
+
     #[test]
     fn sentinels_are_also_top_level_names_in_gate_conditions() {
         let gate = labels_changed_gate("labelsChanged");
