@@ -21,7 +21,7 @@ use crate::reconcile::util::{TestCrd, eventually};
 const WAIT: Duration = Duration::from_secs(60);
 
 /// The stand-in reconcile: records `(name, generation)` of each reconcile; `blocker` waits
-/// until released; names starting with `failing` always fail.
+/// until released; names starting with `failing` always fail, with `flaky` the first time.
 struct Recorder {
     seen: Mutex<Vec<(String, i64)>>,
     release: tokio::sync::watch::Receiver<bool>,
@@ -74,6 +74,9 @@ impl Reconcile for Recorder {
         }
         if name.starts_with("failing") {
             return Err(format!("{name} always fails"));
+        }
+        if name.starts_with("flaky") && self.count(&name) == 1 {
+            return Err(format!("{name} fails its first attempt"));
         }
         Ok(Action::Done)
     }
@@ -309,4 +312,28 @@ async fn coalescing_hides_a_spec_change_behind_a_label_edit() {
 #[tokio::test]
 async fn an_event_aware_reconcile_gate_sees_every_event() {
     assert_eq!(spec_then_label_edit(true).await, (true, 2));
+}
+
+#[tokio::test]
+async fn the_retry_of_a_failed_reconcile_keeps_the_sentinels_of_its_event() {
+    // Had the retry lost the create's sentinels, it would be judged as a resync (nothing
+    // changed) and held by the gate.
+    let setup = Setup::start(
+        "qretry",
+        "        reconciler:
+          workers: 1
+          resync: 1h
+          queue:
+            retryBackoff: {initial: 10ms, max: 10ms}
+        preReconcile:
+          sentinels: [generationChanged]
+          reconcileGate: {sentinels: [generationChanged]}",
+    )
+    .await;
+    setup.create("flaky").await;
+    eventually("the retry to be reconciled", WAIT, || async {
+        (setup.recorder.count("flaky") == 2).then_some(())
+    })
+    .await;
+    setup.web.stop().await.unwrap();
 }

@@ -249,18 +249,50 @@ pub(super) struct AtDequeue {
 }
 
 impl AtDequeue {
-    /// Whether the reconcile gate holds `cr` (queued as `key`) back. A CR being deleted is
+    /// Forgets the sentinels of `key`, whose CR is gone from the cache.
+    pub(super) fn forget(&self, key: &Key) {
+        self.pending.take(key);
+    }
+
+    /// Gives the sentinels taken for `key` back, for the retry of a reconcile that failed
+    /// (Orkestra keeps them until the item is forgotten).
+    /// A newer event of the key, queued meanwhile, keeps its own.
+    pub(super) fn keep_for_retry(&self, key: Key, sentinels: Map<String, Value>) {
+        self.pending.lock().entry(key).or_insert(sentinels);
+    }
+
+    /// Whether the reconcile gate holds `cr` (queued as `key`) back, and the sentinels of the
+    /// event that queued it (taken: see [`AtDequeue::keep_for_retry`]). A CR being deleted is
     /// never held: its finalizer must run.
-    pub(super) async fn holds(&self, key: &Key, cr: &DynamicObject) -> bool {
+    pub(super) async fn holds(
+        &self,
+        key: &Key,
+        cr: &DynamicObject,
+    ) -> (bool, Option<Map<String, Value>>) {
         let Some(gate) = &self.gates.reconcile else {
-            return false;
+            return (false, None);
         };
+        // Taken first, so that no early return leaves them behind (an event-aware key is
+        // never queued again).
+        let pending = self.pending.take(key);
         if cr.metadata.deletion_timestamp.is_some() {
-            return false;
+            return (false, pending);
         }
-        let sentinels = self
-            .pending
-            .take(key)
+        let held = self.decide(gate, key, cr, pending.as_ref()).await;
+        (held, pending)
+    }
+
+    /// The reconcile gate's decision for `cr` with the event's `pending` sentinels (none: a
+    /// resync's, all false).
+    async fn decide(
+        &self,
+        gate: &Gate,
+        key: &Key,
+        cr: &DynamicObject,
+        pending: Option<&Map<String, Value>>,
+    ) -> bool {
+        let sentinels = pending
+            .cloned()
             .unwrap_or_else(|| self.gates.sentinels(Some(cr), cr));
         let mut json = serde_json::to_value(cr).unwrap_or_default();
         let places = [Place::PreReconcile, Place::ReconcileGate];

@@ -755,17 +755,27 @@ fn reconcile_from_store<R: Reconcile>(
                 Some(per_object.lock(&key).await)
             };
             let cr = store.get(&key.object_ref(&resource));
-            let held = match &cr {
+            let (held, sentinels) = match &cr {
                 Some(cr) => gate.holds(&key, cr).await,
-                None => false,
+                None => (false, None),
             };
             match cr {
                 Some(_) if held => {
                     tracing::debug!(%key, "the reconcile gate holds the CR");
                     Ok(Action::Gated)
                 }
-                Some(cr) => reconcile.reconcile(cr, &stats).await,
+                Some(cr) => {
+                    let result = reconcile.reconcile(cr, &stats).await;
+                    // A retry is judged with the sentinels of the event that queued it.
+                    if let (Err(error), Some(sentinels)) = (&result, sentinels)
+                        && R::retry(error)
+                    {
+                        gate.keep_for_retry(key.clone(), sentinels);
+                    }
+                    result
+                }
                 None => {
+                    gate.forget(&key);
                     tracing::debug!(%key, "gone from the cache; nothing to reconcile");
                     Ok(Action::Done)
                 }
