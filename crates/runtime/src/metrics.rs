@@ -12,9 +12,13 @@
 //! | `orkestra_external_call_total`                | counter   | `crd`, `name`, `result` |
 //! | `orkestra_external_call_duration_seconds`     | histogram | `crd`, `name`   |
 //! | `controller_api_retries_total`                | counter   | `code`          |
+//! | `controller_queue_dropped_total`              | counter   | `crd`, `rule`   |
 //!
 //! `controller_api_retries_total` counts the API requests retried after a 429, 503 or 504
 //! answer (`code`; `0` for a failure without an answer), see [`crate::api_retry`].
+//!
+//! `controller_queue_dropped_total` counts new items `queue.behaviour` dropped, by the rule
+//! that dropped them (`rule`: `onThreshold` or `onLimit`); the next resync queues them again.
 //!
 //! `result` is `success` or `error` (for external calls also `skipped`: `when:` did not hold; and `stubbed` under `ork simulate --skip-external`). The value of `crd` is **the CRD name as declared in the
 //! Katalog** (the key of `/katalog/{crd}`), not Orkestra's GVK string: it is stable across
@@ -100,6 +104,12 @@ fn default_histogram() -> Histogram {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    crd: String,
+    rule: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabels {
     code: String,
 }
@@ -119,6 +129,7 @@ struct Families {
     external_calls: Family<CallResultLabels, Counter>,
     external_duration: CallHistograms,
     api_retries: Family<CodeLabels, Counter>,
+    queue_dropped: Family<RuleLabels, Counter>,
 }
 
 /// The metrics of one runtime process: a registry of the `controller_*` families.
@@ -154,6 +165,7 @@ impl Metrics {
             external_calls: Family::default(),
             external_duration: CallHistograms::new_with_constructor(default_histogram),
             api_retries: Family::default(),
+            queue_dropped: Family::default(),
         };
         let mut registry = Registry::default();
         let counters = [
@@ -176,6 +188,11 @@ impl Metrics {
         for (name, help, family) in counters {
             registry.register(name, help, family.clone());
         }
+        registry.register(
+            "controller_queue_dropped",
+            "New queue items dropped by queue.behaviour, by CRD and rule",
+            families.queue_dropped.clone(),
+        );
         let autoscale = [
             (
                 "orkestra_autoscale_overrides",
@@ -365,6 +382,18 @@ impl CrdMetrics {
                 })
                 .observe(d.as_secs_f64());
         }
+    }
+
+    /// One new item was dropped by the `queue.behaviour` rule `rule` (`onThreshold` or
+    /// `onLimit`).
+    pub fn record_queue_drop(&self, rule: &str) {
+        self.families
+            .queue_dropped
+            .get_or_create(&RuleLabels {
+                crd: self.crd.crd.clone(),
+                rule: rule.to_owned(),
+            })
+            .inc();
     }
 
     /// Sets the queue depth gauge.

@@ -14,6 +14,7 @@ mod leader;
 mod notify;
 mod operator_box;
 mod packs;
+mod queue;
 mod reconcile;
 mod remote;
 mod remove_finalizers;

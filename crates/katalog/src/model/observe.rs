@@ -198,6 +198,6 @@ pub struct Gate {
     pub or: Vec<Condition>,
     /// `open` (default) or `closed`.
     pub fail_policy: Option<Spanned<String>>,
-    /// Each event gets its own queue item.
-    pub event_aware: Option<bool>,
+    /// Each event gets its own queue item (reconcile gate only).
+    pub event_aware: Option<Spanned<bool>>,
 }

@@ -52,16 +52,6 @@ const fn warned(field: &'static str, key: &'static str, effect: &'static str) ->
 /// Every key ork accepts without acting on it.
 pub const GAPS: &[Gap] = &[
     warned(
-        "Queue.behaviour",
-        "spec.crds.*.operatorBox.reconciler.queue.behaviour",
-        "queue behaviour rules are not evaluated: a full queue drops every new item",
-    ),
-    warned(
-        "Queue.behaviour",
-        "spec.crds.*.operatorBox.reconcile.queue.behaviour",
-        "queue behaviour rules are not evaluated: a full queue drops every new item",
-    ),
-    warned(
         "Queue.shared",
         "spec.crds.*.operatorBox.reconciler.queue.shared",
         "every CRD has a queue of its own; there is no shared queue",
@@ -120,11 +110,6 @@ pub const GAPS: &[Gap] = &[
         "Observe.events",
         "spec.crds.*.operatorBox.observe.events",
         "event matchers are not evaluated",
-    ),
-    warned(
-        "Gate.event_aware",
-        "spec.crds.*.operatorBox.preReconcile.*.eventAware",
-        "events of one CR are merged into one queue item",
     ),
     warned(
         "Setup.helm",

@@ -568,6 +568,18 @@ fn gate_check(cx: &mut Cx<'_>, crd: &Crd, rest: &str, gate: &Gate, declared: Opt
             );
         }
     }
+    if let Some(e) = gate.event_aware.as_ref().filter(|e| e.value)
+        && !rest.ends_with("reconcileGate")
+    {
+        cx.crd_warning(
+            crd,
+            Some(&e.at),
+            "event-aware-enqueue-gate",
+            &format!("{rest}.eventAware"),
+            "`eventAware` has no effect here: only `preReconcile.reconcileGate` is event-aware (an enqueue gate runs before the queue, on each event already)",
+            "move `eventAware: true` to `preReconcile.reconcileGate`",
+        );
+    }
     if let Some(f) = &gate.fail_policy
         && !["open", "closed"].contains(&f.value.as_str())
     {

@@ -345,6 +345,7 @@ impl Cross {
         let matches: Vec<Arc<DynamicObject>> = match &selection {
             Selection::Name { namespace, name } => {
                 let key = Key {
+                    event: 0,
                     namespace: namespace.clone(),
                     name: name.clone(),
                 };
@@ -802,6 +803,7 @@ mod tests {
         assert_eq!(
             cross.dependents(&crs, "database", &changed),
             [Key {
+                event: 0,
                 namespace: Some("prod".into()),
                 name: "shop".into()
             }]

@@ -40,7 +40,8 @@ use crate::discovery::Discovery;
 use crate::metrics::CrdMetrics;
 use crate::observe::{Cross, Dependent, Primary, Secondary, Source, Sources, secondary};
 use crate::work::{
-    Action, ActiveWorkers, Health, Intake, Key, Queue, QueueConfig, Workers, WorkersConfig, workers,
+    Action, ActiveWorkers, Behaviour, Health, Intake, Key, Queue, QueueConfig, Rule, Workers,
+    WorkersConfig, workers,
 };
 use autoscale::{Autoscaler, Baseline, Plan, Scale, Stats};
 use child_watches::ChildWatches;
@@ -141,6 +142,7 @@ pub struct BoxConfig {
     field_manager: Option<String>,
     autoscale: Option<Plan>,
     gates: Arc<gate::Gates>,
+    behaviour: Arc<Behaviour<gate::Gate>>,
     secondary: Vec<Secondary>,
     sources: Option<Sources>,
     child_watches: Option<ChildWatches>,
@@ -164,6 +166,7 @@ impl BoxConfig {
             field_manager: None,
             autoscale: None,
             gates: Arc::default(),
+            behaviour: Arc::default(),
             secondary: Vec::new(),
             sources: None,
             child_watches: None,
@@ -201,6 +204,7 @@ impl BoxConfig {
             failure_threshold: settings.failure_threshold,
             autoscale: Plan::of(crd, settings.workers as usize),
             gates: Arc::new(gate::Gates::of(crd)),
+            behaviour: Arc::new(behaviour_of(settings.behaviour.as_ref())),
             secondary: Secondary::of_crd(crd),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
@@ -255,6 +259,14 @@ impl BoxConfig {
     #[must_use]
     pub fn resync(mut self, resync: Duration) -> Self {
         self.resync = resync;
+        self
+    }
+
+    /// What a full queue drops (`queue.behaviour`, see [`Behaviour`]); the default drops
+    /// nothing.
+    #[must_use]
+    pub fn behaviour(mut self, behaviour: Behaviour<gate::Gate>) -> Self {
+        self.behaviour = Arc::new(behaviour);
         self
     }
 
@@ -320,6 +332,31 @@ impl BoxConfig {
     pub fn resource(&self) -> &ApiResource {
         &self.resource
     }
+}
+
+/// The runtime form of a CRD's `queue.behaviour` (none declared: drops nothing).
+fn behaviour_of(declared: Option<&katalog::model::Behaviour>) -> Behaviour<gate::Gate> {
+    let Some(declared) = declared else {
+        return Behaviour::default();
+    };
+    let conditions = |rule: &katalog::model::QueueRule| {
+        (!rule.when.is_empty() || !rule.or.is_empty())
+            .then(|| gate::Gate::conditions(&rule.when, &rule.or))
+    };
+    let mut behaviour = Behaviour::default();
+    if let Some(t) = &declared.on_threshold {
+        let percent = t
+            .value
+            .value
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(100);
+        behaviour = behaviour.on_threshold(percent, conditions(&t.value));
+    }
+    if let Some(l) = &declared.on_limit {
+        let drop = l.value.drop.unwrap_or(true);
+        behaviour = behaviour.on_limit(Rule::new(drop, conditions(&l.value)));
+    }
+    behaviour
 }
 
 /// `k=v,k2=v2` of a selector map, or `None` when it is empty.
@@ -480,6 +517,8 @@ impl OperatorBox {
             pending,
             render: Arc::clone(&render),
             gone,
+            metrics: metrics.clone(),
+            events: Arc::default(),
         };
         tasks.spawn(watch.clone().primary(writer));
         let registry = config.child_watches.clone().unwrap_or_default();
@@ -733,23 +772,43 @@ fn reconcile_from_store<R: Reconcile>(
 ) -> impl Fn(Key) -> futures::future::BoxFuture<'static, Result<Action, R::Error>> + Send + Sync + 'static
 {
     let resource = resource.clone();
+    let per_object = gate::PerObject::default();
     move |key: Key| {
-        let cr = store.get(&key.object_ref(&resource));
+        let store = store.clone();
+        let resource = resource.clone();
         let reconcile = Arc::clone(&reconcile);
         let stats = stats.clone();
         let gate = gate.clone();
+        let per_object = per_object.clone();
         Box::pin(async move {
-            let held = match &cr {
+            // Event-aware keys of one CR are distinct items: one reconcile of the CR at a time.
+            let _serial = if key.event == 0 {
+                None
+            } else {
+                Some(per_object.lock(&key).await)
+            };
+            let cr = store.get(&key.object_ref(&resource));
+            let (held, sentinels) = match &cr {
                 Some(cr) => gate.holds(&key, cr).await,
-                None => false,
+                None => (false, None),
             };
             match cr {
                 Some(_) if held => {
                     tracing::debug!(%key, "the reconcile gate holds the CR");
                     Ok(Action::Gated)
                 }
-                Some(cr) => reconcile.reconcile(cr, &stats).await,
+                Some(cr) => {
+                    let result = reconcile.reconcile(cr, &stats).await;
+                    // A retry is judged with the sentinels of the event that queued it.
+                    if let (Err(error), Some(sentinels)) = (&result, sentinels)
+                        && R::retry(error)
+                    {
+                        gate.keep_for_retry(key.clone(), sentinels);
+                    }
+                    result
+                }
                 None => {
+                    gate.forget(&key);
                     tracing::debug!(%key, "gone from the cache; nothing to reconcile");
                     Ok(Action::Done)
                 }
