@@ -59,7 +59,7 @@ impl Server {
         Server { url, answer, seen }
     }
 
-    fn answer(&self, answer: Value) {
+    pub fn answer(&self, answer: Value) {
         *self.answer.lock().unwrap() = answer;
     }
 
