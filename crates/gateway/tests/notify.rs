@@ -272,6 +272,7 @@ spec:
         status: "False".into(),
         reason: "ReconcileError".into(),
         message: "image pull failed".into(),
+        teams: Vec::new(),
     });
     let hook = tokio::time::timeout(Duration::from_secs(20), hooks.recv())
         .await
