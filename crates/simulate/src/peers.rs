@@ -33,6 +33,8 @@ pub fn sources(api: &MemoryApi, katalog: &Katalog) -> Sources {
             Source {
                 store: writer.as_reader(),
                 resource,
+                // No box runs in a simulation: `.cross.<as>.health`/`.metrics` stay absent.
+                vitals: None,
             },
         );
     }

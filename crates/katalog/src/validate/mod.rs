@@ -11,6 +11,7 @@ mod gateway;
 mod identity;
 mod namespaces;
 mod notes;
+mod notify;
 mod observe;
 mod reconciler;
 mod resources;
@@ -38,6 +39,7 @@ pub fn validate(katalog: &Katalog, resolver: &mut Resolver) {
     observe::check(&mut cx);
     gateway::check(&mut cx);
     notes::check(&mut cx);
+    notify::check(&mut cx);
     resources::check(&mut cx);
     templates::check(&mut cx);
     unsupported::check(&mut cx);

@@ -11,5 +11,5 @@ pub mod cross;
 pub mod remote;
 pub mod secondary;
 
-pub use cross::{Cross, Dependent, Source, Sources};
+pub use cross::{Cross, Dependent, Source, Sources, Vitals};
 pub use secondary::{Change, KeyFrom, Primary, Secondary};

@@ -528,7 +528,7 @@ impl OperatorBox {
             children.attach(&api_version, &kind, index);
             subscriptions.push(subscription);
         }
-        attach(&mut tasks, &watch, reconcile.cross());
+        attach(&mut tasks, &watch, reconcile.cross(), &stats);
         tasks.spawn(watch.clone().resync());
         tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
         if let Some(plan) = &config.autoscale {
@@ -707,7 +707,12 @@ impl OperatorBox {
 /// changes of the CRDs they read, and spawns one task per `watch:` entry into `tasks`. Keys
 /// go to the box's intake through the CRD's enqueue gate ([`primary::Watch::add_triggered`]), so they
 /// are dropped while the box is inactive, as its own watches' are.
-fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cross>>) {
+fn attach(
+    tasks: &mut JoinSet<()>,
+    watch: &primary::Watch,
+    cross: Option<Arc<Cross>>,
+    stats: &Stats,
+) {
     let primary::Watch {
         client,
         config,
@@ -726,6 +731,10 @@ fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cro
             Source {
                 store: store.clone(),
                 resource: config.resource().clone(),
+                vitals: Some(Arc::new(autoscale::Vitals {
+                    name: config.name().to_owned(),
+                    stats: stats.clone(),
+                })),
             },
         );
         if let Some(cross) = cross {

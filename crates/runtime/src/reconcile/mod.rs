@@ -307,6 +307,8 @@ pub struct Reconciler {
     calls: Option<Arc<crate::outbound::Calls>>,
     /// The CRD's `cross:` reads with a remote `source`, when it has any.
     remote_cross: Option<Arc<crate::observe::remote::RemoteCross>>,
+    /// The CRD's status field conditions with `notify:`, when it has any.
+    alerts: Option<crate::outbound::alerts::Alerts>,
     /// The CRD's remote reconciler, when it has one.
     remote: Option<Arc<crate::outbound::remote::Remote>>,
     /// The children cache its OperatorBox attached (see [`Reconciler::use_child_cache`]).
@@ -366,6 +368,7 @@ impl Reconciler {
         .map(|r| Arc::new(r.stubbed(config.stub_external)));
         let remote_cross =
             crate::observe::remote::RemoteCross::of(crd, client.clone()).map(Arc::new);
+        let alerts = crate::outbound::alerts::Alerts::of(crd);
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -412,6 +415,7 @@ impl Reconciler {
             cross,
             calls,
             remote_cross,
+            alerts,
             remote,
             box_cache: std::sync::OnceLock::new(),
             primary_store: std::sync::OnceLock::new(),
@@ -841,6 +845,7 @@ impl Reconciler {
             let fields: Vec<_> = declared.fields.iter().map(|f| &f.value).collect();
             let failed = findings.error.is_some() || findings.denied.is_some();
             status::declared_fields(&mut body, &fields, data, &*self.render, self.now(), failed);
+            self.alert(cr, data);
         }
         for (k, v) in merged.into_iter().flatten() {
             body.entry(k.clone()).or_insert_with(|| v.clone());
@@ -868,6 +873,26 @@ impl Reconciler {
         }
     }
 
+    /// Queues a notice to its teams for each `notify:` condition that started to hold.
+    fn alert(&self, cr: &DynamicObject, data: &Value) {
+        let (Some(notifier), Some(alerts)) = (&self.config.notifier, &self.alerts) else {
+            return;
+        };
+        let uid = cr.metadata.uid.as_deref().unwrap_or_default();
+        for fired in alerts.fired(uid, data, &*self.render, self.now()) {
+            notifier.send(crate::outbound::notify::Notice {
+                crd: self.crd.name.clone(),
+                name: cr.metadata.name.clone().unwrap_or_default(),
+                namespace: cr.metadata.namespace.clone().unwrap_or_default(),
+                condition: fired.condition,
+                status: "True".into(),
+                reason: "ConditionMet".into(),
+                message: fired.message,
+                teams: fired.teams,
+            });
+        }
+    }
+
     /// Queues a notice per condition transition a status write made (never waits).
     fn notify(&self, cr: &DynamicObject, transitions: Vec<(String, String, String, String)>) {
         let Some(notifier) = &self.config.notifier else {
@@ -882,6 +907,7 @@ impl Reconciler {
                 status,
                 reason,
                 message,
+                teams: Vec::new(),
             });
         }
     }
@@ -934,6 +960,9 @@ impl Reconciler {
     pub fn forget(&self, uid: &str) {
         self.memo.forget_owner(uid);
         self.events.forget(uid);
+        if let Some(alerts) = &self.alerts {
+            alerts.forget(uid);
+        }
         if let Ok(mut a) = self.announced.lock() {
             a.remove(uid);
         }

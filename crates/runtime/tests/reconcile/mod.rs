@@ -61,6 +61,18 @@ impl World {
         operator_box: &str,
         config: ReconcilerConfig,
     ) -> World {
+        Self::new_in_document(prefix, "", entry, operator_box, config).await
+    }
+
+    /// [`World::new_with`], with `document` (top-level keys such as `notification:`) written
+    /// before `spec:`.
+    pub async fn new_in_document(
+        prefix: &str,
+        document: &str,
+        entry: &str,
+        operator_box: &str,
+        config: ReconcilerConfig,
+    ) -> World {
         let cp = testenv::shared().await;
         let admin = cp.client().await.unwrap();
         let ns = testenv::namespace(&admin, prefix).await;
@@ -70,6 +82,7 @@ impl World {
             "apiVersion: orkestra.orkspace.io/v1
 kind: Katalog
 metadata: {{name: {prefix}-katalog}}
+{document}
 spec:
   crds:
     widget:
