@@ -28,12 +28,33 @@ async fn token_checker() -> String {
     tokio::spawn(async move {
         while let Ok((mut conn, _)) = listener.accept().await {
             tokio::spawn(async move {
+                // One request at a time on a kept-alive connection: its whole head (a request
+                // may arrive in several reads under load), then its body, then the answer.
+                let mut pending: Vec<u8> = Vec::new();
                 let mut buf = vec![0u8; 8192];
-                while let Ok(n) = conn.read(&mut buf).await {
-                    if n == 0 {
-                        return;
+                loop {
+                    let head_end = loop {
+                        if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&pending[..head_end]).to_lowercase();
+                    let body_len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    while pending.len() < head_end + body_len {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
                     }
-                    let head = String::from_utf8_lossy(&buf[..n]).to_lowercase();
+                    pending.drain(..head_end + body_len);
                     let status = if head.contains(&format!("authorization: bearer {TOKEN}")) {
                         "200 OK"
                     } else {
