@@ -168,6 +168,7 @@ impl RuntimeView for Fixture {
                 vec![ChildView {
                     name: text("name"),
                     namespace: text("namespace"),
+                    uid: String::new(),
                     ready: Some(true),
                 }],
             ),
@@ -176,6 +177,7 @@ impl RuntimeView for Fixture {
                 vec![ChildView {
                     name: format!("{}-web", text("name")),
                     namespace: text("namespace"),
+                    uid: String::new(),
                     ready: None,
                 }],
             ),
