@@ -110,6 +110,9 @@ pub struct ChildView {
     pub name: String,
     /// Its namespace (empty when cluster-scoped).
     pub namespace: String,
+    /// Its uid: a child deleted and created again has a new one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub uid: String,
     /// Whether it is ready, for kinds that have a readiness notion.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ready: Option<bool>,

@@ -375,6 +375,10 @@ pub struct DevArgs {
     /// With a Katalog: port of the Control Center on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = control::DEFAULT_PORT)]
     pub ui_port: u16,
+    /// With a Katalog that declares webhooks (admission, conversion, protection): do not start
+    /// the gateway, so the API server calls no webhook.
+    #[arg(long)]
+    pub no_gateway: bool,
 }
 
 /// Arguments of `ork template`.
