@@ -7,7 +7,8 @@ use katalog::{Crd, Katalog};
 use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
-use crate::memory_api::{Kind, MemoryApi};
+use crate::api::Api;
+use crate::memory_api::Kind;
 
 /// The kind a Katalog CRD is served as (with a status subresource).
 pub fn crd_kind(crd: &Crd) -> Kind {
@@ -87,21 +88,36 @@ fn crd_file_documents(crd: &Crd) -> Vec<Value> {
 }
 
 /// Serves every CRD of the Katalog (as its `crdFile` declares it, when it has one: status
-/// subresource or not), then the given CRD documents' kinds (which win).
-pub fn serve_katalog(api: &MemoryApi, katalog: &Katalog, crd_documents: &[Value]) {
+/// subresource or not), then the given CRD documents' kinds (which win); on the control
+/// plane, a Katalog CRD no document declares is installed as one that keeps any fields.
+///
+/// # Errors
+/// The control plane refused a CRD.
+pub async fn serve_katalog(
+    api: &Api,
+    katalog: &Katalog,
+    crd_documents: &[Value],
+) -> Result<(), String> {
+    let mut documents: Vec<Value> = katalog.crds.iter().flat_map(crd_file_documents).collect();
+    documents.extend(crd_documents.iter().cloned());
+    let declared = |kind: &Kind| {
+        documents
+            .iter()
+            .flat_map(kinds_of_crd_document)
+            .any(|k| k.group == kind.group && k.version == kind.version && k.kind == kind.kind)
+    };
     for crd in &katalog.crds {
-        api.add_kind(crd_kind(crd));
-        for doc in crd_file_documents(crd) {
-            for kind in kinds_of_crd_document(&doc) {
-                api.add_kind(kind);
-            }
+        let kind = crd_kind(crd);
+        if !declared(&kind) {
+            api.add_kind(kind).await?;
         }
     }
-    for doc in crd_documents {
-        for kind in kinds_of_crd_document(doc) {
-            api.add_kind(kind);
+    for doc in &documents {
+        if doc.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
+            api.add_crd_document(doc).await?;
         }
     }
+    Ok(())
 }
 
 /// The status a Deployment has once its replicas are all available.
@@ -145,7 +161,7 @@ fn complete_job(object: &Value) -> Value {
 /// Stands in for the controllers a cluster runs, without recording ops: every Deployment
 /// becomes Available with all its replicas, every Job complete. Returns how many objects
 /// changed.
-pub fn settle_workloads(api: &MemoryApi) -> usize {
+pub async fn settle_workloads(api: &Api) -> usize {
     let mut changed = 0;
     for (api_version, kind, status) in [
         (
@@ -158,7 +174,7 @@ pub fn settle_workloads(api: &MemoryApi) -> usize {
         let Some(kind) = api.kind(api_version, kind) else {
             continue;
         };
-        for object in api.list(&kind) {
+        for object in api.list(&kind).await {
             let namespace = object
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str);
@@ -166,7 +182,10 @@ pub fn settle_workloads(api: &MemoryApi) -> usize {
                 .pointer("/metadata/name")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            if api.set_status(&kind, namespace, name, status(&object)) {
+            if api
+                .set_status(&kind, namespace, name, status(&object))
+                .await
+            {
                 changed += 1;
             }
         }
