@@ -1,12 +1,13 @@
 //! `ork simulate [PATH...] [-f FILE] [--cr CR] [--crd NAME] [--cycles N]`: the real reconcile
-//! of each CRD, cycle by cycle, against an in-memory API (see the `simulate` crate), and
-//! `ork simulate init`.
+//! of each CRD, cycle by cycle, against an in-memory API (or, with `--envtest`, a local
+//! control plane started for each run; see the `simulate` crate), and `ork simulate init`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use simulate::api::Backend;
 use simulate::suite::{self, Job, Report, Settings};
 
 use super::{SimulateArgs, SimulateCommand, SimulateInitArgs};
@@ -73,14 +74,48 @@ fn default_target() -> anyhow::Result<Target> {
     bail!("no simulate.yaml, katalog.yaml or komposer.yaml in the current directory")
 }
 
-/// Runs `ork simulate`.
-pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    if args.envtest {
+/// Refuses the flags of Orkestra's `ork simulate` that ork does not implement, each with
+/// why, and a `--k8s-version` other than the control plane ork builds.
+fn refuse_unsupported(args: &SimulateArgs) -> anyhow::Result<()> {
+    if args.dev_server || args.dev_server_port.is_some() {
         bail!(
-            "--envtest is not supported yet: ork simulate runs against its in-memory API only \
-             (use `ork e2e` to run on the local control plane)"
+            "--dev-server{} is not supported: ork has no copy of Orkestra's canned dev server \
+             (fixed answers on :9999 for its example packs' external calls); \
+             use --skip-external to answer external calls with an empty success",
+            if args.dev_server_port.is_some() {
+                "/--dev-server-port"
+            } else {
+                ""
+            }
         );
     }
+    if let Some(target) = &args.target {
+        bail!(
+            "--target {target} is not supported: ork simulate runs a CRD's operatorBox, not \
+             a serve target's"
+        );
+    }
+    if let Some(version) = &args.k8s_version {
+        if !args.envtest {
+            bail!("--k8s-version {version} needs --envtest: the in-memory API has no version");
+        }
+        let built = testenv::KUBERNETES_VERSION;
+        let wanted = version.trim_start_matches('v');
+        let built_bare = built.trim_start_matches('v');
+        let minor = built_bare.rsplit_once('.').map_or(built_bare, |(m, _)| m);
+        if wanted != built_bare && wanted != minor {
+            bail!(
+                "--k8s-version {version} is not available: ork's local control plane is \
+                 Kubernetes {built} (the one version control-plane/build.sh builds)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs `ork simulate`.
+pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    refuse_unsupported(&args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
@@ -103,6 +138,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         skip_external: args.skip_external,
         crd: args.crd.clone(),
         debug_ops: args.debug_ops,
+        backend: if args.envtest {
+            Backend::Envtest
+        } else {
+            Backend::Memory
+        },
     };
     let reports = runtime.block_on(async {
         let mut seen = HashSet::new();
