@@ -82,17 +82,21 @@ fn verdict(test: &TestReport) -> (&'static str, String) {
         let detail = s.detail.as_deref().unwrap_or_default();
         format!("{}: {}", s.name, detail.lines().next().unwrap_or_default())
     };
-    let helm = test.steps.iter().find(|s| s.name.starts_with("setup helm"));
+    // A chart whose repository cannot be reached from here blocks the file (needs network).
+    let blocked = test
+        .steps
+        .iter()
+        .find(|s| s.name.starts_with("setup helm") && s.outcome == Outcome::Skip);
     match test.outcome() {
         Outcome::Pass => ("pass", String::new()),
         Outcome::Fail => {
             let failed = test.steps.iter().find(|s| s.outcome == Outcome::Fail);
-            match helm {
+            match blocked {
                 Some(h) => (
                     "blocked",
                     format!(
-                        "needs Helm ({}); then {}",
-                        h.name,
+                        "{}; then {}",
+                        first_line(h),
                         failed.map(first_line).unwrap_or_default()
                     ),
                 ),
@@ -100,6 +104,9 @@ fn verdict(test: &TestReport) -> (&'static str, String) {
             }
         }
         Outcome::Skip => {
+            if let Some(h) = blocked {
+                return ("blocked", first_line(h));
+            }
             let mut reasons: Vec<String> = test
                 .steps
                 .iter()

@@ -69,7 +69,7 @@ impl Api {
     pub async fn add_crd_document(&self, document: &Value) -> Result<(), String> {
         match self {
             Api::Memory(m) => {
-                for kind in crate::world::kinds_of_crd_document(document) {
+                for kind in crate::memory_api::kinds::kinds_of_crd_document(document) {
                     m.add_kind(kind);
                 }
                 Ok(())

@@ -195,7 +195,7 @@ impl EnvtestApi {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        for kind in crate::world::kinds_of_crd_document(&document) {
+        for kind in crate::memory_api::kinds::kinds_of_crd_document(&document) {
             self.register(kind);
         }
         Ok(())
@@ -430,6 +430,6 @@ mod tests {
             crd.pointer("/spec/versions/0/subresources/status")
                 .is_some()
         );
-        assert_eq!(crate::world::kinds_of_crd_document(&crd), vec![kind]);
+        assert_eq!(crate::memory_api::kinds::kinds_of_crd_document(&crd), vec![kind]);
     }
 }

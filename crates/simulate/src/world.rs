@@ -8,6 +8,7 @@ use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use crate::api::Api;
+pub use crate::memory_api::kinds::kinds_of_crd_document;
 use crate::memory_api::Kind;
 
 /// The kind a Katalog CRD is served as (with a status subresource).
@@ -21,37 +22,6 @@ pub fn crd_kind(crd: &Crd) -> Kind {
         namespaced: crd.namespaced,
         status: true,
     }
-}
-
-/// The kinds a CustomResourceDefinition document serves (every served version).
-pub fn kinds_of_crd_document(doc: &Value) -> Vec<Kind> {
-    if doc.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
-        return Vec::new();
-    }
-    let spec = &doc["spec"];
-    let (Some(group), Some(kind), Some(plural)) = (
-        spec["group"].as_str(),
-        spec.pointer("/names/kind").and_then(Value::as_str),
-        spec.pointer("/names/plural").and_then(Value::as_str),
-    ) else {
-        return Vec::new();
-    };
-    let namespaced = spec["scope"].as_str() != Some("Cluster");
-    spec["versions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            Some(Kind {
-                group: group.to_owned(),
-                version: v["name"].as_str()?.to_owned(),
-                kind: kind.to_owned(),
-                plural: plural.to_owned(),
-                namespaced,
-                status: v.pointer("/subresources/status").is_some(),
-            })
-        })
-        .collect()
 }
 
 /// A kind named only by apiVersion and kind (a `custom:` child with no CRD file): plural
