@@ -159,15 +159,11 @@ fn unknown_keys_are_refused() {
 }
 
 #[test]
-fn orkestra_flags_ork_does_not_implement_are_refused_by_name() {
+fn flags_ork_cannot_honour_are_refused_by_name() {
     let dir = hello_dir();
     let file = write_simulate(dir.path(), "");
     for (flags, says) in [
-        (&["--dev-server"][..], "--dev-server is not supported"),
-        (
-            &["--dev-server-port", "9999"][..],
-            "--dev-server/--dev-server-port",
-        ),
+        (&["--dev-server-port", "9999"][..], "needs --dev-server"),
         (&["--target", "web"][..], "--target web is not supported"),
         (&["--k8s-version", "1.37"][..], "needs --envtest"),
         (
@@ -185,6 +181,23 @@ fn orkestra_flags_ork_does_not_implement_are_refused_by_name() {
         let (_, stderr) = text(&output);
         assert!(stderr.contains(says), "{flags:?}: {stderr}");
     }
+}
+
+#[test]
+fn dev_server_listens_for_the_run_on_the_port_given() {
+    let dir = hello_dir();
+    let file = write_simulate(dir.path(), "");
+    let output = ork()
+        .args(["simulate", "--dev-server", "--dev-server-port", "0"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("dev server on http://127.0.0.1:"),
+        "{stderr}"
+    );
 }
 
 #[test]

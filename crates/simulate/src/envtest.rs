@@ -430,6 +430,9 @@ mod tests {
             crd.pointer("/spec/versions/0/subresources/status")
                 .is_some()
         );
-        assert_eq!(crate::memory_api::kinds::kinds_of_crd_document(&crd), vec![kind]);
+        assert_eq!(
+            crate::memory_api::kinds::kinds_of_crd_document(&crd),
+            vec![kind]
+        );
     }
 }

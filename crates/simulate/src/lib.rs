@@ -3,7 +3,8 @@
 //!
 //! - [`memory_api`]: the in-memory API a `kube::Client` talks to, recording every request;
 //!   [`envtest`]: the local control plane recorded the same way (`--envtest`); [`api`]: the
-//!   choice of the two a run takes;
+//!   choice of the two a run takes; [`dev_server`]: fixed answers for Orkestra's example
+//!   packs' external calls (`--dev-server`);
 //! - [`world`]: what it serves for a Katalog, and the controllers it stands in for;
 //! - [`run`]: one CRD's CR reconciled for N cycles by `runtime::Reconciler`, with
 //!   [`peers`] as the caches its `cross:` reads;
@@ -12,6 +13,7 @@
 //! - [`init`]: `ork simulate init`.
 
 pub mod api;
+pub mod dev_server;
 pub mod envtest;
 pub mod expect;
 pub mod file;

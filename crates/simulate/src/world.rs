@@ -8,8 +8,8 @@ use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
 use crate::api::Api;
-pub use crate::memory_api::kinds::kinds_of_crd_document;
 use crate::memory_api::Kind;
+pub use crate::memory_api::kinds::kinds_of_crd_document;
 
 /// The kind a Katalog CRD is served as (with a status subresource).
 pub fn crd_kind(crd: &Crd) -> Kind {

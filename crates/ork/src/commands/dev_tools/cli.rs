@@ -583,11 +583,11 @@ pub struct SimulateArgs {
     /// testenv::KUBERNETES_VERSION; any other version is refused.
     #[arg(long, value_name = "VERSION")]
     pub k8s_version: Option<String>,
-    /// Orkestra's canned dev server for external calls (not built by ork: refused; use
-    /// --skip-external to stub external calls).
+    /// Start a local dev server with fixed answers for the external calls of Orkestra's
+    /// example packs (health, config, sign, token, flags, SBOM, cosign, Vault, OPA, certs).
     #[arg(long)]
     pub dev_server: bool,
-    /// The dev server's port (only with --dev-server, which is refused).
+    /// The dev server's port (with --dev-server; default 9999).
     #[arg(long, value_name = "PORT")]
     pub dev_server_port: Option<u16>,
     /// Simulate a serve target's operatorBox (not supported: refused).

@@ -74,20 +74,11 @@ fn default_target() -> anyhow::Result<Target> {
     bail!("no simulate.yaml, katalog.yaml or komposer.yaml in the current directory")
 }
 
-/// Refuses the flags of Orkestra's `ork simulate` that ork does not implement, each with
-/// why, and a `--k8s-version` other than the control plane ork builds.
+/// Refuses `--target` (not implemented), a `--k8s-version` other than the control plane ork
+/// builds, and flags that need another one.
 fn refuse_unsupported(args: &SimulateArgs) -> anyhow::Result<()> {
-    if args.dev_server || args.dev_server_port.is_some() {
-        bail!(
-            "--dev-server{} is not supported: ork has no copy of Orkestra's canned dev server \
-             (fixed answers on :9999 for its example packs' external calls); \
-             use --skip-external to answer external calls with an empty success",
-            if args.dev_server_port.is_some() {
-                "/--dev-server-port"
-            } else {
-                ""
-            }
-        );
+    if let (Some(port), false) = (args.dev_server_port, args.dev_server) {
+        bail!("--dev-server-port {port} needs --dev-server");
     }
     if let Some(target) = &args.target {
         bail!(
@@ -120,6 +111,15 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if args.dev_server {
+        let port = args
+            .dev_server_port
+            .unwrap_or(simulate::dev_server::DEFAULT_PORT);
+        let addr = runtime
+            .block_on(simulate::dev_server::start(port))
+            .with_context(|| format!("--dev-server: cannot listen on 127.0.0.1:{port}"))?;
+        eprintln!("dev server on http://{addr}");
+    }
     if let Some(SimulateCommand::Init(init)) = args.command {
         return runtime.block_on(init_file(init));
     }
