@@ -288,9 +288,16 @@ impl EnvtestApi {
         };
         let before = object.metadata.resource_version.clone();
         object.data["status"] = status;
-        api.replace_status(name, &PostParams::default(), &object)
+        match api
+            .replace_status(name, &PostParams::default(), &object)
             .await
-            .is_ok_and(|o| o.metadata.resource_version != before)
+        {
+            Ok(o) => o.metadata.resource_version != before,
+            Err(e) => {
+                tracing::warn!(kind = %kind.kind, name, error = %e, "the status write of a stand-in controller was refused");
+                false
+            }
+        }
     }
 
     /// Ops from now on are tagged with `cycle`.

@@ -119,8 +119,15 @@ fn complete_job(object: &Value) -> Value {
         .pointer("/spec/completions")
         .and_then(Value::as_i64)
         .unwrap_or(1);
+    // The API server refuses a Complete Job without start and completion times; the
+    // creation time keeps them the same from cycle to cycle.
+    let at = object
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .unwrap_or("1970-01-01T00:00:00Z");
     json!({
         "succeeded": completions, "active": 0, "ready": 0,
+        "startTime": at, "completionTime": at,
         "conditions": [
             {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"},
             {"type": "Complete", "status": "True", "reason": "CompletionsReached"},

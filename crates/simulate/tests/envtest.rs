@@ -45,3 +45,20 @@ async fn the_hello_pack_passes_on_the_control_plane_with_the_memory_runs_output(
     assert!(envtest.text.contains("+ deployments/"), "{}", envtest.text);
     assert_eq!(without_times(&envtest.text), without_times(&memory.text));
 }
+
+/// The state machine advances when its Job completes: on the control plane the stand-in
+/// Job controller's status write must be one the API server accepts (start and completion
+/// times), or the run stops at cycle 2 where memory goes on to the test Job.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn completed_jobs_advance_the_state_machine_on_the_control_plane_as_in_memory() {
+    let file = pack("intermediate/07-state-machine");
+    let memory = run(&file, Backend::Memory).await;
+    assert!(
+        memory.text.contains("+ jobs/release-test"),
+        "{}",
+        memory.text
+    );
+    let envtest = run(&file, Backend::Envtest).await;
+    assert_eq!(envtest.verdict, Verdict::Passed, "{}", envtest.text);
+    assert_eq!(without_times(&envtest.text), without_times(&memory.text));
+}
