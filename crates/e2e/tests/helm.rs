@@ -10,7 +10,7 @@ use e2e::Outcome;
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::Api;
 
-use crate::util::{control_plane, e2e_file, hello_test, namespace, shared_options};
+use crate::util::{control_plane, e2e_file, namespace, shared_options};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_local_chart_is_installed_with_its_values_and_uninstalled_and_an_unreachable_repo_blocks()
@@ -26,18 +26,26 @@ async fn a_local_chart_is_installed_with_its_values_and_uninstalled_and_an_unrea
           - {{kind: ConfigMap, name: greeting, namespace: {ns}, field: .data.greeting, equals: hi}}
 "
     );
-    let dir = hello_test(&ns, &expect);
+    // No Katalog, CRD or CR (`custom:`): the other tests of this binary share the control
+    // plane and their `Site` kind, which a second Site CRD would make ambiguous to kubectl.
+    let dir = tempfile::tempdir().unwrap();
     let file = e2e_file(dir.path());
-    let text = std::fs::read_to_string(&file).unwrap().replace(
-        "  cluster:\n",
-        &format!(
-            "  setup:
+    let text = format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: E2E
+metadata:
+  name: helm-e2e
+spec:
+  custom: {{target: kubernetes}}
+  cluster:
+    provider: kind
+  setup:
     helm:
       - {{chart: {}, release: greeting, namespace: {ns}, values: {{greeting: hi}}}}
       - {{chart: demo, repo: 'http://127.0.0.1:1/charts', namespace: {ns}}}
-  cluster:\n",
-            chart.display()
-        ),
+  expect:
+{expect}",
+        chart.display()
     );
     std::fs::write(&file, text).unwrap();
     let suite = e2e::load(&file).expect("valid file");
