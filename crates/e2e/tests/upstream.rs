@@ -2,7 +2,7 @@
 //! `ork e2e`'s runner one after another on this binary's shared control plane (the files all
 //! use the `default` namespace, so they cannot run side by side; each one's teardown removes
 //! its CRs, setup manifests and CRDs). Prints one row per file — pass, fail, skip (steps that
-//! cannot run here), blocked (a file the upstream store did not hold, a Helm chart), invalid,
+//! cannot run here), blocked (a file the upstream store did not hold, a Helm chart repository not reachable from here), invalid,
 //! or aggregator — and fails when fewer files pass than the recorded floor. With
 //! `ORK_UPSTREAM_E2E_TABLE=<file>` set, also writes the table as Markdown (this is how
 //! `docs/upstream-e2e.md` is regenerated).
@@ -221,7 +221,7 @@ async fn upstream_e2e_files_pass_at_least_the_floor() {
          keep theirs: the garbage collector sees a new CRD's owners only at its next discovery sync) \
          and a file stops checking at its first failed step (cleanup still runs).\n\n\
          {} files: {passed} pass, {} fail, {} skip (steps that cannot run here: no container runs \
-         in simulated Pods, no upstream gateway Service), {} blocked (a file the upstream store did not hold, a Helm chart), \
+         in simulated Pods, no upstream gateway Service), {} blocked (a file the upstream store did not hold, a Helm chart repository not reachable from here), \
          {} invalid, {} aggregators, {} not run (time budget). Wall time {:.0}s.\n\n\
          | file | verdict | time | reason |\n|---|---|---|---|",
         TIMEOUT_CAP.as_secs(),
