@@ -112,11 +112,6 @@ pub const GAPS: &[Gap] = &[
         "provider blocks are not read",
     ),
     warned(
-        "Emit.events",
-        "spec.crds.*.operatorBox.emit.events",
-        "named events are not emitted",
-    ),
-    warned(
         "Observe.events",
         "spec.crds.*.operatorBox.observe.events",
         "event matchers are not evaluated",

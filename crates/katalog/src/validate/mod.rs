@@ -6,6 +6,7 @@ mod admission;
 mod conversion;
 mod dependencies;
 mod document;
+mod emit;
 pub mod gaps;
 mod gateway;
 mod identity;
@@ -36,6 +37,7 @@ pub fn validate(katalog: &Katalog, resolver: &mut Resolver) {
     admission::check(&mut cx);
     conversion::check(&mut cx);
     observe::check(&mut cx);
+    emit::check(&mut cx);
     gateway::check(&mut cx);
     notes::check(&mut cx);
     resources::check(&mut cx);

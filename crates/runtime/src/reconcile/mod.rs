@@ -22,6 +22,7 @@ mod announce;
 pub mod apply;
 mod converge;
 mod delete;
+mod emit;
 pub mod enrich;
 mod in_box;
 pub mod owned;
@@ -297,6 +298,8 @@ pub struct Reconciler {
     finalizers: Vec<String>,
     finalizer_need: FinalizerNeed,
     announced: Mutex<HashSet<String>>,
+    /// What the `emit.events` declarations last said, per CR.
+    said: emit::Said,
     /// Whether the CRD serves `/status`, as discovery says.
     status_subresource: subresource::StatusSubresource,
     protection: Protection,
@@ -406,6 +409,7 @@ impl Reconciler {
             memo: apply::Memo::default(),
             config,
             announced: Mutex::new(HashSet::new()),
+            said: emit::Said::default(),
             status_subresource,
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
@@ -755,10 +759,12 @@ impl Reconciler {
             Err(e) => {
                 self.event(&cr, EventType::Warning, e.event_reason(), &e.message())
                     .await;
+                self.emit_failed(&cr, data, &e);
                 Err(e)
             }
             Ok(_) => {
                 self.announce_reconciled(&cr, wrote, status_changed);
+                self.emit_named(&cr, emit::Point::Reconcile, &data);
                 let action = remote_requeue
                     .map(Action::RequeueAfter)
                     .unwrap_or_else(|| self.requeue(&data));
@@ -796,7 +802,16 @@ impl Reconciler {
         }
         self.event(cr, EventType::Warning, e.event_reason(), &e.message())
             .await;
+        self.emit_failed(cr, data, &e);
         e
+    }
+
+    /// Emits the `emit.events` of the `error` point, `.error` being the failure's message.
+    fn emit_failed(&self, cr: &DynamicObject, mut data: Value, e: &Error) {
+        if let Some(d) = data.as_object_mut() {
+            d.insert("error".into(), e.message().into());
+        }
+        self.emit_named(cr, emit::Point::Error, &data);
     }
 
     /// Computes and writes the status, with the fields of `merged` (a remote reconciler's
@@ -934,6 +949,7 @@ impl Reconciler {
     pub fn forget(&self, uid: &str) {
         self.memo.forget_owner(uid);
         self.events.forget(uid);
+        self.said.forget(uid);
         if let Ok(mut a) = self.announced.lock() {
             a.remove(uid);
         }

@@ -5,6 +5,7 @@
 mod apply;
 mod budget;
 mod delete;
+mod emit;
 mod gone;
 mod invalid;
 mod packs;
