@@ -116,6 +116,8 @@ struct Families {
     activations: Family<ResultLabels, Counter>,
     autoscale_overrides: Family<CrdLabels, Counter>,
     autoscale_restores: Family<CrdLabels, Counter>,
+    rollbacks: Family<CrdLabels, Counter>,
+    rollback_active: Family<CrdLabels, Gauge>,
     external_calls: Family<CallResultLabels, Counter>,
     external_duration: CallHistograms,
     api_retries: Family<CodeLabels, Counter>,
@@ -151,6 +153,8 @@ impl Metrics {
             activations: Family::default(),
             autoscale_overrides: Family::default(),
             autoscale_restores: Family::default(),
+            rollbacks: Family::default(),
+            rollback_active: Family::default(),
             external_calls: Family::default(),
             external_duration: CallHistograms::new_with_constructor(default_histogram),
             api_retries: Family::default(),
@@ -191,6 +195,16 @@ impl Metrics {
         for (name, help, family) in autoscale {
             registry.register(name, help, family.clone());
         }
+        registry.register(
+            "orkestra_rollback",
+            "Rollbacks to a CR's last successful spec, by CRD",
+            families.rollbacks.clone(),
+        );
+        registry.register(
+            "orkestra_rollback_active",
+            "CRs held at their last successful spec, by CRD",
+            families.rollback_active.clone(),
+        );
         registry.register(
             "orkestra_external_call",
             "External calls, by CRD, call name and result",
@@ -365,6 +379,28 @@ impl CrdMetrics {
                 })
                 .observe(d.as_secs_f64());
         }
+    }
+
+    /// One CR was rolled back to its last successful spec.
+    pub fn record_rollback(&self) {
+        self.families.rollbacks.get_or_create(&self.crd).inc();
+    }
+
+    /// Sets the gauge of CRs held at their last successful spec.
+    pub fn set_rollback_active(&self, active: usize) {
+        set(&self.families.rollback_active, &self.crd, active);
+    }
+
+    /// (rollbacks since start, CRs held now), zero for a CRD that never rolled back (no
+    /// series is created by asking).
+    pub fn rollbacks(&self) -> (u64, i64) {
+        let total = self.families.rollbacks.get(&self.crd).map(|c| c.get());
+        let active = self
+            .families
+            .rollback_active
+            .get(&self.crd)
+            .map(|g| g.get());
+        (total.unwrap_or_default(), active.unwrap_or_default())
     }
 
     /// Sets the queue depth gauge.

@@ -12,6 +12,7 @@ mod includes;
 mod kordination;
 mod leader;
 mod notify;
+mod observe_events;
 mod operator_box;
 mod packs;
 mod reconcile;

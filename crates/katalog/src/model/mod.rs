@@ -45,8 +45,8 @@ pub use motif::{InputType, MotifDocument, MotifImport, MotifInput};
 pub use notes::{NoteFunction, Notes};
 pub use notification::{Notification, Slack, Team, Teams};
 pub use observe::{
-    Cross, CrossAuth, CrossSelector, CrossSource, External, Fires, Gate, KeyFrom, Observe,
-    PreReconcile, Watch,
+    Cross, CrossAuth, CrossSelector, CrossSource, EventMatcher, EventObject, External, Fires, Gate,
+    KeyFrom, Observe, PreReconcile, Watch,
 };
 pub use operator_box::{Emit, LayoutConflict, OperatorBox, RuntimeSection};
 pub use polymorphic::{

@@ -77,24 +77,14 @@ pub const GAPS: &[Gap] = &[
         "every CRD has a queue of its own; there is no shared queue",
     ),
     warned(
-        "OperatorBox.rollback",
-        "spec.crds.*.operatorBox.rollback",
-        "rollback is not performed",
+        "Rollback.on_rollback",
+        "spec.crds.*.operatorBox.rollback.onRollback",
+        "`onRollback` templates are not applied; a rollback re-applies the CRD's own templates with the last successful spec",
     ),
     warned(
-        "RuntimeSection.rollback",
-        "spec.crds.*.operatorBox.runtime.rollback",
-        "rollback is not performed",
-    ),
-    warned(
-        "OperatorBox.roll_back_on_error",
-        "spec.crds.*.operatorBox.rollBackOnError",
-        "rollback is not performed",
-    ),
-    warned(
-        "RuntimeSection.roll_back_on_error",
-        "spec.crds.*.operatorBox.runtime.rollBackOnError",
-        "rollback is not performed",
+        "Rollback.on_rollback",
+        "spec.crds.*.operatorBox.runtime.rollback.onRollback",
+        "`onRollback` templates are not applied; a rollback re-applies the CRD's own templates with the last successful spec",
     ),
     warned(
         "RuntimeSection.cleanup",
@@ -110,11 +100,6 @@ pub const GAPS: &[Gap] = &[
         "Document.providers",
         "providers",
         "provider blocks are not read",
-    ),
-    warned(
-        "Observe.events",
-        "spec.crds.*.operatorBox.observe.events",
-        "event matchers are not evaluated",
     ),
     warned(
         "Gate.event_aware",

@@ -15,6 +15,7 @@ mod notes;
 mod observe;
 mod reconciler;
 mod resources;
+mod rollback;
 mod status;
 pub mod templates;
 mod unsupported;
@@ -38,6 +39,7 @@ pub fn validate(katalog: &Katalog, resolver: &mut Resolver) {
     conversion::check(&mut cx);
     observe::check(&mut cx);
     emit::check(&mut cx);
+    rollback::check(&mut cx);
     gateway::check(&mut cx);
     notes::check(&mut cx);
     resources::check(&mut cx);

@@ -19,6 +19,7 @@
 
 pub mod autoscale;
 pub mod children;
+mod event_gate;
 pub mod gate;
 mod primary;
 pub mod watch_gate;
@@ -138,6 +139,7 @@ pub struct BoxConfig {
     autoscale: Option<Plan>,
     gates: Arc<gate::Gates>,
     secondary: Vec<Secondary>,
+    events: Vec<crate::observe::events::EventWatch>,
     sources: Option<Sources>,
 }
 
@@ -160,6 +162,7 @@ impl BoxConfig {
             autoscale: None,
             gates: Arc::default(),
             secondary: Vec::new(),
+            events: Vec::new(),
             sources: None,
         }
     }
@@ -196,6 +199,7 @@ impl BoxConfig {
             autoscale: Plan::of(crd, settings.workers as usize),
             gates: Arc::new(gate::Gates::of(crd)),
             secondary: Secondary::of_crd(crd),
+            events: crate::observe::events::EventWatch::of_crd(crd),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
     }
@@ -666,16 +670,26 @@ fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cro
             });
         }
     }
-    if config.secondary_watches().is_empty() {
-        return;
-    }
-    // One discovery cache per box, as the reconcile's: boxes share nothing mutable.
-    let discovery = Arc::new(Discovery::new(client.clone()));
     let primary = Primary {
         resource: config.resource().clone(),
         namespaced: config.is_namespaced(),
         store: store.clone(),
     };
+    if !config.events.is_empty() {
+        tasks.spawn(crate::observe::events::run(
+            client.clone(),
+            config.name().to_owned(),
+            config.events.clone(),
+            primary.clone(),
+            health.clone(),
+            (event_gate::admit(&config.events, render), enqueue.clone()),
+        ));
+    }
+    if config.secondary_watches().is_empty() {
+        return;
+    }
+    // One discovery cache per box, as the reconcile's: boxes share nothing mutable.
+    let discovery = Arc::new(Discovery::new(client.clone()));
     for entry in config.secondary_watches() {
         tasks.spawn(secondary::run(
             client.clone(),

@@ -27,6 +27,7 @@ pub mod enrich;
 mod in_box;
 pub mod owned;
 pub mod prune;
+pub mod rollback;
 pub mod secrets;
 pub mod siblings;
 pub mod status;
@@ -300,6 +301,8 @@ pub struct Reconciler {
     announced: Mutex<HashSet<String>>,
     /// What the `emit.events` declarations last said, per CR.
     said: emit::Said,
+    /// The CRD's rollback policy and state, when it declares one.
+    rollback: Option<rollback::Rollback>,
     /// Whether the CRD serves `/status`, as discovery says.
     status_subresource: subresource::StatusSubresource,
     protection: Protection,
@@ -392,6 +395,7 @@ impl Reconciler {
             config.status_refresh,
         );
         Ok(Reconciler {
+            rollback: rollback::Rollback::of(crd, config.metrics.clone()),
             katalog_name: katalog.name.clone(),
             render,
             profiles: ProfileRegistry::from_katalog(katalog),
@@ -716,10 +720,15 @@ impl Reconciler {
             warned: admitted.warned,
             error: None,
         };
-        let converged = match (&findings_base.denied, external) {
-            (Some(denied), _) => Err(Error::ValidationDenied(denied.clone())),
-            (None, Err(halted)) => Err(halted),
-            (None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
+        let held = self.rolled_back_spec(&cr);
+        let converged = match (&held, &findings_base.denied, external) {
+            (Some(spec), _, _) => {
+                self.converge_previous(&cr, &data, &template_keys, spec)
+                    .await
+            }
+            (None, Some(denied), _) => Err(Error::ValidationDenied(denied.clone())),
+            (None, None, Err(halted)) => Err(halted),
+            (None, None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
         };
         let (result, children, wrote, remote_status, remote_requeue) = match converged {
             Ok(c) => (Ok(()), c.children, c.wrote, c.status, c.requeue),
@@ -737,6 +746,7 @@ impl Reconciler {
         }
         let findings = status::Findings {
             error: match &result {
+                Ok(_) if held.is_some() => Some(self.rollback_message(&cr)),
                 Err(Error::ValidationDenied(_)) | Ok(_) => None,
                 Err(e) => Some(e.message()),
             },
@@ -759,10 +769,15 @@ impl Reconciler {
             Err(e) => {
                 self.event(&cr, EventType::Warning, e.event_reason(), &e.message())
                     .await;
+                if held.is_none() {
+                    self.count_failure(&cr, &data, &template_keys).await;
+                }
                 self.emit_failed(&cr, data, &e);
                 Err(e)
             }
+            Ok(_) if held.is_some() => Ok(Action::Done),
             Ok(_) => {
+                self.record_good(&cr).await;
                 self.announce_reconciled(&cr, wrote, status_changed);
                 self.emit_named(&cr, emit::Point::Reconcile, &data);
                 let action = remote_requeue
@@ -950,6 +965,9 @@ impl Reconciler {
         self.memo.forget_owner(uid);
         self.events.forget(uid);
         self.said.forget(uid);
+        if let Some(r) = &self.rollback {
+            r.forget(uid);
+        }
         if let Ok(mut a) = self.announced.lock() {
             a.remove(uid);
         }

@@ -10,6 +10,7 @@ mod gone;
 mod invalid;
 mod packs;
 mod restart;
+mod rollback;
 mod secrets;
 mod status;
 mod template_parity;
