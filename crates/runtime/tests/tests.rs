@@ -18,6 +18,7 @@ mod packs;
 mod reconcile;
 mod remote;
 mod remove_finalizers;
+mod setup_wait;
 mod support;
 mod unique;
 mod wait;

@@ -51,6 +51,7 @@ pub use observe::{
 pub use operator_box::{Emit, LayoutConflict, OperatorBox, RuntimeSection};
 pub use polymorphic::{
     DependCondition, Dependency, DependsOn, Labels, OneOrMany, RetryBackoff, ScalarString, Setup,
+    SetupWait,
 };
 pub use profiles::{ProfileMap, Profiles, ReconcilerProfile};
 pub use publish::{Publish, PublishTests, Signing};

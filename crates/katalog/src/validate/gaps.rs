@@ -112,11 +112,6 @@ pub const GAPS: &[Gap] = &[
         "Helm releases of `setup` are not installed",
     ),
     warned(
-        "Setup.wait",
-        "spec.crds.*.setup.wait",
-        "`setup` does not wait for these conditions",
-    ),
-    warned(
         "Conversion.participant",
         "spec.crds.*.conversion.participant",
         "conversion statistics are not kept",
