@@ -769,7 +769,9 @@ impl Reconciler {
             Err(e) => {
                 self.event(&cr, EventType::Warning, e.event_reason(), &e.message())
                     .await;
-                if held.is_none() {
+                // Only failures the queue retries (the API server refused or failed): an
+                // invalid spec (denied, unrenderable) applied nothing there is to roll back.
+                if held.is_none() && e.retry() {
                     self.count_failure(&cr, &data, &template_keys).await;
                 }
                 self.emit_failed(&cr, data, &e);

@@ -7,8 +7,10 @@
 //!   metadata write per successful spec change, none in a steady state. An annotation, not
 //!   memory, so a restarted ork still knows it (and can still hold a rolled-back CR).
 //! - **Trigger**: `rollback.trigger.consecutiveFailures` (default 3) failed reconciles of a CR
-//!   in a row, all within `withinDuration` when set. The count is kept in memory (a restart
-//!   starts it again) and reset by a success.
+//!   in a row, all within `withinDuration` when set. Only failures the queue retries count
+//!   (the API server refused or failed a write): a spec that validation denies or that does not
+//!   render applied nothing, so there is nothing to roll back. The count is kept in memory (a
+//!   restart starts it again) and reset by a success.
 //! - **Rolling back** converges the CRD's own templates (`onCreate`, `onReconcile`; `once: true`
 //!   resources are never re-applied once created) with `.spec` set to the last good spec, and
 //!   also readable as `.previous.spec` (with `.previous.metadata`, the CR's). The CR's
