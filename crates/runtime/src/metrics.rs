@@ -521,6 +521,31 @@ mod tests {
     }
 
     #[test]
+    fn rollbacks_are_read_back_per_crd_without_creating_series() {
+        let metrics = Metrics::new();
+        let web = metrics.crd("web");
+        assert_eq!(metrics.crd("db").rollbacks(), (0, 0));
+        assert!(
+            !metrics
+                .encode()
+                .contains("orkestra_rollback_total{crd=\"db\"}")
+        );
+        web.record_rollback();
+        web.record_rollback();
+        web.set_rollback_active(1);
+        assert_eq!(metrics.crd("web").rollbacks(), (2, 1));
+        let text = metrics.encode();
+        assert!(
+            text.contains("orkestra_rollback_total{crd=\"web\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orkestra_rollback_active{crd=\"web\"} 1"),
+            "{text}"
+        );
+    }
+
+    #[test]
     fn each_report_counts_as_its_outcome_and_a_gated_one_not_at_all() {
         let metrics = Metrics::new();
         let website = metrics.crd("website");

@@ -95,3 +95,41 @@ async fn a_refused_spec_is_rolled_back_after_three_failures_until_the_spec_chang
     assert_eq!(w.reconciler.rollback_counts(), Some((1, 0)));
     assert_eq!(condition(&*w.get("app").await, "Ready")["status"], "True");
 }
+
+/// A denied spec applied nothing: however often it fails, there is nothing to roll back.
+#[tokio::test]
+async fn a_denied_spec_is_not_rolled_back() {
+    let w = World::new(
+        "rollbackdeny",
+        r#"      validation:
+        rules:
+          - field: spec.version
+            notEquals: bad
+            message: not bad"#,
+        r#"
+        rollBackOnError: true
+        onReconcile:
+          configMaps:
+            - name: '{{ .metadata.name }}-config'
+              data: {version: '{{ .spec.version }}'}
+"#,
+    )
+    .await;
+    w.create("app", json!({"version": "v1"})).await;
+    w.reconcile("app").await.unwrap();
+    w.set_spec("app", json!({"version": "bad"})).await;
+    for _ in 0..4 {
+        let err = w.reconcile("app").await.unwrap_err();
+        assert!(!err.retry());
+    }
+    assert_eq!(w.reconciler.rollback_counts(), Some((0, 0)));
+    let cr = w.get("app").await;
+    assert!(
+        !cr.metadata
+            .annotations
+            .as_ref()
+            .unwrap()
+            .contains_key(ROLLED_BACK_AT)
+    );
+    assert_eq!(condition(&cr, "ValidationFailed")["status"], "True");
+}
