@@ -81,6 +81,8 @@ impl Fixture {
                               "verbs": ["get", "list", "watch"]}),
             ],
             health: snapshot,
+            rollback_total: 0,
+            rollback_active: 0,
             settings: if name == "website" {
                 CrdSettings {
                     admission: AdmissionView {

@@ -249,6 +249,7 @@ impl RuntimeView for LiveView {
                     }
                 }
                 health.is_konductor = self.is_konductor();
+                let (rollback_total, rollback_active) = self.metrics.crd(&crd.name).rollbacks();
                 CrdView {
                     name: crd.name.clone(),
                     gvk: crd.gvk.clone(),
@@ -259,6 +260,8 @@ impl RuntimeView for LiveView {
                     resync: crd.resync,
                     rbac: crd.rbac.clone(),
                     health,
+                    rollback_total,
+                    rollback_active,
                     settings,
                 }
             })

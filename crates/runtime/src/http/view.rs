@@ -99,6 +99,10 @@ pub struct CrdView {
     pub rbac: Vec<serde_json::Value>,
     /// The live health, with queue depth and resource count filled in.
     pub health: HealthSnapshot,
+    /// Rollbacks to a CR's last successful spec since start (spec §12.7).
+    pub rollback_total: u64,
+    /// CRs held at their last successful spec now.
+    pub rollback_active: i64,
     /// What the Katalog entry declares: visible routes, gateway features, autoscaler.
     pub settings: CrdSettings,
 }

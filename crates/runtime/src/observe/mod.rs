@@ -8,6 +8,7 @@
 //! its objects to [`Sources::changed`] and runs its secondary watches.
 
 pub mod cross;
+pub mod events;
 pub mod remote;
 pub mod secondary;
 

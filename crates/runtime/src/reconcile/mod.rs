@@ -22,10 +22,12 @@ mod announce;
 pub mod apply;
 mod converge;
 mod delete;
+mod emit;
 pub mod enrich;
 mod in_box;
 pub mod owned;
 pub mod prune;
+pub mod rollback;
 pub mod secrets;
 pub mod siblings;
 pub mod status;
@@ -297,6 +299,10 @@ pub struct Reconciler {
     finalizers: Vec<String>,
     finalizer_need: FinalizerNeed,
     announced: Mutex<HashSet<String>>,
+    /// What the `emit.events` declarations last said, per CR.
+    said: emit::Said,
+    /// The CRD's rollback policy and state, when it declares one.
+    rollback: Option<rollback::Rollback>,
     /// Whether the CRD serves `/status`, as discovery says.
     status_subresource: subresource::StatusSubresource,
     protection: Protection,
@@ -392,6 +398,7 @@ impl Reconciler {
             config.status_refresh,
         );
         Ok(Reconciler {
+            rollback: rollback::Rollback::of(crd, config.metrics.clone()),
             katalog_name: katalog.name.clone(),
             render,
             profiles: ProfileRegistry::from_katalog(katalog),
@@ -409,6 +416,7 @@ impl Reconciler {
             memo: apply::Memo::default(),
             config,
             announced: Mutex::new(HashSet::new()),
+            said: emit::Said::default(),
             status_subresource,
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
@@ -716,10 +724,15 @@ impl Reconciler {
             warned: admitted.warned,
             error: None,
         };
-        let converged = match (&findings_base.denied, external) {
-            (Some(denied), _) => Err(Error::ValidationDenied(denied.clone())),
-            (None, Err(halted)) => Err(halted),
-            (None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
+        let held = self.rolled_back_spec(&cr);
+        let converged = match (&held, &findings_base.denied, external) {
+            (Some(spec), _, _) => {
+                self.converge_previous(&cr, &data, &template_keys, spec)
+                    .await
+            }
+            (None, Some(denied), _) => Err(Error::ValidationDenied(denied.clone())),
+            (None, None, Err(halted)) => Err(halted),
+            (None, None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
         };
         let (result, children, wrote, remote_status, remote_requeue) = match converged {
             Ok(c) => (Ok(()), c.children, c.wrote, c.status, c.requeue),
@@ -737,6 +750,7 @@ impl Reconciler {
         }
         let findings = status::Findings {
             error: match &result {
+                Ok(_) if held.is_some() => Some(self.rollback_message(&cr)),
                 Err(Error::ValidationDenied(_)) | Ok(_) => None,
                 Err(e) => Some(e.message()),
             },
@@ -759,10 +773,19 @@ impl Reconciler {
             Err(e) => {
                 self.event(&cr, EventType::Warning, e.event_reason(), &e.message())
                     .await;
+                // Only failures the queue retries (the API server refused or failed): an
+                // invalid spec (denied, unrenderable) applied nothing there is to roll back.
+                if held.is_none() && e.retry() {
+                    self.count_failure(&cr, &data, &template_keys).await;
+                }
+                self.emit_failed(&cr, data, &e);
                 Err(e)
             }
+            Ok(_) if held.is_some() => Ok(Action::Done),
             Ok(_) => {
+                self.record_good(&cr).await;
                 self.announce_reconciled(&cr, wrote, status_changed);
+                self.emit_named(&cr, emit::Point::Reconcile, &data);
                 let action = remote_requeue
                     .map(Action::RequeueAfter)
                     .unwrap_or_else(|| self.requeue(&data));
@@ -800,7 +823,16 @@ impl Reconciler {
         }
         self.event(cr, EventType::Warning, e.event_reason(), &e.message())
             .await;
+        self.emit_failed(cr, data, &e);
         e
+    }
+
+    /// Emits the `emit.events` of the `error` point, `.error` being the failure's message.
+    fn emit_failed(&self, cr: &DynamicObject, mut data: Value, e: &Error) {
+        if let Some(d) = data.as_object_mut() {
+            d.insert("error".into(), e.message().into());
+        }
+        self.emit_named(cr, emit::Point::Error, &data);
     }
 
     /// Computes and writes the status, with the fields of `merged` (a remote reconciler's
@@ -960,6 +992,10 @@ impl Reconciler {
     pub fn forget(&self, uid: &str) {
         self.memo.forget_owner(uid);
         self.events.forget(uid);
+        self.said.forget(uid);
+        if let Some(r) = &self.rollback {
+            r.forget(uid);
+        }
         if let Some(alerts) = &self.alerts {
             alerts.forget(uid);
         }

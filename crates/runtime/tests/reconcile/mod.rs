@@ -5,10 +5,12 @@
 mod apply;
 mod budget;
 mod delete;
+mod emit;
 mod gone;
 mod invalid;
 mod packs;
 mod restart;
+mod rollback;
 mod secrets;
 mod status;
 mod template_parity;
