@@ -126,6 +126,8 @@ struct Families {
     activations: Family<ResultLabels, Counter>,
     autoscale_overrides: Family<CrdLabels, Counter>,
     autoscale_restores: Family<CrdLabels, Counter>,
+    rollbacks: Family<CrdLabels, Counter>,
+    rollback_active: Family<CrdLabels, Gauge>,
     external_calls: Family<CallResultLabels, Counter>,
     external_duration: CallHistograms,
     api_retries: Family<CodeLabels, Counter>,
@@ -162,6 +164,8 @@ impl Metrics {
             activations: Family::default(),
             autoscale_overrides: Family::default(),
             autoscale_restores: Family::default(),
+            rollbacks: Family::default(),
+            rollback_active: Family::default(),
             external_calls: Family::default(),
             external_duration: CallHistograms::new_with_constructor(default_histogram),
             api_retries: Family::default(),
@@ -208,6 +212,16 @@ impl Metrics {
         for (name, help, family) in autoscale {
             registry.register(name, help, family.clone());
         }
+        registry.register(
+            "orkestra_rollback",
+            "Rollbacks to a CR's last successful spec, by CRD",
+            families.rollbacks.clone(),
+        );
+        registry.register(
+            "orkestra_rollback_active",
+            "CRs held at their last successful spec, by CRD",
+            families.rollback_active.clone(),
+        );
         registry.register(
             "orkestra_external_call",
             "External calls, by CRD, call name and result",
@@ -396,6 +410,28 @@ impl CrdMetrics {
             .inc();
     }
 
+    /// One CR was rolled back to its last successful spec.
+    pub fn record_rollback(&self) {
+        self.families.rollbacks.get_or_create(&self.crd).inc();
+    }
+
+    /// Sets the gauge of CRs held at their last successful spec.
+    pub fn set_rollback_active(&self, active: usize) {
+        set(&self.families.rollback_active, &self.crd, active);
+    }
+
+    /// (rollbacks since start, CRs held now), zero for a CRD that never rolled back (no
+    /// series is created by asking).
+    pub fn rollbacks(&self) -> (u64, i64) {
+        let total = self.families.rollbacks.get(&self.crd).map(|c| c.get());
+        let active = self
+            .families
+            .rollback_active
+            .get(&self.crd)
+            .map(|g| g.get());
+        (total.unwrap_or_default(), active.unwrap_or_default())
+    }
+
     /// Sets the queue depth gauge.
     pub fn set_queue_depth(&self, depth: usize) {
         set(&self.families.queue_depth, &self.crd, depth);
@@ -511,6 +547,31 @@ mod tests {
         assert_eq!(bucket("0.1").as_deref(), Some("1"));
         assert_eq!(bucket("0.25").as_deref(), Some("2"));
         assert_eq!(bucket("+Inf").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn rollbacks_are_read_back_per_crd_without_creating_series() {
+        let metrics = Metrics::new();
+        let web = metrics.crd("web");
+        assert_eq!(metrics.crd("db").rollbacks(), (0, 0));
+        assert!(
+            !metrics
+                .encode()
+                .contains("orkestra_rollback_total{crd=\"db\"}")
+        );
+        web.record_rollback();
+        web.record_rollback();
+        web.set_rollback_active(1);
+        assert_eq!(metrics.crd("web").rollbacks(), (2, 1));
+        let text = metrics.encode();
+        assert!(
+            text.contains("orkestra_rollback_total{crd=\"web\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orkestra_rollback_active{crd=\"web\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -67,24 +67,14 @@ pub const GAPS: &[Gap] = &[
         "every CRD has a queue of its own; there is no shared queue",
     ),
     warned(
-        "OperatorBox.rollback",
-        "spec.crds.*.operatorBox.rollback",
-        "rollback is not performed",
+        "Rollback.on_rollback",
+        "spec.crds.*.operatorBox.rollback.onRollback",
+        "`onRollback` templates are not applied; a rollback re-applies the CRD's own templates with the last successful spec",
     ),
     warned(
-        "RuntimeSection.rollback",
-        "spec.crds.*.operatorBox.runtime.rollback",
-        "rollback is not performed",
-    ),
-    warned(
-        "OperatorBox.roll_back_on_error",
-        "spec.crds.*.operatorBox.rollBackOnError",
-        "rollback is not performed",
-    ),
-    warned(
-        "RuntimeSection.roll_back_on_error",
-        "spec.crds.*.operatorBox.runtime.rollBackOnError",
-        "rollback is not performed",
+        "Rollback.on_rollback",
+        "spec.crds.*.operatorBox.runtime.rollback.onRollback",
+        "`onRollback` templates are not applied; a rollback re-applies the CRD's own templates with the last successful spec",
     ),
     warned(
         "RuntimeSection.cleanup",
@@ -102,24 +92,9 @@ pub const GAPS: &[Gap] = &[
         "provider blocks are not read",
     ),
     warned(
-        "Emit.events",
-        "spec.crds.*.operatorBox.emit.events",
-        "named events are not emitted",
-    ),
-    warned(
-        "Observe.events",
-        "spec.crds.*.operatorBox.observe.events",
-        "event matchers are not evaluated",
-    ),
-    warned(
         "Setup.helm",
         "spec.crds.*.setup.helm",
         "Helm releases of `setup` are not installed",
-    ),
-    warned(
-        "Setup.wait",
-        "spec.crds.*.setup.wait",
-        "`setup` does not wait for these conditions",
     ),
     warned(
         "Conversion.participant",

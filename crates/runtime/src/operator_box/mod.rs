@@ -22,6 +22,7 @@
 pub mod autoscale;
 pub mod child_watches;
 pub mod children;
+mod event_gate;
 pub mod gate;
 mod primary;
 pub mod watch_gate;
@@ -144,6 +145,7 @@ pub struct BoxConfig {
     gates: Arc<gate::Gates>,
     behaviour: Arc<Behaviour<gate::Gate>>,
     secondary: Vec<Secondary>,
+    events: Vec<crate::observe::events::EventWatch>,
     sources: Option<Sources>,
     child_watches: Option<ChildWatches>,
 }
@@ -168,6 +170,7 @@ impl BoxConfig {
             gates: Arc::default(),
             behaviour: Arc::default(),
             secondary: Vec::new(),
+            events: Vec::new(),
             sources: None,
             child_watches: None,
         }
@@ -206,6 +209,7 @@ impl BoxConfig {
             gates: Arc::new(gate::Gates::of(crd)),
             behaviour: Arc::new(behaviour_of(settings.behaviour.as_ref())),
             secondary: Secondary::of_crd(crd),
+            events: crate::observe::events::EventWatch::of_crd(crd),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
     }
@@ -528,7 +532,7 @@ impl OperatorBox {
             children.attach(&api_version, &kind, index);
             subscriptions.push(subscription);
         }
-        attach(&mut tasks, &watch, reconcile.cross());
+        attach(&mut tasks, &watch, reconcile.cross(), &stats);
         tasks.spawn(watch.clone().resync());
         tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
         if let Some(plan) = &config.autoscale {
@@ -707,7 +711,12 @@ impl OperatorBox {
 /// changes of the CRDs they read, and spawns one task per `watch:` entry into `tasks`. Keys
 /// go to the box's intake through the CRD's enqueue gate ([`primary::Watch::add_triggered`]), so they
 /// are dropped while the box is inactive, as its own watches' are.
-fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cross>>) {
+fn attach(
+    tasks: &mut JoinSet<()>,
+    watch: &primary::Watch,
+    cross: Option<Arc<Cross>>,
+    stats: &Stats,
+) {
     let primary::Watch {
         client,
         config,
@@ -726,6 +735,10 @@ fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cro
             Source {
                 store: store.clone(),
                 resource: config.resource().clone(),
+                vitals: Some(Arc::new(autoscale::Vitals {
+                    name: config.name().to_owned(),
+                    stats: stats.clone(),
+                })),
             },
         );
         if let Some(cross) = cross {
@@ -738,16 +751,26 @@ fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cro
             });
         }
     }
-    if config.secondary_watches().is_empty() {
-        return;
-    }
-    // One discovery cache per box, as the reconcile's: boxes share nothing mutable.
-    let discovery = Arc::new(Discovery::new(client.clone()));
     let primary = Primary {
         resource: config.resource().clone(),
         namespaced: config.is_namespaced(),
         store: store.clone(),
     };
+    if !config.events.is_empty() {
+        tasks.spawn(crate::observe::events::run(
+            client.clone(),
+            config.name().to_owned(),
+            config.events.clone(),
+            primary.clone(),
+            health.clone(),
+            (event_gate::admit(&config.events, render), enqueue.clone()),
+        ));
+    }
+    if config.secondary_watches().is_empty() {
+        return;
+    }
+    // One discovery cache per box, as the reconcile's: boxes share nothing mutable.
+    let discovery = Arc::new(Discovery::new(client.clone()));
     for entry in config.secondary_watches() {
         tasks.spawn(secondary::run(
             client.clone(),
