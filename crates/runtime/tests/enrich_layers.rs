@@ -5,6 +5,10 @@
 //! `_node`. Where no controller of the test cluster writes what a layer reads (HPA and
 //! Ingress status, a PersistentVolume's `claimRef`, zone labels on a Node), the test plays
 //! that controller and waits for the status to follow.
+//!
+//! The Katalogs also use each way a layer can be declared: target names and their aliases
+//! (`currentMetrics`, `loadBalancerIPs`), the struct form with a gate (`anyOf`), and
+//! `enrichAll`.
 
 use std::path::Path;
 use std::time::Duration;
@@ -117,7 +121,8 @@ spec:
   crds:
     web:
       crdFile: ./crd.yaml
-      enrich: [replicaSets, backingPods, hpa, ingress]
+      # Aliases: `currentMetrics` turns on the hpa layer, `loadBalancerIPs` the ingress one.
+      enrich: [replicaSets, backingPods, currentMetrics, loadBalancerIPs]
       operatorBox:
         reconciler: {resync: 1s}
         status:
@@ -266,7 +271,15 @@ spec:
   crds:
     vault:
       crdFile: ./crd.yaml
-      enrich: [pvcs, pvc, pv, storageClass]
+      enrich:
+        - pvcs
+        - pvc
+        - pv
+        # The struct form with `anyOf` (read as `or`): on while the CR names a class.
+        - storageClass:
+            anyOf:
+              - field: spec.storageClass
+                exists: true
       operatorBox:
         reconciler: {resync: 1s}
         status:
@@ -300,8 +313,8 @@ spec:
 "#;
 
 /// `_pvcs` lists the claim the StatefulSet controller made, `_pv` and `_storageClass` the
-/// volume and class a claim names, and `_pvc` the claim a volume's `claimRef` names once it
-/// is bound.
+/// volume and class a claim names (the class through a gated target), and `_pvc` the claim a
+/// volume's `claimRef` names once it is bound.
 #[tokio::test]
 async fn storage_layers_read_the_claims_volume_and_class_the_objects_name() {
     let cp = testenv::shared_with(testenv::Config::new().workloads(true)).await;
@@ -371,7 +384,7 @@ spec:
   crds:
     cell:
       crdFile: ./crd.yaml
-      enrich: [owner, node]
+      enrichAll: true
       operatorBox:
         reconciler: {resync: 1s}
         status:
@@ -391,7 +404,8 @@ spec:
 "#;
 
 /// `_owner` is the ReplicaSet's controller (the CR, uid and all), and `_node` the Node the
-/// scheduler put the Pod on, following the zone labels added to that Node.
+/// scheduler put the Pod on, following the zone labels added to that Node; both turned on by
+/// `enrichAll`.
 #[tokio::test]
 async fn owner_and_node_layers_name_the_controller_and_the_pods_node() {
     let cp = testenv::shared_with(testenv::Config::new().workloads(true)).await;
@@ -502,7 +516,15 @@ async fn sibling_workloads_of_one_cr_each_count_only_their_own_pods() {
     let ns = testenv::namespace(&client, "layers-pair").await;
     let dir = tempfile::tempdir().unwrap();
     let supervisor = start(&client, dir.path(), "Pair", "pairs", PAIR_KATALOG).await;
-    let pairs = create_cr(&client, &ns, "Pair", "pairs", "pair", json!({"debug": "false"})).await;
+    let pairs = create_cr(
+        &client,
+        &ns,
+        "Pair",
+        "pairs",
+        "pair",
+        json!({"debug": "false"}),
+    )
+    .await;
     wait_status(
         &pairs,
         "pair",
