@@ -275,11 +275,13 @@ spec:
         - pvcs
         - pvc
         - pv
-        # The struct form with `anyOf` (read as `or`): on while the CR names a class.
+        # The struct form with `anyOf` (read as `or`): on once either field says so.
         - storageClass:
             anyOf:
-              - field: spec.storageClass
-                exists: true
+              - field: spec.showClass
+                equals: "true"
+              - field: spec.debug
+                equals: "true"
       operatorBox:
         reconciler: {resync: 1s}
         status:
@@ -313,8 +315,8 @@ spec:
 "#;
 
 /// `_pvcs` lists the claim the StatefulSet controller made, `_pv` and `_storageClass` the
-/// volume and class a claim names (the class through a gated target), and `_pvc` the claim a
-/// volume's `claimRef` names once it is bound.
+/// volume and class a claim names (the class only once its `anyOf` gate holds), and `_pvc`
+/// the claim a volume's `claimRef` names once it is bound.
 #[tokio::test]
 async fn storage_layers_read_the_claims_volume_and_class_the_objects_name() {
     let cp = testenv::shared_with(testenv::Config::new().workloads(true)).await;
@@ -338,19 +340,36 @@ async fn storage_layers_read_the_claims_volume_and_class_the_objects_name() {
         "Vault",
         "vaults",
         "vault",
-        json!({"storageClass": class, "volume": volume}),
+        json!({"storageClass": class, "volume": volume, "showClass": "false"}),
     )
     .await;
     wait_status(
         &vaults,
         "vault",
-        "the StatefulSet's claim, the claim's volume and class, no claim on the volume yet",
+        "the StatefulSet's claim and the claim's volume; no class (gated off), no claim on the volume yet",
         &[
             ("claims", "data-vault-0=2Gi;"),
             ("volume", &format!("{volume}:1Gi")),
-            ("storageClass", &format!("{class}:ork.dev/none")),
+            ("storageClass", ""),
             ("boundClaim", ""),
         ],
+    )
+    .await;
+
+    // One of the `anyOf` conditions holds: the class shows.
+    vaults
+        .patch(
+            "vault",
+            &PatchParams::default(),
+            &Patch::Merge(json!({"spec": {"showClass": "true"}})),
+        )
+        .await
+        .unwrap();
+    wait_status(
+        &vaults,
+        "vault",
+        "the claim's class once the gate opens",
+        &[("storageClass", &format!("{class}:ork.dev/none"))],
     )
     .await;
 
