@@ -14,6 +14,7 @@ use serde_json::Value;
 use testenv::eventually;
 
 mod enrich;
+mod enrich_layers;
 #[path = "support.rs"]
 mod support;
 

@@ -25,15 +25,11 @@ pub(super) async fn warnings(
                     .iter()
                     .filter_map(|p| p["name"].as_str().map(str::to_owned))
                     .collect(),
-                None => pods::list(
-                    &reads.client,
-                    object,
-                    &object["spec"]["selector"]["matchLabels"],
-                )
-                .await?
-                .into_iter()
-                .filter_map(|p| p.metadata.name)
-                .collect(),
+                None => pods::owned(&reads.client, kind, object)
+                    .await?
+                    .into_iter()
+                    .filter_map(|p| p.metadata.name)
+                    .collect(),
             }
         } else {
             Vec::new()

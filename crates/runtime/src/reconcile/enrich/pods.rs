@@ -11,22 +11,30 @@ use serde_json::{Value, json};
 
 use super::{namespace_of, selector};
 
-/// The Pods a workload controls: those its `spec.selector.matchLabels` selects whose
-/// controller is of the kind that owns a workload's Pods (a Deployment's are its
-/// ReplicaSets'), so a Job's Pods sharing labels are not counted.
+/// The Pods a workload controls, in the summary shape.
 pub(super) async fn of_workload(
     client: &kube::Client,
     kind: &str,
     object: &Value,
 ) -> Result<Value, kube::Error> {
-    let owner_kind = match kind {
-        "Deployment" => "ReplicaSet",
-        other => other,
-    };
+    let pods = owned(client, kind, object).await?;
+    Ok(summaries(pods.iter()))
+}
+
+/// The Pods a workload controls: those its `spec.selector.matchLabels` selects whose
+/// controller is the workload itself (a StatefulSet's, ReplicaSet's or Job's uid) or, for a
+/// Deployment, its ReplicaSet `<deployment>-<pod-template-hash>`. Every workload of one CR
+/// selects on the same owner label, so the selector alone returns its siblings' Pods too.
+pub(super) async fn owned(
+    client: &kube::Client,
+    kind: &str,
+    object: &Value,
+) -> Result<Vec<Pod>, kube::Error> {
     let pods = list(client, object, &object["spec"]["selector"]["matchLabels"]).await?;
-    Ok(summaries(
-        pods.iter().filter(|p| controlled_by(p, owner_kind)),
-    ))
+    Ok(pods
+        .into_iter()
+        .filter(|p| controlled_by(p, kind, object))
+        .collect())
 }
 
 /// The Pods a Service's `spec.selector` selects; empty for a Service without one.
@@ -39,7 +47,7 @@ pub(super) async fn of_service(
 }
 
 /// The Pods of `object`'s namespace that `labels` select (none for an empty selector).
-pub(super) async fn list(
+async fn list(
     client: &kube::Client,
     object: &Value,
     labels: &Value,
@@ -56,13 +64,30 @@ pub(super) async fn list(
     Ok(pods)
 }
 
-/// Whether `pod`'s controller ownerReference is of `kind`.
-pub(super) fn controlled_by(pod: &Pod, kind: &str) -> bool {
-    pod.metadata
+/// Whether `pod`'s controller ownerReference is `workload` (of `kind`), or for a
+/// Deployment the ReplicaSet it names after itself and the Pod's template hash.
+fn controlled_by(pod: &Pod, kind: &str, workload: &Value) -> bool {
+    let Some(controller) = pod
+        .metadata
         .owner_references
         .iter()
         .flatten()
-        .any(|o| o.controller == Some(true) && o.kind == kind)
+        .find(|o| o.controller == Some(true))
+    else {
+        return false;
+    };
+    if kind != "Deployment" {
+        return controller.kind == kind
+            && Some(controller.uid.as_str()) == workload["metadata"]["uid"].as_str();
+    }
+    let hash = pod
+        .metadata
+        .labels
+        .as_ref()
+        .and_then(|l| l.get("pod-template-hash"));
+    let name = workload["metadata"]["name"].as_str().unwrap_or_default();
+    controller.kind == "ReplicaSet"
+        && hash.is_some_and(|h| controller.name == format!("{name}-{h}"))
 }
 
 fn summaries<'a>(pods: impl Iterator<Item = &'a Pod>) -> Value {
@@ -168,6 +193,63 @@ pub(super) async fn node(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pod(controller: Value, labels: Value) -> Pod {
+        serde_json::from_value(json!({"metadata": {
+            "name": "p", "labels": labels,
+            "ownerReferences": [controller],
+        }}))
+        .unwrap()
+    }
+
+    #[test]
+    fn a_workload_keeps_only_the_pods_it_controls_not_its_siblings() {
+        let rs = |name: &str| {
+            json!({"apiVersion": "apps/v1", "kind": "ReplicaSet", "name": name,
+                   "uid": "u-rs", "controller": true})
+        };
+        let hash = json!({"orkestra-owner": "pair", "pod-template-hash": "abc12"});
+        let front = json!({"metadata": {"name": "front", "uid": "u-front"}});
+        assert!(controlled_by(
+            &pod(rs("front-abc12"), hash.clone()),
+            "Deployment",
+            &front
+        ));
+        assert!(!controlled_by(
+            &pod(rs("back-abc12"), hash.clone()),
+            "Deployment",
+            &front
+        ));
+        // `front-api`'s Pods are not `front`'s.
+        assert!(!controlled_by(
+            &pod(rs("front-api-abc12"), hash.clone()),
+            "Deployment",
+            &front
+        ));
+
+        let worker = json!({"metadata": {"name": "worker", "uid": "u-worker"}});
+        let sts = |uid: &str| {
+            json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "name": "worker",
+                   "uid": uid, "controller": true})
+        };
+        assert!(controlled_by(
+            &pod(sts("u-worker"), json!({})),
+            "StatefulSet",
+            &worker
+        ));
+        assert!(!controlled_by(
+            &pod(sts("u-other"), json!({})),
+            "StatefulSet",
+            &worker
+        ));
+        // A ReplicaSet's own Pods are its by uid, whatever their kind's sibling Deployments do.
+        let bare = json!({"metadata": {"name": "front-abc12", "uid": "u-rs"}});
+        assert!(controlled_by(
+            &pod(rs("front-abc12"), hash),
+            "ReplicaSet",
+            &bare
+        ));
+    }
 
     #[test]
     fn a_crashing_container_reports_its_waiting_reason_and_last_exit() {
