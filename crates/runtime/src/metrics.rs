@@ -12,9 +12,14 @@
 //! | `orkestra_external_call_total`                | counter   | `crd`, `name`, `result` |
 //! | `orkestra_external_call_duration_seconds`     | histogram | `crd`, `name`   |
 //! | `controller_api_retries_total`                | counter   | `code`          |
+//! | `orkestra_orphan_cleanup_total`               | counter   | `crd`, `result` |
 //!
 //! `controller_api_retries_total` counts the API requests retried after a 429, 503 or 504
 //! answer (`code`; `0` for a failure without an answer), see [`crate::api_retry`].
+//!
+//! `orkestra_orphan_cleanup_total` counts the children of gone CRs the box dealt with itself
+//! (see `operator_box::cleanup`): `result` is `deleted`, `gone` (gone already, recreated or
+//! re-owned), `shared` (another owner: left to the garbage collector) or `error`.
 //!
 //! `result` is `success` or `error` (for external calls also `skipped`: `when:` did not hold; and `stubbed` under `ork simulate --skip-external`). The value of `crd` is **the CRD name as declared in the
 //! Katalog** (the key of `/katalog/{crd}`), not Orkestra's GVK string: it is stable across
@@ -100,6 +105,12 @@ fn default_histogram() -> Histogram {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OrphanLabels {
+    crd: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabels {
     code: String,
 }
@@ -119,6 +130,7 @@ struct Families {
     external_calls: Family<CallResultLabels, Counter>,
     external_duration: CallHistograms,
     api_retries: Family<CodeLabels, Counter>,
+    orphans: Family<OrphanLabels, Counter>,
 }
 
 /// The metrics of one runtime process: a registry of the `controller_*` families.
@@ -154,6 +166,7 @@ impl Metrics {
             external_calls: Family::default(),
             external_duration: CallHistograms::new_with_constructor(default_histogram),
             api_retries: Family::default(),
+            orphans: Family::default(),
         };
         let mut registry = Registry::default();
         let counters = [
@@ -191,6 +204,11 @@ impl Metrics {
         for (name, help, family) in autoscale {
             registry.register(name, help, family.clone());
         }
+        registry.register(
+            "orkestra_orphan_cleanup",
+            "Children of gone CRs ork dealt with itself, by CRD and result",
+            families.orphans.clone(),
+        );
         registry.register(
             "orkestra_external_call",
             "External calls, by CRD, call name and result",
@@ -365,6 +383,18 @@ impl CrdMetrics {
                 })
                 .observe(d.as_secs_f64());
         }
+    }
+
+    /// One child of a gone CR was dealt with: `result` is `deleted`, `gone`, `shared` or
+    /// `error` (see `operator_box::cleanup`).
+    pub fn record_orphan(&self, result: &str) {
+        self.families
+            .orphans
+            .get_or_create(&OrphanLabels {
+                crd: self.crd.crd.clone(),
+                result: result.to_owned(),
+            })
+            .inc();
     }
 
     /// Sets the queue depth gauge.

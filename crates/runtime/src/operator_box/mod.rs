@@ -12,6 +12,8 @@
 //!    shows only the box's own children), and queues the *owner* of a changed or deleted
 //!    child, so drift is corrected within a second;
 //! 3. a **resync** tick queues every cached object again;
+//!    when a CR is gone, the box deletes the children it caches for it at once
+//!    ([`cleanup`]), instead of waiting for the garbage collector;
 //! 4. the [`Queue`] dedupes and rate-limits, and the [`Workers`] run [`Reconcile::reconcile`]
 //!    on the object as cached (never a GET), catching panics;
 //! 5. [`Health`] and [`CrdMetrics`] observe every reconcile.
@@ -22,6 +24,7 @@
 pub mod autoscale;
 pub mod child_watches;
 pub mod children;
+pub mod cleanup;
 pub mod gate;
 mod primary;
 pub mod watch_gate;
@@ -456,15 +459,24 @@ impl OperatorBox {
                 )
             })
         };
-        let gone = {
-            let reconcile = Arc::clone(&reconcile);
-            Arc::new(move |uid: &str| reconcile.forget(uid))
-        };
         let (synced_tx, synced) = tokio::sync::watch::channel(false);
         let (resync, resync_period) = tokio::sync::watch::channel(config.resync);
         let resync = Arc::new(resync);
         let workers: Arc<Mutex<Option<Workers<Key>>>> = Arc::default();
         let children = children::ChildIndex::new(config.namespace.clone(), &config.resource);
+        let (cleanup, cleanup_task) = cleanup::Cleanup::new(
+            client.clone(),
+            children.clone(),
+            intake.clone(),
+            metrics.clone(),
+        );
+        let gone = {
+            let reconcile = Arc::clone(&reconcile);
+            Arc::new(move |cr: &Key, uid: &str| {
+                reconcile.forget(uid);
+                cleanup.gone(cr, uid);
+            })
+        };
         reconcile.use_child_cache(Arc::new(children.clone()));
         reconcile.use_primary_store(store.clone());
         let config = Arc::new(config);
@@ -482,6 +494,7 @@ impl OperatorBox {
             gone,
         };
         tasks.spawn(watch.clone().primary(writer));
+        tasks.spawn(cleanup_task);
         let registry = config.child_watches.clone().unwrap_or_default();
         let mut subscriptions = Vec::new();
         for (api_version, kind) in reconcile.child_kinds() {

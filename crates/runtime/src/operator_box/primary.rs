@@ -78,8 +78,9 @@ pub(super) struct Watch {
     /// Renders the enqueue gate's templated fields (the reconcile's engine).
     pub(super) render: Arc<katalog::build::EngineRender>,
     pub(super) store: Store<DynamicObject>,
-    /// Told the uid of each CR that is gone, so the reconcile can forget it.
-    pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Told the key and uid of each CR that is gone, so the reconcile can forget it and the
+    /// box delete its children.
+    pub(super) gone: Arc<dyn Fn(&Key, &str) + Send + Sync>,
 }
 
 impl Watch {
@@ -144,8 +145,14 @@ impl Watch {
                             self.add_gated(key, None, &object);
                         }
                     }
-                    Effect::Deleted { uid: Some(uid), .. }
-                    | Effect::Missed { uid: Some(uid), .. } => (self.gone)(&uid),
+                    Effect::Deleted {
+                        key,
+                        uid: Some(uid),
+                    }
+                    | Effect::Missed {
+                        key,
+                        uid: Some(uid),
+                    } => (self.gone)(&key, &uid),
                     Effect::Listed => {
                         self.synced.send_replace(true);
                         if let Some(sources) = &self.config.sources {
