@@ -2,7 +2,8 @@
 //! `chromium-driver`), against a real runtime (`runtime::run` in-process) on the local control
 //! plane with simulated workloads: the overview lists the Katalog, a CRD that keeps failing is
 //! shown degraded, a CR created through the API appears in the CR list, its detail shows its
-//! children with readiness and its Events, a stopped runtime is shown unreachable, and every
+//! children with readiness and its Events, a deleted child is shown missing and then restored
+//! (with a new uid), a stopped runtime is shown unreachable, and every
 //! view passes an accessibility smoke check (one `h1`, no skipped heading level, labelled
 //! inputs, named links and plots, text contrast at least 4.5:1, or 3:1 when large).
 //!
@@ -16,7 +17,10 @@ use std::time::{Duration, Instant};
 
 use fantoccini::{Client, ClientBuilder, Locator};
 use hyper_util::client::legacy::connect::HttpConnector;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, PostParams};
+use k8s_openapi::api::core::v1::ConfigMap;
+use kube::api::{
+    Api, ApiResource, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
+};
 use serde_json::{Value, json};
 
 /// How long any one thing may take to show.
@@ -248,8 +252,10 @@ fn crd(group: &str, kind: &str) -> String {
         .replace("KIND", kind)
 }
 
-/// `site` makes a ConfigMap and a Deployment per CR; `broken` (which depends on `site`) makes
-/// a ConfigMap whose name the API server refuses, and degrades at its first failure.
+/// `site` makes a ConfigMap and a Deployment per CR, unless the CR says `spec.paused: "true"`
+/// (a reconcile gate: then nothing is reconciled, not even a deleted child restored);
+/// `broken` (which depends on `site`) makes a ConfigMap whose name the API server refuses,
+/// and degrades at its first failure.
 fn katalog(name: &str, namespace: &str) -> String {
     format!(
         r#"apiVersion: orkestra.orkspace.io/v1
@@ -261,6 +267,9 @@ spec:
       crdFile: ./site.yaml
       namespace: {namespace}
       operatorBox:
+        preReconcile:
+          reconcileGate:
+            when: [{{field: spec.paused, notEquals: 'true'}}]
         onReconcile:
           configMaps:
             - name: "{{{{ .metadata.name }}}}-content"
@@ -442,6 +451,74 @@ return d && d.textContent === "ready";"#,
     page.accessible("cr-detail").await;
     let shot = page.save("cr-detail").await;
     eprintln!("CR detail view saved to {}", shot.display());
+
+    // A deleted child is shown missing, then restored (a new uid) once the runtime reconciles
+    // the CR again. The runtime restores a deleted child within moments, so the CR first
+    // pauses its own reconciles (the reconcile gate), and the page must show the child
+    // missing while nothing can bring it back.
+    let content =
+        r#"document.querySelector('li.child[data-kind="ConfigMap"][data-name="web-content"]')"#;
+    let old_uid = page
+        .until(
+            "configmap-uid",
+            &format!("return {content}?.dataset.uid || null;"),
+        )
+        .await;
+    let pause = |paused: &'static str| json!({"spec": {"paused": paused}});
+    sites
+        .patch("web", &PatchParams::default(), &Patch::Merge(pause("true")))
+        .await
+        .unwrap();
+    page.open("/").await;
+    page.until("site-crd-gated", &crd_in_state("site", "gated"))
+        .await;
+    page.open(&format!("/k/{name}/crd/site/cr/{namespace}/web"))
+        .await;
+    page.until(
+        "configmap-before-deletion",
+        &format!("return {content}?.dataset.uid === {old_uid};"),
+    )
+    .await;
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    config_maps
+        .delete("web-content", &Default::default())
+        .await
+        .unwrap();
+    let deleted = Instant::now();
+    page.until(
+        "configmap-missing",
+        &format!(r#"return {content}?.querySelector(".badge")?.textContent === "missing";"#),
+    )
+    .await;
+    // Not a speed test: the runtime's children answer may not serve a deleted child as
+    // present until its 30 s LIST cache expires (it reads the box's watch cache instead).
+    assert!(
+        deleted.elapsed() < Duration::from_secs(30),
+        "a deleted child was shown present for {:?}",
+        deleted.elapsed()
+    );
+    page.accessible("cr-detail-missing").await;
+    sites
+        .patch(
+            "web",
+            &PatchParams::default(),
+            &Patch::Merge(pause("false")),
+        )
+        .await
+        .unwrap();
+    let new_uid = page
+        .until(
+            "configmap-restored",
+            &format!(
+                r#"const li = {content};
+const badges = li ? [...li.querySelectorAll(".badge")].map((b) => b.textContent) : [];
+return badges.includes("restored") && !badges.includes("missing") ? li.dataset.uid : null;"#
+            ),
+        )
+        .await;
+    assert_ne!(new_uid, old_uid, "the restored ConfigMap is a new object");
+    let stored = config_maps.get("web-content").await.unwrap();
+    assert_eq!(stored.metadata.uid.as_deref(), new_uid.as_str());
 
     // On a narrow screen nothing but a table's own scroller overflows sideways.
     page.client.set_window_size(400, 800).await.unwrap();

@@ -98,6 +98,11 @@ impl Shell {
         self.run(command, None).await
     }
 
+    /// Runs `command` (another tool, such as helm) in this environment.
+    pub async fn run_command(&self, command: Command) -> Output {
+        self.run(command, None).await
+    }
+
     async fn run(&self, mut command: Command, stdin: Option<&str>) -> Output {
         command
             .current_dir(&self.dir)

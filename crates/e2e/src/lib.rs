@@ -13,13 +13,15 @@
 //! Modules: [`format`] (the file, strictly typed), [`load`] (imports, includes, offline
 //! checks), [`run`] (the pipeline), `checks`, `assert` and `readiness` (one pass over an
 //! expectation), [`cluster`], [`operator`], [`webhooks`] (the gateway, when the Katalog
-//! declares admission or conversion), [`kubectl`] (commands with kubectl on PATH),
+//! declares admission or conversion), [`kubectl`] (commands with kubectl on PATH), [`helm`]
+//! (`setup.helm` charts),
 //! [`report`] (PASS/FAIL/SKIP, summary, JUnit).
 
 mod assert;
 mod checks;
 pub mod cluster;
 pub mod format;
+pub mod helm;
 pub mod kubectl;
 pub mod load;
 pub mod operator;

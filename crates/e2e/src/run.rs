@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use crate::checks::Checker;
 use crate::cluster::{Cluster, Target};
-use crate::format::{Expectation, OnFailure, Phase, Provider, WaitFor};
+use crate::format::{Expectation, HelmRelease, OnFailure, Phase, Provider, WaitFor};
+use crate::helm::{self, Helm, Installed};
 use crate::kubectl::Shell;
 use crate::load::{Suite, Test, parse_duration};
 use crate::operator::Operator;
@@ -134,6 +135,8 @@ struct TestRun<'a> {
     report: &'a mut TestReport,
     failed: bool,
     diagnosed: bool,
+    /// Helm releases `setup.helm` installed: (name, namespace), uninstalled at teardown.
+    releases: Vec<(String, String)>,
 }
 
 impl<'a> TestRun<'a> {
@@ -157,6 +160,7 @@ impl<'a> TestRun<'a> {
             report,
             failed: false,
             diagnosed: false,
+            releases: Vec::new(),
         }
     }
 
@@ -355,23 +359,54 @@ impl<'a> TestRun<'a> {
             }
             self.step(format!("setup apply {}", item.path), started, result);
         }
-        for helm in &setup.helm {
-            let detail = format!(
-                "blocked: setup.helm is not supported yet (chart {}{}); ork e2e installs no Helm \
-                 charts",
-                helm.chart,
-                helm.repo
-                    .as_deref()
-                    .map(|r| format!(" from {r}"))
-                    .unwrap_or_default()
-            );
-            let name = format!("setup helm {}", helm.chart);
-            self.record(name, Outcome::Skip, Duration::ZERO, Some(detail));
+        for entry in &setup.helm {
+            self.install_chart(entry).await;
         }
         for w in &setup.wait {
             let started = Instant::now();
             let result = self.wait_for(w).await;
             self.step(format!("setup wait {}/{}", w.kind, w.name), started, result);
+        }
+    }
+
+    /// Helm on this test's cluster, its state in the test's temporary directory.
+    fn helm(&self) -> Result<Helm, String> {
+        let home = self
+            ._cache
+            .as_ref()
+            .map_or_else(std::env::temp_dir, |c| c.path().to_path_buf())
+            .join("helm");
+        Ok(Helm::new(helm::locate()?, self.shell.clone(), &home))
+    }
+
+    /// One `setup.helm` entry: install, then its waits; a SKIP "blocked: needs network" when
+    /// its repository cannot be reached.
+    async fn install_chart(&mut self, entry: &HelmRelease) {
+        let started = Instant::now();
+        let name = format!("setup helm {}", entry.chart);
+        let installed = match self.helm() {
+            Ok(helm) => helm.install(entry).await,
+            Err(e) => Err(e),
+        };
+        match installed {
+            Ok(Installed::Release {
+                name: release,
+                namespace,
+            }) => {
+                self.releases.push((release, namespace));
+                let mut result = Ok(());
+                for w in &entry.wait {
+                    if result.is_ok() {
+                        result = self.wait_for(w).await;
+                    }
+                }
+                self.step(name, started, result);
+            }
+            Ok(Installed::NeedsNetwork(why)) => {
+                let detail = Some(format!("blocked: needs network: {why}"));
+                self.record(name, Outcome::Skip, started.elapsed(), detail);
+            }
+            Err(e) => self.step(name, started, Err(e)),
         }
     }
 
@@ -576,6 +611,18 @@ impl<'a> TestRun<'a> {
                         "removed the finalizers of the CRs of {f} to clean up"
                     ));
                 }
+            }
+        }
+        if !self.releases.is_empty() {
+            match self.helm() {
+                Ok(helm) => {
+                    for (name, namespace) in &self.releases {
+                        if let Err(e) = helm.uninstall(name, namespace).await {
+                            problems.push(e);
+                        }
+                    }
+                }
+                Err(e) => problems.push(e),
             }
         }
         if !self.cluster.throwaway {

@@ -4,7 +4,9 @@
 //! configurations and CRD conversion stanzas point at `https://127.0.0.1:<free port>` with
 //! a CA generated for this run and kept in memory; stopping it removes them from the cluster.
 //! Start returns once the API server calls the conversion webhook (a dry-run probe), so the
-//! test's CRs are converted from the first one.
+//! test's CRs are converted from the first one. `ork dev` runs the same gateway next to its
+//! runtime through [`Webhooks::start_with`] (preferred ports, waiting for the runtime to
+//! install the CRDs whose conversion it registers).
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::Path;
@@ -26,6 +28,30 @@ pub struct Webhooks {
     gateway: gateway::Gateway,
 }
 
+/// Where [`Webhooks::start_with`] serves, and how long it waits for the CRDs it converts.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// HTTPS address of the webhooks (port 0: a free one).
+    pub https_addr: SocketAddr,
+    /// Plain HTTP address of health, metrics and `/katalog` (port 0: a free one).
+    pub http_addr: SocketAddr,
+    /// How long to wait for each CRD whose conversion the gateway registers to exist and be
+    /// Established (zero: no wait, it must exist already, as after `ork e2e`'s CRD step).
+    pub crd_wait: Duration,
+}
+
+impl Default for Options {
+    /// Free ports on 127.0.0.1, no waiting.
+    fn default() -> Self {
+        let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        Options {
+            https_addr: any_port,
+            http_addr: any_port,
+            crd_wait: Duration::ZERO,
+        }
+    }
+}
+
 impl Webhooks {
     /// Starts the gateway for the Katalog at `katalog` on the cluster of `kubeconfig`, or
     /// returns `None` when the Katalog declares nothing a webhook serves. Call it after the
@@ -35,8 +61,22 @@ impl Webhooks {
     /// The Katalog's problems (rendered), a kubeconfig that does not connect, or why the
     /// gateway did not start (TLS, bind, registration).
     pub async fn start(katalog: &Path, kubeconfig: &Path) -> Result<Option<Self>, String> {
+        Self::start_with(katalog, kubeconfig, Options::default()).await
+    }
+
+    /// [`Webhooks::start`] with `options`: its addresses, and how long to wait for the CRDs
+    /// whose conversion it registers (a runtime started alongside installs them).
+    ///
+    /// # Errors
+    /// As [`Webhooks::start`], and a converted CRD that did not appear in time.
+    pub async fn start_with(
+        katalog: &Path,
+        kubeconfig: &Path,
+        options: Options,
+    ) -> Result<Option<Self>, String> {
         let loaded = katalog::load(katalog).map_err(|d| d.render())?;
-        if gateway::Plan::from_katalog(&loaded.katalog).is_empty() {
+        let plan = gateway::Plan::from_katalog(&loaded.katalog);
+        if plan.is_empty() {
             return Ok(None);
         }
         let _ = rustls::crypto::ring::default_provider().install_default();
@@ -47,10 +87,16 @@ impl Webhooks {
         let client = runtime::cluster::connect(&connect)
             .await
             .map_err(|e| format!("connecting to the cluster: {:#}", anyhow::Error::new(e)))?;
-        let any_port = SocketAddr::from((Ipv4Addr::LOCALHOST, 0));
+        for target in &plan.targets {
+            if !options.crd_wait.is_zero()
+                && target.conversion.as_ref().is_some_and(|c| c.update_crd)
+            {
+                wait_established(&client, &target.crd_name(), options.crd_wait).await?;
+            }
+        }
         let config = gateway::Config::new()
-            .https_addr(any_port)
-            .http_addr(any_port)
+            .https_addr(options.https_addr)
+            .http_addr(options.http_addr)
             .client_mode(gateway::ClientMode::Url {
                 host: Ipv4Addr::LOCALHOST.to_string(),
             })
@@ -182,6 +228,11 @@ impl Webhooks {
         self.gateway.http_addr()
     }
 
+    /// The address of its webhooks.
+    pub fn https_addr(&self) -> SocketAddr {
+        self.gateway.https_addr()
+    }
+
     /// Stops it and removes its webhook configurations and conversion stanzas.
     ///
     /// # Errors
@@ -192,5 +243,36 @@ impl Webhooks {
             Ok(Err(e)) => Err(format!("stopping the gateway: {:#}", anyhow::Error::new(e))),
             Err(_) => Err(format!("the gateway did not stop within {STOP_TIMEOUT:?}")),
         }
+    }
+}
+
+/// Waits up to `wait` for CRD `name` to be Established.
+async fn wait_established(client: &kube::Client, name: &str, wait: Duration) -> Result<(), String> {
+    use kube::api::{Api, ApiResource, DynamicObject};
+    use kube::core::GroupVersionKind;
+    let gvk = GroupVersionKind::gvk("apiextensions.k8s.io", "v1", "CustomResourceDefinition");
+    let resource = ApiResource::from_gvk_with_plural(&gvk, "customresourcedefinitions");
+    let crds: Api<DynamicObject> = Api::all_with(client.clone(), &resource);
+    let started = Instant::now();
+    loop {
+        let established = match crds.get_opt(name).await {
+            Ok(Some(crd)) => crd.data["status"]["conditions"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .any(|c| c["type"] == "Established" && c["status"] == "True"),
+            Ok(None) => false,
+            Err(e) => return Err(format!("reading CRD {name}: {e}")),
+        };
+        if established {
+            return Ok(());
+        }
+        if started.elapsed() >= wait {
+            return Err(format!(
+                "CRD {name} is not Established after {wait:?}; the gateway registers its \
+                 conversion on it"
+            ));
+        }
+        tokio::time::sleep(PROBE_EVERY).await;
     }
 }

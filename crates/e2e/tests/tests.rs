@@ -3,5 +3,6 @@
 //! upstream acceptance suite runs in `upstream_suite.rs`, on a control plane of its own.
 
 mod format;
+mod helm;
 mod runner;
 mod util;

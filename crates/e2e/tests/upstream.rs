@@ -2,7 +2,7 @@
 //! `ork e2e`'s runner one after another on this binary's shared control plane (the files all
 //! use the `default` namespace, so they cannot run side by side; each one's teardown removes
 //! its CRs, setup manifests and CRDs). Prints one row per file — pass, fail, skip (steps that
-//! cannot run here), blocked (a file the upstream store did not hold, a Helm chart), invalid,
+//! cannot run here), blocked (a file the upstream store did not hold, a Helm chart repository not reachable from here), invalid,
 //! or aggregator — and fails when fewer files pass than the recorded floor. With
 //! `ORK_UPSTREAM_E2E_TABLE=<file>` set, also writes the table as Markdown (this is how
 //! `docs/upstream-e2e.md` is regenerated).
@@ -82,17 +82,21 @@ fn verdict(test: &TestReport) -> (&'static str, String) {
         let detail = s.detail.as_deref().unwrap_or_default();
         format!("{}: {}", s.name, detail.lines().next().unwrap_or_default())
     };
-    let helm = test.steps.iter().find(|s| s.name.starts_with("setup helm"));
+    // A chart whose repository cannot be reached from here blocks the file (needs network).
+    let blocked = test
+        .steps
+        .iter()
+        .find(|s| s.name.starts_with("setup helm") && s.outcome == Outcome::Skip);
     match test.outcome() {
         Outcome::Pass => ("pass", String::new()),
         Outcome::Fail => {
             let failed = test.steps.iter().find(|s| s.outcome == Outcome::Fail);
-            match helm {
+            match blocked {
                 Some(h) => (
                     "blocked",
                     format!(
-                        "needs Helm ({}); then {}",
-                        h.name,
+                        "{}; then {}",
+                        first_line(h),
                         failed.map(first_line).unwrap_or_default()
                     ),
                 ),
@@ -100,6 +104,9 @@ fn verdict(test: &TestReport) -> (&'static str, String) {
             }
         }
         Outcome::Skip => {
+            if let Some(h) = blocked {
+                return ("blocked", first_line(h));
+            }
             let mut reasons: Vec<String> = test
                 .steps
                 .iter()
@@ -214,7 +221,7 @@ async fn upstream_e2e_files_pass_at_least_the_floor() {
          keep theirs: the garbage collector sees a new CRD's owners only at its next discovery sync) \
          and a file stops checking at its first failed step (cleanup still runs).\n\n\
          {} files: {passed} pass, {} fail, {} skip (steps that cannot run here: no container runs \
-         in simulated Pods, no upstream gateway Service), {} blocked (a file the upstream store did not hold, a Helm chart), \
+         in simulated Pods, no upstream gateway Service), {} blocked (a file the upstream store did not hold, a Helm chart repository not reachable from here), \
          {} invalid, {} aggregators, {} not run (time budget). Wall time {:.0}s.\n\n\
          | file | verdict | time | reason |\n|---|---|---|---|",
         TIMEOUT_CAP.as_secs(),

@@ -272,6 +272,7 @@ spec:
         status: "False".into(),
         reason: "ReconcileError".into(),
         message: "image pull failed".into(),
+        teams: Vec::new(),
     });
     let hook = tokio::time::timeout(Duration::from_secs(20), hooks.recv())
         .await
@@ -300,6 +301,76 @@ spec:
         },
     )
     .await;
+    stop(gw).await;
+}
+
+/// The next message `rx` receives, within 20 s.
+async fn recv(rx: &mut tokio::sync::mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .unwrap()
+        .unwrap()
+}
+
+/// Routing by team: of two teams, a notice the runtime addresses to `dev` reaches dev's
+/// webhook only; ops' webhook and mailbox first hear of the notice addressed to ops.
+#[tokio::test]
+async fn a_notice_for_one_team_reaches_that_team_only() {
+    let client = cluster().await;
+    let (ops_hook, mut ops_hooks) = http_receiver().await;
+    let (dev_hook, mut dev_hooks) = http_receiver().await;
+    let (smtp, mut mails) = smtp_server().await;
+    let text = format!(
+        r#"apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: notify-route}}
+gateway: {{enabled: true}}
+notification:
+  teams:
+    - name: ops
+      email: ops@example.test
+      slack: {{webhookUrl: "{ops_hook}"}}
+    - name: dev
+      slack: {{webhookUrl: "{dev_hook}"}}
+spec:
+  crds:
+    site:
+      apiTypes: {{group: notifyroute.ork.test, version: v1, kind: Site, plural: sites}}
+"#
+    );
+    let config = config(&testenv::unique_name("gw-notify-route")).notify(gateway::NotifyConfig {
+        smtp: Some(smtp),
+        ..gateway::Config::new().notify
+    });
+    let gw = start(&client, &text, config).await;
+    let notifier = runtime::outbound::notify::Notifier::start(
+        &format!("http://{}", gw.http_addr()),
+        None,
+        runtime::Metrics::new(),
+    );
+    let notice = |condition: &str, team: &str| runtime::outbound::notify::Notice {
+        crd: "site".into(),
+        name: "web".into(),
+        namespace: "prod".into(),
+        condition: condition.into(),
+        status: "True".into(),
+        reason: "ConditionMet".into(),
+        message: format!("for {team}"),
+        teams: vec![team.into()],
+    };
+    notifier.send(notice("status.phase when[0]", "dev"));
+    let dev = recv(&mut dev_hooks).await;
+    assert!(dev.contains("for dev"), "{dev}");
+    notifier.send(notice("status.phase when[1]", "ops"));
+    let ops = recv(&mut ops_hooks).await;
+    assert!(ops.contains("for ops") && !ops.contains("for dev"), "{ops}");
+    let mail = recv(&mut mails).await;
+    assert_eq!(
+        mail_headers(&mail).1,
+        "[ork] site prod/web: status.phase when[1]=True",
+        "{mail}"
+    );
+    assert!(dev_hooks.try_recv().is_err(), "dev heard of the ops notice");
     stop(gw).await;
 }
 

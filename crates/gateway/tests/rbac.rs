@@ -3,7 +3,9 @@
 //! [`scenario`] (start, a webhook denial through the API server, conversion pointed at it,
 //! a clean stop); for every rule of that role, a gateway whose role lacks exactly that rule
 //! fails it with a Forbidden error naming the rule's resource and API group. [`NEEDED_BY`]
-//! says what each rule is needed for (docs/rbac.md lists it too).
+//! says what each rule is needed for (docs/rbac.md lists it too). The validation makes an
+//! `external:` call with `auth.secretRef`, so the Secret read at admission is under the
+//! generated role too.
 
 use std::time::Duration;
 
@@ -14,10 +16,65 @@ use serde_json::{Value, json};
 
 use crate::util::{SETTLE, cluster, config, cr, katalog, resource, with_header};
 
+/// The Secret the validation's `external:` call reads its token from.
+const TOKEN_SECRET: &str = "rbac-check";
+const TOKEN: &str = "rbac-t0ken";
+
+/// A loopback server answering 200 to requests bearing [`TOKEN`], 401 to others; its URL.
+async fn token_checker() -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                // One request at a time on a kept-alive connection: its whole head (a request
+                // may arrive in several reads under load), then its body, then the answer.
+                let mut pending: Vec<u8> = Vec::new();
+                let mut buf = vec![0u8; 8192];
+                loop {
+                    let head_end = loop {
+                        if let Some(at) = pending.windows(4).position(|w| w == b"\r\n\r\n") {
+                            break at + 4;
+                        }
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    };
+                    let head = String::from_utf8_lossy(&pending[..head_end]).to_lowercase();
+                    let body_len = head
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:"))
+                        .and_then(|v| v.trim().parse::<usize>().ok())
+                        .unwrap_or(0);
+                    while pending.len() < head_end + body_len {
+                        match conn.read(&mut buf).await {
+                            Ok(0) | Err(_) => return,
+                            Ok(n) => pending.extend_from_slice(&buf[..n]),
+                        }
+                    }
+                    pending.drain(..head_end + body_len);
+                    let status = if head.contains(&format!("authorization: bearer {TOKEN}")) {
+                        "200 OK"
+                    } else {
+                        "401 Unauthorized"
+                    };
+                    let out = format!("HTTP/1.1 {status}\r\ncontent-length: 2\r\n\r\nok");
+                    if conn.write_all(out.as_bytes()).await.is_err() {
+                        return;
+                    }
+                }
+            });
+        }
+    });
+    url
+}
+
 /// A Katalog using every gateway feature that needs a rule: validation (with a `unique`
-/// rule) and mutation webhooks, deletion and namespace protection, and conversion written
-/// into the CRD.
-fn rbac_katalog(group: &str) -> String {
+/// rule, and an `external:` call authenticated by `auth.secretRef` to `checker`) and
+/// mutation webhooks, deletion and namespace protection, and conversion written into the CRD.
+fn rbac_katalog(group: &str, checker: &str) -> String {
     with_header(
         "rbac",
         &format!(
@@ -32,7 +89,15 @@ spec:
     database:
       apiTypes: {{group: {group}, version: v1, kind: Database, plural: databases}}
       validation:
+        external:
+          - name: check
+            url: "{checker}/check"
+            auth: {{secretRef: {{name: {TOKEN_SECRET}, key: token}}}}
+            continueOnError: true
         rules:
+          - field: external.check.status
+            equals: "200"
+            message: "the checker refused: {{{{ .external.check.status }}}} {{{{ .external.check.error }}}}"
           - field: spec.engine
             prefix: "pg"
             message: "only pg engines, not {{{{ .spec.engine }}}}"
@@ -110,7 +175,7 @@ const NEEDED_BY: &[(&str, &str, &str, &str, &str)] = &[
         "",
         "secrets",
         "",
-        "storing the generated TLS material at start",
+        "storing the generated TLS material at start; reading an `external:` call's `auth.secretRef`",
         "",
     ),
     (
@@ -195,7 +260,14 @@ async fn scenario(prefix: &str, drop: Option<&RuleKey>, fails: &str) -> Result<(
     let ns = testenv::namespace(&admin, prefix).await;
     let group = format!("{}.ork.test", testenv::unique_name("rbac"));
     let crd_name = testenv::install_crd(&admin, &group, "Database", &["v1alpha1", "v1"]).await;
-    let text = rbac_katalog(&group);
+    let mut secret: k8s_openapi::api::core::v1::Secret = Default::default();
+    secret.metadata.name = Some(TOKEN_SECRET.into());
+    secret.string_data = Some([("token".to_owned(), TOKEN.to_owned())].into());
+    Api::<k8s_openapi::api::core::v1::Secret>::namespaced(admin.clone(), &ns)
+        .create(&PostParams::default(), &secret)
+        .await
+        .unwrap();
+    let text = rbac_katalog(&group, &token_checker().await);
     let mut rules = generated_rules(&text);
     let drop = drop.map(|k| resolve(k, &group, &crd_name));
     if let Some(drop) = &drop {
@@ -313,7 +385,7 @@ async fn the_generated_gateway_role_completes_the_scenario() {
 #[tokio::test(flavor = "multi_thread")]
 async fn every_rule_of_the_gateway_role_is_needed() {
     let (group, crd) = ("g.ork.test", "databases.g.ork.test");
-    let generated: Vec<RuleKey> = generated_rules(&rbac_katalog(group))
+    let generated: Vec<RuleKey> = generated_rules(&rbac_katalog(group, "http://127.0.0.1:1"))
         .iter()
         .map(key_of)
         .collect();

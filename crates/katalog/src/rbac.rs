@@ -170,6 +170,15 @@ impl Needs {
                     n.watches.insert(GroupResource::new(group, plural));
                 }
             }
+            if ob
+                .observe
+                .as_ref()
+                .is_some_and(|o| o.events.as_ref().is_some_and(|e| !e.value.is_empty()))
+            {
+                // `observe.events` watches events.k8s.io Events in every namespace.
+                n.watches
+                    .insert(GroupResource::new("events.k8s.io", "events"));
+            }
             if let Some(remote) = ob.reconciler.as_ref().and_then(|r| r.remote.as_ref()) {
                 n.secret_refs |= remote.value.auth.as_ref().is_some_and(has_secret_ref);
                 for m in crate::remote::managed_kinds(&remote.value) {
@@ -491,6 +500,27 @@ mod tests {
         let read = ["get", "list", "watch"];
         assert!(rules.contains(&rule("", "configmaps", &read)));
         assert!(rules.contains(&rule("apps", "statefulsets", &read)));
+    }
+
+    #[test]
+    fn observe_events_grants_watch_on_events_only_when_declared() {
+        let with = |observe: &str| {
+            let text = format!(
+                "apiVersion: orkestra.orkspace.io/v1\nkind: Katalog\nmetadata: {{name: t}}\nspec:\n  crds:\n    web:\n      apiTypes: {{group: demo.io, version: v1, kind: Web, plural: webs}}\n      operatorBox:\n{observe}"
+            );
+            let k = crate::load_text("/nonexistent/k.yaml", text)
+                .unwrap_or_else(|d| panic!("{}", d.render()))
+                .katalog;
+            runtime_rules(&Needs::from_katalog(&k))
+                .into_iter()
+                .find(|r| r.api_groups == ["events.k8s.io"])
+                .unwrap()
+                .verbs
+        };
+        assert!(!with("        reconciler: {workers: 1}\n").contains(&"watch".to_owned()));
+        let verbs =
+            with("        observe:\n          events:\n            failed: {reason: BackOff}\n");
+        assert!(verbs.contains(&"watch".to_owned()) && verbs.contains(&"list".to_owned()));
     }
 
     #[test]

@@ -222,10 +222,11 @@ fn not_implemented(entry: &str) -> Vec<String> {
 #[test]
 fn a_key_that_is_not_implemented_is_warned_at_its_line_with_its_path() {
     let w = not_implemented(
-        "removeFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n  rollBackOnError: true\n",
+        "removeFinalizers: true\noperatorBox:\n  watch:\n    - {apiVersion: v1, kind: Pod, enqueueGate: {when: []}}\n  rollBackOnError: true\n  rollback:\n    onRollback: {configMaps: [{name: x}]}\n",
     );
-    // `removeFinalizers` and a watch's `enqueueGate` are implemented: not reported.
-    assert_eq!(w, ["spec.crds.app.operatorBox.rollBackOnError:12",]);
+    // `removeFinalizers`, a watch's `enqueueGate` and `rollBackOnError` are implemented: not
+    // reported.
+    assert_eq!(w, ["spec.crds.app.operatorBox.rollback.onRollback:14",]);
 }
 
 #[test]

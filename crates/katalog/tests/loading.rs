@@ -477,3 +477,96 @@ fn a_rule_file_without_rules_and_unmerged_motif_admission_keys_are_errors() {
         "{errors}"
     );
 }
+
+/// A Katalog whose CRD `app` has `reconciler:` body `reconciler` and `preReconcile:` body
+/// `pre` (flow YAML, `{}` for none).
+fn queue_katalog(reconciler: &str, pre: &str) -> String {
+    format!(
+        "{HEAD}spec:\n  crds:\n    app:\n      apiTypes: {{group: a.io, version: v1, kind: App, plural: apps}}\n      operatorBox:\n        reconciler: {reconciler}\n        preReconcile: {pre}\n"
+    )
+}
+
+/// (code, line, col) of every problem of `severity`.
+fn problems(
+    text: String,
+    severity: katalog::Severity,
+) -> Vec<(&'static str, u32, u32, Option<String>)> {
+    let items = match katalog::load_text("katalog.yaml", text) {
+        Ok(loaded) => loaded.warnings,
+        Err(d) => d.items,
+    };
+    items
+        .into_iter()
+        .filter(|d| d.severity == severity)
+        .map(|d| (d.code, d.line, d.col, d.path))
+        .collect()
+}
+
+#[test]
+fn queue_behaviour_is_checked_where_it_is_written() {
+    use katalog::Severity::{Error, Warning};
+    let path = |rest: &str| Some(format!("spec.crds.app.operatorBox.reconciler.queue.{rest}"));
+    // onThreshold.value out of 1..=100, onLimit with a value, behaviour on an unlimited queue.
+    let bad = queue_katalog(
+        "{queue: {behaviour: {onThreshold: {value: 101}, onLimit: {value: 5}}}}",
+        "{}",
+    );
+    let errors = problems(bad, Error);
+    for (code, rest) in [
+        ("behaviour-without-limit", "behaviour"),
+        ("invalid-value", "behaviour.onThreshold.value"),
+        ("invalid-value", "behaviour.onLimit.value"),
+    ] {
+        let found = errors
+            .iter()
+            .find(|e| e.0 == code && e.3 == path(rest))
+            .unwrap_or_else(|| panic!("no {code} at {rest} in {errors:?}"));
+        assert_eq!(found.1, 10, "{found:?} is on the reconciler line");
+        assert!(found.2 > 20, "{found:?} points into the line");
+    }
+    // `drop: false` warnings, and maxDepth without behaviour.
+    let odd = queue_katalog(
+        "{queue: {maxDepth: 10, behaviour: {onThreshold: {value: 50, drop: false}, onLimit: {drop: false}}}}",
+        "{}",
+    );
+    let codes: Vec<_> = problems(odd, Warning).into_iter().map(|w| w.0).collect();
+    assert!(codes.contains(&"threshold-always-drops"), "{codes:?}");
+    assert!(codes.contains(&"limit-never-drops"), "{codes:?}");
+    let alone = problems(queue_katalog("{queue: {maxDepth: 10}}", "{}"), Warning);
+    assert!(
+        alone
+            .iter()
+            .any(|w| w.0 == "depth-without-behaviour" && w.3 == path("maxDepth") && w.1 == 10),
+        "{alone:?}"
+    );
+    // A valid behaviour loads without a `not-implemented` warning.
+    let good = queue_katalog(
+        "{queue: {maxDepth: 10, behaviour: {onThreshold: {value: 50, when: [{field: spec.shed, equals: 'true'}]}, onLimit: {drop: true}}}}",
+        "{}",
+    );
+    let warnings = problems(good, Warning);
+    assert!(warnings.is_empty(), "{warnings:?}");
+}
+
+#[test]
+fn event_aware_belongs_to_the_reconcile_gate() {
+    use katalog::Severity::Warning;
+    let on_reconcile = queue_katalog(
+        "{}",
+        "{sentinels: [generationChanged], reconcileGate: {eventAware: true, sentinels: [generationChanged]}}",
+    );
+    let warnings = problems(on_reconcile, Warning);
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let on_enqueue = queue_katalog(
+        "{}",
+        "{sentinels: [generationChanged], enqueueGate: {eventAware: true, sentinels: [generationChanged]}}",
+    );
+    let warnings = problems(on_enqueue, Warning);
+    assert!(
+        warnings.iter().any(|w| w.0 == "event-aware-enqueue-gate"
+            && w.1 == 11
+            && w.3.as_deref()
+                == Some("spec.crds.app.operatorBox.preReconcile.enqueueGate.eventAware")),
+        "{warnings:?}"
+    );
+}

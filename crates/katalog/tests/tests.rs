@@ -2,6 +2,7 @@
 
 mod build;
 mod conformance;
+mod emit;
 mod externals;
 mod keys;
 mod loading;

@@ -1,17 +1,18 @@
 //! `ork dev` against the real control-plane binaries: start, use, stop, restart with the same
-//! data, reset, and a corrupt state directory.
+//! data, reset, a corrupt state directory, and the gateway it runs for a Katalog with webhooks.
 
 use std::path::Path;
 use std::time::Duration;
 
+use k8s_openapi::api::admissionregistration::v1::ValidatingWebhookConfiguration;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{ConfigMap, Node};
 use kube::Api;
-use kube::api::PostParams;
+use kube::api::{ApiResource, DynamicObject, PostParams};
 use nix::sys::signal::Signal;
 use testenv::eventually;
 
-use crate::util::{Ork, ork};
+use crate::util::{Ork, http_get, ork, stack_katalog};
 
 /// How long `ork dev` may take to say something, or to stop after SIGTERM.
 const WAIT: Duration = Duration::from_secs(10);
@@ -196,4 +197,143 @@ fn a_corrupt_state_directory_is_reported_with_the_fix() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty(), "nothing may reach stdout on failure");
+}
+
+/// The port of the `http://127.0.0.1:PORT` URL that follows `after` in `log`.
+fn port_after(log: &str, after: &str) -> u16 {
+    log.split(after)
+        .nth(1)
+        .and_then(|rest| rest.split_whitespace().next())
+        .and_then(|url| url.rsplit(':').next()?.parse().ok())
+        .unwrap_or_else(|| panic!("no URL after {after:?} in:\n{log}"))
+}
+
+/// A `Stack` (fixtures/stack's CRD) named `name` with `spec`.
+fn stack(name: &str, spec: serde_json::Value) -> DynamicObject {
+    serde_json::from_value(serde_json::json!({
+        "apiVersion": "bench.ork.test/v1", "kind": "Stack",
+        "metadata": {"name": name}, "spec": spec,
+    }))
+    .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn dev_runs_the_gateway_of_a_katalog_with_webhooks_and_unregisters_it_on_stop() {
+    let state = tempfile::tempdir().unwrap();
+    let state_path = state.path().join("dev");
+    let dir = state.path().join("katalog");
+    std::fs::create_dir(&dir).unwrap();
+    let fixture = stack_katalog().parent().unwrap().join("crd.yaml");
+    std::fs::copy(fixture, dir.join("crd.yaml")).unwrap();
+    std::fs::write(
+        dir.join("katalog.yaml"),
+        r#"apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {name: guarded}
+security:
+  webhooks:
+    admission: {enabled: true}
+spec:
+  crds:
+    stack:
+      crdFile: ./crd.yaml
+      validation:
+        rules: [{field: spec.n, exists: true, message: "spec.n is required"}]
+      operatorBox:
+        onReconcile:
+          configMaps:
+            - name: "{{ .metadata.name }}-a"
+              data: {n: "{{ .spec.n }}"}
+"#,
+    )
+    .unwrap();
+    let katalog = dir.join("katalog.yaml").display().to_string();
+    let dev = start_dev(
+        &state_path,
+        &state.path().join("ork-dev-1.log"),
+        &[&katalog, "--no-workloads", "--ui-port", "0"],
+    )
+    .await;
+    let started = Duration::from_secs(180);
+    dev.ork
+        .said("ork dev: gateway HTTP API at http://", started)
+        .await;
+    dev.ork
+        .said("ork dev: Control Center at http://", WAIT)
+        .await;
+    let log = dev.ork.log();
+    assert!(
+        log.contains("validation webhooks at https://127.0.0.1:"),
+        "{log}"
+    );
+    let client = client(&dev.kubeconfig).await;
+    let gvk = kube::core::GroupVersionKind::gvk("bench.ork.test", "v1", "Stack");
+    let resource = ApiResource::from_gvk_with_plural(&gvk, "stacks");
+    let stacks: Api<DynamicObject> = Api::namespaced_with(client.clone(), "default", &resource);
+
+    // The API server asks the gateway: a CR that breaks the rule is denied with its message,
+    // one that keeps it is stored.
+    let denied = stacks
+        .create(
+            &PostParams::default(),
+            &stack("no-n", serde_json::json!({})),
+        )
+        .await
+        .expect_err("a Stack without spec.n was admitted");
+    assert!(
+        denied.to_string().contains("spec.n is required"),
+        "{denied}"
+    );
+    stacks
+        .create(
+            &PostParams::default(),
+            &stack("with-n", serde_json::json!({"n": "1"})),
+        )
+        .await
+        .unwrap();
+
+    // The Control Center reads the gateway too: it is listed as a reachable gateway endpoint.
+    let gateway_port = port_after(&log, "gateway HTTP API at ");
+    let ui_port = port_after(&log, "Control Center at ");
+    eventually("the gateway in the Control Center", WAIT * 3, || async {
+        let (_, body) = http_get(ui_port, "/api/state").await?;
+        let state: serde_json::Value = serde_json::from_str(&body).ok()?;
+        state["endpoints"]
+            .as_array()?
+            .iter()
+            .any(|e| {
+                e["role"] == "gateway"
+                    && e["reachable"] == true
+                    && e["url"] == format!("http://127.0.0.1:{gateway_port}")
+            })
+            .then_some(())
+    })
+    .await;
+    dev.ork.terminate(WAIT * 2).await;
+
+    // Nothing of the gateway stays: after a restart without the Katalog no webhook is
+    // registered and the CR the rule denied is admitted.
+    let dev = start_dev(
+        &state_path,
+        &state.path().join("ork-dev-2.log"),
+        &["--no-workloads"],
+    )
+    .await;
+    let client = self::client(&dev.kubeconfig).await;
+    let configs: Api<ValidatingWebhookConfiguration> = Api::all(client.clone());
+    let left = configs.list(&Default::default()).await.unwrap();
+    let names: Vec<_> = left.items.iter().map(|c| c.metadata.name.clone()).collect();
+    assert!(
+        names.is_empty(),
+        "webhook configurations left behind: {names:?}"
+    );
+    let stacks: Api<DynamicObject> = Api::namespaced_with(client, "default", &resource);
+    stacks
+        .create(
+            &PostParams::default(),
+            &stack("no-n", serde_json::json!({})),
+        )
+        .await
+        .unwrap();
+    dev.ork.terminate(WAIT).await;
 }

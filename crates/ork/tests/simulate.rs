@@ -146,7 +146,7 @@ fn init_writes_a_simulate_file_that_then_passes() {
 }
 
 #[test]
-fn unknown_keys_and_envtest_are_refused() {
+fn unknown_keys_are_refused() {
     let dir = hello_dir();
     let file = write_simulate(dir.path(), "  expct: {}\n");
     let output = ork().args(["simulate", "-f"]).arg(&file).output().unwrap();
@@ -156,13 +156,68 @@ fn unknown_keys_and_envtest_are_refused() {
         stdout.contains("expct") && stdout.contains("simulate.yaml:8:3"),
         "{stdout}\n{stderr}"
     );
-    let envtest = ork()
-        .args(["simulate", "--envtest"])
+}
+
+#[test]
+fn flags_ork_cannot_honour_are_refused_by_name() {
+    let dir = hello_dir();
+    let file = write_simulate(dir.path(), "");
+    for (flags, says) in [
+        (&["--dev-server-port", "9999"][..], "needs --dev-server"),
+        (&["--target", "web"][..], "--target web is not supported"),
+        (&["--k8s-version", "1.37"][..], "needs --envtest"),
+        (
+            &["--envtest", "--k8s-version", "1.32"][..],
+            "--k8s-version 1.32 is not available",
+        ),
+    ] {
+        let output = ork()
+            .arg("simulate")
+            .args(flags)
+            .arg(&file)
+            .output()
+            .unwrap();
+        assert!(!output.status.success(), "{flags:?} was accepted");
+        let (_, stderr) = text(&output);
+        assert!(stderr.contains(says), "{flags:?}: {stderr}");
+    }
+}
+
+#[test]
+fn dev_server_listens_for_the_run_on_the_port_given() {
+    let dir = hello_dir();
+    let file = write_simulate(dir.path(), "");
+    let output = ork()
+        .args(["simulate", "--dev-server", "--dev-server-port", "0"])
         .arg(&file)
         .output()
         .unwrap();
-    assert!(!envtest.status.success());
-    assert!(text(&envtest).1.contains("--envtest is not supported yet"));
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stderr.contains("dev server on http://127.0.0.1:"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn envtest_runs_the_file_on_a_local_control_plane() {
+    let dir = hello_dir();
+    let file = write_simulate(
+        dir.path(),
+        "  crd: ./crd.yaml\n  expect:\n    steady: true\n    ops:\n      - {cycle: 1, verb: create, resource: deployments, name: hello}\n",
+    );
+    let output = ork()
+        .args(["simulate", "--envtest", "--k8s-version", "v1.37.2"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let (stdout, stderr) = text(&output);
+    assert!(output.status.success(), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains("+ deployments/hello") && stdout.contains("PASS"),
+        "{stdout}"
+    );
 }
 
 #[test]

@@ -9,6 +9,7 @@ mod commands;
 mod completions;
 #[cfg(feature = "dev-tools")]
 mod control;
+mod cross_processes;
 #[cfg(feature = "dev-tools")]
 mod deployments;
 #[cfg(feature = "dev-tools")]

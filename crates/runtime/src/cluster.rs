@@ -84,6 +84,9 @@ pub enum Error {
         #[source]
         source: Box<kube::Error>,
     },
+    /// A `setup.wait` entry was not satisfied.
+    #[error(transparent)]
+    SetupWait(#[from] crate::setup_wait::Error),
     /// A CRD did not become established in time.
     #[error("CRD {crd} was not Established after {waited:?}")]
     CrdNotEstablished {
@@ -217,8 +220,8 @@ pub async fn wait_reachable(client: &Client) -> String {
 }
 
 /// Applies what a Katalog declares for local runs: per enabled CRD its `setup` manifests and
-/// `crdFile`, then waits for those CRDs to be `Established` (at most `timeout` each), then
-/// applies the `crFiles`. Progress goes to the log.
+/// `crdFile`, then waits for those CRDs to be `Established` (at most `timeout` each) and for
+/// the objects of `setup.wait` (see [`crate::setup_wait`]), then applies the `crFiles`. Progress goes to the log.
 ///
 /// # Errors
 ///
@@ -244,6 +247,11 @@ pub async fn prepare(client: &Client, katalog: &katalog::Katalog, timeout: Durat
     }
     for crd in &crds {
         wait_established(client, crd, timeout).await?;
+    }
+    for crd in katalog.enabled_crds() {
+        if let Some(setup) = &crd.entry.setup {
+            crate::setup_wait::wait_all(client, &setup.value.wait).await?;
+        }
     }
     for crd in katalog.enabled_crds() {
         for file in &crd.entry.cr_files {

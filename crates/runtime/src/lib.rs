@@ -54,6 +54,7 @@ pub mod reconcile;
 pub mod refusal;
 pub mod run;
 pub mod seen;
+pub mod setup_wait;
 pub mod supervisor;
 pub mod work;
 

@@ -12,10 +12,14 @@
 //! | `orkestra_external_call_total`                | counter   | `crd`, `name`, `result` |
 //! | `orkestra_external_call_duration_seconds`     | histogram | `crd`, `name`   |
 //! | `controller_api_retries_total`                | counter   | `code`          |
+//! | `controller_queue_dropped_total`              | counter   | `crd`, `rule`   |
 //! | `orkestra_orphan_cleanup_total`               | counter   | `crd`, `result` |
 //!
 //! `controller_api_retries_total` counts the API requests retried after a 429, 503 or 504
 //! answer (`code`; `0` for a failure without an answer), see [`crate::api_retry`].
+//!
+//! `controller_queue_dropped_total` counts new items `queue.behaviour` dropped, by the rule
+//! that dropped them (`rule`: `onThreshold` or `onLimit`); the next resync queues them again.
 //!
 //! `orkestra_orphan_cleanup_total` counts the children of gone CRs the box dealt with itself
 //! (see `operator_box::cleanup`): `result` is `deleted`, `gone` (gone already, recreated or
@@ -105,6 +109,12 @@ fn default_histogram() -> Histogram {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct RuleLabels {
+    crd: String,
+    rule: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct OrphanLabels {
     crd: String,
     result: String,
@@ -127,9 +137,12 @@ struct Families {
     activations: Family<ResultLabels, Counter>,
     autoscale_overrides: Family<CrdLabels, Counter>,
     autoscale_restores: Family<CrdLabels, Counter>,
+    rollbacks: Family<CrdLabels, Counter>,
+    rollback_active: Family<CrdLabels, Gauge>,
     external_calls: Family<CallResultLabels, Counter>,
     external_duration: CallHistograms,
     api_retries: Family<CodeLabels, Counter>,
+    queue_dropped: Family<RuleLabels, Counter>,
     orphans: Family<OrphanLabels, Counter>,
 }
 
@@ -163,9 +176,12 @@ impl Metrics {
             activations: Family::default(),
             autoscale_overrides: Family::default(),
             autoscale_restores: Family::default(),
+            rollbacks: Family::default(),
+            rollback_active: Family::default(),
             external_calls: Family::default(),
             external_duration: CallHistograms::new_with_constructor(default_histogram),
             api_retries: Family::default(),
+            queue_dropped: Family::default(),
             orphans: Family::default(),
         };
         let mut registry = Registry::default();
@@ -189,6 +205,11 @@ impl Metrics {
         for (name, help, family) in counters {
             registry.register(name, help, family.clone());
         }
+        registry.register(
+            "controller_queue_dropped",
+            "New queue items dropped by queue.behaviour, by CRD and rule",
+            families.queue_dropped.clone(),
+        );
         let autoscale = [
             (
                 "orkestra_autoscale_overrides",
@@ -204,6 +225,16 @@ impl Metrics {
         for (name, help, family) in autoscale {
             registry.register(name, help, family.clone());
         }
+        registry.register(
+            "orkestra_rollback",
+            "Rollbacks to a CR's last successful spec, by CRD",
+            families.rollbacks.clone(),
+        );
+        registry.register(
+            "orkestra_rollback_active",
+            "CRs held at their last successful spec, by CRD",
+            families.rollback_active.clone(),
+        );
         registry.register(
             "orkestra_orphan_cleanup",
             "Children of gone CRs ork dealt with itself, by CRD and result",
@@ -385,6 +416,18 @@ impl CrdMetrics {
         }
     }
 
+    /// One new item was dropped by the `queue.behaviour` rule `rule` (`onThreshold` or
+    /// `onLimit`).
+    pub fn record_queue_drop(&self, rule: &str) {
+        self.families
+            .queue_dropped
+            .get_or_create(&RuleLabels {
+                crd: self.crd.crd.clone(),
+                rule: rule.to_owned(),
+            })
+            .inc();
+    }
+
     /// One child of a gone CR was dealt with: `result` is `deleted`, `gone`, `shared` or
     /// `error` (see `operator_box::cleanup`).
     pub fn record_orphan(&self, result: &str) {
@@ -395,6 +438,28 @@ impl CrdMetrics {
                 result: result.to_owned(),
             })
             .inc();
+    }
+
+    /// One CR was rolled back to its last successful spec.
+    pub fn record_rollback(&self) {
+        self.families.rollbacks.get_or_create(&self.crd).inc();
+    }
+
+    /// Sets the gauge of CRs held at their last successful spec.
+    pub fn set_rollback_active(&self, active: usize) {
+        set(&self.families.rollback_active, &self.crd, active);
+    }
+
+    /// (rollbacks since start, CRs held now), zero for a CRD that never rolled back (no
+    /// series is created by asking).
+    pub fn rollbacks(&self) -> (u64, i64) {
+        let total = self.families.rollbacks.get(&self.crd).map(|c| c.get());
+        let active = self
+            .families
+            .rollback_active
+            .get(&self.crd)
+            .map(|g| g.get());
+        (total.unwrap_or_default(), active.unwrap_or_default())
     }
 
     /// Sets the queue depth gauge.
@@ -512,6 +577,31 @@ mod tests {
         assert_eq!(bucket("0.1").as_deref(), Some("1"));
         assert_eq!(bucket("0.25").as_deref(), Some("2"));
         assert_eq!(bucket("+Inf").as_deref(), Some("2"));
+    }
+
+    #[test]
+    fn rollbacks_are_read_back_per_crd_without_creating_series() {
+        let metrics = Metrics::new();
+        let web = metrics.crd("web");
+        assert_eq!(metrics.crd("db").rollbacks(), (0, 0));
+        assert!(
+            !metrics
+                .encode()
+                .contains("orkestra_rollback_total{crd=\"db\"}")
+        );
+        web.record_rollback();
+        web.record_rollback();
+        web.set_rollback_active(1);
+        assert_eq!(metrics.crd("web").rollbacks(), (2, 1));
+        let text = metrics.encode();
+        assert!(
+            text.contains("orkestra_rollback_total{crd=\"web\"} 2"),
+            "{text}"
+        );
+        assert!(
+            text.contains("orkestra_rollback_active{crd=\"web\"} 1"),
+            "{text}"
+        );
     }
 
     #[test]

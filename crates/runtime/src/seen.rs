@@ -211,6 +211,7 @@ mod tests {
 
     fn key(name: &str) -> Key {
         Key {
+            event: 0,
             namespace: Some("prod".into()),
             name: name.into(),
         }

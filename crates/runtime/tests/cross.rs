@@ -1,6 +1,7 @@
 //! Cross-CRD reads and secondary watches through the Supervisor, as `ork run` starts a
 //! Katalog: a template reading `.cross.db.status.host` follows the other CRD's CR as it
-//! changes, a CRD closed with `crossAccess: false` reads as not found, and a `watch:` entry on
+//! changes and reads the other box's `.health` and `.metrics`, a CRD closed with
+//! `crossAccess: false` reads as not found (and shows no health), and a `watch:` entry on
 //! a ConfigMap queues the CR its label names.
 
 use std::time::Duration;
@@ -54,6 +55,9 @@ spec:
                 host: "{{{{ .cross.db.status.host }}}}"
                 found: "{{{{ .cross.db.found }}}}"
                 closed: "{{{{ .cross.closed.found }}}}"
+                dbHealthy: "{{{{ .cross.db.health.healthy }}}}"
+                dbCount: "{{{{ .cross.db.metrics.resourceCount }}}}"
+                closedVitals: "{{{{ if .cross.closed.health }}}}shown{{{{ else }}}}hidden{{{{ end }}}}"
     watcher:
       resync: 1h
       apiTypes: {{group: {group}, version: v1, kind: Watcher, plural: watchers}}
@@ -144,7 +148,9 @@ async fn cross_reads_follow_the_source_cr_and_watch_entries_queue_their_crs() {
     create(&api("App"), &resources["App"], "shop", json!({})).await;
     eventually("the app to see no database", WAIT, || async {
         let d = data(&config_maps, "shop-conn").await?;
-        (d == json!({"host": "", "found": "false", "closed": "false"})).then_some(())
+        let want = json!({"host": "", "found": "false", "closed": "false",
+            "dbHealthy": "true", "dbCount": "0", "closedVitals": "hidden"});
+        (d == want).then_some(())
     })
     .await;
 
@@ -161,7 +167,9 @@ async fn cross_reads_follow_the_source_cr_and_watch_entries_queue_their_crs() {
         WAIT,
         || async {
             let d = data(&config_maps, "shop-conn").await?;
-            (d == json!({"host": "10.0.0.1", "found": "true", "closed": "false"})).then_some(())
+            let want = json!({"host": "10.0.0.1", "found": "true", "closed": "false",
+                "dbHealthy": "true", "dbCount": "1", "closedVitals": "hidden"});
+            (d == want).then_some(())
         },
     )
     .await;

@@ -137,3 +137,57 @@ async fn a_cross_read_over_http_follows_the_source_cr_of_another_runtime() {
     let status = w.get("lost").await.data["status"].clone();
     assert_eq!(status["dbFound"], "false", "{status}");
 }
+
+/// `cacheFor` keeps a remote answer: a read within it sends no request and sees the kept
+/// answer, the first read after it asks again and sees the new one; readers poll that often.
+#[tokio::test]
+async fn a_remote_answer_is_kept_for_cache_for_then_read_again() {
+    use runtime::observe::remote::RemoteCross;
+
+    let server = crate::remote::Server::start(json!({"status": {"phase": "one"}})).await;
+    let text = format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: xcache}}
+spec:
+  crds:
+    app:
+      apiTypes: {{group: xcache.test, version: v1, kind: App, plural: apps}}
+      operatorBox:
+        cross:
+          - crd: database
+            as: db
+            source: {{endpoint: '{}/db', cacheFor: 3s}}
+",
+        server.url
+    );
+    let loaded = katalog::load_text("/nonexistent/katalog.yaml", &text)
+        .unwrap_or_else(|d| panic!("{}", d.render()));
+    let crd = loaded.katalog.crd("app").unwrap();
+    // No secretRef is declared: the client is never used.
+    let kube =
+        kube::Client::try_from(kube::Config::new("http://127.0.0.1:9".parse().unwrap())).unwrap();
+    let remote = RemoteCross::of(crd, kube).unwrap();
+    assert_eq!(remote.poll_every(), Duration::from_secs(3));
+    let render = katalog::build::EngineRender::new(gotmpl::Engine::new());
+    let cr = json!({"metadata": {"name": "a", "namespace": "ns"}, "spec": {}});
+    let phase = || async {
+        let mut cross = serde_json::Map::new();
+        remote.complete(&render, &cr, &mut cross).await;
+        cross["db"]["status"]["phase"].clone()
+    };
+
+    assert_eq!(phase().await, "one");
+    assert_eq!(server.requests().len(), 1);
+    server.answer(json!({"status": {"phase": "two"}}));
+    assert_eq!(phase().await, "one", "read again within cacheFor");
+    assert_eq!(server.requests().len(), 1, "no request within cacheFor");
+
+    eventually(
+        "the answer to be read again after cacheFor",
+        WAIT,
+        || async { (phase().await == "two").then_some(()) },
+    )
+    .await;
+    assert_eq!(server.requests().len(), 2, "one request per cacheFor");
+}

@@ -81,6 +81,8 @@ impl Fixture {
                               "verbs": ["get", "list", "watch"]}),
             ],
             health: snapshot,
+            rollback_total: 0,
+            rollback_active: 0,
             settings: if name == "website" {
                 CrdSettings {
                     admission: AdmissionView {
@@ -168,6 +170,7 @@ impl RuntimeView for Fixture {
                 vec![ChildView {
                     name: text("name"),
                     namespace: text("namespace"),
+                    uid: String::new(),
                     ready: Some(true),
                 }],
             ),
@@ -176,6 +179,7 @@ impl RuntimeView for Fixture {
                 vec![ChildView {
                     name: format!("{}-web", text("name")),
                     namespace: text("namespace"),
+                    uid: String::new(),
                     ready: None,
                 }],
             ),
@@ -785,8 +789,21 @@ async fn children_and_events_are_served_live_with_only_the_generated_rules() {
     .await;
 
     let uri = format!("/katalog/site/cr/{ns}/web");
-    let (status, detail) = get_json(view.clone(), &uri).await;
+    let (status, mut detail) = get_json(view.clone(), &uri).await;
     assert_eq!(status, StatusCode::OK, "{detail}");
+    // Each child carries its uid (a child deleted and created again has a new one).
+    for child in detail["children"]
+        .as_object_mut()
+        .unwrap()
+        .values_mut()
+        .flat_map(|list| list.as_array_mut().unwrap())
+    {
+        let uid = child.as_object_mut().unwrap().remove("uid");
+        assert!(
+            uid.is_some_and(|u| !u.as_str().unwrap().is_empty()),
+            "{child}"
+        );
+    }
     assert_eq!(
         detail["children"],
         json!({

@@ -104,6 +104,7 @@ async fn a_silent_gateway_never_blocks_and_overflow_is_dropped_and_counted() {
         status: "False".into(),
         reason: "ReconcileError".into(),
         message: "boom".into(),
+        teams: Vec::new(),
     };
     let extra = 50;
     for _ in 0..QUEUE + extra {
@@ -125,4 +126,60 @@ async fn a_silent_gateway_never_blocks_and_overflow_is_dropped_and_counted() {
         (extra - 1..=extra).contains(&dropped),
         "{dropped} dropped\n{text}"
     );
+}
+
+/// A `status.fields` condition with `notify:` sends to its own teams only, once when it
+/// starts to hold, with its message rendered; the automatic conditions' notices name no team.
+#[tokio::test]
+async fn a_notify_condition_is_sent_to_its_teams_when_it_starts_to_hold() {
+    let server = Server::start(json!({"delivered": [], "throttled": [], "failed": []})).await;
+    let notifier = Notifier::start(&server.url, None, Metrics::new());
+    let w = World::new_in_document(
+        "notify-teams",
+        "notification:\n  teams: [{name: ops, email: ops@example.test}, {name: dev, email: dev@example.test}]",
+        "",
+        r#"        status:
+          fields:
+            - path: phase
+              value: Degraded
+              when:
+                - field: spec.replicas
+                  greaterThan: "3"
+                  notify:
+                    teams: [dev]
+                    message: "{{ .metadata.name }} wants {{ .spec.replicas }} replicas""#,
+        ReconcilerConfig::default().notifier(notifier),
+    )
+    .await;
+    w.create("web", json!({"replicas": 2})).await;
+    w.reconcile("web").await.unwrap();
+    w.set_spec("web", json!({"replicas": 4})).await;
+    w.reconcile("web").await.unwrap();
+    // Still holding: nothing more is sent.
+    w.set_spec("web", json!({"replicas": 5})).await;
+    w.reconcile("web").await.unwrap();
+
+    let requests = eventually("the notice", WAIT, || {
+        let r = server.requests();
+        async move { (!r.is_empty()).then_some(r) }
+    })
+    .await;
+    let notice = &requests[0].body;
+    assert_eq!(notice["teams"], json!(["dev"]), "{notice}");
+    assert_eq!(notice["condition"], "status.phase when[0]");
+    assert_eq!(notice["status"], "True");
+    assert_eq!(notice["message"], "web wants 4 replicas");
+    assert_eq!(w.get("web").await.data["status"]["phase"], "Degraded");
+    // Stops holding, then holds again: a second notice.
+    w.set_spec("web", json!({"replicas": 1})).await;
+    w.reconcile("web").await.unwrap();
+    w.set_spec("web", json!({"replicas": 6})).await;
+    w.reconcile("web").await.unwrap();
+    let requests = eventually("the second notice", WAIT, || {
+        let r = server.requests();
+        async move { (r.len() >= 2).then_some(r) }
+    })
+    .await;
+    assert_eq!(requests.len(), 2, "one notice per start");
+    assert_eq!(requests[1].body["message"], "web wants 6 replicas");
 }

@@ -59,7 +59,7 @@ impl Server {
         Server { url, answer, seen }
     }
 
-    fn answer(&self, answer: Value) {
+    pub fn answer(&self, answer: Value) {
         *self.answer.lock().unwrap() = answer;
     }
 
@@ -105,7 +105,7 @@ fn remote_box(default: &str) -> String {
             endpoint: '{{{{ .spec.url }}}}/reconcile/{{{{ .metadata.name }}}}'
             timeout: 5s
             auth: {{secretRef: {{name: remote, key: token}}}}
-            args: {{tier: gold}}
+            args: {{tier: gold, owner: '{{{{ .metadata.name }}}}-team', sizes: ['{{{{ .metadata.namespace }}}}', 3]}}
             managedResources:
               - {{kind: Deployment}}
               - {{apiVersion: v1, kind: Service}}
@@ -169,7 +169,11 @@ async fn a_remote_reconciler_applies_its_resources_sets_status_requeues_and_prun
     assert_eq!(r.body["gvk"]["Kind"], "Widget");
     assert_eq!(r.body["gvk"]["Version"], "v1");
     assert_eq!(r.body["object"]["spec"]["url"], server.url);
-    assert_eq!(r.body["args"], json!({"tier": "gold"}));
+    // String args are templates rendered per CR; other values and the shape are kept.
+    assert_eq!(
+        r.body["args"],
+        json!({"tier": "gold", "owner": "site-team", "sizes": [w.ns, 3]})
+    );
     assert!(r.body["prepared"].is_object(), "{}", r.body);
 
     let cr = w.get("site").await;

@@ -8,11 +8,11 @@ use kube::runtime::reflector::store::Writer;
 use kube::runtime::watcher::Event;
 use runtime::observe::cross::{Source, Sources};
 
-use crate::memory_api::MemoryApi;
+use crate::api::Api;
 use crate::world;
 
 /// The caches of every CRD of `katalog`, filled with the CRs stored in `api`.
-pub fn sources(api: &MemoryApi, katalog: &Katalog) -> Sources {
+pub async fn sources(api: &Api, katalog: &Katalog) -> Sources {
     let sources = Sources::default();
     for crd in &katalog.crds {
         let kind = world::crd_kind(crd);
@@ -22,7 +22,7 @@ pub fn sources(api: &MemoryApi, katalog: &Katalog) -> Sources {
         );
         let mut writer = Writer::new(resource.clone());
         writer.apply_watcher_event(&Event::Init);
-        for object in api.list(&kind) {
+        for object in api.list(&kind).await {
             if let Ok(o) = serde_json::from_value::<DynamicObject>(object) {
                 writer.apply_watcher_event(&Event::InitApply(o));
             }
@@ -33,6 +33,8 @@ pub fn sources(api: &MemoryApi, katalog: &Katalog) -> Sources {
             Source {
                 store: writer.as_reader(),
                 resource,
+                // No box runs in a simulation: `.cross.<as>.health`/`.metrics` stay absent.
+                vitals: None,
             },
         );
     }

@@ -1,5 +1,6 @@
 //! One simulation: one CR of one CRD reconciled by the runtime's own [`Reconciler`] for a
-//! number of cycles against a fresh [`MemoryApi`].
+//! number of cycles against a fresh [`Api`]: the in-memory API, or the local control plane
+//! (`--envtest`).
 //!
 //! A cycle reads the CR as stored (as a box's cache would hold it), passes it through the
 //! CRD's `preReconcile` gates, reconciles it once, and then lets the stand-in controllers act
@@ -17,7 +18,8 @@ use runtime::reconcile::Error as ReconcileError;
 use runtime::{Reconciler, ReconcilerConfig};
 use serde_json::Value;
 
-use crate::memory_api::{Kind, MemoryApi, Op, Verb};
+use crate::api::{Api, Backend};
+use crate::memory_api::{Kind, Op, Verb};
 use crate::{peers, world};
 
 /// Why a simulation could not run.
@@ -31,6 +33,9 @@ pub enum Error {
         /// Its kind.
         kind: String,
     },
+    /// The API could not be started or set up (the control plane, its CRDs).
+    #[error("{0}")]
+    Api(String),
     /// A CR document could not be stored.
     #[error("seeding {what}: {message}")]
     Seed {
@@ -61,6 +66,8 @@ pub struct Inputs {
     pub cycles: u32,
     /// `--skip-external` / `spec.skipExternal`: external calls answered with nothing.
     pub skip_external: bool,
+    /// The API to run against.
+    pub backend: Backend,
 }
 
 /// What makes two cycles the same: writes (verb, resource, subresource, name, created),
@@ -207,22 +214,29 @@ fn name_of(doc: &Value) -> String {
         .to_owned()
 }
 
-fn seed(api: &MemoryApi, kind: &Kind, doc: &Value) -> Result<Value, Error> {
-    api.seed(kind, doc.clone()).map_err(|e| Error::Seed {
-        what: format!("{} {:?}", kind.kind, name_of(doc)),
-        message: e.message,
-    })
+async fn seed(api: &Api, kind: &Kind, doc: &Value) -> Result<Value, Error> {
+    api.seed(kind, doc.clone())
+        .await
+        .map_err(|message| Error::Seed {
+            what: format!("{} {:?}", kind.kind, name_of(doc)),
+            message,
+        })
 }
 
 /// Simulates `crd` of `katalog`: the first CR of its kind in `inputs.crs` is reconciled;
 /// further CRs of that kind and CRs of the Katalog's other kinds are stored beside it (for
 /// `unique` rules and lists) but not reconciled.
 ///
+/// `inputs.backend` is the API: a fresh one for this run.
+///
 /// # Errors
-/// No CR of the kind, a CR that cannot be stored, a reconciler the runtime refuses.
+/// No CR of the kind, a CR that cannot be stored, a reconciler the runtime refuses, an API
+/// that does not start.
 pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<Run, Error> {
-    let api = MemoryApi::new();
-    world::serve_katalog(&api, katalog, &inputs.crd_documents);
+    let api = Api::start(inputs.backend).await.map_err(Error::Api)?;
+    world::serve_katalog(&api, katalog, &inputs.crd_documents)
+        .await
+        .map_err(Error::Api)?;
     let own = world::crd_kind(crd);
     let own = api.kind(&own.api_version(), &own.kind).unwrap_or(own);
     let mut notes = Vec::new();
@@ -235,12 +249,12 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
             continue;
         };
         if kind == own.kind && under_test.is_none() {
-            under_test = Some(seed(&api, &own, doc)?);
+            under_test = Some(seed(&api, &own, doc).await?);
             continue;
         }
         match api.kind(api_version, kind) {
             Some(k) => {
-                seed(&api, &k, doc)?;
+                seed(&api, &k, doc).await?;
             }
             None => notes.push(format!(
                 "{kind} {:?} in the CR file is not a kind of this Katalog; not stored",
@@ -268,17 +282,17 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
                  (list it in spec.crdFiles for its real plural and scope)",
                 guessed.plural
             ));
-            api.add_kind(guessed);
+            api.add_kind(guessed).await.map_err(Error::Api)?;
         }
     }
     if let Some(cross) = reconciler.cross() {
-        cross.bind(&peers::sources(&api, katalog));
+        cross.bind(&peers::sources(&api, katalog).await);
         for read in &crd.operator_box().cross {
             let Some(source) = read.value.crd.as_ref().and_then(|c| katalog.crd(&c.value)) else {
                 continue;
             };
             let kind = world::crd_kind(source);
-            if api.list(&kind).is_empty() {
+            if api.list(&kind).await.is_empty() {
                 notes.push(format!(
                     "cross: no {} in the CR file: `.cross.{}` reads find nothing (add one to the CR file)",
                     kind.kind,
@@ -326,7 +340,7 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
     for number in 1..=inputs.cycles {
         api.set_cycle(number);
         let before = api.ops().len();
-        let Some(stored) = api.get(&own, namespace.as_deref(), &name) else {
+        let Some(stored) = api.get(&own, namespace.as_deref(), &name).await else {
             notes.push(format!("the CR is gone after cycle {}", number - 1));
             break;
         };
@@ -356,7 +370,7 @@ pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<R
                 Err(e) => (Some(e.message()), None),
             }
         };
-        world::settle_workloads(&api);
+        world::settle_workloads(&api).await;
         let ops = api.ops().split_off(before);
         let cycle = Cycle {
             number,

@@ -26,6 +26,8 @@ pub struct Settings {
     pub crd: Option<String>,
     /// Print every request.
     pub debug_ops: bool,
+    /// The API every run goes against (`--envtest`: the local control plane).
+    pub backend: crate::api::Backend,
 }
 
 /// How one simulation file ended.
@@ -153,6 +155,7 @@ pub async fn run_job(job: &Job, settings: &Settings) -> Report {
         crd_documents,
         cycles: settings.cycles.unwrap_or(job.cycles),
         skip_external: settings.skip_external || job.skip_external,
+        backend: settings.backend,
     };
     let mut text = String::new();
     let mut failures = Vec::new();

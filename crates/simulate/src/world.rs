@@ -7,7 +7,9 @@ use katalog::{Crd, Katalog};
 use kube::api::{ApiResource, GroupVersionKind};
 use serde_json::{Value, json};
 
-use crate::memory_api::{Kind, MemoryApi};
+use crate::api::Api;
+use crate::memory_api::Kind;
+pub use crate::memory_api::kinds::kinds_of_crd_document;
 
 /// The kind a Katalog CRD is served as (with a status subresource).
 pub fn crd_kind(crd: &Crd) -> Kind {
@@ -20,37 +22,6 @@ pub fn crd_kind(crd: &Crd) -> Kind {
         namespaced: crd.namespaced,
         status: true,
     }
-}
-
-/// The kinds a CustomResourceDefinition document serves (every served version).
-pub fn kinds_of_crd_document(doc: &Value) -> Vec<Kind> {
-    if doc.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
-        return Vec::new();
-    }
-    let spec = &doc["spec"];
-    let (Some(group), Some(kind), Some(plural)) = (
-        spec["group"].as_str(),
-        spec.pointer("/names/kind").and_then(Value::as_str),
-        spec.pointer("/names/plural").and_then(Value::as_str),
-    ) else {
-        return Vec::new();
-    };
-    let namespaced = spec["scope"].as_str() != Some("Cluster");
-    spec["versions"]
-        .as_array()
-        .into_iter()
-        .flatten()
-        .filter_map(|v| {
-            Some(Kind {
-                group: group.to_owned(),
-                version: v["name"].as_str()?.to_owned(),
-                kind: kind.to_owned(),
-                plural: plural.to_owned(),
-                namespaced,
-                status: v.pointer("/subresources/status").is_some(),
-            })
-        })
-        .collect()
 }
 
 /// A kind named only by apiVersion and kind (a `custom:` child with no CRD file): plural
@@ -87,21 +58,36 @@ fn crd_file_documents(crd: &Crd) -> Vec<Value> {
 }
 
 /// Serves every CRD of the Katalog (as its `crdFile` declares it, when it has one: status
-/// subresource or not), then the given CRD documents' kinds (which win).
-pub fn serve_katalog(api: &MemoryApi, katalog: &Katalog, crd_documents: &[Value]) {
+/// subresource or not), then the given CRD documents' kinds (which win); on the control
+/// plane, a Katalog CRD no document declares is installed as one that keeps any fields.
+///
+/// # Errors
+/// The control plane refused a CRD.
+pub async fn serve_katalog(
+    api: &Api,
+    katalog: &Katalog,
+    crd_documents: &[Value],
+) -> Result<(), String> {
+    let mut documents: Vec<Value> = katalog.crds.iter().flat_map(crd_file_documents).collect();
+    documents.extend(crd_documents.iter().cloned());
+    let declared = |kind: &Kind| {
+        documents
+            .iter()
+            .flat_map(kinds_of_crd_document)
+            .any(|k| k.group == kind.group && k.version == kind.version && k.kind == kind.kind)
+    };
     for crd in &katalog.crds {
-        api.add_kind(crd_kind(crd));
-        for doc in crd_file_documents(crd) {
-            for kind in kinds_of_crd_document(&doc) {
-                api.add_kind(kind);
-            }
+        let kind = crd_kind(crd);
+        if !declared(&kind) {
+            api.add_kind(kind).await?;
         }
     }
-    for doc in crd_documents {
-        for kind in kinds_of_crd_document(doc) {
-            api.add_kind(kind);
+    for doc in &documents {
+        if doc.get("kind").and_then(Value::as_str) == Some("CustomResourceDefinition") {
+            api.add_crd_document(doc).await?;
         }
     }
+    Ok(())
 }
 
 /// The status a Deployment has once its replicas are all available.
@@ -133,8 +119,15 @@ fn complete_job(object: &Value) -> Value {
         .pointer("/spec/completions")
         .and_then(Value::as_i64)
         .unwrap_or(1);
+    // The API server refuses a Complete Job without start and completion times; the
+    // creation time keeps them the same from cycle to cycle.
+    let at = object
+        .pointer("/metadata/creationTimestamp")
+        .and_then(Value::as_str)
+        .unwrap_or("1970-01-01T00:00:00Z");
     json!({
         "succeeded": completions, "active": 0, "ready": 0,
+        "startTime": at, "completionTime": at,
         "conditions": [
             {"type": "SuccessCriteriaMet", "status": "True", "reason": "CompletionsReached"},
             {"type": "Complete", "status": "True", "reason": "CompletionsReached"},
@@ -145,7 +138,7 @@ fn complete_job(object: &Value) -> Value {
 /// Stands in for the controllers a cluster runs, without recording ops: every Deployment
 /// becomes Available with all its replicas, every Job complete. Returns how many objects
 /// changed.
-pub fn settle_workloads(api: &MemoryApi) -> usize {
+pub async fn settle_workloads(api: &Api) -> usize {
     let mut changed = 0;
     for (api_version, kind, status) in [
         (
@@ -158,7 +151,7 @@ pub fn settle_workloads(api: &MemoryApi) -> usize {
         let Some(kind) = api.kind(api_version, kind) else {
             continue;
         };
-        for object in api.list(&kind) {
+        for object in api.list(&kind).await {
             let namespace = object
                 .pointer("/metadata/namespace")
                 .and_then(Value::as_str);
@@ -166,7 +159,10 @@ pub fn settle_workloads(api: &MemoryApi) -> usize {
                 .pointer("/metadata/name")
                 .and_then(Value::as_str)
                 .unwrap_or_default();
-            if api.set_status(&kind, namespace, name, status(&object)) {
+            if api
+                .set_status(&kind, namespace, name, status(&object))
+                .await
+            {
                 changed += 1;
             }
         }

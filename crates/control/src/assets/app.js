@@ -7,7 +7,7 @@ const STATES = ["healthy", "started", "pending", "gated", "degraded", "gateway"]
 
 let snapshot = null; // the last /api/state
 let timer = null;
-let seenChildren = new Map(); // CR key -> Map(child key -> {kind, name, namespace})
+let seenChildren = new Map(); // CR key -> Map(child key -> {kind, name, namespace, uid, missing, restored})
 
 // ---------- DOM helpers ----------
 
@@ -456,7 +456,8 @@ function conditionBadge(c) {
   return badge(good ? "ready" : "notready", c.status);
 }
 
-// Children by kind; a child seen earlier on this page and absent now is listed as missing.
+// Children by kind; a child seen earlier on this page and absent now is listed as missing,
+// and once it is back (or came back under a new uid between two answers) as restored.
 function children(r, byKind) {
   const key = `${r.katalog}/${r.crd}/${r.namespace}/${r.name}`;
   const seen = seenChildren.get(key) || new Map();
@@ -466,15 +467,22 @@ function children(r, byKind) {
     for (const c of list || []) {
       const id = `${kind}/${c.namespace}/${c.name}`;
       now.add(id);
-      seen.set(id, { kind, name: c.name, namespace: c.namespace });
+      const before = seen.get(id);
+      const replaced = before !== undefined && (before.missing || (before.uid && c.uid && before.uid !== c.uid));
+      seen.set(id, { kind, name: c.name, namespace: c.namespace, uid: c.uid || "", missing: false,
+        restored: replaced || (before !== undefined && before.restored) });
     }
   }
+  for (const [id, c] of seen) if (!now.has(id)) c.missing = true;
   const kinds = new Map();
-  for (const [kind, list] of Object.entries(byKind)) kinds.set(kind, (list || []).map((c) => ({ ...c, present: true })));
+  for (const [kind, list] of Object.entries(byKind)) {
+    kinds.set(kind, (list || []).map((c) => ({ ...c, present: true,
+      restored: seen.get(`${kind}/${c.namespace}/${c.name}`).restored })));
+  }
   for (const [id, c] of seen) {
     if (!now.has(id)) {
       if (!kinds.has(c.kind)) kinds.set(c.kind, []);
-      kinds.get(c.kind).push({ name: c.name, namespace: c.namespace, present: false });
+      kinds.get(c.kind).push({ name: c.name, namespace: c.namespace, uid: c.uid, present: false });
     }
   }
   if (!kinds.size) return h("p", { class: "muted", text: "No children found." });
@@ -482,12 +490,14 @@ function children(r, byKind) {
     [...kinds.entries()].sort(([a], [b]) => a.localeCompare(b)).map(([kind, list]) =>
       h("li", {}, h("strong", { text: `${kind} (${list.filter((c) => c.present).length})` }),
         kind === "Secret" ? h("span", { class: "muted", text: " — names only; contents are never shown" }) : null,
-        h("ul", {}, list.map((c) => h("li", { class: "child", "data-kind": kind, "data-name": c.name },
+        h("ul", {}, list.map((c) => h("li", { class: "child", "data-kind": kind, "data-name": c.name, "data-uid": c.uid || "" },
           h("code", { text: c.namespace ? `${c.namespace}/${c.name}` : c.name }), " ",
           !c.present ? badge("missing")
             : c.ready === true ? badge("ready")
               : c.ready === false ? badge("notready", "not ready")
-                : badge("none", "no readiness")))))));
+                : badge("none", "no readiness"),
+          c.present && c.restored ? " " : null,
+          c.present && c.restored ? badge("restored") : null))))));
 }
 
 // ---------- the loop ----------

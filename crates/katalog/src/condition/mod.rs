@@ -10,6 +10,7 @@
 
 mod check;
 mod field;
+mod notify;
 mod operator;
 mod time;
 
@@ -22,6 +23,7 @@ pub use check::{Problem, Severity};
 #[cfg(test)]
 pub(crate) use field::PathRender;
 pub use field::{lookup, value_text};
+pub use notify::Notify;
 pub use operator::{OPERATORS, Operator, UnknownOperator};
 pub use time::{CronSchedule, parse_duration};
 
@@ -291,6 +293,11 @@ pub struct Condition {
     /// Length of the cron window (default 60s).
     #[serde(default)]
     pub duration: Option<Text>,
+
+    /// Teams told when the condition starts to hold (spec §16.8). Read on `status.fields`
+    /// conditions; validation refuses it elsewhere. Never changes the result.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify: Option<Notify>,
 }
 
 /// How a field condition compares its operands.

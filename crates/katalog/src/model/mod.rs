@@ -12,6 +12,7 @@ mod crd;
 mod crd_map;
 mod document;
 pub mod duration;
+mod emit;
 pub mod external;
 mod motif;
 mod notes;
@@ -23,6 +24,7 @@ mod profiles;
 mod publish;
 mod reconciler;
 mod resolved;
+mod rollback;
 mod security;
 mod status;
 
@@ -38,16 +40,18 @@ pub use document::{
     API_VERSION, Deprecation, Document, FileImport, KomposerImports, Lifecycle, Metadata, Policy,
     PolicyLifecycle, Spec, Timeline,
 };
+pub use emit::{EMIT_ON, EMIT_TYPES, EmitEvent, EmitEvents};
 pub use motif::{InputType, MotifDocument, MotifImport, MotifInput};
 pub use notes::{NoteFunction, Notes};
 pub use notification::{Notification, Slack, Team, Teams};
 pub use observe::{
-    Cross, CrossAuth, CrossSelector, CrossSource, External, Fires, Gate, KeyFrom, Observe,
-    PreReconcile, Watch,
+    Cross, CrossAuth, CrossSelector, CrossSource, EventMatcher, EventObject, External, Fires, Gate,
+    KeyFrom, Observe, PreReconcile, Watch,
 };
 pub use operator_box::{Emit, LayoutConflict, OperatorBox, RuntimeSection};
 pub use polymorphic::{
     DependCondition, Dependency, DependsOn, Labels, OneOrMany, RetryBackoff, ScalarString, Setup,
+    SetupWait,
 };
 pub use profiles::{ProfileMap, Profiles, ReconcilerProfile};
 pub use publish::{Publish, PublishTests, Signing};
@@ -58,6 +62,7 @@ pub use resolved::{
     Backoff, Crd, DEFAULT_FAILURE_THRESHOLD, DEFAULT_FINALIZER, DEFAULT_RESYNC, DEFAULT_WORKERS,
     DocumentKind, Gvk, Katalog, ReconcilerSettings, Source,
 };
+pub use rollback::{DEFAULT_ROLLBACK_FAILURES, Rollback, RollbackTrigger};
 pub use security::{
     CertManager, CrdProtection, Gateway, GatewayApi, GatewayAuth, GatewayToken,
     NamespaceProtection, Protection, Security, SecurityConversion, SecurityWebhooks, Toggle,

@@ -160,8 +160,75 @@ pub struct Observe {
     /// Secondary watches.
     #[serde(default)]
     pub watch: Vec<Spanned<Watch>>,
-    /// Event matchers (experimental), name → matcher (kept as written).
-    pub events: Option<Spanned<BTreeMap<String, serde_json::Value>>>,
+    /// Event matchers (experimental), name → matcher.
+    pub events: Option<Spanned<BTreeMap<String, Spanned<EventMatcher>>>>,
+}
+
+/// One `observe.events` matcher on `events.k8s.io/v1` Events (spec §11.4): every field
+/// written must match.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EventMatcher {
+    /// The Event's `reason`.
+    pub reason: Option<String>,
+    /// The Event's `action`.
+    pub action: Option<String>,
+    /// The Event's `type` (`Normal`, `Warning`).
+    #[serde(rename = "type")]
+    pub kind: Option<String>,
+    /// The Event's `reportingController`.
+    pub reporting_controller: Option<String>,
+    /// The Event's `reportingInstance`.
+    pub reporting_instance: Option<String>,
+    /// The Event's namespace.
+    pub namespace: Option<String>,
+    /// `create`, `update`, `delete` (default all).
+    #[serde(default)]
+    pub on: Vec<Spanned<String>>,
+    /// The object the Event is about.
+    pub regarding: Option<EventObject>,
+    /// The secondary object of the Event.
+    pub related: Option<EventObject>,
+    /// How to find the primary CR (default: `regarding`, else every CR).
+    pub key_from: Option<Spanned<KeyFrom>>,
+    /// Gate before the queue; sees the Event as `.events.<name>`.
+    pub enqueue_gate: Option<Gate>,
+}
+
+/// `regarding` / `related` of an [`EventMatcher`]: the fields written must match.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+pub struct EventObject {
+    /// apiVersion.
+    pub api_version: Option<String>,
+    /// Kind.
+    pub kind: Option<String>,
+    /// Name.
+    pub name: Option<String>,
+    /// Namespace.
+    pub namespace: Option<String>,
+}
+
+impl EventMatcher {
+    /// Whether no field that matches anything is written.
+    pub fn is_empty(&self) -> bool {
+        let obj = |o: &Option<EventObject>| {
+            o.as_ref().is_none_or(|o| {
+                o.api_version.is_none()
+                    && o.kind.is_none()
+                    && o.name.is_none()
+                    && o.namespace.is_none()
+            })
+        };
+        self.reason.is_none()
+            && self.action.is_none()
+            && self.kind.is_none()
+            && self.reporting_controller.is_none()
+            && self.reporting_instance.is_none()
+            && self.namespace.is_none()
+            && obj(&self.regarding)
+            && obj(&self.related)
+    }
 }
 
 /// `preReconcile:`.
@@ -198,6 +265,6 @@ pub struct Gate {
     pub or: Vec<Condition>,
     /// `open` (default) or `closed`.
     pub fail_policy: Option<Spanned<String>>,
-    /// Each event gets its own queue item.
-    pub event_aware: Option<bool>,
+    /// Each event gets its own queue item (reconcile gate only).
+    pub event_aware: Option<Spanned<bool>>,
 }

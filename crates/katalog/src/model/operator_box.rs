@@ -40,9 +40,9 @@ pub struct OperatorBox {
     pub pre_reconcile: Option<PreReconcile>,
     /// Operator self-scaling.
     pub autoscale: Option<Spanned<Autoscale>>,
-    /// Rollback (in development, kept as written).
-    pub rollback: Option<serde_json::Value>,
-    /// Roll back after repeated failures (in development).
+    /// Rollback trigger and templates.
+    pub rollback: Option<Spanned<super::Rollback>>,
+    /// Roll back after repeated failures.
     pub roll_back_on_error: Option<bool>,
     /// Box-level conditions.
     #[serde(default)]
@@ -61,9 +61,9 @@ pub struct OperatorBox {
     /// Newest layout `runtime.cleanup` (kept as written).
     #[serde(skip)]
     pub cleanup: Option<serde_json::Value>,
-    /// Newest layout `emit.events` (kept as written).
+    /// Newest layout `emit.events`: named Events.
     #[serde(skip)]
-    pub events: Option<serde_json::Value>,
+    pub events: Option<Spanned<super::EmitEvents>>,
 }
 
 /// Newest layout `operatorBox.runtime`.
@@ -87,7 +87,7 @@ pub struct RuntimeSection {
     /// Operator self-scaling.
     pub autoscale: Option<Spanned<Autoscale>>,
     /// Rollback.
-    pub rollback: Option<serde_json::Value>,
+    pub rollback: Option<Spanned<super::Rollback>>,
     /// Roll back after repeated failures.
     pub roll_back_on_error: Option<bool>,
     /// Conditional cleanup.
@@ -101,7 +101,7 @@ pub struct Emit {
     /// Declared status.
     pub status: Option<Status>,
     /// Named structured events.
-    pub events: Option<serde_json::Value>,
+    pub events: Option<Spanned<super::EmitEvents>>,
 }
 
 /// A key set in both layouts.

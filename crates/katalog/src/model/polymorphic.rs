@@ -169,8 +169,27 @@ pub struct Setup {
     pub apply: Vec<String>,
     /// Helm releases to install first (object form only; kept as written).
     pub helm: Vec<serde_json::Value>,
-    /// Conditions to wait for (object form only; kept as written).
-    pub wait: Vec<serde_json::Value>,
+    /// Objects to wait for before the operator starts (object form only).
+    pub wait: Vec<SetupWait>,
+}
+
+/// One `setup.wait` entry: an object that must exist (and be ready) before the operator
+/// starts (dev mode).
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SetupWait {
+    /// Its kind (`Deployment`, `Secret`, …).
+    pub kind: String,
+    /// Its name.
+    pub name: String,
+    /// Its namespace; omitted for cluster-scoped objects.
+    pub namespace: Option<String>,
+    /// Also wait for a `Ready`, `Available`, `Established` or `Complete` condition that is
+    /// `True`.
+    #[serde(default)]
+    pub ready: bool,
+    /// How long (default 30 s).
+    pub timeout: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -181,7 +200,7 @@ struct SetupObject {
     #[serde(default)]
     helm: Vec<serde_json::Value>,
     #[serde(default)]
-    wait: Vec<serde_json::Value>,
+    wait: Vec<SetupWait>,
 }
 
 impl<'de> Deserialize<'de> for Setup {

@@ -7,7 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::{CrdEntry, Dependency, Document, NoteFunction, OperatorBox, Profiles, Requeue};
+use super::{
+    Behaviour, CrdEntry, Dependency, Document, NoteFunction, OperatorBox, Profiles, Requeue,
+};
 use crate::Location;
 
 /// Default workers per CRD (spec §12.2; Orkestra's konfig and docs, not the Helm chart's 2).
@@ -103,6 +105,9 @@ pub struct ReconcilerSettings {
     pub failure_threshold: u32,
     /// Use the shared queue.
     pub shared_queue: bool,
+    /// What a bounded queue drops (`queue.behaviour`); `None`: nothing is dropped, whatever
+    /// the depth (as in Orkestra, `maxDepth` alone only sets the reference).
+    pub behaviour: Option<Behaviour>,
     /// Backoff of failed reconciles.
     pub retry: Backoff,
     /// Requeue after success, when declared.
@@ -121,6 +126,7 @@ impl Default for ReconcilerSettings {
             max_depth: 0,
             failure_threshold: DEFAULT_FAILURE_THRESHOLD,
             shared_queue: false,
+            behaviour: None,
             retry: Backoff::default(),
             requeue: None,
             profile: None,

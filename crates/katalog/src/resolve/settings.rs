@@ -85,6 +85,7 @@ pub fn settings(entry: &CrdEntry, profiles: &Profiles) -> ReconcilerSettings {
             if let Some(d) = &q.max_depth {
                 s.max_depth = u32::try_from(d.value).unwrap_or(0);
             }
+            s.behaviour = q.behaviour.as_ref().map(|b| b.value.clone());
             if let Some(t) = q
                 .failure_threshold
                 .as_ref()

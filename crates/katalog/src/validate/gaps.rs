@@ -52,16 +52,6 @@ const fn warned(field: &'static str, key: &'static str, effect: &'static str) ->
 /// Every key ork accepts without acting on it.
 pub const GAPS: &[Gap] = &[
     warned(
-        "Queue.behaviour",
-        "spec.crds.*.operatorBox.reconciler.queue.behaviour",
-        "queue behaviour rules are not evaluated: a full queue drops every new item",
-    ),
-    warned(
-        "Queue.behaviour",
-        "spec.crds.*.operatorBox.reconcile.queue.behaviour",
-        "queue behaviour rules are not evaluated: a full queue drops every new item",
-    ),
-    warned(
         "Queue.shared",
         "spec.crds.*.operatorBox.reconciler.queue.shared",
         "every CRD has a queue of its own; there is no shared queue",
@@ -77,24 +67,14 @@ pub const GAPS: &[Gap] = &[
         "every CRD has a queue of its own; there is no shared queue",
     ),
     warned(
-        "OperatorBox.rollback",
-        "spec.crds.*.operatorBox.rollback",
-        "rollback is not performed",
+        "Rollback.on_rollback",
+        "spec.crds.*.operatorBox.rollback.onRollback",
+        "`onRollback` templates are not applied; a rollback re-applies the CRD's own templates with the last successful spec",
     ),
     warned(
-        "RuntimeSection.rollback",
-        "spec.crds.*.operatorBox.runtime.rollback",
-        "rollback is not performed",
-    ),
-    warned(
-        "OperatorBox.roll_back_on_error",
-        "spec.crds.*.operatorBox.rollBackOnError",
-        "rollback is not performed",
-    ),
-    warned(
-        "RuntimeSection.roll_back_on_error",
-        "spec.crds.*.operatorBox.runtime.rollBackOnError",
-        "rollback is not performed",
+        "Rollback.on_rollback",
+        "spec.crds.*.operatorBox.runtime.rollback.onRollback",
+        "`onRollback` templates are not applied; a rollback re-applies the CRD's own templates with the last successful spec",
     ),
     warned(
         "RuntimeSection.cleanup",
@@ -112,29 +92,9 @@ pub const GAPS: &[Gap] = &[
         "provider blocks are not read",
     ),
     warned(
-        "Emit.events",
-        "spec.crds.*.operatorBox.emit.events",
-        "named events are not emitted",
-    ),
-    warned(
-        "Observe.events",
-        "spec.crds.*.operatorBox.observe.events",
-        "event matchers are not evaluated",
-    ),
-    warned(
-        "Gate.event_aware",
-        "spec.crds.*.operatorBox.preReconcile.*.eventAware",
-        "events of one CR are merged into one queue item",
-    ),
-    warned(
         "Setup.helm",
         "spec.crds.*.setup.helm",
         "Helm releases of `setup` are not installed",
-    ),
-    warned(
-        "Setup.wait",
-        "spec.crds.*.setup.wait",
-        "`setup` does not wait for these conditions",
     ),
     warned(
         "Conversion.participant",

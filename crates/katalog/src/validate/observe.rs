@@ -568,6 +568,18 @@ fn gate_check(cx: &mut Cx<'_>, crd: &Crd, rest: &str, gate: &Gate, declared: Opt
             );
         }
     }
+    if let Some(e) = gate.event_aware.as_ref().filter(|e| e.value)
+        && !rest.ends_with("reconcileGate")
+    {
+        cx.crd_warning(
+            crd,
+            Some(&e.at),
+            "event-aware-enqueue-gate",
+            &format!("{rest}.eventAware"),
+            "`eventAware` has no effect here: only `preReconcile.reconcileGate` is event-aware (an enqueue gate runs before the queue, on each event already)",
+            "move `eventAware: true` to `preReconcile.reconcileGate`",
+        );
+    }
     if let Some(f) = &gate.fail_policy
         && !["open", "closed"].contains(&f.value.as_str())
     {
@@ -600,26 +612,51 @@ fn events(cx: &mut Cx<'_>, crd: &Crd) {
         "",
     );
     for (name, matcher) in &events.value {
+        let rest = format!("operatorBox.observe.events.{name}");
         if !is_camel_case(name) {
             cx.crd_error(
                 crd,
-                Some(&events.at),
+                Some(&matcher.at),
                 "invalid-event-name",
                 "operatorBox.observe.events",
                 format!("event declaration name `{name}` must be camelCase"),
                 "",
             );
         }
-        if matcher.as_object().is_none_or(|m| m.is_empty()) {
+        if matcher.value.is_empty() {
             cx.crd_error(
                 crd,
-                Some(&events.at),
+                Some(&matcher.at),
                 "empty-event-matcher",
-                &format!("operatorBox.observe.events.{name}"),
+                &rest,
                 format!(
                     "event declaration `{name}` matches nothing; declare reason, type, regarding, …"
                 ),
                 "",
+            );
+        }
+        for on in &matcher.value.on {
+            if !["create", "update", "delete"].contains(&on.value.as_str()) {
+                cx.crd_error(
+                    crd,
+                    Some(&on.at),
+                    "invalid-watch-on",
+                    &format!("{rest}.on"),
+                    format!("`{}` is not create, update or delete", on.value),
+                    "",
+                );
+            }
+        }
+        if let Some(gate) = &matcher.value.enqueue_gate
+            && !gate.external.is_empty()
+        {
+            cx.crd_error(
+                crd,
+                Some(&matcher.at),
+                "external-in-event-gate",
+                &format!("{rest}.enqueueGate.external"),
+                "an `observe.events` enqueueGate makes no calls",
+                "move the call to `preReconcile.external`",
             );
         }
     }

@@ -128,6 +128,19 @@ fn queue_numbers(cx: &mut Cx<'_>, crd: &Crd, q: &Queue) {
 
 fn queue_behaviour(cx: &mut Cx<'_>, crd: &Crd, q: &Queue) {
     let Some(behaviour) = &q.behaviour else {
+        if let Some(d) = q.max_depth.as_ref().filter(|d| d.value > 0) {
+            cx.crd_warning(
+                crd,
+                Some(&d.at),
+                "depth-without-behaviour",
+                &format!("{PREFIX}.queue.maxDepth"),
+                format!(
+                    "`queue.maxDepth: {}` drops nothing without `queue.behaviour` (as in Orkestra, it is only the reference `onLimit` and `onThreshold` fire against)",
+                    d.value
+                ),
+                "add `behaviour: {onLimit: {drop: true}}` to cap the queue, or remove `maxDepth`",
+            );
+        }
         return;
     };
     let rest = format!("{PREFIX}.queue.behaviour");
@@ -166,6 +179,18 @@ fn queue_behaviour(cx: &mut Cx<'_>, crd: &Crd, q: &Queue) {
                 "remove `drop: false`",
             );
         }
+    }
+    if let Some(l) = &behaviour.value.on_limit
+        && l.value.drop == Some(false)
+    {
+        cx.crd_warning(
+            crd,
+            Some(&l.at),
+            "limit-never-drops",
+            &format!("{rest}.onLimit.drop"),
+            "`onLimit` with `drop: false` never drops: the queue grows past maxDepth",
+            "remove `drop: false` (onLimit drops by default), or remove `onLimit`",
+        );
     }
     if let Some(l) = &behaviour.value.on_limit
         && l.value.value.is_some()

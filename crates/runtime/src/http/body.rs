@@ -128,6 +128,10 @@ pub struct MetricsInfo {
     pub error_rate: f64,
     /// `1 - errorRate`.
     pub success_rate: f64,
+    /// Rollbacks to a CR's last successful spec since start (spec §12.7).
+    pub rollback_total: u64,
+    /// CRs held at their last successful spec now.
+    pub rollback_active: i64,
 }
 
 /// `GET /katalog/{crd}/cr`.
@@ -276,6 +280,8 @@ pub fn info(crd: &CrdView, is_konductor: bool) -> CrdInfo {
             queue_depth: health.queue_depth,
             error_rate: health.error_rate,
             success_rate: 1.0 - health.error_rate,
+            rollback_total: crd.rollback_total,
+            rollback_active: crd.rollback_active,
         },
     }
 }

@@ -21,6 +21,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use gotmpl::{Engine, Template};
@@ -30,7 +31,8 @@ use serde_json::Value;
 use tokio::time::Instant;
 
 use super::view::ChildView;
-use crate::discovery::Discovery;
+use crate::discovery::{Discovery, Resolved};
+use crate::operator_box::children::ChildCache;
 use crate::reconcile::owned;
 
 /// How long a CR's children are served from the cache.
@@ -146,12 +148,37 @@ impl<K: std::hash::Hash + Eq, V: Clone> TtlCache<K, V> {
 /// Children by kind, as `/katalog/{crd}/cr/…` shows them.
 pub type ChildMap = BTreeMap<String, Vec<ChildView>>;
 
-/// Looks up and caches the children of CRs.
+/// The cache key of one CR's children of one kind: CRD, CR uid, kind.
+type Key = (String, String, String);
+
+/// Looks up the children of CRs: from the running box's watch cache when it holds the kind
+/// (fresh: a deleted child is gone from the answer as soon as the watch sees it), else by a
+/// LIST whose answer is cached for [`TTL`].
 pub struct Children {
     client: kube::Client,
     discovery: Discovery,
     readiness: Readiness,
-    cache: TtlCache<(String, String), ChildMap>,
+    cache: TtlCache<Key, Vec<ChildView>>,
+}
+
+/// A [`ChildCache`] that remembers whether it answered, so a kind it does not hold is known
+/// to have been listed instead.
+struct Probe<'a> {
+    inner: &'a dyn ChildCache,
+    answered: AtomicBool,
+}
+
+impl ChildCache for Probe<'_> {
+    fn objects(
+        &self,
+        resource: &kube::api::ApiResource,
+        namespace: Option<&str>,
+        owner_label: &str,
+    ) -> Option<Vec<DynamicObject>> {
+        let found = self.inner.objects(resource, namespace, owner_label);
+        self.answered.store(found.is_some(), Ordering::Relaxed);
+        found
+    }
 }
 
 impl Children {
@@ -165,47 +192,116 @@ impl Children {
         }
     }
 
-    /// The children of `cr` (a cached CR object of `crd`) among `kinds` (apiVersion, kind),
-    /// from the cache when looked up less than [`TTL`] ago. A kind that cannot be listed (not
-    /// served, or forbidden) is left out with a warning, and the answer is then not cached.
-    pub async fn of(&self, crd: &str, cr: &Value, kinds: &[(String, String)]) -> ChildMap {
-        let uid = cr
-            .pointer("/metadata/uid")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let key = (crd.to_owned(), uid.clone());
-        if let Some(hit) = self.cache.get(&key) {
-            return hit;
-        }
+    /// The children of `cr` (a cached CR object of `crd`) among `kinds` (apiVersion, kind).
+    ///
+    /// A kind `index` (the running box's watch cache, `None` on a follower) holds is read from
+    /// it: cluster-wide when the box watches every namespace, else in the CR's namespace, plus
+    /// children in other namespaces from a cached LIST. Any other kind is listed, and the
+    /// answer served from the cache for [`TTL`]. A kind that cannot be listed (not served, or
+    /// forbidden) is left out with a warning, and is not cached.
+    pub async fn of(
+        &self,
+        crd: &str,
+        cr: &Value,
+        kinds: &[(String, String)],
+        index: Option<&dyn ChildCache>,
+    ) -> ChildMap {
         let owner = Owner::of(cr);
         let mut children = ChildMap::new();
-        let mut complete = true;
         for (api_version, kind) in kinds {
-            let listed = match self.discovery.resolve(api_version, kind).await {
-                Ok(resolved) => {
-                    owned::list(&self.client, None, &resolved, None, &owner.label, &uid)
-                        .await
-                        .map_err(|e| e.to_string())
-                }
-                Err(e) => Err(e.to_string()),
-            };
-            match listed {
-                Ok(objects) if objects.is_empty() => {}
-                Ok(objects) => {
-                    children.insert(kind.clone(), self.views(kind, &objects));
+            match self
+                .of_kind(crd, cr, &owner, api_version, kind, index)
+                .await
+            {
+                Ok(views) if views.is_empty() => {}
+                Ok(views) => {
+                    children.insert(kind.clone(), views);
                 }
                 Err(error) => {
-                    complete = false;
                     tracing::warn!(crd, cr = %owner.name, kind = %kind, %error,
                         "children of this kind are not shown");
                 }
             }
         }
-        if complete {
-            self.cache.insert(key, children.clone());
-        }
         children
+    }
+
+    async fn of_kind(
+        &self,
+        crd: &str,
+        cr: &Value,
+        owner: &Owner,
+        api_version: &str,
+        kind: &str,
+        index: Option<&dyn ChildCache>,
+    ) -> Result<Vec<ChildView>, String> {
+        let resolved = self
+            .discovery
+            .resolve(api_version, kind)
+            .await
+            .map_err(|e| e.to_string())?;
+        let uid = cr
+            .pointer("/metadata/uid")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let namespace = cr
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .filter(|n| !n.is_empty() && resolved.namespaced);
+        let key = (crd.to_owned(), uid.to_owned(), kind.to_owned());
+        let Some(index) = index else {
+            return self.listed(key, &resolved, &owner.label).await;
+        };
+        // Only the namespace the box watches, unless it watches them all.
+        let scope = namespace.filter(|_| !index.covers_all_namespaces());
+        let probe = Probe {
+            inner: index,
+            answered: AtomicBool::new(false),
+        };
+        let objects = owned::list(
+            &self.client,
+            Some(&probe),
+            &resolved,
+            scope,
+            &owner.label,
+            uid,
+        )
+        .await
+        .map_err(|e| e.to_string())?;
+        let mut views = self.views(kind, &objects);
+        if !probe.answered.load(Ordering::Relaxed) {
+            // Not in the box's cache: the objects were listed; keep them for later questions.
+            if scope.is_none() {
+                self.cache.insert(key, views.clone());
+                return Ok(views);
+            }
+            return self.listed(key, &resolved, &owner.label).await;
+        }
+        if let Some(watched) = scope {
+            let elsewhere = self.listed(key, &resolved, &owner.label).await?;
+            views.extend(elsewhere.into_iter().filter(|c| c.namespace != watched));
+            sort(&mut views);
+        }
+        Ok(views)
+    }
+
+    /// The children of one kind by a cluster-wide LIST, from the cache when listed less than
+    /// [`TTL`] ago.
+    async fn listed(
+        &self,
+        key: Key,
+        resolved: &Resolved,
+        owner_label: &str,
+    ) -> Result<Vec<ChildView>, String> {
+        if let Some(hit) = self.cache.get(&key) {
+            return Ok(hit);
+        }
+        let objects = owned::list(&self.client, None, resolved, None, owner_label, &key.1)
+            .await
+            .map_err(|e| e.to_string())?;
+        let views = self.views(&key.2, &objects);
+        self.cache.insert(key, views.clone());
+        Ok(views)
     }
 
     fn views(&self, kind: &str, objects: &[DynamicObject]) -> Vec<ChildView> {
@@ -214,14 +310,20 @@ impl Children {
             .map(|o| ChildView {
                 name: o.metadata.name.clone().unwrap_or_default(),
                 namespace: o.metadata.namespace.clone().unwrap_or_default(),
+                uid: o.metadata.uid.clone().unwrap_or_default(),
                 ready: serde_json::to_value(o)
                     .ok()
                     .and_then(|v| self.readiness.of(kind, &v)),
             })
             .collect();
-        views.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
+        sort(&mut views);
         views
     }
+}
+
+/// By namespace, then name.
+fn sort(views: &mut [ChildView]) {
+    views.sort_by(|a, b| (&a.namespace, &a.name).cmp(&(&b.namespace, &b.name)));
 }
 
 #[cfg(test)]

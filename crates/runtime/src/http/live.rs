@@ -21,6 +21,7 @@ use crate::Metrics;
 use crate::go_format::format_go_duration;
 use crate::operator_box::OperatorBox;
 use crate::operator_box::autoscale::Stats;
+use crate::operator_box::children::{ChildCache, ChildIndex};
 use crate::work::{ActiveWorkers, Health, Intake};
 
 /// What the view reads of one running box.
@@ -31,6 +32,8 @@ struct BoxHandle {
     queue: Intake,
     active: ActiveWorkers,
     stats: Stats,
+    /// The box's watch cache of its CRs' children: presence as fresh as its watches.
+    children: ChildIndex,
 }
 
 /// The static part of one CRD.
@@ -170,6 +173,7 @@ impl LiveView {
                         store: b.store().clone(),
                         queue: b.intake().clone(),
                         active: b.active(),
+                        children: b.children().clone(),
                     },
                 )
             })
@@ -245,6 +249,7 @@ impl RuntimeView for LiveView {
                     }
                 }
                 health.is_konductor = self.is_konductor();
+                let (rollback_total, rollback_active) = self.metrics.crd(&crd.name).rollbacks();
                 CrdView {
                     name: crd.name.clone(),
                     gvk: crd.gvk.clone(),
@@ -255,6 +260,8 @@ impl RuntimeView for LiveView {
                     resync: crd.resync,
                     rbac: crd.rbac.clone(),
                     health,
+                    rollback_total,
+                    rollback_active,
                     settings,
                 }
             })
@@ -288,7 +295,15 @@ impl RuntimeView for LiveView {
         else {
             return BTreeMap::new();
         };
-        children.of(crd, cr, &found.child_kinds).await
+        let index = self.handle(crd).map(|h| h.children);
+        children
+            .of(
+                crd,
+                cr,
+                &found.child_kinds,
+                index.as_ref().map(|i| i as &dyn ChildCache),
+            )
+            .await
     }
 
     async fn events(&self, crd: &str, namespace: &str, name: &str) -> Vec<EventView> {

@@ -99,6 +99,10 @@ pub struct CrdView {
     pub rbac: Vec<serde_json::Value>,
     /// The live health, with queue depth and resource count filled in.
     pub health: HealthSnapshot,
+    /// Rollbacks to a CR's last successful spec since start (spec §12.7).
+    pub rollback_total: u64,
+    /// CRs held at their last successful spec now.
+    pub rollback_active: i64,
     /// What the Katalog entry declares: visible routes, gateway features, autoscaler.
     pub settings: CrdSettings,
 }
@@ -110,6 +114,9 @@ pub struct ChildView {
     pub name: String,
     /// Its namespace (empty when cluster-scoped).
     pub namespace: String,
+    /// Its uid: a child deleted and created again has a new one.
+    #[serde(skip_serializing_if = "String::is_empty")]
+    pub uid: String,
     /// Whether it is ready, for kinds that have a readiness notion.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub ready: Option<bool>,

@@ -26,6 +26,16 @@
 //! A CRD with `crossAccess: false` (or the Katalog-wide `crossAccess: false` without a
 //! per-CRD override) always reads as no match. A declaration with a remote `source:` that
 //! finds nothing here is then read over HTTP ([`super::remote`]).
+//!
+//! # Health and metrics of a same-process source
+//!
+//! When the CRD read runs in this process and is readable, every read of it (found or not)
+//! also carries `health` (what `GET /katalog/<crd>/health` answers, without the leadership
+//! and dependency fields) and `metrics` (the box's live numbers, as its own templates see
+//! `.metrics`: `queueDepth`, `workers`, `resourceCount`, `errorRate`, …), so
+//! `.cross.<as>.health.healthy` and `.cross.<as>.metrics.queueDepth` read alike whether the
+//! source is local or remote. They are read when the reader reconciles: a change of the
+//! source box's numbers does not queue its readers (their resync or next change does).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -46,6 +56,17 @@ pub struct Source {
     pub store: Store<DynamicObject>,
     /// The resource the store was built for (its object references carry it).
     pub resource: ApiResource,
+    /// The box's health and live numbers, when it shows them (`.cross.<as>.health`,
+    /// `.metrics`).
+    pub vitals: Option<Arc<dyn Vitals>>,
+}
+
+/// What a box shows of itself to the cross reads of other boxes, beside its CRs.
+pub trait Vitals: Send + Sync {
+    /// Its health, as `/katalog/<crd>/health` reports it.
+    fn health(&self) -> Value;
+    /// Its live numbers, as its own templates see `.metrics`.
+    fn metrics(&self) -> Value;
 }
 
 /// A box whose CRs read other CRDs: what a change of an object it reads queues again.
@@ -345,6 +366,7 @@ impl Cross {
         let matches: Vec<Arc<DynamicObject>> = match &selection {
             Selection::Name { namespace, name } => {
                 let key = Key {
+                    event: 0,
                     namespace: namespace.clone(),
                     name: name.clone(),
                 };
@@ -372,13 +394,17 @@ impl Cross {
         let mut value = matches
             .first()
             .map_or_else(|| missing(name, namespace), |o| found(o));
-        if read.all
-            && let Some(map) = value.as_object_mut()
-        {
-            map.insert(
-                "items".into(),
-                Value::Array(matches.iter().map(|o| found(o)).collect()),
-            );
+        if let Some(map) = value.as_object_mut() {
+            if read.all {
+                map.insert(
+                    "items".into(),
+                    Value::Array(matches.iter().map(|o| found(o)).collect()),
+                );
+            }
+            if let Some(vitals) = &source.vitals {
+                map.insert("health".into(), vitals.health());
+                map.insert("metrics".into(), vitals.metrics());
+            }
         }
         value
     }
@@ -587,6 +613,7 @@ mod tests {
             Source {
                 store: store_of(&resource, objects),
                 resource,
+                vitals: None,
             },
         );
         sources
@@ -802,6 +829,7 @@ mod tests {
         assert_eq!(
             cross.dependents(&crs, "database", &changed),
             [Key {
+                event: 0,
                 namespace: Some("prod".into()),
                 name: "shop".into()
             }]

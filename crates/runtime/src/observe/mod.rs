@@ -8,8 +8,9 @@
 //! its objects to [`Sources::changed`] and runs its secondary watches.
 
 pub mod cross;
+pub mod events;
 pub mod remote;
 pub mod secondary;
 
-pub use cross::{Cross, Dependent, Source, Sources};
+pub use cross::{Cross, Dependent, Source, Sources, Vitals};
 pub use secondary::{Change, KeyFrom, Primary, Secondary};

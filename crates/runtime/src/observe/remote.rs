@@ -15,7 +15,9 @@
 //! - **Shape.** `cr`: `found: "true"` with `name`, `namespace`, `spec`, `status` (a full
 //!   object is read as a local match is; ork's `/katalog` CR view adds its other keys, such as
 //!   `phase` and `ready`). `health`, `metrics`, `info`, `events`: `found: "true"` and the
-//!   answer (JSON, else text) under `.health`, `.metrics`, `.info` or `.events`. A 404 or any
+//!   answer (JSON, else text) under `.health`, `.metrics`, `.info` or `.events`; for
+//!   `metrics`, the answer's `metrics` object when it has one (`/katalog/<crd>` does), so
+//!   `.metrics.queueDepth` reads as for a same-process source. A 404 or any
 //!   failure reads as not found; failures are logged at warn, once until the next success.
 //! - **Cache.** An answer (or a 404) is kept `cacheFor` (default [`DEFAULT_CACHE_FOR`]) per
 //!   URL. As nothing notifies this process of a remote change, a CR that read a remote source
@@ -305,6 +307,17 @@ fn shape(protocol: &str, body: Value) -> Option<Value> {
     let mut m = Map::new();
     match protocol {
         "health" | "metrics" | "info" | "events" => {
+            // `/katalog/<crd>` carries the box's numbers under `metrics`, which is what
+            // `.cross.<as>.metrics.<field>` reads (as Orkestra's autoscaler does); an answer
+            // without that key is kept whole.
+            let body = match (protocol, body) {
+                ("metrics", Value::Object(mut o))
+                    if o.get("metrics").is_some_and(Value::is_object) =>
+                {
+                    o.remove("metrics").unwrap_or_default()
+                }
+                (_, body) => body,
+            };
             m.insert("found".into(), "true".into());
             m.insert(protocol.into(), body);
             m.insert("spec".into(), Value::Object(Map::new()));
@@ -343,6 +356,14 @@ mod tests {
         assert_eq!(v["phase"], "Running");
         let v = shape("cr", json!({"apiVersion": "a/v1", "kind": "Db", "metadata": {"name": "db", "namespace": "data"}, "spec": {"size": 1}})).unwrap();
         assert_eq!((&v["name"], &v["spec"]["size"]), (&json!("db"), &json!(1)));
+        let v = shape(
+            "metrics",
+            json!({"name": "db", "metrics": {"queueDepth": 3}}),
+        )
+        .unwrap();
+        assert_eq!(v["metrics"], json!({"queueDepth": 3}));
+        let v = shape("metrics", json!({"queueDepth": 4})).unwrap();
+        assert_eq!(v["metrics"], json!({"queueDepth": 4}));
         let v = shape("health", json!({"healthy": true})).unwrap();
         assert_eq!(v["health"]["healthy"], true);
         assert!(shape("cr", json!("text")).is_none());

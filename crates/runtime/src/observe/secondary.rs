@@ -175,6 +175,7 @@ impl Primary {
             .flatten()
             .filter(|r| r.kind == self.resource.kind && r.api_version == self.resource.api_version)
             .map(|r| Key {
+                event: 0,
                 namespace: own_namespace.filter(|_| self.namespaced).map(str::to_owned),
                 name: r.name.clone(),
             })
@@ -194,10 +195,12 @@ impl Primary {
     fn named(&self, namespace: Option<&str>, name: &str) -> Vec<Key> {
         match (self.namespaced, namespace) {
             (false, _) => vec![Key {
+                event: 0,
                 namespace: None,
                 name: name.to_owned(),
             }],
             (true, Some(namespace)) => vec![Key {
+                event: 0,
                 namespace: Some(namespace.to_owned()),
                 name: name.to_owned(),
             }],
@@ -395,6 +398,7 @@ mod tests {
 
     fn key(ns: &str, name: &str) -> Key {
         Key {
+            event: 0,
             namespace: Some(ns.into()),
             name: name.into(),
         }
@@ -460,6 +464,7 @@ mod tests {
         assert_eq!(
             cluster.keys(&e, &namespace),
             [Key {
+                event: 0,
                 namespace: None,
                 name: "web".into()
             }]

@@ -212,6 +212,23 @@ impl Stats {
     }
 }
 
+/// A box's [`Stats`] as the cross reads of other boxes see them.
+pub(super) struct Vitals {
+    /// The box's CRD.
+    pub(super) name: String,
+    pub(super) stats: Stats,
+}
+
+impl crate::observe::Vitals for Vitals {
+    fn health(&self) -> Value {
+        self.stats.health_view(&self.name)
+    }
+
+    fn metrics(&self) -> Value {
+        self.stats.snapshot()
+    }
+}
+
 /// What the autoscaler of one box acts on.
 pub(super) struct Autoscaler {
     pub(super) name: String,

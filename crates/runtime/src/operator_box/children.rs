@@ -395,6 +395,7 @@ pub(super) fn owners(
     });
     if let Some(owner) = controller {
         return vec![Key {
+            event: 0,
             namespace: child.namespace.clone().filter(|_| config.namespaced),
             name: owner.name.clone(),
         }];
@@ -501,6 +502,7 @@ mod tests {
         child.namespace = Some("prod".into());
         child.owner_references = Some(vec![owner_reference("Web", "example.com/v1", true)]);
         let expected = Key {
+            event: 0,
             namespace: Some("prod".into()),
             name: "site".into(),
         };
@@ -520,6 +522,7 @@ mod tests {
         let (config, store) = web_box();
         let child = labelled(&[("orkestra-owner", "site")]);
         let owner = Key {
+            event: 0,
             namespace: Some("prod".into()),
             name: "site".into(),
         };

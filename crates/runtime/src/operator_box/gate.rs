@@ -54,6 +54,29 @@ impl Gate {
         }
     }
 
+    /// Bare `when`/`or` conditions (a `queue.behaviour` rule's): no sentinel list, no calls,
+    /// and a condition that fails to evaluate counts as not holding.
+    pub(crate) fn conditions(when: &[Condition], or: &[Condition]) -> Self {
+        Self {
+            sentinels: Vec::new(),
+            when: when.to_vec(),
+            or: or.to_vec(),
+            fail_open: false,
+            external: false,
+        }
+    }
+
+    /// Whether the `when`/`or` conditions hold for `cr` (as JSON) with `sentinels` (also
+    /// readable under `.sentinels` and as top-level names).
+    pub(crate) fn holds(
+        &self,
+        cr: &Value,
+        sentinels: &Map<String, Value>,
+        render: &EngineRender,
+    ) -> bool {
+        self.conditions_hold(cr, sentinels, render)
+    }
+
     /// Whether `cr` (as JSON) passes, with `sentinels` of the event at hand, rendering
     /// templated fields with `render` (the box's reconcile engine, with the Katalog's notes).
     pub fn passes(
@@ -130,6 +153,9 @@ pub struct Gates {
     pub enqueue: Option<Gate>,
     /// Evaluated after a key is dequeued.
     pub reconcile: Option<Gate>,
+    /// `reconcileGate.eventAware`: each watch event of a CR is a queue item of its own, so
+    /// the reconcile gate sees every event's sentinels (none is merged into a later one).
+    pub event_aware: bool,
 }
 
 impl Gates {
@@ -142,12 +168,23 @@ impl Gates {
             sentinels: pre.sentinels.iter().map(|s| s.value.clone()).collect(),
             enqueue: pre.enqueue_gate.as_ref().map(Gate::of),
             reconcile: pre.reconcile_gate.as_ref().map(Gate::of),
+            event_aware: pre
+                .reconcile_gate
+                .as_ref()
+                .and_then(|g| g.event_aware.as_ref())
+                .is_some_and(|e| e.value),
         }
     }
 
     /// True when no gate is declared.
     pub fn is_empty(&self) -> bool {
         self.enqueue.is_none() && self.reconcile.is_none()
+    }
+
+    /// True when events need their sentinels: a gate, or `queue.behaviour` conditions, may
+    /// read them.
+    pub fn has_sentinels(&self) -> bool {
+        !self.sentinels.is_empty()
     }
 
     /// The declared sentinels of an event from `old` (`None`: the object is new to the cache)
@@ -212,18 +249,50 @@ pub(super) struct AtDequeue {
 }
 
 impl AtDequeue {
-    /// Whether the reconcile gate holds `cr` (queued as `key`) back. A CR being deleted is
+    /// Forgets the sentinels of `key`, whose CR is gone from the cache.
+    pub(super) fn forget(&self, key: &Key) {
+        self.pending.take(key);
+    }
+
+    /// Gives the sentinels taken for `key` back, for the retry of a reconcile that failed
+    /// (Orkestra keeps them until the item is forgotten).
+    /// A newer event of the key, queued meanwhile, keeps its own.
+    pub(super) fn keep_for_retry(&self, key: Key, sentinels: Map<String, Value>) {
+        self.pending.lock().entry(key).or_insert(sentinels);
+    }
+
+    /// Whether the reconcile gate holds `cr` (queued as `key`) back, and the sentinels of the
+    /// event that queued it (taken: see [`AtDequeue::keep_for_retry`]). A CR being deleted is
     /// never held: its finalizer must run.
-    pub(super) async fn holds(&self, key: &Key, cr: &DynamicObject) -> bool {
+    pub(super) async fn holds(
+        &self,
+        key: &Key,
+        cr: &DynamicObject,
+    ) -> (bool, Option<Map<String, Value>>) {
         let Some(gate) = &self.gates.reconcile else {
-            return false;
+            return (false, None);
         };
+        // Taken first, so that no early return leaves them behind (an event-aware key is
+        // never queued again).
+        let pending = self.pending.take(key);
         if cr.metadata.deletion_timestamp.is_some() {
-            return false;
+            return (false, pending);
         }
-        let sentinels = self
-            .pending
-            .take(key)
+        let held = self.decide(gate, key, cr, pending.as_ref()).await;
+        (held, pending)
+    }
+
+    /// The reconcile gate's decision for `cr` with the event's `pending` sentinels (none: a
+    /// resync's, all false).
+    async fn decide(
+        &self,
+        gate: &Gate,
+        key: &Key,
+        cr: &DynamicObject,
+        pending: Option<&Map<String, Value>>,
+    ) -> bool {
+        let sentinels = pending
+            .cloned()
             .unwrap_or_else(|| self.gates.sentinels(Some(cr), cr));
         let mut json = serde_json::to_value(cr).unwrap_or_default();
         let places = [Place::PreReconcile, Place::ReconcileGate];
@@ -241,8 +310,37 @@ impl AtDequeue {
     }
 }
 
+/// One lock per CR, so that two event-aware keys of one CR (distinct queue items) are never
+/// reconciled at once: the second worker waits for the first.
+#[derive(Clone, Debug, Default)]
+pub(super) struct PerObject {
+    locks: Arc<Mutex<HashMap<Key, std::sync::Weak<tokio::sync::Mutex<()>>>>>,
+}
+
+impl PerObject {
+    /// Waits until no other key of `key`'s CR is being reconciled, and holds that until the
+    /// guard is dropped.
+    pub(super) async fn lock(&self, key: &Key) -> tokio::sync::OwnedMutexGuard<()> {
+        let lock = {
+            let mut locks = self.locks.lock().unwrap_or_else(PoisonError::into_inner);
+            let object = key.object();
+            if let Some(lock) = locks.get(&object).and_then(std::sync::Weak::upgrade) {
+                lock
+            } else {
+                // Forget the locks nobody holds any more before adding one.
+                locks.retain(|_, lock| lock.strong_count() > 0);
+                let lock = Arc::new(tokio::sync::Mutex::new(()));
+                locks.insert(object, Arc::downgrade(&lock));
+                lock
+            }
+        };
+        lock.lock_owned().await
+    }
+}
+
 /// The sentinels of the event that queued each key, until its reconcile takes them (the
-/// newest event wins when several are coalesced into one queue item).
+/// newest event wins when several are coalesced into one queue item; with `eventAware` each
+/// event has a key, and sentinels, of its own).
 #[derive(Clone, Debug, Default)]
 pub struct Pending {
     sentinels: Arc<Mutex<HashMap<Key, Map<String, Value>>>>,
@@ -373,6 +471,47 @@ mod tests {
         assert!(gate.passes(&json!({}), &fired, &render()));
         fired.insert("labelsChanged".into(), json!("false"));
         assert!(!gate.passes(&json!({}), &fired, &render()));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn two_events_of_one_cr_are_reconciled_one_at_a_time() {
+        let key = |name: &str, event: u64| {
+            Key {
+                namespace: Some("n".into()),
+                name: name.into(),
+                event: 0,
+            }
+            .for_event(event)
+        };
+        let locks = PerObject::default();
+        let first = locks.lock(&key("a", 1)).await;
+        let second = tokio::spawn({
+            let locks = locks.clone();
+            async move { drop(locks.lock(&key("a", 2)).await) }
+        });
+        let other = locks.lock(&key("b", 3)).await;
+        tokio::task::yield_now().await;
+        assert!(
+            !second.is_finished(),
+            "a second event of `a` waits for the first"
+        );
+        drop((first, other));
+        second.await.unwrap();
+        let _again = locks.lock(&key("a", 4)).await;
+    }
+
+    #[test]
+    fn behaviour_conditions_read_the_cr_and_the_sentinels() {
+        let when = vec![
+            serde_json::from_value(json!({"field": "generationChanged", "equals": "true"}))
+                .unwrap(),
+        ];
+        let or = Vec::new();
+        let rule = Gate::conditions(&when, &or);
+        let mut fired = Map::new();
+        fired.insert("generationChanged".into(), json!("true"));
+        assert!(rule.holds(&json!({}), &fired, &render()));
+        assert!(!rule.holds(&json!({}), &Map::new(), &render()));
     }
 
     #[test]

@@ -12,11 +12,13 @@
 //!    shows only the box's own children), and queues the *owner* of a changed or deleted
 //!    child, so drift is corrected within a second;
 //! 3. a **resync** tick queues every cached object again;
-//!    when a CR is gone, the box deletes the children it caches for it at once
-//!    ([`cleanup`]), instead of waiting for the garbage collector;
 //! 4. the [`Queue`] dedupes and rate-limits, and the [`Workers`] run [`Reconcile::reconcile`]
 //!    on the object as cached (never a GET), catching panics;
 //! 5. [`Health`] and [`CrdMetrics`] observe every reconcile.
+//!
+//! Beside the pipeline, when the primary watch learns that a CR is gone, an active box
+//! deletes the children it caches for it at once ([`cleanup`]), in a task of its own, instead
+//! of waiting for the garbage collector.
 //!
 //! Nothing mutable is shared between boxes but the child watches and their cache: each has its
 //! own primary watch, store, queue, workers, health and series.
@@ -25,6 +27,7 @@ pub mod autoscale;
 pub mod child_watches;
 pub mod children;
 pub mod cleanup;
+mod event_gate;
 pub mod gate;
 mod primary;
 pub mod watch_gate;
@@ -43,7 +46,8 @@ use crate::discovery::Discovery;
 use crate::metrics::CrdMetrics;
 use crate::observe::{Cross, Dependent, Primary, Secondary, Source, Sources, secondary};
 use crate::work::{
-    Action, ActiveWorkers, Health, Intake, Key, Queue, QueueConfig, Workers, WorkersConfig, workers,
+    Action, ActiveWorkers, Behaviour, Health, Intake, Key, Queue, QueueConfig, Rule, Workers,
+    WorkersConfig, workers,
 };
 use autoscale::{Autoscaler, Baseline, Plan, Scale, Stats};
 use child_watches::ChildWatches;
@@ -144,7 +148,9 @@ pub struct BoxConfig {
     field_manager: Option<String>,
     autoscale: Option<Plan>,
     gates: Arc<gate::Gates>,
+    behaviour: Arc<Behaviour<gate::Gate>>,
     secondary: Vec<Secondary>,
+    events: Vec<crate::observe::events::EventWatch>,
     sources: Option<Sources>,
     child_watches: Option<ChildWatches>,
 }
@@ -167,7 +173,9 @@ impl BoxConfig {
             field_manager: None,
             autoscale: None,
             gates: Arc::default(),
+            behaviour: Arc::default(),
             secondary: Vec::new(),
+            events: Vec::new(),
             sources: None,
             child_watches: None,
         }
@@ -204,7 +212,9 @@ impl BoxConfig {
             failure_threshold: settings.failure_threshold,
             autoscale: Plan::of(crd, settings.workers as usize),
             gates: Arc::new(gate::Gates::of(crd)),
+            behaviour: Arc::new(behaviour_of(settings.behaviour.as_ref())),
             secondary: Secondary::of_crd(crd),
+            events: crate::observe::events::EventWatch::of_crd(crd),
             ..Self::new(crd.name.clone(), resource, crd.namespaced)
         }
     }
@@ -258,6 +268,14 @@ impl BoxConfig {
     #[must_use]
     pub fn resync(mut self, resync: Duration) -> Self {
         self.resync = resync;
+        self
+    }
+
+    /// What a full queue drops (`queue.behaviour`, see [`Behaviour`]); the default drops
+    /// nothing.
+    #[must_use]
+    pub fn behaviour(mut self, behaviour: Behaviour<gate::Gate>) -> Self {
+        self.behaviour = Arc::new(behaviour);
         self
     }
 
@@ -323,6 +341,31 @@ impl BoxConfig {
     pub fn resource(&self) -> &ApiResource {
         &self.resource
     }
+}
+
+/// The runtime form of a CRD's `queue.behaviour` (none declared: drops nothing).
+fn behaviour_of(declared: Option<&katalog::model::Behaviour>) -> Behaviour<gate::Gate> {
+    let Some(declared) = declared else {
+        return Behaviour::default();
+    };
+    let conditions = |rule: &katalog::model::QueueRule| {
+        (!rule.when.is_empty() || !rule.or.is_empty())
+            .then(|| gate::Gate::conditions(&rule.when, &rule.or))
+    };
+    let mut behaviour = Behaviour::default();
+    if let Some(t) = &declared.on_threshold {
+        let percent = t
+            .value
+            .value
+            .and_then(|v| u32::try_from(v).ok())
+            .unwrap_or(100);
+        behaviour = behaviour.on_threshold(percent, conditions(&t.value));
+    }
+    if let Some(l) = &declared.on_limit {
+        let drop = l.value.drop.unwrap_or(true);
+        behaviour = behaviour.on_limit(Rule::new(drop, conditions(&l.value)));
+    }
+    behaviour
 }
 
 /// `k=v,k2=v2` of a selector map, or `None` when it is empty.
@@ -492,6 +535,8 @@ impl OperatorBox {
             pending,
             render: Arc::clone(&render),
             gone,
+            metrics: metrics.clone(),
+            events: Arc::default(),
         };
         tasks.spawn(watch.clone().primary(writer));
         tasks.spawn(cleanup_task);
@@ -502,7 +547,7 @@ impl OperatorBox {
             children.attach(&api_version, &kind, index);
             subscriptions.push(subscription);
         }
-        attach(&mut tasks, &watch, reconcile.cross());
+        attach(&mut tasks, &watch, reconcile.cross(), &stats);
         tasks.spawn(watch.clone().resync());
         tasks.spawn(watch.gauges(metrics.clone(), active.clone()));
         if let Some(plan) = &config.autoscale {
@@ -681,7 +726,12 @@ impl OperatorBox {
 /// changes of the CRDs they read, and spawns one task per `watch:` entry into `tasks`. Keys
 /// go to the box's intake through the CRD's enqueue gate ([`primary::Watch::add_triggered`]), so they
 /// are dropped while the box is inactive, as its own watches' are.
-fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cross>>) {
+fn attach(
+    tasks: &mut JoinSet<()>,
+    watch: &primary::Watch,
+    cross: Option<Arc<Cross>>,
+    stats: &Stats,
+) {
     let primary::Watch {
         client,
         config,
@@ -700,6 +750,10 @@ fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cro
             Source {
                 store: store.clone(),
                 resource: config.resource().clone(),
+                vitals: Some(Arc::new(autoscale::Vitals {
+                    name: config.name().to_owned(),
+                    stats: stats.clone(),
+                })),
             },
         );
         if let Some(cross) = cross {
@@ -712,16 +766,26 @@ fn attach(tasks: &mut JoinSet<()>, watch: &primary::Watch, cross: Option<Arc<Cro
             });
         }
     }
-    if config.secondary_watches().is_empty() {
-        return;
-    }
-    // One discovery cache per box, as the reconcile's: boxes share nothing mutable.
-    let discovery = Arc::new(Discovery::new(client.clone()));
     let primary = Primary {
         resource: config.resource().clone(),
         namespaced: config.is_namespaced(),
         store: store.clone(),
     };
+    if !config.events.is_empty() {
+        tasks.spawn(crate::observe::events::run(
+            client.clone(),
+            config.name().to_owned(),
+            config.events.clone(),
+            primary.clone(),
+            health.clone(),
+            (event_gate::admit(&config.events, render), enqueue.clone()),
+        ));
+    }
+    if config.secondary_watches().is_empty() {
+        return;
+    }
+    // One discovery cache per box, as the reconcile's: boxes share nothing mutable.
+    let discovery = Arc::new(Discovery::new(client.clone()));
     for entry in config.secondary_watches() {
         tasks.spawn(secondary::run(
             client.clone(),
@@ -746,23 +810,43 @@ fn reconcile_from_store<R: Reconcile>(
 ) -> impl Fn(Key) -> futures::future::BoxFuture<'static, Result<Action, R::Error>> + Send + Sync + 'static
 {
     let resource = resource.clone();
+    let per_object = gate::PerObject::default();
     move |key: Key| {
-        let cr = store.get(&key.object_ref(&resource));
+        let store = store.clone();
+        let resource = resource.clone();
         let reconcile = Arc::clone(&reconcile);
         let stats = stats.clone();
         let gate = gate.clone();
+        let per_object = per_object.clone();
         Box::pin(async move {
-            let held = match &cr {
+            // Event-aware keys of one CR are distinct items: one reconcile of the CR at a time.
+            let _serial = if key.event == 0 {
+                None
+            } else {
+                Some(per_object.lock(&key).await)
+            };
+            let cr = store.get(&key.object_ref(&resource));
+            let (held, sentinels) = match &cr {
                 Some(cr) => gate.holds(&key, cr).await,
-                None => false,
+                None => (false, None),
             };
             match cr {
                 Some(_) if held => {
                     tracing::debug!(%key, "the reconcile gate holds the CR");
                     Ok(Action::Gated)
                 }
-                Some(cr) => reconcile.reconcile(cr, &stats).await,
+                Some(cr) => {
+                    let result = reconcile.reconcile(cr, &stats).await;
+                    // A retry is judged with the sentinels of the event that queued it.
+                    if let (Err(error), Some(sentinels)) = (&result, sentinels)
+                        && R::retry(error)
+                    {
+                        gate.keep_for_retry(key.clone(), sentinels);
+                    }
+                    result
+                }
                 None => {
+                    gate.forget(&key);
                     tracing::debug!(%key, "gone from the cache; nothing to reconcile");
                     Ok(Action::Done)
                 }

@@ -12,6 +12,7 @@
 
 use std::pin::pin;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -24,7 +25,8 @@ use kube::runtime::watcher::{self, Event, watcher};
 use super::BoxConfig;
 use crate::metrics::CrdMetrics;
 use crate::seen::{Effect, Seen};
-use crate::work::{ActiveWorkers, Added, Health, Intake, Key};
+use crate::work::{ActiveWorkers, Added, Fired, Health, Intake, Key};
+use serde_json::{Map, Value};
 
 /// How often the gauges (queue depth, active workers, cached objects) are refreshed.
 const GAUGE_PERIOD: Duration = Duration::from_secs(1);
@@ -81,6 +83,10 @@ pub(super) struct Watch {
     /// Told the key and uid of each CR that is gone, so the reconcile can forget it and the
     /// box delete its children.
     pub(super) gone: Arc<dyn Fn(&Key, &str) + Send + Sync>,
+    /// Counts the items `queue.behaviour` drops.
+    pub(super) metrics: CrdMetrics,
+    /// The last event number given out (`reconcileGate.eventAware`).
+    pub(super) events: Arc<AtomicU64>,
 }
 
 impl Watch {
@@ -119,8 +125,10 @@ impl Watch {
             self.recovered("primary", &mut failing);
             // What the cache held before this event, for sentinels.
             let old = match &event {
-                Event::Apply(object) if !self.config.gates.is_empty() => Key::of(&object.metadata)
-                    .and_then(|key| self.store.get(&key.object_ref(resource))),
+                Event::Apply(object) if self.config.gates.has_sentinels() => {
+                    Key::of(&object.metadata)
+                        .and_then(|key| self.store.get(&key.object_ref(resource)))
+                }
                 _ => None,
             };
             writer.apply_watcher_event(&event);
@@ -218,12 +226,12 @@ impl Watch {
     }
 
     /// Queues `key` for a change of its CR from `old` (`None`: new to the cache) to `new`,
-    /// unless the enqueue gate holds it back; remembers the event's sentinels for the
-    /// reconcile gate. A CR being deleted is never held.
+    /// unless the enqueue gate holds it back or `queue.behaviour` drops it; remembers the
+    /// event's sentinels for the reconcile gate. A CR being deleted is never held.
     fn add_gated(&self, key: Key, old: Option<&DynamicObject>, new: &DynamicObject) {
         let gates = &self.config.gates;
-        if gates.is_empty() {
-            self.add(key);
+        if gates.is_empty() && !gates.has_sentinels() {
+            self.add(key, &Map::new());
             return;
         }
         let sentinels = gates.sentinels(old, new);
@@ -236,10 +244,18 @@ impl Watch {
                 return;
             }
         }
+        let key = if gates.event_aware {
+            key.for_event(self.events.fetch_add(1, Ordering::Relaxed) + 1)
+        } else {
+            key
+        };
+        // Remembered before the key is queued, so a worker never takes it without them.
         if gates.reconcile.is_some() {
-            self.pending.put(key.clone(), sentinels);
+            self.pending.put(key.clone(), sentinels.clone());
         }
-        self.add(key);
+        if !self.add(key.clone(), &sentinels) && gates.reconcile.is_some() {
+            self.pending.take(&key);
+        }
     }
 
     /// Queues `key` for a trigger other than a change of its CR (a child's drift, a `watch:`
@@ -257,17 +273,48 @@ impl Watch {
                 return;
             }
         }
-        self.add(key);
+        self.add(key, &Map::new());
     }
 
-    pub(super) fn add(&self, key: Key) {
-        if self.intake.add(key.clone()) == Some(Added::Dropped) {
-            tracing::warn!(
-                crd = %self.config.name,
-                %key,
-                "enqueue: queue depth limit reached — item dropped"
-            );
+    /// Queues `key`, for an event with `sentinels`, unless `queue.behaviour` drops it (logged
+    /// and counted; the next resync queues it again). False when it was dropped, or the box
+    /// is inactive.
+    pub(super) fn add(&self, key: Key, sentinels: &Map<String, Value>) -> bool {
+        let Some(queue) = self.intake.current() else {
+            return false;
+        };
+        let behaviour = &self.config.behaviour;
+        // A key already waiting is merged: there is nothing to drop.
+        if !behaviour.is_empty() && !queue.is_waiting(&key) {
+            let (depth, limit) = (queue.len(), queue.max_depth());
+            let mut cr = None;
+            let fired = behaviour.drops(depth, limit, |conditions| {
+                let cr = cr.get_or_insert_with(|| {
+                    self.store
+                        .get(&key.object_ref(&self.config.resource))
+                        .and_then(|o| serde_json::to_value(&*o).ok())
+                        .unwrap_or_default()
+                });
+                conditions.holds(cr, sentinels, &self.render)
+            });
+            if let Some(fired) = fired {
+                let rule = match fired {
+                    Fired::Threshold => "onThreshold",
+                    Fired::Limit => "onLimit",
+                };
+                tracing::warn!(
+                    crd = %self.config.name,
+                    %key,
+                    depth,
+                    limit,
+                    rule,
+                    "enqueue: queue depth limit reached — item dropped"
+                );
+                self.metrics.record_queue_drop(rule);
+                return false;
+            }
         }
+        queue.add(key) != Added::Closed
     }
 
     pub(super) fn failed(&self, watch: &str, error: &watcher::Error, failing: &mut bool) {

@@ -2,6 +2,7 @@
 //! a CRD ([`call`], [`Calls`]), made in declaration order so later calls and templates see
 //! the results of earlier ones under `.external.<name>`.
 
+pub mod alerts;
 pub mod call;
 pub mod client;
 pub mod notify;

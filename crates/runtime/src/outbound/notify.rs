@@ -5,7 +5,8 @@
 //! - **What is sent.** When a reconcile writes a status whose automatic conditions changed
 //!   status (`Ready`, `ValidationFailed`, `ValidationWarning`), one notice per changed
 //!   condition: `{crd, name, namespace, condition, status, reason, message}` with no `team`,
-//!   so the gateway delivers it to every declared team. A condition appearing for the first
+//!   so the gateway delivers it to every declared team. A `status.fields` condition with
+//!   `notify:` sends to its own teams only (`teams`, see [`super::alerts`]). A condition appearing for the first
 //!   time is sent only in a bad state (`Ready` not True, a validation condition True): a CR
 //!   that works from its first reconcile sends nothing; one that fails at once does.
 //! - **Where.** `<gateway endpoint>/notify`; the endpoint is `ork run --gateway-endpoint`
@@ -60,6 +61,9 @@ pub struct Notice {
     pub reason: String,
     /// Condition message.
     pub message: String,
+    /// The teams to tell; empty: every team (the automatic conditions' transitions).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub teams: Vec<String>,
 }
 
 /// Sends notices to the gateway without blocking its callers. Cheap to clone.

@@ -3,7 +3,10 @@
 //!
 //! The request body is `{"key", "gvk": {"Group","Version","Kind"}, "object", "prepared",
 //! "args"}`: `object` is the CR as the cache holds it, `prepared` what templates see beside
-//! it (`.cross`, `.external`, Motif `.inputs`, ...), `args` the declared `args` as written.
+//! it (`.cross`, `.external`, Motif `.inputs`, ...), `args` the declared `args` with every
+//! string in them rendered as a template against what templates see (the CR and the keys
+//! beside it), as string args are evaluated per CR in Orkestra; numbers, booleans and the
+//! shape (maps, lists) are kept. An arg that fails to render fails the call, naming its path.
 //!
 //! Decisions:
 //! - Any 2xx answer is read (at most [`ANSWER_LIMIT`] bytes); another status, a timeout
@@ -182,12 +185,13 @@ impl Remote {
             .filter(|(k, _)| object.get(k.as_str()).is_none())
             .map(|(k, v)| (k.clone(), v.clone()))
             .collect();
+        let args = render_args(&*self.render, &self.args, data, "args")?;
         let body = json!({
             "key": key,
             "gvk": self.gvk,
             "object": object,
             "prepared": prepared,
-            "args": self.args,
+            "args": args,
         });
         let mut request = http::Request::builder()
             .method(http::Method::POST)
@@ -232,6 +236,40 @@ impl Remote {
             }
         }
     }
+}
+
+/// `args` with each string rendered against `data`; `path` names the value in errors.
+fn render_args(
+    render: &dyn katalog::render::Render,
+    args: &Value,
+    data: &Value,
+    path: &str,
+) -> Result<Value, String> {
+    Ok(match args {
+        Value::String(t) => Value::String(
+            render_text(render, t, data)
+                .map_err(|e| format!("rendering `{path}`: {e}"))?
+                .into_owned(),
+        ),
+        Value::Array(items) => Value::Array(
+            items
+                .iter()
+                .enumerate()
+                .map(|(i, v)| render_args(render, v, data, &format!("{path}[{i}]")))
+                .collect::<Result<_, _>>()?,
+        ),
+        Value::Object(map) => Value::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    Ok((
+                        k.clone(),
+                        render_args(render, v, data, &format!("{path}.{k}"))?,
+                    ))
+                })
+                .collect::<Result<_, String>>()?,
+        ),
+        other => other.clone(),
+    })
 }
 
 /// Reads an answer's body.

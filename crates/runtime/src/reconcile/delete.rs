@@ -63,6 +63,7 @@ impl Reconciler {
             .await;
         }
         let mut cr_json = self.cr_json(cr);
+        self.emit_named(cr, super::emit::Point::Delete, &cr_json);
         if let Err(e) = self
             .call_external(&[katalog::model::external::Place::OnDelete], &mut cr_json)
             .await

@@ -22,10 +22,12 @@ mod announce;
 pub mod apply;
 mod converge;
 mod delete;
+mod emit;
 pub mod enrich;
 mod in_box;
 pub mod owned;
 pub mod prune;
+pub mod rollback;
 pub mod secrets;
 pub mod siblings;
 pub mod status;
@@ -297,6 +299,10 @@ pub struct Reconciler {
     finalizers: Vec<String>,
     finalizer_need: FinalizerNeed,
     announced: Mutex<HashSet<String>>,
+    /// What the `emit.events` declarations last said, per CR.
+    said: emit::Said,
+    /// The CRD's rollback policy and state, when it declares one.
+    rollback: Option<rollback::Rollback>,
     /// Whether the CRD serves `/status`, as discovery says.
     status_subresource: subresource::StatusSubresource,
     protection: Protection,
@@ -307,6 +313,8 @@ pub struct Reconciler {
     calls: Option<Arc<crate::outbound::Calls>>,
     /// The CRD's `cross:` reads with a remote `source`, when it has any.
     remote_cross: Option<Arc<crate::observe::remote::RemoteCross>>,
+    /// The CRD's status field conditions with `notify:`, when it has any.
+    alerts: Option<crate::outbound::alerts::Alerts>,
     /// The CRD's remote reconciler, when it has one.
     remote: Option<Arc<crate::outbound::remote::Remote>>,
     /// The children cache its OperatorBox attached (see [`Reconciler::use_child_cache`]).
@@ -366,6 +374,7 @@ impl Reconciler {
         .map(|r| Arc::new(r.stubbed(config.stub_external)));
         let remote_cross =
             crate::observe::remote::RemoteCross::of(crd, client.clone()).map(Arc::new);
+        let alerts = crate::outbound::alerts::Alerts::of(crd);
         let gvk = crd.gvk();
         let resource = ApiResource::from_gvk_with_plural(
             &GroupVersionKind::gvk(&gvk.group, &gvk.version, &gvk.kind),
@@ -389,6 +398,7 @@ impl Reconciler {
             config.status_refresh,
         );
         Ok(Reconciler {
+            rollback: rollback::Rollback::of(crd, config.metrics.clone()),
             katalog_name: katalog.name.clone(),
             render,
             profiles: ProfileRegistry::from_katalog(katalog),
@@ -406,12 +416,14 @@ impl Reconciler {
             memo: apply::Memo::default(),
             config,
             announced: Mutex::new(HashSet::new()),
+            said: emit::Said::default(),
             status_subresource,
             protection: Protection::of(katalog, crd),
             child_kinds: child_kinds_of(crd),
             cross,
             calls,
             remote_cross,
+            alerts,
             remote,
             box_cache: std::sync::OnceLock::new(),
             primary_store: std::sync::OnceLock::new(),
@@ -712,10 +724,15 @@ impl Reconciler {
             warned: admitted.warned,
             error: None,
         };
-        let converged = match (&findings_base.denied, external) {
-            (Some(denied), _) => Err(Error::ValidationDenied(denied.clone())),
-            (None, Err(halted)) => Err(halted),
-            (None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
+        let held = self.rolled_back_spec(&cr);
+        let converged = match (&held, &findings_base.denied, external) {
+            (Some(spec), _, _) => {
+                self.converge_previous(&cr, &data, &template_keys, spec)
+                    .await
+            }
+            (None, Some(denied), _) => Err(Error::ValidationDenied(denied.clone())),
+            (None, None, Err(halted)) => Err(halted),
+            (None, None, Ok(())) => self.converge(&cr, &data, &template_keys).await,
         };
         let (result, children, wrote, remote_status, remote_requeue) = match converged {
             Ok(c) => (Ok(()), c.children, c.wrote, c.status, c.requeue),
@@ -733,6 +750,7 @@ impl Reconciler {
         }
         let findings = status::Findings {
             error: match &result {
+                Ok(_) if held.is_some() => Some(self.rollback_message(&cr)),
                 Err(Error::ValidationDenied(_)) | Ok(_) => None,
                 Err(e) => Some(e.message()),
             },
@@ -755,10 +773,19 @@ impl Reconciler {
             Err(e) => {
                 self.event(&cr, EventType::Warning, e.event_reason(), &e.message())
                     .await;
+                // Only failures the queue retries (the API server refused or failed): an
+                // invalid spec (denied, unrenderable) applied nothing there is to roll back.
+                if held.is_none() && e.retry() {
+                    self.count_failure(&cr, &data, &template_keys).await;
+                }
+                self.emit_failed(&cr, data, &e);
                 Err(e)
             }
+            Ok(_) if held.is_some() => Ok(Action::Done),
             Ok(_) => {
+                self.record_good(&cr).await;
                 self.announce_reconciled(&cr, wrote, status_changed);
+                self.emit_named(&cr, emit::Point::Reconcile, &data);
                 let action = remote_requeue
                     .map(Action::RequeueAfter)
                     .unwrap_or_else(|| self.requeue(&data));
@@ -796,7 +823,16 @@ impl Reconciler {
         }
         self.event(cr, EventType::Warning, e.event_reason(), &e.message())
             .await;
+        self.emit_failed(cr, data, &e);
         e
+    }
+
+    /// Emits the `emit.events` of the `error` point, `.error` being the failure's message.
+    fn emit_failed(&self, cr: &DynamicObject, mut data: Value, e: &Error) {
+        if let Some(d) = data.as_object_mut() {
+            d.insert("error".into(), e.message().into());
+        }
+        self.emit_named(cr, emit::Point::Error, &data);
     }
 
     /// Computes and writes the status, with the fields of `merged` (a remote reconciler's
@@ -841,6 +877,7 @@ impl Reconciler {
             let fields: Vec<_> = declared.fields.iter().map(|f| &f.value).collect();
             let failed = findings.error.is_some() || findings.denied.is_some();
             status::declared_fields(&mut body, &fields, data, &*self.render, self.now(), failed);
+            self.alert(cr, data);
         }
         for (k, v) in merged.into_iter().flatten() {
             body.entry(k.clone()).or_insert_with(|| v.clone());
@@ -868,6 +905,26 @@ impl Reconciler {
         }
     }
 
+    /// Queues a notice to its teams for each `notify:` condition that started to hold.
+    fn alert(&self, cr: &DynamicObject, data: &Value) {
+        let (Some(notifier), Some(alerts)) = (&self.config.notifier, &self.alerts) else {
+            return;
+        };
+        let uid = cr.metadata.uid.as_deref().unwrap_or_default();
+        for fired in alerts.fired(uid, data, &*self.render, self.now()) {
+            notifier.send(crate::outbound::notify::Notice {
+                crd: self.crd.name.clone(),
+                name: cr.metadata.name.clone().unwrap_or_default(),
+                namespace: cr.metadata.namespace.clone().unwrap_or_default(),
+                condition: fired.condition,
+                status: "True".into(),
+                reason: "ConditionMet".into(),
+                message: fired.message,
+                teams: fired.teams,
+            });
+        }
+    }
+
     /// Queues a notice per condition transition a status write made (never waits).
     fn notify(&self, cr: &DynamicObject, transitions: Vec<(String, String, String, String)>) {
         let Some(notifier) = &self.config.notifier else {
@@ -882,6 +939,7 @@ impl Reconciler {
                 status,
                 reason,
                 message,
+                teams: Vec::new(),
             });
         }
     }
@@ -934,6 +992,13 @@ impl Reconciler {
     pub fn forget(&self, uid: &str) {
         self.memo.forget_owner(uid);
         self.events.forget(uid);
+        self.said.forget(uid);
+        if let Some(r) = &self.rollback {
+            r.forget(uid);
+        }
+        if let Some(alerts) = &self.alerts {
+            alerts.forget(uid);
+        }
         if let Ok(mut a) = self.announced.lock() {
             a.remove(uid);
         }

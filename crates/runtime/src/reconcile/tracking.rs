@@ -8,7 +8,7 @@
 //! it, so a CR whose children the garbage collector can delete costs its children and one
 //! status write:
 //! - the cleanup finalizer when the delete path has work: `onDelete`, an `external:` call at
-//!   `onDelete`, finalizers the Katalog declares, deletion protection
+//!   `onDelete`, an `emit.events` Event `on: [delete]`, finalizers the Katalog declares, deletion protection
 //!   ([`FinalizerNeed::Always`]); and, found at reconcile, before the first child that cannot
 //!   carry an ownerReference to the CR (cluster-scoped, or in another namespace) is written
 //!   ([`Reconciler::ensure_cleanup`]);
@@ -49,8 +49,14 @@ impl FinalizerNeed {
             .any(|f| f.as_str() != labels::CLEANUP_FINALIZER);
         let on_delete_call =
             calls.is_some_and(|c| c.any_in(&[katalog::model::external::Place::OnDelete]));
+        let delete_event = crd.operator_box().events.as_ref().is_some_and(|e| {
+            e.value
+                .values()
+                .any(|e| e.value.points().contains(&"delete"))
+        });
         if crd.operator_box().on_delete.is_some()
             || on_delete_call
+            || delete_event
             || declared
             || protection.protect
         {

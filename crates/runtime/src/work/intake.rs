@@ -68,6 +68,7 @@ mod tests {
 
     fn key(name: &str) -> Key {
         Key {
+            event: 0,
             namespace: Some("ns".into()),
             name: name.into(),
         }

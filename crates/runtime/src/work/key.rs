@@ -9,13 +9,20 @@ use std::fmt;
 use kube::api::{ApiResource, DynamicObject};
 use kube::runtime::reflector::ObjectRef;
 
-/// The identity of one CR in a box's queue: namespace (for namespaced CRDs) and name.
+/// The identity of one CR in a box's queue: namespace (for namespaced CRDs) and name, and
+/// an event number that is 0 except for event-aware gating.
+///
+/// Keys of one CR with event 0 are equal, so the queue coalesces them. With
+/// `reconcileGate.eventAware: true` each watch event gets a key of its own number
+/// ([`Key::for_event`]), so no event is merged into another (Orkestra's `EventID`).
 #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Key {
     /// The namespace; `None` for cluster-scoped objects.
     pub namespace: Option<String>,
     /// The name.
     pub name: String,
+    /// The event this key stands for; 0 for any change of the CR.
+    pub event: u64,
 }
 
 impl Key {
@@ -24,7 +31,24 @@ impl Key {
         Some(Self {
             namespace: meta.namespace.clone(),
             name: meta.name.clone()?,
+            event: 0,
         })
+    }
+
+    /// The same CR's key for event number `event` (never merged with another event's).
+    #[must_use]
+    pub fn for_event(mut self, event: u64) -> Self {
+        self.event = event;
+        self
+    }
+
+    /// The key of the CR itself, whatever event it stands for.
+    #[must_use]
+    pub fn object(&self) -> Self {
+        Self {
+            event: 0,
+            ..self.clone()
+        }
     }
 
     /// The reflector reference of this key for objects of `resource`.
@@ -66,6 +90,7 @@ mod tests {
         let key = Key::of(&meta).unwrap();
         assert_eq!(key.to_string(), "default/web");
         let cluster = Key {
+            event: 0,
             namespace: None,
             name: "global".into(),
         };

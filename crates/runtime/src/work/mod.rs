@@ -8,12 +8,14 @@
 //! and the reconcile ([`crate::reconcile`]) is what the workers run. Nothing here imports
 //! them.
 
+pub mod behaviour;
 pub mod health;
 pub mod intake;
 pub mod key;
 pub mod queue;
 pub mod workers;
 
+pub use behaviour::{Behaviour, Fired, Rule};
 pub use health::{Health, HealthSnapshot, State};
 pub use intake::Intake;
 pub use key::Key;

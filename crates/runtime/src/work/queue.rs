@@ -11,9 +11,10 @@
 //!   the earliest deadline wins. [`Queue::add_rate_limited`] picks the delay from a per-key
 //!   exponential backoff and a queue-wide token bucket, whichever is longer (client-go's
 //!   `DefaultControllerRateLimiter`), and [`Queue::forget`] resets the key's backoff.
-//! - **Depth limit.** With [`QueueConfig::max_depth`] set, a new key that would grow the queue
-//!   past the limit is dropped and [`Added::Dropped`] tells the caller, who logs it; the next
-//!   resync brings the key back.
+//! - **Depth limit.** [`QueueConfig::max_depth`] is only a reference: the queue itself drops
+//!   nothing. The caller decides from it whether a new key is dropped (`queue.behaviour`, see
+//!   [`Behaviour`](super::Behaviour)), as Orkestra's informer does; retries and requeues are
+//!   never dropped.
 //!
 //! The queue needs no task of its own: timers run inside [`Queue::next`], so a queue whose
 //! keys are never asked for costs nothing but memory.
@@ -98,7 +99,8 @@ impl QueueConfig {
         self
     }
 
-    /// The most keys waiting to be handed out; 0 (the default) means no limit.
+    /// The depth `queue.behaviour` fires against; 0 (the default) means no limit. The queue
+    /// itself never drops a key (see the [module docs](self)).
     #[must_use]
     pub fn max_depth(mut self, depth: usize) -> Self {
         self.max_depth = depth;
@@ -145,8 +147,6 @@ pub enum Added {
     /// The key was already waiting, or it is being processed and is now marked to be queued
     /// again when its claim ends; either way it will be processed once.
     Merged,
-    /// The queue is at its depth limit; the key was dropped.
-    Dropped,
     /// The queue is shut down and takes no new keys.
     Closed,
 }
@@ -244,14 +244,13 @@ struct State<K> {
     /// Failures since the last forget, per key.
     failures: HashMap<K, u32>,
     bucket: TokenBucket,
-    dropped: u64,
     shut_down: bool,
     /// The depth limit in force (the config's, until [`Queue::set_max_depth`]).
     max_depth: usize,
 }
 
 impl<K: Clone + Eq + Hash> State<K> {
-    fn enqueue(&mut self, key: K, max_depth: usize) -> (Added, bool) {
+    fn enqueue(&mut self, key: K) -> (Added, bool) {
         if self.shut_down {
             return (Added::Closed, false);
         }
@@ -262,10 +261,6 @@ impl<K: Clone + Eq + Hash> State<K> {
             // The limit is checked when a key enters; this one is already accepted.
             self.dirty.insert(key);
             return (Added::Merged, false);
-        }
-        if max_depth > 0 && self.ready.len() >= max_depth {
-            self.dropped += 1;
-            return (Added::Dropped, false);
         }
         self.dirty.insert(key.clone());
         self.ready.push_back(key);
@@ -295,7 +290,7 @@ impl<K: Clone + Eq + Hash> State<K> {
 
     /// Moves every delayed key whose deadline has passed into the queue; true when any
     /// became ready.
-    fn promote_due(&mut self, max_depth: usize) -> bool {
+    fn promote_due(&mut self) -> bool {
         if self.delayed.is_empty() {
             return false;
         }
@@ -307,7 +302,7 @@ impl<K: Clone + Eq + Hash> State<K> {
             }
             let key = entry.remove();
             self.deadlines.remove(&key);
-            any |= self.enqueue(key, max_depth).1;
+            any |= self.enqueue(key).1;
         }
         any
     }
@@ -334,7 +329,6 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
                     sequence: 0,
                     failures: HashMap::new(),
                     bucket,
-                    dropped: 0,
                     shut_down: false,
                     max_depth,
                 }),
@@ -363,9 +357,8 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
     pub fn add(&self, key: K) -> Added {
         let (added, woke) = {
             let mut state = self.shared.lock();
-            let max_depth = state.max_depth;
-            let woke = state.promote_due(max_depth);
-            let (added, ready) = state.enqueue(key, max_depth);
+            let woke = state.promote_due();
+            let (added, ready) = state.enqueue(key);
             (added, woke || ready)
         };
         if woke {
@@ -429,12 +422,19 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
         self.shared.lock().failures.get(key).copied().unwrap_or(0)
     }
 
+    /// Whether `key` already wants processing (waiting, or re-added while processing): an add
+    /// would merge into it.
+    pub fn is_waiting(&self, key: &K) -> bool {
+        let mut state = self.shared.lock();
+        state.promote_due();
+        state.dirty.contains(key)
+    }
+
     /// The depth: how many keys wait to be handed out now (delayed keys not yet due and keys
     /// being processed are not counted).
     pub fn len(&self) -> usize {
         let mut state = self.shared.lock();
-        let max_depth = state.max_depth;
-        state.promote_due(max_depth);
+        state.promote_due();
         state.ready.len()
     }
 
@@ -446,11 +446,6 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
     /// How many keys are being processed (handed out, claim not yet ended).
     pub fn processing(&self) -> usize {
         self.shared.lock().processing.len()
-    }
-
-    /// How many keys were dropped at the depth limit since the queue was made.
-    pub fn dropped(&self) -> u64 {
-        self.shared.lock().dropped
     }
 
     /// Stops intake; see [Shutdown](Queue#shutdown).
@@ -480,8 +475,7 @@ impl<K: Clone + Eq + Hash + Send> Queue<K> {
             woken.as_mut().enable();
             let deadline = {
                 let mut state = self.shared.lock();
-                let max_depth = state.max_depth;
-                state.promote_due(max_depth);
+                state.promote_due();
                 if let Some(key) = state.ready.pop_front() {
                     state.dirty.remove(&key);
                     state.processing.insert(key.clone());
@@ -740,15 +734,14 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn a_delayed_key_coming_due_in_a_full_queue_is_dropped() {
+    async fn a_delayed_key_coming_due_past_the_depth_limit_is_still_queued() {
         let queue = Queue::new(QueueConfig::default().max_depth(1));
         queue.add("a");
         queue.add_after("b", Duration::from_secs(1));
         tokio::time::advance(Duration::from_secs(1)).await;
-        assert_eq!(queue.len(), 1);
-        assert_eq!(queue.dropped(), 1);
+        assert_eq!(queue.len(), 2, "a retry or requeue is never dropped");
         assert_eq!(take(&queue).await, "a");
-        assert!(is_pending(queue.next()).await);
+        assert_eq!(take(&queue).await, "b");
     }
 
     #[tokio::test(start_paused = true)]
@@ -859,16 +852,13 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn the_depth_limit_drops_new_keys_only() {
+    async fn the_depth_limit_is_a_reference_the_queue_itself_drops_nothing() {
         let queue = Queue::new(QueueConfig::default().max_depth(2));
-        assert_eq!(queue.add("a"), Added::Queued);
-        assert_eq!(queue.add("b"), Added::Queued);
-        assert_eq!(queue.add("c"), Added::Dropped);
+        for key in ["a", "b", "c"] {
+            assert_eq!(queue.add(key), Added::Queued);
+        }
         assert_eq!(queue.add("a"), Added::Merged);
-        assert_eq!(queue.dropped(), 1);
-        assert_eq!(take(&queue).await, "a");
-        assert_eq!(queue.add("c"), Added::Queued);
-        assert_eq!(queue.len(), 2);
+        assert_eq!((queue.len(), queue.max_depth()), (3, 2));
     }
 
     #[tokio::test(start_paused = true)]

@@ -5,10 +5,12 @@
 mod apply;
 mod budget;
 mod delete;
+mod emit;
 mod gone;
 mod invalid;
 mod packs;
 mod restart;
+mod rollback;
 mod secrets;
 mod status;
 mod template_parity;
@@ -61,6 +63,18 @@ impl World {
         operator_box: &str,
         config: ReconcilerConfig,
     ) -> World {
+        Self::new_in_document(prefix, "", entry, operator_box, config).await
+    }
+
+    /// [`World::new_with`], with `document` (top-level keys such as `notification:`) written
+    /// before `spec:`.
+    pub async fn new_in_document(
+        prefix: &str,
+        document: &str,
+        entry: &str,
+        operator_box: &str,
+        config: ReconcilerConfig,
+    ) -> World {
         let cp = testenv::shared().await;
         let admin = cp.client().await.unwrap();
         let ns = testenv::namespace(&admin, prefix).await;
@@ -70,6 +84,7 @@ impl World {
             "apiVersion: orkestra.orkspace.io/v1
 kind: Katalog
 metadata: {{name: {prefix}-katalog}}
+{document}
 spec:
   crds:
     widget:

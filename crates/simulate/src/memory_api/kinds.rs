@@ -91,6 +91,37 @@ impl Default for Kinds {
     }
 }
 
+/// The kinds a CustomResourceDefinition document serves (every served version).
+pub fn kinds_of_crd_document(doc: &Value) -> Vec<Kind> {
+    if doc.get("kind").and_then(Value::as_str) != Some("CustomResourceDefinition") {
+        return Vec::new();
+    }
+    let spec = &doc["spec"];
+    let (Some(group), Some(kind), Some(plural)) = (
+        spec["group"].as_str(),
+        spec.pointer("/names/kind").and_then(Value::as_str),
+        spec.pointer("/names/plural").and_then(Value::as_str),
+    ) else {
+        return Vec::new();
+    };
+    let namespaced = spec["scope"].as_str() != Some("Cluster");
+    spec["versions"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter_map(|v| {
+            Some(Kind {
+                group: group.to_owned(),
+                version: v["name"].as_str()?.to_owned(),
+                kind: kind.to_owned(),
+                plural: plural.to_owned(),
+                namespaced,
+                status: v.pointer("/subresources/status").is_some(),
+            })
+        })
+        .collect()
+}
+
 /// `(group, version)` of an apiVersion (`v1` is the core group).
 pub fn split_api_version(api_version: &str) -> (&str, &str) {
     api_version.split_once('/').unwrap_or(("", api_version))

@@ -201,29 +201,15 @@ impl State {
         content_type: &str,
         body: &[u8],
     ) -> (u16, Value) {
-        let verb = match (method, target.name.is_some()) {
-            (&Method::GET, true) => Verb::Get,
-            (&Method::GET, false)
-                if query.get("watch").is_some_and(|w| w == "true" || w == "1") =>
-            {
-                Verb::Watch
-            }
-            (&Method::GET, false) => Verb::List,
-            (&Method::POST, _) => Verb::Create,
-            (&Method::PATCH, _) if content_type.starts_with("application/apply-patch") => {
-                Verb::Apply
-            }
-            (&Method::PATCH, _) => Verb::Patch,
-            (&Method::PUT, _) => Verb::Update,
-            (&Method::DELETE, _) => Verb::Delete,
-            _ => {
-                let e = ApiError {
-                    code: 405,
-                    reason: "MethodNotAllowed",
-                    message: format!("{method} is not supported"),
-                };
-                return (e.code, e.status());
-            }
+        let watch = query.get("watch").is_some_and(|w| w == "true" || w == "1");
+        let Some(verb) = Verb::of_request(method, target.name.is_some(), watch, content_type)
+        else {
+            let e = ApiError {
+                code: 405,
+                reason: "MethodNotAllowed",
+                message: format!("{method} is not supported"),
+            };
+            return (e.code, e.status());
         };
         let result = self.serve(target, verb, query, content_type, body);
         let (code, value, created, changed) = match result {

@@ -25,6 +25,31 @@ pub enum Verb {
 }
 
 impl Verb {
+    /// The verb of a request on a resource: its method, whether the path names an object,
+    /// whether the query asks to watch, and its content type; `None` for a method the API
+    /// server does not serve on resources.
+    pub fn of_request(
+        method: &http::Method,
+        named: bool,
+        watch: bool,
+        content_type: &str,
+    ) -> Option<Verb> {
+        use http::Method;
+        Some(match (method, named) {
+            (&Method::GET, true) => Verb::Get,
+            (&Method::GET, false) if watch => Verb::Watch,
+            (&Method::GET, false) => Verb::List,
+            (&Method::POST, _) => Verb::Create,
+            (&Method::PATCH, _) if content_type.starts_with("application/apply-patch") => {
+                Verb::Apply
+            }
+            (&Method::PATCH, _) => Verb::Patch,
+            (&Method::PUT, _) => Verb::Update,
+            (&Method::DELETE, _) => Verb::Delete,
+            _ => return None,
+        })
+    }
+
     /// The lowercase name (`create`, `apply`, …).
     pub fn as_str(self) -> &'static str {
         match self {

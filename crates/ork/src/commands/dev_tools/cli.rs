@@ -375,6 +375,10 @@ pub struct DevArgs {
     /// With a Katalog: port of the Control Center on 127.0.0.1 (0 picks a free one).
     #[arg(long, default_value_t = control::DEFAULT_PORT)]
     pub ui_port: u16,
+    /// With a Katalog that declares webhooks (admission, conversion, protection): do not start
+    /// the gateway, so the API server calls no webhook.
+    #[arg(long)]
+    pub no_gateway: bool,
 }
 
 /// Arguments of `ork template`.
@@ -602,9 +606,24 @@ pub struct SimulateArgs {
     /// (repeatable, comma-separated).
     #[arg(long, value_delimiter = ',')]
     pub skip: Vec<String>,
-    /// Run on the local control plane instead (not supported yet: refused).
+    /// Run on a local control plane (etcd and kube-apiserver, started for each run) instead
+    /// of the in-memory API.
     #[arg(long)]
     pub envtest: bool,
+    /// The Kubernetes version of the --envtest control plane: ork builds one,
+    /// testenv::KUBERNETES_VERSION; any other version is refused.
+    #[arg(long, value_name = "VERSION")]
+    pub k8s_version: Option<String>,
+    /// Start a local dev server with fixed answers for the external calls of Orkestra's
+    /// example packs (health, config, sign, token, flags, SBOM, cosign, Vault, OPA, certs).
+    #[arg(long)]
+    pub dev_server: bool,
+    /// The dev server's port (with --dev-server; default 9999).
+    #[arg(long, value_name = "PORT")]
+    pub dev_server_port: Option<u16>,
+    /// Simulate a serve target's operatorBox (not supported: refused).
+    #[arg(long, value_name = "TARGET")]
+    pub target: Option<String>,
 }
 
 /// The `ork simulate` subcommands.

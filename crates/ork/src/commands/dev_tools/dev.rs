@@ -9,8 +9,13 @@
 //! `export KUBECONFIG=<path>`; everything else goes to stderr. With a Katalog it also serves
 //! the runtime's HTTP API on 127.0.0.1:8080 (or a free port) and the Control Center over it on
 //! `--ui-port` (8081, or a free port when that is taken), and prints both URLs; `--no-ui` runs
-//! neither. Ctrl-C or SIGTERM stops every
-//! process within 10 seconds.
+//! neither. When the Katalog declares webhooks (admission, conversion, protection) it also
+//! runs the gateway in-process, as `ork e2e` does (`e2e::webhooks`): webhooks on
+//! https://127.0.0.1:9443 and its HTTP API on 127.0.0.1:8082 (each, or a free port when taken:
+//! in a cluster runtime and gateway both use 8080 in their own pods, and `ork gateway`'s local
+//! HTTP default is the Control Center's 8081), registered on the local control plane and
+//! removed from it when `ork dev` stops; the Control Center reads it too; `--no-gateway` runs
+//! none. Ctrl-C or SIGTERM stops every process within 10 seconds.
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -28,6 +33,16 @@ use super::DevArgs;
 /// row, so the whole stop stays well under 10 s even on a loaded machine (a stop usually takes
 /// about 2.5 s; a process past its grace is killed, which etcd survives as it keeps fsync here).
 const STOP_GRACE: Duration = Duration::from_secs(2);
+
+/// The runtime's HTTP API port when free (its default everywhere, spec §1.2).
+const RUNTIME_PORT: u16 = 8080;
+/// The gateway's webhook port when free (`ork gateway`'s default).
+const GATEWAY_HTTPS_PORT: u16 = 9443;
+/// The gateway's HTTP API port when free: next to the runtime's 8080 and the Control Center's
+/// 8081, which both keep their defaults.
+const GATEWAY_HTTP_PORT: u16 = 8082;
+/// How long the gateway waits for the runtime to install a CRD whose conversion it registers.
+const CRD_WAIT: Duration = Duration::from_secs(120);
 
 /// Runs `ork dev`.
 pub fn run(args: DevArgs) -> anyhow::Result<ExitCode> {
@@ -88,21 +103,35 @@ async fn serve(args: DevArgs, state_dir: PathBuf) -> anyhow::Result<ExitCode> {
     eprintln!("ork dev: logs in {}", cp.dir().join("logs").display());
     println!("export KUBECONFIG={}", kubeconfig.display());
 
+    let mut webhooks = None;
     if let Some(katalog) = &args.katalog {
         let api = if args.no_ui {
             None
         } else {
-            Some(free_local_addr(8080)?)
+            Some(free_local_addr(RUNTIME_PORT)?)
         };
         run_katalog(katalog, &cp, api)?;
+        if !args.no_gateway {
+            webhooks = start_gateway(katalog, &cp).await?;
+        }
         if let Some(api) = api {
-            start_control_center(api, args.ui_port).await?;
+            eprintln!("ork dev: runtime HTTP API at http://{api}");
+            let gateway = webhooks.as_ref().map(e2e::webhooks::Webhooks::http_addr);
+            start_control_center(api, gateway, args.ui_port).await?;
         }
     }
     eprintln!("ork dev: running; press Ctrl-C to stop");
 
     let code = wait_for_stop(&mut cp).await?;
     eprintln!("ork dev: stopping");
+    if let Some(webhooks) = webhooks {
+        // Before the API server goes: its webhook configurations and conversion stanzas leave
+        // with it, so the next start (or any client) never calls a gateway that is gone.
+        match webhooks.stop().await {
+            Ok(()) => eprintln!("ork dev: gateway stopped; its webhooks are unregistered"),
+            Err(e) => eprintln!("ork dev: {e}"),
+        }
+    }
     tokio::task::spawn_blocking(move || cp.stop(STOP_GRACE))
         .await
         .context("stopping the control plane")?;
@@ -157,10 +186,43 @@ fn free_local_addr(preferred: u16) -> anyhow::Result<SocketAddr> {
     Ok(listener.local_addr()?)
 }
 
-/// Serves the Control Center on 127.0.0.1:`port` over the runtime's HTTP API at `api`, in
-/// the background of `ork dev` (it stops with it), and prints its URL.
-async fn start_control_center(api: SocketAddr, port: u16) -> anyhow::Result<()> {
-    let mut config = control::Config::new(vec![format!("http://{api}")]);
+/// Starts the gateway when the Katalog declares webhooks, once the runtime has installed the
+/// CRDs whose conversion it registers, and prints where it serves.
+async fn start_gateway(
+    katalog: &Path,
+    cp: &ControlPlane,
+) -> anyhow::Result<Option<e2e::webhooks::Webhooks>> {
+    let options = e2e::webhooks::Options {
+        https_addr: free_local_addr(GATEWAY_HTTPS_PORT)?,
+        http_addr: free_local_addr(GATEWAY_HTTP_PORT)?,
+        crd_wait: CRD_WAIT,
+    };
+    let webhooks = e2e::webhooks::Webhooks::start_with(katalog, cp.kubeconfig_path(), options)
+        .await
+        .map_err(|e| anyhow::anyhow!("{e} (--no-gateway runs the Katalog without it)"))?;
+    if let Some(webhooks) = &webhooks {
+        eprintln!("ork dev: gateway {}", webhooks.describe());
+        eprintln!(
+            "ork dev: gateway HTTP API at http://{}",
+            webhooks.http_addr()
+        );
+    }
+    Ok(webhooks)
+}
+
+/// Serves the Control Center on 127.0.0.1:`port` over the runtime's HTTP API at `api` (and
+/// the gateway's at `gateway`), in the background of `ork dev` (it stops with it), and prints
+/// its URL.
+async fn start_control_center(
+    api: SocketAddr,
+    gateway: Option<SocketAddr>,
+    port: u16,
+) -> anyhow::Result<()> {
+    let urls = std::iter::once(api)
+        .chain(gateway)
+        .map(|a| format!("http://{a}"))
+        .collect();
+    let mut config = control::Config::new(urls);
     config.addr = SocketAddr::from(([127, 0, 0, 1], port));
     config.refresh = Duration::from_secs(2);
     let cc = match control::ControlCenter::bind(config.clone()).await {
@@ -172,7 +234,6 @@ async fn start_control_center(api: SocketAddr, port: u16) -> anyhow::Result<()> 
         other => other,
     }
     .context("starting the Control Center (--ui-port picks another port, --no-ui none)")?;
-    eprintln!("ork dev: runtime HTTP API at http://{api}");
     eprintln!("ork dev: Control Center at http://{}", cc.local_addr());
     tokio::spawn(cc.serve(async {
         if runtime::supervisor::shutdown_signal().await.is_err() {
@@ -250,6 +311,24 @@ mod tests {
         assert_eq!((args.no_ui, args.ui_port), (false, 8081));
         let args = dev_args(&["k.yaml", "--no-ui", "--ui-port", "0"]);
         assert_eq!((args.no_ui, args.ui_port), (true, 0));
+    }
+
+    #[test]
+    fn the_gateway_is_on_unless_no_gateway_is_given() {
+        assert!(!dev_args(&["k.yaml"]).no_gateway);
+        assert!(dev_args(&["k.yaml", "--no-gateway"]).no_gateway);
+    }
+
+    #[test]
+    fn runtime_control_center_and_gateway_default_to_distinct_ports() {
+        let ports = [
+            super::RUNTIME_PORT,
+            control::DEFAULT_PORT,
+            super::GATEWAY_HTTP_PORT,
+            super::GATEWAY_HTTPS_PORT,
+        ];
+        let distinct: std::collections::BTreeSet<u16> = ports.into_iter().collect();
+        assert_eq!(distinct.len(), ports.len(), "{ports:?}");
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! `ork simulate [PATH...] [-f FILE] [--cr CR] [--crd NAME] [--cycles N]`: the real reconcile
-//! of each CRD, cycle by cycle, against an in-memory API (see the `simulate` crate), and
-//! `ork simulate init`.
+//! of each CRD, cycle by cycle, against an in-memory API (or, with `--envtest`, a local
+//! control plane started for each run; see the `simulate` crate), and `ork simulate init`.
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, bail};
+use simulate::api::Backend;
 use simulate::suite::{self, Job, Report, Settings};
 
 use super::{SimulateArgs, SimulateCommand, SimulateInitArgs};
@@ -73,18 +74,52 @@ fn default_target() -> anyhow::Result<Target> {
     bail!("no simulate.yaml, katalog.yaml or komposer.yaml in the current directory")
 }
 
-/// Runs `ork simulate`.
-pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
-    if args.envtest {
+/// Refuses `--target` (not implemented), a `--k8s-version` other than the control plane ork
+/// builds, and flags that need another one.
+fn refuse_unsupported(args: &SimulateArgs) -> anyhow::Result<()> {
+    if let (Some(port), false) = (args.dev_server_port, args.dev_server) {
+        bail!("--dev-server-port {port} needs --dev-server");
+    }
+    if let Some(target) = &args.target {
         bail!(
-            "--envtest is not supported yet: ork simulate runs against its in-memory API only \
-             (use `ork e2e` to run on the local control plane)"
+            "--target {target} is not supported: ork simulate runs a CRD's operatorBox, not \
+             a serve target's"
         );
     }
+    if let Some(version) = &args.k8s_version {
+        if !args.envtest {
+            bail!("--k8s-version {version} needs --envtest: the in-memory API has no version");
+        }
+        let built = testenv::KUBERNETES_VERSION;
+        let wanted = version.trim_start_matches('v');
+        let built_bare = built.trim_start_matches('v');
+        let minor = built_bare.rsplit_once('.').map_or(built_bare, |(m, _)| m);
+        if wanted != built_bare && wanted != minor {
+            bail!(
+                "--k8s-version {version} is not available: ork's local control plane is \
+                 Kubernetes {built} (the one version control-plane/build.sh builds)"
+            );
+        }
+    }
+    Ok(())
+}
+
+/// Runs `ork simulate`.
+pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
+    refuse_unsupported(&args)?;
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    if args.dev_server {
+        let port = args
+            .dev_server_port
+            .unwrap_or(simulate::dev_server::DEFAULT_PORT);
+        let addr = runtime
+            .block_on(simulate::dev_server::start(port))
+            .with_context(|| format!("--dev-server: cannot listen on 127.0.0.1:{port}"))?;
+        eprintln!("dev server on http://{addr}");
+    }
     if let Some(SimulateCommand::Init(init)) = args.command {
         return runtime.block_on(init_file(init));
     }
@@ -103,6 +138,11 @@ pub fn run(args: SimulateArgs) -> anyhow::Result<ExitCode> {
         skip_external: args.skip_external,
         crd: args.crd.clone(),
         debug_ops: args.debug_ops,
+        backend: if args.envtest {
+            Backend::Envtest
+        } else {
+            Backend::Memory
+        },
     };
     let reports = runtime.block_on(async {
         let mut seen = HashSet::new();
