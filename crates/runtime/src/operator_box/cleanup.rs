@@ -23,12 +23,22 @@
 //! leading is the garbage collector's job, as it always was. Children missing from the cache
 //! (a kind not listed yet, a child created a moment before its CR was deleted and not seen
 //! yet) are left to the collector too.
+//!
+//! The hand-over from the primary watch is an unbounded channel of `(key, uid)` pairs, and
+//! the children are looked up in the cache only when the task gets to the CR: a message is
+//! small (no object copies), the primary watch reports each gone CR once (so the channel
+//! never holds more entries than there were CRs, and needs no dedupe), and sending never
+//! waits. A bounded channel would either stall the primary watch behind DELETE requests
+//! (blocking send) or drop cleanups under a mass deletion (`try_send`), which is when a
+//! cluster without a collector needs them most. The task handles [`CONCURRENCY`] CRs at a
+//! time, each CR's children one after the other.
 
 use std::future::Future;
 use std::time::Duration;
 
-use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ObjectMeta, Preconditions};
+use futures::StreamExt;
 use kube::Client;
+use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ObjectMeta, Preconditions};
 use tokio::sync::mpsc;
 
 use super::children::ChildIndex;
@@ -38,22 +48,34 @@ use crate::work::{Intake, Key};
 /// How many times a child that changed under a DELETE is read and judged again.
 const ATTEMPTS: usize = 3;
 
+/// A pause between attempts for a child that keeps changing.
+const RETRY_PAUSE: Duration = Duration::from_millis(200);
+
+/// How many gone CRs have their children deleted at the same time.
+const CONCURRENCY: usize = 4;
+
 /// Why a child of a gone CR was not deleted.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     /// A request failed (other than 404 and 409).
-    #[error(transparent)]
-    Request(#[from] kube::Error),
+    #[error("deleting {child}")]
+    RequestFailed {
+        /// The child (`Kind namespace/name`).
+        child: String,
+        /// What the API server (or the connection) answered.
+        #[source]
+        source: kube::Error,
+    },
     /// The child changed under every attempt.
     #[error("{child} kept changing under {ATTEMPTS} attempts")]
     KeptChanging {
-        /// The child.
+        /// The child (`Kind namespace/name`).
         child: String,
     },
 }
 
-/// A pause between attempts for a child that keeps changing.
-const RETRY_PAUSE: Duration = Duration::from_millis(200);
+/// The result of deleting a child of a gone CR.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
 
 /// What happened to one child of a gone CR (the `result` of
 /// `orkestra_orphan_cleanup_total`).
@@ -79,20 +101,18 @@ impl Outcome {
     }
 }
 
-/// One gone CR's children to delete.
-struct Orphans {
+/// A CR that is gone: its key and the uid its children's ownerReferences carry.
+struct GoneCr {
     cr: Key,
     uid: String,
-    children: Vec<(ApiResource, DynamicObject)>,
 }
 
-/// The box's cleanup of gone CRs' children: [`Cleanup::gone`] takes the children out of the
-/// cache and hands them to the task [`Cleanup::new`] returns, which deletes them.
+/// The box's cleanup of gone CRs' children: [`Cleanup::gone`] hands a CR to the task
+/// [`Cleanup::new`] returns, which deletes its cached children.
 #[derive(Clone)]
 pub(super) struct Cleanup {
-    children: ChildIndex,
     intake: Intake,
-    sender: mpsc::UnboundedSender<Orphans>,
+    sender: mpsc::UnboundedSender<GoneCr>,
 }
 
 impl Cleanup {
@@ -104,13 +124,8 @@ impl Cleanup {
         metrics: CrdMetrics,
     ) -> (Self, impl Future<Output = ()> + Send + 'static) {
         let (sender, receiver) = mpsc::unbounded_channel();
-        let task = run(client, intake.clone(), metrics, receiver);
-        let cleanup = Self {
-            children,
-            intake,
-            sender,
-        };
-        (cleanup, task)
+        let task = run(client, children, intake.clone(), metrics, receiver);
+        (Self { intake, sender }, task)
     }
 
     /// The CR `cr` with `uid` is gone: when the box is active, its cached children are
@@ -119,65 +134,86 @@ impl Cleanup {
         if !self.intake.is_open() {
             return;
         }
-        let children = self.children.controlled_by(&cr.name, uid);
-        if children.is_empty() {
-            return;
-        }
-        let orphans = Orphans {
+        let gone = GoneCr {
             cr: cr.clone(),
             uid: uid.to_owned(),
-            children,
         };
         // The receiver lives as long as the box's tasks; once they are gone, so is the work.
-        let _ = self.sender.send(orphans);
+        let _ = self.sender.send(gone);
     }
 }
 
-/// Deletes the children of each gone CR, one CR after the other, while the box is active.
+/// Deletes the children of each gone CR, [`CONCURRENCY`] CRs at a time, while the box is
+/// active.
 async fn run(
     client: Client,
+    children: ChildIndex,
     intake: Intake,
     metrics: CrdMetrics,
-    mut receiver: mpsc::UnboundedReceiver<Orphans>,
+    mut receiver: mpsc::UnboundedReceiver<GoneCr>,
 ) {
-    while let Some(Orphans { cr, uid, children }) = receiver.recv().await {
-        for (resource, child) in children {
-            // A box that stopped leading leaves the rest to the new leader's collector.
-            if !intake.is_open() {
-                break;
+    let (client, children, intake, metrics) = (&client, &children, &intake, &metrics);
+    futures::stream::poll_fn(|cx| receiver.poll_recv(cx))
+        .for_each_concurrent(CONCURRENCY, |gone| {
+            clean(client, children, intake, metrics, gone)
+        })
+        .await;
+}
+
+/// Deletes the cached children of one gone CR, one after the other.
+async fn clean(
+    client: &Client,
+    children: &ChildIndex,
+    intake: &Intake,
+    metrics: &CrdMetrics,
+    GoneCr { cr, uid }: GoneCr,
+) {
+    for (resource, child) in children.controlled_by(&cr.name, &uid) {
+        // A box that stopped leading leaves the rest to the new leader's collector.
+        if !intake.is_open() {
+            return;
+        }
+        match delete_orphan(client, &resource, &child, &uid).await {
+            Ok(outcome) => {
+                tracing::debug!(crd = %metrics.crd(), %cr, child = %describe(&resource, &child.metadata), outcome = outcome.as_str(), "child of a gone CR");
+                metrics.record_orphan(outcome.as_str());
             }
-            let name = describe(&resource, &child.metadata);
-            match delete_orphan(&client, &resource, &child, &uid).await {
-                Ok(outcome) => {
-                    tracing::debug!(crd = %metrics.crd(), %cr, child = %name, outcome = outcome.as_str(), "child of a gone CR");
-                    metrics.record_orphan(outcome.as_str());
-                }
-                Err(error) => {
-                    tracing::debug!(crd = %metrics.crd(), %cr, child = %name, %error, "deleting a child of a gone CR failed; left to the garbage collector");
-                    metrics.record_orphan("error");
-                }
+            Err(error) => {
+                tracing::warn!(crd = %metrics.crd(), %cr, error = %crate::error_chain(&error), "a child of a gone CR is left to the garbage collector");
+                metrics.record_orphan("error");
             }
         }
     }
 }
 
-/// Deletes `child` (as last seen) if it is solely the child of the CR with `owner_uid`, with
-/// the child's uid and resourceVersion as preconditions and background propagation; a child
-/// that changed meanwhile is read again and judged again.
+/// Deletes `child` (as last seen) if it is solely the child of the CR with `owner_uid`.
+///
+/// # Guarantees
+///
+/// The DELETE carries the child's uid and resourceVersion as preconditions, with background
+/// propagation: a child recreated under its name (another uid) is never deleted, and a child
+/// that changed since it was seen is read again and judged again (at most three attempts).
+/// A child with any other ownerReference, or whose controller is not `owner_uid`, or that is
+/// being deleted already, is left alone.
 ///
 /// # Errors
 ///
-/// [`Error::Request`] for a failed request other than 404 and 409, [`Error::KeptChanging`]
-/// for a child that changed under every attempt.
+/// [`Error::RequestFailed`] for a failed request other than 404 (the child is gone: that is
+/// [`Outcome::Gone`]) and 409 (it changed), [`Error::KeptChanging`] for a child that changed
+/// under every attempt.
 pub async fn delete_orphan(
     client: &Client,
     resource: &ApiResource,
     child: &DynamicObject,
     owner_uid: &str,
-) -> Result<Outcome, Error> {
+) -> Result<Outcome> {
     let api: Api<DynamicObject> = match child.metadata.namespace.as_deref() {
         Some(namespace) => Api::namespaced_with(client.clone(), namespace, resource),
         None => Api::all_with(client.clone(), resource),
+    };
+    let failed = |source| Error::RequestFailed {
+        child: describe(resource, &child.metadata),
+        source,
     };
     let name = child.metadata.name.clone().unwrap_or_default();
     let uid = child.metadata.uid.clone();
@@ -185,7 +221,7 @@ pub async fn delete_orphan(
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(RETRY_PAUSE).await;
-            match api.get_opt(&name).await? {
+            match api.get_opt(&name).await.map_err(failed)? {
                 Some(live) if live.metadata.uid == uid => seen = live,
                 // Gone, or recreated under its name.
                 _ => return Ok(Outcome::Gone),
@@ -207,7 +243,7 @@ pub async fn delete_orphan(
             Ok(_) => return Ok(Outcome::Deleted),
             Err(kube::Error::Api(e)) if e.code == 404 => return Ok(Outcome::Gone),
             Err(kube::Error::Api(e)) if e.code == 409 => {}
-            Err(e) => return Err(Error::Request(e)),
+            Err(e) => return Err(failed(e)),
         }
     }
     Err(Error::KeptChanging {
@@ -226,6 +262,7 @@ enum Ownership {
     None,
 }
 
+/// How `child` belongs to the CR with `owner_uid`, judged on its ownerReferences alone.
 fn ownership(child: &ObjectMeta, owner_uid: &str) -> Ownership {
     let references = child.owner_references.as_deref().unwrap_or_default();
     let controlled = references
@@ -240,7 +277,7 @@ fn ownership(child: &ObjectMeta, owner_uid: &str) -> Ownership {
     }
 }
 
-/// `Kind namespace/name` of a child, for logs.
+/// `Kind namespace/name` of a child, for logs and errors.
 fn describe(resource: &ApiResource, child: &ObjectMeta) -> String {
     let name = child.name.as_deref().unwrap_or_default();
     match child.namespace.as_deref() {
