@@ -310,6 +310,7 @@ mod tests {
         let key = |n: &str| Key {
             namespace: Some("a".into()),
             name: n.into(),
+            event: 0,
         };
         assert_eq!(w.keys(&primary, &event("X", "Web", "two")), [key("two")]);
         let mut all = w.keys(&primary, &event("X", "Pod", "p"));
