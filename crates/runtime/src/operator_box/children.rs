@@ -683,6 +683,39 @@ mod tests {
     }
 
     #[test]
+    fn a_gone_crs_children_are_those_its_uid_controls_once_the_kind_is_listed_and_discovered() {
+        let index = ChildIndex::new(None, &web());
+        let kind = attached(&index);
+        kind.list_begins();
+        kind.listed(controlled("a", "site-1", "site", &web()));
+        let mut served = controlled("a", "site-2", "site.public", &web());
+        served.metadata.owner_references.as_mut().unwrap()[0].uid = "u-site".into();
+        kind.listed(served);
+        // Same name and kind, another CR (uid), and a CRD of another group.
+        let mut recreated = controlled("a", "site-3", "site", &web());
+        recreated.metadata.owner_references.as_mut().unwrap()[0].uid = "u-new".into();
+        kind.listed(recreated);
+        let other = ApiResource::from_gvk(&GroupVersionKind::gvk("other.com", "v1", "Web"));
+        kind.listed(controlled("a", "site-4", "site", &other));
+        kind.listed(child("a", "site-5", "site"));
+        kind.listed(controlled("a", "sitex-1", "sitex", &web()));
+        let found = |index: &ChildIndex| {
+            let mut names: Vec<String> = index
+                .controlled_by("site", "u-site")
+                .into_iter()
+                .filter_map(|(_, o)| o.metadata.name)
+                .collect();
+            names.sort();
+            names
+        };
+        assert!(found(&index).is_empty(), "answered mid-list");
+        kind.list_done();
+        assert!(found(&index).is_empty(), "answered before discovery");
+        kind.discovered(&config_maps());
+        assert_eq!(found(&index), ["site-1", "site-2"]);
+    }
+
+    #[test]
     fn cached_objects_keep_only_the_managed_fields_of_ork() {
         let index = KindIndex::new(Some("orkestra".into()));
         let mut object = child("a", "web-1", "web");
