@@ -30,6 +30,46 @@ async fn without_gc() -> &'static testenv::ControlPlane {
         .await
 }
 
+/// A Katalog of one CRD `web` (Widget of `group`) whose CRs carry no finalizer of ork's and
+/// produce a ConfigMap `<name>-cm` and a ServiceAccount `<name>-sa`.
+fn katalog(group: &str) -> String {
+    format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: cleanup}}
+spec:
+  crds:
+    web:
+      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        runtime: {{removeFinalizers: true}}
+        onReconcile:
+          configMaps:
+            - name: '{{{{ .metadata.name }}}}-cm'
+              data: {{a: b}}
+          serviceAccounts:
+            - name: '{{{{ .metadata.name }}}}-sa'
+"
+    )
+}
+
+/// Waits for the ConfigMap `<cr>-cm` and the ServiceAccount `<cr>-sa` to exist (`true`) or
+/// to be gone (`false`).
+async fn children_exist(client: &kube::Client, ns: &str, cr: &str, exist: bool) {
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
+    let service_accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
+    let what = format!("{cr}'s children to {}", if exist { "exist" } else { "be gone" });
+    eventually(&what, WAIT, || {
+        let (config_maps, service_accounts) = (config_maps.clone(), service_accounts.clone());
+        async move {
+            let cm = config_maps.get_opt(&format!("{cr}-cm")).await.unwrap();
+            let sa = service_accounts.get_opt(&format!("{cr}-sa")).await.unwrap();
+            (cm.is_some() == exist && sa.is_some() == exist).then_some(())
+        }
+    })
+    .await;
+}
+
 /// A ConfigMap `name` whose ownerReferences are `owners` (`(uid, controller)`, all of kind
 /// Widget named `site`).
 fn config_map(name: &str, owners: &[(&str, bool)]) -> ConfigMap {
@@ -65,25 +105,7 @@ async fn a_gone_crs_sole_children_are_deleted_by_ork_and_shared_ones_left() {
     let client = cp.client().await.unwrap();
     let ns = testenv::namespace(&client, "cleanup").await;
     let crd = TestCrd::install(&client).await;
-    let group = &crd.resource.group;
-    let (_dir, loaded) = crate::support::katalog_file(&format!(
-        "apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: cleanup}}
-spec:
-  crds:
-    web:
-      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
-      operatorBox:
-        runtime: {{removeFinalizers: true}}
-        onReconcile:
-          configMaps:
-            - name: '{{{{ .metadata.name }}}}-cm'
-              data: {{a: b}}
-          serviceAccounts:
-            - name: '{{{{ .metadata.name }}}}-sa'
-"
-    ));
+    let (_dir, loaded) = crate::support::katalog_file(&katalog(&crd.resource.group));
     let metrics = Metrics::new();
     let supervisor = crate::support::supervise(&client, &loaded.katalog, &metrics).await;
     let crs = crd.api(&client, &ns);
@@ -94,19 +116,8 @@ spec:
             .await
             .unwrap();
     }
-    for name in ["site-cm", "shared-cm"] {
-        eventually(&format!("{name} to be created"), WAIT, || {
-            let config_maps = config_maps.clone();
-            async move { config_maps.get_opt(name).await.unwrap() }
-        })
-        .await;
-    }
-    for name in ["site-sa", "shared-sa"] {
-        eventually(&format!("{name} to be created"), WAIT, || {
-            let service_accounts = service_accounts.clone();
-            async move { service_accounts.get_opt(name).await.unwrap() }
-        })
-        .await;
+    for cr in ["site", "shared"] {
+        children_exist(&client, &ns, cr, true).await;
     }
     // `shared-cm` gets a second owner: only the garbage collector may judge it.
     let anchor = config_maps
@@ -121,15 +132,7 @@ spec:
         crs.delete(name, &DeleteParams::default()).await.unwrap();
         assert!(crs.get_opt(name).await.unwrap().is_none(), "{name} is held");
     }
-    eventually("site's children to be deleted", WAIT, || {
-        let (config_maps, service_accounts) = (config_maps.clone(), service_accounts.clone());
-        async move {
-            let cm = config_maps.get_opt("site-cm").await.unwrap();
-            let sa = service_accounts.get_opt("site-sa").await.unwrap();
-            (cm.is_none() && sa.is_none()).then_some(())
-        }
-    })
-    .await;
+    children_exist(&client, &ns, "site", false).await;
     eprintln!(
         "a gone CR's two children were deleted {} ms after the CR (polled every 100 ms)",
         started.elapsed().as_millis()
@@ -219,4 +222,59 @@ async fn a_child_recreated_or_given_another_owner_since_it_was_seen_is_not_delet
     let outcome = delete_orphan(&client, &resource, &stale, "u-old").await;
     assert_eq!(outcome.unwrap(), Outcome::Gone);
     assert!(config_maps.get_opt("sole").await.unwrap().is_none());
+}
+
+/// A follower's box sees the CR go too, but deletes nothing: only the leader's box does.
+#[tokio::test]
+async fn a_follower_leaves_a_gone_crs_children_alone() {
+    let cp = without_gc().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "cleanup-follower").await;
+    let crd = TestCrd::install(&client).await;
+    let (_dir, loaded) = crate::support::katalog_file(&katalog(&crd.resource.group));
+    let metrics = Metrics::new();
+    let (leading, receiver) = tokio::sync::watch::channel(true);
+    let supervisor = runtime::Supervisor::start_katalog(
+        &client,
+        &loaded.katalog,
+        &metrics,
+        Duration::from_secs(10),
+        receiver,
+    )
+    .await
+    .unwrap();
+    let web = supervisor.operator_box("web").unwrap();
+    let crs = crd.api(&client, &ns);
+    for cr in ["left", "probe"] {
+        crs.create(&PostParams::default(), &crd.object(cr, json!({})))
+            .await
+            .unwrap();
+        children_exist(&client, &ns, cr, true).await;
+    }
+
+    leading.send_replace(false);
+    eventually("the box to follow", WAIT, || async {
+        (!web.is_active()).then_some(())
+    })
+    .await;
+    crs.delete("left", &DeleteParams::default()).await.unwrap();
+    eventually("the follower's cache to lose `left`", WAIT, || async {
+        (web.store().len() == 1).then_some(())
+    })
+    .await;
+
+    // Leading again, a CR deleted now loses its children: `left`'s were never queued.
+    leading.send_replace(true);
+    eventually("the box to lead", WAIT, || async {
+        web.is_active().then_some(())
+    })
+    .await;
+    crs.delete("probe", &DeleteParams::default()).await.unwrap();
+    children_exist(&client, &ns, "probe", false).await;
+    children_exist(&client, &ns, "left", true).await;
+    crate::support::assert_series(
+        &metrics,
+        &["orkestra_orphan_cleanup_total{crd=\"web\",result=\"deleted\"} 2"],
+    );
+    supervisor.stop().await.unwrap();
 }
