@@ -6,8 +6,7 @@ use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
 use kube::api::{
-    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams,
-    PostParams,
+    Api, ApiResource, DeleteParams, DynamicObject, GroupVersionKind, Patch, PatchParams, PostParams,
 };
 use runtime::Metrics;
 use runtime::operator_box::cleanup::{Outcome, delete_orphan};
@@ -58,7 +57,10 @@ spec:
 async fn children_exist(client: &kube::Client, ns: &str, cr: &str, exist: bool) {
     let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), ns);
     let service_accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), ns);
-    let what = format!("{cr}'s children to {}", if exist { "exist" } else { "be gone" });
+    let what = format!(
+        "{cr}'s children to {}",
+        if exist { "exist" } else { "be gone" }
+    );
     eventually(&what, WAIT, || {
         let (config_maps, service_accounts) = (config_maps.clone(), service_accounts.clone());
         async move {

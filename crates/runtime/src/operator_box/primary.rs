@@ -64,6 +64,9 @@ impl kube::runtime::utils::Backoff for MissingCrdBackoff {
     }
 }
 
+/// What the primary watch tells of a gone CR: its key and its uid.
+pub(super) type Gone = dyn Fn(&Key, &str) + Send + Sync;
+
 /// What every watch loop of a box shares (all handles; cloning is cheap).
 #[derive(Clone)]
 pub(super) struct Watch {
@@ -82,7 +85,7 @@ pub(super) struct Watch {
     pub(super) store: Store<DynamicObject>,
     /// Told the key and uid of each CR that is gone, so the reconcile can forget it and the
     /// box delete its children.
-    pub(super) gone: Arc<dyn Fn(&Key, &str) + Send + Sync>,
+    pub(super) gone: Arc<Gone>,
     /// Counts the items `queue.behaviour` drops.
     pub(super) metrics: CrdMetrics,
     /// The last event number given out (`reconcileGate.eventAware`).
