@@ -13,12 +13,17 @@
 //! | `orkestra_external_call_duration_seconds`     | histogram | `crd`, `name`   |
 //! | `controller_api_retries_total`                | counter   | `code`          |
 //! | `controller_queue_dropped_total`              | counter   | `crd`, `rule`   |
+//! | `orkestra_orphan_cleanup_total`               | counter   | `crd`, `result` |
 //!
 //! `controller_api_retries_total` counts the API requests retried after a 429, 503 or 504
 //! answer (`code`; `0` for a failure without an answer), see [`crate::api_retry`].
 //!
 //! `controller_queue_dropped_total` counts new items `queue.behaviour` dropped, by the rule
 //! that dropped them (`rule`: `onThreshold` or `onLimit`); the next resync queues them again.
+//!
+//! `orkestra_orphan_cleanup_total` counts the children of gone CRs the box dealt with itself
+//! (see `operator_box::cleanup`): `result` is `deleted`, `gone` (gone already, recreated or
+//! re-owned), `shared` (another owner: left to the garbage collector) or `error`.
 //!
 //! `result` is `success` or `error` (for external calls also `skipped`: `when:` did not hold; and `stubbed` under `ork simulate --skip-external`). The value of `crd` is **the CRD name as declared in the
 //! Katalog** (the key of `/katalog/{crd}`), not Orkestra's GVK string: it is stable across
@@ -110,6 +115,12 @@ struct RuleLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OrphanLabels {
+    crd: String,
+    result: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct CodeLabels {
     code: String,
 }
@@ -132,6 +143,7 @@ struct Families {
     external_duration: CallHistograms,
     api_retries: Family<CodeLabels, Counter>,
     queue_dropped: Family<RuleLabels, Counter>,
+    orphans: Family<OrphanLabels, Counter>,
 }
 
 /// The metrics of one runtime process: a registry of the `controller_*` families.
@@ -170,6 +182,7 @@ impl Metrics {
             external_duration: CallHistograms::new_with_constructor(default_histogram),
             api_retries: Family::default(),
             queue_dropped: Family::default(),
+            orphans: Family::default(),
         };
         let mut registry = Registry::default();
         let counters = [
@@ -221,6 +234,11 @@ impl Metrics {
             "orkestra_rollback_active",
             "CRs held at their last successful spec, by CRD",
             families.rollback_active.clone(),
+        );
+        registry.register(
+            "orkestra_orphan_cleanup",
+            "Children of gone CRs ork dealt with itself, by CRD and result",
+            families.orphans.clone(),
         );
         registry.register(
             "orkestra_external_call",
@@ -406,6 +424,18 @@ impl CrdMetrics {
             .get_or_create(&RuleLabels {
                 crd: self.crd.crd.clone(),
                 rule: rule.to_owned(),
+            })
+            .inc();
+    }
+
+    /// One child of a gone CR was dealt with: `result` is `deleted`, `gone`, `shared` or
+    /// `error` (see `operator_box::cleanup`).
+    pub fn record_orphan(&self, result: &str) {
+        self.families
+            .orphans
+            .get_or_create(&OrphanLabels {
+                crd: self.crd.crd.clone(),
+                result: result.to_owned(),
             })
             .inc();
     }

@@ -2,6 +2,7 @@
 
 mod autoscale;
 mod children;
+mod cleanup;
 mod cross;
 mod cross_remote;
 mod external;

@@ -207,6 +207,7 @@ impl KindWatch {
     async fn run(self: Arc<Self>, client: Client) {
         let name = self.name();
         let (resource, scope) = self.discover(&client, &name).await;
+        self.index.discovered(&resource);
         let api: Api<DynamicObject> = match &self.key.namespace {
             Some(namespace) if scope == Scope::Namespaced => {
                 Api::namespaced_with(client, namespace, &resource)

@@ -23,7 +23,7 @@
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
 use kube::api::{ApiResource, DynamicObject, ObjectMeta};
 use kube::runtime::reflector::Store;
@@ -96,6 +96,8 @@ pub(super) struct KindIndex {
     entries: RwLock<Entries>,
     /// Filled during a (re)list, swapped in when it is complete.
     listing: RwLock<Entries>,
+    /// The kind's resource, once its watch discovered it (what deleting a child needs).
+    resource: OnceLock<ApiResource>,
 }
 
 /// Objects by owner, and the owner of each object.
@@ -173,6 +175,36 @@ impl ChildIndex {
         kinds.insert(key, index);
     }
 
+    /// The cached children (of every kind listed so far) whose controller ownerReference
+    /// names the box's CR `name` with `uid`, each with its kind's resource: what the box
+    /// deletes itself when that CR is gone (see [`cleanup`](super::cleanup)).
+    pub(super) fn controlled_by(&self, name: &str, uid: &str) -> Vec<(ApiResource, DynamicObject)> {
+        let kinds: Vec<Arc<KindIndex>> = {
+            let kinds = self.kinds.read().unwrap_or_else(PoisonError::into_inner);
+            kinds.values().cloned().collect()
+        };
+        let mut found = Vec::new();
+        for kind in kinds {
+            let Some(resource) = kind.resource.get() else {
+                continue;
+            };
+            if !kind.synced.load(Ordering::Acquire) {
+                continue;
+            }
+            let entries = kind.entries.read().unwrap_or_else(PoisonError::into_inner);
+            let owned = entries
+                .by_owner
+                .iter()
+                .filter(|((controller, label), _)| {
+                    controller.as_ref() == Some(&self.owner) && is_label_of(label, name)
+                })
+                .flat_map(|(_, objects)| objects.values())
+                .filter(|object| controller_uid(&object.metadata) == Some(uid));
+            found.extend(owned.map(|o| (resource.clone(), DynamicObject::clone(o))));
+        }
+        found
+    }
+
     fn covers(&self, namespace: Option<&str>) -> bool {
         match (&self.namespace, namespace) {
             (None, _) => true,
@@ -204,6 +236,11 @@ impl KindIndex {
             annotations.remove(LAST_APPLIED);
         }
         object
+    }
+
+    /// The kind's watch discovered its resource.
+    pub(super) fn discovered(&self, resource: &ApiResource) {
+        let _ = self.resource.set(resource.clone());
     }
 
     /// A (re)list begins: objects arrive with [`KindIndex::listed`] until
@@ -312,6 +349,24 @@ fn owner_label(object: &DynamicObject) -> Option<String> {
         .as_ref()?
         .get(katalog::labels::OWNER)
         .cloned()
+}
+
+/// Whether `label` (an `orkestra-owner` value) names the CR `name`: `<name>`, or
+/// `<name>.<serveTarget>`.
+fn is_label_of(label: &str, name: &str) -> bool {
+    label
+        .strip_prefix(name)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// The uid of the child's controller ownerReference, if it has one.
+fn controller_uid(child: &ObjectMeta) -> Option<&str> {
+    child
+        .owner_references
+        .iter()
+        .flatten()
+        .find(|r| r.controller == Some(true))
+        .map(|r| r.uid.as_str())
 }
 
 /// `(apiVersion, kind)` of the child's controller ownerReference, if it has one.
@@ -625,6 +680,39 @@ mod tests {
         );
         assert_eq!(index.objects(&resource, Some("b"), "web"), None);
         assert_eq!(index.objects(&resource, None, "web"), None);
+    }
+
+    #[test]
+    fn a_gone_crs_children_are_those_its_uid_controls_once_the_kind_is_listed_and_discovered() {
+        let index = ChildIndex::new(None, &web());
+        let kind = attached(&index);
+        kind.list_begins();
+        kind.listed(controlled("a", "site-1", "site", &web()));
+        let mut served = controlled("a", "site-2", "site.public", &web());
+        served.metadata.owner_references.as_mut().unwrap()[0].uid = "u-site".into();
+        kind.listed(served);
+        // Same name and kind, another CR (uid), and a CRD of another group.
+        let mut recreated = controlled("a", "site-3", "site", &web());
+        recreated.metadata.owner_references.as_mut().unwrap()[0].uid = "u-new".into();
+        kind.listed(recreated);
+        let other = ApiResource::from_gvk(&GroupVersionKind::gvk("other.com", "v1", "Web"));
+        kind.listed(controlled("a", "site-4", "site", &other));
+        kind.listed(child("a", "site-5", "site"));
+        kind.listed(controlled("a", "sitex-1", "sitex", &web()));
+        let found = |index: &ChildIndex| {
+            let mut names: Vec<String> = index
+                .controlled_by("site", "u-site")
+                .into_iter()
+                .filter_map(|(_, o)| o.metadata.name)
+                .collect();
+            names.sort();
+            names
+        };
+        assert!(found(&index).is_empty(), "answered mid-list");
+        kind.list_done();
+        assert!(found(&index).is_empty(), "answered before discovery");
+        kind.discovered(&config_maps());
+        assert_eq!(found(&index), ["site-1", "site-2"]);
     }
 
     #[test]

@@ -16,12 +16,17 @@
 //!    on the object as cached (never a GET), catching panics;
 //! 5. [`Health`] and [`CrdMetrics`] observe every reconcile.
 //!
+//! Beside the pipeline, when the primary watch learns that a CR is gone, an active box
+//! deletes the children it caches for it at once ([`cleanup`]), in a task of its own, instead
+//! of waiting for the garbage collector.
+//!
 //! Nothing mutable is shared between boxes but the child watches and their cache: each has its
 //! own primary watch, store, queue, workers, health and series.
 
 pub mod autoscale;
 pub mod child_watches;
 pub mod children;
+pub mod cleanup;
 mod event_gate;
 pub mod gate;
 mod primary;
@@ -497,15 +502,24 @@ impl OperatorBox {
                 )
             })
         };
-        let gone = {
-            let reconcile = Arc::clone(&reconcile);
-            Arc::new(move |uid: &str| reconcile.forget(uid))
-        };
         let (synced_tx, synced) = tokio::sync::watch::channel(false);
         let (resync, resync_period) = tokio::sync::watch::channel(config.resync);
         let resync = Arc::new(resync);
         let workers: Arc<Mutex<Option<Workers<Key>>>> = Arc::default();
         let children = children::ChildIndex::new(config.namespace.clone(), &config.resource);
+        let (cleanup, cleanup_task) = cleanup::Cleanup::new(
+            client.clone(),
+            children.clone(),
+            intake.clone(),
+            metrics.clone(),
+        );
+        let gone = {
+            let reconcile = Arc::clone(&reconcile);
+            Arc::new(move |cr: &Key, uid: &str| {
+                reconcile.forget(uid);
+                cleanup.gone(cr, uid);
+            })
+        };
         reconcile.use_child_cache(Arc::new(children.clone()));
         reconcile.use_primary_store(store.clone());
         let config = Arc::new(config);
@@ -525,6 +539,7 @@ impl OperatorBox {
             events: Arc::default(),
         };
         tasks.spawn(watch.clone().primary(writer));
+        tasks.spawn(cleanup_task);
         let registry = config.child_watches.clone().unwrap_or_default();
         let mut subscriptions = Vec::new();
         for (api_version, kind) in reconcile.child_kinds() {

@@ -64,6 +64,9 @@ impl kube::runtime::utils::Backoff for MissingCrdBackoff {
     }
 }
 
+/// What the primary watch tells of a gone CR: its key and its uid.
+pub(super) type Gone = dyn Fn(&Key, &str) + Send + Sync;
+
 /// What every watch loop of a box shares (all handles; cloning is cheap).
 #[derive(Clone)]
 pub(super) struct Watch {
@@ -80,8 +83,9 @@ pub(super) struct Watch {
     /// Renders the enqueue gate's templated fields (the reconcile's engine).
     pub(super) render: Arc<katalog::build::EngineRender>,
     pub(super) store: Store<DynamicObject>,
-    /// Told the uid of each CR that is gone, so the reconcile can forget it.
-    pub(super) gone: Arc<dyn Fn(&str) + Send + Sync>,
+    /// Told the key and uid of each CR that is gone, so the reconcile can forget it and the
+    /// box delete its children.
+    pub(super) gone: Arc<Gone>,
     /// Counts the items `queue.behaviour` drops.
     pub(super) metrics: CrdMetrics,
     /// The last event number given out (`reconcileGate.eventAware`).
@@ -152,8 +156,14 @@ impl Watch {
                             self.add_gated(key, None, &object);
                         }
                     }
-                    Effect::Deleted { uid: Some(uid), .. }
-                    | Effect::Missed { uid: Some(uid), .. } => (self.gone)(&uid),
+                    Effect::Deleted {
+                        key,
+                        uid: Some(uid),
+                    }
+                    | Effect::Missed {
+                        key,
+                        uid: Some(uid),
+                    } => (self.gone)(&key, &uid),
                     Effect::Listed => {
                         self.synced.send_replace(true);
                         if let Some(sources) = &self.config.sources {
