@@ -14,6 +14,13 @@
 //! | `controller_api_retries_total`                | counter   | `code`          |
 //! | `controller_queue_dropped_total`              | counter   | `crd`, `rule`   |
 //! | `orkestra_orphan_cleanup_total`               | counter   | `crd`, `result` |
+//! | `orkestra_rollback_total`                     | counter   | `crd`           |
+//! | `orkestra_rollback_active`                    | gauge     | `crd`           |
+//! | `orkestra_autoscale_overrides_total`          | counter   | `crd`           |
+//! | `orkestra_autoscale_restores_total`           | counter   | `crd`           |
+//!
+//! `orkestra_rollback_total` counts the CRs rolled back to their last successful spec;
+//! `orkestra_rollback_active` is how many are held there now (see `reconcile::rollback`).
 //!
 //! `controller_api_retries_total` counts the API requests retried after a 429, 503 or 504
 //! answer (`code`; `0` for a failure without an answer), see [`crate::api_retry`].
