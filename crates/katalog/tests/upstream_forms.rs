@@ -512,3 +512,27 @@ fn hooks_written_directly_under_the_operator_box_stay_refused() {
         );
     }
 }
+
+/// `advanced/10-constructor` writes the early form: `reconciler:` on the entry is the operator
+/// box, and its `constructor:` sits beside `default: false` as it did then. ork reads it as
+/// `operatorBox.reconciler.constructor`, so the Katalog is refused for what it declares (Go code
+/// ork does not run), not for an unknown key.
+#[test]
+fn an_early_operator_box_constructor_is_read_in_todays_place_and_refused_as_go_code() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    pipeline:\n      apiTypes: {{group: a.io, version: v1, kind: Pipeline, plural: pipelines, location: example.com/api/v1}}\n      reconciler:\n        default: false\n        constructor:\n          location: example.com/reconciler\n          function: NewPipelineReconciler\n          managedResources: [{{kind: Job}}]\n"
+    );
+    let err = katalog::load_text("katalog.yaml", text).unwrap_err();
+    let codes: Vec<&str> = err.items.iter().map(|d| d.code).collect();
+    assert!(codes.contains(&"not-implemented"), "{}", err.render());
+    assert!(!codes.contains(&"unknown-key"), "{}", err.render());
+    let moved = err
+        .items
+        .iter()
+        .find(|d| d.code == "deprecated-form" && d.message.contains("constructor"))
+        .unwrap_or_else(|| panic!("{}", err.render()));
+    assert_eq!(
+        moved.path.as_deref(),
+        Some("spec.crds.pipeline.reconciler.constructor")
+    );
+}
