@@ -337,11 +337,20 @@ impl<'a> Ctx<'a> {
             }
             return Ok(out);
         }
-        let namespace = match self.opt("namespace", common.namespace)? {
-            Some(declared) => namespace_name("namespace", declared)?,
-            None => owner.namespace.clone(),
-        };
-        Ok(vec![Some(namespace)])
+        let declared = self.namespace("namespace", common.namespace)?;
+        Ok(vec![Some(
+            declared.unwrap_or_else(|| owner.namespace.clone()),
+        )])
+    }
+
+    /// Renders an optional namespace; absent or rendered empty is `None`.
+    ///
+    /// # Errors
+    /// A template failed, or the result is not a namespace name.
+    pub fn namespace(&self, field: &str, t: Option<&Text>) -> Result<Option<String>> {
+        self.opt(field, t)?
+            .map(|name| namespace_name(field, name))
+            .transpose()
     }
 
     /// Resolves name, labels (declared plus system) and annotations.

@@ -332,6 +332,10 @@ fn a_rendered_namespace_that_is_not_a_namespace_name_is_an_error_at_its_field() 
         build("configMaps: [{name: c, namespace: '{{ .spec.tier }}-Team'}]")
             .starts_with("onCreate.configMaps[0].namespace: \"free-Team\" is not a namespace name")
     );
+    assert!(
+        build("secrets: [{name: c, fromSecret: s, fromNamespace: '{{ .spec.regions }}'}]")
+            .starts_with("onCreate.secrets[0].fromNamespace: \"[eu us]\" is not a namespace name")
+    );
 }
 
 #[test]
