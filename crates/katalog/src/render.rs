@@ -76,6 +76,21 @@ pub fn render_text<'a>(
     }
 }
 
+/// The field path of a template that is one bare field reference: `"{{ .a.b }}"` (trim
+/// markers allowed) → `a.b`; `None` for anything else (pipelines, functions, text around).
+/// Such a template stands for the field's value itself, list or map included, not only its
+/// text.
+pub fn field_reference(s: &str) -> Option<&str> {
+    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
+    let inner = inner.trim_start_matches('-').trim_end_matches('-').trim();
+    let path = inner.strip_prefix('.')?;
+    let plain = !path.is_empty()
+        && path
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-');
+    plain.then_some(path)
+}
+
 impl Deref for Text {
     type Target = str;
     fn deref(&self) -> &str {
@@ -165,5 +180,14 @@ mod tests {
     fn templates_are_recognised_by_their_braces() {
         assert!(Text::from("{{ .spec.image }}").is_template());
         assert!(!Text::from("nginx:1.25").is_template());
+    }
+
+    #[test]
+    fn field_references_are_recognised_only_when_bare() {
+        assert_eq!(field_reference("{{ .spec.size }}"), Some("spec.size"));
+        assert_eq!(field_reference("{{- .spec.size -}}"), Some("spec.size"));
+        assert_eq!(field_reference("{{ .spec.size | quote }}"), None);
+        assert_eq!(field_reference("x{{ .spec.size }}"), None);
+        assert_eq!(field_reference("{{ .a }}{{ .b }}"), None);
     }
 }

@@ -451,3 +451,88 @@ fn an_env_map_entry_of_the_wrong_shape_names_the_variable_and_the_accepted_shape
     );
     assert!(katalog::load(dir.path().join("katalog.yaml")).is_ok());
 }
+
+/// A Katalog with a typed Go extension point written as `block` under `operatorBox`.
+fn typed_katalog(block: &str) -> String {
+    let indented: String = block.lines().map(|l| format!("        {l}\n")).collect();
+    format!(
+        "{HEAD}spec:\n  crds:\n    database:\n      apiTypes: {{group: a.io, version: v1, kind: Database, plural: databases, location: example.com/api/v1}}\n      operatorBox:\n{indented}"
+    )
+}
+
+/// Upstream's loader decodes strictly (unknown keys are errors) and its `HookDeclaration`
+/// and `ConstructorDeclaration` know only `managedResources`, so the `resources:` that
+/// `advanced/09-hooks`, `10-constructor` and their copies write is refused there too. ork
+/// keeps the error, naming the new key; written as upstream reads it, the hook is refused
+/// for what it is: Go code ork does not run.
+#[test]
+fn hook_and_constructor_resources_stay_refused_as_upstream_refuses_them() {
+    for key in ["hooks", "constructor"] {
+        let default = if key == "constructor" {
+            "default: false\n  "
+        } else {
+            ""
+        };
+        let old = typed_katalog(&format!(
+            "reconciler:\n  {default}{key}:\n    location: example.com/hooks\n    function: Hooks\n    resources: [{{kind: StatefulSet}}]\n"
+        ));
+        let err = katalog::load_text("katalog.yaml", old).unwrap_err();
+        let renamed = err
+            .errors()
+            .find(|e| e.code == "renamed-key")
+            .unwrap_or_else(|| panic!("{key}: {}", err.render()));
+        assert!(renamed.message.contains("`managedResources`"), "{key}");
+        let current = typed_katalog(&format!(
+            "reconciler:\n  {default}{key}:\n    location: example.com/hooks\n    function: Hooks\n    managedResources: [{{kind: StatefulSet}}]\n"
+        ));
+        let err = katalog::load_text("katalog.yaml", current).unwrap_err();
+        let codes: Vec<&str> = err.errors().map(|e| e.code).collect();
+        assert_eq!(codes, ["not-implemented"], "{key}: {}", err.render());
+    }
+}
+
+/// `hooks:`/`constructor:` directly under `operatorBox` (`11-mixed-operator-pattern/09-hooks`,
+/// `from-controller-runtime/03-hooks-only`, `05-constructor-orkestra-resources`): no layout of
+/// upstream's `OperatorBoxConfig` has these keys (they live under `reconciler:`), and its
+/// strict decoding refuses them; so does ork.
+#[test]
+fn hooks_written_directly_under_the_operator_box_stay_refused() {
+    for key in ["hooks", "constructor"] {
+        let text = typed_katalog(&format!(
+            "{key}:\n  location: example.com/hooks\n  function: Hooks\n  managedResources: [{{kind: Service}}]\n"
+        ));
+        let err = katalog::load_text("katalog.yaml", text).unwrap_err();
+        let unknown = err
+            .errors()
+            .find(|e| e.code == "unknown-key")
+            .unwrap_or_else(|| panic!("{key}: {}", err.render()));
+        assert_eq!(
+            unknown.path.as_deref(),
+            Some(format!("spec.crds.database.operatorBox.{key}").as_str())
+        );
+    }
+}
+
+/// `advanced/10-constructor` writes the early form: `reconciler:` on the entry is the operator
+/// box, and its `constructor:` sits beside `default: false` as it did then. ork reads it as
+/// `operatorBox.reconciler.constructor`, so the Katalog is refused for what it declares (Go code
+/// ork does not run), not for an unknown key.
+#[test]
+fn an_early_operator_box_constructor_is_read_in_todays_place_and_refused_as_go_code() {
+    let text = format!(
+        "{HEAD}spec:\n  crds:\n    pipeline:\n      apiTypes: {{group: a.io, version: v1, kind: Pipeline, plural: pipelines, location: example.com/api/v1}}\n      reconciler:\n        default: false\n        constructor:\n          location: example.com/reconciler\n          function: NewPipelineReconciler\n          managedResources: [{{kind: Job}}]\n"
+    );
+    let err = katalog::load_text("katalog.yaml", text).unwrap_err();
+    let codes: Vec<&str> = err.items.iter().map(|d| d.code).collect();
+    assert!(codes.contains(&"not-implemented"), "{}", err.render());
+    assert!(!codes.contains(&"unknown-key"), "{}", err.render());
+    let moved = err
+        .items
+        .iter()
+        .find(|d| d.code == "deprecated-form" && d.message.contains("constructor"))
+        .unwrap_or_else(|| panic!("{}", err.render()));
+    assert_eq!(
+        moved.path.as_deref(),
+        Some("spec.crds.pipeline.reconciler.constructor")
+    );
+}

@@ -7,12 +7,14 @@
 //!   packs' external calls (`--dev-server`);
 //! - [`world`]: what it serves for a Katalog, and the controllers it stands in for;
 //! - [`run`]: one CRD's CR reconciled for N cycles by `runtime::Reconciler`, with
-//!   [`peers`] as the caches its `cross:` reads;
+//!   [`peers`] as the caches its `cross:` reads and, in memory, [`copies`] (cross-namespace
+//!   copies) left out;
 //! - [`file`]: the Simulate file format; [`expect`]: its expectations;
 //! - [`report`]: the printed form; [`suite`]: files, aggregators and discovery;
 //! - [`init`]: `ork simulate init`.
 
 pub mod api;
+pub mod copies;
 pub mod dev_server;
 pub mod envtest;
 pub mod expect;

@@ -20,7 +20,7 @@ use serde_json::Value;
 
 use crate::api::{Api, Backend};
 use crate::memory_api::{Kind, Op, Verb};
-use crate::{peers, world};
+use crate::{copies, peers, world};
 
 /// Why a simulation could not run.
 #[derive(Debug, thiserror::Error)]
@@ -233,13 +233,17 @@ async fn seed(api: &Api, kind: &Kind, doc: &Value) -> Result<Value, Error> {
 /// No CR of the kind, a CR that cannot be stored, a reconciler the runtime refuses, an API
 /// that does not start.
 pub async fn simulate(katalog: &Katalog, crd: &Crd, inputs: &Inputs) -> Result<Run, Error> {
+    let (crd, mut notes) = match inputs.backend {
+        Backend::Memory => copies::without_cross_namespace_copies(crd),
+        Backend::Envtest => (crd.clone(), Vec::new()),
+    };
+    let crd = &crd;
     let api = Api::start(inputs.backend).await.map_err(Error::Api)?;
     world::serve_katalog(&api, katalog, &inputs.crd_documents)
         .await
         .map_err(Error::Api)?;
     let own = world::crd_kind(crd);
     let own = api.kind(&own.api_version(), &own.kind).unwrap_or(own);
-    let mut notes = Vec::new();
     let mut under_test = None;
     for doc in &inputs.crs {
         let (Some(api_version), Some(kind)) = (

@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use super::{Error, Result};
 use crate::condition::lookup;
 use crate::model::Crd;
-use crate::render::Render;
+use crate::render::{Render, field_reference};
 
 pub use crate::model::{Conversion, ConversionPath};
 
@@ -102,18 +102,6 @@ fn leaf_tree(tree: &Value, source: &Value, render: &dyn Render, at: &str) -> Res
         ),
         other => other.clone(),
     }))
-}
-
-/// `"{{ .a.b }}"` (one action, a bare dot path) → `a.b`.
-fn field_reference(s: &str) -> Option<&str> {
-    let inner = s.trim().strip_prefix("{{")?.strip_suffix("}}")?;
-    let inner = inner.trim_start_matches('-').trim_end_matches('-').trim();
-    let path = inner.strip_prefix('.')?;
-    let plain = !path.is_empty()
-        && path
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '_' || c == '-');
-    plain.then_some(path)
 }
 
 /// Rendered text as a JSON scalar: an integer, a finite float or a boolean when it reads as
@@ -218,11 +206,7 @@ mod tests {
     }
 
     #[test]
-    fn field_references_are_recognised_only_when_bare() {
-        assert_eq!(field_reference("{{ .spec.size }}"), Some("spec.size"));
-        assert_eq!(field_reference("{{- .spec.size -}}"), Some("spec.size"));
-        assert_eq!(field_reference("{{ .spec.size | quote }}"), None);
-        assert_eq!(field_reference("x{{ .spec.size }}"), None);
+    fn rendered_leaves_read_as_json_scalars() {
         assert_eq!(scalar("3".into()), json!(3));
         assert_eq!(scalar("true".into()), json!(true));
         assert_eq!(scalar("10Gi".into()), json!("10Gi"));

@@ -32,7 +32,7 @@ fn copy_source(
         return Ok(None);
     };
     let namespace = ctx
-        .opt("fromNamespace", namespace)?
+        .namespace("fromNamespace", namespace)?
         .or_else(|| meta.namespace.clone());
     Ok(Some(ObjectRef {
         api_version: "v1".into(),

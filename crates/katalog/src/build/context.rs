@@ -10,7 +10,7 @@ use super::profiles::{ProfileClass, ProfileRegistry};
 use super::{ErrorKind, ObjectRef, Owner, SecretFlags};
 use crate::condition::{lookup, parse_duration};
 use crate::labels;
-use crate::render::{Render, Text, render_text};
+use crate::render::{Render, Text, field_reference, render_text};
 use crate::resources::{Common, ForEach, Kind, Labels, TextMap};
 
 /// A failure inside one declaration, before it is located by phase and path.
@@ -295,6 +295,14 @@ impl<'a> Ctx<'a> {
 
     /// The namespaces one declaration targets: `[None]` when cluster-scoped; each of
     /// `toNamespaces` when given; else the declared namespace, the CR's, or `default`.
+    ///
+    /// A `toNamespaces` entry that is one bare field reference to a list
+    /// (`"{{ .spec.targetNamespaces }}"`) stands for each string of that list, as in
+    /// Orkestra; entries rendering empty are dropped.
+    ///
+    /// # Errors
+    /// A template failed, or a rendered namespace is not a namespace name (a DNS label):
+    /// such a value would otherwise reach the API as part of a request path.
     pub fn namespaces(
         &self,
         cluster_scoped: bool,
@@ -308,16 +316,41 @@ impl<'a> Ctx<'a> {
         if !targets.is_empty() {
             let mut out = Vec::new();
             for (i, t) in targets.iter().enumerate() {
-                if let Some(ns) = self.opt(&format!("toNamespaces[{i}]"), Some(t))? {
-                    out.push(Some(ns));
+                let field = format!("toNamespaces[{i}]");
+                let listed = field_reference(t).and_then(|path| match lookup(self.data, path) {
+                    Some(Value::Array(items)) => Some(items),
+                    _ => None,
+                });
+                let names: Vec<String> = match listed {
+                    Some(items) => items
+                        .iter()
+                        .filter_map(Value::as_str)
+                        .map(str::trim)
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_owned)
+                        .collect(),
+                    None => self.opt(&field, Some(t))?.into_iter().collect(),
+                };
+                for ns in names {
+                    out.push(Some(namespace_name(&field, ns)?));
                 }
             }
             return Ok(out);
         }
-        let declared = self.opt("namespace", common.namespace)?;
+        let declared = self.namespace("namespace", common.namespace)?;
         Ok(vec![Some(
             declared.unwrap_or_else(|| owner.namespace.clone()),
         )])
+    }
+
+    /// Renders an optional namespace; absent or rendered empty is `None`.
+    ///
+    /// # Errors
+    /// A template failed, or the result is not a namespace name.
+    pub fn namespace(&self, field: &str, t: Option<&Text>) -> Result<Option<String>> {
+        self.opt(field, t)?
+            .map(|name| namespace_name(field, name))
+            .transpose()
     }
 
     /// Resolves name, labels (declared plus system) and annotations.
@@ -364,6 +397,21 @@ impl<'a> Ctx<'a> {
             owner_name: owner.name.clone(),
             object_ref,
         })
+    }
+}
+
+/// `name` when it is a namespace name (an RFC 1123 DNS label), else the fault at `field`.
+fn namespace_name(field: &str, name: String) -> Result<String> {
+    let label = name.len() <= 63
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if label {
+        Ok(name)
+    } else {
+        Err(Fault::at(field, ErrorKind::InvalidNamespace(name)))
     }
 }
 

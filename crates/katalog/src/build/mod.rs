@@ -277,6 +277,9 @@ pub enum ErrorKind {
     /// A required value is absent or rendered empty.
     #[error("is required")]
     Missing,
+    /// A rendered namespace is not a namespace name (an RFC 1123 DNS label).
+    #[error("{0:?} is not a namespace name (lowercase letters, digits and `-`, at most 63)")]
+    InvalidNamespace(String),
     /// A `profile:` names no user or built-in profile of its class.
     #[error("unknown {class} profile {name:?}")]
     UnknownProfile {

@@ -76,16 +76,46 @@ pub fn rewrite(resolver: &mut Resolver, root: &mut Node) {
     if let Some(entries) = nodes::entries_mut(crds) {
         for (key, entry) in entries.iter_mut() {
             let name = key.as_str().unwrap_or_default().to_string();
-            if entry.get("operatorBox").is_none() {
-                rename_key(
-                    resolver,
-                    entry,
-                    "reconciler",
-                    "operatorBox",
-                    &format!("spec.crds.{name}."),
-                );
+            if entry.get("operatorBox").is_none() && entry.get("reconciler").is_some() {
+                let prefix = format!("spec.crds.{name}.");
+                rename_key(resolver, entry, "reconciler", "operatorBox", &prefix);
+                if let Some(operator_box) = nodes::get_mut(entry, "operatorBox") {
+                    nest_extension_points(resolver, operator_box, &format!("{prefix}reconciler."));
+                }
             }
         }
+    }
+}
+
+/// In the early operator box, `hooks:` and `constructor:` sat beside `default:` and the
+/// templates; today they live under `operatorBox.reconciler`. Moves them there (unless the box
+/// already has a `reconciler:`), with a warning each.
+fn nest_extension_points(resolver: &mut Resolver, operator_box: &mut Node, prefix: &str) {
+    if operator_box.get("reconciler").is_some() {
+        return;
+    }
+    for key in ["hooks", "constructor"] {
+        let Some((key_node, value)) = nodes::entries_mut(operator_box).and_then(|entries| {
+            let i = entries.iter().position(|(k, _)| k.as_str() == Some(key))?;
+            Some(entries.remove(i))
+        }) else {
+            continue;
+        };
+        let span = key_node.span;
+        if let Some(reconciler) = nodes::entry(operator_box, "reconciler", span)
+            && let Some(entries) = nodes::entries_mut(reconciler)
+        {
+            entries.push((key_node, value));
+        }
+        warn(
+            resolver,
+            span,
+            &format!("{prefix}{key}"),
+            format!(
+                "`{key}` beside the early operator box's templates is the early form; read as `operatorBox.reconciler.{key}`"
+            ),
+            format!("move `{key}` under `operatorBox.reconciler`"),
+        );
     }
 }
 

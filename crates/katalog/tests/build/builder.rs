@@ -272,6 +272,72 @@ fn to_namespaces_copies_one_declaration_into_each_namespace() {
     assert_eq!(ns, [json!("a"), json!("b")]);
 }
 
+/// Regression: `beginner/03-secret-copy` writes `toNamespaces: ["{{ .spec.targetNamespaces }}"]`
+/// over a list field. Rendered as text it became `[team-alpha team-beta]`, one "namespace"
+/// that reached the API inside a request path ("invalid uri character").
+#[test]
+fn a_to_namespaces_entry_naming_a_list_field_copies_into_each_listed_namespace() {
+    let p = plan(
+        &cr("
+apiVersion: demo.io/v1
+kind: SecretDistribution
+metadata: {name: db-creds, namespace: default}
+spec: {secretName: creds, sourceNamespace: platform, targetNamespaces: [team-alpha, '', team-beta]}
+"),
+        "secrets:
+  - name: '{{ .spec.secretName }}'
+    fromSecret: '{{ .spec.secretName }}'
+    fromNamespace: '{{ .spec.sourceNamespace }}'
+    toNamespaces: ['{{ .spec.targetNamespaces }}', ops]",
+        None,
+    );
+    let ns: Vec<_> = p
+        .children
+        .iter()
+        .map(|c| c.object["metadata"]["namespace"].clone())
+        .collect();
+    assert_eq!(ns, [json!("team-alpha"), json!("team-beta"), json!("ops")]);
+    assert!(
+        p.children
+            .iter()
+            .all(|c| c.object["metadata"]["name"] == "creds")
+    );
+}
+
+#[test]
+fn a_rendered_namespace_that_is_not_a_namespace_name_is_an_error_at_its_field() {
+    let r = render();
+    let build = |decl: &str| {
+        let h = hooks(decl);
+        Builder::new(&r)
+            .now(crate::build::NOW)
+            .build(
+                &cr(WEB),
+                Hooks {
+                    on_create: Some(&h),
+                    on_reconcile: None,
+                },
+                &Map::new(),
+            )
+            .unwrap_err()
+            .to_string()
+    };
+    // A list rendered as text by a template that is more than a bare field reference.
+    assert_eq!(
+        build("configMaps: [{name: c, toNamespaces: ['{{ .spec.regions | toString }}']}]"),
+        "onCreate.configMaps[0].toNamespaces[0]: \"[eu us]\" is not a namespace name \
+         (lowercase letters, digits and `-`, at most 63)"
+    );
+    assert!(
+        build("configMaps: [{name: c, namespace: '{{ .spec.tier }}-Team'}]")
+            .starts_with("onCreate.configMaps[0].namespace: \"free-Team\" is not a namespace name")
+    );
+    assert!(
+        build("secrets: [{name: c, fromSecret: s, fromNamespace: '{{ .spec.regions }}'}]")
+            .starts_with("onCreate.secrets[0].fromNamespace: \"[eu us]\" is not a namespace name")
+    );
+}
+
 #[test]
 fn cluster_scoped_children_have_no_namespace() {
     let p = plan(

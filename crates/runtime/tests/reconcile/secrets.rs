@@ -99,3 +99,56 @@ async fn secrets_are_copied_generated_once_kept_stable_and_rotated_when_due() {
         "TLS has no rotateAfter"
     );
 }
+
+/// Regression (upstream `beginner/03-secret-copy`): `toNamespaces: ["{{ .spec.targets }}"]`
+/// over a list field rendered as one "namespace" `[a b]`, and listing the CR's Secrets there
+/// failed before any request was sent ("invalid uri character"). Each listed namespace now
+/// gets its copy, and the next reconcile finds them owned and writes nothing.
+#[tokio::test]
+async fn a_secret_is_copied_into_each_namespace_a_list_field_names() {
+    let w = World::new(
+        "copies",
+        "",
+        r#"
+        onCreate:
+          secrets:
+            - name: shared
+              fromSecret: source
+              fromNamespace: '{{ .metadata.namespace }}'
+              toNamespaces: ['{{ .spec.targets }}']
+              reconcile: true
+"#,
+    )
+    .await;
+    let targets = [
+        testenv::namespace(&w.admin, "copy-a").await,
+        testenv::namespace(&w.admin, "copy-b").await,
+    ];
+    let source = Secret {
+        metadata: kube::api::ObjectMeta {
+            name: Some("source".into()),
+            ..Default::default()
+        },
+        data: Some(BTreeMap::from([(
+            "user".to_owned(),
+            ByteString(b"admin".to_vec()),
+        )])),
+        ..Default::default()
+    };
+    Api::<Secret>::namespaced(w.admin.clone(), &w.ns)
+        .create(&PostParams::default(), &source)
+        .await
+        .unwrap();
+    w.create("dist", json!({"targets": targets})).await;
+    w.reconcile("dist").await.unwrap();
+    for ns in &targets {
+        let copy = Api::<Secret>::namespaced(w.admin.clone(), ns)
+            .get("shared")
+            .await
+            .unwrap_or_else(|e| panic!("no copy in {ns}: {e}"));
+        assert_eq!(copy.data.unwrap()["user"].0, b"admin", "{ns}");
+    }
+    let (result, writes) = w.writes_during(w.reconcile("dist")).await;
+    result.unwrap();
+    assert!(writes.is_empty(), "{writes:?}");
+}
