@@ -360,7 +360,7 @@ pub struct DevArgs {
     /// Where the control plane keeps its data between runs.
     #[arg(long, env = "ORK_DEV_STATE_DIR")]
     pub state_dir: Option<PathBuf>,
-    /// Delete the state directory and exit (the next start begins from an empty cluster).
+    /// Delete the state directory first, so this start begins from an empty cluster.
     #[arg(long)]
     pub reset: bool,
     /// Port for the API server on 127.0.0.1 (0 picks a free one).
