@@ -37,6 +37,7 @@ use std::future::Future;
 use std::time::Duration;
 
 use futures::StreamExt;
+use katalog::build::ObjectRef;
 use kube::Client;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ObjectMeta, Preconditions};
 use tokio::sync::mpsc;
@@ -60,6 +61,15 @@ pub enum Error {
     /// A request failed (other than 404 and 409).
     #[error("deleting {child}")]
     RequestFailed {
+        /// The child (`Kind namespace/name`).
+        child: String,
+        /// What the API server (or the connection) answered.
+        #[source]
+        source: kube::Error,
+    },
+    /// A child ork wrote, missing from the cache, could not be read.
+    #[error("reading {child}")]
+    ReadFailed {
         /// The child (`Kind namespace/name`).
         child: String,
         /// What the API server (or the connection) answered.
@@ -101,10 +111,12 @@ impl Outcome {
     }
 }
 
-/// A CR that is gone: its key and the uid its children's ownerReferences carry.
+/// A CR that is gone: its key, the uid its children's ownerReferences carry, and the
+/// children ork wrote for it that the cache may not have seen yet.
 struct GoneCr {
     cr: Key,
     uid: String,
+    written: Vec<ObjectRef>,
 }
 
 /// The box's cleanup of gone CRs' children: [`Cleanup::gone`] hands a CR to the task
@@ -129,14 +141,16 @@ impl Cleanup {
     }
 
     /// The CR `cr` with `uid` is gone: when the box is active, its cached children are
-    /// deleted soon.
-    pub(super) fn gone(&self, cr: &Key, uid: &str) {
+    /// deleted soon, and so are those of `written` (children ork wrote for it) that the cache
+    /// lacks.
+    pub(super) fn gone(&self, cr: &Key, uid: &str, written: Vec<ObjectRef>) {
         if !self.intake.is_open() {
             return;
         }
         let gone = GoneCr {
             cr: cr.clone(),
             uid: uid.to_owned(),
+            written,
         };
         // The receiver lives as long as the box's tasks; once they are gone, so is the work.
         let _ = self.sender.send(gone);
@@ -160,15 +174,34 @@ async fn run(
         .await;
 }
 
-/// Deletes the cached children of one gone CR, one after the other.
+/// Deletes the children of one gone CR, one after the other: the cached ones, and those ork
+/// wrote that the cache lacks (read first).
 async fn clean(
     client: &Client,
     children: &ChildIndex,
     intake: &Intake,
     metrics: &CrdMetrics,
-    GoneCr { cr, uid }: GoneCr,
+    GoneCr { cr, uid, written }: GoneCr,
 ) {
-    for (resource, child) in children.controlled_by(&cr.name, &uid) {
+    let mut found = children.controlled_by(&cr.name, &uid);
+    let unseen: Vec<_> = written
+        .into_iter()
+        .filter(|r| may_be_owned_by(r, &cr) && !found.iter().any(|(kind, c)| is_of(r, kind, c)))
+        .collect();
+    for r in unseen {
+        let Some(resource) = children.resource_of(&r.api_version, &r.kind) else {
+            continue;
+        };
+        match read(client, &resource, &r).await {
+            Ok(Some(child)) => found.push((resource, child)),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(crd = %metrics.crd(), %cr, error = %crate::error_chain(&error), "a child of a gone CR is left to the garbage collector");
+                metrics.record_orphan("error");
+            }
+        }
+    }
+    for (resource, child) in found {
         // A box that stopped leading leaves the rest to the new leader's collector.
         if !intake.is_open() {
             return;
@@ -184,6 +217,44 @@ async fn clean(
             }
         }
     }
+}
+
+/// Whether the child `r` can carry an ownerReference to `cr` at all: a namespaced CR owns
+/// only children in its namespace (the others are tracked by label, and cleaned by the
+/// cleanup finalizer).
+fn may_be_owned_by(r: &ObjectRef, cr: &Key) -> bool {
+    cr.namespace.is_none() || r.namespace == cr.namespace
+}
+
+/// Whether `child`, of kind `resource`, is the object `r` names.
+fn is_of(r: &ObjectRef, resource: &ApiResource, child: &DynamicObject) -> bool {
+    r.api_version == resource.api_version
+        && r.kind == resource.kind
+        && r.namespace == child.metadata.namespace
+        && child.metadata.name.as_deref() == Some(r.name.as_str())
+}
+
+/// The API of `resource` objects in `namespace` (`None`: cluster-scoped).
+fn api(client: &Client, resource: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
+    match namespace {
+        Some(namespace) => Api::namespaced_with(client.clone(), namespace, resource),
+        None => Api::all_with(client.clone(), resource),
+    }
+}
+
+/// Reads the child `r` (`None`: there is none).
+async fn read(
+    client: &Client,
+    resource: &ApiResource,
+    r: &ObjectRef,
+) -> Result<Option<DynamicObject>> {
+    api(client, resource, r.namespace.as_deref())
+        .get_opt(&r.name)
+        .await
+        .map_err(|source| Error::ReadFailed {
+            child: r.to_string(),
+            source,
+        })
 }
 
 /// Deletes `child` (as last seen) if it is solely the child of the CR with `owner_uid`.
@@ -207,24 +278,21 @@ pub async fn delete_orphan(
     child: &DynamicObject,
     owner_uid: &str,
 ) -> Result<Outcome> {
-    let api: Api<DynamicObject> = match child.metadata.namespace.as_deref() {
-        Some(namespace) => Api::namespaced_with(client.clone(), namespace, resource),
-        None => Api::all_with(client.clone(), resource),
-    };
+    let api = api(client, resource, child.metadata.namespace.as_deref());
     let failed = |source| Error::RequestFailed {
         child: describe(resource, &child.metadata),
         source,
     };
     let name = child.metadata.name.clone().unwrap_or_default();
-    let uid = child.metadata.uid.clone();
     let mut seen = child.clone();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(RETRY_PAUSE).await;
             match api.get_opt(&name).await.map_err(failed)? {
-                Some(live) if live.metadata.uid == uid => seen = live,
-                // Gone, or recreated under its name.
-                _ => return Ok(Outcome::Gone),
+                // Changed, or recreated under its name: judged again as it is now (a child
+                // recreated for a new CR of the same name has that CR's uid).
+                Some(live) => seen = live,
+                None => return Ok(Outcome::Gone),
             }
         }
         match ownership(&seen.metadata, owner_uid) {
@@ -234,7 +302,7 @@ pub async fn delete_orphan(
         }
         let params = DeleteParams {
             preconditions: Some(Preconditions {
-                uid: uid.clone(),
+                uid: seen.metadata.uid.clone(),
                 resource_version: seen.metadata.resource_version.clone(),
             }),
             ..DeleteParams::background()
