@@ -14,21 +14,38 @@
 //!   ownerReference at all (a child with another owner is left to the garbage collector,
 //!   which deletes it only once every owner is gone);
 //! - each DELETE carries the child's `uid` and `resourceVersion` as preconditions, with
-//!   `propagationPolicy: Background`: a child recreated meanwhile (new uid, for a new CR of the
-//!   same name) or changed is never deleted blind. A conflict (409) re-reads the child and
-//!   decides again; a 404 means the collector (or someone) got there first.
+//!   `propagationPolicy: Background`: a child changed or recreated meanwhile is never deleted
+//!   blind. A conflict (409) re-reads the child and judges it again as it is now (a child
+//!   recreated for a new CR of the same name names that CR's uid, and stays); a 404 means
+//!   the collector (or someone) got there first.
+//!
+//! Which children: those in the children cache, and those the reconcile wrote for the CR
+//! that the cache has not seen yet. The reconcile remembers every child it applies or
+//! creates, per CR uid, before the write returns; [`Reconcile::forget`](super::Reconcile)
+//! hands them over with the gone CR, and the cleanup reads (GET) only those the cache lacks:
+//! a lagging child watch costs a read, and a steady cluster none.
+//!
+//! A reconcile already running when the CR went may write a child after the cleanup ran
+//! (re-create one it just deleted). So the box checks, when each reconcile ends (or fails,
+//! panics, is aborted), whether its CR is still in the primary store; if not, it reports the
+//! CR gone again, and the children written since the first report are handed over and
+//! deleted too. This closes the window: the store loses the CR before the watch reports it,
+//! so a write that the first report's hand-over missed was remembered after it, and the
+//! reconcile that made the write sees the CR gone when it ends. A CR reported twice costs a
+//! second look at the cache (its stale entries answer 404 or 409: `gone`).
 //!
 //! Only an active box does this: on a follower the box is inactive, and the leader's box does
 //! it. Nothing is remembered across restarts: a child whose owner went away while no ork was
-//! leading is the garbage collector's job, as it always was. Children missing from the cache
-//! (a kind not listed yet, a child created a moment before its CR was deleted and not seen
-//! yet) are left to the collector too.
+//! leading, or that an ork before a restart or leader change wrote and the cache has not seen,
+//! is the garbage collector's job, as it always was; so are children of kinds the box does
+//! not watch (a templated kind).
 //!
-//! The hand-over from the primary watch is an unbounded channel of `(key, uid)` pairs, and
-//! the children are looked up in the cache only when the task gets to the CR: a message is
-//! small (no object copies), the primary watch reports each gone CR once (so the channel
-//! never holds more entries than there were CRs, and needs no dedupe), and sending never
-//! waits. A bounded channel would either stall the primary watch behind DELETE requests
+//! The hand-over is an unbounded channel of gone CRs (key, uid, and the names of the children
+//! written since the CR was last forgotten), and the children are looked up in the cache
+//! only when the task gets to the CR: a message is small (no object copies), a CR is reported
+//! once by the primary watch and once more by each reconcile of it that was running then
+//! (one at most, unless `eventAware` keys run beside it), so the channel holds no more
+//! entries than there were CRs and reconciles, and needs no dedupe; and sending never waits. A bounded channel would either stall the primary watch behind DELETE requests
 //! (blocking send) or drop cleanups under a mass deletion (`try_send`), which is when a
 //! cluster without a collector needs them most. The task handles [`CONCURRENCY`] CRs at a
 //! time, each CR's children one after the other.
@@ -262,10 +279,11 @@ async fn read(
 /// # Guarantees
 ///
 /// The DELETE carries the child's uid and resourceVersion as preconditions, with background
-/// propagation: a child recreated under its name (another uid) is never deleted, and a child
-/// that changed since it was seen is read again and judged again (at most three attempts).
-/// A child with any other ownerReference, or whose controller is not `owner_uid`, or that is
-/// being deleted already, is left alone.
+/// propagation: a child that changed since it was seen, or was recreated under its name
+/// (another uid), is never deleted blind: it is read again and judged again as it is now (at
+/// most three attempts). A child with any other ownerReference, or whose controller is not
+/// `owner_uid` (a child recreated for a new CR of the same name), or that is being deleted
+/// already, is left alone.
 ///
 /// # Errors
 ///

@@ -17,8 +17,9 @@
 //! 5. [`Health`] and [`CrdMetrics`] observe every reconcile.
 //!
 //! Beside the pipeline, when the primary watch learns that a CR is gone, an active box
-//! deletes the children it caches for it at once ([`cleanup`]), in a task of its own, instead
-//! of waiting for the garbage collector.
+//! deletes the children it caches for it (and those its reconcile wrote that the cache has not
+//! seen yet) at once ([`cleanup`]), in a task of its own, instead of waiting for the garbage
+//! collector; a reconcile still running then reports the CR gone again when it ends.
 //!
 //! Nothing mutable is shared between boxes but the child watches and their cache: each has its
 //! own primary watch, store, queue, workers, health and series.
