@@ -395,6 +395,50 @@ mod tests {
         }
     }
 
+    fn config_map(namespace: Option<&str>, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: namespace.map(str::to_owned),
+            name: name.into(),
+        }
+    }
+
+    fn key(namespace: Option<&str>) -> Key {
+        Key {
+            namespace: namespace.map(str::to_owned),
+            name: "site".into(),
+            event: 0,
+        }
+    }
+
+    #[test]
+    fn a_namespaced_cr_can_own_only_children_of_its_namespace() {
+        let here = config_map(Some("a"), "c");
+        let there = config_map(Some("b"), "c");
+        let cluster = config_map(None, "c");
+        assert!(may_be_owned_by(&here, &key(Some("a"))));
+        assert!(!may_be_owned_by(&there, &key(Some("a"))));
+        assert!(!may_be_owned_by(&cluster, &key(Some("a"))));
+        // A cluster-scoped CR may own children anywhere.
+        assert!(may_be_owned_by(&there, &key(None)));
+        assert!(may_be_owned_by(&cluster, &key(None)));
+    }
+
+    #[test]
+    fn a_written_child_is_matched_to_a_cached_one_by_kind_namespace_and_name() {
+        let resource =
+            ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "ConfigMap"));
+        let mut cached = DynamicObject::new("c", &resource).within("a");
+        assert!(is_of(&config_map(Some("a"), "c"), &resource, &cached));
+        assert!(!is_of(&config_map(Some("a"), "d"), &resource, &cached));
+        assert!(!is_of(&config_map(Some("b"), "c"), &resource, &cached));
+        cached.metadata.namespace = None;
+        assert!(!is_of(&config_map(Some("a"), "c"), &resource, &cached));
+        let secrets = ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "Secret"));
+        assert!(!is_of(&config_map(None, "c"), &secrets, &cached));
+    }
+
     #[test]
     fn only_a_child_controlled_by_the_cr_alone_is_its_sole_child() {
         assert_eq!(

@@ -583,4 +583,34 @@ mod tests {
             assert!(!carries(Some(&live), &drifted), "{drifted}");
         }
     }
+
+    fn reference(name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("ns".into()),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn forgetting_a_cr_returns_every_child_written_for_it_once() {
+        let memo = Memo::default();
+        let applied = Applied {
+            desired: 1,
+            entry: None,
+        };
+        memo.put("u1", reference("applied"), applied.clone());
+        memo.put_created("u1", reference("created"));
+        memo.put("u2", reference("other"), applied.clone());
+        // A created child is known, but never taken for an apply to skip.
+        assert_eq!(memo.get("u1", &reference("applied")), Some(applied));
+        assert_eq!(memo.get("u1", &reference("created")), None);
+
+        let mut forgotten = memo.forget_owner("u1");
+        forgotten.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(forgotten, [reference("applied"), reference("created")]);
+        assert!(memo.forget_owner("u1").is_empty());
+        assert_eq!(memo.len(), 1);
+    }
 }
