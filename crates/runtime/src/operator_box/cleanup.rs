@@ -40,15 +40,16 @@
 //! is the garbage collector's job, as it always was; so are children of kinds the box does
 //! not watch (a templated kind).
 //!
-//! The hand-over is an unbounded channel of gone CRs (key, uid, and the names of the children
-//! written since the CR was last forgotten), and the children are looked up in the cache
-//! only when the task gets to the CR: a message is small (no object copies), a CR is reported
-//! once by the primary watch and once more by each reconcile of it that was running then
-//! (one at most, unless `eventAware` keys run beside it), so the channel holds no more
-//! entries than there were CRs and reconciles, and needs no dedupe; and sending never waits. A bounded channel would either stall the primary watch behind DELETE requests
-//! (blocking send) or drop cleanups under a mass deletion (`try_send`), which is when a
-//! cluster without a collector needs them most. The task handles [`CONCURRENCY`] CRs at a
-//! time, each CR's children one after the other.
+//! The hand-over is an unbounded channel of gone CRs (key, uid, and the names of the
+//! children written since the CR was last forgotten), and the children are looked up in the
+//! cache only when the task gets to the CR: a message is small (no object copies), a CR is
+//! reported once by the primary watch and once more by each reconcile of it that was
+//! running then (one at most, unless `eventAware` keys run beside it), so the channel holds
+//! no more entries than there were CRs and reconciles, and needs no dedupe; and sending
+//! never waits. A bounded channel would either stall the primary watch behind DELETE
+//! requests (blocking send) or drop cleanups under a mass deletion (`try_send`), which is
+//! when a cluster without a collector needs them most. The task handles [`CONCURRENCY`] CRs
+//! at a time, each CR's children one after the other.
 
 use std::future::Future;
 use std::time::Duration;
