@@ -2,6 +2,7 @@
 //! **without kube-controller-manager**: no garbage collector runs, so whatever disappears was
 //! deleted by ork.
 
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use k8s_openapi::api::core::v1::{ConfigMap, ServiceAccount};
@@ -11,6 +12,7 @@ use kube::api::{
 use runtime::Metrics;
 use runtime::operator_box::cleanup::{Outcome, delete_orphan};
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::sync::OnceCell;
 
 use crate::reconcile::util::{TestCrd, eventually};
@@ -278,5 +280,140 @@ async fn a_follower_leaves_a_gone_crs_children_alone() {
         &metrics,
         &["orkestra_orphan_cleanup_total{crd=\"web\",result=\"deleted\"} 2"],
     );
+    supervisor.stop().await.unwrap();
+}
+
+/// A loopback HTTP server answering `200 ok` at once, except a request for `held` (a path),
+/// answered only once the test [`Hold::release`]s it; it records every request line.
+struct Hold {
+    url: String,
+    release: tokio::sync::watch::Sender<bool>,
+    seen: Arc<Mutex<Vec<String>>>,
+}
+
+impl Hold {
+    async fn start(held: &'static str) -> Hold {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (release, released) = tokio::sync::watch::channel(false);
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&seen);
+        tokio::spawn(async move {
+            while let Ok((mut conn, _)) = listener.accept().await {
+                let (mut released, recorded) = (released.clone(), Arc::clone(&recorded));
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16384];
+                    while let Ok(n) = conn.read(&mut buf).await {
+                        if n == 0 {
+                            return;
+                        }
+                        let text = String::from_utf8_lossy(&buf[..n]).into_owned();
+                        let line = text.lines().next().unwrap_or_default().to_owned();
+                        recorded.lock().unwrap().push(line.clone());
+                        if line.contains(held) && released.wait_for(|r| *r).await.is_err() {
+                            return;
+                        }
+                        let reply = "HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok";
+                        if conn.write_all(reply.as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                });
+            }
+        });
+        Hold { url, release, seen }
+    }
+
+    fn has_seen(&self, path: &str) -> bool {
+        self.seen.lock().unwrap().iter().any(|l| l.contains(path))
+    }
+
+    fn release(&self) {
+        self.release.send_replace(true);
+    }
+}
+
+/// The gap the cleanup once admitted: a reconcile already running when its CR went wrote a
+/// child after the cleanup had deleted the CR's children. Held in an `external:` call (the
+/// test's server answers only when told), the reconcile of a spec change is in flight while
+/// the CR is deleted and its first child deleted by ork; released, it re-creates the child,
+/// and the box deletes it once that reconcile ends. No garbage collector runs here: without
+/// that second cleanup, the child would stay forever.
+#[tokio::test]
+async fn a_child_written_by_a_reconcile_running_when_its_cr_went_is_deleted_too() {
+    let cp = without_gc().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "cleanup-late").await;
+    let crd = TestCrd::install(&client).await;
+    let hold = Hold::start("/hold/two").await;
+    let group = &crd.resource.group;
+    let url = &hold.url;
+    let (_dir, loaded) = crate::support::katalog_file(&format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: cleanup-late}}
+spec:
+  crds:
+    web:
+      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        runtime: {{removeFinalizers: true}}
+        onReconcile:
+          external:
+            - {{name: hold, url: '{url}/hold/{{{{ .spec.v }}}}', timeout: 60s}}
+          configMaps:
+            - name: '{{{{ .metadata.name }}}}-cm'
+              data: {{v: '{{{{ .spec.v }}}}'}}
+"
+    ));
+    let metrics = Metrics::new();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &metrics).await;
+    let web = supervisor.operator_box("web").unwrap();
+    let crs = crd.api(&client, &ns);
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+    let cm_holds = |v: Option<&'static str>| {
+        let config_maps = config_maps.clone();
+        async move {
+            let cm = config_maps.get_opt("late-cm").await.unwrap();
+            let value = cm.and_then(|cm| cm.data?.get("v").cloned());
+            (value.as_deref() == v).then_some(())
+        }
+    };
+    crs.create(
+        &PostParams::default(),
+        &crd.object("late", json!({"v": "one"})),
+    )
+    .await
+    .unwrap();
+    eventually("late-cm to hold one", WAIT, || cm_holds(Some("one"))).await;
+
+    // The reconcile of `two` waits in its call.
+    let two = json!({"spec": {"v": "two"}});
+    crs.patch("late", &PatchParams::default(), &Patch::Merge(&two))
+        .await
+        .unwrap();
+    eventually("the reconcile of two to be in its call", WAIT, || async {
+        hold.has_seen("/hold/two").then_some(())
+    })
+    .await;
+    assert_eq!(web.active().get(), 1);
+
+    // The CR goes (no finalizer of ork's); ork deletes its child at once.
+    crs.delete("late", &DeleteParams::default()).await.unwrap();
+    assert!(crs.get_opt("late").await.unwrap().is_none(), "late is held");
+    eventually("late-cm to be deleted", WAIT, || cm_holds(None)).await;
+    assert_eq!(web.active().get(), 1, "the reconcile of two ended early");
+
+    // Released, the reconcile writes `late-cm` again, for a CR that is gone; once it ends,
+    // the box deletes that child too.
+    hold.release();
+    eventually("the second late-cm to be deleted", WAIT, || async {
+        let text = metrics.encode();
+        let line = "orkestra_orphan_cleanup_total{crd=\"web\",result=\"deleted\"} 2";
+        (text.lines().any(|l| l == line) && web.active().get() == 0).then_some(())
+    })
+    .await;
+    // Nothing runs any more that could write it: it stays gone.
+    assert!(config_maps.get_opt("late-cm").await.unwrap().is_none());
     supervisor.stop().await.unwrap();
 }

@@ -59,8 +59,9 @@ impl Reconcile for Mirror {
         vec![("v1".into(), "ConfigMap".into())]
     }
 
-    fn forget(&self, uid: &str) {
+    fn forget(&self, uid: &str) -> Vec<katalog::build::ObjectRef> {
         self.forgotten.lock().unwrap().push(uid.to_owned());
+        Vec::new()
     }
 
     async fn reconcile(&self, cr: Arc<DynamicObject>, _: &Stats) -> Result<Action, kube::Error> {

@@ -205,6 +205,13 @@ impl ChildIndex {
         found
     }
 
+    /// The resource of the child kind `api_version`/`kind`, once its watch discovered it.
+    pub(super) fn resource_of(&self, api_version: &str, kind: &str) -> Option<ApiResource> {
+        let kinds = self.kinds.read().unwrap_or_else(PoisonError::into_inner);
+        let index = kinds.get(&(api_version.to_owned(), kind.to_owned()))?;
+        index.resource.get().cloned()
+    }
+
     fn covers(&self, namespace: Option<&str>) -> bool {
         match (&self.namespace, namespace) {
             (None, _) => true,

@@ -14,29 +14,48 @@
 //!   ownerReference at all (a child with another owner is left to the garbage collector,
 //!   which deletes it only once every owner is gone);
 //! - each DELETE carries the child's `uid` and `resourceVersion` as preconditions, with
-//!   `propagationPolicy: Background`: a child recreated meanwhile (new uid, for a new CR of the
-//!   same name) or changed is never deleted blind. A conflict (409) re-reads the child and
-//!   decides again; a 404 means the collector (or someone) got there first.
+//!   `propagationPolicy: Background`: a child changed or recreated meanwhile is never deleted
+//!   blind. A conflict (409) re-reads the child and judges it again as it is now (a child
+//!   recreated for a new CR of the same name names that CR's uid, and stays); a 404 means
+//!   the collector (or someone) got there first.
+//!
+//! Which children: those in the children cache, and those the reconcile wrote for the CR
+//! that the cache has not seen yet. The reconcile remembers every child it applies or
+//! creates, per CR uid, before the write returns; [`Reconcile::forget`](super::Reconcile)
+//! hands them over with the gone CR, and the cleanup reads (GET) only those the cache lacks:
+//! a lagging child watch costs a read, and a steady cluster none.
+//!
+//! A reconcile already running when the CR went may write a child after the cleanup ran
+//! (re-create one it just deleted). So the box checks, when each reconcile ends (or fails,
+//! panics, is aborted), whether its CR is still in the primary store; if not, it reports the
+//! CR gone again, and the children written since the first report are handed over and
+//! deleted too. This closes the window: the store loses the CR before the watch reports it,
+//! so a write that the first report's hand-over missed was remembered after it, and the
+//! reconcile that made the write sees the CR gone when it ends. A CR reported twice costs a
+//! second look at the cache (its stale entries answer 404 or 409: `gone`).
 //!
 //! Only an active box does this: on a follower the box is inactive, and the leader's box does
 //! it. Nothing is remembered across restarts: a child whose owner went away while no ork was
-//! leading is the garbage collector's job, as it always was. Children missing from the cache
-//! (a kind not listed yet, a child created a moment before its CR was deleted and not seen
-//! yet) are left to the collector too.
+//! leading, or that an ork before a restart or leader change wrote and the cache has not seen,
+//! is the garbage collector's job, as it always was; so are children of kinds the box does
+//! not watch (a templated kind).
 //!
-//! The hand-over from the primary watch is an unbounded channel of `(key, uid)` pairs, and
-//! the children are looked up in the cache only when the task gets to the CR: a message is
-//! small (no object copies), the primary watch reports each gone CR once (so the channel
-//! never holds more entries than there were CRs, and needs no dedupe), and sending never
-//! waits. A bounded channel would either stall the primary watch behind DELETE requests
-//! (blocking send) or drop cleanups under a mass deletion (`try_send`), which is when a
-//! cluster without a collector needs them most. The task handles [`CONCURRENCY`] CRs at a
-//! time, each CR's children one after the other.
+//! The hand-over is an unbounded channel of gone CRs (key, uid, and the names of the
+//! children written since the CR was last forgotten), and the children are looked up in the
+//! cache only when the task gets to the CR: a message is small (no object copies), a CR is
+//! reported once by the primary watch and once more by each reconcile of it that was
+//! running then (one at most, unless `eventAware` keys run beside it), so the channel holds
+//! no more entries than there were CRs and reconciles, and needs no dedupe; and sending
+//! never waits. A bounded channel would either stall the primary watch behind DELETE
+//! requests (blocking send) or drop cleanups under a mass deletion (`try_send`), which is
+//! when a cluster without a collector needs them most. The task handles [`CONCURRENCY`] CRs
+//! at a time, each CR's children one after the other.
 
 use std::future::Future;
 use std::time::Duration;
 
 use futures::StreamExt;
+use katalog::build::ObjectRef;
 use kube::Client;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, ObjectMeta, Preconditions};
 use tokio::sync::mpsc;
@@ -60,6 +79,15 @@ pub enum Error {
     /// A request failed (other than 404 and 409).
     #[error("deleting {child}")]
     RequestFailed {
+        /// The child (`Kind namespace/name`).
+        child: String,
+        /// What the API server (or the connection) answered.
+        #[source]
+        source: kube::Error,
+    },
+    /// A child ork wrote, missing from the cache, could not be read.
+    #[error("reading {child}")]
+    ReadFailed {
         /// The child (`Kind namespace/name`).
         child: String,
         /// What the API server (or the connection) answered.
@@ -101,10 +129,12 @@ impl Outcome {
     }
 }
 
-/// A CR that is gone: its key and the uid its children's ownerReferences carry.
+/// A CR that is gone: its key, the uid its children's ownerReferences carry, and the
+/// children ork wrote for it that the cache may not have seen yet.
 struct GoneCr {
     cr: Key,
     uid: String,
+    written: Vec<ObjectRef>,
 }
 
 /// The box's cleanup of gone CRs' children: [`Cleanup::gone`] hands a CR to the task
@@ -129,14 +159,16 @@ impl Cleanup {
     }
 
     /// The CR `cr` with `uid` is gone: when the box is active, its cached children are
-    /// deleted soon.
-    pub(super) fn gone(&self, cr: &Key, uid: &str) {
+    /// deleted soon, and so are those of `written` (children ork wrote for it) that the cache
+    /// lacks.
+    pub(super) fn gone(&self, cr: &Key, uid: &str, written: Vec<ObjectRef>) {
         if !self.intake.is_open() {
             return;
         }
         let gone = GoneCr {
             cr: cr.clone(),
             uid: uid.to_owned(),
+            written,
         };
         // The receiver lives as long as the box's tasks; once they are gone, so is the work.
         let _ = self.sender.send(gone);
@@ -160,15 +192,34 @@ async fn run(
         .await;
 }
 
-/// Deletes the cached children of one gone CR, one after the other.
+/// Deletes the children of one gone CR, one after the other: the cached ones, and those ork
+/// wrote that the cache lacks (read first).
 async fn clean(
     client: &Client,
     children: &ChildIndex,
     intake: &Intake,
     metrics: &CrdMetrics,
-    GoneCr { cr, uid }: GoneCr,
+    GoneCr { cr, uid, written }: GoneCr,
 ) {
-    for (resource, child) in children.controlled_by(&cr.name, &uid) {
+    let mut found = children.controlled_by(&cr.name, &uid);
+    let unseen: Vec<_> = written
+        .into_iter()
+        .filter(|r| may_be_owned_by(r, &cr) && !found.iter().any(|(kind, c)| is_of(r, kind, c)))
+        .collect();
+    for r in unseen {
+        let Some(resource) = children.resource_of(&r.api_version, &r.kind) else {
+            continue;
+        };
+        match read(client, &resource, &r).await {
+            Ok(Some(child)) => found.push((resource, child)),
+            Ok(None) => {}
+            Err(error) => {
+                tracing::warn!(crd = %metrics.crd(), %cr, error = %crate::error_chain(&error), "a child of a gone CR is left to the garbage collector");
+                metrics.record_orphan("error");
+            }
+        }
+    }
+    for (resource, child) in found {
         // A box that stopped leading leaves the rest to the new leader's collector.
         if !intake.is_open() {
             return;
@@ -186,15 +237,54 @@ async fn clean(
     }
 }
 
+/// Whether the child `r` can carry an ownerReference to `cr` at all: a namespaced CR owns
+/// only children in its namespace (the others are tracked by label, and cleaned by the
+/// cleanup finalizer).
+fn may_be_owned_by(r: &ObjectRef, cr: &Key) -> bool {
+    cr.namespace.is_none() || r.namespace == cr.namespace
+}
+
+/// Whether `child`, of kind `resource`, is the object `r` names.
+fn is_of(r: &ObjectRef, resource: &ApiResource, child: &DynamicObject) -> bool {
+    r.api_version == resource.api_version
+        && r.kind == resource.kind
+        && r.namespace == child.metadata.namespace
+        && child.metadata.name.as_deref() == Some(r.name.as_str())
+}
+
+/// The API of `resource` objects in `namespace` (`None`: cluster-scoped).
+fn api(client: &Client, resource: &ApiResource, namespace: Option<&str>) -> Api<DynamicObject> {
+    match namespace {
+        Some(namespace) => Api::namespaced_with(client.clone(), namespace, resource),
+        None => Api::all_with(client.clone(), resource),
+    }
+}
+
+/// Reads the child `r` (`None`: there is none).
+async fn read(
+    client: &Client,
+    resource: &ApiResource,
+    r: &ObjectRef,
+) -> Result<Option<DynamicObject>> {
+    api(client, resource, r.namespace.as_deref())
+        .get_opt(&r.name)
+        .await
+        .map_err(|source| Error::ReadFailed {
+            child: r.to_string(),
+            source,
+        })
+}
+
 /// Deletes `child` (as last seen) if it is solely the child of the CR with `owner_uid`.
 ///
 /// # Guarantees
 ///
 /// The DELETE carries the child's uid and resourceVersion as preconditions, with background
-/// propagation: a child recreated under its name (another uid) is never deleted, and a child
-/// that changed since it was seen is read again and judged again (at most three attempts).
-/// A child with any other ownerReference, or whose controller is not `owner_uid`, or that is
-/// being deleted already, is left alone.
+/// propagation: a child that changed since it was seen, or was recreated under its name
+/// (another uid), is never deleted blind: it is read again and judged again as it is now (at
+/// most three attempts). A child with any other ownerReference, or whose controller is not
+/// `owner_uid` (a child recreated for a new CR of the same name), or that is being deleted
+/// already, is left alone.
 ///
 /// # Errors
 ///
@@ -207,24 +297,21 @@ pub async fn delete_orphan(
     child: &DynamicObject,
     owner_uid: &str,
 ) -> Result<Outcome> {
-    let api: Api<DynamicObject> = match child.metadata.namespace.as_deref() {
-        Some(namespace) => Api::namespaced_with(client.clone(), namespace, resource),
-        None => Api::all_with(client.clone(), resource),
-    };
+    let api = api(client, resource, child.metadata.namespace.as_deref());
     let failed = |source| Error::RequestFailed {
         child: describe(resource, &child.metadata),
         source,
     };
     let name = child.metadata.name.clone().unwrap_or_default();
-    let uid = child.metadata.uid.clone();
     let mut seen = child.clone();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(RETRY_PAUSE).await;
             match api.get_opt(&name).await.map_err(failed)? {
-                Some(live) if live.metadata.uid == uid => seen = live,
-                // Gone, or recreated under its name.
-                _ => return Ok(Outcome::Gone),
+                // Changed, or recreated under its name: judged again as it is now (a child
+                // recreated for a new CR of the same name has that CR's uid).
+                Some(live) => seen = live,
+                None => return Ok(Outcome::Gone),
             }
         }
         match ownership(&seen.metadata, owner_uid) {
@@ -234,7 +321,7 @@ pub async fn delete_orphan(
         }
         let params = DeleteParams {
             preconditions: Some(Preconditions {
-                uid: uid.clone(),
+                uid: seen.metadata.uid.clone(),
                 resource_version: seen.metadata.resource_version.clone(),
             }),
             ..DeleteParams::background()
@@ -307,6 +394,50 @@ mod tests {
             owner_references: Some(references),
             ..ObjectMeta::default()
         }
+    }
+
+    fn config_map(namespace: Option<&str>, name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: namespace.map(str::to_owned),
+            name: name.into(),
+        }
+    }
+
+    fn key(namespace: Option<&str>) -> Key {
+        Key {
+            namespace: namespace.map(str::to_owned),
+            name: "site".into(),
+            event: 0,
+        }
+    }
+
+    #[test]
+    fn a_namespaced_cr_can_own_only_children_of_its_namespace() {
+        let here = config_map(Some("a"), "c");
+        let there = config_map(Some("b"), "c");
+        let cluster = config_map(None, "c");
+        assert!(may_be_owned_by(&here, &key(Some("a"))));
+        assert!(!may_be_owned_by(&there, &key(Some("a"))));
+        assert!(!may_be_owned_by(&cluster, &key(Some("a"))));
+        // A cluster-scoped CR may own children anywhere.
+        assert!(may_be_owned_by(&there, &key(None)));
+        assert!(may_be_owned_by(&cluster, &key(None)));
+    }
+
+    #[test]
+    fn a_written_child_is_matched_to_a_cached_one_by_kind_namespace_and_name() {
+        let resource =
+            ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "ConfigMap"));
+        let mut cached = DynamicObject::new("c", &resource).within("a");
+        assert!(is_of(&config_map(Some("a"), "c"), &resource, &cached));
+        assert!(!is_of(&config_map(Some("a"), "d"), &resource, &cached));
+        assert!(!is_of(&config_map(Some("b"), "c"), &resource, &cached));
+        cached.metadata.namespace = None;
+        assert!(!is_of(&config_map(Some("a"), "c"), &resource, &cached));
+        let secrets = ApiResource::from_gvk(&kube::api::GroupVersionKind::gvk("", "v1", "Secret"));
+        assert!(!is_of(&config_map(None, "c"), &secrets, &cached));
     }
 
     #[test]

@@ -17,8 +17,9 @@
 //! 5. [`Health`] and [`CrdMetrics`] observe every reconcile.
 //!
 //! Beside the pipeline, when the primary watch learns that a CR is gone, an active box
-//! deletes the children it caches for it at once ([`cleanup`]), in a task of its own, instead
-//! of waiting for the garbage collector.
+//! deletes the children it caches for it (and those its reconcile wrote that the cache has not
+//! seen yet) at once ([`cleanup`]), in a task of its own, instead of waiting for the garbage
+//! collector; a reconcile still running then reports the CR gone again when it ends.
 //!
 //! Nothing mutable is shared between boxes but the child watches and their cache: each has its
 //! own primary watch, store, queue, workers, health and series.
@@ -100,9 +101,13 @@ pub trait Reconcile: Send + Sync + 'static {
     }
 
     /// The CR with this uid is gone (deleted, or missing from a relist): drop whatever is
-    /// remembered of it.
-    fn forget(&self, uid: &str) {
+    /// remembered of it, and return the children written for it since it was last forgotten
+    /// (the box deletes them with the cached ones, see [`cleanup`]). Called once when the
+    /// primary watch reports the CR gone, and again when a reconcile of the CR ends after
+    /// that.
+    fn forget(&self, uid: &str) -> Vec<katalog::build::ObjectRef> {
         let _ = uid;
+        Vec::new()
     }
 
     /// Whether a failure is worth retrying with backoff; false leaves the CR until it
@@ -474,8 +479,23 @@ impl OperatorBox {
         let render = reconcile
             .render()
             .unwrap_or_else(|| Arc::new(katalog::build::EngineRender::new(gotmpl::Engine::new())));
+        let children = children::ChildIndex::new(config.namespace.clone(), &config.resource);
+        let (cleanup, cleanup_task) = cleanup::Cleanup::new(
+            client.clone(),
+            children.clone(),
+            intake.clone(),
+            metrics.clone(),
+        );
+        let gone: Arc<primary::Gone> = {
+            let reconcile = Arc::clone(&reconcile);
+            Arc::new(move |cr: &Key, uid: &str| {
+                let written = reconcile.forget(uid);
+                cleanup.gone(cr, uid, written);
+            })
+        };
         let spawn_workers = {
             let reconcile = Arc::clone(&reconcile);
+            let gone = Arc::clone(&gone);
             let (store, resource) = (store.clone(), config.resource.clone());
             let (workers, health, metrics) =
                 (config.workers.clone(), health.clone(), metrics.clone());
@@ -495,7 +515,7 @@ impl OperatorBox {
                         store.clone(),
                         &resource,
                         stats.clone(),
-                        gate.clone(),
+                        (gate.clone(), Arc::clone(&gone)),
                     ),
                     ((health.clone(), metrics.clone()), R::retry),
                     active.clone(),
@@ -506,20 +526,6 @@ impl OperatorBox {
         let (resync, resync_period) = tokio::sync::watch::channel(config.resync);
         let resync = Arc::new(resync);
         let workers: Arc<Mutex<Option<Workers<Key>>>> = Arc::default();
-        let children = children::ChildIndex::new(config.namespace.clone(), &config.resource);
-        let (cleanup, cleanup_task) = cleanup::Cleanup::new(
-            client.clone(),
-            children.clone(),
-            intake.clone(),
-            metrics.clone(),
-        );
-        let gone = {
-            let reconcile = Arc::clone(&reconcile);
-            Arc::new(move |cr: &Key, uid: &str| {
-                reconcile.forget(uid);
-                cleanup.gone(cr, uid);
-            })
-        };
         reconcile.use_child_cache(Arc::new(children.clone()));
         reconcile.use_primary_store(store.clone());
         let config = Arc::new(config);
@@ -800,13 +806,14 @@ fn attach(
 }
 
 /// The workers' reconcile: look the key up in the store, skip it when gone or held by the
-/// reconcile gate, else reconcile.
+/// reconcile gate, else reconcile; a CR gone by the time its reconcile ends is reported
+/// `gone` again ([`GoneAfter`]).
 fn reconcile_from_store<R: Reconcile>(
     reconcile: Arc<R>,
     store: Store<DynamicObject>,
     resource: &ApiResource,
     stats: Stats,
-    gate: gate::AtDequeue,
+    (gate, gone): (gate::AtDequeue, Arc<primary::Gone>),
 ) -> impl Fn(Key) -> futures::future::BoxFuture<'static, Result<Action, R::Error>> + Send + Sync + 'static
 {
     let resource = resource.clone();
@@ -818,6 +825,7 @@ fn reconcile_from_store<R: Reconcile>(
         let stats = stats.clone();
         let gate = gate.clone();
         let per_object = per_object.clone();
+        let gone = Arc::clone(&gone);
         Box::pin(async move {
             // Event-aware keys of one CR are distinct items: one reconcile of the CR at a time.
             let _serial = if key.event == 0 {
@@ -836,6 +844,13 @@ fn reconcile_from_store<R: Reconcile>(
                     Ok(Action::Gated)
                 }
                 Some(cr) => {
+                    let _gone_after = GoneAfter {
+                        uid: cr.metadata.uid.clone(),
+                        object: key.object_ref(&resource),
+                        key: key.clone(),
+                        store: store.clone(),
+                        gone,
+                    };
                     let result = reconcile.reconcile(cr, &stats).await;
                     // A retry is judged with the sentinels of the event that queued it.
                     if let (Err(error), Some(sentinels)) = (&result, sentinels)
@@ -852,5 +867,36 @@ fn reconcile_from_store<R: Reconcile>(
                 }
             }
         })
+    }
+}
+
+/// Reports a reconcile's CR gone when it is gone from the store by the time the reconcile
+/// ends (returns, fails, panics or is aborted): checked when dropped.
+///
+/// The primary watch reports a CR gone once, and the box's cleanup then deletes its children;
+/// a reconcile already running may write a child after that (re-create one the cleanup just
+/// deleted). The reconcile remembers each child before its write returns, and the store loses
+/// the CR before the watch reports it, so either the watch's report comes after the write
+/// (and its [`Reconcile::forget`] returns the child), or this check, after every write of
+/// the reconcile, sees the CR gone and reports it again (its `forget` returns what was
+/// written since).
+struct GoneAfter {
+    uid: Option<String>,
+    key: Key,
+    object: kube::runtime::reflector::ObjectRef<DynamicObject>,
+    store: Store<DynamicObject>,
+    gone: Arc<primary::Gone>,
+}
+
+impl Drop for GoneAfter {
+    fn drop(&mut self) {
+        let Some(uid) = &self.uid else {
+            return;
+        };
+        let live = self.store.get(&self.object);
+        if live.and_then(|cr| cr.metadata.uid.clone()).as_ref() != Some(uid) {
+            tracing::debug!(key = %self.key, "the CR went while it was reconciled");
+            (self.gone)(&self.key, uid);
+        }
     }
 }

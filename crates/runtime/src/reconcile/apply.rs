@@ -97,25 +97,48 @@ struct Applied {
     entry: Option<u64>,
 }
 
-/// Per CR uid and child, the last apply (see the module docs). Shared by a Reconciler's
-/// workers; entries go when the child is pruned or the CR released.
+/// What ork last wrote to one child.
+#[derive(Debug, Clone, PartialEq)]
+enum Written {
+    /// Applied (or found as intended): what [`Memo::get`] compares against.
+    Applied(Applied),
+    /// Created (a create-if-absent child): nothing to compare, only a child to know of.
+    Created,
+}
+
+/// Per CR uid and child, the last apply (see the module docs), and every child ork created:
+/// what ork wrote for each CR, which the OperatorBox's cleanup of a gone CR reads (see
+/// [`Memo::forget_owner`]). Shared by a Reconciler's workers; entries go when the child is
+/// pruned or the CR released.
 #[derive(Debug, Default)]
 pub struct Memo {
-    applied: Mutex<HashMap<(String, ObjectRef), Applied>>,
+    applied: Mutex<HashMap<(String, ObjectRef), Written>>,
 }
 
 impl Memo {
     fn get(&self, uid: &str, r: &ObjectRef) -> Option<Applied> {
-        self.applied
+        match self
+            .applied
             .lock()
             .ok()?
-            .get(&(uid.to_owned(), r.clone()))
-            .cloned()
+            .get(&(uid.to_owned(), r.clone()))?
+        {
+            Written::Applied(applied) => Some(applied.clone()),
+            Written::Created => None,
+        }
     }
 
     fn put(&self, uid: &str, r: ObjectRef, applied: Applied) {
+        self.insert(uid, r, Written::Applied(applied));
+    }
+
+    fn put_created(&self, uid: &str, r: ObjectRef) {
+        self.insert(uid, r, Written::Created);
+    }
+
+    fn insert(&self, uid: &str, r: ObjectRef, written: Written) {
         if let Ok(mut m) = self.applied.lock() {
-            m.insert((uid.to_owned(), r), applied);
+            m.insert((uid.to_owned(), r), written);
         }
     }
 
@@ -126,11 +149,26 @@ impl Memo {
         }
     }
 
-    /// Forgets every child of a CR.
-    pub fn forget_owner(&self, uid: &str) {
-        if let Ok(mut m) = self.applied.lock() {
-            m.retain(|(u, _), _| u != uid);
-        }
+    /// Forgets every child of a CR, and returns them: each child ork applied or created for
+    /// it since it was last forgotten (and not pruned since).
+    ///
+    /// # Guarantees
+    ///
+    /// A child is remembered before the write that created or changed it returns, so every
+    /// child written for `uid` is in the answer of the first call after that write.
+    pub fn forget_owner(&self, uid: &str) -> Vec<ObjectRef> {
+        let Ok(mut m) = self.applied.lock() else {
+            return Vec::new();
+        };
+        let mut forgotten = Vec::new();
+        m.retain(|(u, r), _| {
+            let keep = u != uid;
+            if !keep {
+                forgotten.push(r.clone());
+            }
+            keep
+        });
+        forgotten
     }
 
     /// Number of remembered children.
@@ -332,7 +370,10 @@ impl Writer<'_> {
                     ..PostParams::default()
                 };
                 match api.create(&params, &obj).await {
-                    Ok(created) => Ok((Some(created), true)),
+                    Ok(created) => {
+                        memo.put_created(uid, r.clone());
+                        Ok((Some(created), true))
+                    }
                     Err(kube::Error::Api(e)) if e.code == 409 => Ok((None, false)),
                     Err(source) => Err(failed(source)),
                 }
@@ -541,5 +582,35 @@ mod tests {
         ] {
             assert!(!carries(Some(&live), &drifted), "{drifted}");
         }
+    }
+
+    fn reference(name: &str) -> ObjectRef {
+        ObjectRef {
+            api_version: "v1".into(),
+            kind: "ConfigMap".into(),
+            namespace: Some("ns".into()),
+            name: name.into(),
+        }
+    }
+
+    #[test]
+    fn forgetting_a_cr_returns_every_child_written_for_it_once() {
+        let memo = Memo::default();
+        let applied = Applied {
+            desired: 1,
+            entry: None,
+        };
+        memo.put("u1", reference("applied"), applied.clone());
+        memo.put_created("u1", reference("created"));
+        memo.put("u2", reference("other"), applied.clone());
+        // A created child is known, but never taken for an apply to skip.
+        assert_eq!(memo.get("u1", &reference("applied")), Some(applied));
+        assert_eq!(memo.get("u1", &reference("created")), None);
+
+        let mut forgotten = memo.forget_owner("u1");
+        forgotten.sort_by(|a, b| a.name.cmp(&b.name));
+        assert_eq!(forgotten, [reference("applied"), reference("created")]);
+        assert!(memo.forget_owner("u1").is_empty());
+        assert_eq!(memo.len(), 1);
     }
 }

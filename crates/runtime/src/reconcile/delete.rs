@@ -110,7 +110,9 @@ impl Reconciler {
         {
             return Err(self.fail(cr, Error::MetadataFailed(e)).await);
         }
-        self.forget(&uid);
+        // The children written for it stay remembered until the box reports the CR gone:
+        // its cleanup deletes those the cache has not seen yet too.
+        self.forget_said(&uid);
         Ok(Action::Done)
     }
 

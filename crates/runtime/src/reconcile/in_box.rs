@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use katalog::build::ObjectRef;
 use kube::api::DynamicObject;
 use kube::runtime::reflector::Store;
 
@@ -58,7 +59,7 @@ impl Reconcile for Reconciler {
         error.retry()
     }
 
-    fn forget(&self, uid: &str) {
-        Reconciler::forget(self, uid);
+    fn forget(&self, uid: &str) -> Vec<ObjectRef> {
+        Reconciler::forget(self, uid)
     }
 }

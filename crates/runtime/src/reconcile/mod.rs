@@ -986,11 +986,18 @@ impl Reconciler {
         }
     }
 
-    /// Forgets what is remembered of a CR (applied children, Events to aggregate). Called
-    /// when its deletion finishes; the OperatorBox may call it when its watch reports a CR
-    /// gone some other way (finalizer removed by hand).
-    pub fn forget(&self, uid: &str) {
-        self.memo.forget_owner(uid);
+    /// Forgets what is remembered of a CR (applied children, Events to aggregate), and returns
+    /// the children written for it since it was last forgotten (see
+    /// [`apply::Memo::forget_owner`]): the OperatorBox calls it when its watch reports the CR
+    /// gone, and deletes those children (see `operator_box::cleanup`).
+    pub fn forget(&self, uid: &str) -> Vec<katalog::build::ObjectRef> {
+        self.forget_said(uid);
+        self.memo.forget_owner(uid)
+    }
+
+    /// Forgets what is remembered of a CR except the children written for it: what the end
+    /// of its deletion path drops, leaving the children to [`Reconciler::forget`].
+    fn forget_said(&self, uid: &str) {
         self.events.forget(uid);
         self.said.forget(uid);
         if let Some(r) = &self.rollback {
