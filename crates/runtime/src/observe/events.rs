@@ -180,21 +180,11 @@ pub async fn run(
     let mut stream = pin!(watcher(api, watcher::Config::default()).default_backoff());
     // Uids of the Events seen, to tell a create from an update.
     let mut seen: HashSet<String> = HashSet::new();
-    let mut failing = false;
+    let mut answers = health.watch(&crd, &what);
     while let Some(item) = stream.next().await {
-        let item = match item {
-            Ok(item) => item,
-            Err(error) => {
-                let message = format!("{what}: {error}");
-                tracing::warn!(%crd, error = %message, "watch failed; retrying with backoff");
-                health.set_watch_error(&what, &message);
-                failing = true;
-                continue;
-            }
+        let Some(item) = answers.check(item) else {
+            continue;
         };
-        if std::mem::take(&mut failing) {
-            health.clear_watch_error(&what);
-        }
         let (change, event) = match item {
             watcher::Event::InitApply(e) => {
                 seen.extend(e.metadata.uid.clone());

@@ -303,22 +303,11 @@ pub async fn run(
     }
     let mut events = pin!(watcher(api, config).default_backoff());
     let mut seen = Seen::default();
-    let mut failing = false;
+    let mut answers = health.watch(&crd, &what);
     while let Some(event) = events.next().await {
-        let event = match event {
-            Ok(event) => event,
-            Err(error) => {
-                let message = format!("{what}: {error}");
-                tracing::warn!(%crd, error = %message, "watch failed; retrying with backoff");
-                health.set_watch_error(&what, &message);
-                failing = true;
-                continue;
-            }
+        let Some(event) = answers.check(event) else {
+            continue;
         };
-        if std::mem::take(&mut failing) {
-            tracing::info!(%crd, watch = %what, "watch recovered");
-            health.clear_watch_error(&what);
-        }
         for (change, meta) in changes(&mut seen, &event) {
             let passes = admit(change, &meta);
             if !passes {

@@ -195,6 +195,17 @@ impl Health {
         self.lock().watch_errors.remove(watch);
     }
 
+    /// A tracker of one watch's answers that records its failures here (see
+    /// [`WatchHealth`]).
+    pub fn watch<'a>(&'a self, crd: &'a str, what: &'a str) -> WatchHealth<'a> {
+        WatchHealth {
+            health: self,
+            crd,
+            what,
+            failing: false,
+        }
+    }
+
     /// Why a watch of the box fails now, if one does (the first by name when several do).
     pub fn watch_error(&self) -> Option<String> {
         self.lock().watch_errors.values().next().cloned()
@@ -361,10 +372,57 @@ pub struct HealthSnapshot {
     pub has_unhealthy_dependencies: bool,
 }
 
+/// One watch's answers as the box's health and logs see them: each error is logged and
+/// recorded under the watch's name ([`Health::set_watch_error`]); the first answer after errors
+/// clears it and logs the recovery.
+pub struct WatchHealth<'a> {
+    health: &'a Health,
+    crd: &'a str,
+    what: &'a str,
+    failing: bool,
+}
+
+impl WatchHealth<'_> {
+    /// The item when the watch answered; `None`, with the error recorded, when it failed
+    /// (the watcher retries with its backoff).
+    pub fn check<T, E: std::fmt::Display>(&mut self, item: Result<T, E>) -> Option<T> {
+        match item {
+            Ok(item) => {
+                if std::mem::take(&mut self.failing) {
+                    tracing::info!(crd = %self.crd, watch = %self.what, "watch recovered");
+                    self.health.clear_watch_error(self.what);
+                }
+                Some(item)
+            }
+            Err(error) => {
+                let message = format!("{}: {error}", self.what);
+                tracing::warn!(crd = %self.crd, error = %message, "watch failed; retrying with backoff");
+                self.health.set_watch_error(self.what, &message);
+                self.failing = true;
+                None
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use time::macros::datetime;
+
+    #[test]
+    fn a_watch_failure_is_recorded_until_the_watch_answers_again() {
+        let health = Health::default();
+        let mut answers = health.watch("web", "ConfigMap watch");
+        assert_eq!(answers.check::<u8, &str>(Ok(1)), Some(1));
+        assert_eq!(answers.check::<u8, _>(Err("connection refused")), None);
+        assert_eq!(
+            health.watch_error().as_deref(),
+            Some("ConfigMap watch: connection refused")
+        );
+        assert_eq!(answers.check::<u8, &str>(Ok(2)), Some(2));
+        assert_eq!(health.watch_error(), None);
+    }
 
     #[test]
     fn a_new_record_is_pending_and_a_started_one_healthy() {
