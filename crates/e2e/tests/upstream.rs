@@ -7,6 +7,8 @@
 //! `ORK_UPSTREAM_E2E_TABLE=<file>` set, also writes the table as Markdown (this is how
 //! `docs/upstream-e2e.md` is regenerated).
 //!
+//! Orkestra's dev server runs for the whole suite, as `ork e2e --dev-server` runs it.
+//!
 //! To bound its time, the timeouts of setup waits and of expectations before CR deletion are
 //! capped at [`TIMEOUT_CAP`] and a file stops checking at its first failed step (its cleanup
 //! still runs).
@@ -24,6 +26,9 @@ const FLOOR: usize = 23;
 /// How long the run may start new files (seconds; `ORK_UPSTREAM_E2E_BUDGET`, 0 = no limit);
 /// files not reached are rows of their own ("not run"), so CI time stays bounded.
 const DEFAULT_BUDGET_SECS: u64 = 1200;
+
+/// Orkestra's dev-server port, which the `external:` packs' `cr.yaml` files call.
+const DEV_SERVER_PORT: u16 = 9999;
 
 /// The longest any expectation may wait here.
 const TIMEOUT_CAP: Duration = Duration::from_secs(20);
@@ -133,6 +138,17 @@ async fn upstream_e2e_files_pass_at_least_the_floor() {
     let mut files = Vec::new();
     e2e_files(&root.join("examples"), &mut files);
     assert!(files.len() > 70, "found only {} e2e files", files.len());
+    // The `external:` packs call Orkestra's dev server (upstream runs them with
+    // `ork e2e --dev-server`): at localhost:9999 (`cr.yaml`) or at its in-cluster address
+    // (`cr-e2e.yaml`, pinned to wherever it listens).
+    let dev_server = match e2e::dev_server::start(DEV_SERVER_PORT).await {
+        Ok(addr) => addr,
+        Err(e) => {
+            eprintln!("dev server: 127.0.0.1:{DEV_SERVER_PORT} is taken ({e}); on a free port");
+            e2e::dev_server::start(0).await.expect("dev server on a free port")
+        }
+    };
+    eprintln!("dev server on http://{dev_server}");
     let cp = crate::util::control_plane().await;
     let options = Options {
         target: Target::Kubeconfig(cp.kubeconfig_path().to_path_buf()),
