@@ -145,7 +145,9 @@ async fn upstream_e2e_files_pass_at_least_the_floor() {
         Ok(addr) => addr,
         Err(e) => {
             eprintln!("dev server: 127.0.0.1:{DEV_SERVER_PORT} is taken ({e}); on a free port");
-            e2e::dev_server::start(0).await.expect("dev server on a free port")
+            e2e::dev_server::start(0)
+                .await
+                .expect("dev server on a free port")
         }
     };
     eprintln!("dev server on http://{dev_server}");

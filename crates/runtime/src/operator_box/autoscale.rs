@@ -122,7 +122,9 @@ impl Plan {
         let mut names: Vec<String> = Vec::new();
         for c in self.when.iter().chain(&self.or) {
             let field = c.field.as_ref().map_or("", |f| f.as_str()).trim();
-            if let Some(name) = field.strip_prefix("cross.").and_then(|r| r.split('.').next())
+            if let Some(name) = field
+                .strip_prefix("cross.")
+                .and_then(|r| r.split('.').next())
                 && !name.is_empty()
                 && !names.iter().any(|n| n == name)
             {

@@ -255,7 +255,10 @@ mod tests {
             )
             .await
             .unwrap();
-        assert_eq!((answer.status, answer.body.as_slice()), (200, &b"pinned"[..]));
+        assert_eq!(
+            (answer.status, answer.body.as_slice()),
+            (200, &b"pinned"[..])
+        );
     }
 
     #[tokio::test]
