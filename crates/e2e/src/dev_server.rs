@@ -6,7 +6,8 @@
 //! [`SERVICE_URL`]. Here the operator runs in-process, outside the cluster, and simulated Pods
 //! run no container: so the dev server runs in this process, and that Service's host and port
 //! are pinned to it for outbound calls ([`runtime::outbound::pinned`]). The packs' `cr.yaml`
-//! files, which call `http://localhost:9999`, reach it too on the default port.
+//! files, which call `http://localhost:9999`, reach it too on the default port, and a
+//! `kubectl.port-forward` to the Service goes to it ([`address`]).
 
 use std::net::SocketAddr;
 
@@ -21,6 +22,14 @@ const SERVICE_HOSTS: [&str; 2] = [
 
 /// The Service's port.
 const SERVICE_PORT: u16 = 9999;
+
+/// The Service's name, which `kubectl.port-forward` checks name.
+pub const SERVICE: &str = "orkestra-dev-server";
+
+/// Where the dev server of this process listens, once [`start`]ed.
+pub fn address() -> Option<SocketAddr> {
+    runtime::outbound::pinned::lookup(&hyper::Uri::from_static(SERVICE_URL))
+}
 
 /// Starts the dev server on `127.0.0.1:port` (0: any free port) for the rest of the process
 /// and pins the in-cluster Service address to it; returns the address it listens on.

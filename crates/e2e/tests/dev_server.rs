@@ -1,6 +1,6 @@
 //! `--dev-server`: a CR calling the dev server at its in-cluster address (as upstream's
 //! `cr-e2e.yaml` files do) gets its answers from the dev server this process runs, though the
-//! operator runs outside the cluster.
+//! operator runs outside the cluster; a `kubectl.port-forward` to its Service reaches it too.
 
 use e2e::Outcome;
 
@@ -80,6 +80,9 @@ spec:
         get:
           - {{kind: ConfigMap, name: my-app-config, namespace: {ns}, field: .data.config,
               outputContains: '\"name\":\"my-app\"'}}
+        port-forward:
+          - {{service: orkestra-dev-server, namespace: orkestra-system, port: 9999,
+              path: /workload-metrics/flip, method: POST, equals: high-load}}
 "
     );
     for (name, text) in [
