@@ -21,7 +21,7 @@ use e2e::report::TestReport;
 use e2e::{Options, Outcome, Target};
 
 /// Files that passed when this floor was last raised; never lower it.
-const FLOOR: usize = 23;
+const FLOOR: usize = 30;
 
 /// How long the run may start new files (seconds; `ORK_UPSTREAM_E2E_BUDGET`, 0 = no limit);
 /// files not reached are rows of their own ("not run"), so CI time stays bounded.
