@@ -6,7 +6,8 @@
 //! anything that needs a running container (logs, exec, HTTP to a workload's Pod), or HTTP to
 //! upstream's `orkestra-gateway` Service (ork's gateway runs in-process, with no such Service
 //! and none of upstream's routes behind it). HTTP aimed at the operator — a `leaderElection`
-//! Lease or the `orkestra-runtime` Service — goes straight to the in-process runtime's API.
+//! Lease or the `orkestra-runtime` Service — goes straight to the in-process runtime's API, and
+//! HTTP to the `orkestra-dev-server` Service to the dev server of `--dev-server`.
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -95,6 +96,7 @@ impl Checker {
                 .then(|| format!("kubectl.port-forward to {target}: this test runs no operator"));
         }
         match pf.service.as_deref() {
+            Some(crate::dev_server::SERVICE) if crate::dev_server::address().is_some() => None,
             Some("orkestra-gateway") => Some(
                 "kubectl.port-forward to Service orkestra-gateway: ork e2e runs the gateway \
                  in-process for webhooks only, with no such Service"
@@ -278,15 +280,19 @@ impl Checker {
     }
 
     async fn port_forward(&self, pf: &PortForward) -> Result<(), String> {
-        let Some(addr) = self.operator else {
-            return Err("no operator is running".into());
+        let (addr, server) = match (pf.service.as_deref(), crate::dev_server::address()) {
+            (Some(crate::dev_server::SERVICE), Some(addr)) => (addr, "dev server"),
+            _ => match self.operator {
+                Some(addr) => (addr, "operator API"),
+                None => return Err("no operator is running".into()),
+            },
         };
         let path = if pf.path.starts_with('/') {
             pf.path.clone()
         } else {
             format!("/{}", pf.path)
         };
-        let what = format!("{} {path} (operator API at {addr})", method(pf));
+        let what = format!("{} {path} ({server} at {addr})", method(pf));
         let mut request = hyper::Request::builder()
             .method(method(pf))
             .uri(format!("http://{addr}{path}"));

@@ -13,13 +13,14 @@
 //! Modules: [`format`] (the file, strictly typed), [`load`] (imports, includes, offline
 //! checks), [`run`] (the pipeline), `checks`, `assert` and `readiness` (one pass over an
 //! expectation), [`cluster`], [`operator`], [`webhooks`] (the gateway, when the Katalog
-//! declares admission or conversion), [`kubectl`] (commands with kubectl on PATH), [`helm`]
-//! (`setup.helm` charts),
-//! [`report`] (PASS/FAIL/SKIP, summary, JUnit).
+//! declares admission or conversion), [`dev_server`] (`--dev-server`), [`kubectl`] (commands
+//! with kubectl on PATH), [`helm`] (`setup.helm` charts), [`report`] (PASS/FAIL/SKIP, summary,
+//! JUnit).
 
 mod assert;
 mod checks;
 pub mod cluster;
+pub mod dev_server;
 pub mod format;
 pub mod helm;
 pub mod kubectl;

@@ -117,6 +117,24 @@ async fn acquire(test: &Test, options: &Options) -> Result<Cluster, String> {
     }
 }
 
+/// The `crdFile`s of the enabled CRDs of the Katalog at `path`, each resolved from the file
+/// that names it; none when the Katalog does not load (starting the operator reports why).
+fn katalog_crd_files(path: &Path) -> Vec<PathBuf> {
+    let Ok(loaded) = katalog::load(path) else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = Vec::new();
+    for crd in loaded.katalog.enabled_crds() {
+        if let Some(f) = &crd.entry.crd_file
+            && let Ok(file) = katalog::resolve::resolve_path(&f.at.file, &f.value)
+            && !files.contains(&file)
+        {
+            files.push(file);
+        }
+    }
+    files
+}
+
 fn push(report: &mut TestReport, step: Step, verbose: bool) {
     if verbose {
         println!("{}", step.line());
@@ -201,8 +219,17 @@ impl<'a> TestRun<'a> {
 
     async fn run(mut self) {
         let spec = &self.test.spec;
-        let crds = self.paths(&spec.crd, &spec.crd_files);
         let crs = self.paths(&spec.cr, &spec.cr_files);
+        let mut crds = self.paths(&spec.crd, &spec.crd_files);
+        let custom = spec.custom.is_some() || spec.custom_operator;
+        if let (true, false, Some(katalog), false) =
+            (crds.is_empty(), crs.is_empty(), &spec.katalog, custom)
+        {
+            // A CR step with no CRD step: the CRDs are the Katalog's `crdFile`s, applied
+            // before anything else as upstream's runner does (the runtime applies them only
+            // when the file has neither step).
+            crds = katalog_crd_files(&self.test.dir.join(katalog));
+        }
 
         if !crds.is_empty() {
             let started = Instant::now();
@@ -213,11 +240,10 @@ impl<'a> TestRun<'a> {
 
         let mut operator = None;
         let mut webhooks = None;
-        let custom = spec.custom.is_some() || spec.custom_operator;
         if let (Some(katalog), false) = (&spec.katalog, custom) {
-            // The file's own CRD and CR steps stand for the Katalog's crdFile and crFiles
-            // (applying the CR at start would blur `cr-applied`); without them, the runtime
-            // sets the Katalog up as `ork run` does.
+            // The CRD and CR steps stand for the Katalog's crdFile and crFiles (applying the
+            // CR at start would blur `cr-applied`); without them, the runtime sets the
+            // Katalog up as `ork run` does.
             let setup = crds.is_empty() && crs.is_empty();
             let path = self.test.dir.join(katalog);
             // The gateway registers conversion on CRDs that must exist already: after the

@@ -144,3 +144,41 @@ async fn a_wrong_expectation_fails_in_time_naming_what_it_saw_and_junit_counts_i
     assert_eq!(elements.iter().filter(|e| e.0 == "failure").count(), 1);
     assert_eq!(elements.iter().filter(|e| e.0 == "skipped").count(), 1);
 }
+
+/// intermediate/07-crd-file: a file with a CR step and no CRD step gets the Katalog's
+/// `crdFile` applied first (as upstream's runner does), so the CR's kind exists.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_crd_step_the_katalogs_crd_file_is_applied_before_the_cr() {
+    let ns = namespace("e2e-crdfile").await;
+    let expect = format!(
+        "    - name: the CR's children
+      after: cr-applied
+      timeout: 60s
+      resources:
+        - {{kind: ConfigMap, name: hello-content, namespace: {ns}}}
+"
+    );
+    let dir = hello_test(&ns, &expect);
+    let file = e2e_file(dir.path());
+    let text = std::fs::read_to_string(&file).expect("read");
+    std::fs::write(&file, text.replace("  crd: ./crd.yaml\n", "")).expect("write");
+    let suite = e2e::load(&file).expect("valid file");
+    assert!(suite.tests[0].spec.crd.is_none());
+    let report = e2e::run_suite(&suite, &shared_options().await).await;
+    let steps: Vec<(&str, Outcome)> = report.tests[0]
+        .steps
+        .iter()
+        .map(|s| (s.name.as_str(), s.outcome))
+        .collect();
+    assert_eq!(
+        steps[..3],
+        [
+            ("cluster", Outcome::Pass),
+            ("apply CRD", Outcome::Pass),
+            ("start operator", Outcome::Pass),
+        ],
+        "{:#?}",
+        report.tests[0].steps
+    );
+    assert!(report.passed(), "{:#?}", report.tests[0].steps);
+}

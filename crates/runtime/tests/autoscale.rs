@@ -100,3 +100,79 @@ spec:
     );
     supervisor.stop().await.unwrap();
 }
+
+/// `cross.<crd>.metrics.*` in a condition reads the named sibling's numbers, not the box's
+/// own (advanced/12-autoscale/03-sibling-in-binary): the auditor scales up once the loader
+/// holds a CR, though the auditor's own resource count never changes.
+#[tokio::test]
+async fn a_cross_condition_reads_the_named_siblings_metrics() {
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let ns = testenv::namespace(&client, "autoscale-cross").await;
+    let loader = TestCrd::install(&client).await;
+    let auditor = TestCrd::install(&client).await;
+    let (loader_group, auditor_group) = (&loader.resource.group, &auditor.resource.group);
+    let text = format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: autoscale-cross}}
+spec:
+  crds:
+    loader:
+      apiTypes: {{group: {loader_group}, version: v1, kind: Widget, plural: widgets}}
+    auditor:
+      apiTypes: {{group: {auditor_group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        reconciler: {{workers: 1, resync: 1s}}
+        autoscale:
+          interval: 200ms
+          cooldown: 1s
+          conditions:
+            when: [{{field: cross.loader.metrics.resourceCount, greaterThan: '0'}}]
+          do: {{workers: 3}}
+        status:
+          fields:
+            - path: autoscaleActive
+              value: '{{{{ .metrics.autoscaleActive }}}}'
+"
+    );
+    let (_dir, loaded) = crate::support::katalog_file(&text);
+    let metrics = Metrics::new();
+    let supervisor = crate::support::supervise(&client, &loaded.katalog, &metrics).await;
+    let boxed = supervisor.operator_box("auditor").unwrap();
+    let audits = auditor.api(&client, &ns);
+    let active = |want: &'static str| {
+        let audits = audits.clone();
+        async move {
+            eventually(
+                &format!("the auditor's CR to show autoscaleActive {want}"),
+                WAIT,
+                || {
+                    let audits = audits.clone();
+                    async move {
+                        let cr = audits.get("audit").await.ok()?;
+                        let shown = cr.data.pointer("/status/autoscaleActive")?.as_str()?;
+                        (shown == want).then_some(())
+                    }
+                },
+            )
+            .await;
+        }
+    };
+
+    audits
+        .create(&PostParams::default(), &auditor.object("audit", json!({})))
+        .await
+        .unwrap();
+    active("false").await;
+    assert!(!boxed.stats().scale_active());
+
+    loader
+        .api(&client, &ns)
+        .create(&PostParams::default(), &loader.object("load", json!({})))
+        .await
+        .unwrap();
+    active("true").await;
+    assert_eq!(boxed.stats().snapshot()["workers"], 3);
+    supervisor.stop().await.unwrap();
+}

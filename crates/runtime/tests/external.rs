@@ -215,6 +215,26 @@ async fn a_secret_token_reaches_the_server_and_no_log_line() {
     assert_eq!(w.get("site").await.data["status"]["health"], "200");
 }
 
+/// A `token` naming a variable that is not set is empty, as Go's `os.ExpandEnv` makes it in
+/// Orkestra (the external packs name `$IMAGE_SIGNING_TOKEN` and call a dev server that needs
+/// none): the call is made, with no authorization header.
+#[tokio::test]
+async fn a_token_of_an_unset_variable_sends_the_call_without_authorization() {
+    let server = Server::start(200, "up").await;
+    let w = World::new(
+        "ext-token-unset",
+        "",
+        &checked(", token: '$ORK_TEST_TOKEN_NEVER_SET'"),
+    )
+    .await;
+    w.create("site", json!({"url": server.url})).await;
+    w.reconcile("site").await.unwrap();
+    let status = w.get("site").await.data["status"].clone();
+    assert_eq!(status["health"], "200", "{status}");
+    let request = server.requests().join("\n");
+    assert!(!request.contains("authorization"), "{request}");
+}
+
 fn gate_katalog(group: &str, url: &str, policy: &str) -> (tempfile::TempDir, katalog::Loaded) {
     crate::support::katalog_file(&format!(
         "apiVersion: orkestra.orkspace.io/v1

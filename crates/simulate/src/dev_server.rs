@@ -1,6 +1,7 @@
 //! `ork simulate --dev-server`: a local HTTP server with fixed answers for the `external:`
 //! calls of Orkestra's example packs (health checks, config blobs, image signing, tokens,
-//! feature flags, SBOM and cosign, Vault KV, OPA decisions, certificate status), so packs
+//! feature flags, SBOM and cosign, Vault KV, OPA decisions, certificate status, a worker
+//! pool's queue metrics), so packs
 //! that call `http://localhost:9999/...` run without any real service. Written from the
 //! endpoint reference of Orkestra's dev server (behaviour only): every answer is immediate;
 //! flag and certificate toggles last as long as the process.
@@ -19,11 +20,13 @@ use serde_json::{Value, json};
 /// Orkestra's dev-server port.
 pub const DEFAULT_PORT: u16 = 9999;
 
-/// What the toggles changed: flags (`app/flag` → value) and pending certificates.
+/// What the toggles changed: flags (`app/flag` → value), pending certificates, and whether
+/// `/workload-metrics` reports high load.
 #[derive(Debug, Default)]
 struct Toggles {
     flags: HashMap<String, bool>,
     pending_certs: HashMap<String, bool>,
+    high_load: bool,
 }
 
 type Shared = Arc<Mutex<Toggles>>;
@@ -173,6 +176,28 @@ async fn toggle_cert(State(t): State<Shared>, Path(name): Path<String>) -> Respo
     text(if *pending { "pending" } else { "issued" })
 }
 
+/// A worker pool's queue: 8 pending jobs, or 152 under high load (above the 100 of the
+/// workload-autoscaler packs' scale-up condition).
+async fn workload_metrics(State(t): State<Shared>) -> Response {
+    let high = t.lock().unwrap_or_else(PoisonError::into_inner).high_load;
+    let pending = if high { 152 } else { 8 };
+    json_at(
+        StatusCode::OK,
+        json!({"queue": {"pendingJobs": pending, "processingRate": 120, "errorRate": 0,
+                         "workerUtilPct": 22}}),
+    )
+}
+
+async fn flip_workload_metrics(State(t): State<Shared>) -> Response {
+    let mut toggles = t.lock().unwrap_or_else(PoisonError::into_inner);
+    toggles.high_load = !toggles.high_load;
+    text(if toggles.high_load {
+        "high-load"
+    } else {
+        "baseline"
+    })
+}
+
 /// The dev server's routes.
 pub fn router() -> Router {
     Router::new()
@@ -221,6 +246,8 @@ pub fn router() -> Router {
         .route("/v1/data/{*policy}", post(opa))
         .route("/certs/{name}/status", get(cert))
         .route("/certs/{name}/toggle", post(toggle_cert))
+        .route("/workload-metrics", get(workload_metrics))
+        .route("/workload-metrics/flip", post(flip_workload_metrics))
         .with_state(Shared::default())
 }
 
@@ -299,6 +326,13 @@ mod tests {
                 .1
                 .contains("\"allow\":false")
         );
+        let pending = |body: String| body.contains("\"pendingJobs\":152");
+        assert!(!pending(call(&app, "GET", "/workload-metrics", "").await.1));
+        assert_eq!(
+            call(&app, "POST", "/workload-metrics/flip", "").await.1,
+            "high-load"
+        );
+        assert!(pending(call(&app, "GET", "/workload-metrics", "").await.1));
         assert_eq!(call(&app, "POST", "/certs/c/toggle", "").await.1, "pending");
         assert_eq!(call(&app, "GET", "/certs/c/status", "").await.0, 202);
     }

@@ -182,7 +182,7 @@ function katalogSection(k) {
         return h("tr", {},
           h("th", { scope: "row" }, h("a", { href: crdHref(k.name, c.name), text: c.name })),
           h("td", {}, badge(c.state)),
-          h("td", { class: "num", text: rt.workers ? String(rt.workers.current) : "—" }),
+          h("td", { class: "num", text: rt.workers != null ? String(rt.workers) : "—" }),
           h("td", { class: "num", text: rt.queue ? String(rt.queue.depth) : "—" }),
           h("td", { class: "num", text: rt.metrics ? percent(rt.metrics.errorRate) : "—" }),
           h("td", { text: c.gateway ? "yes" : "no" }));
@@ -280,7 +280,7 @@ function viewCrd(main, r, done) {
         h("h2", { id: "rt-h", text: "Runtime" }),
         c.runtime ? facts([
           ["GVK", rt.gvk],
-          ["Workers", `${rt.workers.current} (${rt.workers.source})`],
+          ["Workers", `${rt.workers} (${rt.workersSource})`],
           ["Autoscaler", autoscaler.enabled
             ? `${autoscaler.active ? "scaled up" : "at baseline"}: ${autoscaler.baselineWorkers} workers, ${autoscaler.scaledWorkers ?? "?"} when scaled`
             : "off"],

@@ -75,8 +75,11 @@ pub struct CrdInfo {
     pub state: State,
     /// Whether this replica holds the Lease.
     pub is_konductor: bool,
-    /// Worker count and its source.
-    pub workers: WorkersInfo,
+    /// Workers now. A number, as Orkestra's handler serves it (and upstream's E2E files read
+    /// with `jq: workers`); spec §14.2's `{"current", "source"}` object is an older shape.
+    pub workers: usize,
+    /// Where the count comes from: `default`, `katalog`, `profile` or `autoscaler`.
+    pub workers_source: String,
     /// Resync period, as a Go duration.
     pub resync: String,
     /// Queue depth and failure threshold.
@@ -95,15 +98,6 @@ pub struct CrdInfo {
     pub autoscaler: AutoscalerView,
     /// The numbers the autoscaler and `cross` `metrics` reads use.
     pub metrics: MetricsInfo,
-}
-
-/// `workers` of [`CrdInfo`].
-#[derive(Debug, Serialize)]
-pub struct WorkersInfo {
-    /// Workers now.
-    pub current: usize,
-    /// `default`, `katalog` or `autoscaler`.
-    pub source: String,
 }
 
 /// `queue` of [`CrdInfo`].
@@ -260,10 +254,8 @@ pub fn info(crd: &CrdView, is_konductor: bool) -> CrdInfo {
         enabled: crd.enabled,
         state: health.state,
         is_konductor,
-        workers: WorkersInfo {
-            current: crd.workers,
-            source: crd.workers_source.clone(),
-        },
+        workers: crd.workers,
+        workers_source: crd.workers_source.clone(),
         resync: format_go_duration(crd.resync),
         queue: QueueInfo {
             depth: health.queue_depth,

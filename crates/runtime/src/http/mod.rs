@@ -47,7 +47,7 @@ use time::OffsetDateTime;
 
 pub use body::{
     CrDetail, CrEvents, CrItem, CrList, CrdInfo, KatalogSummary, MetricsInfo, QueueInfo,
-    StatusCounts, WorkersInfo,
+    StatusCounts,
 };
 pub use live::LiveView;
 pub use settings::{AdmissionView, AutoscalerView, CrdSettings, EndpointsView, Toggle};

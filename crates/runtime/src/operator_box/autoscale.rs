@@ -3,7 +3,10 @@
 //! baseline once they have been false for the cooldown.
 //!
 //! Every `interval` the conditions are evaluated against `{metrics: …}`, the same numbers
-//! templates read as `.metrics` ([`Stats::snapshot`]). Scaling resizes the running pool (busy
+//! templates read as `.metrics` ([`Stats::snapshot`]), and `{cross: {<crd>: {metrics,
+//! health}}}` for each sibling CRD of this process a condition names
+//! (`cross.<crd>.metrics.queueDepth`): that box's own numbers, as its templates see them
+//! (none when it does not run here, so such a condition does not hold). Scaling resizes the running pool (busy
 //! workers finish their reconcile first), changes the depth limit of the current queue and
 //! the resync period. It only acts while the box works; a box that stops working (this
 //! replica stopped leading) starts at its baseline when it works again.
@@ -32,6 +35,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use crate::metrics::CrdMetrics;
+use crate::observe::Sources;
 use crate::work::{ActiveWorkers, Health, Intake, Key, Workers};
 
 /// The most workers a box may have, as `workers` validation allows.
@@ -109,6 +113,25 @@ impl Plan {
             queue_depth: action.queue_depth.and_then(|d| usize::try_from(d).ok()),
             resync: duration(action.resync.as_ref()),
         })
+    }
+}
+
+impl Plan {
+    /// The CRDs whose numbers the conditions read (`cross.<crd>.…` fields), each once.
+    fn cross_crds(&self) -> Vec<String> {
+        let mut names: Vec<String> = Vec::new();
+        for c in self.when.iter().chain(&self.or) {
+            let field = c.field.as_ref().map_or("", |f| f.as_str()).trim();
+            if let Some(name) = field
+                .strip_prefix("cross.")
+                .and_then(|r| r.split('.').next())
+                && !name.is_empty()
+                && !names.iter().any(|n| n == name)
+            {
+                names.push(name.to_owned());
+            }
+        }
+        names
     }
 }
 
@@ -240,6 +263,8 @@ pub(super) struct Autoscaler {
     pub(super) metrics: CrdMetrics,
     /// Renders templated condition fields (the box's reconcile engine).
     pub(super) render: Arc<EngineRender>,
+    /// The boxes of this process, for `cross.<crd>.metrics.*` conditions.
+    pub(super) sources: Option<Sources>,
 }
 
 /// The settings a box returns to.
@@ -277,7 +302,7 @@ impl Autoscaler {
                 false_since = None;
                 continue;
             }
-            let data = json!({ "metrics": self.stats.snapshot() });
+            let data = self.data();
             let env = Env::new(&data, &*self.render, time::OffsetDateTime::now_utc());
             let hold = match Conditions::new(&self.plan.when, &self.plan.or).evaluate(&env) {
                 Ok(hold) => hold,
@@ -300,6 +325,21 @@ impl Autoscaler {
                 }
             }
         }
+    }
+
+    /// What the conditions read: this box's metrics, and those of the sibling CRDs they
+    /// name under `cross.`.
+    fn data(&self) -> Value {
+        let mut cross = serde_json::Map::new();
+        if let Some(sources) = &self.sources {
+            for name in self.plan.cross_crds() {
+                if let Some(vitals) = sources.get(&name).and_then(|s| s.vitals) {
+                    let read = json!({"metrics": vitals.metrics(), "health": vitals.health()});
+                    cross.insert(name, read);
+                }
+            }
+        }
+        json!({ "metrics": self.stats.snapshot(), "cross": cross })
     }
 
     fn scaled(&self) -> Baseline {

@@ -566,6 +566,7 @@ impl OperatorBox {
                 baseline: Baseline::of(&config),
                 metrics: metrics.clone(),
                 render: Arc::clone(&render),
+                sources: config.cross_sources().cloned(),
             };
             tasks.spawn(autoscaler.run());
         }

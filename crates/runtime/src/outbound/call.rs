@@ -9,7 +9,8 @@
 //! - `retryBackoff` retries a failed call (no answer, or an unexpected status) up to
 //!   `maxAttempts` times in all (unset or 0: 3), waiting `initial` (default 1s) times
 //!   `multiplier` (default 2) per attempt, at most `max` (default 30s).
-//! - A token comes from `token` (template, then `$VAR` expansion) or from `auth.secretRef`
+//! - A token comes from `token` (template, then `$VAR` expansion, where an unset variable is
+//!   empty as in Orkestra, and an empty token sends no header) or from `auth.secretRef`
 //!   (one GET of the Secret per call, in the CR's namespace unless `namespace` is given); it is
 //!   sent as `<header>: Bearer <token>` (`header` default `Authorization`) and never logged.
 //! - Log lines (debug) carry the CRD, CR key, call name, method, status and time; never the
@@ -415,8 +416,17 @@ async fn token(
     if let Some(t) = call.token.as_deref().filter(|t| !t.is_empty()) {
         let rendered =
             render_text(cx.render, t, data).map_err(|e| format!("rendering `token`: {e}"))?;
-        let token = katalog::resolve::expand_env(rendered.trim(), |n| std::env::var(n).ok())
-            .map_err(|e| format!("`token`: {e}"))?;
+        // An unset variable expands to nothing, as Go's os.ExpandEnv in Orkestra: the packs
+        // name `$IMAGE_SIGNING_TOKEN` or `$VAULT_TOKEN` and run against a dev server that
+        // needs none. An empty token sends no header.
+        let token = katalog::resolve::expand_env(rendered.trim(), |n| {
+            Some(std::env::var(n).unwrap_or_default())
+        })
+        .map_err(|e| format!("`token`: {e}"))?;
+        if token.is_empty() {
+            tracing::debug!("external call: `token` is empty, no authorization header");
+            return Ok(None);
+        }
         return Ok(Some(("authorization".into(), token)));
     }
     let Some(auth) = call.auth.as_ref().and_then(Value::as_object) else {

@@ -125,6 +125,7 @@ impl HttpClient {
         limit: usize,
     ) -> Result<Answer, Error> {
         if request.uri().scheme_str() == Some("http")
+            && super::pinned::lookup(request.uri()).is_none()
             && let Some(auth) = self
                 .proxies
                 .for_uri(request.uri())
@@ -232,6 +233,31 @@ mod tests {
         assert_eq!(
             (answer.body.as_slice(), answer.truncated),
             (&b"ok"[..], false)
+        );
+    }
+
+    #[tokio::test]
+    async fn a_pinned_host_is_reached_at_its_address_without_dns() {
+        let url = server(b"pinned".to_vec()).await;
+        let addr: std::net::SocketAddr = url
+            .trim_start_matches("http://")
+            .trim_end_matches('/')
+            .parse()
+            .unwrap();
+        // `.invalid` never resolves (RFC 6761): only the pin can reach it.
+        super::super::pinned::pin("dev-server.client-test.invalid", 9999, addr);
+        let client = HttpClient::new(None).unwrap();
+        let answer = client
+            .send(
+                get("http://dev-server.client-test.invalid:9999/health"),
+                Duration::from_secs(5),
+                4096,
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            (answer.status, answer.body.as_slice()),
+            (200, &b"pinned"[..])
         );
     }
 

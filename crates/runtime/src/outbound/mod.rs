@@ -6,6 +6,7 @@ pub mod alerts;
 pub mod call;
 pub mod client;
 pub mod notify;
+pub mod pinned;
 pub mod proxy;
 #[cfg(test)]
 mod proxy_tests;

@@ -10,6 +10,7 @@
 //!   `Proxy-Authorization: Basic …`, in the `CONNECT` or on the forwarded request.
 //! - `NO_PROXY` takes host names (a leading `.` or none: the domain and its subdomains), IP
 //!   addresses, CIDR blocks and `*` (no proxy at all).
+//! - A destination pinned to an address ([`super::pinned`]) is connected to directly.
 //! - Only `http://` proxies are supported; an `https://` proxy URL makes every call through it
 //!   fail with a message saying so, rather than sending in clear what was meant to be wrapped.
 
@@ -119,6 +120,14 @@ impl tower::Service<Uri> for ProxyConnector {
 
     fn call(&mut self, dst: Uri) -> Self::Future {
         let mut tcp = self.tcp.clone();
+        if let Some(addr) = super::pinned::lookup(&dst) {
+            // Straight to the pinned address: no DNS, no proxy.
+            let scheme = dst.scheme_str().unwrap_or("http").to_owned();
+            return Box::pin(async move {
+                let at: Uri = format!("{scheme}://{addr}/").parse()?;
+                Ok(Stream::direct(tcp.call(at).await?))
+            });
+        }
         let Some(proxy) = self.proxies.for_uri(&dst) else {
             return Box::pin(async move { Ok(Stream::direct(tcp.call(dst).await?)) });
         };

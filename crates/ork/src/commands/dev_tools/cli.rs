@@ -667,4 +667,12 @@ pub struct E2eArgs {
     /// Also write the results as JUnit XML to this file.
     #[arg(long, value_name = "FILE")]
     pub junit: Option<PathBuf>,
+    /// Run Orkestra's dev server (fixed answers for the external calls of the example packs)
+    /// on 127.0.0.1, reachable by the operator both there and at its in-cluster address
+    /// http://orkestra-dev-server.orkestra-system.svc:9999.
+    #[arg(long)]
+    pub dev_server: bool,
+    /// The dev server's loopback port (with --dev-server; default 9999).
+    #[arg(long, value_name = "PORT", requires = "dev_server")]
+    pub dev_server_port: Option<u16>,
 }

@@ -2,6 +2,7 @@
 //! as it finishes (PASS/FAIL/SKIP with its duration), progress on long waits on stderr, and a
 //! summary; `--junit FILE` also writes JUnit XML. Exit 0 when no step failed (skipped steps
 //! are listed, never counted as passes), 1 when one failed or the file is invalid.
+//! `--dev-server` runs Orkestra's dev server for the `external:` packs ([`e2e::dev_server`]).
 
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -45,6 +46,18 @@ pub fn run(args: E2eArgs) -> anyhow::Result<ExitCode> {
         ..e2e::Options::default()
     };
     let runtime = tokio::runtime::Runtime::new().context("starting the async runtime")?;
+    if args.dev_server {
+        let port = args
+            .dev_server_port
+            .unwrap_or(simulate::dev_server::DEFAULT_PORT);
+        let addr = runtime
+            .block_on(e2e::dev_server::start(port))
+            .with_context(|| format!("--dev-server: cannot listen on 127.0.0.1:{port}"))?;
+        eprintln!(
+            "dev server on http://{addr} (and at {})",
+            e2e::dev_server::SERVICE_URL
+        );
+    }
     let report = runtime.block_on(e2e::run_suite(&suite, &options));
     println!("{}", report.summary());
     if let Some(path) = &args.junit {
