@@ -298,7 +298,6 @@ mod tests {
         };
         let w = &watches("            any: {type: Warning}\n")[0];
         let key = |n: &str| Key {
-            event: 0,
             namespace: Some("a".into()),
             name: n.into(),
             event: 0,
