@@ -15,8 +15,8 @@
 //! A kind answers only once its first list is complete, and only for the namespaces its watch
 //! covers; anything else (a kind not watched, a templated kind, a namespace outside the box's)
 //! falls back to a LIST, as before. To keep the cache small, each object keeps only the
-//! managed-fields entry of ork's own field manager (the one the reconcile reads) and drops
-//! kubectl's last-applied annotation.
+//! managed-fields entry of ork's own field manager (the one the reconcile reads), with a
+//! digest in place of its fields, and drops kubectl's last-applied annotation.
 //!
 //! What a lagging cache costs is bounded by [`ChildCache`]'s contract: an extra (no-op) apply,
 //! or a deletion noticed one reconcile later, never a wrong deletion.
@@ -29,6 +29,7 @@ use kube::api::{ApiResource, DynamicObject, ObjectMeta};
 use kube::runtime::reflector::Store;
 
 use super::BoxConfig;
+use crate::managed_fields;
 use crate::work::Key;
 
 /// Child objects the OperatorBox already holds (its watch caches), read instead of a LIST
@@ -225,12 +226,14 @@ impl KindIndex {
         }
     }
 
-    /// The object as it is cached: without other managers' managed fields and without
-    /// kubectl's last-applied annotation.
+    /// The object as it is cached: without other managers' managed fields, ork's own with a
+    /// digest of its fields (see `managed_fields`), and without kubectl's last-applied
+    /// annotation.
     pub(super) fn trimmed(&self, mut object: DynamicObject) -> DynamicObject {
         let meta = &mut object.metadata;
         if let Some(fields) = &mut meta.managed_fields {
             fields.retain(|f| f.manager.is_some() && f.manager == self.field_manager);
+            fields.iter_mut().for_each(managed_fields::compact);
         }
         if let Some(annotations) = &mut meta.annotations {
             annotations.remove(LAST_APPLIED);
@@ -432,7 +435,7 @@ pub(super) fn may_own(resource: &ApiResource, child: &ObjectMeta) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, OwnerReference};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, OwnerReference};
     use kube::api::GroupVersionKind;
     use kube::runtime::watcher::Event;
 
@@ -735,5 +738,26 @@ mod tests {
             .collect();
         assert_eq!(managers, ["orkestra"]);
         assert!(trimmed.metadata.annotations.unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_cached_child_keeps_a_digest_of_its_fields_and_reads_as_the_full_child() {
+        let index = KindIndex::new(Some("orkestra".into()));
+        let mut full = child("a", "web-1", "web");
+        full.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some("orkestra".into()),
+            operation: Some("Apply".into()),
+            fields_v1: Some(FieldsV1(serde_json::json!({"f:data": {"f:n": {}}}))),
+            ..ManagedFieldsEntry::default()
+        }]);
+        let cached = index.trimmed(full.clone());
+        let fields = &cached.metadata.managed_fields.as_ref().unwrap()[0].fields_v1;
+        assert!(
+            matches!(fields, Some(FieldsV1(serde_json::Value::String(_)))),
+            "{fields:?}"
+        );
+        let entry = |o: &DynamicObject| crate::reconcile::owned::applied_entry(o, "orkestra");
+        assert!(entry(&cached).is_some());
+        assert_eq!(entry(&cached), entry(&full));
     }
 }
