@@ -93,7 +93,10 @@ mod tests {
         };
         compact_all(&mut meta);
         let fields = meta.managed_fields.unwrap();
-        assert!(matches!(&fields[0].fields_v1, Some(FieldsV1(Value::String(_)))));
+        assert!(matches!(
+            &fields[0].fields_v1,
+            Some(FieldsV1(Value::String(_)))
+        ));
         assert_eq!(fields[1].fields_v1, None);
     }
 }

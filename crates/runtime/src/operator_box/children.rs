@@ -265,6 +265,12 @@ impl KindIndex {
         self.synced.store(true, Ordering::Release);
     }
 
+    /// The watch lists again from scratch: the cache answers no question until that list is
+    /// complete.
+    pub(super) fn unsynced(&self) {
+        self.synced.store(false, Ordering::Release);
+    }
+
     /// An object was created or changed (its owner may have changed too; trimmed here).
     pub(super) fn applied(&self, object: DynamicObject) {
         let object = self.trimmed(object);
@@ -435,7 +441,9 @@ pub(super) fn may_own(resource: &ApiResource, child: &ObjectMeta) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{FieldsV1, ManagedFieldsEntry, OwnerReference};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+        FieldsV1, ManagedFieldsEntry, OwnerReference,
+    };
     use kube::api::GroupVersionKind;
     use kube::runtime::watcher::Event;
 
