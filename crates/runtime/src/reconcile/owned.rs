@@ -228,6 +228,21 @@ mod tests {
     }
 
     #[test]
+    fn the_applied_entry_of_a_cached_child_is_that_of_the_full_child() {
+        let full = object(json!({"name": "a", "managedFields": [
+            {"manager": "orkestra", "operation": "Apply", "apiVersion": "v1",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:n": {}}}}]}));
+        let mut cached = full.clone();
+        managed_fields::compact_all(&mut cached.metadata);
+        assert_ne!(cached, full);
+        assert!(applied_entry(&full, "orkestra").is_some());
+        assert_eq!(
+            applied_entry(&cached, "orkestra"),
+            applied_entry(&full, "orkestra")
+        );
+    }
+
+    #[test]
     fn only_an_apply_entry_of_our_manager_marks_a_converged_child() {
         let created = object(json!({"name": "a", "managedFields": [
             {"manager": "orkestra", "operation": "Update", "apiVersion": "v1"}]}));
