@@ -45,6 +45,7 @@ mod go_format;
 pub mod http;
 pub mod kordinator;
 pub mod leader;
+mod managed_fields;
 pub mod metrics;
 pub mod observe;
 pub mod operator_box;

@@ -381,6 +381,84 @@ async fn a_shared_child_watch_outlives_a_stopped_box_and_stops_with_the_last() {
     assert_eq!(watches.running(), 0, "the watch outlived its last box");
 }
 
+/// A shared child watch caches no child of a kind no subscriber serves; a box of that kind
+/// subscribing later makes it list again, so the box's view holds its children after all.
+#[tokio::test]
+async fn a_shared_child_watch_lists_again_for_a_later_box_whose_children_it_left_out() {
+    use runtime::operator_box::child_watches::ChildWatches;
+    use runtime::operator_box::children::ChildCache as _;
+
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let namespace = testenv::namespace(&client, "box-late-kind").await;
+    let first = install_crd(&client, "Early").await;
+    let second = install_crd(&client, "Later").await;
+    // A child of a `Later` CR before any box of that kind runs (not one its reconcile
+    // declares, so nothing rewrites it).
+    let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &second);
+    let b = crs
+        .create(&PostParams::default(), &cr(&second, "b", "x"))
+        .await
+        .unwrap();
+    let extra: ConfigMap = serde_json::from_value(json!({
+        "metadata": {
+            "name": "b-extra",
+            "labels": {"orkestra.orkspace.io/managed": "true", "orkestra-owner": "b"},
+            "ownerReferences": [{
+                "apiVersion": second.api_version, "kind": second.kind, "name": "b",
+                "uid": b.uid().unwrap(), "controller": true
+            }]
+        },
+        "data": {"message": "x"}
+    }))
+    .unwrap();
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), &namespace);
+    config_maps
+        .create(&PostParams::default(), &extra)
+        .await
+        .unwrap();
+
+    let watches = ChildWatches::default();
+    let metrics = Metrics::new();
+    let start = |name: &str, resource: &ApiResource| {
+        OperatorBox::start(
+            client.clone(),
+            fast(BoxConfig::new(name, resource.clone(), true)).child_watches(watches.clone()),
+            Mirror::new(&client, resource),
+            metrics.crd(name),
+        )
+    };
+    let cm = ApiResource::erase::<ConfigMap>(&());
+    let one = start("early", &first);
+    eventually(
+        "the first box's view to be listed",
+        Duration::from_secs(30),
+        || async {
+            one.children()
+                .objects(&cm, Some(&namespace), "b")
+                .map(|_| ())
+        },
+    )
+    .await;
+    let two = start("later", &second);
+    let names = eventually(
+        "the later box to see its child b-extra",
+        Duration::from_secs(30),
+        || async {
+            let objects = two.children().objects(&cm, Some(&namespace), "b")?;
+            let names: Vec<String> = objects
+                .into_iter()
+                .filter_map(|o| o.metadata.name)
+                .collect();
+            names.contains(&"b-extra".to_owned()).then_some(names)
+        },
+    )
+    .await;
+    assert!(names.iter().all(|n| n.starts_with("b-")), "{names:?}");
+    one.stop().await.unwrap();
+    two.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_box_waits_for_its_crd_and_says_so_in_health() {
     let cp = testenv::shared().await;

@@ -11,7 +11,10 @@
 //! controller ownerReference names (`apiVersion` and `kind`), or, for an object without one
 //! (cluster-scoped children, children in other namespaces), every subscriber, which matches
 //! its `orkestra-owner` label against its own CRs, as before. A change ork's own field manager
-//! made last queues nothing.
+//! made last queues nothing. An object whose controller is of a kind no subscriber serves
+//! (another Katalog's child, another process's) is not cached at all: no box could see it.
+//! When a box of a new kind subscribes to a watch that left such objects out, the watch lists
+//! again, and its cache answers no question until that list is complete.
 //!
 //! A watch is shared by the boxes that ask for the same kind, namespace (the boxes' `namespace`
 //! setting) and field manager. When a box stops (or is dropped), its [`Subscription`] ends and
@@ -23,6 +26,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::pin::pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError, RwLock};
 use std::time::Duration;
 
@@ -74,6 +78,9 @@ struct KindWatch {
     /// The subscribed boxes, by subscription id.
     routes: RwLock<BTreeMap<u64, Watch>>,
     task: Mutex<Option<AbortHandle>>,
+    /// Whether the watch left out an object since it (re)started, because no subscriber's
+    /// kind may own it (see [`KindWatch::is_wanted`]).
+    left_out: AtomicBool,
 }
 
 /// A box's use of one child watch: dropping it removes the box's route, and stops the watch
@@ -133,18 +140,32 @@ impl ChildWatches {
                 key: key.clone(),
                 routes: RwLock::default(),
                 task: Mutex::default(),
+                left_out: AtomicBool::new(false),
             })
         });
-        let id = {
+        let (id, new_owner) = {
             let mut routes = shared
                 .routes
                 .write()
                 .unwrap_or_else(PoisonError::into_inner);
             let id = routes.last_key_value().map_or(0, |(id, _)| id + 1);
+            let resource = &watch.config.resource;
+            let new_owner = !routes.values().any(|r| {
+                r.config.resource.api_version == resource.api_version
+                    && r.config.resource.kind == resource.kind
+            });
             routes.insert(id, watch.clone());
-            id
+            (id, new_owner)
         };
         let mut task = shared.task.lock().unwrap_or_else(PoisonError::into_inner);
+        // Objects left out may be the new subscriber's: list again, and answer from the
+        // cache only once that list is complete.
+        if new_owner && shared.left_out.swap(false, Ordering::AcqRel) {
+            if let Some(running) = task.take() {
+                running.abort();
+            }
+            shared.index.unsynced();
+        }
         if task.is_none() {
             let run = Arc::clone(shared).run(watch.client.clone());
             *task = Some(tokio::spawn(run).abort_handle());
@@ -246,8 +267,14 @@ impl KindWatch {
             // A (re)list reports objects as they are, not changes; the primary lists
             // already queued every owner.
             Event::Init => self.index.list_begins(),
-            Event::InitApply(child) => self.index.listed(child),
+            Event::InitApply(child) => {
+                if self.is_wanted(&child) {
+                    self.index.listed(child);
+                }
+            }
             Event::InitDone => self.index.list_done(),
+            // Cached before, perhaps (its controller changed): no longer.
+            Event::Apply(child) if !self.is_wanted(&child) => self.index.deleted(&child),
             Event::Apply(child) => {
                 // A child ork itself wrote last needs no reconcile: that reconcile is running
                 // or done. Anyone else's write (a user's edit, a controller's status) does.
@@ -269,6 +296,21 @@ impl KindWatch {
                 }
             }
         }
+    }
+
+    /// Whether some subscriber may own `child` (see [`may_own`]): the children of kinds no
+    /// box of this process serves (another process's, another Katalog's) are not cached.
+    /// Records a refusal, so that a box of a new kind subscribing later makes the watch list
+    /// again.
+    fn is_wanted(&self, child: &DynamicObject) -> bool {
+        let routes = self.routes.read().unwrap_or_else(PoisonError::into_inner);
+        let wanted = routes
+            .values()
+            .any(|route| may_own(&route.config.resource, child.meta()));
+        if !wanted {
+            self.left_out.store(true, Ordering::Release);
+        }
+        wanted
     }
 
     /// Whether the reconcile's field manager made the child's newest change (see

@@ -15,8 +15,9 @@
 //! A kind answers only once its first list is complete, and only for the namespaces its watch
 //! covers; anything else (a kind not watched, a templated kind, a namespace outside the box's)
 //! falls back to a LIST, as before. To keep the cache small, each object keeps only the
-//! managed-fields entry of ork's own field manager (the one the reconcile reads) and drops
-//! kubectl's last-applied annotation.
+//! managed-fields entry of ork's own field manager (the one the reconcile reads), with a
+//! digest in place of its fields, drops kubectl's last-applied annotation, and is held as its
+//! JSON text, decoded when read.
 //!
 //! What a lagging cache costs is bounded by [`ChildCache`]'s contract: an extra (no-op) apply,
 //! or a deletion noticed one reconcile later, never a wrong deletion.
@@ -29,6 +30,7 @@ use kube::api::{ApiResource, DynamicObject, ObjectMeta};
 use kube::runtime::reflector::Store;
 
 use super::BoxConfig;
+use crate::managed_fields;
 use crate::work::Key;
 
 /// Child objects the OperatorBox already holds (its watch caches), read instead of a LIST
@@ -103,7 +105,7 @@ pub(super) struct KindIndex {
 /// Objects by owner, and the owner of each object.
 #[derive(Debug, Default)]
 struct Entries {
-    by_owner: HashMap<OwnerKey, HashMap<ObjectKey, Arc<DynamicObject>>>,
+    by_owner: HashMap<OwnerKey, HashMap<ObjectKey, Packed>>,
     owner_of: HashMap<ObjectKey, OwnerKey>,
 }
 
@@ -117,7 +119,7 @@ impl Entries {
             self.by_owner
                 .entry(owner)
                 .or_default()
-                .insert(key, Arc::new(object));
+                .insert(key, Packed::new(&object));
         }
     }
 
@@ -138,11 +140,32 @@ impl Entries {
         &'a self,
         controller: &TypeKey,
         label: &str,
-    ) -> impl Iterator<Item = &'a Arc<DynamicObject>> {
+    ) -> impl Iterator<Item = (&'a ObjectKey, &'a Packed)> {
         [Some(controller.clone()), None]
             .into_iter()
             .filter_map(move |c| self.by_owner.get(&(c, label.to_owned())))
-            .flat_map(HashMap::values)
+            .flatten()
+    }
+}
+
+/// A cached object as its JSON text: a decoded `DynamicObject` takes four to six times the
+/// memory (a map node per JSON object, label and annotation map), and every read hands out an
+/// owned copy anyway, so decoding on read costs about what cloning did.
+#[derive(Debug)]
+struct Packed(Box<[u8]>);
+
+impl Packed {
+    fn new(object: &DynamicObject) -> Self {
+        Self(
+            serde_json::to_vec(object)
+                .unwrap_or_default()
+                .into_boxed_slice(),
+        )
+    }
+
+    /// The object (`None` only if the text does not decode, which encoding it never makes).
+    fn unpack(&self) -> Option<DynamicObject> {
+        serde_json::from_slice(&self.0).ok()
     }
 }
 
@@ -199,8 +222,9 @@ impl ChildIndex {
                     controller.as_ref() == Some(&self.owner) && is_label_of(label, name)
                 })
                 .flat_map(|(_, objects)| objects.values())
+                .filter_map(Packed::unpack)
                 .filter(|object| controller_uid(&object.metadata) == Some(uid));
-            found.extend(owned.map(|o| (resource.clone(), DynamicObject::clone(o))));
+            found.extend(owned.map(|o| (resource.clone(), o)));
         }
         found
     }
@@ -232,12 +256,14 @@ impl KindIndex {
         }
     }
 
-    /// The object as it is cached: without other managers' managed fields and without
-    /// kubectl's last-applied annotation.
+    /// The object as it is cached: without other managers' managed fields, ork's own with a
+    /// digest of its fields (see `managed_fields`), and without kubectl's last-applied
+    /// annotation.
     pub(super) fn trimmed(&self, mut object: DynamicObject) -> DynamicObject {
         let meta = &mut object.metadata;
         if let Some(fields) = &mut meta.managed_fields {
             fields.retain(|f| f.manager.is_some() && f.manager == self.field_manager);
+            fields.iter_mut().for_each(managed_fields::compact);
         }
         if let Some(annotations) = &mut meta.annotations {
             annotations.remove(LAST_APPLIED);
@@ -267,6 +293,12 @@ impl KindIndex {
         let listed = std::mem::take(&mut *write(&self.listing));
         *write(&self.entries) = listed;
         self.synced.store(true, Ordering::Release);
+    }
+
+    /// The watch lists again from scratch: the cache answers no question until that list is
+    /// complete.
+    pub(super) fn unsynced(&self) {
+        self.synced.store(false, Ordering::Release);
     }
 
     /// An object was created or changed (its owner may have changed too; trimmed here).
@@ -331,8 +363,8 @@ impl ChildIndex {
         Some(
             entries
                 .of(&self.owner, owner_label)
-                .filter(|o| namespace.is_none() || o.metadata.namespace.as_deref() == namespace)
-                .map(|o| DynamicObject::clone(o))
+                .filter(|((ns, _), _)| namespace.is_none() || ns.as_deref() == namespace)
+                .filter_map(|(_, packed)| packed.unpack())
                 .collect(),
         )
     }
@@ -439,7 +471,9 @@ pub(super) fn may_own(resource: &ApiResource, child: &ObjectMeta) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{ManagedFieldsEntry, OwnerReference};
+    use k8s_openapi::apimachinery::pkg::apis::meta::v1::{
+        FieldsV1, ManagedFieldsEntry, OwnerReference,
+    };
     use kube::api::GroupVersionKind;
     use kube::runtime::watcher::Event;
 
@@ -723,6 +757,13 @@ mod tests {
     }
 
     #[test]
+    fn a_packed_object_unpacks_to_itself() {
+        let mut object = controlled("a", "web-1", "web", &web());
+        object.data = serde_json::json!({"data": {"n": "1"}});
+        assert_eq!(Packed::new(&object).unpack(), Some(object));
+    }
+
+    #[test]
     fn cached_objects_keep_only_the_managed_fields_of_ork() {
         let index = KindIndex::new(Some("orkestra".into()));
         let mut object = child("a", "web-1", "web");
@@ -742,5 +783,26 @@ mod tests {
             .collect();
         assert_eq!(managers, ["orkestra"]);
         assert!(trimmed.metadata.annotations.unwrap().is_empty());
+    }
+
+    #[test]
+    fn a_cached_child_keeps_ork_s_entry_compacted() {
+        let index = KindIndex::new(Some("orkestra".into()));
+        let mut full = child("a", "web-1", "web");
+        full.metadata.managed_fields = Some(vec![ManagedFieldsEntry {
+            manager: Some("orkestra".into()),
+            operation: Some("Apply".into()),
+            fields_v1: Some(FieldsV1(serde_json::json!({"f:data": {"f:n": {}}}))),
+            ..ManagedFieldsEntry::default()
+        }]);
+        let cached = index.trimmed(full.clone());
+        let fields = &cached.metadata.managed_fields.as_ref().unwrap()[0].fields_v1;
+        assert!(
+            matches!(fields, Some(FieldsV1(serde_json::Value::String(_)))),
+            "{fields:?}"
+        );
+        let mut compacted = full.metadata.managed_fields.unwrap();
+        compacted.iter_mut().for_each(managed_fields::compact);
+        assert_eq!(cached.metadata.managed_fields.unwrap(), compacted);
     }
 }

@@ -23,6 +23,7 @@ use kube::runtime::reflector::{Store, store::Writer};
 use kube::runtime::watcher::{self, Event, watcher};
 
 use super::BoxConfig;
+use crate::managed_fields::compact_all;
 use crate::metrics::CrdMetrics;
 use crate::seen::{Effect, Seen};
 use crate::work::{ActiveWorkers, Added, Fired, Health, Intake, Key};
@@ -119,7 +120,8 @@ impl Watch {
         let mut failing = false;
         while let Some(event) = events.next().await {
             let event = match event {
-                Ok(event) => event,
+                // Cached with digests for managed fields (see `managed_fields`).
+                Ok(event) => event.modify(|cr| compact_all(&mut cr.metadata)),
                 Err(error) => {
                     self.failed("primary", &error, &mut failing);
                     continue;

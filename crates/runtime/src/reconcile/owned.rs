@@ -16,6 +16,7 @@ use kube::api::{Api, DeleteParams, DynamicObject, ListParams, Preconditions};
 use serde_json::Value;
 
 use crate::discovery::Resolved;
+use crate::managed_fields;
 pub use crate::operator_box::children::ChildCache;
 
 /// Annotation on children without an ownerReference to their CR: the CR's uid.
@@ -82,9 +83,11 @@ pub fn is_applied_by(object: &DynamicObject, manager: &str) -> bool {
     applied_entry(object, manager).is_some()
 }
 
-/// `manager`'s server-side-apply entry in `object`'s managedFields (main resource only).
+/// `manager`'s server-side-apply entry in `object`'s managedFields (main resource only), with
+/// a digest in place of its fields, so a cached child (whose entry is compacted) and the same
+/// child from the API server give the same answer.
 pub fn applied_entry(object: &DynamicObject, manager: &str) -> Option<Value> {
-    object
+    let mut entry = object
         .metadata
         .managed_fields
         .as_ref()?
@@ -93,8 +96,10 @@ pub fn applied_entry(object: &DynamicObject, manager: &str) -> Option<Value> {
             m.manager.as_deref() == Some(manager)
                 && m.operation.as_deref() == Some("Apply")
                 && m.subresource.as_deref().unwrap_or("").is_empty()
-        })
-        .and_then(|m| serde_json::to_value(m).ok())
+        })?
+        .clone();
+    managed_fields::compact(&mut entry);
+    serde_json::to_value(entry).ok()
 }
 
 /// An `Api` for a resolved kind in `namespace` (`None`: cluster-scoped, or every namespace).
@@ -220,6 +225,21 @@ mod tests {
         let labelled_only = object(json!({"name": "a",
             "labels": {"orkestra-owner": "o", "orkestra.orkspace.io/managed": "true"}}));
         assert!(!is_owned(&labelled_only, "u1"));
+    }
+
+    #[test]
+    fn the_applied_entry_of_a_cached_child_is_that_of_the_full_child() {
+        let full = object(json!({"name": "a", "managedFields": [
+            {"manager": "orkestra", "operation": "Apply", "apiVersion": "v1",
+             "fieldsType": "FieldsV1", "fieldsV1": {"f:data": {"f:n": {}}}}]}));
+        let mut cached = full.clone();
+        managed_fields::compact_all(&mut cached.metadata);
+        assert_ne!(cached, full);
+        assert!(applied_entry(&full, "orkestra").is_some());
+        assert_eq!(
+            applied_entry(&cached, "orkestra"),
+            applied_entry(&full, "orkestra")
+        );
     }
 
     #[test]

@@ -3,7 +3,7 @@
 //! Benchmarks, chosen on the command line (default: `throughput`):
 //!
 //! - **throughput** (`throughput.rs`): how fast one `ork run` converges N CRs, against a floor
-//!   of the same children applied directly; then its RSS with 15 idle CRDs.
+//!   of the same children applied directly; first of all, its RSS with 15 idle CRDs.
 //! - **idle** (`idle.rs`): RSS and CPU of an idle leader and an idle follower (two `ork run`
 //!   processes on one Lease) once 1000 CRs over 15 CRDs have converged.
 //! - **failover** (`failover.rs`): the time from SIGTERM (hand-over) or SIGKILL (take-over) of

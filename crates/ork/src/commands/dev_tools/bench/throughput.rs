@@ -15,7 +15,7 @@
 //! resync is 10 s; the window is 12 s): ork's RSS and CPU while idle, its reconciles (at least
 //! N when the pass ran) and the API requests made meanwhile, by resource and verb, leases and
 //! non-resource requests aside (aim: none, since a resync reads the children from the cache).
-//! Finally ork's RSS with 15 idle CRDs. N=10000 works (`--crs 10000`); the convergence timeout
+//! First of all, ork's RSS with 15 idle CRDs, on the still clean cluster. N=10000 works (`--crs 10000`); the convergence timeout
 //! grows with N.
 
 use std::collections::{BTreeMap, HashMap};
@@ -36,7 +36,7 @@ use super::{
 };
 use crate::commands::dev_tools::BenchArgs;
 
-/// Runs the throughput benchmark, then the RSS of one process with 15 idle CRDs.
+/// Measures the RSS of one process with 15 idle CRDs, then runs the throughput benchmark.
 pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
     let (client, dir) = (&bench.client, bench.dir.as_path());
     let workers = args.concurrency.max(1);
@@ -54,6 +54,20 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
         name,
         leader: None,
     };
+    // Idle first, on a clean cluster: after the runs, their children would still be there
+    // for the idle process's child watches to list.
+    let idle = Fleet::write(dir, 15)?;
+    let mut ork = Ork::start(&spawn(&idle.katalog, "ork-idle"))?;
+    tokio::time::sleep(Duration::from_secs(10)).await;
+    let rss = ork.memory();
+    println!(
+        "idle with 15 CRDs (clean cluster): RSS {:.1} MiB (peak {:.1} MiB), load average {}",
+        mib(rss.now),
+        mib(rss.peak),
+        load_average()
+    );
+    ork.stop()?;
+
     let mut ork = Ork::start(&spawn(&katalog, "ork"))?;
     wait_listable(client, &resource).await?;
     println!(
@@ -100,19 +114,6 @@ pub async fn measure(args: &BenchArgs, bench: &Bench) -> anyhow::Result<()> {
             describe(&pass.requests),
         );
     }
-    ork.stop()?;
-
-    // Idle: 15 CRDs, no CRs.
-    let idle = Fleet::write(dir, 15)?;
-    let mut ork = Ork::start(&spawn(&idle.katalog, "ork-idle"))?;
-    tokio::time::sleep(Duration::from_secs(10)).await;
-    let rss = ork.memory();
-    println!(
-        "idle with 15 CRDs: RSS {:.1} MiB (peak {:.1} MiB), load average {}",
-        mib(rss.now),
-        mib(rss.peak),
-        load_average()
-    );
     ork.stop()?;
     Ok(())
 }
