@@ -4,7 +4,7 @@
 
 use e2e::Outcome;
 
-use crate::util::{e2e_file, namespace, shared_options};
+use crate::util::{e2e_file, free_form_crd, namespace, shared_options};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_external_call_to_the_in_cluster_dev_server_is_answered_by_the_local_one() {
@@ -32,26 +32,7 @@ spec:
               data:
                 config: \"{{ .external.appConfig.body }}\"
 ";
-    let crd = format!(
-        "apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: apps.{group}
-spec:
-  group: {group}
-  scope: Namespaced
-  names: {{kind: App, plural: apps, singular: app}}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      subresources: {{status: {{}}}}
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
-"
-    );
+    let crd = free_form_crd(&group, "App", "apps");
     let cr = format!(
         "apiVersion: {group}/v1
 kind: App

@@ -49,26 +49,7 @@ spec:
               replicas: \"1\"
               port: \"8080\"
 ";
-    let crd = format!(
-        "apiVersion: apiextensions.k8s.io/v1
-kind: CustomResourceDefinition
-metadata:
-  name: sites.{group}
-spec:
-  group: {group}
-  scope: Namespaced
-  names: {{kind: Site, plural: sites, singular: site}}
-  versions:
-    - name: v1
-      served: true
-      storage: true
-      subresources: {{status: {{}}}}
-      schema:
-        openAPIV3Schema:
-          type: object
-          x-kubernetes-preserve-unknown-fields: true
-"
-    );
+    let crd = free_form_crd(&group, "Site", "sites");
     let cr = format!(
         "apiVersion: {group}/v1
 kind: Site
@@ -188,3 +169,28 @@ fn check_text(text: &str) -> Result<(), String> {
 
 /// A bound long enough for one step on a loaded machine.
 pub const SLACK: Duration = Duration::from_secs(20);
+
+/// A namespaced CRD `<plural>.<group>` (v1, status subresource) that keeps any field.
+pub fn free_form_crd(group: &str, kind: &str, plural: &str) -> String {
+    let singular = kind.to_lowercase();
+    format!(
+        "apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: {plural}.{group}
+spec:
+  group: {group}
+  scope: Namespaced
+  names: {{kind: {kind}, plural: {plural}, singular: {singular}}}
+  versions:
+    - name: v1
+      served: true
+      storage: true
+      subresources: {{status: {{}}}}
+      schema:
+        openAPIV3Schema:
+          type: object
+          x-kubernetes-preserve-unknown-fields: true
+"
+    )
+}
