@@ -459,6 +459,94 @@ async fn a_shared_child_watch_lists_again_for_a_later_box_whose_children_it_left
     two.stop().await.unwrap();
 }
 
+/// A stand-in reconcile that writes nothing: it records the `spec.message` of every CR it is
+/// handed, with the instant, and asks to run again in 50 ms.
+#[derive(Default)]
+struct Witness {
+    seen: std::sync::Mutex<Vec<(tokio::time::Instant, String)>>,
+}
+
+impl Witness {
+    fn seen_since(&self, since: tokio::time::Instant) -> Vec<String> {
+        let seen = self.seen.lock().unwrap();
+        seen.iter()
+            .filter(|(at, _)| *at >= since)
+            .map(|(_, message)| message.clone())
+            .collect()
+    }
+}
+
+impl Reconcile for Witness {
+    type Error = kube::Error;
+
+    async fn reconcile(&self, cr: Arc<DynamicObject>, _: &Stats) -> Result<Action, kube::Error> {
+        let message = cr.data["spec"]["message"].as_str().unwrap_or_default();
+        let now = tokio::time::Instant::now();
+        self.seen.lock().unwrap().push((now, message.to_owned()));
+        Ok(Action::RequeueAfter(Duration::from_millis(50)))
+    }
+}
+
+/// The box's connections are cut and refused for 4 s while the CR changes: once the API
+/// server is reachable again, no reconcile is handed the CR as it was before the cut. (kube's
+/// watcher alone watches again from where it was, after its backoff, and until then the
+/// cache still holds the old CR: a reconcile then rewrote what it had written before the cut.)
+#[tokio::test]
+async fn after_a_cut_connection_no_reconcile_sees_the_cr_as_it_was_before() {
+    const OUTAGE: Duration = Duration::from_secs(4);
+    let cp = testenv::shared().await;
+    let client = cp.client().await.unwrap();
+    let namespace = testenv::namespace(&client, "box-stale").await;
+    let resource = install_crd(&client, "Stale").await;
+    let proxy = cp.proxy().await.unwrap();
+    let through_proxy = cp.client_through(&proxy).await.unwrap();
+    let witness = Arc::new(Witness::default());
+    let operator_box = OperatorBox::start(
+        through_proxy,
+        fast(BoxConfig::new("stale", resource.clone(), true)),
+        Arc::clone(&witness),
+        Metrics::new().crd("stale"),
+    );
+    let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), &namespace, &resource);
+    crs.create(&PostParams::default(), &cr(&resource, "web", "before"))
+        .await
+        .unwrap();
+    let start = tokio::time::Instant::now();
+    eventually("a reconcile of the CR", Duration::from_secs(10), || async {
+        witness.seen_since(start).first().cloned()
+    })
+    .await;
+
+    proxy.refuse_for(OUTAGE);
+    let reset = proxy.cut();
+    let back = tokio::time::Instant::now() + OUTAGE;
+    assert!(reset > 0, "the box had no connection to cut");
+    let patch = json!({"spec": {"message": "after"}});
+    crs.patch("web", &PatchParams::default(), &Patch::Merge(patch))
+        .await
+        .unwrap();
+    eventually(
+        "a reconcile of the changed CR",
+        Duration::from_secs(40),
+        || async {
+            let seen = witness.seen_since(back);
+            seen.iter().any(|m| m == "after").then_some(())
+        },
+    )
+    .await;
+    let stale: Vec<String> = witness
+        .seen_since(back)
+        .into_iter()
+        .filter(|m| m != "after")
+        .collect();
+    assert!(
+        stale.is_empty(),
+        "{} reconciles after the API server was reachable again saw the CR as it was before the cut",
+        stale.len()
+    );
+    operator_box.stop().await.unwrap();
+}
+
 #[tokio::test]
 async fn a_box_waits_for_its_crd_and_says_so_in_health() {
     let cp = testenv::shared().await;

@@ -33,13 +33,13 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind};
 use kube::discovery::{self, Scope};
-use kube::runtime::WatchStreamExt;
-use kube::runtime::watcher::{self, Event, watcher};
+use kube::runtime::watcher::{self, Event};
 use kube::{Client, Resource};
 use tokio::task::AbortHandle;
 
 use super::children::{KindIndex, may_own, owners};
 use super::primary::{Watch, is_last_written_by};
+use super::relist::relisting;
 
 /// The longest wait between two discovery attempts of a child kind.
 const DISCOVERY_BACKOFF_MAX: Duration = Duration::from_secs(30);
@@ -237,7 +237,9 @@ impl KindWatch {
         };
         let selector = format!("{}={}", katalog::labels::MANAGED, katalog::labels::TRUE);
         let config = watcher::Config::default().labels(&selector);
-        let mut events = pin!(watcher(api, config).default_backoff());
+        // Listed again after an error (see `relist`); until then the index declines, and the
+        // reconcile lists instead.
+        let mut events = pin!(relisting(api, config, watcher::DefaultBackoff::default()));
         let mut failing = false;
         while let Some(event) = events.next().await {
             let event = match event {
@@ -248,6 +250,7 @@ impl KindWatch {
                     for route in self.routes() {
                         route.health.set_watch_error(&name, &message);
                     }
+                    self.index.unsynced();
                     failing = true;
                     continue;
                 }

@@ -13,7 +13,9 @@
 //!    child, so drift is corrected within a second;
 //! 3. a **resync** tick queues every cached object again;
 //! 4. the [`Queue`] dedupes and rate-limits, and the [`Workers`] run [`Reconcile::reconcile`]
-//!    on the object as cached (never a GET), catching panics;
+//!    on the object as cached (never a GET), catching panics; after a primary watch error
+//!    they wait until the watch has listed again (`relist.rs`), so no reconcile decides on
+//!    an object older than the API server's;
 //! 5. [`Health`] and [`CrdMetrics`] observe every reconcile.
 //!
 //! Beside the pipeline, when the primary watch learns that a CR is gone, an active box
@@ -31,6 +33,7 @@ pub mod cleanup;
 mod event_gate;
 pub mod gate;
 mod primary;
+mod relist;
 pub mod watch_gate;
 
 use std::fmt;
@@ -493,6 +496,7 @@ impl OperatorBox {
                 cleanup.gone(cr, uid, written);
             })
         };
+        let (current_tx, current) = tokio::sync::watch::channel(false);
         let spawn_workers = {
             let reconcile = Arc::clone(&reconcile);
             let gone = Arc::clone(&gone);
@@ -512,7 +516,7 @@ impl OperatorBox {
                     workers.clone(),
                     reconcile_from_store(
                         Arc::clone(&reconcile),
-                        store.clone(),
+                        (store.clone(), current.clone()),
                         &resource,
                         stats.clone(),
                         (gate.clone(), Arc::clone(&gone)),
@@ -537,6 +541,7 @@ impl OperatorBox {
             health: health.clone(),
             store: store.clone(),
             synced: Arc::new(synced_tx),
+            current: Arc::new(current_tx),
             resync_period,
             pending,
             render: Arc::clone(&render),
@@ -806,12 +811,17 @@ fn attach(
     }
 }
 
-/// The workers' reconcile: look the key up in the store, skip it when gone or held by the
-/// reconcile gate, else reconcile; a CR gone by the time its reconcile ends is reported
-/// `gone` again ([`GoneAfter`]).
+/// How long a reconcile waits for the store to be current again after a primary watch error
+/// (see [`relist`]) before it goes on with the store as it is. Longer than the primary
+/// watch's longest retry delay (10 s), so a reachable API server is listed again first.
+const STALE_PATIENCE: Duration = Duration::from_secs(30);
+
+/// The workers' reconcile: wait until the store is `current` (at most [`STALE_PATIENCE`]),
+/// look the key up in it, skip it when gone or held by the reconcile gate, else reconcile; a
+/// CR gone by the time its reconcile ends is reported `gone` again ([`GoneAfter`]).
 fn reconcile_from_store<R: Reconcile>(
     reconcile: Arc<R>,
-    store: Store<DynamicObject>,
+    (store, current): (Store<DynamicObject>, tokio::sync::watch::Receiver<bool>),
     resource: &ApiResource,
     stats: Stats,
     (gate, gone): (gate::AtDequeue, Arc<primary::Gone>),
@@ -821,6 +831,7 @@ fn reconcile_from_store<R: Reconcile>(
     let per_object = gate::PerObject::default();
     move |key: Key| {
         let store = store.clone();
+        let mut current = current.clone();
         let resource = resource.clone();
         let reconcile = Arc::clone(&reconcile);
         let stats = stats.clone();
@@ -834,6 +845,13 @@ fn reconcile_from_store<R: Reconcile>(
             } else {
                 Some(per_object.lock(&key).await)
             };
+            if !*current.borrow_and_update() {
+                tracing::debug!(%key, "waiting for the primary watch to list again");
+                let listed = tokio::time::timeout(STALE_PATIENCE, current.wait_for(|c| *c));
+                if listed.await.is_err() {
+                    tracing::debug!(%key, "the primary watch has not listed again; reconciling from the cache as it is");
+                }
+            }
             let cr = store.get(&key.object_ref(&resource));
             let (held, sentinels) = match &cr {
                 Some(cr) => gate.holds(&key, cr).await,

@@ -18,11 +18,11 @@ use std::time::Duration;
 use futures::StreamExt;
 use kube::Client;
 use kube::api::{Api, DynamicObject, ObjectMeta};
-use kube::runtime::WatchStreamExt;
 use kube::runtime::reflector::{Store, store::Writer};
-use kube::runtime::watcher::{self, Event, watcher};
+use kube::runtime::watcher::{self, Event};
 
 use super::BoxConfig;
+use super::relist::relisting;
 use crate::managed_fields::compact_all;
 use crate::metrics::CrdMetrics;
 use crate::seen::{Effect, Seen};
@@ -77,6 +77,9 @@ pub(super) struct Watch {
     pub(super) health: Health,
     /// Turns true once the primary list is complete in the store (and stays true).
     pub(super) synced: Arc<tokio::sync::watch::Sender<bool>>,
+    /// True while the store is current: a list is complete and no watch error came since
+    /// (see [`relist`](super::relist)). Workers wait for it before they read the store.
+    pub(super) current: Arc<tokio::sync::watch::Sender<bool>>,
     /// The resync period in force (the autoscaler may change it; zero: no resync).
     pub(super) resync_period: tokio::sync::watch::Receiver<Duration>,
     /// The sentinels of queued keys, for the reconcile gate.
@@ -99,7 +102,8 @@ impl Watch {
     ///
     /// Keys of a (re)list are queued once the list is complete and in the store. A change of
     /// status alone queues nothing: the reconcile wrote it, and reconciling again would
-    /// change nothing (resync still visits every object).
+    /// change nothing (resync still visits every object). After a watch error the store is
+    /// not current until the next list is complete (see [`relist`](super::relist)).
     pub(super) async fn primary(self, mut writer: Writer<DynamicObject>) {
         let resource = &self.config.resource;
         let api: Api<DynamicObject> = match &self.config.namespace {
@@ -115,7 +119,7 @@ impl Watch {
         if let Some(fields) = &self.config.field_selector {
             config = config.fields(fields);
         }
-        let mut events = pin!(watcher(api, config).backoff(MissingCrdBackoff::default()));
+        let mut events = pin!(relisting(api, config, MissingCrdBackoff::default()));
         let mut seen = Seen::default();
         let mut failing = false;
         while let Some(event) = events.next().await {
@@ -123,6 +127,7 @@ impl Watch {
                 // Cached with digests for managed fields (see `managed_fields`).
                 Ok(event) => event.modify(|cr| compact_all(&mut cr.metadata)),
                 Err(error) => {
+                    self.current.send_replace(false);
                     self.failed("primary", &error, &mut failing);
                     continue;
                 }
@@ -168,6 +173,7 @@ impl Watch {
                     } => (self.gone)(&key, &uid),
                     Effect::Listed => {
                         self.synced.send_replace(true);
+                        self.current.send_replace(true);
                         if let Some(sources) = &self.config.sources {
                             sources.relisted(&self.config.name);
                         }
