@@ -6,9 +6,11 @@
 //! `--concurrency` workers:
 //!
 //! - **floor (children)**: the 3·N children server-side-applied directly, no CR;
-//! - **floor (+status)**: per CR, what the least correct operator adds to the bench's own
-//!   create: the create, the 3 children applied with an owner reference, one status patch
-//!   (`Ready=True`); timed like an engine, from the first create to the last status;
+//! - **floor (+status)**: the bench's creates as for an engine, and, for each CR as its create
+//!   returns, what the least correct operator writes: the 3 children applied with an owner
+//!   reference, then one status patch (`Ready=True`), `--concurrency` of those requests in
+//!   flight over the whole set (no watch, no reads); timed like an engine, from the first
+//!   create to the last status;
 //! - **ork**: this binary's `ork run` (defaults: the Katalog without `workers:`);
 //! - **kro**: `kro` built by `bench/peers/build.sh`, the ResourceGraphDefinition of
 //!   `bench/peers/kro/stack-rgd.yaml` (defaults: 1 instance worker;
@@ -32,6 +34,7 @@ use futures::{StreamExt, TryStreamExt};
 use k8s_openapi::api::core::v1::Namespace;
 use kube::api::{Api, ApiResource, DeleteParams, DynamicObject, Patch, PatchParams, PostParams};
 use kube::{Client, ResourceExt};
+use serde_json::Value;
 
 use super::process::{Engine, Memory, Ork, Spawn};
 use super::throughput::{apply_child, converge_in, floor_in, per_cr, requests_by_verb};
@@ -195,6 +198,71 @@ fn newest(root: &Path, prefix: &str, binary: &str) -> anyhow::Result<PathBuf> {
     found.pop().map(|(_, path)| path).context("no build found")
 }
 
+/// The bench's creates of `n` CRs (`workers` in flight, as for every engine) and, for each CR
+/// as its create returns, what the least correct operator writes: its 3 children (with a
+/// controller owner reference), then one status patch (`Ready=True`), with `workers` of
+/// those requests in flight over the whole set. Create → last child of each CR.
+async fn ideal_operator(
+    client: &Client,
+    crs: &Api<DynamicObject>,
+    (namespace, resource): (&str, &ApiResource),
+    n: usize,
+    workers: usize,
+) -> anyhow::Result<Vec<Duration>> {
+    let slots = tokio::sync::Semaphore::new(workers);
+    let (created, arrivals) =
+        futures::channel::mpsc::unbounded::<(usize, String, Value, Instant)>();
+    let creates = async move {
+        futures::stream::iter(0..n)
+            .map(|i| {
+                let created = created.clone();
+                async move {
+                    let name = format!("t{i}");
+                    let mut cr = DynamicObject::new(&name, resource);
+                    cr.data = serde_json::json!({"spec": {"n": i.to_string()}});
+                    let at = Instant::now();
+                    let cr = crs.create(&PostParams::default(), &cr).await?;
+                    let owner = serde_json::json!({
+                        "apiVersion": resource.api_version, "kind": "Stack", "name": name,
+                        "uid": cr.uid().unwrap_or_default(), "controller": true,
+                        "blockOwnerDeletion": true,
+                    });
+                    created.unbounded_send((i, name, owner, at))?;
+                    Ok::<_, anyhow::Error>(())
+                }
+            })
+            .buffer_unordered(workers)
+            .try_collect::<Vec<()>>()
+            .await
+    };
+    let status = serde_json::json!({"status": {"conditions": [{
+        "type": "Ready", "status": "True", "reason": "Reconciled", "message": "",
+        "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
+    let operate = arrivals
+        .map(|(i, name, owner, at)| {
+            let (slots, status, owner) = (&slots, &status, owner);
+            async move {
+                futures::future::try_join_all((0..3).map(|which| {
+                    let (name, owner) = (&name, &owner);
+                    async move {
+                        let _slot = slots.acquire().await?;
+                        apply_child(client, namespace, name, i, which, Some(owner)).await
+                    }
+                }))
+                .await?;
+                let latency = at.elapsed();
+                let _slot = slots.acquire().await?;
+                crs.patch_status(&name, &PatchParams::default(), &Patch::Merge(status))
+                    .await?;
+                Ok::<_, anyhow::Error>(latency)
+            }
+        })
+        .buffer_unordered(n.max(1))
+        .try_collect::<Vec<Duration>>();
+    let ((), latencies) = futures::try_join!(async { creates.await.map(drop) }, operate)?;
+    Ok(latencies)
+}
+
 /// Both floors in `namespace`: children only, then children + status with the creates.
 async fn floors(
     bench: &Bench,
@@ -210,35 +278,7 @@ async fn floors(
     let crs: Api<DynamicObject> = Api::namespaced_with(client.clone(), namespace, &resource);
     let before = requests_by_verb(client).await?;
     let started = Instant::now();
-    let mut latencies: Vec<Duration> = futures::stream::iter(0..n)
-        .map(|i| {
-            let (crs, resource) = (&crs, &resource);
-            async move {
-                let name = format!("t{i}");
-                let mut cr = DynamicObject::new(&name, resource);
-                cr.data = serde_json::json!({"spec": {"n": i.to_string()}});
-                let at = Instant::now();
-                let created = crs.create(&PostParams::default(), &cr).await?;
-                let owner = serde_json::json!({
-                    "apiVersion": resource.api_version, "kind": "Stack", "name": name,
-                    "uid": created.uid().unwrap_or_default(), "controller": true,
-                    "blockOwnerDeletion": true,
-                });
-                for which in 0..3 {
-                    apply_child(client, namespace, &name, i, which, Some(&owner)).await?;
-                }
-                let latency = at.elapsed();
-                let status = serde_json::json!({"status": {"conditions": [{
-                    "type": "Ready", "status": "True", "reason": "Reconciled", "message": "",
-                    "lastTransitionTime": "2026-01-01T00:00:00Z"}]}});
-                crs.patch_status(&name, &PatchParams::default(), &Patch::Merge(&status))
-                    .await?;
-                Ok::<_, anyhow::Error>(latency)
-            }
-        })
-        .buffer_unordered(workers)
-        .try_collect()
-        .await?;
+    let mut latencies = ideal_operator(client, &crs, (namespace, &resource), n, workers).await?;
     let rate = n as f64 / started.elapsed().as_secs_f64();
     let by_verb = per_cr(&before, &requests_by_verb(client).await?, n, n);
     latencies.sort();
