@@ -1,5 +1,6 @@
 //! Integration tests of the runtime against a real local control plane (`testenv`).
 
+mod again;
 mod autoscale;
 mod children;
 mod cleanup;

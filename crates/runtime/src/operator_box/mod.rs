@@ -113,6 +113,14 @@ pub trait Reconcile: Send + Sync + 'static {
         Vec::new()
     }
 
+    /// A change of the status alone of the CR with this uid reached the box's cache:
+    /// whether it is the reconcile's own write, and worth reconciling the CR again. Called
+    /// once per such change.
+    fn again_after_status(&self, uid: &str) -> bool {
+        let _ = uid;
+        false
+    }
+
     /// Whether a failure is worth retrying with backoff; false leaves the CR until it
     /// changes (an invalid spec).
     fn retry(error: &Self::Error) -> bool {
@@ -496,6 +504,10 @@ impl OperatorBox {
                 cleanup.gone(cr, uid, written);
             })
         };
+        let again: Arc<primary::Again> = {
+            let reconcile = Arc::clone(&reconcile);
+            Arc::new(move |uid: &str| reconcile.again_after_status(uid))
+        };
         let (current_tx, current) = tokio::sync::watch::channel(false);
         let spawn_workers = {
             let reconcile = Arc::clone(&reconcile);
@@ -546,6 +558,7 @@ impl OperatorBox {
             pending,
             render: Arc::clone(&render),
             gone,
+            again,
             metrics: metrics.clone(),
             events: Arc::default(),
         };

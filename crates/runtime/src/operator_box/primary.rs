@@ -68,6 +68,10 @@ impl kube::runtime::utils::Backoff for MissingCrdBackoff {
 /// What the primary watch tells of a gone CR: its key and its uid.
 pub(super) type Gone = dyn Fn(&Key, &str) + Send + Sync;
 
+/// Asked, with its uid, of a CR whose status alone the box itself changed: whether to
+/// reconcile it again ([`Reconcile::again_after_status`](super::Reconcile::again_after_status)).
+pub(super) type Again = dyn Fn(&str) -> bool + Send + Sync;
+
 /// What every watch loop of a box shares (all handles; cloning is cheap).
 #[derive(Clone)]
 pub(super) struct Watch {
@@ -90,6 +94,9 @@ pub(super) struct Watch {
     /// Told the key and uid of each CR that is gone, so the reconcile can forget it and the
     /// box delete its children.
     pub(super) gone: Arc<Gone>,
+    /// Asked whether a status-only change is the box's own write and worth another
+    /// reconcile.
+    pub(super) again: Arc<Again>,
     /// Counts the items `queue.behaviour` drops.
     pub(super) metrics: CrdMetrics,
     /// The last event number given out (`reconcileGate.eventAware`).
@@ -101,8 +108,10 @@ impl Watch {
     /// metadata changed.
     ///
     /// Keys of a (re)list are queued once the list is complete and in the store. A change of
-    /// status alone queues nothing: the reconcile wrote it, and reconciling again would
-    /// change nothing (resync still visits every object). After a watch error the store is
+    /// status alone queues the CR only when the box wrote it and its reconcile asked for
+    /// another look ([`Reconcile::again_after_status`](super::Reconcile::again_after_status)):
+    /// anyone else's status write changes nothing a reconcile reacts to (resync still visits
+    /// every object). After a watch error the store is
     /// not current until the next list is complete (see [`relist`](super::relist)).
     pub(super) async fn primary(self, mut writer: Writer<DynamicObject>) {
         let resource = &self.config.resource;
@@ -178,7 +187,19 @@ impl Watch {
                             sources.relisted(&self.config.name);
                         }
                     }
-                    Effect::Unchanged(_) | Effect::Deleted { .. } | Effect::Missed { .. } => {}
+                    // A status write: the box's own may be worth another reconcile. Only
+                    // the box marks a CR, just before its status patch; the managed fields
+                    // cannot tell (their times have one-second resolution, and the CR's
+                    // create is often in the same second).
+                    Effect::Unchanged(key) => {
+                        if let Event::Apply(object) = &event
+                            && let Some(uid) = &object.metadata.uid
+                            && (self.again)(uid)
+                        {
+                            self.add_triggered(key);
+                        }
+                    }
+                    Effect::Deleted { .. } | Effect::Missed { .. } => {}
                 }
             }
         }

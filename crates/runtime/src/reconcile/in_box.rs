@@ -62,4 +62,8 @@ impl Reconcile for Reconciler {
     fn forget(&self, uid: &str) -> Vec<ObjectRef> {
         Reconciler::forget(self, uid)
     }
+
+    fn again_after_status(&self, uid: &str) -> bool {
+        Reconciler::again_after_status(self, uid)
+    }
 }

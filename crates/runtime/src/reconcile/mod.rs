@@ -18,6 +18,7 @@
 //! failure (identical ones aggregate), `ValidationWarning` when the warning condition is
 //! (re)written, `Deleting` once per CR and process when deletion starts.
 
+mod again;
 mod announce;
 pub mod apply;
 mod converge;
@@ -299,6 +300,8 @@ pub struct Reconciler {
     finalizers: Vec<String>,
     finalizer_need: FinalizerNeed,
     announced: Mutex<HashSet<String>>,
+    /// The CRs whose status write is worth one more reconcile (see [`again`]).
+    again: again::Again,
     /// What the `emit.events` declarations last said, per CR.
     said: emit::Said,
     /// The CRD's rollback policy and state, when it declares one.
@@ -416,6 +419,7 @@ impl Reconciler {
             memo: apply::Memo::default(),
             config,
             announced: Mutex::new(HashSet::new()),
+            again: again::Again::default(),
             said: emit::Said::default(),
             status_subresource,
             protection: Protection::of(katalog, crd),
@@ -760,6 +764,10 @@ impl Reconciler {
             .write_status(&api, &cr, &findings, &data, remote_status.as_ref())
             .await;
         let status_changed = matches!(written, Ok(true));
+        if !status_changed {
+            self.again
+                .rested(cr.metadata.uid.as_deref().unwrap_or_default());
+        }
         match (&result, written) {
             (Ok(_), Err(e)) => return Err(self.fail(&cr, e).await),
             (Err(_), Err(e)) => tracing::warn!(error = %e.message(), "status not written"),
@@ -885,10 +893,15 @@ impl Reconciler {
         if body.is_empty() {
             return Ok(false);
         }
-        match status::publish(api, cr, &self.config.field_manager, body)
-            .await
-            .map_err(Error::StatusFailed)?
-        {
+        let uid = cr.metadata.uid.as_deref().unwrap_or_default();
+        let published = status::publish(api, cr, &self.config.field_manager, body, || {
+            self.again.writing(uid);
+        })
+        .await;
+        if !matches!(published, Ok(status::Published::Written)) {
+            self.again.not_written(uid);
+        }
+        match published.map_err(Error::StatusFailed)? {
             status::Published::Written => {
                 self.notify(cr, transitions);
                 Ok(true)
@@ -986,6 +999,12 @@ impl Reconciler {
         }
     }
 
+    /// The status a reconcile of the CR `uid` wrote has reached the cache: whether to
+    /// reconcile the CR again, as Orkestra does after its status patch (see [`again`]).
+    pub fn again_after_status(&self, uid: &str) -> bool {
+        self.again.take(uid)
+    }
+
     /// Forgets what is remembered of a CR (applied children, Events to aggregate), and returns
     /// the children written for it since it was last forgotten (see
     /// [`apply::Memo::forget_owner`]): the OperatorBox calls it when its watch reports the CR
@@ -999,6 +1018,7 @@ impl Reconciler {
     /// of its deletion path drops, leaving the children to [`Reconciler::forget`].
     fn forget_said(&self, uid: &str) {
         self.events.forget(uid);
+        self.again.forget(uid);
         self.said.forget(uid);
         if let Some(r) = &self.rollback {
             r.forget(uid);

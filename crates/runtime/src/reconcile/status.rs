@@ -269,7 +269,8 @@ pub enum Published {
     NotFound,
 }
 
-/// Writes `status` by merge patch to `/status` when it changes the CR's current status.
+/// Writes `status` by merge patch to `/status` when it changes the CR's current status,
+/// calling `writing` just before the patch is sent.
 ///
 /// # Errors
 /// The API server refused the patch (a 404 is not an error: see [`Published::NotFound`]).
@@ -278,10 +279,12 @@ pub async fn publish(
     cr: &DynamicObject,
     manager: &str,
     status: Map<String, Value>,
+    writing: impl FnOnce(),
 ) -> Result<Published> {
     if !changes(cr.data.get("status"), &status) {
         return Ok(Published::Unchanged);
     }
+    writing();
     let name = cr.metadata.name.clone().unwrap_or_default();
     let body = json!({ "status": status });
     match api
