@@ -196,7 +196,9 @@ impl Watch {
                             && let Some(uid) = &object.metadata.uid
                             && (self.again)(uid)
                         {
-                            self.add_triggered(key);
+                            // A CR event as Orkestra's, so the enqueue gate judges it (a
+                            // `generationChanged` sentinel holds it).
+                            self.add_gated(key, old.as_deref(), object);
                         }
                     }
                     Effect::Deleted { .. } | Effect::Missed { .. } => {}
