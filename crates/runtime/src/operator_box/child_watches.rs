@@ -255,7 +255,8 @@ impl KindWatch {
                     continue;
                 }
             };
-            if std::mem::take(&mut failing) {
+            // `Init` comes before the list request (see `relist`).
+            if !matches!(event, Event::Init) && std::mem::take(&mut failing) {
                 tracing::info!(kind = %self.key.kind, "child watch recovered");
                 for route in self.routes() {
                     route.health.clear_watch_error(&name);

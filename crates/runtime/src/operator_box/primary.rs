@@ -141,7 +141,11 @@ impl Watch {
                     continue;
                 }
             };
-            self.recovered("primary", &mut failing);
+            // `Init` comes before the list request (see `relist`): only what follows it says
+            // the API server answered.
+            if !matches!(event, Event::Init) {
+                self.recovered("primary", &mut failing);
+            }
             // What the cache held before this event, for sentinels.
             let old = match &event {
                 Event::Apply(object) if self.config.gates.has_sentinels() => {

@@ -12,7 +12,9 @@
 //! are rare, so the price is small.
 //!
 //! Each error is yielded, then the next watcher starts after the backoff's next delay; the
-//! backoff is reset by every complete list.
+//! backoff is reset by every complete list. Every attempt begins with [`Event::Init`], which
+//! kube's watcher yields *before* its list request: it says nothing about the API server
+//! being reachable (a consumer that clears its health on any event must skip it).
 
 use std::fmt::Debug;
 use std::time::Duration;
