@@ -17,36 +17,28 @@ async fn a_child_gated_on_the_status_follows_the_status_the_reconcile_wrote() {
     let client = cp.client().await.unwrap();
     let ns = testenv::namespace(&client, "again").await;
     let crd = TestCrd::install(&client).await;
-    let group = &crd.resource.group;
     // Three steps: `one` is written first; `stage` becomes `two` once `one` exists in the
     // status the reconcile reads, and `-second` once `stage` is `two`.
-    let (_dir, loaded) = crate::support::katalog_file(&format!(
-        "apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: again}}
-spec:
-  crds:
-    web:
-      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
-      operatorBox:
-        reconciler: {{resync: 1h, workers: 1}}
-        onReconcile:
+    let (_dir, loaded) = crate::support::widget_katalog(
+        "again",
+        &crd.resource.group,
+        r#"        onReconcile:
           configMaps:
-            - name: '{{{{ .metadata.name }}}}-first'
-              data: {{a: b}}
-            - name: '{{{{ .metadata.name }}}}-second'
-              data: {{a: b}}
+            - name: '{{ .metadata.name }}-first'
+              data: {a: b}
+            - name: '{{ .metadata.name }}-second'
+              data: {a: b}
               when:
-                - {{field: status.stage, equals: two}}
+                - {field: status.stage, equals: two}
         status:
           fields:
-            - {{path: first, value: done}}
+            - {path: first, value: done}
             - path: stage
               value: two
               when:
-                - {{field: status.first, equals: done}}
-"
-    ));
+                - {field: status.first, equals: done}
+"#,
+    );
     let api = crd.api(&client, &ns);
     let metrics = Metrics::new();
     let supervisor = crate::support::supervise(&client, &loaded.katalog, &metrics).await;

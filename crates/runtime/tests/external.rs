@@ -236,17 +236,11 @@ async fn a_token_of_an_unset_variable_sends_the_call_without_authorization() {
 }
 
 fn gate_katalog(group: &str, url: &str, policy: &str) -> (tempfile::TempDir, katalog::Loaded) {
-    crate::support::katalog_file(&format!(
-        "apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: extgate}}
-spec:
-  crds:
-    web:
-      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
-      operatorBox:
-        reconciler: {{resync: 1h, workers: 1}}
-        preReconcile:
+    crate::support::widget_katalog(
+        "extgate",
+        group,
+        &format!(
+            "        preReconcile:
           reconcileGate:
             failPolicy: {policy}
             external:
@@ -257,7 +251,8 @@ spec:
             - name: '{{{{ .metadata.name }}}}-web'
               data: {{value: '{{{{ .spec.value }}}}'}}
 "
-    ))
+        ),
+    )
 }
 
 #[tokio::test]

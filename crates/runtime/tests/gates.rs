@@ -14,17 +14,11 @@ use crate::reconcile::util::{TestCrd, eventually};
 const WAIT: Duration = Duration::from_secs(60);
 
 fn katalog(group: &str, pre_reconcile: &str) -> (tempfile::TempDir, katalog::Loaded) {
-    crate::support::katalog_file(&format!(
-        "apiVersion: orkestra.orkspace.io/v1
-kind: Katalog
-metadata: {{name: gates}}
-spec:
-  crds:
-    web:
-      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
-      operatorBox:
-        reconciler: {{resync: 1h, workers: 1}}
-        preReconcile:
+    crate::support::widget_katalog(
+        "gates",
+        group,
+        &format!(
+            "        preReconcile:
 {pre_reconcile}
         onReconcile:
           configMaps:
@@ -33,7 +27,8 @@ spec:
                 value: '{{{{ .spec.value }}}}'
                 tier: '{{{{ index .metadata.labels \"tier\" }}}}'
 "
-    ))
+        ),
+    )
 }
 
 async fn child_holds(client: &kube::Client, ns: &str, key: &str, value: &str) {

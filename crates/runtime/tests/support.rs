@@ -16,6 +16,25 @@ pub fn katalog_file(text: &str) -> (tempfile::TempDir, katalog::Loaded) {
     (dir, loaded)
 }
 
+/// A Katalog `name` with one CRD `web` for testenv's `Widget` of `group`, one worker and an
+/// hour's resync, its `operatorBox` going on with `rest` (keys indented 8 spaces), loaded as
+/// [`katalog_file`] loads it.
+#[allow(dead_code)]
+pub fn widget_katalog(name: &str, group: &str, rest: &str) -> (tempfile::TempDir, katalog::Loaded) {
+    katalog_file(&format!(
+        "apiVersion: orkestra.orkspace.io/v1
+kind: Katalog
+metadata: {{name: {name}}}
+spec:
+  crds:
+    web:
+      apiTypes: {{group: {group}, version: v1, kind: Widget, plural: widgets}}
+      operatorBox:
+        reconciler: {{resync: 1h, workers: 1}}
+{rest}"
+    ))
+}
+
 /// Starts one box per enabled CRD of `katalog`, always leading, with a 10 s stop timeout.
 pub async fn supervise(
     client: &kube::Client,
